@@ -1,0 +1,48 @@
+import { MemoryNetwork } from './memory-network.js';
+import { MemoryRegistryStore } from './memory-registry-store.js';
+import { MemoryTransport } from './memory-transport.js';
+import type { Backend, BackendStatus } from '../ports.js';
+
+export interface MemoryBackendOptions {
+  nodeId: string;
+  /** Share a network to form an in-process cluster; omitted, the backend is alone. */
+  network?: MemoryNetwork;
+}
+
+/** The embedded default backend: everything in this process, nothing to install. */
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory';
+  readonly nodeId: string;
+  readonly transport: MemoryTransport;
+  readonly registry: MemoryRegistryStore;
+  readonly clustered: boolean;
+  private currentStatus: BackendStatus = 'connecting';
+  private readonly network: MemoryNetwork;
+
+  constructor(options: MemoryBackendOptions) {
+    this.nodeId = options.nodeId;
+    this.clustered = options.network !== undefined;
+    this.network = options.network ?? new MemoryNetwork();
+    const state = this.network.join(this.nodeId);
+    this.transport = new MemoryTransport(this.nodeId, this.network, state);
+    this.registry = new MemoryRegistryStore(this.nodeId, this.network);
+  }
+
+  get status(): BackendStatus {
+    return this.currentStatus;
+  }
+
+  start(): Promise<void> {
+    if (this.currentStatus === 'connecting') this.currentStatus = 'ready';
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    if (this.currentStatus === 'closed') return Promise.resolve();
+    this.currentStatus = 'closed';
+    this.network.leave(this.nodeId);
+    this.transport.close();
+    this.registry.close();
+    return Promise.resolve();
+  }
+}

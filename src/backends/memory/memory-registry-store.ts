@@ -1,0 +1,53 @@
+import { BackendUnavailableError } from '../../errors/errors.js';
+import type { MemoryNetwork } from './memory-network.js';
+import type { PortSubscription, RegistryListener, RegistryRecord, RegistryStore } from '../ports.js';
+
+/** The registry port over a {@link MemoryNetwork}. */
+export class MemoryRegistryStore implements RegistryStore {
+  private closed = false;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly network: MemoryNetwork,
+  ) {}
+
+  put(kind: string, id: string, value: Uint8Array): Promise<void> {
+    this.assertOpen();
+    this.network.putRecord({ kind, id, nodeId: this.nodeId, value: value.slice() });
+    return Promise.resolve();
+  }
+
+  remove(kind: string, id: string): Promise<void> {
+    this.assertOpen();
+    this.network.removeRecord(kind, id, this.nodeId);
+    return Promise.resolve();
+  }
+
+  list(kind: string): Promise<RegistryRecord[]> {
+    this.assertOpen();
+    return Promise.resolve(this.network.listRecords(kind));
+  }
+
+  watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
+    this.assertOpen();
+    const stop = this.network.watch(kind, listener);
+    return Promise.resolve({
+      close: () => {
+        stop();
+        return Promise.resolve();
+      },
+    });
+  }
+
+  liveNodes(): Promise<string[]> {
+    return Promise.resolve([...this.network.nodes.keys()]);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BackendUnavailableError('The memory backend of this host is closed.');
+  }
+}

@@ -1,0 +1,108 @@
+import { BackendUnavailableError, ServiceUnavailableError, TimeoutError } from '../../errors/errors.js';
+import { errorToWire, wireToError } from '../../errors/wire.js';
+import type { MemoryNetwork, MemoryNodeState } from './memory-network.js';
+import type { PortSubscription, Responder, TopicHandler, Transport } from '../ports.js';
+
+/** The transport port over a {@link MemoryNetwork}. Messages are copied and delivered asynchronously. */
+export class MemoryTransport implements Transport {
+  private closed = false;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly network: MemoryNetwork,
+    private readonly state: MemoryNodeState,
+  ) {}
+
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    this.assertOpen();
+    for (const [nodeId, node] of this.network.nodes) {
+      if (nodeId !== this.nodeId) this.deliver(node, topic, payload);
+    }
+    return Promise.resolve();
+  }
+
+  send(nodeId: string, topic: string, payload: Uint8Array): Promise<void> {
+    this.assertOpen();
+    const node = this.network.nodes.get(nodeId);
+    // Like a real transport, a message to a vanished node is silently lost (at-most-once).
+    if (node !== undefined) this.deliver(node, topic, payload);
+    return Promise.resolve();
+  }
+
+  subscribe(topic: string, handler: TopicHandler): Promise<PortSubscription> {
+    this.assertOpen();
+    let set = this.state.topics.get(topic);
+    if (set === undefined) this.state.topics.set(topic, (set = new Set()));
+    // Wrap so the same function subscribed twice is two subscriptions.
+    const entry: TopicHandler = (payload, info) => handler(payload, info);
+    set.add(entry);
+    return Promise.resolve({
+      close: () => {
+        set.delete(entry);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  request(nodeId: string, topic: string, payload: Uint8Array, deadline: number): Promise<Uint8Array> {
+    this.assertOpen();
+    const node = this.network.nodes.get(nodeId);
+    const responder = node?.responders.get(topic);
+    if (responder === undefined) {
+      return Promise.reject(
+        new ServiceUnavailableError(`Node "${nodeId}" is not answering "${topic}".`, { details: { nodeId, topic } }),
+      );
+    }
+    const copy = payload.slice();
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, { details: { nodeId, topic } })),
+        Math.max(0, deadline - Date.now()),
+      );
+      queueMicrotask(() => {
+        Promise.resolve()
+          .then(() => responder(copy, { from: this.nodeId }))
+          .then(
+            (reply) => {
+              clearTimeout(timer);
+              // A node that crashed while working never answers: the caller times out.
+              if (this.network.nodes.get(nodeId) === node) resolve(reply.slice());
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              if (this.network.nodes.get(nodeId) === node) reject(wireToError(errorToWire(error)));
+            },
+          );
+      });
+    });
+  }
+
+  respond(topic: string, responder: Responder): Promise<PortSubscription> {
+    this.assertOpen();
+    this.state.responders.set(topic, responder);
+    return Promise.resolve({
+      close: () => {
+        if (this.state.responders.get(topic) === responder) this.state.responders.delete(topic);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private deliver(node: MemoryNodeState, topic: string, payload: Uint8Array): void {
+    const handlers = node.topics.get(topic);
+    if (handlers === undefined || handlers.size === 0) return;
+    const from = this.nodeId;
+    for (const handler of handlers) {
+      const copy = payload.slice();
+      queueMicrotask(() => handler(copy, { from }));
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BackendUnavailableError('The memory backend of this host is closed.');
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Backend ports: the only things a building block may ask of a backend.
+ *
+ * They speak Plugboard, never Redis: topics, nodes, records, deadlines. A backend is a set of
+ * implementations of these interfaces (`memory`, `redis`, ...) that passes the shared conformance
+ * suite in `test/conformance/`. Building blocks never see client types, command names or
+ * connection state; they see these promises settle or reject with a Plugboard error
+ * (`BackendUnavailableError`, `TimeoutError`, `PayloadTooLargeError`).
+ *
+ * Payloads are opaque bytes: the one codec (`src/codec`) turns values into bytes above this
+ * layer, so every backend carries exactly the same data and no backend has to know about types.
+ *
+ * Settling rule for every method: each returned promise settles by the deadline it was given
+ * or by the backend's own operation timeout. Nothing returned from a port may stay pending
+ * forever, whatever the network or the server does.
+ */
+
+/** Who sent a message. */
+export interface DeliveryInfo {
+  /** Node id of the sender. */
+  readonly from: string;
+}
+
+/** Called for each message on a subscribed topic. Must not throw (errors are the caller's). */
+export type TopicHandler = (payload: Uint8Array, info: DeliveryInfo) => void;
+
+/** Answers one request; its resolved bytes are the reply, a rejection is sent back as an error. */
+export type Responder = (payload: Uint8Array, info: DeliveryInfo) => Promise<Uint8Array> | Uint8Array;
+
+/** A live subscription or responder; `close()` is idempotent. */
+export interface PortSubscription {
+  close(): Promise<void>;
+}
+
+/**
+ * Message transport between nodes.
+ *
+ * - **Broadcast** (`publish`/`subscribe`): a message published on a topic reaches every
+ *   subscriber of that topic on every *other* node of the cluster. Delivery is at-most-once:
+ *   a node that is down or disconnected when the message passes does not get it. Local
+ *   delivery (same node) is the building block's job, which keeps the in-process path free of
+ *   serialization.
+ * - **Direct** (`send`): a message to the subscribers of a topic on one named node. This is how
+ *   the event bus realises subscriber *groups* across the cluster: the publisher picks one
+ *   member node of each group from the registry (see {@link RegistryStore}) and sends there.
+ * - **Request/reply** (`request`/`respond`): one request to a responder on one named node, one
+ *   reply back, correlated by the transport. `request` rejects with `TimeoutError` at its
+ *   deadline, with `ServiceUnavailableError` when the node is known to be gone, and with the
+ *   error the responder sent when it failed (as a `WireError`, see `src/errors/wire.ts`).
+ *
+ * Topic names are plain dotted strings chosen by the building blocks (`pb.ev`, `pb.rpc`); the
+ * backend may map them to channels however it likes (namespace prefix, node suffix).
+ */
+export interface Transport {
+  /** This node's id, unique in the cluster. */
+  readonly nodeId: string;
+
+  /** Broadcast `payload` to `topic` subscribers on every other node. Resolves once handed to the backend. */
+  publish(topic: string, payload: Uint8Array): Promise<void>;
+
+  /** Deliver `payload` to `topic` subscribers on node `nodeId` only. Resolves once handed to the backend. */
+  send(nodeId: string, topic: string, payload: Uint8Array): Promise<void>;
+
+  /**
+   * Receive broadcasts and direct messages on `topic`. However often the connection drops and
+   * comes back, each subscription receives each message at most once.
+   */
+  subscribe(topic: string, handler: TopicHandler): Promise<PortSubscription>;
+
+  /**
+   * Send a request to the responder of `topic` on node `nodeId` and wait for its reply until
+   * `deadline` (epoch milliseconds).
+   */
+  request(nodeId: string, topic: string, payload: Uint8Array, deadline: number): Promise<Uint8Array>;
+
+  /** Answer requests on `topic` addressed to this node. One responder per topic per node. */
+  respond(topic: string, responder: Responder): Promise<PortSubscription>;
+}
+
+/** One entry in the registry, owned by the node that put it. */
+export interface RegistryRecord {
+  /** The family of entries, e.g. `rpc`, `service:payment-service`, `bus.group`. */
+  readonly kind: string;
+  /** Unique within `kind` across the cluster (owners prefix it with their node id). */
+  readonly id: string;
+  /** The node that owns the entry; the entry lives as long as that node does. */
+  readonly nodeId: string;
+  /** Encoded value (bytes from the codec). */
+  readonly value: Uint8Array;
+}
+
+/** A change to a watched kind. */
+export type RegistryChange =
+  | { readonly type: 'put'; readonly record: RegistryRecord }
+  | { readonly type: 'delete'; readonly kind: string; readonly id: string; readonly nodeId: string };
+
+export type RegistryListener = (change: RegistryChange) => void;
+
+/**
+ * Cluster-wide registry of entries with expiry and watch: which node provides which RPC
+ * service, which service instances exist, which nodes have group subscribers.
+ *
+ * Expiry is by owner liveness: every entry belongs to a node, and when that node leaves
+ * (`close`) or stops proving it is alive (its liveness TTL lapses, e.g. after `kill -9`), all of
+ * its entries disappear and watchers receive a `delete` for each. Backends implement liveness
+ * with expiring keys or their equivalent, never with all-to-all heartbeats.
+ */
+export interface RegistryStore {
+  /** Create or replace an entry owned by this node. */
+  put(kind: string, id: string, value: Uint8Array): Promise<void>;
+
+  /** Remove an entry owned by this node. Removing a missing entry is not an error. */
+  remove(kind: string, id: string): Promise<void>;
+
+  /** Every live entry of `kind`, across the cluster. */
+  list(kind: string): Promise<RegistryRecord[]>;
+
+  /**
+   * Be told of every later change to `kind` (puts from any node, removals, expiries). Call
+   * `list` after the watch resolves to get the state the changes apply to.
+   */
+  watch(kind: string, listener: RegistryListener): Promise<PortSubscription>;
+
+  /** Ids of the nodes currently alive in the cluster, this one included. */
+  liveNodes(): Promise<string[]>;
+}
+
+/** Where a backend stands; building blocks may read it, only the backend changes it. */
+export type BackendStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
+
+/**
+ * A backend: the ports plus a lifecycle. The host owns exactly one per host and closes it on
+ * `host.stop()` after every plugin is released.
+ */
+export interface Backend {
+  /** `memory`, `redis`, ... for logs and health. */
+  readonly kind: string;
+  readonly nodeId: string;
+  readonly transport: Transport;
+  readonly registry: RegistryStore;
+  /**
+   * False when no other node can ever exist (a lone in-memory host). Building blocks use it to
+   * skip cluster bookkeeping entirely.
+   */
+  readonly clustered: boolean;
+  readonly status: BackendStatus;
+  /** Connect and announce this node. */
+  start(): Promise<void>;
+  /** Leave the cluster gracefully (entries removed at once) and release every resource. */
+  close(): Promise<void>;
+}

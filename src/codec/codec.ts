@@ -1,0 +1,88 @@
+import { Packr } from 'msgpackr';
+import { PayloadTooLargeError, SerializationError } from '../errors/errors.js';
+
+/**
+ * The one serializer for everything that crosses a process boundary. MessagePack (msgpackr,
+ * the codec BullMQ uses) with structured-clone extensions keeps Date, Buffer/Uint8Array, Map,
+ * Set, BigInt and undefined intact. Decoding never assigns through `__proto__`, so payloads
+ * cannot pollute prototypes; values that cannot be represented (functions, symbols) are
+ * refused with a {@link SerializationError}.
+ */
+export interface Codec {
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Uint8Array): unknown;
+}
+
+export interface CodecOptions {
+  /** Largest encoded payload accepted, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+}
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+export function createCodec(options: CodecOptions = {}): Codec {
+  const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  // One instance per direction: records are defined inline in every message, so any
+  // decoder can read any encoder's output (no shared structure state between processes).
+  const packer = new Packr({ structuredClone: true, useRecords: true });
+  const unpacker = new Packr({ structuredClone: true, useRecords: true });
+  return {
+    encode(value) {
+      assertEncodable(value, 0);
+      let bytes: Uint8Array;
+      try {
+        bytes = packer.pack(value);
+      } catch (cause) {
+        throw new SerializationError(`Payload cannot be encoded: ${(cause as Error).message}`, { cause });
+      }
+      if (bytes.byteLength > maxBytes) {
+        throw new PayloadTooLargeError(
+          `Payload is ${bytes.byteLength} bytes, over the limit of ${maxBytes}; send a reference instead or raise maxPayloadBytes.`,
+          { details: { size: bytes.byteLength, limit: maxBytes } },
+        );
+      }
+      return bytes;
+    },
+    decode(bytes) {
+      if (bytes.byteLength > maxBytes) {
+        throw new PayloadTooLargeError(`Received payload of ${bytes.byteLength} bytes exceeds ${maxBytes}.`, {
+          details: { size: bytes.byteLength, limit: maxBytes },
+        });
+      }
+      try {
+        return unpacker.unpack(bytes);
+      } catch (cause) {
+        throw new SerializationError(`Payload cannot be decoded: ${(cause as Error).message}`, { cause });
+      }
+    },
+  };
+}
+
+const MAX_DEPTH = 64;
+
+// msgpackr silently turns functions and symbols into null/{}; refuse them so data is never
+// changed in transit without the sender knowing.
+function assertEncodable(value: unknown, depth: number): void {
+  const kind = typeof value;
+  if (kind === 'function' || kind === 'symbol') {
+    throw new SerializationError(`Payload contains a ${kind}, which cannot cross a process boundary.`);
+  }
+  if (kind !== 'object' || value === null) return;
+  if (depth > MAX_DEPTH) {
+    throw new SerializationError(`Payload is nested deeper than ${MAX_DEPTH} levels (or is cyclic).`);
+  }
+  if (ArrayBuffer.isView(value) || value instanceof Date) return;
+  if (Array.isArray(value)) {
+    for (const item of value) assertEncodable(item, depth + 1);
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) {
+      assertEncodable(k, depth + 1);
+      assertEncodable(v, depth + 1);
+    }
+  } else if (value instanceof Set) {
+    for (const item of value) assertEncodable(item, depth + 1);
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) assertEncodable(record[key], depth + 1);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './errors.js';
+export { errorToWire, wireToError, type WireError } from './wire.js';

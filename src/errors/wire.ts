@@ -1,0 +1,57 @@
+import { errorClasses, isPlugboardError, PlugboardError, RemoteError } from './errors.js';
+
+/** The form an error takes on the wire. */
+export interface WireError {
+  name: string;
+  code?: string;
+  message: string;
+  details?: Record<string, unknown>;
+  stack?: string;
+}
+
+/** Reduce any thrown value to a {@link WireError}, keeping name, message and code. */
+export function errorToWire(error: unknown): WireError {
+  if (isPlugboardError(error)) {
+    return { name: error.name, code: error.code, message: error.message, details: error.details, stack: error.stack };
+  }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
+      stack: error.stack,
+    };
+  }
+  return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
+}
+
+type Ctor = new (message: string, options?: { details?: Record<string, unknown> }) => PlugboardError;
+
+/**
+ * Rebuild an error from the wire. Plugboard errors come back as their own class; any other
+ * error comes back as a plain `Error` whose `name`, `message` and `code` are the original's,
+ * so callers can branch on them exactly as if the method had run in their own process.
+ */
+export function wireToError(wire: WireError): Error {
+  const known = (errorClasses as unknown as Record<string, Ctor | undefined>)[wire.name];
+  if (known !== undefined && wire.name !== PlugboardError.name && wire.name !== RemoteError.name) {
+    const error = new known(wire.message, { details: wire.details ?? {} });
+    if (wire.stack !== undefined) error.stack = wire.stack;
+    return error;
+  }
+  const error = new Error(wire.message) as Error & { code?: string; details?: Record<string, unknown> };
+  error.name = wire.name;
+  if (wire.code !== undefined) error.code = wire.code;
+  if (wire.details !== undefined) error.details = wire.details;
+  if (wire.stack !== undefined) error.stack = wire.stack;
+  return error;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
