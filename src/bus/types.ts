@@ -1,0 +1,89 @@
+import type { EventPayload } from '../contracts/contracts.js';
+
+/** Facts about one delivered event. */
+export interface EventMeta {
+  /** The concrete event name (`user.created`), even when subscribed by pattern. */
+  readonly event: string;
+  /** Unique id of this publication. */
+  readonly id: string;
+  /** Name of the publishing plugin (`host` for the host itself). */
+  readonly source: string;
+  /** Node that published it. */
+  readonly nodeId: string;
+  /** Epoch milliseconds at publish. */
+  readonly timestamp: number;
+  /** Trace id that follows this piece of work (the publisher's, or this event's id). */
+  readonly traceId: string;
+}
+
+/** Continue a plugin chain. Harmless (resolves at once) during a plain publish. */
+export type Next = () => Promise<void>;
+
+/**
+ * An event handler: `handler(data, next, meta)`. It may be sync or async. Thrown errors never
+ * fail the publish; they are reported as a `plugin.error` event and logged.
+ */
+export type EventHandler<T = unknown> = (data: T, next: Next, meta: EventMeta) => unknown;
+
+export interface SubscribeOptions {
+  /**
+   * Subscribers sharing a group share the events: each event goes to one member of the group
+   * (round-robin), across the whole cluster. Without a group every subscriber gets every event.
+   */
+  group?: string;
+  /** Order in a chain and among local handlers: higher first, then subscription order. Default 0. */
+  priority?: number;
+}
+
+/** A live subscription. `unsubscribe()` is idempotent. */
+export interface Subscription {
+  readonly id: string;
+  readonly pattern: string;
+  readonly group: string | undefined;
+  /** True until unsubscribed (or the owning plugin stopped). */
+  readonly active: boolean;
+  unsubscribe(): void;
+  /** Resolves with the reason once the subscription has ended. */
+  readonly closed: Promise<'unsubscribed' | 'plugin-stopped' | 'once'>;
+}
+
+/**
+ * Publish/subscribe between plugins, in-process and across the cluster.
+ *
+ * Event names are dot-separated (`user.created`). Patterns may use `*` (exactly one segment) and
+ * `**` (zero or more segments). Delivery to other nodes is at-most-once (a node that is down
+ * when the event passes does not get it).
+ */
+export interface EventBus {
+  /**
+   * Publish an event. Resolves once every local matching handler has settled and the event has
+   * been handed to the backend for other nodes. Throws `ValidationError` for a malformed name.
+   */
+  publish<E extends string>(event: E, data?: EventPayload<E>): Promise<void>;
+  /** Subscribe a handler to an event name or pattern. */
+  subscribe<E extends string>(event: E, handler: EventHandler<EventPayload<E>>, options?: SubscribeOptions): Subscription;
+  /** End a subscription. Idempotent. */
+  unsubscribe(subscription: Subscription): void;
+  /** Subscribe for the next matching event only. */
+  once<E extends string>(event: E, handler: EventHandler<EventPayload<E>>, options?: SubscribeOptions): Subscription;
+}
+
+/** Ordered middleware over one event name. */
+export interface PluginChain {
+  /**
+   * Run the handlers subscribed to `event` in order (priority, then subscription order), each
+   * continuing with `await next()`. Resolves with the data after the chain; rejects with
+   * `ChainHandlerError` (naming the plugin) when a handler throws, or
+   * `ChainNextCalledTwiceError`.
+   */
+  execute<E extends string, T = EventPayload<E>>(event: E, data: T): Promise<T>;
+}
+
+/** Payload of the `plugin.error` event. */
+export interface PluginErrorEvent {
+  pluginId: string;
+  event: string;
+  error: string;
+  code?: string;
+  stack?: string;
+}

@@ -1,0 +1,107 @@
+import type { Logger } from 'pino';
+import type { EventBus, PluginChain } from '../bus/types.js';
+import type { ServiceRegistry } from '../registry/types.js';
+import type { RpcClient, RpcServer } from '../rpc/types.js';
+
+/** Timers owned by a plugin: cleared when the plugin stops. */
+export interface PluginTimers {
+  setTimeout(fn: () => void, ms: number): { cancel(): void };
+  setInterval(fn: () => void, ms: number): { cancel(): void };
+}
+
+/**
+ * Work a plugin starts after answering (the chapter's 202 pattern). The host tracks it:
+ * failures are reported as `plugin.error`, and `host.stop()` waits for it, with a bound.
+ */
+export interface BackgroundTasks {
+  run(name: string, task: (signal: AbortSignal) => Promise<unknown>): void;
+  /** Tasks still running. */
+  readonly pending: number;
+}
+
+/**
+ * What a plugin receives in `activate(context)`. Every member is scoped to the plugin: its name
+ * is on every event and log line it produces, and everything it creates is released when it
+ * stops. Every cross-plugin operation is asynchronous or returns a handle, so a plugin can later
+ * run in a worker or child process behind this same interface.
+ */
+export interface PluginContext {
+  /** The plugin's name. */
+  readonly pluginId: string;
+  /** The plugin's version. */
+  readonly version: string;
+  /** The node (host) this plugin runs on. */
+  readonly nodeId: string;
+  /** Options from the plugin's manifest (`plugboard.options`) or `definePlugin({ options })`. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly eventBus: EventBus;
+  readonly pluginChain: PluginChain;
+  readonly rpcServer: RpcServer;
+  readonly rpcClient: RpcClient;
+  readonly serviceRegistry: ServiceRegistry;
+  readonly logger: Logger;
+  readonly timers: PluginTimers;
+  readonly background: BackgroundTasks;
+  /** Aborted when the plugin is being stopped. */
+  readonly signal: AbortSignal;
+}
+
+/** Who a context is for. */
+export interface PluginIdentity {
+  name: string;
+  version: string;
+  permissions: readonly string[];
+  options: Readonly<Record<string, unknown>>;
+}
+
+/** What the host gets back for each plugin: the context and a way to release all it holds. */
+export interface ScopedContext {
+  readonly context: PluginContext;
+  /**
+   * Release every subscription, registration, timer and entry of the plugin, then wait up to
+   * `timeoutMs` for its in-flight handlers and background tasks. Resolves with what was still
+   * running at the bound (empty when everything finished).
+   */
+  release(timeoutMs: number): Promise<{ unfinished: string[] }>;
+  /** Counts of what the plugin holds now (for health and the leak test). */
+  holdings(): PluginHoldings;
+}
+
+export interface PluginHoldings {
+  subscriptions: number;
+  registrations: number;
+  registryEntries: number;
+  timers: number;
+  background: number;
+  inFlight: number;
+}
+
+/** Host-level tuning shared by every building block. */
+export interface RuntimeLimits {
+  /** Default RPC call deadline, ms. Default 10000. */
+  rpcTimeout: number;
+  /** Bound on an async event handler before the publish stops waiting for it, ms. Default 30000. */
+  handlerTimeout: number;
+  /** Largest encoded payload that may cross a process boundary, bytes. Default 1 MiB. */
+  maxPayloadBytes: number;
+  /** Bound on RPC calls in flight per host before `BackpressureError`. Default 10000. */
+  maxInFlightCalls: number;
+}
+
+/**
+ * The per-host engine behind every context: the building blocks' shared cores over one backend.
+ * The host creates one, hands each plugin a scoped context from it, and closes it last.
+ */
+export interface Runtime {
+  readonly nodeId: string;
+  readonly backendKind: string;
+  readonly limits: RuntimeLimits;
+  /** Start cluster bookkeeping (watches, responders). */
+  start(): Promise<void>;
+  /** A context scoped to one plugin. */
+  createContext(identity: PluginIdentity): ScopedContext;
+  /** Publish an event as the host itself (`source: 'host'`), e.g. lifecycle events. */
+  publishAsHost(event: string, data: unknown): Promise<void>;
+  /** Stop every core and close the backend. */
+  close(): Promise<void>;
+}
