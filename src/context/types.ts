@@ -102,6 +102,14 @@ export interface Runtime {
   createContext(identity: PluginIdentity): ScopedContext;
   /** Publish an event as the host itself (`source: 'host'`), e.g. lifecycle events. */
   publishAsHost(event: string, data: unknown): Promise<void>;
+  /** What the cores hold right now, host-wide (zero everywhere after every plugin is released). */
+  stats(): RuntimeStats;
   /** Stop every core and close the backend. */
   close(): Promise<void>;
+}
+
+export interface RuntimeStats {
+  subscriptions: number;
+  localProviders: number;
+  inFlightCalls: number;
 }

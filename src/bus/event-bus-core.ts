@@ -1,0 +1,391 @@
+import type { Logger } from 'pino';
+import type { Backend, PortSubscription } from '../backends/ports.js';
+import type { Codec } from '../codec/codec.js';
+import { isPlugboardError, TimeoutError, ValidationError } from '../errors/errors.js';
+import { assertName, assertPattern } from '../util/names.js';
+import type { Deadlines } from '../util/deadlines.js';
+import { isThenable } from '../util/thenable.js';
+import type { WorkTracker } from '../util/work-tracker.js';
+import { LazyEventMeta } from './event-meta.js';
+import { PatternTrie } from './pattern-trie.js';
+import { RemoteGroupTable } from './remote-groups.js';
+import { compareSubscriptions, SubscriptionRecord, type CloseReason } from './subscription-record.js';
+import type { EventHandler, EventMeta, Next, PluginErrorEvent, SubscribeOptions } from './types.js';
+
+export const PLUGIN_ERROR_EVENT = 'plugin.error';
+const BROADCAST_TOPIC = 'pb.ev';
+const GROUP_TOPIC = 'pb.ev.g';
+const GROUP_KIND = 'bus.group';
+const CACHE_LIMIT = 10_000;
+const RESOLVED: Promise<void> = Promise.resolve();
+const NOOP_NEXT: Next = () => RESOLVED;
+
+/** One group's members among the subscribers matching an event name. */
+interface GroupSlot {
+  readonly group: string;
+  readonly members: SubscriptionRecord[];
+  rr: number;
+}
+
+/** Everything needed to dispatch one event name, computed once and cached. */
+interface MatchEntry {
+  /** All matching local subscribers, in priority then subscription order. */
+  readonly subs: SubscriptionRecord[];
+  /** Group slots, or undefined when no matching subscriber has a group (the fast path). */
+  readonly slots: Map<string, GroupSlot> | undefined;
+}
+
+/** An event as it crosses the wire. */
+interface EventFrame {
+  e: string;
+  d: unknown;
+  i: string;
+  s: string;
+  n: string;
+  t: number;
+  tr: string;
+  g?: string[];
+}
+
+export interface EventBusCoreOptions {
+  backend: Backend;
+  codec: Codec;
+  deadlines: Deadlines;
+  logger: Logger;
+  nextId: () => string;
+  /** How long a publish waits for one async handler before reporting it and moving on. */
+  handlerTimeout: number;
+}
+
+/**
+ * The per-host event bus shared by every plugin context. Local delivery never serializes: the
+ * matching subscribers of an event name are computed once (trie + sort) and cached until the
+ * subscriptions change, so a publish is a map lookup and a loop. Other nodes get the event
+ * through the transport: one broadcast for plain subscribers, and for each group one direct
+ * message to the node whose turn it is.
+ */
+export class EventBusCore {
+  private readonly trie = new PatternTrie<SubscriptionRecord>();
+  private readonly cache = new Map<string, MatchEntry>();
+  private readonly remoteGroups = new RemoteGroupTable();
+  private readonly groupTurns = new Map<string, number>();
+  /** Local (group, pattern) pairs and their member count, announced in the registry. */
+  private readonly announced = new Map<string, number>();
+  private readonly portSubscriptions: PortSubscription[] = [];
+  private readonly nodeId: string;
+  private readonly clustered: boolean;
+  private seq = 0;
+
+  constructor(private readonly options: EventBusCoreOptions) {
+    this.nodeId = options.backend.nodeId;
+    this.clustered = options.backend.clustered;
+  }
+
+  /** Join the cluster's event traffic (no-op for a lone in-memory host). */
+  async start(): Promise<void> {
+    if (!this.clustered) return;
+    const { transport, registry } = this.options.backend;
+    this.portSubscriptions.push(
+      await transport.subscribe(BROADCAST_TOPIC, (payload) => this.receive(payload, false)),
+      await transport.subscribe(GROUP_TOPIC, (payload) => this.receive(payload, true)),
+      await registry.watch(GROUP_KIND, (change) => {
+        if (change.type === 'delete') this.remoteGroups.remove(change.id);
+        else this.addRemoteGroup(change.record.id, change.record.nodeId, change.record.value);
+      }),
+    );
+    for (const record of await registry.list(GROUP_KIND)) this.addRemoteGroup(record.id, record.nodeId, record.value);
+  }
+
+  async close(): Promise<void> {
+    const subscriptions = this.portSubscriptions.splice(0);
+    await Promise.allSettled(subscriptions.map((s) => s.close()));
+  }
+
+  subscribe(
+    owner: string,
+    tracker: WorkTracker,
+    pattern: string,
+    handler: EventHandler,
+    options: SubscribeOptions | undefined,
+    once: boolean,
+  ): SubscriptionRecord {
+    assertPattern(pattern, 'Event pattern');
+    if (typeof handler !== 'function') {
+      throw new ValidationError(`The handler for "${pattern}" must be a function, got ${typeof handler}.`, {
+        details: { pattern },
+      });
+    }
+    const group = options?.group;
+    if (group !== undefined) assertName(group, 'Group name');
+    const priority = options?.priority ?? 0;
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+      throw new ValidationError(`Priority for "${pattern}" must be a finite number.`, { details: { priority } });
+    }
+    const seq = ++this.seq;
+    const record = new SubscriptionRecord(
+      `${this.nodeId}:s${seq}`,
+      seq,
+      owner,
+      pattern,
+      handler,
+      group,
+      priority,
+      once,
+      tracker,
+      (r, reason) => this.detach(r, reason),
+    );
+    this.trie.add(pattern, record);
+    this.cache.clear();
+    if (group !== undefined) this.announce(group, pattern, +1);
+    return record;
+  }
+
+  /**
+   * Publish as `source`. Fast path: no groups, no cluster, sync handlers → no allocation beyond
+   * the meta object, and a shared resolved promise is returned.
+   */
+  publish(source: string, event: string, data: unknown, traceId?: string): Promise<void> {
+    assertName(event, 'Event name');
+    const entry = this.lookup(event);
+    const meta = new LazyEventMeta(event, source, this.nodeId, Date.now(), this.options.nextId, undefined, traceId);
+    let remote: Promise<void> | undefined;
+    let chosen: Set<SubscriptionRecord> | undefined;
+    if (this.clustered) {
+      try {
+        chosen = entry.slots === undefined ? undefined : new Set();
+        remote = this.sendRemote(entry, meta, data, chosen);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    } else if (entry.slots !== undefined) {
+      chosen = new Set();
+      for (const slot of entry.slots.values()) chosen.add(nextMember(slot));
+    }
+    const local = this.dispatch(entry.subs, data, meta, chosen, false);
+    if (remote === undefined) return local;
+    return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
+  }
+
+  /** Local subscribers of a concrete event name, in chain order. */
+  subscribersOf(event: string): readonly SubscriptionRecord[] {
+    assertName(event, 'Event name');
+    return this.lookup(event).subs;
+  }
+
+  /** Report a failed handler as `plugin.error` (unless it was handling `plugin.error`). */
+  reportHandlerError(owner: string, meta: EventMeta, error: unknown): void {
+    this.options.logger.error({ plugin: owner, event: meta.event, err: error }, 'event handler failed');
+    if (meta.event === PLUGIN_ERROR_EVENT) return;
+    const payload: PluginErrorEvent = {
+      pluginId: owner,
+      event: meta.event,
+      error: error instanceof Error ? error.message : String(error),
+      ...(isPlugboardError(error) ? { code: error.code } : {}),
+      ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
+    };
+    this.publish('host', PLUGIN_ERROR_EVENT, payload, meta.traceId).catch((publishError: unknown) =>
+      this.options.logger.error({ err: publishError }, 'could not publish plugin.error'),
+    );
+  }
+
+  get subscriptionCount(): number {
+    return this.trie.size;
+  }
+
+  private lookup(event: string): MatchEntry {
+    let entry = this.cache.get(event);
+    if (entry !== undefined) return entry;
+    const subs = [...this.trie.match(event)].sort(compareSubscriptions);
+    let slots: Map<string, GroupSlot> | undefined;
+    for (const sub of subs) {
+      if (sub.group === undefined) continue;
+      slots ??= new Map();
+      const slot = slots.get(sub.group);
+      if (slot === undefined) slots.set(sub.group, { group: sub.group, members: [sub], rr: 0 });
+      else slot.members.push(sub);
+    }
+    entry = { subs, slots };
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(event, entry);
+    return entry;
+  }
+
+  /**
+   * Call the handlers of `subs` in order. Group members are called only when in `chosen`
+   * (computed per publication, so a nested publish cannot disturb it); with `plainOnly`, group
+   * members are skipped altogether (a broadcast from another node).
+   */
+  private dispatch(
+    subs: readonly SubscriptionRecord[],
+    data: unknown,
+    meta: EventMeta,
+    chosen: Set<SubscriptionRecord> | undefined,
+    plainOnly: boolean,
+  ): Promise<void> {
+    let pending: Array<Promise<void>> | undefined;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i]!;
+      if (!sub.active) continue;
+      if (sub.group !== undefined && (plainOnly || chosen?.has(sub) !== true)) continue;
+      if (sub.once) sub.end('once');
+      let result: unknown;
+      try {
+        result = sub.handler(data, NOOP_NEXT, meta);
+      } catch (error) {
+        this.reportHandlerError(sub.owner, meta, error);
+        continue;
+      }
+      if (isThenable(result)) (pending ??= []).push(this.track(sub, result, meta));
+    }
+    if (pending === undefined) return RESOLVED;
+    return pending.length === 1 ? pending[0]! : Promise.all(pending).then(noop);
+  }
+
+  /** Wait for one async handler, bounded by the handler timeout; never rejects. */
+  private track(sub: SubscriptionRecord, result: PromiseLike<unknown>, meta: EventMeta): Promise<void> {
+    const tracker = sub.tracker;
+    tracker.begin();
+    return new Promise<void>((resolve) => {
+      const timeout = this.options.handlerTimeout;
+      const deadline = this.options.deadlines.add(timeout, () => {
+        this.reportHandlerError(
+          sub.owner,
+          meta,
+          new TimeoutError(
+            `Handler of plugin "${sub.owner}" for "${meta.event}" did not settle within ${timeout} ms; the publish stopped waiting for it.`,
+            { details: { pluginId: sub.owner, event: meta.event, timeout } },
+          ),
+        );
+        resolve();
+      });
+      result.then(
+        () => {
+          tracker.end();
+          if (deadline.cancel()) resolve();
+        },
+        (error: unknown) => {
+          tracker.end();
+          if (deadline.cancel()) {
+            this.reportHandlerError(sub.owner, meta, error);
+            resolve();
+          }
+        },
+      );
+    });
+  }
+
+  /** Hand the event to the backend: one broadcast, plus one direct message per remote group turn. */
+  private sendRemote(
+    entry: MatchEntry,
+    meta: LazyEventMeta,
+    data: unknown,
+    chosen: Set<SubscriptionRecord> | undefined,
+  ): Promise<void> {
+    const { transport } = this.options.backend;
+    const frame: EventFrame = {
+      e: meta.event,
+      d: data,
+      i: meta.id,
+      s: meta.source,
+      n: this.nodeId,
+      t: meta.timestamp,
+      tr: meta.traceId,
+    };
+    const bytes = this.options.codec.encode(frame);
+    const sends: Array<Promise<void>> = [transport.publish(BROADCAST_TOPIC, bytes)];
+    const remoteGroups = this.remoteGroups.size > 0 ? this.remoteGroups.nodesFor(meta.event) : undefined;
+    let byNode: Map<string, string[]> | undefined;
+    const take = (group: string, localSlot: GroupSlot | undefined): void => {
+      const remoteNodes = remoteGroups?.get(group) ?? [];
+      const candidates = localSlot !== undefined ? [this.nodeId, ...remoteNodes] : remoteNodes;
+      if (candidates.length === 0) return;
+      const turn = this.groupTurns.get(group) ?? 0;
+      this.groupTurns.set(group, turn + 1);
+      const node = candidates[turn % candidates.length]!;
+      if (node === this.nodeId) {
+        chosen?.add(nextMember(localSlot!));
+        return;
+      }
+      byNode ??= new Map();
+      const groups = byNode.get(node);
+      if (groups === undefined) byNode.set(node, [group]);
+      else groups.push(group);
+    };
+    if (entry.slots !== undefined) for (const slot of entry.slots.values()) take(slot.group, slot);
+    if (remoteGroups !== undefined) {
+      for (const group of remoteGroups.keys()) if (entry.slots?.has(group) !== true) take(group, undefined);
+    }
+    if (byNode !== undefined) {
+      for (const [node, groups] of byNode) {
+        sends.push(transport.send(node, GROUP_TOPIC, this.options.codec.encode({ ...frame, g: groups })));
+      }
+    }
+    return sends.length === 1 ? sends[0]! : Promise.all(sends).then(noop);
+  }
+
+  private receive(payload: Uint8Array, grouped: boolean): void {
+    let frame: EventFrame;
+    try {
+      frame = this.options.codec.decode(payload) as EventFrame;
+      assertName(frame.e, 'Event name');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'dropped a malformed event frame from the backend');
+      return;
+    }
+    const entry = this.lookup(frame.e);
+    const meta = new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, this.options.nextId, frame.i, frame.tr);
+    if (!grouped) {
+      void this.dispatch(entry.subs, frame.d, meta, undefined, true);
+      return;
+    }
+    // This node's turn for the listed groups; a group whose members left meanwhile is dropped
+    // (group delivery is at-most-once).
+    const chosen = new Set<SubscriptionRecord>();
+    for (const group of frame.g ?? []) {
+      const slot = entry.slots?.get(group);
+      if (slot !== undefined) chosen.add(nextMember(slot));
+    }
+    if (chosen.size > 0) void this.dispatch(entry.subs, frame.d, meta, chosen, false);
+  }
+
+  private detach(record: SubscriptionRecord, _reason: CloseReason): void {
+    this.trie.remove(record.pattern, record);
+    this.cache.clear();
+    if (record.group !== undefined) this.announce(record.group, record.pattern, -1);
+  }
+
+  /** Keep the registry's `bus.group` entries in step with local group membership. */
+  private announce(group: string, pattern: string, delta: number): void {
+    if (!this.clustered) return;
+    const key = `${this.nodeId}|${group}|${pattern}`;
+    const count = (this.announced.get(key) ?? 0) + delta;
+    const { registry } = this.options.backend;
+    const fail = (error: unknown): void =>
+      this.options.logger.warn({ err: error, group, pattern }, 'could not update group membership in the registry');
+    if (count <= 0) {
+      this.announced.delete(key);
+      if (delta < 0) registry.remove(GROUP_KIND, key).catch(fail);
+    } else {
+      this.announced.set(key, count);
+      if (count === 1 && delta > 0) registry.put(GROUP_KIND, key, this.options.codec.encode({ group, pattern })).catch(fail);
+    }
+  }
+
+  private addRemoteGroup(recordId: string, nodeId: string, value: Uint8Array): void {
+    if (nodeId === this.nodeId) return;
+    try {
+      const { group, pattern } = this.options.codec.decode(value) as { group: string; pattern: string };
+      assertPattern(pattern, 'Event pattern');
+      this.remoteGroups.put({ recordId, nodeId, group, pattern });
+    } catch (error) {
+      this.options.logger.warn({ err: error, recordId }, 'ignored a malformed group entry');
+    }
+  }
+}
+
+
+function noop(): void {}
+
+function nextMember(slot: GroupSlot): SubscriptionRecord {
+  return slot.members[slot.rr++ % slot.members.length]!;
+}

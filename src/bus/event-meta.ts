@@ -1,0 +1,40 @@
+import type { EventMeta } from './types.js';
+
+/**
+ * Meta of one publication. The id is generated on first read: most handlers never look at it,
+ * and on the in-process path generating it would cost as much as dispatching the event.
+ */
+export class LazyEventMeta implements EventMeta {
+  private generated: string | undefined;
+
+  constructor(
+    readonly event: string,
+    readonly source: string,
+    readonly nodeId: string,
+    readonly timestamp: number,
+    private readonly nextId: () => string,
+    id?: string,
+    private readonly trace?: string,
+  ) {
+    this.generated = id;
+  }
+
+  get id(): string {
+    return (this.generated ??= this.nextId());
+  }
+
+  get traceId(): string {
+    return this.trace ?? this.id;
+  }
+
+  toJSON(): EventMeta {
+    return {
+      event: this.event,
+      id: this.id,
+      source: this.source,
+      nodeId: this.nodeId,
+      timestamp: this.timestamp,
+      traceId: this.traceId,
+    };
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * A trie of dotted subscription patterns. `*` matches exactly one segment, `**` zero or more.
+ * Matching walks the event's segments through the trie, so its cost depends on the number of
+ * segments and on how many patterns share a path with the event, not on how many patterns exist
+ * (10,000 patterns under distinct prefixes cost one map lookup at the root).
+ */
+interface TrieNode<T> {
+  readonly children: Map<string, TrieNode<T>>;
+  star: TrieNode<T> | undefined;
+  globstar: TrieNode<T> | undefined;
+  readonly values: Set<T>;
+}
+
+function createNode<T>(): TrieNode<T> {
+  return { children: new Map(), star: undefined, globstar: undefined, values: new Set() };
+}
+
+export class PatternTrie<T> {
+  private readonly root = createNode<T>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(pattern: string, value: T): void {
+    let node = this.root;
+    for (const segment of pattern.split('.')) {
+      if (segment === '*') node = node.star ??= createNode();
+      else if (segment === '**') node = node.globstar ??= createNode();
+      else {
+        let child = node.children.get(segment);
+        if (child === undefined) node.children.set(segment, (child = createNode()));
+        node = child;
+      }
+    }
+    if (!node.values.has(value)) {
+      node.values.add(value);
+      this.count++;
+    }
+  }
+
+  /** Remove one value; empty branches are pruned so the trie never grows without bound. */
+  remove(pattern: string, value: T): boolean {
+    const path: Array<{ parent: TrieNode<T>; segment: string; node: TrieNode<T> }> = [];
+    let node: TrieNode<T> | undefined = this.root;
+    for (const segment of pattern.split('.')) {
+      const parent: TrieNode<T> = node;
+      node = segment === '*' ? parent.star : segment === '**' ? parent.globstar : parent.children.get(segment);
+      if (node === undefined) return false;
+      path.push({ parent, segment, node });
+    }
+    if (!node.values.delete(value)) return false;
+    this.count--;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const step = path[i]!;
+      const n = step.node;
+      if (n.values.size > 0 || n.children.size > 0 || n.star !== undefined || n.globstar !== undefined) break;
+      if (step.segment === '*') step.parent.star = undefined;
+      else if (step.segment === '**') step.parent.globstar = undefined;
+      else step.parent.children.delete(step.segment);
+    }
+    return true;
+  }
+
+  /** Every value whose pattern matches the concrete dotted `name` (each value once). */
+  match(name: string): Set<T> {
+    const out = new Set<T>();
+    this.visit(this.root, name.split('.'), 0, out);
+    return out;
+  }
+
+  private visit(node: TrieNode<T>, segments: readonly string[], index: number, out: Set<T>): void {
+    if (node.globstar !== undefined) {
+      // `**` consumes zero or more segments: try every suffix.
+      for (let i = index; i <= segments.length; i++) this.visit(node.globstar, segments, i, out);
+    }
+    if (index === segments.length) {
+      for (const value of node.values) out.add(value);
+      return;
+    }
+    const segment = segments[index]!;
+    const child = node.children.get(segment);
+    if (child !== undefined) this.visit(child, segments, index + 1, out);
+    if (node.star !== undefined) this.visit(node.star, segments, index + 1, out);
+  }
+}

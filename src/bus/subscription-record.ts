@@ -1,0 +1,44 @@
+import type { WorkTracker } from '../util/work-tracker.js';
+import type { EventHandler, Subscription } from './types.js';
+
+export type CloseReason = 'unsubscribed' | 'plugin-stopped' | 'once';
+
+/** One subscription as the bus core keeps it; also the handle given to the plugin. */
+export class SubscriptionRecord implements Subscription {
+  active = true;
+  readonly closed: Promise<CloseReason>;
+  private resolveClosed!: (reason: CloseReason) => void;
+
+  constructor(
+    readonly id: string,
+    readonly seq: number,
+    readonly owner: string,
+    readonly pattern: string,
+    readonly handler: EventHandler,
+    readonly group: string | undefined,
+    readonly priority: number,
+    readonly once: boolean,
+    /** Counts this subscription's async handlers in flight, for its plugin's release. */
+    readonly tracker: WorkTracker,
+    private readonly detach: (record: SubscriptionRecord, reason: CloseReason) => void,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  unsubscribe(): void {
+    this.end('unsubscribed');
+  }
+
+  /** Idempotent: the first call detaches and resolves `closed`. */
+  end(reason: CloseReason): void {
+    if (!this.active) return;
+    this.active = false;
+    this.detach(this, reason);
+    this.resolveClosed(reason);
+  }
+}
+
+/** Priority first (higher earlier), then subscription order. */
+export function compareSubscriptions(a: SubscriptionRecord, b: SubscriptionRecord): number {
+  return b.priority - a.priority || a.seq - b.seq;
+}

@@ -1,0 +1,194 @@
+import type { EventBusCore } from '../bus/event-bus-core.js';
+import type { PluginChainCore } from '../bus/plugin-chain-core.js';
+import type { SubscriptionRecord } from '../bus/subscription-record.js';
+import type { EventBus, EventHandler, PluginChain, SubscribeOptions, Subscription } from '../bus/types.js';
+import { ContextClosedError, ValidationError } from '../errors/errors.js';
+import type { ServiceRegistryCore } from '../registry/service-registry-core.js';
+import type { ServiceRegistry } from '../registry/types.js';
+import type { RpcCore } from '../rpc/rpc-core.js';
+import type { CallOptions, Registration, RpcClient, RpcServer } from '../rpc/types.js';
+import type { BackgroundTasks, PluginTimers } from './types.js';
+import type { PluginScope, Releasable } from './plugin-scope.js';
+
+// The facades are what a plugin sees: thin objects that put the plugin's name on everything and
+// record what it holds in its scope. All real work happens in the shared cores.
+
+export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus {
+  const id = scope.pluginId;
+  const subscribe = (pattern: string, handler: EventHandler, options: SubscribeOptions | undefined, once: boolean): Subscription => {
+    scope.assertOpen(`subscribing to "${pattern}"`);
+    const record = core.subscribe(id, scope.tracker, pattern, handler as EventHandler, options, once);
+    const held: Releasable = { kind: 'subscription', release: () => record.end('plugin-stopped') };
+    scope.hold(held);
+    void record.closed.then(() => scope.drop(held));
+    return record;
+  };
+  return {
+    publish(event, data) {
+      if (scope.closed) return Promise.reject(closed(scope, `publishing "${event}"`));
+      return core.publish(id, event, data);
+    },
+    subscribe: (event, handler, options) => subscribe(event, handler as EventHandler, options, false),
+    once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
+    unsubscribe(subscription) {
+      if (typeof (subscription as Partial<SubscriptionRecord> | undefined)?.unsubscribe !== 'function') {
+        throw new ValidationError('unsubscribe() needs the Subscription that subscribe() returned.');
+      }
+      subscription.unsubscribe();
+    },
+  };
+}
+
+export function createPluginChain(core: PluginChainCore, scope: PluginScope): PluginChain {
+  return {
+    execute(event, data) {
+      if (scope.closed) return Promise.reject(closed(scope, `executing the chain "${event}"`));
+      return core.execute(scope.pluginId, event, data);
+    },
+  };
+}
+
+export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
+  return {
+    register(service, methods, options) {
+      scope.assertOpen(`registering "${service}"`);
+      const { provider, ready } = core.register(scope.pluginId, scope.tracker, service, methods, options?.idempotent);
+      let done: Promise<void> | undefined;
+      const held: Releasable = { kind: 'registration', release: () => unregister() };
+      const unregister = (): Promise<void> => {
+        scope.drop(held);
+        return (done ??= core.unregister(provider));
+      };
+      scope.hold(held);
+      ready.catch((error: unknown) => scope.logger.error({ err: error, service }, 'could not announce the service'));
+      const registration: Registration = { id: provider.id, name: service, ready, unregister };
+      return registration;
+    },
+  };
+}
+
+export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
+  const id = scope.pluginId;
+  const call = (service: string, method: string, params: unknown, timeout: number | undefined): Promise<unknown> => {
+    if (scope.closed) return Promise.reject(closed(scope, `calling ${service}.${method}`));
+    return core.call(id, service, method, params, timeout);
+  };
+  const client: RpcClient = {
+    call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
+      call(service, method, params, options?.timeout)) as RpcClient['call'],
+    callWithTimeout: ((service: string, method: string, params: unknown, timeout: number) =>
+      call(service, method, params, timeout)) as RpcClient['callWithTimeout'],
+    subscribeService(service, callback) {
+      scope.assertOpen(`watching "${service}"`);
+      const stop = core.subscribeService(service, callback);
+      const held: Releasable = { kind: 'subscription', release: stop };
+      scope.hold(held);
+      return {
+        unsubscribe: () => {
+          scope.drop(held);
+          stop();
+        },
+      };
+    },
+    proxy: ((service: string, options?: CallOptions) =>
+      new Proxy(
+        {},
+        {
+          // `then` must stay undefined, or `await proxy` would treat the proxy as a promise.
+          get: (_target, method) =>
+            typeof method !== 'string' || method === 'then'
+              ? undefined
+              : (...args: unknown[]) => call(service, method, args, options?.timeout),
+        },
+      )) as RpcClient['proxy'],
+  };
+  return client;
+}
+
+export function createServiceRegistry(core: ServiceRegistryCore, scope: PluginScope): ServiceRegistry {
+  return {
+    register(type, descriptor) {
+      scope.assertOpen(`registering a "${type}" instance`);
+      const { id, ready } = core.register(scope.pluginId, type, descriptor);
+      let done: Promise<void> | undefined;
+      const held: Releasable = { kind: 'registryEntry', release: () => unregister() };
+      const unregister = (): Promise<void> => {
+        scope.drop(held);
+        return (done ??= ready.catch(() => undefined).then(() => core.unregister(type, id)));
+      };
+      scope.hold(held);
+      ready.catch((error: unknown) => scope.logger.error({ err: error, type }, 'could not register the service instance'));
+      return { id, name: descriptor.name, ready, unregister };
+    },
+    discover(type, filter) {
+      if (scope.closed) return Promise.reject(closed(scope, `discovering "${type}"`));
+      return core.discover(type, filter);
+    },
+    watch(type, callback) {
+      scope.assertOpen(`watching "${type}"`);
+      const stop = core.watch(type, callback);
+      const held: Releasable = { kind: 'subscription', release: stop };
+      scope.hold(held);
+      return {
+        unsubscribe: () => {
+          scope.drop(held);
+          stop();
+        },
+      };
+    },
+  };
+}
+
+export function createTimers(scope: PluginScope): PluginTimers {
+  const start = (fn: () => void, ms: number, repeat: boolean): { cancel(): void } => {
+    scope.assertOpen('setting a timer');
+    const clear = repeat ? clearInterval : clearTimeout;
+    const held: Releasable = { kind: 'timer', release: () => clear(handle) };
+    const handle = (repeat ? setInterval : setTimeout)(() => {
+      if (!repeat) scope.drop(held);
+      runTimer(scope, fn);
+    }, ms);
+    scope.hold(held);
+    return {
+      cancel: () => {
+        scope.drop(held);
+        clear(handle);
+      },
+    };
+  };
+  return { setTimeout: (fn, ms) => start(fn, ms, false), setInterval: (fn, ms) => start(fn, ms, true) };
+}
+
+function runTimer(scope: PluginScope, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    scope.logger.error({ err: error }, 'timer callback failed');
+  }
+}
+
+export function createBackgroundTasks(scope: PluginScope, report: (name: string, error: unknown) => void): BackgroundTasks {
+  return {
+    run(name, task) {
+      scope.assertOpen(`starting background task "${name}"`);
+      if (typeof task !== 'function') throw new ValidationError(`Background task "${name}" must be a function.`);
+      const done = scope.startBackground(name);
+      // Started on the next turn so the caller can answer first (the chapter's 202 pattern).
+      setImmediate(() => {
+        Promise.resolve()
+          .then(() => task(scope.controller.signal))
+          .catch((error: unknown) => report(name, error))
+          .finally(done);
+      });
+    },
+    get pending() {
+      return scope.background.inFlight;
+    },
+  };
+}
+
+function closed(scope: PluginScope, operation: string): ContextClosedError {
+  return new ContextClosedError(`Plugin "${scope.pluginId}" has stopped; ${operation} is no longer possible.`, {
+    details: { pluginId: scope.pluginId, operation },
+  });
+}

@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import { ContextClosedError } from '../errors/errors.js';
+import { WorkTracker } from '../util/work-tracker.js';
+
+/** Something a plugin holds that must be let go when it stops. */
+export interface Releasable {
+  readonly kind: 'subscription' | 'registration' | 'registryEntry' | 'timer';
+  release(): void | Promise<void>;
+}
+
+/**
+ * Everything one plugin holds, so the host can release it all when the plugin stops: the
+ * facades add a {@link Releasable} for each subscription, registration, registry entry and
+ * timer, and count handlers and background tasks in flight.
+ */
+export class PluginScope {
+  readonly tracker = new WorkTracker();
+  readonly background = new WorkTracker();
+  readonly controller = new AbortController();
+  private readonly held = new Set<Releasable>();
+  private readonly backgroundNames = new Map<number, string>();
+  private backgroundSeq = 0;
+  private isClosed = false;
+
+  constructor(
+    readonly pluginId: string,
+    readonly logger: Logger,
+  ) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Throw if the plugin has stopped: a stopped plugin's context must not create anything. */
+  assertOpen(operation: string): void {
+    if (this.isClosed) {
+      throw new ContextClosedError(`Plugin "${this.pluginId}" has stopped; ${operation} is no longer possible.`, {
+        details: { pluginId: this.pluginId, operation },
+      });
+    }
+  }
+
+  hold(item: Releasable): void {
+    this.held.add(item);
+  }
+
+  /** Forget an item that was released by the plugin itself. */
+  drop(item: Releasable): void {
+    this.held.delete(item);
+  }
+
+  startBackground(name: string): () => void {
+    const id = ++this.backgroundSeq;
+    this.backgroundNames.set(id, name);
+    this.background.begin();
+    return () => {
+      if (this.backgroundNames.delete(id)) this.background.end();
+    };
+  }
+
+  count(kind: Releasable['kind']): number {
+    let n = 0;
+    for (const item of this.held) if (item.kind === kind) n++;
+    return n;
+  }
+
+  async release(timeoutMs: number): Promise<{ unfinished: string[] }> {
+    this.isClosed = true;
+    this.controller.abort(new ContextClosedError(`Plugin "${this.pluginId}" is stopping.`));
+    const items = [...this.held];
+    this.held.clear();
+    const results = await Promise.allSettled(items.map(async (item) => item.release()));
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        this.logger.warn({ err: result.reason as unknown }, 'could not release a resource cleanly');
+      }
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const idle = Promise.all([this.tracker.idle(), this.background.idle()]).then(() => 'idle' as const);
+    const outcome = await Promise.race([idle, bound]);
+    clearTimeout(timer);
+    if (outcome === 'idle') return { unfinished: [] };
+    const unfinished = [...this.backgroundNames.values()].map((name) => `background task "${name}"`);
+    if (this.tracker.inFlight > 0) unfinished.push(`${this.tracker.inFlight} handler(s) in flight`);
+    return { unfinished };
+  }
+}

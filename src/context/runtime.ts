@@ -1,0 +1,129 @@
+import type { Logger } from 'pino';
+import type { Backend } from '../backends/ports.js';
+import { EventBusCore } from '../bus/event-bus-core.js';
+import { PluginChainCore } from '../bus/plugin-chain-core.js';
+import { createCodec } from '../codec/codec.js';
+import { ServiceRegistryCore } from '../registry/service-registry-core.js';
+import { RpcCore } from '../rpc/rpc-core.js';
+import { Deadlines } from '../util/deadlines.js';
+import { createIdGenerator } from '../util/ids.js';
+import {
+  createBackgroundTasks,
+  createEventBus,
+  createPluginChain,
+  createRpcClient,
+  createRpcServer,
+  createServiceRegistry,
+  createTimers,
+} from './facades.js';
+import { PluginScope } from './plugin-scope.js';
+import type { PluginContext, PluginIdentity, Runtime, RuntimeLimits, RuntimeStats, ScopedContext } from './types.js';
+
+export const DEFAULT_LIMITS: RuntimeLimits = {
+  rpcTimeout: 10_000,
+  handlerTimeout: 30_000,
+  maxPayloadBytes: 1024 * 1024,
+  maxInFlightCalls: 10_000,
+};
+
+export interface RuntimeOptions {
+  backend: Backend;
+  logger: Logger;
+  limits?: Partial<RuntimeLimits>;
+}
+
+/** Create the per-host engine: one core per building block over one backend. */
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new HostRuntime(options);
+}
+
+class HostRuntime implements Runtime {
+  readonly nodeId: string;
+  readonly backendKind: string;
+  readonly limits: RuntimeLimits;
+  private readonly backend: Backend;
+  private readonly logger: Logger;
+  private readonly deadlines = new Deadlines();
+  private readonly bus: EventBusCore;
+  private readonly chain: PluginChainCore;
+  private readonly rpc: RpcCore;
+  private readonly registry: ServiceRegistryCore;
+
+  constructor(options: RuntimeOptions) {
+    this.backend = options.backend;
+    this.logger = options.logger;
+    this.nodeId = options.backend.nodeId;
+    this.backendKind = options.backend.kind;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const codec = createCodec({ maxPayloadBytes: this.limits.maxPayloadBytes });
+    const nextId = createIdGenerator(this.nodeId);
+    const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
+    this.bus = new EventBusCore({ ...shared, nextId, handlerTimeout: this.limits.handlerTimeout });
+    this.chain = new PluginChainCore(this.bus, this.nodeId, nextId);
+    this.rpc = new RpcCore({ ...shared, defaultTimeout: this.limits.rpcTimeout, maxInFlight: this.limits.maxInFlightCalls });
+    this.registry = new ServiceRegistryCore(shared);
+  }
+
+  async start(): Promise<void> {
+    await this.backend.start();
+    await Promise.all([this.bus.start(), this.rpc.start()]);
+  }
+
+  createContext(identity: PluginIdentity): ScopedContext {
+    const logger = this.logger.child({ plugin: identity.name });
+    const scope = new PluginScope(identity.name, logger);
+    const context: PluginContext = Object.freeze({
+      pluginId: identity.name,
+      version: identity.version,
+      nodeId: this.nodeId,
+      options: Object.freeze({ ...identity.options }),
+      eventBus: createEventBus(this.bus, scope),
+      pluginChain: createPluginChain(this.chain, scope),
+      rpcServer: createRpcServer(this.rpc, scope),
+      rpcClient: createRpcClient(this.rpc, scope),
+      serviceRegistry: createServiceRegistry(this.registry, scope),
+      logger,
+      timers: createTimers(scope),
+      background: createBackgroundTasks(scope, (name, error) =>
+        this.bus.reportHandlerError(identity.name, backgroundMeta(name, this.nodeId, identity.name), error),
+      ),
+      signal: scope.controller.signal,
+    });
+    return {
+      context,
+      release: (timeoutMs) => scope.release(timeoutMs),
+      holdings: () => ({
+        subscriptions: scope.count('subscription'),
+        registrations: scope.count('registration'),
+        registryEntries: scope.count('registryEntry'),
+        timers: scope.count('timer'),
+        background: scope.background.inFlight,
+        inFlight: scope.tracker.inFlight,
+      }),
+    };
+  }
+
+  publishAsHost(event: string, data: unknown): Promise<void> {
+    return this.bus.publish('host', event, data);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.bus.close(), this.rpc.close()]);
+    this.deadlines.close();
+    await this.backend.close();
+  }
+
+  stats(): RuntimeStats {
+    return {
+      subscriptions: this.bus.subscriptionCount,
+      localProviders: this.rpc.localProviderCount,
+      inFlightCalls: this.rpc.inFlightCalls,
+    };
+  }
+}
+
+function backgroundMeta(name: string, nodeId: string, pluginId: string) {
+  const timestamp = Date.now();
+  const id = `${nodeId}-bg-${timestamp}`;
+  return { event: `background.${name}`, id, source: pluginId, nodeId, timestamp, traceId: id };
+}

@@ -1,0 +1,88 @@
+/**
+ * Plugboard's public API. Everything a user may import is named here; nothing else is exported
+ * (the package `exports` map exposes only this entry point).
+ */
+
+// Hosting plugins
+export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';
+export type { BackendOption, RedisBackendOption } from './backends/resolve.js';
+
+// The plugin context and its building blocks
+export type {
+  BackgroundTasks,
+  PluginContext,
+  PluginTimers,
+  RuntimeLimits,
+} from './context/types.js';
+export type {
+  EventBus,
+  EventHandler,
+  EventMeta,
+  Next,
+  PluginChain,
+  PluginErrorEvent,
+  SubscribeOptions,
+  Subscription,
+} from './bus/types.js';
+export type {
+  CallOptions,
+  Registration,
+  RegisterOptions,
+  RpcClient,
+  RpcServer,
+  ServiceInstanceInfo,
+  ServiceStatus,
+  ServiceStatusCallback,
+  ServiceWatch,
+} from './rpc/types.js';
+export type {
+  DiscoverFilter,
+  RegistryWatch,
+  RegistryWatchEvent,
+  ServiceDescriptor,
+  ServiceInstance,
+  ServiceRegistry,
+} from './registry/types.js';
+
+// Typed contracts (declaration merging targets)
+export type {
+  EventPayload,
+  MethodName,
+  MethodParams,
+  MethodResult,
+  PlugboardEvents,
+  PlugboardServices,
+  ServiceImplementation,
+  ServiceMethods,
+  ServiceProxy,
+} from './contracts/contracts.js';
+
+// Errors
+export {
+  BackendUnavailableError,
+  BackpressureError,
+  ChainHandlerError,
+  ChainNextCalledTwiceError,
+  CircuitOpenError,
+  ContextClosedError,
+  DependencyCycleError,
+  DependencyVersionError,
+  DuplicatePluginError,
+  hasErrorCode,
+  HostStateError,
+  InvalidManifestError,
+  isPlugboardError,
+  MethodNotFoundError,
+  MissingDependencyError,
+  PayloadTooLargeError,
+  PermissionDeniedError,
+  PlugboardError,
+  PluginActivationError,
+  PluginDeactivationError,
+  RemoteError,
+  SerializationError,
+  ServiceUnavailableError,
+  TimeoutError,
+  ValidationError,
+  type PlugboardErrorOptions,
+} from './errors/errors.js';

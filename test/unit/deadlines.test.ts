@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it, mock } from 'node:test';
+import { Deadlines } from '../../src/util/deadlines.js';
+
+describe('Deadlines', () => {
+  it('fires expired entries in order and never fires cancelled ones', () => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000 });
+    try {
+      const deadlines = new Deadlines();
+      const fired: string[] = [];
+      deadlines.add(100, () => fired.push('a100'));
+      const b = deadlines.add(100, () => fired.push('b100'));
+      deadlines.add(50, () => fired.push('c50'));
+      assert.equal(b.cancel(), true);
+      assert.equal(b.cancel(), false);
+      mock.timers.tick(60);
+      assert.deepEqual(fired, ['c50']);
+      mock.timers.tick(50);
+      assert.deepEqual(fired, ['c50', 'a100']);
+      deadlines.close();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('compacts cancelled entries while an old entry stays pending', () => {
+    const deadlines = new Deadlines();
+    const stuck = deadlines.add(60_000, () => undefined);
+    for (let i = 0; i < 50_000; i++) deadlines.add(60_000, () => undefined).cancel();
+    const queue = (deadlines as unknown as { queues: Map<number, { items: unknown[] }> }).queues.get(60_000)!;
+    assert.ok(queue.items.length < 10_000, `queue kept ${queue.items.length} entries`);
+    stuck.cancel();
+    deadlines.close();
+  });
+
+  it('flushes pending entries on close so nothing stays pending', () => {
+    const deadlines = new Deadlines();
+    let fired = 0;
+    deadlines.add(60_000, () => fired++);
+    deadlines.close();
+    assert.equal(fired, 1);
+  });
+});
