@@ -20,6 +20,12 @@ const CACHE_LIMIT = 10_000;
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOOP_NEXT: Next = () => RESOLVED;
 
+const enum Deliver {
+  All,
+  Plain,
+  Groups,
+}
+
 /** One group's members among the subscribers matching an event name. */
 interface GroupSlot {
   readonly group: string;
@@ -161,7 +167,7 @@ export class EventBusCore {
       chosen = new Set();
       for (const slot of entry.slots.values()) chosen.add(nextMember(slot));
     }
-    const local = this.dispatch(entry.subs, data, meta, chosen, false);
+    const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All);
     if (remote === undefined) return local;
     return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
   }
@@ -212,21 +218,24 @@ export class EventBusCore {
 
   /**
    * Call the handlers of `subs` in order. Group members are called only when in `chosen`
-   * (computed per publication, so a nested publish cannot disturb it); with `plainOnly`, group
-   * members are skipped altogether (a broadcast from another node).
+   * (computed per publication, so a nested publish cannot disturb it). `Deliver.Plain` skips
+   * group members (a broadcast from another node); `Deliver.Groups` skips plain subscribers (this
+   * node's turn for some groups, whose plain subscribers had the broadcast).
    */
   private dispatch(
     subs: readonly SubscriptionRecord[],
     data: unknown,
     meta: EventMeta,
     chosen: Set<SubscriptionRecord> | undefined,
-    plainOnly: boolean,
+    deliver: Deliver,
   ): Promise<void> {
     let pending: Array<Promise<void>> | undefined;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       if (!sub.active) continue;
-      if (sub.group !== undefined && (plainOnly || chosen?.has(sub) !== true)) continue;
+      if (sub.group === undefined) {
+        if (deliver === Deliver.Groups) continue;
+      } else if (deliver === Deliver.Plain || chosen?.has(sub) !== true) continue;
       if (sub.once) sub.end('once');
       let result: unknown;
       try {
@@ -335,7 +344,7 @@ export class EventBusCore {
     const entry = this.lookup(frame.e);
     const meta = new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, this.options.nextId, frame.i, frame.tr);
     if (!grouped) {
-      void this.dispatch(entry.subs, frame.d, meta, undefined, true);
+      void this.dispatch(entry.subs, frame.d, meta, undefined, Deliver.Plain);
       return;
     }
     // This node's turn for the listed groups; a group whose members left meanwhile is dropped
@@ -345,7 +354,7 @@ export class EventBusCore {
       const slot = entry.slots?.get(group);
       if (slot !== undefined) chosen.add(nextMember(slot));
     }
-    if (chosen.size > 0) void this.dispatch(entry.subs, frame.d, meta, chosen, false);
+    if (chosen.size > 0) void this.dispatch(entry.subs, frame.d, meta, chosen, Deliver.Groups);
   }
 
   private detach(record: SubscriptionRecord, _reason: CloseReason): void {

@@ -57,7 +57,7 @@ export type ServiceImplementation<S extends string> = S extends keyof PlugboardS
         ? (...args: P) => R | Promise<Awaited<R>>
         : never;
     }
-  : Record<string, unknown>;
+  : object;
 
 /** A typed proxy: every method of `S`, returning a promise. */
 export type ServiceProxy<S extends string> = {

@@ -1,0 +1,64 @@
+/**
+ * Every Redis key and channel name of the Redis backend, built here and nowhere else.
+ *
+ * All names start with the hash tag `{<namespace>}` so that, on Redis Cluster, every key a
+ * script touches (and every key a script derives from a prefix handed to it) lives in one slot.
+ *
+ * | name                         | type    | holds                                                    |
+ * | ---------------------------- | ------- | -------------------------------------------------------- |
+ * | `{ns}:nodes`                 | ZSET    | node id → liveness deadline (Redis TIME, epoch ms)      |
+ * | `{ns}:reg:<kind>`            | HASH    | entry id → entry (`[u8 nodeLen][nodeId][value bytes]`)  |
+ * | `{ns}:own:<nodeId>`          | SET     | `<len(kind)>:<kind><id>` of every entry the node owns    |
+ * | `{ns}:rc:<kind>` (channel)   | pub/sub | registry change frames of one kind                       |
+ * | `{ns}:t:<topic>` (channel)   | pub/sub | broadcast transport frames of one topic                  |
+ * | `{ns}:n:<nodeId>` (channel)  | pub/sub | the node's inbox: direct messages, requests, replies     |
+ */
+export interface RedisKeys {
+  /** The prefix every name starts with: `{namespace}:`. */
+  readonly prefix: string;
+  /** Sorted set of live nodes scored by liveness deadline. */
+  readonly nodes: string;
+  /** Hash of the registry entries of one kind. */
+  entries(kind: string): string;
+  /** Set of the entries owned by one node. */
+  owned(nodeId: string): string;
+  /** Prefix of {@link entries} keys, for scripts that derive them. */
+  readonly entriesPrefix: string;
+  /** Prefix of {@link owned} keys, for scripts that derive them. */
+  readonly ownedPrefix: string;
+  /** Prefix of {@link changeChannel} names, for scripts that derive them. */
+  readonly changePrefix: string;
+  /** Channel carrying registry changes of one kind. */
+  changeChannel(kind: string): string;
+  /** Channel carrying broadcasts of one topic. */
+  topicChannel(topic: string): string;
+  /** Inbox channel of one node. */
+  inboxChannel(nodeId: string): string;
+}
+
+/** Member of an owned set naming one entry: the kind's length keeps any kind/id pair unambiguous. */
+export function ownedMember(kind: string, id: string): string {
+  return `${Buffer.byteLength(kind)}:${kind}${id}`;
+}
+
+/** Build the names of one namespace. */
+export function createKeys(namespace: string): RedisKeys {
+  const prefix = `{${namespace}}:`;
+  const entriesPrefix = `${prefix}reg:`;
+  const ownedPrefix = `${prefix}own:`;
+  const changePrefix = `${prefix}rc:`;
+  const topicPrefix = `${prefix}t:`;
+  const inboxPrefix = `${prefix}n:`;
+  return {
+    prefix,
+    nodes: `${prefix}nodes`,
+    entriesPrefix,
+    ownedPrefix,
+    changePrefix,
+    entries: (kind) => entriesPrefix + kind,
+    owned: (nodeId) => ownedPrefix + nodeId,
+    changeChannel: (kind) => changePrefix + kind,
+    topicChannel: (topic) => topicPrefix + topic,
+    inboxChannel: (nodeId) => inboxPrefix + nodeId,
+  };
+}

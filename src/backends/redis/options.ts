@@ -1,0 +1,65 @@
+import { ValidationError } from '../../errors/errors.js';
+import type { RedisBackendOption } from '../resolve.js';
+
+/** {@link RedisBackendOption} with every default applied. */
+export interface RedisSettings {
+  readonly url: string;
+  readonly namespace: string;
+  readonly livenessTtl: number;
+  readonly offlineQueueLimit: number;
+  readonly operationTimeout: number;
+}
+
+/** Defaults of the Redis backend options (see {@link RedisBackendOption}). */
+export const REDIS_DEFAULTS = {
+  namespace: 'plugboard',
+  livenessTtl: 10_000,
+  offlineQueueLimit: 1000,
+  operationTimeout: 5000,
+} as const;
+
+/** Reconnect delays: exponential from this base, capped, with jitter. */
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_CAP_MS = 2000;
+
+/**
+ * Apply defaults and validate.
+ * @throws ValidationError when a value is out of range.
+ */
+export function resolveSettings(option: RedisBackendOption): RedisSettings {
+  const settings: RedisSettings = {
+    url: option.redis,
+    namespace: option.namespace ?? REDIS_DEFAULTS.namespace,
+    livenessTtl: option.livenessTtl ?? REDIS_DEFAULTS.livenessTtl,
+    offlineQueueLimit: option.offlineQueueLimit ?? REDIS_DEFAULTS.offlineQueueLimit,
+    operationTimeout: option.operationTimeout ?? REDIS_DEFAULTS.operationTimeout,
+  };
+  if (settings.namespace === '' || /[{}]/.test(settings.namespace)) {
+    throw new ValidationError(`Redis namespace "${settings.namespace}" must be non-empty and free of braces.`, {
+      details: { field: 'namespace' },
+    });
+  }
+  positive('livenessTtl', settings.livenessTtl, 300);
+  positive('operationTimeout', settings.operationTimeout, 1);
+  if (!Number.isInteger(settings.offlineQueueLimit) || settings.offlineQueueLimit < 0) {
+    throw new ValidationError('offlineQueueLimit must be a non-negative integer.', {
+      details: { field: 'offlineQueueLimit' },
+    });
+  }
+  return settings;
+}
+
+function positive(field: string, value: number, min: number): void {
+  if (!Number.isFinite(value) || value < min) {
+    throw new ValidationError(`${field} must be a number of milliseconds of at least ${min}.`, { details: { field } });
+  }
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (1-based): capped exponential backoff with "equal
+ * jitter", so a fleet of nodes does not reconnect in lockstep after a Redis restart.
+ */
+export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}

@@ -1,0 +1,179 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import type { Backend, BackendStatus } from '../ports.js';
+import { CommandRunner, createClient, toBackendError } from './connection.js';
+import { DeadlineTracker } from './deadlines.js';
+import { MAX_NODE_ID_BYTES } from './entry-codec.js';
+import { checkEvictionPolicy } from './eviction-check.js';
+import { createKeys } from './keys.js';
+import { Liveness } from './liveness.js';
+import type { RedisSettings } from './options.js';
+import { Outbox } from './outbox.js';
+import { RedisRegistryStore } from './redis-registry-store.js';
+import { RedisTransport } from './redis-transport.js';
+import { loadScripts } from './scripts.js';
+import { SubscriptionHub } from './subscriptions.js';
+
+/**
+ * The Redis backend: two connections (commands, subscriber), the transport and registry ports
+ * over them, and the node's liveness loop. Status follows the connections:
+ * `connecting` → `ready` → `reconnecting` → `ready` → `closed`.
+ */
+export class RedisBackend implements Backend {
+  readonly kind = 'redis';
+  readonly clustered = true;
+  readonly transport: RedisTransport;
+  readonly registry: RedisRegistryStore;
+  private readonly commands: Redis;
+  private readonly subscriber: Redis;
+  private readonly runner: CommandRunner;
+  private readonly subRunner: CommandRunner;
+  private readonly hub: SubscriptionHub;
+  private readonly outbox: Outbox;
+  private readonly deadlines = new DeadlineTracker();
+  private readonly liveness: Liveness;
+  private phase: 'new' | 'starting' | 'started' | 'closed' = 'new';
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly settings: RedisSettings,
+    private readonly logger: Logger,
+  ) {
+    if (nodeId === '' || Buffer.byteLength(nodeId) > MAX_NODE_ID_BYTES) {
+      throw new ValidationError(`Node id must be 1 to ${MAX_NODE_ID_BYTES} bytes long.`, { details: { field: 'nodeId' } });
+    }
+    const keys = createKeys(settings.namespace);
+    this.commands = createClient(settings, 'commands', nodeId, logger);
+    this.subscriber = createClient(settings, 'subscriber', nodeId, logger);
+    this.runner = new CommandRunner(this.commands, this.deadlines, settings);
+    this.subRunner = new CommandRunner(this.subscriber, this.deadlines, settings);
+    this.hub = new SubscriptionHub(this.subRunner, logger);
+    this.outbox = new Outbox(this.runner);
+    this.transport = new RedisTransport(nodeId, keys, this.hub, this.outbox, this.deadlines, logger);
+    this.registry = new RedisRegistryStore(nodeId, keys, this.runner, this.hub, loadScripts(), settings.livenessTtl, logger);
+    this.liveness = new Liveness(this.registry, settings.livenessTtl, logger);
+    let wasReady = false;
+    this.commands.on('ready', () => {
+      // After a reconnect Redis may be a fresh server: prove liveness (and rejoin) at once.
+      if (wasReady) this.liveness.beatNow();
+      wasReady = true;
+    });
+  }
+
+  get status(): BackendStatus {
+    if (this.phase === 'closed') return 'closed';
+    if (this.phase !== 'started') return 'connecting';
+    return this.commands.status === 'ready' && this.subscriber.status === 'ready' ? 'ready' : 'reconnecting';
+  }
+
+  /**
+   * Connect both clients, check the eviction policy, subscribe the inbox and join the
+   * registry. Idempotent.
+   * @throws BackendUnavailableError when Redis cannot be reached within `operationTimeout`.
+   */
+  start(): Promise<void> {
+    if (this.phase === 'closed') return Promise.reject(new BackendUnavailableError('The Redis backend was closed; create a new one.'));
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  /** Leave the registry (entries removed at once), fail pending requests, close both connections. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  /**
+   * Test hook: vanish as `kill -9` would. Connections drop and the heartbeat stops, but the
+   * node does not leave: its entries stay until its liveness lapses and another node reaps them.
+   */
+  async simulateCrash(): Promise<void> {
+    this.phase = 'closed';
+    this.closing ??= Promise.resolve();
+    this.liveness.stop();
+    this.commands.disconnect();
+    this.subscriber.disconnect();
+    await this.shutdown();
+  }
+
+  private async doStart(): Promise<void> {
+    this.phase = 'starting';
+    const deadline = Date.now() + this.settings.operationTimeout;
+    try {
+      await Promise.all([
+        this.connect(this.commands, deadline),
+        this.connect(this.subscriber, deadline),
+      ]);
+      await checkEvictionPolicy(this.commands, this.logger);
+      await this.transport.start();
+      await this.registry.heartbeat();
+    } catch (error) {
+      await this.shutdown();
+      throw error instanceof BackendUnavailableError
+        ? error
+        : new BackendUnavailableError(`Cannot connect to Redis at ${redact(this.settings.url)}: ${(error as Error).message}`, { cause: error });
+    }
+    if (this.phase !== 'starting') throw new BackendUnavailableError('The Redis backend was closed while starting.');
+    this.phase = 'started';
+    this.liveness.start();
+    this.logger.debug({ nodeId: this.nodeId, namespace: this.settings.namespace }, 'Redis backend ready');
+  }
+
+  private connect(client: Redis, deadline: number): Promise<void> {
+    return this.runnerFor(client).run(`connect to Redis at ${redact(this.settings.url)}`, (c) => c.connect(), deadline);
+  }
+
+  private runnerFor(client: Redis): CommandRunner {
+    return client === this.commands ? this.runner : this.subRunner;
+  }
+
+  private async doClose(): Promise<void> {
+    this.phase = 'closed';
+    this.liveness.stop();
+    if (this.starting !== undefined) await this.starting.catch(() => undefined);
+    // Also when close() raced start(): the node may have joined already.
+    if (this.commands.status === 'ready') {
+      this.outbox.flush();
+      try {
+        await this.registry.leave();
+      } catch (error) {
+        this.logger.warn({ err: toBackendError(error, 'leave') }, 'Could not leave the registry; entries expire with this node\'s liveness');
+      }
+    }
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.phase = 'closed';
+    this.liveness.stop();
+    this.transport.close();
+    this.hub.close();
+    this.runner.close();
+    this.subRunner.close();
+    await Promise.all([quit(this.commands, this.settings.operationTimeout), quit(this.subscriber, this.settings.operationTimeout)]);
+    // Anything still waiting on a command settles now rather than at its deadline.
+    this.deadlines.expireAll();
+  }
+}
+
+/** QUIT politely, but never wait past `timeout` (Redis may be frozen): then drop the socket. */
+async function quit(client: Redis, timeout: number): Promise<void> {
+  if (client.status === 'end' || client.status === 'wait') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.min(timeout, 1000));
+  });
+  await Promise.race([client.quit().then(() => undefined, () => undefined), gaveUp]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,182 @@
+import type { Logger } from 'pino';
+import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import type { PortSubscription, RegistryListener, RegistryRecord, RegistryStore } from '../ports.js';
+import type { CommandRunner } from './connection.js';
+import { decodeChange, decodeEntry, encodeEntry, encodePutChange, MAX_NAME_BYTES } from './entry-codec.js';
+import { ownedMember, type RedisKeys } from './keys.js';
+import { evalScript, SCRIPT_CODES, scriptError, type LuaScript, type ScriptName } from './scripts.js';
+import type { SubscriptionHub } from './subscriptions.js';
+
+/** Nodes reaped per script call at most, so one call never blocks Redis for long. */
+const REAP_BATCH = 50;
+
+interface OwnEntry {
+  readonly kind: string;
+  readonly id: string;
+  readonly value: Uint8Array;
+}
+
+/**
+ * The registry port over Redis: one hash per kind, one set of owned entries per node, one
+ * sorted set of node liveness deadlines (Redis TIME), and one change channel per kind fed by
+ * the scripts themselves. This node keeps a copy of its own entries so that it can put them
+ * again whenever Redis no longer knows it (reaped after a stall, or a Redis restart).
+ */
+export class RedisRegistryStore implements RegistryStore {
+  private readonly own = new Map<string, OwnEntry>();
+  private closed = false;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly keys: RedisKeys,
+    private readonly runner: CommandRunner,
+    private readonly hub: SubscriptionHub,
+    private readonly scripts: Record<ScriptName, LuaScript>,
+    private readonly livenessTtl: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async put(kind: string, id: string, value: Uint8Array): Promise<void> {
+    this.assertOpen();
+    validateName('kind', kind);
+    validateName('id', id);
+    const entry: OwnEntry = { kind, id, value: new Uint8Array(value) };
+    this.own.set(ownedMember(kind, id), entry);
+    const result = await this.putEntry(entry);
+    if (result === SCRIPT_CODES.nodeNotLive) {
+      // Redis forgot this node (stall past the TTL, or a restart): rejoin, which puts every
+      // entry of this node again, this one included.
+      await this.heartbeat();
+    } else if (result < 0) {
+      throw scriptError(this.scripts.putEntry, result, { kind, id });
+    }
+  }
+
+  async remove(kind: string, id: string): Promise<void> {
+    this.assertOpen();
+    const member = ownedMember(kind, id);
+    this.own.delete(member);
+    const frame = deleteChange(kind, id, this.nodeId);
+    await this.script('removeEntry', `remove registry entry ${kind}/${id}`, [this.keys.entries(kind), this.keys.owned(this.nodeId)], [
+      id,
+      this.nodeId,
+      member,
+      this.keys.changeChannel(kind),
+      frame,
+    ]);
+  }
+
+  async list(kind: string): Promise<RegistryRecord[]> {
+    this.assertOpen();
+    const flat = (await this.script('listEntries', `list registry entries of ${kind}`, [this.keys.entries(kind), this.keys.nodes], [])) as Buffer[];
+    const records: RegistryRecord[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const { nodeId, value } = decodeEntry(flat[i + 1]!);
+      records.push({ kind, id: flat[i]!.toString(), nodeId, value });
+    }
+    return records;
+  }
+
+  async watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
+    this.assertOpen();
+    const remove = await this.hub.add(this.keys.changeChannel(kind), (message) => {
+      let change;
+      try {
+        change = decodeChange(message);
+      } catch (error) {
+        this.logger.warn({ err: error, kind }, 'Dropped a malformed registry change');
+        return;
+      }
+      listener(change);
+    });
+    return { close: remove };
+  }
+
+  async liveNodes(): Promise<string[]> {
+    this.assertOpen();
+    const ids = (await this.script('listNodes', 'list live nodes', [this.keys.nodes], [])) as Buffer[];
+    return ids.map((id) => id.toString());
+  }
+
+  /**
+   * Prove this node is alive; if Redis had forgotten it, put all of its entries again.
+   * Resolves with false when the node had to rejoin.
+   */
+  async heartbeat(): Promise<boolean> {
+    const live = await this.script('refreshNode', 'refresh node liveness', [this.keys.nodes], [this.nodeId, this.livenessTtl]);
+    if (live === 1) return true;
+    if (this.own.size > 0) this.logger.info({ entries: this.own.size }, 'Rejoined the Redis registry; putting this node\'s entries again');
+    const results = await Promise.allSettled([...this.own.values()].map((entry) => this.putEntry(entry)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return false;
+  }
+
+  /** Remove nodes whose liveness lapsed, with their entries (watchers get deletes). */
+  async reap(): Promise<number> {
+    const reaped = (await this.script('reapNodes', 'reap dead nodes', [this.keys.nodes], [
+      this.keys.ownedPrefix,
+      this.keys.entriesPrefix,
+      this.keys.changePrefix,
+      REAP_BATCH,
+    ])) as number;
+    if (reaped > 0) this.logger.info({ reaped }, 'Removed nodes whose liveness lapsed');
+    return reaped;
+  }
+
+  /** Leave gracefully: every entry of this node is removed at once. Later calls are refused. */
+  async leave(deadline?: number): Promise<void> {
+    this.closed = true;
+    this.own.clear();
+    await this.runner.run(
+      'leave the registry',
+      (client) =>
+        evalScript(client, this.scripts.removeNode, [this.keys.nodes, this.keys.owned(this.nodeId)], [
+          this.nodeId,
+          this.keys.entriesPrefix,
+          this.keys.changePrefix,
+        ]),
+      deadline,
+    );
+  }
+
+  private putEntry(entry: OwnEntry): Promise<number> {
+    const stored = encodeEntry(this.nodeId, entry.value);
+    return this.script(
+      'putEntry',
+      `put registry entry ${entry.kind}/${entry.id}`,
+      [this.keys.entries(entry.kind), this.keys.owned(this.nodeId), this.keys.nodes],
+      [
+        entry.id,
+        this.nodeId,
+        stored,
+        ownedMember(entry.kind, entry.id),
+        this.keys.changeChannel(entry.kind),
+        encodePutChange(entry.kind, entry.id, stored),
+        this.keys.ownedPrefix,
+      ],
+    ) as Promise<number>;
+  }
+
+  private script(name: ScriptName, what: string, keys: string[], args: (string | Buffer | number)[]): Promise<unknown> {
+    const script = this.scripts[name];
+    return this.runner.run(what, (client) => evalScript(client, script, keys, args));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BackendUnavailableError('The Redis backend of this host is closed.');
+  }
+}
+
+function validateName(field: 'kind' | 'id', value: string): void {
+  if (value === '' || Buffer.byteLength(value) > MAX_NAME_BYTES) {
+    throw new ValidationError(`Registry ${field} must be 1 to ${MAX_NAME_BYTES} bytes long.`, { details: { field } });
+  }
+}
+
+function deleteChange(kind: string, id: string, nodeId: string): Buffer {
+  // Same layout as the delete frames the scripts build: a put frame whose entry has no value.
+  const frame = encodePutChange(kind, id, encodeEntry(nodeId, new Uint8Array(0)));
+  frame[0] = 0x44; // 'D'
+  return frame;
+}

@@ -1,0 +1,270 @@
+import type { Logger } from 'pino';
+import { createCodec } from '../../codec/codec.js';
+import { BackendUnavailableError, ServiceUnavailableError, TimeoutError, ValidationError } from '../../errors/errors.js';
+import { errorToWire, wireToError, type WireError } from '../../errors/wire.js';
+import type { PortSubscription, Responder, TopicHandler, Transport } from '../ports.js';
+import type { Deadline, DeadlineTracker } from './deadlines.js';
+import { FrameWriter, forEachFrame, MAX_TOPIC_BYTES, type Frame } from './frames.js';
+import type { RedisKeys } from './keys.js';
+import type { Outbox } from './outbox.js';
+import type { SubscriptionHub } from './subscriptions.js';
+
+interface PendingRequest {
+  readonly nodeId: string;
+  readonly topic: string;
+  readonly resolve: (reply: Uint8Array) => void;
+  readonly reject: (error: Error) => void;
+  deadline?: Deadline;
+}
+
+// Error replies carry a WireError; its details may hold any structured data.
+const wireCodec = createCodec({ maxPayloadBytes: 16 * 1024 * 1024 });
+
+/**
+ * The transport port over Redis pub/sub.
+ *
+ * - broadcast: one channel per topic (`{ns}:t:<topic>`); a node drops its own frames;
+ * - direct messages, requests and replies: the target node's inbox channel (`{ns}:n:<node>`),
+ *   to which every node subscribes once at start;
+ * - frames to one channel within one tick leave as one PUBLISH ({@link Outbox});
+ * - requests are correlated by a per-node counter and expire through one shared timer; a
+ *   PUBLISH that reached nobody fails the requests it carried at once (the node is gone).
+ */
+export class RedisTransport implements Transport {
+  private readonly writer: FrameWriter;
+  private readonly topics = new Map<string, Set<TopicHandler>>();
+  private readonly responders = new Map<string, Responder>();
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextId = Math.floor(Math.random() * 0xffffffff);
+  private closed = false;
+
+  constructor(
+    readonly nodeId: string,
+    private readonly keys: RedisKeys,
+    private readonly hub: SubscriptionHub,
+    private readonly outbox: Outbox,
+    private readonly deadlines: DeadlineTracker,
+    private readonly logger: Logger,
+  ) {
+    this.writer = new FrameWriter(nodeId);
+  }
+
+  /** Subscribe this node's inbox; called once by the backend at start. */
+  async start(): Promise<void> {
+    await this.hub.add(this.keys.inboxChannel(this.nodeId), (message) => this.receive(message, undefined));
+  }
+
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    return this.guard(topic).then(() =>
+      this.outbox.enqueue(this.keys.topicChannel(topic), this.writer.message(topic, payload)).then(() => undefined),
+    );
+  }
+
+  send(nodeId: string, topic: string, payload: Uint8Array): Promise<void> {
+    return this.guard(topic).then(() =>
+      this.outbox.enqueue(this.keys.inboxChannel(nodeId), this.writer.message(topic, payload)).then(() => undefined),
+    );
+  }
+
+  async subscribe(topic: string, handler: TopicHandler): Promise<PortSubscription> {
+    await this.guard(topic);
+    let set = this.topics.get(topic);
+    if (set === undefined) this.topics.set(topic, (set = new Set()));
+    const entry: TopicHandler = (payload, info) => handler(payload, info);
+    set.add(entry);
+    let unsubscribe: () => Promise<void>;
+    try {
+      // Each subscription gets the channel's messages from the hub, which SUBSCRIBEs once.
+      unsubscribe = await this.hub.add(this.keys.topicChannel(topic), (message) => this.receive(message, entry));
+    } catch (error) {
+      this.removeHandler(topic, entry);
+      throw error;
+    }
+    let closed = false;
+    return {
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.removeHandler(topic, entry);
+        await unsubscribe();
+      },
+    };
+  }
+
+  request(nodeId: string, topic: string, payload: Uint8Array, deadline: number): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return Promise.reject(this.topicTooLong(topic));
+    if (deadline <= Date.now()) return Promise.reject(this.timeout(nodeId, topic));
+    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const request: PendingRequest = { nodeId, topic, resolve, reject };
+      this.pending.set(id, request);
+      request.deadline = this.deadlines.add(deadline, () => {
+        if (this.pending.get(id) !== request) return;
+        this.pending.delete(id);
+        reject(this.timeout(nodeId, topic));
+      });
+      this.outbox.enqueue(this.keys.inboxChannel(nodeId), this.writer.request(id, topic, payload)).then(
+        (receivers) => {
+          if (receivers === 0) {
+            this.fail(id, new ServiceUnavailableError(`Node "${nodeId}" is not connected; nobody received the request on "${topic}".`, { details: { nodeId, topic } }));
+          }
+        },
+        (error: unknown) => this.fail(id, error instanceof Error ? error : new BackendUnavailableError(String(error))),
+      );
+    });
+  }
+
+  respond(topic: string, responder: Responder): Promise<PortSubscription> {
+    if (this.closed) return Promise.reject(this.closedError());
+    this.responders.set(topic, responder);
+    return Promise.resolve({
+      close: () => {
+        if (this.responders.get(topic) === responder) this.responders.delete(topic);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  /** Fail every pending request and refuse new operations. */
+  close(): void {
+    this.closed = true;
+    const error = this.closedError();
+    for (const id of [...this.pending.keys()]) this.fail(id, error);
+    this.topics.clear();
+    this.responders.clear();
+  }
+
+  /** Requests waiting for a reply (for tests and health). */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  /** A message from the inbox (`only` undefined) or from a topic channel for one subscription. */
+  private receive(message: Buffer, only: TopicHandler | undefined): void {
+    try {
+      forEachFrame(message, (frame) => this.handle(frame, only));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Dropped a malformed transport frame');
+    }
+  }
+
+  private handle(frame: Frame, only: TopicHandler | undefined): void {
+    const inbox = only === undefined;
+    switch (frame.type) {
+      case 'message': {
+        if (!inbox) {
+          if (frame.from !== this.nodeId) this.deliver(only, frame.topic, frame.payload, frame.from);
+          return;
+        }
+        const handlers = this.topics.get(frame.topic);
+        if (handlers === undefined) return;
+        for (const handler of handlers) this.deliver(handler, frame.topic, frame.payload, frame.from);
+        return;
+      }
+      case 'request':
+        if (inbox) this.answer(frame.from, frame.id, frame.topic, frame.payload);
+        return;
+      case 'reply':
+      case 'error': {
+        if (!inbox) return;
+        const request = this.pending.get(frame.id);
+        if (request === undefined || request.nodeId !== frame.from) return;
+        this.pending.delete(frame.id);
+        if (request.deadline !== undefined) this.deadlines.cancel(request.deadline);
+        if (frame.type === 'reply') request.resolve(frame.payload);
+        else request.reject(decodeWireError(frame.payload));
+        return;
+      }
+    }
+  }
+
+  private deliver(handler: TopicHandler, topic: string, payload: Uint8Array, from: string): void {
+    try {
+      handler(payload, { from });
+    } catch (error) {
+      this.logger.error({ err: error, topic }, 'Transport handler threw');
+    }
+  }
+
+  private answer(from: string, id: number, topic: string, payload: Uint8Array): void {
+    const responder = this.responders.get(topic);
+    const replyTo = this.keys.inboxChannel(from);
+    const sendReply = (bytes: Uint8Array, isError: boolean): void => {
+      if (this.closed) return;
+      this.outbox.enqueue(replyTo, this.writer.reply(id, bytes, isError)).catch((error: unknown) =>
+        this.logger.debug({ err: error, to: from, topic }, 'Could not send a reply; the caller will time out'),
+      );
+    };
+    if (responder === undefined) {
+      const error = new ServiceUnavailableError(`Node "${this.nodeId}" does not answer "${topic}".`, { details: { nodeId: this.nodeId, topic } });
+      sendReply(encodeWireError(errorToWire(error)), true);
+      return;
+    }
+    let result: Promise<Uint8Array> | Uint8Array;
+    try {
+      result = responder(payload, { from });
+    } catch (error) {
+      sendReply(encodeWireError(errorToWire(error)), true);
+      return;
+    }
+    if (result instanceof Uint8Array) {
+      sendReply(result, false);
+      return;
+    }
+    result.then(
+      (reply) => sendReply(reply, false),
+      (error: unknown) => sendReply(encodeWireError(errorToWire(error)), true),
+    );
+  }
+
+  private fail(id: number, error: Error): void {
+    const request = this.pending.get(id);
+    if (request === undefined) return;
+    this.pending.delete(id);
+    if (request.deadline !== undefined) this.deadlines.cancel(request.deadline);
+    request.reject(error);
+  }
+
+  private removeHandler(topic: string, entry: TopicHandler): void {
+    const set = this.topics.get(topic);
+    set?.delete(entry);
+    if (set?.size === 0) this.topics.delete(topic);
+  }
+
+  private guard(topic: string): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return Promise.reject(this.topicTooLong(topic));
+    return Promise.resolve();
+  }
+
+  private timeout(nodeId: string, topic: string): TimeoutError {
+    return new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, { details: { nodeId, topic } });
+  }
+
+  private topicTooLong(topic: string): ValidationError {
+    return new ValidationError(`Topic "${topic.slice(0, 40)}..." is longer than ${MAX_TOPIC_BYTES} bytes.`, { details: { field: 'topic' } });
+  }
+
+  private closedError(): BackendUnavailableError {
+    return new BackendUnavailableError('The Redis backend of this host is closed.');
+  }
+}
+
+function encodeWireError(wire: WireError): Uint8Array {
+  try {
+    return wireCodec.encode(wire);
+  } catch {
+    // Details that cannot be encoded are dropped rather than losing the error itself.
+    return wireCodec.encode({ name: wire.name, code: wire.code, message: wire.message });
+  }
+}
+
+function decodeWireError(bytes: Uint8Array): Error {
+  try {
+    const wire = wireCodec.decode(bytes) as WireError;
+    return wireToError(wire);
+  } catch (cause) {
+    return new BackendUnavailableError('Received an error reply that cannot be decoded.', { cause });
+  }
+}

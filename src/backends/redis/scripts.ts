@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Command, type Redis } from 'ioredis';
+import { BackendUnavailableError } from '../../errors/errors.js';
+
+/**
+ * The Lua scripts of the Redis backend, one per atomic transition, each in
+ * `scripts/<verb-noun>-<nkeys>.lua` with a header listing its KEYS, ARGV and returns.
+ */
+export const SCRIPT_FILES = {
+  refreshNode: 'refresh-node-1.lua',
+  putEntry: 'put-entry-3.lua',
+  removeEntry: 'remove-entry-2.lua',
+  removeNode: 'remove-node-2.lua',
+  reapNodes: 'reap-nodes-1.lua',
+  listEntries: 'list-entries-2.lua',
+  listNodes: 'list-nodes-1.lua',
+} as const;
+
+export type ScriptName = keyof typeof SCRIPT_FILES;
+
+/** A loaded script: its source and SHA1 (scripts are addressed by content, so two versions never mix). */
+export interface LuaScript {
+  readonly name: ScriptName;
+  readonly file: string;
+  readonly keys: number;
+  readonly source: string;
+  readonly sha: string;
+}
+
+let cache: Record<ScriptName, LuaScript> | undefined;
+
+/** Read every script once per process, next to this module (works from `src/` and `dist/`). */
+export function loadScripts(): Record<ScriptName, LuaScript> {
+  if (cache !== undefined) return cache;
+  const loaded = {} as Record<ScriptName, LuaScript>;
+  for (const name of Object.keys(SCRIPT_FILES) as ScriptName[]) {
+    const file = SCRIPT_FILES[name];
+    const source = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+    const keys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);
+    loaded[name] = { name, file, keys, source, sha: createHash('sha1').update(source).digest('hex') };
+  }
+  cache = loaded;
+  return loaded;
+}
+
+/**
+ * Run a script with EVALSHA; when Redis answers NOSCRIPT (first use, or after a restart or
+ * `SCRIPT FLUSH`), send it once with EVAL, which also caches it for the next EVALSHA.
+ * Replies keep binary strings as Buffers.
+ */
+export async function evalScript(
+  client: Redis,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly (string | Buffer | number)[],
+): Promise<unknown> {
+  if (keys.length !== script.keys) throw new Error(`${script.file} takes ${script.keys} keys, got ${keys.length}.`);
+  const rest = [script.keys, ...keys, ...args];
+  try {
+    return await send(client, 'evalsha', [script.sha, ...rest]);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    return send(client, 'eval', [script.source, ...rest]);
+  }
+}
+
+// A raw command with binary replies (`callBuffer` loses its command name under auto-pipelining).
+function send(client: Redis, name: string, args: (string | Buffer | number)[]): Promise<unknown> {
+  return client.sendCommand(new Command(name, args, { replyEncoding: null })) as Promise<unknown>;
+}
+
+/** Negative return codes of the scripts (see each script's header). */
+export const SCRIPT_CODES = {
+  /** put-entry: the node is not live (reaped, or Redis lost its data); refresh it and retry. */
+  nodeNotLive: -1,
+} as const;
+
+/** The one place where a script's negative return code becomes a typed error. */
+export function scriptError(script: LuaScript, code: number, details: Record<string, unknown> = {}): Error {
+  switch (code) {
+    case SCRIPT_CODES.nodeNotLive:
+      return new BackendUnavailableError(
+        `This node is not live in the Redis registry (${script.file}); it rejoins on its next heartbeat, retry then.`,
+        { details: { ...details, script: script.file, code } },
+      );
+    default:
+      return new BackendUnavailableError(`Script ${script.file} failed with code ${code}.`, {
+        details: { ...details, script: script.file, code },
+      });
+  }
+}

@@ -1,0 +1,22 @@
+--[[
+  remove-entry-2: remove a registry entry if the given node owns it, and announce the removal.
+
+  KEYS[1]  {ns}:reg:<kind>     HASH entry id -> entry ([u8 nodeLen][nodeId][value])
+  KEYS[2]  {ns}:own:<nodeId>   SET of owned-entry members of the node
+  ARGV[1]  entry id
+  ARGV[2]  node id
+  ARGV[3]  owned-entry member (<len(kind)>:<kind><id>)
+  ARGV[4]  change channel ({ns}:rc:<kind>)
+  ARGV[5]  change frame to publish
+
+  Returns  1  removed and announced
+           0  no such entry owned by this node (nothing changed)
+]]
+redis.call('SREM', KEYS[2], ARGV[3])
+local entry = redis.call('HGET', KEYS[1], ARGV[1])
+if not entry or string.sub(entry, 2, 1 + string.byte(entry, 1)) ~= ARGV[2] then
+  return 0
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runStart, type StartOptions } from './start-command.js';
+
+/** The `plugboard` command line. `parseAsync` runs the chosen command and sets `process.exitCode`. */
+export function buildProgram(): Command {
+  const program = new Command('plugboard')
+    .description('Host plugins that talk to each other: event bus, RPC, discovery and more.')
+    .version(packageVersion(), '-v, --version');
+
+  program
+    .command('start')
+    .description('Run every plugin folder in <folder>/plugins (or in <folder> itself) until stopped.')
+    .argument('<folder>', 'an application folder, or a folder of plugin folders')
+    .option('--redis <url>', 'join a cluster through Redis (redis://host:port)')
+    .option('--namespace <ns>', 'cluster namespace on Redis (default "plugboard")')
+    .option('--node-id <id>', 'this node\'s id in the cluster (default: random)')
+    .addOption(new Option('--exit-after <ms>', 'stop after this many milliseconds').argParser(parseDuration).conflicts('once'))
+    .option('--once', 'stop right after every plugin has started (smoke test)')
+    .addOption(
+      new Option('--log-level <level>', 'JSON logs on stderr from this level (default: PLUGBOARD_LOG_LEVEL or warn)').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'fatal',
+        'silent',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      '\nExits with 1 when a plugin failed to start or to stop cleanly. SIGINT/SIGTERM stop the host\n' +
+        'gracefully; a second signal exits at once.',
+    )
+    .action(async (folder: string, options: StartOptions) => {
+      process.exitCode = await runStart(folder, options);
+    });
+
+  return program;
+}
+
+function parseDuration(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('expected a whole number of milliseconds.');
+  return ms;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,137 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { destination, pino, type Level } from 'pino';
+import type { BackendOption } from '../backends/resolve.js';
+import { isPlugboardError } from '../errors/errors.js';
+import { createHost } from '../host/host.js';
+import type { Host } from '../host/types.js';
+import { Narrator } from './narrator.js';
+
+/** Options of `plugboard start`. */
+export interface StartOptions {
+  redis?: string;
+  namespace?: string;
+  nodeId?: string;
+  /** Stop after this many ms. */
+  exitAfter?: number;
+  /** Stop right after start. */
+  once?: boolean;
+  logLevel?: Level | 'silent';
+}
+
+/** Where the command writes and how it waits for signals (replaceable in tests). */
+export interface StartIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** Call `handler` on each SIGINT/SIGTERM; returns a function that removes it. */
+  onSignal(handler: (signal: NodeJS.Signals) => void): () => void;
+  /** Leave at once (second signal). */
+  exit(code: number): never;
+}
+
+/** The real process: stdout, stderr, SIGINT/SIGTERM, process.exit. */
+export const processIo: StartIo = {
+  out: (line) => void process.stdout.write(`${line}\n`),
+  err: (line) => void process.stderr.write(`${line}\n`),
+  onSignal(handler) {
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+  },
+  exit: (code) => process.exit(code),
+};
+
+/**
+ * `plugboard start <folder>`: run every plugin folder in `<folder>/plugins` (or `<folder>` when it
+ * has no `plugins` subfolder) until SIGINT/SIGTERM, `--exit-after` or `--once`. Resolves with
+ * the exit code: 0 when every plugin activated and stopped cleanly, 1 otherwise.
+ */
+export async function runStart(folder: string, options: StartOptions, io: StartIo = processIo): Promise<number> {
+  const root = resolve(folder);
+  if (!isDirectory(root)) {
+    io.err(`plugboard: ${root} is not a folder.`);
+    return 1;
+  }
+  const pluginDirectory = isDirectory(join(root, 'plugins')) ? join(root, 'plugins') : root;
+  if (options.namespace !== undefined && options.redis === undefined) {
+    io.err('plugboard: --namespace only applies with --redis <url>.');
+    return 1;
+  }
+  const backend: BackendOption =
+    options.redis === undefined ? 'memory' : { redis: options.redis, ...(options.namespace === undefined ? {} : { namespace: options.namespace }) };
+  // Logs go to stderr as JSON; stdout carries the narration.
+  const logger = pino(
+    { level: options.logLevel ?? process.env['PLUGBOARD_LOG_LEVEL'] ?? 'warn' },
+    destination({ fd: 2, sync: true }),
+  );
+
+  let host: Host;
+  try {
+    host = await createHost({ pluginDirectory, backend, logger, ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }) });
+  } catch (error) {
+    io.err(`plugboard: ${describe(error)}`);
+    return 1;
+  }
+  const narrator = new Narrator(io.out);
+  host.onLifecycle((event) => narrator.event(event));
+
+  let stopRequested: (reason: string) => void = () => {};
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  let signals = 0;
+  const removeSignalHandler = io.onSignal((signal) => {
+    signals++;
+    if (signals > 1) {
+      io.err(`plugboard: ${signal} again, exiting without waiting.`);
+      io.exit(130);
+    }
+    stopRequested(signal);
+    // Stopping during start makes the host launch no further plugins.
+    host.stop().catch((error: unknown) => io.err(`plugboard: stop failed: ${describe(error)}`));
+  });
+
+  let code = 0;
+  try {
+    io.out(`plugboard: starting plugins from ${pluginDirectory}`);
+    try {
+      await host.start();
+    } catch (error) {
+      io.err(`plugboard: could not start: ${describe(error)}`);
+      return 1;
+    }
+    const health = host.health();
+    narrator.started(health);
+    if (!health.ok) code = 1;
+
+    if (signals === 0) {
+      if (options.once === true) stopRequested('--once');
+      else if (options.exitAfter !== undefined) {
+        io.out(`plugboard: running for ${options.exitAfter} ms (--exit-after).`);
+        const timer = setTimeout(() => stopRequested('--exit-after'), options.exitAfter);
+        void stopSignal.then(() => clearTimeout(timer));
+      } else io.out('plugboard: running. Press Ctrl+C to stop.');
+    }
+    const reason = await stopSignal;
+    io.out(`plugboard: stopping (${reason})...`);
+  } finally {
+    const started = performance.now();
+    await host.stop();
+    const stopped = host.health();
+    const unclean = Object.values(stopped.plugins).some((p) => p.error?.code === 'PB_PLUGIN_DEACTIVATION' || p.unfinished.length > 0);
+    if (unclean) code = 1;
+    io.out(`plugboard: stopped in ${Math.round(performance.now() - started)} ms.`);
+    removeSignalHandler();
+  }
+  return code;
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+function describe(error: unknown): string {
+  if (isPlugboardError(error)) return `${error.message} [${error.code}]`;
+  return error instanceof Error ? error.message : String(error);
+}

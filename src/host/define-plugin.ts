@@ -1,0 +1,56 @@
+import { assertDependencyRanges, parseManifest, pluginSpecSchema } from './manifest-schema.js';
+import type { PluginDefinition, PluginSpec } from './types.js';
+
+const defined = new WeakSet<object>();
+
+/**
+ * Validate a plugin and return it frozen, with defaults filled in (`dependencies: {}`,
+ * `permissions: []`, `options: {}`).
+ *
+ * @throws InvalidManifestError naming the field (`details.field`) when the name is not a valid
+ *   plugin name, the version is not semver, a dependency range is not a semver range, a timeout
+ *   is not a positive integer, or `activate` is missing.
+ *
+ * @example
+ * ```ts
+ * const auth = definePlugin({
+ *   name: 'auth-plugin',
+ *   version: '1.0.0',
+ *   async activate(context) {
+ *     context.rpcServer.register('auth', { check: (token: string) => token === 'ok' });
+ *   },
+ * });
+ * ```
+ */
+export function definePlugin(spec: PluginSpec): PluginDefinition {
+  if (typeof spec === 'object' && spec !== null && defined.has(spec)) return spec as PluginDefinition;
+  const where = typeof spec?.name === 'string' ? `plugin "${spec.name}"` : 'definePlugin()';
+  parseManifest(pluginSpecSchema, spec, where);
+  assertDependencyRanges(spec.name, spec.dependencies ?? {}, where);
+  return freezeDefinition(spec);
+}
+
+/** True when `value` came out of {@link definePlugin} (or a folder loader). */
+export function isPluginDefinition(value: unknown): value is PluginDefinition {
+  return typeof value === 'object' && value !== null && defined.has(value);
+}
+
+/** Freeze an already-validated spec into a definition (shared with the folder loader). */
+export function freezeDefinition(spec: PluginSpec): PluginDefinition {
+  const activate = spec.activate.bind(spec);
+  const deactivate = spec.deactivate?.bind(spec);
+  const definition: PluginDefinition = {
+    name: spec.name,
+    version: spec.version,
+    dependencies: Object.freeze({ ...spec.dependencies }),
+    permissions: Object.freeze([...(spec.permissions ?? [])]),
+    options: Object.freeze({ ...spec.options }),
+    activateTimeout: spec.activateTimeout,
+    deactivateTimeout: spec.deactivateTimeout,
+    activate,
+    ...(deactivate === undefined ? {} : { deactivate }),
+  };
+  Object.freeze(definition);
+  defined.add(definition);
+  return definition;
+}

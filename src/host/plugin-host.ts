@@ -1,0 +1,335 @@
+import { pino, type Logger } from 'pino';
+import type { Backend } from '../backends/ports.js';
+import { resolveBackend } from '../backends/resolve.js';
+import type { Runtime, RuntimeLimits } from '../context/types.js';
+import { HostStateError, ValidationError } from '../errors/errors.js';
+import { randomId } from '../util/ids.js';
+import { definePlugin } from './define-plugin.js';
+import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
+import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
+import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
+import { PluginRecord, recordError } from './plugin-record.js';
+import { runBounded } from './timeout.js';
+import { Timeline } from './timeline.js';
+import type {
+  Host,
+  HostHealth,
+  HostOptions,
+  HostStatus,
+  LifecycleEvent,
+  LoadedPlugin,
+  PluginEntry,
+  PluginHealth,
+  PluginInfo,
+  RecordedError,
+  TimelineEntry,
+} from './types.js';
+
+/** Builds the runtime over a backend (`createRuntime` from `src/context/runtime.ts`). */
+export type RuntimeFactory = (options: { backend: Backend; logger: Logger; limits?: Partial<RuntimeLimits> }) => Runtime;
+
+const DEFAULTS = { activateTimeout: 10_000, deactivateTimeout: 5_000, stopTimeout: 15_000 } as const;
+
+/**
+ * The host: owns the plugins' lifecycle, the runtime and the backend. Built by `createHost`;
+ * the runtime factory is a constructor argument so the lifecycle can be tested on its own.
+ */
+export class PluginHost implements Host {
+  readonly nodeId: string;
+  /** Encryption keys for the encryption service (kept for later building blocks). */
+  readonly keys: HostOptions['keys'];
+  /** Strict permission mode for the permission layer (kept for later building blocks). */
+  readonly strictPermissions: boolean;
+
+  private readonly options: HostOptions;
+  private readonly rootLogger: Logger;
+  private readonly logger: Logger;
+  private readonly createRuntime: RuntimeFactory;
+  private readonly entries: PluginEntry[] = [];
+  private readonly records = new Map<string, PluginRecord>();
+  private readonly timelineLog = new Timeline();
+  private readonly listeners = new Set<(event: LifecycleEvent) => void>();
+  private readonly publishes = new Set<Promise<void>>();
+  private readonly timeouts: { activate: number; deactivate: number; stop: number };
+  private status: HostStatus = 'created';
+  private graph: DependencyGraph | undefined;
+  private backend: Backend | undefined;
+  private runtime: Runtime | undefined;
+  private startError: RecordedError | undefined;
+  private startedAt: number | undefined;
+  private startMs: number | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: HostOptions, createRuntime: RuntimeFactory) {
+    this.options = options;
+    this.createRuntime = createRuntime;
+    this.timeouts = {
+      activate: positive(options.activateTimeout, 'activateTimeout') ?? DEFAULTS.activateTimeout,
+      deactivate: positive(options.deactivateTimeout, 'deactivateTimeout') ?? DEFAULTS.deactivateTimeout,
+      stop: positive(options.stopTimeout, 'stopTimeout') ?? DEFAULTS.stopTimeout,
+    };
+    this.nodeId = options.nodeId ?? randomId();
+    if (typeof this.nodeId !== 'string' || this.nodeId.length === 0) {
+      throw new ValidationError('Host option "nodeId" must be a non-empty string.', { details: { field: 'nodeId' } });
+    }
+    this.keys = options.keys;
+    this.strictPermissions = options.strictPermissions ?? false;
+    this.rootLogger = options.logger ?? pino({ level: process.env['PLUGBOARD_LOG_LEVEL'] ?? 'info' });
+    this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });
+    for (const entry of options.plugins ?? []) this.use(entry);
+  }
+
+  get plugins(): readonly PluginInfo[] {
+    if (this.records.size > 0) return [...this.records.values()].map((r) => r.info());
+    return this.entries.flatMap((entry) => {
+      if (typeof entry === 'string') return [];
+      const definition = definePlugin(entry);
+      return [new PluginRecord({ definition, source: { kind: 'definition' }, npmCandidates: new Set() }).info()];
+    });
+  }
+
+  use(plugin: PluginEntry): Host {
+    if (this.status !== 'created') {
+      throw new HostStateError(`host.use() must be called before host.start() (the host is ${this.status}).`, {
+        details: { status: this.status },
+      });
+    }
+    // Plugin objects are validated now, so a bad definition fails where it is added.
+    this.entries.push(typeof plugin === 'string' ? plugin : definePlugin(plugin));
+    return this;
+  }
+
+  start(): Promise<void> {
+    if (this.stopping !== undefined || this.status === 'stopped') {
+      return Promise.reject(new HostStateError(`A host cannot be started again once stopped (it is ${this.status}).`, { details: { status: this.status } }));
+    }
+    if (this.starting !== undefined) return this.starting;
+    if (this.status !== 'created') {
+      return Promise.reject(new HostStateError(`A host cannot be started again once stopped (it is ${this.status}).`, { details: { status: this.status } }));
+    }
+    this.status = 'starting';
+    this.starting = this.runStart();
+    return this.starting;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.runStop();
+    return this.stopping;
+  }
+
+  health(): HostHealth {
+    const plugins: Record<string, PluginHealth> = {};
+    for (const record of this.ordered()) plugins[record.name] = record.health();
+    const all = Object.values(plugins);
+    return Object.freeze({
+      status: this.status,
+      ok: this.status === 'running' && all.every((p) => p.state === 'active'),
+      nodeId: this.nodeId,
+      backend: this.runtime?.backendKind ?? this.backend?.kind,
+      startedAt: this.startedAt,
+      startMs: this.startMs,
+      levels: this.graph?.levels ?? [],
+      plugins,
+      runtime: this.runtime === undefined || this.closed ? undefined : this.runtime.stats(),
+      error: this.startError,
+    });
+  }
+
+  timeline(): readonly TimelineEntry[] {
+    return this.timelineLog.entries();
+  }
+
+  onLifecycle(listener: (event: LifecycleEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- start -----------------------------------------------------------------------------------
+
+  private async runStart(): Promise<void> {
+    this.startedAt = Date.now();
+    const started = performance.now();
+    try {
+      const loaded = await this.step('load', () => this.loadAll());
+      this.graph = await this.step('graph', () => resolveDependencyGraph(loaded));
+      for (const plugin of loaded) this.records.set(plugin.definition.name, new PluginRecord(plugin));
+      for (const [name, level] of this.graph.levelOf) this.records.get(name)!.level = level;
+      this.logger.debug({ levels: this.graph.levels }, 'Plugin dependency graph resolved');
+
+      this.backend = await this.step('backend', () => resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }));
+      const backend = this.backend;
+      this.runtime = await this.step('runtime', async () => {
+        const runtime = this.createRuntime({
+          backend,
+          logger: this.rootLogger,
+          ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
+        });
+        this.runtime = runtime;
+        await runtime.start();
+        return runtime;
+      });
+      this.logger.info({ backend: this.runtime.backendKind, plugins: this.graph.order.length }, 'Host starting plugins');
+
+      await activateLevels(this.lifecycleEnv(), () => this.stopping !== undefined);
+      this.startMs = performance.now() - started;
+      if (this.status === 'starting') this.status = 'running';
+      const failed = [...this.records.values()].filter((r) => r.state === 'failed' || r.state === 'skipped');
+      const log = failed.length === 0 ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
+      log(
+        { startMs: Math.round(this.startMs), active: this.records.size - failed.length, notStarted: failed.map((r) => r.name) },
+        failed.length === 0 ? 'Host started' : `Host started; ${failed.length} plugin(s) not running`,
+      );
+    } catch (error) {
+      this.startMs = performance.now() - started;
+      this.status = 'failed';
+      this.startError = recordError(error);
+      this.logger.error({ err: error }, `Host failed to start: ${this.startError.message}`);
+      // Whatever was already created is released now, so a failed start leaks nothing even
+      // when the caller never calls stop().
+      await this.shutdown(Date.now() + this.timeouts.stop);
+      throw error;
+    }
+  }
+
+  private async loadAll(): Promise<LoadedPlugin[]> {
+    const loaded: LoadedPlugin[] = [];
+    if (this.options.pluginDirectory !== undefined) loaded.push(...(await loadPluginsFromDirectory(this.options.pluginDirectory)));
+    for (const entry of this.entries) {
+      if (typeof entry === 'string') loaded.push(await loadPluginFromFolder(entry));
+      else loaded.push({ definition: definePlugin(entry), source: { kind: 'definition' }, npmCandidates: new Set() });
+    }
+    return loaded;
+  }
+
+  /** Run one host step and put it on the timeline. */
+  private async step<T>(phase: 'load' | 'graph' | 'backend' | 'runtime', fn: () => T | Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    const started = performance.now();
+    try {
+      const value = await fn();
+      this.timelineLog.record({ subject: 'host', phase, outcome: 'ok', startedAt, durationMs: performance.now() - started });
+      return value;
+    } catch (error) {
+      this.timelineLog.record({
+        subject: 'host',
+        phase,
+        outcome: 'failed',
+        startedAt,
+        durationMs: performance.now() - started,
+        detail: recordError(error).message,
+      });
+      throw error;
+    }
+  }
+
+  // ---- stop ------------------------------------------------------------------------------------
+
+  private async runStop(): Promise<void> {
+    const deadline = Date.now() + this.timeouts.stop;
+    if (this.status === 'created') {
+      this.status = 'stopped';
+      return;
+    }
+    if (this.starting !== undefined) {
+      // Let a start in progress finish its current level (it launches no new one now).
+      await runBounded(() => this.starting, remaining(deadline));
+    }
+    if (this.status !== 'failed') {
+      this.status = 'stopping';
+      this.logger.info('Host stopping');
+    }
+    const startedAt = Date.now();
+    const started = performance.now();
+    await this.shutdown(deadline);
+    this.timelineLog.record({ subject: 'host', phase: 'close', outcome: 'ok', startedAt, durationMs: performance.now() - started });
+    this.status = 'stopped';
+    this.logger.info({ stopMs: Math.round(performance.now() - started) }, 'Host stopped');
+  }
+
+  /** Deactivate what is active, then close the runtime (or the bare backend); safe to repeat. */
+  private async shutdown(deadline: number): Promise<void> {
+    if (this.runtime !== undefined && this.graph !== undefined) {
+      await deactivateLevels(this.lifecycleEnv(), deadline);
+      await runBounded(() => Promise.allSettled([...this.publishes]), remaining(deadline));
+    }
+    await this.closeRuntime(deadline);
+  }
+
+  private async closeRuntime(deadline: number): Promise<void> {
+    const runtime = this.runtime;
+    if (this.closed) return;
+    const close = runtime !== undefined ? () => runtime.close() : this.backend !== undefined ? () => this.backend!.close() : undefined;
+    if (close === undefined) return;
+    this.closed = true;
+    // Closing is attempted even when the stop bound has passed; it is just not waited for long.
+    const outcome = await runBounded(close, Math.max(remaining(deadline), 100));
+    if (outcome.status === 'failed') this.logger.error({ err: outcome.error }, 'Closing the runtime failed');
+    if (outcome.status === 'timeout') this.logger.error({ stopTimeout: this.timeouts.stop }, 'Closing the runtime did not finish within stopTimeout');
+  }
+
+  // ---- shared ----------------------------------------------------------------------------------
+
+  private lifecycleEnv(): LifecycleEnv {
+    return {
+      runtime: this.runtime!,
+      logger: this.logger,
+      graph: this.graph!,
+      records: this.records,
+      timeline: this.timelineLog,
+      activateTimeout: this.timeouts.activate,
+      deactivateTimeout: this.timeouts.deactivate,
+      emit: (event) => this.emit(event),
+      reportError: (pluginId, event, error) => {
+        const recorded = recordError(error);
+        this.publish('plugin.error', {
+          pluginId,
+          event,
+          error: recorded.message,
+          code: recorded.code,
+          ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
+        });
+      },
+    };
+  }
+
+  private emit(event: LifecycleEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error({ err: error }, 'A lifecycle listener threw');
+      }
+    }
+    if (event.type === 'activating') return;
+    const { type, plugin, ...rest } = event;
+    this.publish(`plugin.${type}`, { pluginId: plugin, nodeId: this.nodeId, ...rest });
+  }
+
+  /** Publish as the host without waiting; `stop()` waits for what is still pending (bounded). */
+  private publish(event: string, data: unknown): void {
+    const runtime = this.runtime;
+    if (runtime === undefined || this.closed) return;
+    const pending = runBounded(() => runtime.publishAsHost(event, data), runtime.limits.handlerTimeout).then((outcome) => {
+      if (outcome.status === 'failed') this.logger.warn({ err: outcome.error, event }, `Publishing ${event} failed`);
+    });
+    this.publishes.add(pending);
+    void pending.finally(() => this.publishes.delete(pending));
+  }
+
+  private ordered(): PluginRecord[] {
+    if (this.graph === undefined) return [...this.records.values()];
+    return this.graph.order.map((name) => this.records.get(name)!);
+  }
+}
+
+function positive(value: number | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ValidationError(`Host option "${field}" must be a positive number of milliseconds, got ${String(value)}.`, {
+      details: { field },
+    });
+  }
+  return value;
+}

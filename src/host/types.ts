@@ -1,0 +1,258 @@
+import type { Logger } from 'pino';
+import type { BackendOption } from '../backends/resolve.js';
+import type { PluginContext, PluginHoldings, RuntimeLimits, RuntimeStats } from '../context/types.js';
+
+/** A semver range, as in `package.json` (`^1.0.0`, `>=2 <3`). */
+export type SemverRange = string;
+
+/**
+ * What `definePlugin` accepts: the plugin's manifest and its lifecycle functions.
+ *
+ * @example
+ * ```ts
+ * export default definePlugin({
+ *   name: 'calculator-plugin',
+ *   version: '1.0.0',
+ *   dependencies: { 'auth-plugin': '^1.0.0' },
+ *   permissions: ['rpc:register:calculator'],
+ *   async activate(context) {
+ *     context.rpcServer.register('calculator', { add: (a: number, b: number) => a + b });
+ *   },
+ * });
+ * ```
+ */
+export interface PluginSpec {
+  /** Unique name in the host; dotted-name characters only (`auth-plugin`, `@acme/billing`). */
+  name: string;
+  /** The plugin's own version, valid semver (`1.2.0`). */
+  version: string;
+  /** Other plugins this one needs, by name, with the semver range they must satisfy. */
+  dependencies?: Readonly<Record<string, SemverRange>>;
+  /** Capabilities the plugin's context may use (`area:action:pattern`, SPEC section 4). */
+  permissions?: readonly string[];
+  /** Configuration handed to the plugin as `context.options`. */
+  options?: Readonly<Record<string, unknown>>;
+  /** Bound on `activate`, ms; overrides the host's `activateTimeout`. */
+  activateTimeout?: number;
+  /** Bound on `deactivate` and on releasing the plugin's resources, ms; overrides the host's `deactivateTimeout`. */
+  deactivateTimeout?: number;
+  /** Start the plugin: subscribe, register services, start timers. Throwing (or timing out) fails the plugin. */
+  activate(context: PluginContext): void | Promise<void>;
+  /**
+   * Stop the plugin. Optional: whatever the plugin created through its context is released by
+   * the host anyway; use it for resources the host cannot see (files, sockets, clients).
+   */
+  deactivate?(context: PluginContext): void | Promise<void>;
+}
+
+/** A validated, frozen plugin, as returned by `definePlugin` or loaded from a folder. */
+export interface PluginDefinition {
+  readonly name: string;
+  readonly version: string;
+  readonly dependencies: Readonly<Record<string, SemverRange>>;
+  readonly permissions: readonly string[];
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly activateTimeout: number | undefined;
+  readonly deactivateTimeout: number | undefined;
+  activate(context: PluginContext): void | Promise<void>;
+  deactivate?(context: PluginContext): void | Promise<void>;
+}
+
+/** Where a plugin came from. */
+export type PluginSource = { readonly kind: 'definition' } | { readonly kind: 'folder'; readonly path: string };
+
+/**
+ * A plugin ready for the dependency graph: its definition plus what the loader learned about
+ * its `dependencies` entries.
+ */
+export interface LoadedPlugin {
+  readonly definition: PluginDefinition;
+  readonly source: PluginSource;
+  /**
+   * Entries of `dependencies` that may be ordinary npm packages (folder plugins only): each is a
+   * plugin dependency when a plugin of that name is in the host, and ignored otherwise.
+   */
+  readonly npmCandidates: ReadonlySet<string>;
+}
+
+/** What `createHost({ plugins })` and `host.use()` accept: a plugin object or a plugin folder path. */
+export type PluginEntry = PluginDefinition | PluginSpec | string;
+
+/** Options of {@link createHost}. Durations in milliseconds. */
+export interface HostOptions {
+  /** Plugins to host: `definePlugin` objects (or plain specs) and/or paths of plugin folders. */
+  plugins?: readonly PluginEntry[];
+  /** A folder whose subfolders (each with a `package.json`) are plugins, loaded in name order. */
+  pluginDirectory?: string;
+  /** Where state lives and how hosts form a cluster. Default `'memory'`. */
+  backend?: BackendOption;
+  /** This host's id in the cluster. Default: a random id. */
+  nodeId?: string;
+  /** A pino logger. Default: pino at level `PLUGBOARD_LOG_LEVEL` (or `info`). */
+  logger?: Logger;
+  /** Default bound on each plugin's `activate`. Default 10000. */
+  activateTimeout?: number;
+  /** Default bound on each plugin's `deactivate` (and on waiting for its in-flight work). Default 5000. */
+  deactivateTimeout?: number;
+  /** Bound on the whole `host.stop()`, backend close included. Default 15000. */
+  stopTimeout?: number;
+  /** Limits shared by every building block (RPC timeout, payload size, ...). */
+  limits?: Partial<RuntimeLimits>;
+  /**
+   * Encryption keys by key id (`{ 'data-encryption-key': '<32 bytes, base64>' }`) or a key
+   * provider. Stored by the host for the encryption service (SPEC section 2); not used by the
+   * lifecycle itself.
+   */
+  keys?: Readonly<Record<string, string>> | KeyProvider;
+  /**
+   * Deny plugins without a `permissions` list instead of trusting them (SPEC section 4). Stored
+   * by the host for the permission layer; default `false` (trusted, for development).
+   */
+  strictPermissions?: boolean;
+}
+
+/** Supplies encryption keys by id and version (for rotation). */
+export interface KeyProvider {
+  getKey(keyId: string, version?: number): Promise<{ key: Uint8Array | string; version: number }>;
+}
+
+/** Where a plugin stands. */
+export type PluginState =
+  /** Known to the host, not started yet. */
+  | 'pending'
+  | 'activating'
+  | 'active'
+  /** Its `activate` threw or timed out; its context was released. */
+  | 'failed'
+  /** Not started because a plugin it depends on failed or was skipped, or the host began stopping. */
+  | 'skipped'
+  | 'deactivating'
+  /** Deactivated and released (check `error` for a failed `deactivate`). */
+  | 'stopped';
+
+/** Where the host stands. */
+export type HostStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** The error recorded against a plugin. */
+export interface RecordedError {
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+}
+
+/** One plugin in `host.health()`. Times are epoch milliseconds; durations milliseconds. */
+export interface PluginHealth {
+  readonly name: string;
+  readonly version: string;
+  readonly state: PluginState;
+  /** Why the plugin is `failed` or `skipped`, or why its stop was not clean. */
+  readonly reason: string | undefined;
+  /** The activation or deactivation error, if any. */
+  readonly error: RecordedError | undefined;
+  /** Activation level (0 = no dependencies); `undefined` before the graph is resolved. */
+  readonly level: number | undefined;
+  readonly activateStartedAt: number | undefined;
+  readonly activationMs: number | undefined;
+  readonly deactivateStartedAt: number | undefined;
+  readonly deactivationMs: number | undefined;
+  /** What the plugin holds now (zero everywhere once stopped); `undefined` when it never had a context. */
+  readonly holdings: PluginHoldings | undefined;
+  /** Work still running when the release bound passed at stop (handler or task names). */
+  readonly unfinished: readonly string[];
+}
+
+/** `host.health()`: the host and every plugin. */
+export interface HostHealth {
+  readonly status: HostStatus;
+  /** True when the host is running and every plugin is active. */
+  readonly ok: boolean;
+  readonly nodeId: string;
+  /** `memory`, `redis`, ...; `undefined` until the backend is resolved. */
+  readonly backend: string | undefined;
+  readonly startedAt: number | undefined;
+  /** Duration of `start()`, once it finished. */
+  readonly startMs: number | undefined;
+  /** Activation levels: plugins in one level started in parallel, levels in order. */
+  readonly levels: readonly (readonly string[])[];
+  /** Every plugin by name, in activation order. */
+  readonly plugins: Readonly<Record<string, PluginHealth>>;
+  /** What the building blocks hold host-wide; `undefined` before the runtime exists or after it closed. */
+  readonly runtime: RuntimeStats | undefined;
+  /** Why `start()` failed (graph, manifest or backend error), if it did. */
+  readonly error: RecordedError | undefined;
+}
+
+/** Static facts about one hosted plugin (`host.plugins`). */
+export interface PluginInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly dependencies: Readonly<Record<string, SemverRange>>;
+  readonly permissions: readonly string[];
+  readonly source: PluginSource;
+  readonly state: PluginState;
+}
+
+/** One step of the lifecycle, in the order it happened (avvio-style time record). */
+export interface TimelineEntry {
+  /** A plugin name, or `host` for host steps (`load`, `graph`, `backend`, `runtime`, `close`). */
+  readonly subject: string;
+  readonly phase: 'load' | 'graph' | 'backend' | 'runtime' | 'activate' | 'deactivate' | 'release' | 'close';
+  readonly outcome: 'ok' | 'failed' | 'timeout' | 'skipped';
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  /** Activation level, for plugin steps. */
+  readonly level?: number;
+  readonly detail?: string;
+}
+
+/**
+ * Something that happened to a plugin, as told to `host.onLifecycle` listeners (and published on
+ * the event bus as `plugin.<type>` by the host).
+ */
+export type LifecycleEvent =
+  | { readonly type: 'activating'; readonly plugin: string; readonly level: number }
+  | { readonly type: 'activated'; readonly plugin: string; readonly version: string; readonly durationMs: number }
+  | { readonly type: 'failed'; readonly plugin: string; readonly error: RecordedError; readonly durationMs: number }
+  | { readonly type: 'skipped'; readonly plugin: string; readonly reason: string }
+  | {
+      readonly type: 'stopped';
+      readonly plugin: string;
+      readonly durationMs: number;
+      readonly error: RecordedError | undefined;
+      readonly unfinished: readonly string[];
+    };
+
+/** A hosted set of plugins sharing one runtime and backend. */
+export interface Host {
+  /** This host's node id. */
+  readonly nodeId: string;
+  /** Every plugin the host knows of (definitions now; folder plugins once `start()` loaded them). */
+  readonly plugins: readonly PluginInfo[];
+  /**
+   * Add a plugin (object or folder path) before `start()`.
+   * @throws HostStateError after `start()` was called.
+   */
+  use(plugin: PluginEntry): Host;
+  /**
+   * Load folder plugins, resolve the dependency graph, connect the backend, then activate the
+   * plugins level by level (in parallel within a level). Resolves even when some plugins
+   * failed: see {@link Host.health}. Calling it again returns the same promise.
+   *
+   * @throws InvalidManifestError, MissingDependencyError, DependencyVersionError,
+   *   DependencyCycleError, DuplicatePluginError before any plugin starts; backend errors.
+   * @throws HostStateError when called after `stop()`.
+   */
+  start(): Promise<void>;
+  /**
+   * Deactivate the plugins in reverse activation order, release everything they hold and close
+   * the backend, all within `stopTimeout`. Idempotent; works after a failed or partial start.
+   */
+  stop(): Promise<void>;
+  /** The host's and every plugin's state now. */
+  health(): HostHealth;
+  /** Each lifecycle step so far, in order. */
+  timeline(): readonly TimelineEntry[];
+  /** Be told of each plugin lifecycle event; returns a function that removes the listener. */
+  onLifecycle(listener: (event: LifecycleEvent) => void): () => void;
+}

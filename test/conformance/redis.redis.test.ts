@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import type { Backend } from '../../src/backends/ports.js';
+import { createRedisBackend } from '../../src/backends/redis/index.js';
+import type { RedisBackend } from '../../src/backends/redis/redis-backend.js';
+import { captureLogger, deleteNamespace, SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
+import type { BackendHarness } from './harness.js';
+import { registryConformance } from './registry.js';
+import { transportConformance } from './transport.js';
+
+const LIVENESS_TTL = 900;
+
+/** Nodes of one cluster on the shared Redis, in a namespace of their own. */
+async function redisHarness(): Promise<BackendHarness> {
+  const namespace = uniqueNamespace('conf');
+  const created: Backend[] = [];
+  const { logger } = captureLogger();
+  return {
+    async create(nodeId = `n-${randomBytes(4).toString('hex')}`) {
+      const backend = await createRedisBackend(
+        { redis: SHARED_REDIS_URL, namespace, livenessTtl: LIVENESS_TTL, operationTimeout: 2000 },
+        { nodeId, logger },
+      );
+      created.push(backend);
+      return backend;
+    },
+    crash: (backend) => (backend as RedisBackend).simulateCrash(),
+    // Lapse of the TTL plus one reap interval (min(ttl / 5, 1 s) ± 10 %).
+    livenessMs: LIVENESS_TTL + 300,
+    async cleanup() {
+      await Promise.all(created.map((backend) => backend.close()));
+      await deleteNamespace(SHARED_REDIS_URL, namespace);
+    },
+  };
+}
+
+transportConformance('redis', redisHarness);
+registryConformance('redis', redisHarness);
