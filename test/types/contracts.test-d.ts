@@ -1,0 +1,69 @@
+/**
+ * Type-level tests of typed contracts, checked by `npm run typecheck:contracts` (part of
+ * `npm test`). Every `@ts-expect-error` line MUST fail to compile: if misuse ever compiled,
+ * the directive would be unused and tsc would fail.
+ */
+import type { PluginContext, ServiceProxy } from '../../src/index.js';
+
+declare module '../../src/index.js' {
+  interface PlugboardEvents {
+    'user.created': { id: string; name: string };
+    'order.paid': { orderId: string; total: number };
+  }
+  interface PlugboardServices {
+    calculator: {
+      add(a: number, b: number): number;
+      multiply(a: number, b: number): number;
+    };
+    users: { get(id: string): Promise<{ id: string; name: string }> };
+  }
+}
+
+declare const context: PluginContext;
+
+export async function events(): Promise<void> {
+  await context.eventBus.publish('user.created', { id: '123', name: 'John' });
+  // @ts-expect-error wrong payload shape for a declared event
+  await context.eventBus.publish('user.created', { id: 123, name: 'John' });
+  // @ts-expect-error missing field
+  await context.eventBus.publish('order.paid', { orderId: 'o1' });
+
+  context.eventBus.subscribe('user.created', (data) => {
+    const name: string = data.name;
+    // @ts-expect-error the payload has no such field
+    void data.email;
+    void name;
+  });
+
+  // Undeclared events stay open, so the chapter's untyped examples keep compiling.
+  await context.eventBus.publish('request.received', { url: '/api/users' });
+  context.eventBus.subscribe('anything.*', (data: unknown) => void data);
+}
+
+export async function rpc(): Promise<void> {
+  const sum: number = await context.rpcClient.call('calculator', 'add', [2, 3]);
+  // @ts-expect-error wrong parameter types
+  await context.rpcClient.call('calculator', 'add', ['2', 3]);
+  // @ts-expect-error unknown method of a declared service
+  await context.rpcClient.call('calculator', 'divide', [6, 3]);
+  // @ts-expect-error the result is a number, not a string
+  const wrong: string = await context.rpcClient.call('calculator', 'multiply', [2, 3]);
+
+  const user = await context.rpcClient.callWithTimeout('users', 'get', ['7'], 1000);
+  const id: string = user.id;
+
+  context.rpcServer.register('calculator', { add: (a, b) => a + b, multiply: async (a, b) => a * b });
+  // @ts-expect-error implementation is missing a declared method
+  context.rpcServer.register('calculator', { add: (a: number, b: number) => a + b });
+  // @ts-expect-error implementation has the wrong signature
+  context.rpcServer.register('users', { get: (id: number) => ({ id, name: 'x' }) });
+
+  const calc: ServiceProxy<'calculator'> = context.rpcClient.proxy('calculator');
+  const product: number = await calc.multiply(2, 3);
+  // @ts-expect-error proxy methods are typed too
+  await calc.add('a', 'b');
+
+  // Undeclared services stay open.
+  const anything: unknown = await context.rpcClient.call('legacy', 'whatever', [1, 'two']);
+  void sum, wrong, id, product, anything;
+}
