@@ -125,6 +125,82 @@ export interface RegistryStore {
   liveNodes(): Promise<string[]>;
 }
 
+/** A message claimed from a queue. */
+export interface ClaimedMessage {
+  /** Backend-assigned id, unique within the queue. */
+  readonly id: string;
+  /** Encoded message (bytes from the codec). */
+  readonly payload: Uint8Array;
+  /** 1 on first delivery; grows with each redelivery (lease expiry or `release`). */
+  readonly attempt: number;
+  /** Epoch ms when the message was first enqueued. */
+  readonly enqueuedAt: number;
+}
+
+export interface ClaimOptions {
+  /** Most messages to return. */
+  count: number;
+  /** How long the claimer owns each message; unacknowledged, it is redelivered after this. */
+  leaseMs: number;
+  /** How long to wait for a message when none is ready (0: do not wait). */
+  waitMs: number;
+  /** Stop waiting early (returns what it has, possibly nothing). */
+  signal?: AbortSignal;
+}
+
+/** Messages of a queue, by state. */
+export interface QueueCounts {
+  ready: number;
+  delayed: number;
+  leased: number;
+  dead: number;
+}
+
+/**
+ * Durable work queues with competing consumers and at-least-once delivery: the backing store of
+ * `durable: true` event subscriptions today and of the message queue building block.
+ *
+ * A message is enqueued once, claimed by one consumer at a time under a lease, and then either
+ * acknowledged (gone), released (available again after a delay, `attempt + 1`), or moved to the
+ * queue's dead-letter list with a reason. A consumer that dies or overruns its lease loses the
+ * message to the next `claim` (redelivery). Queues survive every node's restart for as long as
+ * the backend keeps data (memory: the process; Redis: the server).
+ *
+ * Bindings say which event patterns feed which durable queue; they are persistent (not owned by a
+ * node), so events published while every consumer is down still accumulate.
+ */
+export interface QueueStore {
+  /** Append a message; resolves with its id once the backend has stored it. */
+  enqueue(queue: string, payload: Uint8Array): Promise<string>;
+
+  /**
+   * Lease up to `count` ready messages to `consumer`: expired leases first (redeliveries),
+   * then new messages in order. Waits up to `waitMs` when none is ready.
+   */
+  claim(queue: string, consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]>;
+
+  /** Done with a leased message: remove it. Acknowledging twice is not an error. */
+  ack(queue: string, id: string): Promise<void>;
+
+  /** Give a leased message back, to be redelivered after `delayMs`. */
+  release(queue: string, id: string, delayMs: number): Promise<void>;
+
+  /** Move a leased message to the dead-letter list, recording why. */
+  deadLetter(queue: string, id: string, reason: string): Promise<void>;
+
+  /** How many messages are in each state. */
+  counts(queue: string): Promise<QueueCounts>;
+
+  /** Feed events matching `pattern` into `queue` from now on (idempotent, persistent). */
+  bind(queue: string, pattern: string): Promise<void>;
+
+  /** Stop feeding `queue` from `pattern`. */
+  unbind(queue: string, pattern: string): Promise<void>;
+
+  /** Every binding in the cluster. */
+  bindings(): Promise<Array<{ queue: string; pattern: string }>>;
+}
+
 /** Where a backend stands; building blocks may read it, only the backend changes it. */
 export type BackendStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -138,6 +214,7 @@ export interface Backend {
   readonly nodeId: string;
   readonly transport: Transport;
   readonly registry: RegistryStore;
+  readonly queues: QueueStore;
   /**
    * False when no other node can ever exist (a lone in-memory host). Building blocks use it to
    * skip cluster bookkeeping entirely.

@@ -6,6 +6,8 @@ import { assertName, assertPattern } from '../util/names.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { isThenable } from '../util/thenable.js';
 import type { WorkTracker } from '../util/work-tracker.js';
+import { DurableConsumer } from './durable-consumer.js';
+import type { EventFrame } from './event-frame.js';
 import { LazyEventMeta } from './event-meta.js';
 import { PatternTrie } from './pattern-trie.js';
 import { RemoteGroupTable } from './remote-groups.js';
@@ -16,6 +18,9 @@ export const PLUGIN_ERROR_EVENT = 'plugin.error';
 const BROADCAST_TOPIC = 'pb.ev';
 const GROUP_TOPIC = 'pb.ev.g';
 const GROUP_KIND = 'bus.group';
+const BINDINGS_TOPIC = 'pb.ev.bind';
+const DURABLE_MAX_ATTEMPTS = 5;
+const EMPTY = new Uint8Array(0);
 const CACHE_LIMIT = 10_000;
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOOP_NEXT: Next = () => RESOLVED;
@@ -39,18 +44,6 @@ interface MatchEntry {
   readonly subs: SubscriptionRecord[];
   /** Group slots, or undefined when no matching subscriber has a group (the fast path). */
   readonly slots: Map<string, GroupSlot> | undefined;
-}
-
-/** An event as it crosses the wire. */
-interface EventFrame {
-  e: string;
-  d: unknown;
-  i: string;
-  s: string;
-  n: string;
-  t: number;
-  tr: string;
-  g?: string[];
 }
 
 export interface EventBusCoreOptions {
@@ -78,6 +71,9 @@ export class EventBusCore {
   /** Local (group, pattern) pairs and their member count, announced in the registry. */
   private readonly announced = new Map<string, number>();
   private readonly portSubscriptions: PortSubscription[] = [];
+  /** Durable queues by the patterns that feed them (every node's bindings). */
+  private durableBindings = new PatternTrie<string>();
+  private readonly durableConsumers = new Map<SubscriptionRecord, DurableConsumer>();
   private readonly nodeId: string;
   private readonly clustered: boolean;
   private seq = 0;
@@ -87,11 +83,15 @@ export class EventBusCore {
     this.clustered = options.backend.clustered;
   }
 
-  /** Join the cluster's event traffic (no-op for a lone in-memory host). */
+  /** Load durable bindings and join the cluster's event traffic. */
   async start(): Promise<void> {
+    await this.reloadBindings();
     if (!this.clustered) return;
     const { transport, registry } = this.options.backend;
     this.portSubscriptions.push(
+      await transport.subscribe(BINDINGS_TOPIC, () => {
+        this.reloadBindings().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not reload durable bindings'));
+      }),
       await transport.subscribe(BROADCAST_TOPIC, (payload) => this.receive(payload, false)),
       await transport.subscribe(GROUP_TOPIC, (payload) => this.receive(payload, true)),
       await registry.watch(GROUP_KIND, (change) => {
@@ -103,6 +103,7 @@ export class EventBusCore {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.durableConsumers.values()].map((c) => c.stop()));
     const subscriptions = this.portSubscriptions.splice(0);
     await Promise.allSettled(subscriptions.map((s) => s.close()));
   }
@@ -127,6 +128,13 @@ export class EventBusCore {
     if (typeof priority !== 'number' || !Number.isFinite(priority)) {
       throw new ValidationError(`Priority for "${pattern}" must be a finite number.`, { details: { priority } });
     }
+    const durable = options?.durable === true;
+    if (durable && (group === undefined || once)) {
+      throw new ValidationError(
+        `A durable subscription to "${pattern}" needs a group (its queue's name) and cannot be once().`,
+        { details: { pattern } },
+      );
+    }
     const seq = ++this.seq;
     const record = new SubscriptionRecord(
       `${this.nodeId}:s${seq}`,
@@ -140,6 +148,10 @@ export class EventBusCore {
       tracker,
       (r, reason) => this.detach(r, reason),
     );
+    if (durable) {
+      this.startDurable(record, group!);
+      return record;
+    }
     this.trie.add(pattern, record);
     this.cache.clear();
     if (group !== undefined) this.announce(group, pattern, +1);
@@ -156,14 +168,15 @@ export class EventBusCore {
     const meta = new LazyEventMeta(event, source, this.nodeId, Date.now(), this.options.nextId, undefined, traceId);
     let remote: Promise<void> | undefined;
     let chosen: Set<SubscriptionRecord> | undefined;
-    if (this.clustered) {
+    if (this.clustered || this.durableBindings.size > 0) {
       try {
         chosen = entry.slots === undefined ? undefined : new Set();
-        remote = this.sendRemote(entry, meta, data, chosen);
+        remote = this.handOff(entry, meta, data, chosen);
       } catch (error) {
         return Promise.reject(error as Error);
       }
-    } else if (entry.slots !== undefined) {
+    }
+    if (!this.clustered && entry.slots !== undefined) {
       chosen = new Set();
       for (const slot of entry.slots.values()) chosen.add(nextMember(slot));
     }
@@ -283,14 +296,18 @@ export class EventBusCore {
     });
   }
 
-  /** Hand the event to the backend: one broadcast, plus one direct message per remote group turn. */
-  private sendRemote(
+  /**
+   * Hand the event to the backend: one enqueue per durable queue bound to it, and in a cluster
+   * one broadcast plus one direct message per remote group turn. Throws (before anything is
+   * sent) when the event cannot be encoded or is too large.
+   */
+  private handOff(
     entry: MatchEntry,
     meta: LazyEventMeta,
     data: unknown,
     chosen: Set<SubscriptionRecord> | undefined,
   ): Promise<void> {
-    const { transport } = this.options.backend;
+    const { transport, queues } = this.options.backend;
     const frame: EventFrame = {
       e: meta.event,
       d: data,
@@ -301,7 +318,10 @@ export class EventBusCore {
       tr: meta.traceId,
     };
     const bytes = this.options.codec.encode(frame);
-    const sends: Array<Promise<void>> = [transport.publish(BROADCAST_TOPIC, bytes)];
+    const sends: Array<Promise<unknown>> = [];
+    if (this.durableBindings.size > 0) for (const queue of this.durableBindings.match(meta.event)) sends.push(queues.enqueue(queue, bytes));
+    if (!this.clustered) return sends.length === 0 ? RESOLVED : Promise.all(sends).then(noop);
+    sends.push(transport.publish(BROADCAST_TOPIC, bytes));
     const remoteGroups = this.remoteGroups.size > 0 ? this.remoteGroups.nodesFor(meta.event) : undefined;
     let byNode: Map<string, string[]> | undefined;
     const take = (group: string, localSlot: GroupSlot | undefined): void => {
@@ -329,7 +349,7 @@ export class EventBusCore {
         sends.push(transport.send(node, GROUP_TOPIC, this.options.codec.encode({ ...frame, g: groups })));
       }
     }
-    return sends.length === 1 ? sends[0]! : Promise.all(sends).then(noop);
+    return Promise.all(sends).then(noop);
   }
 
   private receive(payload: Uint8Array, grouped: boolean): void {
@@ -357,10 +377,45 @@ export class EventBusCore {
     if (chosen.size > 0) void this.dispatch(entry.subs, frame.d, meta, chosen, Deliver.Groups);
   }
 
-  private detach(record: SubscriptionRecord, _reason: CloseReason): void {
+  private detach(record: SubscriptionRecord, _reason: CloseReason): Promise<void> | undefined {
+    const consumer = this.durableConsumers.get(record);
+    if (consumer !== undefined) {
+      // The binding stays: events keep accumulating for the group until someone resumes it.
+      this.durableConsumers.delete(record);
+      return consumer.stop();
+    }
     this.trie.remove(record.pattern, record);
     this.cache.clear();
     if (record.group !== undefined) this.announce(record.group, record.pattern, -1);
+    return undefined;
+  }
+
+  private startDurable(record: SubscriptionRecord, group: string): void {
+    const { queues, transport } = this.options.backend;
+    const queue = `ev.${group}`;
+    // Known locally at once, so this node's next publish is already enqueued for it.
+    this.durableBindings.add(record.pattern, queue);
+    const bound = queues.bind(queue, record.pattern).then(async () => {
+      if (this.clustered) await transport.publish(BINDINGS_TOPIC, EMPTY);
+    });
+    const consumer = new DurableConsumer(record, queue, `${this.nodeId}:${record.id}`, {
+      store: queues,
+      codec: this.options.codec,
+      logger: this.options.logger,
+      nextId: this.options.nextId,
+      leaseMs: this.options.handlerTimeout,
+      maxAttempts: DURABLE_MAX_ATTEMPTS,
+      report: (owner, meta, error) => this.reportHandlerError(owner, meta, error),
+    });
+    this.durableConsumers.set(record, consumer);
+    consumer.start(bound);
+  }
+
+  private async reloadBindings(): Promise<void> {
+    const trie = new PatternTrie<string>();
+    for (const { queue, pattern } of await this.options.backend.queues.bindings()) trie.add(pattern, queue);
+    for (const record of this.durableConsumers.keys()) trie.add(record.pattern, `ev.${record.group!}`);
+    this.durableBindings = trie;
   }
 
   /** Keep the registry's `bus.group` entries in step with local group membership. */

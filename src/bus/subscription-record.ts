@@ -7,6 +7,8 @@ export type CloseReason = 'unsubscribed' | 'plugin-stopped' | 'once';
 export class SubscriptionRecord implements Subscription {
   active = true;
   readonly closed: Promise<CloseReason>;
+  /** Resolves when the subscription has fully stopped (a durable consumer finished its event). */
+  drained: Promise<void> = Promise.resolve();
   private resolveClosed!: (reason: CloseReason) => void;
 
   constructor(
@@ -20,7 +22,7 @@ export class SubscriptionRecord implements Subscription {
     readonly once: boolean,
     /** Counts this subscription's async handlers in flight, for its plugin's release. */
     readonly tracker: WorkTracker,
-    private readonly detach: (record: SubscriptionRecord, reason: CloseReason) => void,
+    private readonly detach: (record: SubscriptionRecord, reason: CloseReason) => Promise<void> | undefined,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
@@ -33,7 +35,8 @@ export class SubscriptionRecord implements Subscription {
   end(reason: CloseReason): void {
     if (!this.active) return;
     this.active = false;
-    this.detach(this, reason);
+    const stopping = this.detach(this, reason);
+    if (stopping !== undefined) this.drained = stopping;
     this.resolveClosed(reason);
   }
 }

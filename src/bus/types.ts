@@ -33,6 +33,14 @@ export interface SubscribeOptions {
   group?: string;
   /** Order in a chain and among local handlers: higher first, then subscription order. Default 0. */
   priority?: number;
+  /**
+   * Durable delivery (needs a `group`, which names the durable queue): every matching event is
+   * stored, delivered to one member of the group at least once, acknowledged when the handler
+   * succeeds, retried with backoff when it throws (5 attempts, then dead-lettered), redelivered
+   * when a member dies mid-event, and kept while no member is running, so the group resumes where
+   * it stopped. Plain and group subscriptions without it are at-most-once across nodes.
+   */
+  durable?: boolean;
 }
 
 /** A live subscription. `unsubscribe()` is idempotent. */

@@ -18,7 +18,13 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
   const subscribe = (pattern: string, handler: EventHandler, options: SubscribeOptions | undefined, once: boolean): Subscription => {
     scope.assertOpen(`subscribing to "${pattern}"`);
     const record = core.subscribe(id, scope.tracker, pattern, handler as EventHandler, options, once);
-    const held: Releasable = { kind: 'subscription', release: () => record.end('plugin-stopped') };
+    const held: Releasable = {
+      kind: 'subscription',
+      release: () => {
+        record.end('plugin-stopped');
+        return record.drained;
+      },
+    };
     scope.hold(held);
     void record.closed.then(() => scope.drop(held));
     return record;

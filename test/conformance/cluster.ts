@@ -181,5 +181,40 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       await until(() => events.includes('removed:Stripe Payment'), 3000, 'removal seen by watcher');
       assert.ok(events.includes('added:Stripe Payment') && events.includes('added:Legacy Pay'));
     });
+
+    it('durable group subscriptions: stored while nobody listens, each event once, retried, resumed', async () => {
+      const group = `billing${Math.random().toString(36).slice(2, 7)}`;
+      // Bind the group, then stop its only consumer: later events must wait for it.
+      const first = nodes[1]!.scoped('billing');
+      first.context.eventBus.subscribe('invoice.*', () => undefined, { durable: true, group });
+      await until(async () => (await nodes[1]!.backend.queues.bindings()).some((b) => b.queue === `ev.${group}`), 3000, 'binding');
+      await first.release(2000);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // bindings reach the other nodes
+      for (let n = 0; n < 20; n++) await nodes[0]!.plugin('p').eventBus.publish('invoice.created', { n });
+      // Two members on two nodes resume the group; one of them fails each event's first try.
+      const seen: number[] = [];
+      const attempts = new Map<number, number>();
+      for (const node of [nodes[1]!, nodes[2]!]) {
+        node.plugin('billing2').eventBus.subscribe(
+          'invoice.*',
+          (data: any) => {
+            const tries = (attempts.get(data.n) ?? 0) + 1;
+            attempts.set(data.n, tries);
+            if (data.n === 7 && tries === 1) throw new Error('transient');
+            seen.push(data.n);
+          },
+          { durable: true, group },
+        );
+      }
+      await until(() => new Set(seen).size === 20, 10_000, 'all 20 durable events');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual([...new Set(seen)].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+      assert.equal(seen.length, 20, 'each event handled successfully exactly once');
+      assert.equal(attempts.get(7), 2);
+    });
+
+    it('durable subscriptions need a group', () => {
+      assert.throws(() => nodes[0]!.plugin('x').eventBus.subscribe('a.b', () => undefined, { durable: true }), /needs a group/);
+    });
   });
 }

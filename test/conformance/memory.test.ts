@@ -3,6 +3,7 @@ import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import type { Backend } from '../../src/backends/ports.js';
 import { clusterConformance } from './cluster.js';
 import type { HarnessFactory } from './harness.js';
+import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
 
@@ -27,4 +28,5 @@ const memory: HarnessFactory = async () => {
 
 transportConformance('memory', memory);
 registryConformance('memory', memory);
+queueConformance('memory', memory);
 clusterConformance('memory', memory);

@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Backend } from '../../src/backends/ports.js';
 import { createRedisBackend } from '../../src/backends/redis/index.js';
 import type { RedisBackend } from '../../src/backends/redis/redis-backend.js';
-import { captureLogger, deleteNamespace, SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
+import {
+  captureLogger,
+  deleteNamespace,
+  SHARED_REDIS_URL,
+  uniqueNamespace,
+} from '../backends/redis/support.js';
 import type { BackendHarness } from './harness.js';
+import { clusterConformance } from './cluster.js';
 import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
 
@@ -35,3 +41,4 @@ async function redisHarness(): Promise<BackendHarness> {
 
 transportConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
+clusterConformance('redis', redisHarness);

@@ -1,4 +1,5 @@
 import { MemoryNetwork } from './memory-network.js';
+import { MemoryQueueStore } from './memory-queue-store.js';
 import { MemoryRegistryStore } from './memory-registry-store.js';
 import { MemoryTransport } from './memory-transport.js';
 import type { Backend, BackendStatus } from '../ports.js';
@@ -15,6 +16,7 @@ export class MemoryBackend implements Backend {
   readonly nodeId: string;
   readonly transport: MemoryTransport;
   readonly registry: MemoryRegistryStore;
+  readonly queues: MemoryQueueStore;
   readonly clustered: boolean;
   private currentStatus: BackendStatus = 'connecting';
   private readonly network: MemoryNetwork;
@@ -26,6 +28,7 @@ export class MemoryBackend implements Backend {
     const state = this.network.join(this.nodeId);
     this.transport = new MemoryTransport(this.nodeId, this.network, state);
     this.registry = new MemoryRegistryStore(this.nodeId, this.network);
+    this.queues = new MemoryQueueStore(this.network.queueState);
   }
 
   get status(): BackendStatus {
@@ -43,6 +46,7 @@ export class MemoryBackend implements Backend {
     this.network.leave(this.nodeId);
     this.transport.close();
     this.registry.close();
+    this.queues.close();
     return Promise.resolve();
   }
 }

@@ -1,3 +1,4 @@
+import { MemoryQueueState } from './memory-queue-store.js';
 import type { Responder, RegistryChange, RegistryListener, RegistryRecord, TopicHandler } from '../ports.js';
 
 /** Per-node state held by the network: what this node subscribed to and answers. */
@@ -14,6 +15,8 @@ export interface MemoryNodeState {
  */
 export class MemoryNetwork {
   readonly nodes = new Map<string, MemoryNodeState>();
+  /** Durable queues outlive nodes, as they would on a server. */
+  readonly queueState = new MemoryQueueState();
   private readonly records = new Map<string, Map<string, RegistryRecord>>();
   private readonly watchers = new Map<string, Set<RegistryListener>>();
 

@@ -1,0 +1,187 @@
+import { BackendUnavailableError } from '../../errors/errors.js';
+import type { ClaimedMessage, ClaimOptions, QueueCounts, QueueStore } from '../ports.js';
+
+interface StoredMessage {
+  readonly id: string;
+  readonly payload: Uint8Array;
+  readonly enqueuedAt: number;
+  attempt: number;
+  /** Epoch ms when it may be claimed (now, later for released ones, lease end for leased ones). */
+  availableAt: number;
+  consumer: string | undefined;
+}
+
+interface MemoryQueue {
+  /** Not yet claimed or released, in order. */
+  readonly ready: StoredMessage[];
+  /** Leased or delayed, by id. */
+  readonly held: Map<string, StoredMessage>;
+  readonly dead: Array<{ message: StoredMessage; reason: string }>;
+  readonly waiters: Set<() => void>;
+  seq: number;
+}
+
+/** Queue state shared by every node of one {@link MemoryNetwork}. */
+export class MemoryQueueState {
+  readonly queues = new Map<string, MemoryQueue>();
+  readonly bindings = new Map<string, Set<string>>();
+
+  queue(name: string): MemoryQueue {
+    let q = this.queues.get(name);
+    if (q === undefined) this.queues.set(name, (q = { ready: [], held: new Map(), dead: [], waiters: new Set(), seq: 0 }));
+    return q;
+  }
+}
+
+/** The queue port over shared in-process state. */
+export class MemoryQueueStore implements QueueStore {
+  private closed = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly state: MemoryQueueState) {}
+
+  enqueue(queue: string, payload: Uint8Array): Promise<string> {
+    this.assertOpen();
+    const q = this.state.queue(queue);
+    const id = `${Date.now()}-${++q.seq}`;
+    q.ready.push({ id, payload: payload.slice(), enqueuedAt: Date.now(), attempt: 0, availableAt: 0, consumer: undefined });
+    wake(q);
+    return Promise.resolve(id);
+  }
+
+  async claim(queue: string, consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]> {
+    this.assertOpen();
+    const q = this.state.queue(queue);
+    const deadline = Date.now() + options.waitMs;
+    for (;;) {
+      const taken = this.take(q, consumer, options);
+      if (taken.length > 0 || Date.now() >= deadline || options.signal?.aborted === true || this.closed) return taken;
+      await this.waitForWork(q, deadline, options.signal);
+    }
+  }
+
+  ack(queue: string, id: string): Promise<void> {
+    this.assertOpen();
+    this.state.queue(queue).held.delete(id);
+    return Promise.resolve();
+  }
+
+  release(queue: string, id: string, delayMs: number): Promise<void> {
+    this.assertOpen();
+    const q = this.state.queue(queue);
+    const message = q.held.get(id);
+    if (message !== undefined) {
+      message.consumer = undefined;
+      message.availableAt = Date.now() + delayMs;
+      this.wakeAt(q, delayMs);
+    }
+    return Promise.resolve();
+  }
+
+  deadLetter(queue: string, id: string, reason: string): Promise<void> {
+    this.assertOpen();
+    const q = this.state.queue(queue);
+    const message = q.held.get(id);
+    if (message !== undefined) {
+      q.held.delete(id);
+      q.dead.push({ message, reason });
+    }
+    return Promise.resolve();
+  }
+
+  counts(queue: string): Promise<QueueCounts> {
+    const q = this.state.queue(queue);
+    const now = Date.now();
+    let delayed = 0;
+    let leased = 0;
+    for (const m of q.held.values()) {
+      if (m.consumer !== undefined && m.availableAt > now) leased++;
+      else if (m.availableAt > now) delayed++;
+    }
+    const expired = q.held.size - delayed - leased;
+    return Promise.resolve({ ready: q.ready.length + expired, delayed, leased, dead: q.dead.length });
+  }
+
+  bind(queue: string, pattern: string): Promise<void> {
+    this.assertOpen();
+    let set = this.state.bindings.get(queue);
+    if (set === undefined) this.state.bindings.set(queue, (set = new Set()));
+    set.add(pattern);
+    return Promise.resolve();
+  }
+
+  unbind(queue: string, pattern: string): Promise<void> {
+    this.assertOpen();
+    const set = this.state.bindings.get(queue);
+    set?.delete(pattern);
+    if (set?.size === 0) this.state.bindings.delete(queue);
+    return Promise.resolve();
+  }
+
+  bindings(): Promise<Array<{ queue: string; pattern: string }>> {
+    const out: Array<{ queue: string; pattern: string }> = [];
+    for (const [queue, patterns] of this.state.bindings) for (const pattern of patterns) out.push({ queue, pattern });
+    return Promise.resolve(out);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const q of this.state.queues.values()) wake(q);
+  }
+
+  /** Redeliveries (expired leases, due releases) first, then new messages in order. */
+  private take(q: MemoryQueue, consumer: string, options: ClaimOptions): ClaimedMessage[] {
+    const now = Date.now();
+    const out: ClaimedMessage[] = [];
+    const lease = (m: StoredMessage): void => {
+      m.attempt++;
+      m.consumer = consumer;
+      m.availableAt = now + options.leaseMs;
+      q.held.set(m.id, m);
+      out.push({ id: m.id, payload: m.payload, attempt: m.attempt, enqueuedAt: m.enqueuedAt });
+    };
+    for (const m of q.held.values()) {
+      if (out.length >= options.count) break;
+      if (m.availableAt <= now) lease(m);
+    }
+    while (out.length < options.count && q.ready.length > 0) lease(q.ready.shift()!);
+    return out;
+  }
+
+  private waitForWork(q: MemoryQueue, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      // Also wake when the earliest lease or delay ends, so redeliveries are not missed.
+      let next = deadline;
+      for (const m of q.held.values()) next = Math.min(next, m.availableAt);
+      const done = (): void => {
+        clearTimeout(timer);
+        q.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, next - Date.now()));
+      q.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private wakeAt(q: MemoryQueue, delayMs: number): void {
+    if (delayMs <= 0) return wake(q);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      wake(q);
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BackendUnavailableError('The memory backend of this host is closed.');
+  }
+}
+
+function wake(q: MemoryQueue): void {
+  for (const waiter of [...q.waiters]) waiter();
+}
