@@ -4,6 +4,27 @@
  */
 
 // Hosting plugins
+export { createHost, definePlugin, formatTimeline } from './host/index.js';
+export type {
+  Host,
+  HostEvents,
+  HostHealth,
+  HostOptions,
+  HostStatus,
+  KeyProvider,
+  LifecycleEvent,
+  PluginDefinition,
+  PluginEntry,
+  PluginHealth,
+  PluginInfo,
+  PluginSource,
+  PluginSpec,
+  PluginState,
+  RecordedError,
+  SemverRange,
+  StartResult,
+  TimelineEntry,
+} from './host/index.js';
 export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';
 export type { BackendOption, RedisBackendOption } from './backends/resolve.js';
 

@@ -25,7 +25,10 @@ export interface DeliveryInfo {
 export type TopicHandler = (payload: Uint8Array, info: DeliveryInfo) => void;
 
 /** Answers one request; its resolved bytes are the reply, a rejection is sent back as an error. */
-export type Responder = (payload: Uint8Array, info: DeliveryInfo) => Promise<Uint8Array> | Uint8Array;
+export type Responder = (
+  payload: Uint8Array,
+  info: DeliveryInfo,
+) => Promise<Uint8Array> | Uint8Array;
 
 /** A live subscription or responder; `close()` is idempotent. */
 export interface PortSubscription {
@@ -71,7 +74,12 @@ export interface Transport {
    * Send a request to the responder of `topic` on node `nodeId` and wait for its reply until
    * `deadline` (epoch milliseconds).
    */
-  request(nodeId: string, topic: string, payload: Uint8Array, deadline: number): Promise<Uint8Array>;
+  request(
+    nodeId: string,
+    topic: string,
+    payload: Uint8Array,
+    deadline: number,
+  ): Promise<Uint8Array>;
 
   /** Answer requests on `topic` addressed to this node. One responder per topic per node. */
   respond(topic: string, responder: Responder): Promise<PortSubscription>;
@@ -92,7 +100,12 @@ export interface RegistryRecord {
 /** A change to a watched kind. */
 export type RegistryChange =
   | { readonly type: 'put'; readonly record: RegistryRecord }
-  | { readonly type: 'delete'; readonly kind: string; readonly id: string; readonly nodeId: string };
+  | {
+      readonly type: 'delete';
+      readonly kind: string;
+      readonly id: string;
+      readonly nodeId: string;
+    };
 
 export type RegistryListener = (change: RegistryChange) => void;
 

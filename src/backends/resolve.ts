@@ -32,7 +32,10 @@ export interface BackendEnvironment {
   logger: Logger;
 }
 
-export async function resolveBackend(option: BackendOption | undefined, env: BackendEnvironment): Promise<Backend> {
+export async function resolveBackend(
+  option: BackendOption | undefined,
+  env: BackendEnvironment,
+): Promise<Backend> {
   if (option === undefined || option === 'memory') return new MemoryBackend({ nodeId: env.nodeId });
   if (typeof option === 'object' && option !== null) {
     if ('memory' in option && option.memory instanceof MemoryNetwork) {

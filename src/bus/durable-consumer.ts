@@ -40,7 +40,11 @@ export class DurableConsumer {
   start(ready: Promise<void>): void {
     this.running = ready.then(
       () => this.loop(),
-      (error: unknown) => this.options.logger.error({ err: error, queue: this.queue }, 'could not bind the durable subscription'),
+      (error: unknown) =>
+        this.options.logger.error(
+          { err: error, queue: this.queue },
+          'could not bind the durable subscription',
+        ),
     );
   }
 
@@ -63,7 +67,10 @@ export class DurableConsumer {
         });
         failures = 0;
       } catch (error) {
-        this.options.logger.warn({ err: error, queue: this.queue }, 'claiming durable events failed; retrying');
+        this.options.logger.warn(
+          { err: error, queue: this.queue },
+          'claiming durable events failed; retrying',
+        );
         await pause(Math.min(5000, 100 * 2 ** failures++), this.controller.signal);
         continue;
       }
@@ -81,10 +88,20 @@ export class DurableConsumer {
     try {
       frame = codec.decode(message.payload) as EventFrame;
     } catch (error) {
-      await store.deadLetter(this.queue, message.id, `undecodable: ${(error as Error).message}`).catch(() => undefined);
+      await store
+        .deadLetter(this.queue, message.id, `undecodable: ${(error as Error).message}`)
+        .catch(() => undefined);
       return;
     }
-    const meta = new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, this.options.nextId, frame.i, frame.tr);
+    const meta = new LazyEventMeta(
+      frame.e,
+      frame.s,
+      frame.n,
+      frame.t,
+      this.options.nextId,
+      frame.i,
+      frame.tr,
+    );
     this.record.tracker.begin();
     try {
       await this.record.handler(frame.d, NOOP_NEXT, meta);
@@ -93,9 +110,15 @@ export class DurableConsumer {
       this.options.report(this.record.owner, meta, error);
       const settle =
         message.attempt >= this.options.maxAttempts
-          ? store.deadLetter(this.queue, message.id, error instanceof Error ? error.message : String(error))
+          ? store.deadLetter(
+              this.queue,
+              message.id,
+              error instanceof Error ? error.message : String(error),
+            )
           : store.release(this.queue, message.id, Math.min(30_000, 100 * 2 ** message.attempt));
-      await settle.catch((e: unknown) => this.options.logger.warn({ err: e, queue: this.queue }, 'could not settle a failed event'));
+      await settle.catch((e: unknown) =>
+        this.options.logger.warn({ err: e, queue: this.queue }, 'could not settle a failed event'),
+      );
     } finally {
       this.record.tracker.end();
     }

@@ -11,7 +11,11 @@ import type { EventFrame } from './event-frame.js';
 import { LazyEventMeta } from './event-meta.js';
 import { PatternTrie } from './pattern-trie.js';
 import { RemoteGroupTable } from './remote-groups.js';
-import { compareSubscriptions, SubscriptionRecord, type CloseReason } from './subscription-record.js';
+import {
+  compareSubscriptions,
+  SubscriptionRecord,
+  type CloseReason,
+} from './subscription-record.js';
 import type { EventHandler, EventMeta, Next, PluginErrorEvent, SubscribeOptions } from './types.js';
 
 export const PLUGIN_ERROR_EVENT = 'plugin.error';
@@ -90,7 +94,9 @@ export class EventBusCore {
     const { transport, registry } = this.options.backend;
     this.portSubscriptions.push(
       await transport.subscribe(BINDINGS_TOPIC, () => {
-        this.reloadBindings().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not reload durable bindings'));
+        this.reloadBindings().catch((error: unknown) =>
+          this.options.logger.warn({ err: error }, 'could not reload durable bindings'),
+        );
       }),
       await transport.subscribe(BROADCAST_TOPIC, (payload) => this.receive(payload, false)),
       await transport.subscribe(GROUP_TOPIC, (payload) => this.receive(payload, true)),
@@ -99,7 +105,8 @@ export class EventBusCore {
         else this.addRemoteGroup(change.record.id, change.record.nodeId, change.record.value);
       }),
     );
-    for (const record of await registry.list(GROUP_KIND)) this.addRemoteGroup(record.id, record.nodeId, record.value);
+    for (const record of await registry.list(GROUP_KIND))
+      this.addRemoteGroup(record.id, record.nodeId, record.value);
   }
 
   async close(): Promise<void> {
@@ -118,15 +125,20 @@ export class EventBusCore {
   ): SubscriptionRecord {
     assertPattern(pattern, 'Event pattern');
     if (typeof handler !== 'function') {
-      throw new ValidationError(`The handler for "${pattern}" must be a function, got ${typeof handler}.`, {
-        details: { pattern },
-      });
+      throw new ValidationError(
+        `The handler for "${pattern}" must be a function, got ${typeof handler}.`,
+        {
+          details: { pattern },
+        },
+      );
     }
     const group = options?.group;
     if (group !== undefined) assertName(group, 'Group name');
     const priority = options?.priority ?? 0;
     if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-      throw new ValidationError(`Priority for "${pattern}" must be a finite number.`, { details: { priority } });
+      throw new ValidationError(`Priority for "${pattern}" must be a finite number.`, {
+        details: { priority },
+      });
     }
     const durable = options?.durable === true;
     if (durable && (group === undefined || once)) {
@@ -165,7 +177,15 @@ export class EventBusCore {
   publish(source: string, event: string, data: unknown, traceId?: string): Promise<void> {
     assertName(event, 'Event name');
     const entry = this.lookup(event);
-    const meta = new LazyEventMeta(event, source, this.nodeId, Date.now(), this.options.nextId, undefined, traceId);
+    const meta = new LazyEventMeta(
+      event,
+      source,
+      this.nodeId,
+      Date.now(),
+      this.options.nextId,
+      undefined,
+      traceId,
+    );
     let remote: Promise<void> | undefined;
     let chosen: Set<SubscriptionRecord> | undefined;
     if (this.clustered || this.durableBindings.size > 0) {
@@ -173,7 +193,7 @@ export class EventBusCore {
         chosen = entry.slots === undefined ? undefined : new Set();
         remote = this.handOff(entry, meta, data, chosen);
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     }
     if (!this.clustered && entry.slots !== undefined) {
@@ -193,7 +213,10 @@ export class EventBusCore {
 
   /** Report a failed handler as `plugin.error` (unless it was handling `plugin.error`). */
   reportHandlerError(owner: string, meta: EventMeta, error: unknown): void {
-    this.options.logger.error({ plugin: owner, event: meta.event, err: error }, 'event handler failed');
+    this.options.logger.error(
+      { plugin: owner, event: meta.event, err: error },
+      'event handler failed',
+    );
     if (meta.event === PLUGIN_ERROR_EVENT) return;
     const payload: PluginErrorEvent = {
       pluginId: owner,
@@ -264,7 +287,11 @@ export class EventBusCore {
   }
 
   /** Wait for one async handler, bounded by the handler timeout; never rejects. */
-  private track(sub: SubscriptionRecord, result: PromiseLike<unknown>, meta: EventMeta): Promise<void> {
+  private track(
+    sub: SubscriptionRecord,
+    result: PromiseLike<unknown>,
+    meta: EventMeta,
+  ): Promise<void> {
     const tracker = sub.tracker;
     tracker.begin();
     return new Promise<void>((resolve) => {
@@ -319,10 +346,13 @@ export class EventBusCore {
     };
     const bytes = this.options.codec.encode(frame);
     const sends: Array<Promise<unknown>> = [];
-    if (this.durableBindings.size > 0) for (const queue of this.durableBindings.match(meta.event)) sends.push(queues.enqueue(queue, bytes));
+    if (this.durableBindings.size > 0)
+      for (const queue of this.durableBindings.match(meta.event))
+        sends.push(queues.enqueue(queue, bytes));
     if (!this.clustered) return sends.length === 0 ? RESOLVED : Promise.all(sends).then(noop);
     sends.push(transport.publish(BROADCAST_TOPIC, bytes));
-    const remoteGroups = this.remoteGroups.size > 0 ? this.remoteGroups.nodesFor(meta.event) : undefined;
+    const remoteGroups =
+      this.remoteGroups.size > 0 ? this.remoteGroups.nodesFor(meta.event) : undefined;
     let byNode: Map<string, string[]> | undefined;
     const take = (group: string, localSlot: GroupSlot | undefined): void => {
       const remoteNodes = remoteGroups?.get(group) ?? [];
@@ -342,11 +372,14 @@ export class EventBusCore {
     };
     if (entry.slots !== undefined) for (const slot of entry.slots.values()) take(slot.group, slot);
     if (remoteGroups !== undefined) {
-      for (const group of remoteGroups.keys()) if (entry.slots?.has(group) !== true) take(group, undefined);
+      for (const group of remoteGroups.keys())
+        if (entry.slots?.has(group) !== true) take(group, undefined);
     }
     if (byNode !== undefined) {
       for (const [node, groups] of byNode) {
-        sends.push(transport.send(node, GROUP_TOPIC, this.options.codec.encode({ ...frame, g: groups })));
+        sends.push(
+          transport.send(node, GROUP_TOPIC, this.options.codec.encode({ ...frame, g: groups })),
+        );
       }
     }
     return Promise.all(sends).then(noop);
@@ -362,7 +395,15 @@ export class EventBusCore {
       return;
     }
     const entry = this.lookup(frame.e);
-    const meta = new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, this.options.nextId, frame.i, frame.tr);
+    const meta = new LazyEventMeta(
+      frame.e,
+      frame.s,
+      frame.n,
+      frame.t,
+      this.options.nextId,
+      frame.i,
+      frame.tr,
+    );
     if (!grouped) {
       void this.dispatch(entry.subs, frame.d, meta, undefined, Deliver.Plain);
       return;
@@ -413,8 +454,10 @@ export class EventBusCore {
 
   private async reloadBindings(): Promise<void> {
     const trie = new PatternTrie<string>();
-    for (const { queue, pattern } of await this.options.backend.queues.bindings()) trie.add(pattern, queue);
-    for (const record of this.durableConsumers.keys()) trie.add(record.pattern, `ev.${record.group!}`);
+    for (const { queue, pattern } of await this.options.backend.queues.bindings())
+      trie.add(pattern, queue);
+    for (const record of this.durableConsumers.keys())
+      trie.add(record.pattern, `ev.${record.group!}`);
     this.durableBindings = trie;
   }
 
@@ -425,20 +468,27 @@ export class EventBusCore {
     const count = (this.announced.get(key) ?? 0) + delta;
     const { registry } = this.options.backend;
     const fail = (error: unknown): void =>
-      this.options.logger.warn({ err: error, group, pattern }, 'could not update group membership in the registry');
+      this.options.logger.warn(
+        { err: error, group, pattern },
+        'could not update group membership in the registry',
+      );
     if (count <= 0) {
       this.announced.delete(key);
       if (delta < 0) registry.remove(GROUP_KIND, key).catch(fail);
     } else {
       this.announced.set(key, count);
-      if (count === 1 && delta > 0) registry.put(GROUP_KIND, key, this.options.codec.encode({ group, pattern })).catch(fail);
+      if (count === 1 && delta > 0)
+        registry.put(GROUP_KIND, key, this.options.codec.encode({ group, pattern })).catch(fail);
     }
   }
 
   private addRemoteGroup(recordId: string, nodeId: string, value: Uint8Array): void {
     if (nodeId === this.nodeId) return;
     try {
-      const { group, pattern } = this.options.codec.decode(value) as { group: string; pattern: string };
+      const { group, pattern } = this.options.codec.decode(value) as {
+        group: string;
+        pattern: string;
+      };
       assertPattern(pattern, 'Event pattern');
       this.remoteGroups.put({ recordId, nodeId, group, pattern });
     } catch (error) {
@@ -446,7 +496,6 @@ export class EventBusCore {
     }
   }
 }
-
 
 function noop(): void {}
 

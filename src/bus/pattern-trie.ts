@@ -46,7 +46,12 @@ export class PatternTrie<T> {
     let node: TrieNode<T> | undefined = this.root;
     for (const segment of pattern.split('.')) {
       const parent: TrieNode<T> = node;
-      node = segment === '*' ? parent.star : segment === '**' ? parent.globstar : parent.children.get(segment);
+      node =
+        segment === '*'
+          ? parent.star
+          : segment === '**'
+            ? parent.globstar
+            : parent.children.get(segment);
       if (node === undefined) return false;
       path.push({ parent, segment, node });
     }
@@ -55,7 +60,13 @@ export class PatternTrie<T> {
     for (let i = path.length - 1; i >= 0; i--) {
       const step = path[i]!;
       const n = step.node;
-      if (n.values.size > 0 || n.children.size > 0 || n.star !== undefined || n.globstar !== undefined) break;
+      if (
+        n.values.size > 0 ||
+        n.children.size > 0 ||
+        n.star !== undefined ||
+        n.globstar !== undefined
+      )
+        break;
       if (step.segment === '*') step.parent.star = undefined;
       else if (step.segment === '**') step.parent.globstar = undefined;
       else step.parent.children.delete(step.segment);

@@ -57,11 +57,18 @@ export class PluginChainCore {
 function attribute(error: unknown, pluginId: string, event: string): unknown {
   if (typeof error === 'object' && error !== null) {
     if (!Object.hasOwn(error, 'pluginId')) {
-      Object.defineProperty(error, 'pluginId', { value: pluginId, enumerable: true, configurable: true });
+      Object.defineProperty(error, 'pluginId', {
+        value: pluginId,
+        enumerable: true,
+        configurable: true,
+      });
     }
     return error;
   }
-  return new ChainHandlerError(`Plugin "${pluginId}" failed in the chain "${event}": ${String(error)}`, {
-    details: { pluginId, event, thrown: error },
-  });
+  return new ChainHandlerError(
+    `Plugin "${pluginId}" failed in the chain "${event}": ${String(error)}`,
+    {
+      details: { pluginId, event, thrown: error },
+    },
+  );
 }

@@ -22,7 +22,10 @@ export class SubscriptionRecord implements Subscription {
     readonly once: boolean,
     /** Counts this subscription's async handlers in flight, for its plugin's release. */
     readonly tracker: WorkTracker,
-    private readonly detach: (record: SubscriptionRecord, reason: CloseReason) => Promise<void> | undefined,
+    private readonly detach: (
+      record: SubscriptionRecord,
+      reason: CloseReason,
+    ) => Promise<void> | undefined,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }

@@ -69,11 +69,19 @@ export interface EventBus {
    */
   publish<E extends string>(event: E, data?: EventPayload<E>): Promise<void>;
   /** Subscribe a handler to an event name or pattern. */
-  subscribe<E extends string>(event: E, handler: EventHandler<EventPayload<E>>, options?: SubscribeOptions): Subscription;
+  subscribe<E extends string>(
+    event: E,
+    handler: EventHandler<EventPayload<E>>,
+    options?: SubscribeOptions,
+  ): Subscription;
   /** End a subscription. Idempotent. */
   unsubscribe(subscription: Subscription): void;
   /** Subscribe for the next matching event only. */
-  once<E extends string>(event: E, handler: EventHandler<EventPayload<E>>, options?: SubscribeOptions): Subscription;
+  once<E extends string>(
+    event: E,
+    handler: EventHandler<EventPayload<E>>,
+    options?: SubscribeOptions,
+  ): Subscription;
 }
 
 /** Ordered middleware over one event name. */

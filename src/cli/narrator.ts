@@ -13,7 +13,10 @@ export class Narrator {
         this.write(`  ✓ ${event.plugin}@${event.version} activated in ${ms(event.durationMs)}`);
         return;
       case 'failed':
-        this.write(`  ✗ ${event.plugin} failed after ${ms(event.durationMs)}: ${event.error.message} [${event.error.code}]`);
+        // The message names the plugin already ("Plugin "x" failed to activate: ...").
+        this.write(
+          `  ✗ ${event.error.message} (after ${ms(event.durationMs)}) [${event.error.code}]`,
+        );
         return;
       case 'skipped':
         this.write(`  - ${event.plugin} not started: ${event.reason}`);
@@ -21,9 +24,13 @@ export class Narrator {
       case 'stopped': {
         const problems = [
           ...(event.error === undefined ? [] : [`${event.error.message} [${event.error.code}]`]),
-          ...(event.unfinished.length === 0 ? [] : [`still running: ${event.unfinished.join(', ')}`]),
+          ...(event.unfinished.length === 0
+            ? []
+            : [`still running: ${event.unfinished.join(', ')}`]),
         ];
-        this.write(`  ■ ${event.plugin} stopped in ${ms(event.durationMs)}${problems.length === 0 ? '' : ` (${problems.join('; ')})`}`);
+        this.write(
+          `  ■ ${event.plugin} stopped in ${ms(event.durationMs)}${problems.length === 0 ? '' : ` (${problems.join('; ')})`}`,
+        );
         return;
       }
     }
@@ -35,7 +42,10 @@ export class Narrator {
     const active = plugins.filter((p) => p.state === 'active').length;
     const failed = plugins.filter((p) => p.state === 'failed').length;
     const skipped = plugins.filter((p) => p.state === 'skipped').length;
-    const problems = [failed > 0 ? `${failed} failed` : '', skipped > 0 ? `${skipped} not started` : ''].filter(Boolean);
+    const problems = [
+      failed > 0 ? `${failed} failed` : '',
+      skipped > 0 ? `${skipped} not started` : '',
+    ].filter(Boolean);
     this.write(
       `plugboard: ${active}/${plugins.length} plugins active${problems.length > 0 ? ` (${problems.join(', ')})` : ''} ` +
         `in ${ms(health.startMs ?? 0)} on node ${health.nodeId}, backend ${health.backend ?? 'none'}`,

@@ -10,23 +10,28 @@ export function buildProgram(): Command {
 
   program
     .command('start')
-    .description('Run every plugin folder in <folder>/plugins (or in <folder> itself) until stopped.')
+    .description(
+      'Run every plugin folder in <folder>/plugins (or in <folder> itself) until stopped.',
+    )
     .argument('<folder>', 'an application folder, or a folder of plugin folders')
     .option('--redis <url>', 'join a cluster through Redis (redis://host:port)')
     .option('--namespace <ns>', 'cluster namespace on Redis (default "plugboard")')
-    .option('--node-id <id>', 'this node\'s id in the cluster (default: random)')
-    .addOption(new Option('--exit-after <ms>', 'stop after this many milliseconds').argParser(parseDuration).conflicts('once'))
-    .option('--once', 'stop right after every plugin has started (smoke test)')
+    .option('--node-id <id>', "this node's id in the cluster (default: random)")
     .addOption(
-      new Option('--log-level <level>', 'JSON logs on stderr from this level (default: PLUGBOARD_LOG_LEVEL or warn)').choices([
-        'trace',
-        'debug',
-        'info',
-        'warn',
-        'error',
-        'fatal',
-        'silent',
-      ]),
+      new Option('--exit-after <ms>', 'stop after this many milliseconds')
+        .argParser(parseDuration)
+        .conflicts('once'),
+    )
+    .option('--once', 'stop right after every plugin has started (smoke test)')
+    .option(
+      '--timeline',
+      'print the lifecycle timeline (who started when, for how long) after stopping',
+    )
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'JSON logs on stderr from this level (default: PLUGBOARD_LOG_LEVEL or warn)',
+      ).choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     )
     .addHelpText(
       'after',
@@ -42,13 +47,16 @@ export function buildProgram(): Command {
 
 function parseDuration(value: string): number {
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('expected a whole number of milliseconds.');
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new InvalidArgumentError('expected a whole number of milliseconds.');
   return ms;
 }
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
   } catch {
     return '0.0.0';

@@ -4,6 +4,7 @@ import { destination, pino, type Level } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
+import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { Narrator } from './narrator.js';
 
@@ -16,6 +17,8 @@ export interface StartOptions {
   exitAfter?: number;
   /** Stop right after start. */
   once?: boolean;
+  /** Print the lifecycle timeline after stopping. */
+  timeline?: boolean;
   logLevel?: Level | 'silent';
 }
 
@@ -49,7 +52,11 @@ export const processIo: StartIo = {
  * has no `plugins` subfolder) until SIGINT/SIGTERM, `--exit-after` or `--once`. Resolves with
  * the exit code: 0 when every plugin activated and stopped cleanly, 1 otherwise.
  */
-export async function runStart(folder: string, options: StartOptions, io: StartIo = processIo): Promise<number> {
+export async function runStart(
+  folder: string,
+  options: StartOptions,
+  io: StartIo = processIo,
+): Promise<number> {
   const root = resolve(folder);
   if (!isDirectory(root)) {
     io.err(`plugboard: ${root} is not a folder.`);
@@ -61,7 +68,12 @@ export async function runStart(folder: string, options: StartOptions, io: StartI
     return 1;
   }
   const backend: BackendOption =
-    options.redis === undefined ? 'memory' : { redis: options.redis, ...(options.namespace === undefined ? {} : { namespace: options.namespace }) };
+    options.redis === undefined
+      ? 'memory'
+      : {
+          redis: options.redis,
+          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+        };
   // Logs go to stderr as JSON; stdout carries the narration.
   const logger = pino(
     { level: options.logLevel ?? process.env['PLUGBOARD_LOG_LEVEL'] ?? 'warn' },
@@ -70,12 +82,17 @@ export async function runStart(folder: string, options: StartOptions, io: StartI
 
   let host: Host;
   try {
-    host = await createHost({ pluginDirectory, backend, logger, ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }) });
+    host = await createHost({
+      pluginDirectory,
+      backend,
+      logger,
+      ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+    });
   } catch (error) {
     io.err(`plugboard: ${describe(error)}`);
     return 1;
   }
-  const narrator = new Narrator(io.out);
+  const narrator = new Narrator((line) => io.out(line));
   host.onLifecycle((event) => narrator.event(event));
 
   let stopRequested: (reason: string) => void = () => {};
@@ -113,15 +130,21 @@ export async function runStart(folder: string, options: StartOptions, io: StartI
         void stopSignal.then(() => clearTimeout(timer));
       } else io.out('plugboard: running. Press Ctrl+C to stop.');
     }
+    // Signal listeners do not keep Node alive, and an in-memory host may hold no handle at all.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     const reason = await stopSignal;
+    clearInterval(keepAlive);
     io.out(`plugboard: stopping (${reason})...`);
   } finally {
     const started = performance.now();
     await host.stop();
     const stopped = host.health();
-    const unclean = Object.values(stopped.plugins).some((p) => p.error?.code === 'PB_PLUGIN_DEACTIVATION' || p.unfinished.length > 0);
+    const unclean = Object.values(stopped.plugins).some(
+      (p) => p.error?.code === 'PB_PLUGIN_DEACTIVATION' || p.unfinished.length > 0,
+    );
     if (unclean) code = 1;
     io.out(`plugboard: stopped in ${Math.round(performance.now() - started)} ms.`);
+    if (options.timeline === true) io.out(`\nTimeline:\n${formatTimeline(host.timeline())}`);
     removeSignalHandler();
   }
   return code;

@@ -33,7 +33,9 @@ export function createCodec(options: CodecOptions = {}): Codec {
       try {
         bytes = packer.pack(value);
       } catch (cause) {
-        throw new SerializationError(`Payload cannot be encoded: ${(cause as Error).message}`, { cause });
+        throw new SerializationError(`Payload cannot be encoded: ${(cause as Error).message}`, {
+          cause,
+        });
       }
       if (bytes.byteLength > maxBytes) {
         throw new PayloadTooLargeError(
@@ -45,14 +47,19 @@ export function createCodec(options: CodecOptions = {}): Codec {
     },
     decode(bytes) {
       if (bytes.byteLength > maxBytes) {
-        throw new PayloadTooLargeError(`Received payload of ${bytes.byteLength} bytes exceeds ${maxBytes}.`, {
-          details: { size: bytes.byteLength, limit: maxBytes },
-        });
+        throw new PayloadTooLargeError(
+          `Received payload of ${bytes.byteLength} bytes exceeds ${maxBytes}.`,
+          {
+            details: { size: bytes.byteLength, limit: maxBytes },
+          },
+        );
       }
       try {
-        return unpacker.unpack(bytes);
+        return unpacker.unpack(bytes) as unknown;
       } catch (cause) {
-        throw new SerializationError(`Payload cannot be decoded: ${(cause as Error).message}`, { cause });
+        throw new SerializationError(`Payload cannot be decoded: ${(cause as Error).message}`, {
+          cause,
+        });
       }
     },
   };
@@ -65,11 +72,15 @@ const MAX_DEPTH = 64;
 function assertEncodable(value: unknown, depth: number): void {
   const kind = typeof value;
   if (kind === 'function' || kind === 'symbol') {
-    throw new SerializationError(`Payload contains a ${kind}, which cannot cross a process boundary.`);
+    throw new SerializationError(
+      `Payload contains a ${kind}, which cannot cross a process boundary.`,
+    );
   }
   if (kind !== 'object' || value === null) return;
   if (depth > MAX_DEPTH) {
-    throw new SerializationError(`Payload is nested deeper than ${MAX_DEPTH} levels (or is cyclic).`);
+    throw new SerializationError(
+      `Payload is nested deeper than ${MAX_DEPTH} levels (or is cyclic).`,
+    );
   }
   if (ArrayBuffer.isView(value) || value instanceof Date) return;
   if (Array.isArray(value)) {

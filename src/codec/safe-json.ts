@@ -12,9 +12,12 @@ export function safeJsonParse(text: string): unknown {
   try {
     value = JSON.parse(text, function reviver(this: unknown, key: string, v: unknown) {
       if (FORBIDDEN_KEYS.has(key) && v !== null && typeof v === 'object') {
-        throw new SerializationError(`JSON contains the forbidden key "${key}" (prototype pollution).`, {
-          details: { key },
-        });
+        throw new SerializationError(
+          `JSON contains the forbidden key "${key}" (prototype pollution).`,
+          {
+            details: { key },
+          },
+        );
       }
       return v;
     });

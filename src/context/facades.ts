@@ -1,7 +1,13 @@
 import type { EventBusCore } from '../bus/event-bus-core.js';
 import type { PluginChainCore } from '../bus/plugin-chain-core.js';
 import type { SubscriptionRecord } from '../bus/subscription-record.js';
-import type { EventBus, EventHandler, PluginChain, SubscribeOptions, Subscription } from '../bus/types.js';
+import type {
+  EventBus,
+  EventHandler,
+  PluginChain,
+  SubscribeOptions,
+  Subscription,
+} from '../bus/types.js';
 import { ContextClosedError, ValidationError } from '../errors/errors.js';
 import type { ServiceRegistryCore } from '../registry/service-registry-core.js';
 import type { ServiceRegistry } from '../registry/types.js';
@@ -15,9 +21,14 @@ import type { PluginScope, Releasable } from './plugin-scope.js';
 
 export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus {
   const id = scope.pluginId;
-  const subscribe = (pattern: string, handler: EventHandler, options: SubscribeOptions | undefined, once: boolean): Subscription => {
+  const subscribe = (
+    pattern: string,
+    handler: EventHandler,
+    options: SubscribeOptions | undefined,
+    once: boolean,
+  ): Subscription => {
     scope.assertOpen(`subscribing to "${pattern}"`);
-    const record = core.subscribe(id, scope.tracker, pattern, handler as EventHandler, options, once);
+    const record = core.subscribe(id, scope.tracker, pattern, handler, options, once);
     const held: Releasable = {
       kind: 'subscription',
       release: () => {
@@ -34,11 +45,16 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
       if (scope.closed) return Promise.reject(closed(scope, `publishing "${event}"`));
       return core.publish(id, event, data);
     },
-    subscribe: (event, handler, options) => subscribe(event, handler as EventHandler, options, false),
+    subscribe: (event, handler, options) =>
+      subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
     unsubscribe(subscription) {
-      if (typeof (subscription as Partial<SubscriptionRecord> | undefined)?.unsubscribe !== 'function') {
-        throw new ValidationError('unsubscribe() needs the Subscription that subscribe() returned.');
+      if (
+        typeof (subscription as Partial<SubscriptionRecord> | undefined)?.unsubscribe !== 'function'
+      ) {
+        throw new ValidationError(
+          'unsubscribe() needs the Subscription that subscribe() returned.',
+        );
       }
       subscription.unsubscribe();
     },
@@ -58,7 +74,13 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
   return {
     register(service, methods, options) {
       scope.assertOpen(`registering "${service}"`);
-      const { provider, ready } = core.register(scope.pluginId, scope.tracker, service, methods, options?.idempotent);
+      const { provider, ready } = core.register(
+        scope.pluginId,
+        scope.tracker,
+        service,
+        methods,
+        options?.idempotent,
+      );
       let done: Promise<void> | undefined;
       const held: Releasable = { kind: 'registration', release: () => unregister() };
       const unregister = (): Promise<void> => {
@@ -66,7 +88,9 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
         return (done ??= core.unregister(provider));
       };
       scope.hold(held);
-      ready.catch((error: unknown) => scope.logger.error({ err: error, service }, 'could not announce the service'));
+      ready.catch((error: unknown) =>
+        scope.logger.error({ err: error, service }, 'could not announce the service'),
+      );
       const registration: Registration = { id: provider.id, name: service, ready, unregister };
       return registration;
     },
@@ -75,7 +99,12 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
 
 export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
   const id = scope.pluginId;
-  const call = (service: string, method: string, params: unknown, timeout: number | undefined): Promise<unknown> => {
+  const call = (
+    service: string,
+    method: string,
+    params: unknown,
+    timeout: number | undefined,
+  ): Promise<unknown> => {
     if (scope.closed) return Promise.reject(closed(scope, `calling ${service}.${method}`));
     return core.call(id, service, method, params, timeout);
   };
@@ -111,7 +140,10 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
   return client;
 }
 
-export function createServiceRegistry(core: ServiceRegistryCore, scope: PluginScope): ServiceRegistry {
+export function createServiceRegistry(
+  core: ServiceRegistryCore,
+  scope: PluginScope,
+): ServiceRegistry {
   return {
     register(type, descriptor) {
       scope.assertOpen(`registering a "${type}" instance`);
@@ -123,7 +155,9 @@ export function createServiceRegistry(core: ServiceRegistryCore, scope: PluginSc
         return (done ??= ready.catch(() => undefined).then(() => core.unregister(type, id)));
       };
       scope.hold(held);
-      ready.catch((error: unknown) => scope.logger.error({ err: error, type }, 'could not register the service instance'));
+      ready.catch((error: unknown) =>
+        scope.logger.error({ err: error, type }, 'could not register the service instance'),
+      );
       return { id, name: descriptor.name, ready, unregister };
     },
     discover(type, filter) {
@@ -162,7 +196,10 @@ export function createTimers(scope: PluginScope): PluginTimers {
       },
     };
   };
-  return { setTimeout: (fn, ms) => start(fn, ms, false), setInterval: (fn, ms) => start(fn, ms, true) };
+  return {
+    setTimeout: (fn, ms) => start(fn, ms, false),
+    setInterval: (fn, ms) => start(fn, ms, true),
+  };
 }
 
 function runTimer(scope: PluginScope, fn: () => void): void {
@@ -173,14 +210,20 @@ function runTimer(scope: PluginScope, fn: () => void): void {
   }
 }
 
-export function createBackgroundTasks(scope: PluginScope, report: (name: string, error: unknown) => void): BackgroundTasks {
+export function createBackgroundTasks(
+  scope: PluginScope,
+  report: (name: string, error: unknown) => void,
+): BackgroundTasks {
   return {
     run(name, task) {
       scope.assertOpen(`starting background task "${name}"`);
-      if (typeof task !== 'function') throw new ValidationError(`Background task "${name}" must be a function.`);
+      if (typeof task !== 'function')
+        throw new ValidationError(`Background task "${name}" must be a function.`);
       const done = scope.startBackground(name);
       // Started on the next turn so the caller can answer first (the chapter's 202 pattern).
       setImmediate(() => {
+        // The plugin stopped before the task's turn came: it never starts.
+        if (scope.controller.signal.aborted) return done();
         Promise.resolve()
           .then(() => task(scope.controller.signal))
           .catch((error: unknown) => report(name, error))
@@ -194,7 +237,10 @@ export function createBackgroundTasks(scope: PluginScope, report: (name: string,
 }
 
 function closed(scope: PluginScope, operation: string): ContextClosedError {
-  return new ContextClosedError(`Plugin "${scope.pluginId}" has stopped; ${operation} is no longer possible.`, {
-    details: { pluginId: scope.pluginId, operation },
-  });
+  return new ContextClosedError(
+    `Plugin "${scope.pluginId}" has stopped; ${operation} is no longer possible.`,
+    {
+      details: { pluginId: scope.pluginId, operation },
+    },
+  );
 }

@@ -34,9 +34,12 @@ export class PluginScope {
   /** Throw if the plugin has stopped: a stopped plugin's context must not create anything. */
   assertOpen(operation: string): void {
     if (this.isClosed) {
-      throw new ContextClosedError(`Plugin "${this.pluginId}" has stopped; ${operation} is no longer possible.`, {
-        details: { pluginId: this.pluginId, operation },
-      });
+      throw new ContextClosedError(
+        `Plugin "${this.pluginId}" has stopped; ${operation} is no longer possible.`,
+        {
+          details: { pluginId: this.pluginId, operation },
+        },
+      );
     }
   }
 
@@ -76,12 +79,18 @@ export class PluginScope {
       }
     }
     let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const idle = Promise.all([this.tracker.idle(), this.background.idle()]).then(() => 'idle' as const);
+    const bound = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
+    );
+    const idle = Promise.all([this.tracker.idle(), this.background.idle()]).then(
+      () => 'idle' as const,
+    );
     const outcome = await Promise.race([idle, bound]);
     clearTimeout(timer);
     if (outcome === 'idle') return { unfinished: [] };
-    const unfinished = [...this.backgroundNames.values()].map((name) => `background task "${name}"`);
+    const unfinished = [...this.backgroundNames.values()].map(
+      (name) => `background task "${name}"`,
+    );
     if (this.tracker.inFlight > 0) unfinished.push(`${this.tracker.inFlight} handler(s) in flight`);
     return { unfinished };
   }

@@ -17,7 +17,14 @@ import {
   createTimers,
 } from './facades.js';
 import { PluginScope } from './plugin-scope.js';
-import type { PluginContext, PluginIdentity, Runtime, RuntimeLimits, RuntimeStats, ScopedContext } from './types.js';
+import type {
+  PluginContext,
+  PluginIdentity,
+  Runtime,
+  RuntimeLimits,
+  RuntimeStats,
+  ScopedContext,
+} from './types.js';
 
 export const DEFAULT_LIMITS: RuntimeLimits = {
   rpcTimeout: 10_000,
@@ -60,7 +67,11 @@ class HostRuntime implements Runtime {
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
     this.bus = new EventBusCore({ ...shared, nextId, handlerTimeout: this.limits.handlerTimeout });
     this.chain = new PluginChainCore(this.bus, this.nodeId, nextId);
-    this.rpc = new RpcCore({ ...shared, defaultTimeout: this.limits.rpcTimeout, maxInFlight: this.limits.maxInFlightCalls });
+    this.rpc = new RpcCore({
+      ...shared,
+      defaultTimeout: this.limits.rpcTimeout,
+      maxInFlight: this.limits.maxInFlightCalls,
+    });
     this.registry = new ServiceRegistryCore(shared);
   }
 
@@ -85,7 +96,11 @@ class HostRuntime implements Runtime {
       logger,
       timers: createTimers(scope),
       background: createBackgroundTasks(scope, (name, error) =>
-        this.bus.reportHandlerError(identity.name, backgroundMeta(name, this.nodeId, identity.name), error),
+        this.bus.reportHandlerError(
+          identity.name,
+          backgroundMeta(name, this.nodeId, identity.name),
+          error,
+        ),
       ),
       signal: scope.controller.signal,
     });

@@ -24,7 +24,9 @@ export interface PlugboardEvents {}
 export interface PlugboardServices {}
 
 /** Payload type of an event name: the declared one, or `unknown` for undeclared names. */
-export type EventPayload<E extends string> = E extends keyof PlugboardEvents ? PlugboardEvents[E] : unknown;
+export type EventPayload<E extends string> = E extends keyof PlugboardEvents
+  ? PlugboardEvents[E]
+  : unknown;
 
 /** Methods of a declared service, or an open record for undeclared ones. */
 export type ServiceMethods<S extends string> = S extends keyof PlugboardServices
@@ -53,7 +55,9 @@ export type MethodResult<S extends string, M extends string> =
 /** Implementation object for registering service `S`: declared methods, sync or async. */
 export type ServiceImplementation<S extends string> = S extends keyof PlugboardServices
   ? {
-      [K in keyof PlugboardServices[S]]: PlugboardServices[S][K] extends (...args: infer P) => infer R
+      [K in keyof PlugboardServices[S]]: PlugboardServices[S][K] extends (
+        ...args: infer P
+      ) => infer R
         ? (...args: P) => R | Promise<Awaited<R>>
         : never;
     }

@@ -42,7 +42,11 @@ export class PlugboardError extends Error {
 
 /** True for any Plugboard error, even one from another copy of the package. */
 export function isPlugboardError(value: unknown): value is PlugboardError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true
+  );
 }
 
 /** True when `value` is an error carrying the given stable code. */

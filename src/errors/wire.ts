@@ -12,7 +12,13 @@ export interface WireError {
 /** Reduce any thrown value to a {@link WireError}, keeping name, message and code. */
 export function errorToWire(error: unknown): WireError {
   if (isPlugboardError(error)) {
-    return { name: error.name, code: error.code, message: error.message, details: error.details, stack: error.stack };
+    return {
+      name: error.name,
+      code: error.code,
+      message: error.message,
+      details: error.details,
+      stack: error.stack,
+    };
   }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
@@ -26,7 +32,10 @@ export function errorToWire(error: unknown): WireError {
   return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
 }
 
-type Ctor = new (message: string, options?: { details?: Record<string, unknown> }) => PlugboardError;
+type Ctor = new (
+  message: string,
+  options?: { details?: Record<string, unknown> },
+) => PlugboardError;
 
 /**
  * Rebuild an error from the wire. Plugboard errors come back as their own class; any other
@@ -40,7 +49,10 @@ export function wireToError(wire: WireError): Error {
     if (wire.stack !== undefined) error.stack = wire.stack;
     return error;
   }
-  const error = new Error(wire.message) as Error & { code?: string; details?: Record<string, unknown> };
+  const error = new Error(wire.message) as Error & {
+    code?: string;
+    details?: Record<string, unknown>;
+  };
   error.name = wire.name;
   if (wire.code !== undefined) error.code = wire.code;
   if (wire.details !== undefined) error.details = wire.details;

@@ -23,7 +23,8 @@ const defined = new WeakSet<object>();
  * ```
  */
 export function definePlugin(spec: PluginSpec): PluginDefinition {
-  if (typeof spec === 'object' && spec !== null && defined.has(spec)) return spec as PluginDefinition;
+  if (typeof spec === 'object' && spec !== null && defined.has(spec))
+    return spec as PluginDefinition;
   const where = typeof spec?.name === 'string' ? `plugin "${spec.name}"` : 'definePlugin()';
   parseManifest(pluginSpecSchema, spec, where);
   assertDependencyRanges(spec.name, spec.dependencies ?? {}, where);

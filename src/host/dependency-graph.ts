@@ -60,15 +60,22 @@ export function resolveDependencyGraph(plugins: readonly LoadedPlugin[]): Depend
   for (const name of names) {
     const plugin = byName.get(name)!;
     const deps: string[] = [];
-    const entries = Object.entries(plugin.definition.dependencies).sort(([a], [b]) => compare(a, b));
-    const pluginEntries = entries.filter(([dep]) => byName.has(dep) || !plugin.npmCandidates.has(dep));
+    const entries = Object.entries(plugin.definition.dependencies).sort(([a], [b]) =>
+      compare(a, b),
+    );
+    const pluginEntries = entries.filter(
+      ([dep]) => byName.has(dep) || !plugin.npmCandidates.has(dep),
+    );
     assertDependencyRanges(name, Object.fromEntries(pluginEntries), `plugin "${name}"`);
     for (const [dep, range] of pluginEntries) {
       const target = byName.get(dep);
       if (target === undefined) {
         throw new MissingDependencyError(
           `Plugin "${name}" depends on plugin "${dep}" (${range}), which is not installed in this host. ` +
-            `Add "${dep}" to the host's plugins, or remove it from "${name}"'s dependencies.`,
+            `Add "${dep}" to the host's plugins, or remove it from "${name}"'s dependencies.` +
+            (plugin.source.kind === 'folder'
+              ? ` If "${dep}" is an npm package, install it (npm install) or list it in "plugboard.npmDependencies".`
+              : ''),
           { details: { plugin: name, dependency: dep, range } },
         );
       }
@@ -110,7 +117,8 @@ export function resolveDependencyGraph(plugins: readonly LoadedPlugin[]): Depend
   for (const level of levels) level.sort(compare);
 
   const dependentsOf = new Map<string, string[]>(names.map((n) => [n, []]));
-  for (const name of names) for (const dep of dependenciesOf.get(name)!) dependentsOf.get(dep)!.push(name);
+  for (const name of names)
+    for (const dep of dependenciesOf.get(name)!) dependentsOf.get(dep)!.push(name);
 
   return { levels, order: levels.flat(), levelOf, dependenciesOf, dependentsOf };
 }
@@ -119,7 +127,10 @@ export function resolveDependencyGraph(plugins: readonly LoadedPlugin[]): Depend
  * The first cycle found by a depth-first walk in name order, rotated to start at its smallest
  * name and closed (`[a, b, c, a]`); `undefined` when there is none.
  */
-function findCycle(names: readonly string[], dependenciesOf: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+function findCycle(
+  names: readonly string[],
+  dependenciesOf: ReadonlyMap<string, readonly string[]>,
+): string[] | undefined {
   const done = new Set<string>();
   const onPath = new Map<string, number>();
   const path: string[] = [];

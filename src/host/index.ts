@@ -1,16 +1,16 @@
+// The host's public face. Loaders and the graph resolver stay internal: `createHost` accepts
+// folder paths and `pluginDirectory`, and `health()` exposes the resolved levels.
 export { createHost } from './host.js';
-export { definePlugin, isPluginDefinition } from './define-plugin.js';
-export { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
-export { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
+export { definePlugin } from './define-plugin.js';
 export { formatTimeline } from './timeline.js';
 export type {
   Host,
+  HostEvents,
   HostHealth,
   HostOptions,
   HostStatus,
   KeyProvider,
   LifecycleEvent,
-  LoadedPlugin,
   PluginDefinition,
   PluginEntry,
   PluginHealth,
@@ -20,5 +20,6 @@ export type {
   PluginState,
   RecordedError,
   SemverRange,
+  StartResult,
   TimelineEntry,
 } from './types.js';

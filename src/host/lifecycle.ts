@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PluginIdentity, Runtime } from '../context/types.js';
-import { PluginActivationError, PluginDeactivationError } from '../errors/errors.js';
+import { PluginActivationError, PluginDeactivationError, TimeoutError } from '../errors/errors.js';
 import type { DependencyGraph } from './dependency-graph.js';
 import { recordError, type PluginRecord } from './plugin-record.js';
 import { runBounded } from './timeout.js';
@@ -33,21 +33,49 @@ export async function activateLevels(env: LifecycleEnv, stopping: () => boolean)
   }
 }
 
-async function activateOne(env: LifecycleEnv, record: PluginRecord, stopping: () => boolean): Promise<void> {
+async function activateOne(
+  env: LifecycleEnv,
+  record: PluginRecord,
+  stopping: () => boolean,
+): Promise<void> {
   const { definition } = record.loaded;
   const level = record.level ?? 0;
-  const blockers = env.graph.dependenciesOf.get(record.name)!.map((d) => env.records.get(d)!).filter((d) => d.state !== 'active');
+  const blockers = env.graph.dependenciesOf
+    .get(record.name)!
+    .map((d) => env.records.get(d)!)
+    .filter((d) => d.state !== 'active');
   if (blockers.length > 0 || stopping()) {
-    const roots = [...new Set(blockers.flatMap((b) => (b.state === 'failed' ? [b.name] : b.blockedBy)))].sort();
+    const roots = [
+      ...new Set(blockers.flatMap((b) => (b.state === 'failed' ? [b.name] : b.blockedBy))),
+    ].sort();
     record.blockedBy = roots;
     record.reason =
       blockers.length === 0
         ? 'the host began stopping before it was started'
-        : `depends on ${blockers.map((b) => `"${b.name}" (${b.state})`).join(', ')}` +
-          (roots.length > 0 ? `; root cause: ${roots.map((r) => `"${r}" failed`).join(', ')}` : '');
+        : blockers
+            .map((b) =>
+              b.state === 'failed'
+                ? `depends on "${b.name}", which failed`
+                : `depends on "${b.name}", which was not started` +
+                  (b.blockedBy.length > 0
+                    ? ` (${b.blockedBy.map((r) => `"${r}"`).join(', ')} failed)`
+                    : ''),
+            )
+            .join('; ');
     record.state = 'skipped';
-    env.timeline.record({ subject: record.name, phase: 'activate', outcome: 'skipped', startedAt: Date.now(), durationMs: 0, level, detail: record.reason });
-    env.logger.warn({ plugin: record.name, reason: record.reason }, `Plugin "${record.name}" skipped: ${record.reason}`);
+    env.timeline.record({
+      subject: record.name,
+      phase: 'activate',
+      outcome: 'skipped',
+      startedAt: Date.now(),
+      durationMs: 0,
+      level,
+      detail: record.reason,
+    });
+    env.logger.warn(
+      { plugin: record.name, reason: record.reason },
+      `Plugin "${record.name}" skipped: ${record.reason}`,
+    );
     env.emit({ type: 'skipped', plugin: record.name, reason: record.reason });
     return;
   }
@@ -73,8 +101,18 @@ async function activateOne(env: LifecycleEnv, record: PluginRecord, stopping: ()
 
   if (outcome.status === 'ok') {
     record.state = 'active';
-    env.timeline.record({ subject: record.name, phase: 'activate', outcome: 'ok', startedAt: record.activateStartedAt, durationMs, level });
-    env.logger.info({ plugin: record.name, version: definition.version, durationMs: round(durationMs) }, `Plugin "${record.name}" activated`);
+    env.timeline.record({
+      subject: record.name,
+      phase: 'activate',
+      outcome: 'ok',
+      startedAt: record.activateStartedAt,
+      durationMs,
+      level,
+    });
+    env.logger.info(
+      { plugin: record.name, version: definition.version, durationMs: round(durationMs) },
+      `Plugin "${record.name}" activated`,
+    );
     env.emit({ type: 'activated', plugin: record.name, version: definition.version, durationMs });
     return;
   }
@@ -83,12 +121,20 @@ async function activateOne(env: LifecycleEnv, record: PluginRecord, stopping: ()
     outcome.status === 'timeout'
       ? new PluginActivationError(
           `Plugin "${record.name}" did not finish activate() within ${timeoutMs} ms (activateTimeout); it was stopped and its dependents were not started.`,
-          { details: { plugin: record.name, timeoutMs, timedOut: true } },
+          {
+            details: { plugin: record.name, timeoutMs, timedOut: true },
+            cause: new TimeoutError(`activate() of "${record.name}" exceeded ${timeoutMs} ms`, {
+              details: { timeoutMs },
+            }),
+          },
         )
-      : new PluginActivationError(`Plugin "${record.name}" failed to activate: ${messageOf(outcome.error)}`, {
-          details: { plugin: record.name, timedOut: false },
-          cause: outcome.error,
-        });
+      : new PluginActivationError(
+          `Plugin "${record.name}" failed to activate: ${messageOf(outcome.error)}`,
+          {
+            details: { plugin: record.name, timedOut: false },
+            cause: outcome.error,
+          },
+        );
   record.state = 'failed';
   record.error = recordError(error);
   record.reason = error.message;
@@ -118,7 +164,11 @@ export async function deactivateLevels(env: LifecycleEnv, deadline: number): Pro
   }
 }
 
-async function deactivateOne(env: LifecycleEnv, record: PluginRecord, deadline: number): Promise<void> {
+async function deactivateOne(
+  env: LifecycleEnv,
+  record: PluginRecord,
+  deadline: number,
+): Promise<void> {
   if (record.state !== 'active' || record.scoped === undefined) return;
   const { definition } = record.loaded;
   const scoped = record.scoped;
@@ -127,45 +177,56 @@ async function deactivateOne(env: LifecycleEnv, record: PluginRecord, deadline: 
   record.deactivateStartedAt = Date.now();
   const started = performance.now();
 
-  if (definition.deactivate !== undefined) {
-    const timeoutMs = Math.min(pluginTimeout, remaining(deadline));
-    const deactivate = definition.deactivate;
-    const outcome = await runBounded(() => deactivate(scoped.context), timeoutMs);
-    if (outcome.status !== 'ok') {
-      const error =
-        outcome.status === 'timeout'
-          ? new PluginDeactivationError(
-              `Plugin "${record.name}" did not finish deactivate() within ${timeoutMs} ms; its resources are released anyway.`,
-              { details: { plugin: record.name, timeoutMs, timedOut: true } },
-            )
-          : new PluginDeactivationError(`Plugin "${record.name}" failed to deactivate: ${messageOf(outcome.error)}`, {
+  const timeoutMs = Math.min(pluginTimeout, remaining(deadline));
+  const deactivate = definition.deactivate;
+  const outcome =
+    deactivate === undefined
+      ? ({ status: 'ok' } as const)
+      : await runBounded(() => deactivate(scoped.context), timeoutMs);
+  let detail: string | undefined;
+  if (outcome.status !== 'ok') {
+    const error =
+      outcome.status === 'timeout'
+        ? new PluginDeactivationError(
+            `Plugin "${record.name}" did not finish deactivate() within ${timeoutMs} ms; its resources are released anyway.`,
+            {
+              details: { plugin: record.name, timeoutMs, timedOut: true },
+              cause: new TimeoutError(`deactivate() of "${record.name}" exceeded ${timeoutMs} ms`, {
+                details: { timeoutMs },
+              }),
+            },
+          )
+        : new PluginDeactivationError(
+            `Plugin "${record.name}" failed to deactivate: ${messageOf(outcome.error)}`,
+            {
               details: { plugin: record.name, timedOut: false },
               cause: outcome.error,
-            });
-      record.error = recordError(error);
-      record.reason = error.message;
-      env.logger.error({ plugin: record.name, err: error }, error.message);
-      env.reportError(record.name, 'plugin.deactivate', error);
-      env.timeline.record({
-        subject: record.name,
-        phase: 'deactivate',
-        outcome: outcome.status === 'timeout' ? 'timeout' : 'failed',
-        startedAt: record.deactivateStartedAt,
-        durationMs: performance.now() - started,
-        level: record.level,
-        detail: error.message,
-      });
-    }
+            },
+          );
+    record.error = recordError(error);
+    record.reason = error.message;
+    detail = error.message;
+    env.logger.error({ plugin: record.name, err: error }, error.message);
+    env.reportError(record.name, 'plugin.deactivate', error);
   }
+  env.timeline.record({
+    subject: record.name,
+    phase: 'deactivate',
+    outcome: outcome.status,
+    startedAt: record.deactivateStartedAt,
+    durationMs: performance.now() - started,
+    level: record.level,
+    ...(detail === undefined ? {} : { detail }),
+  });
 
   await releaseScope(env, record, Math.min(pluginTimeout, remaining(deadline)));
   const durationMs = performance.now() - started;
   record.deactivationMs = durationMs;
   record.state = 'stopped';
-  if (record.error === undefined || record.error.code !== 'PB_PLUGIN_DEACTIVATION') {
-    env.timeline.record({ subject: record.name, phase: 'deactivate', outcome: 'ok', startedAt: record.deactivateStartedAt, durationMs, level: record.level });
-  }
-  env.logger.info({ plugin: record.name, durationMs: round(durationMs) }, `Plugin "${record.name}" stopped`);
+  env.logger.info(
+    { plugin: record.name, durationMs: round(durationMs) },
+    `Plugin "${record.name}" stopped`,
+  );
   env.emit({
     type: 'stopped',
     plugin: record.name,
@@ -176,7 +237,11 @@ async function deactivateOne(env: LifecycleEnv, record: PluginRecord, deadline: 
 }
 
 /** Release a plugin's context within `timeoutMs`, recording what was still running. */
-async function releaseScope(env: LifecycleEnv, record: PluginRecord, timeoutMs: number): Promise<void> {
+async function releaseScope(
+  env: LifecycleEnv,
+  record: PluginRecord,
+  timeoutMs: number,
+): Promise<void> {
   const scoped = record.scoped;
   if (scoped === undefined) return;
   const startedAt = Date.now();
@@ -195,16 +260,26 @@ async function releaseScope(env: LifecycleEnv, record: PluginRecord, timeoutMs: 
     );
   }
   if (record.unfinished.length > 0) {
-    env.logger.warn({ plugin: record.name, unfinished: record.unfinished }, `Plugin "${record.name}" still had work running when released`);
+    env.logger.warn(
+      { plugin: record.name, unfinished: record.unfinished },
+      `Plugin "${record.name}" still had work running when released`,
+    );
   }
   env.timeline.record({
     subject: record.name,
     phase: 'release',
-    outcome: outcome.status === 'ok' ? (record.unfinished.length === 0 ? 'ok' : 'timeout') : outcome.status,
+    outcome:
+      outcome.status === 'ok'
+        ? record.unfinished.length === 0
+          ? 'ok'
+          : 'timeout'
+        : outcome.status,
     startedAt,
     durationMs,
     level: record.level,
-    ...(record.unfinished.length === 0 ? {} : { detail: `unfinished: ${record.unfinished.join(', ')}` }),
+    ...(record.unfinished.length === 0
+      ? {}
+      : { detail: `unfinished: ${record.unfinished.join(', ')}` }),
   });
 }
 

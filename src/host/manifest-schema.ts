@@ -14,9 +14,12 @@ function isPluginName(value: string): boolean {
 }
 
 const pluginName = z.string().refine(isPluginName, {
-  message: 'must be a plugin name: letters, digits and "_-:/@$", dot-separated (e.g. "auth-plugin")',
+  message:
+    'must be a plugin name: letters, digits and "_-:/@$", dot-separated (e.g. "auth-plugin")',
 });
-const version = z.string().refine((v) => semver.valid(v) !== null, { message: 'must be a valid semver version (e.g. "1.0.0")' });
+const version = z.string().refine((v) => semver.valid(v) !== null, {
+  message: 'must be a valid semver version (e.g. "1.0.0")',
+});
 const timeout = z.number().int().positive().max(2_147_483_647);
 const permissions = z.array(z.string().min(1));
 const options = z.record(z.string(), z.unknown());
@@ -44,7 +47,9 @@ export const packageJsonSchema = z.object({
 export type PackageJsonManifest = z.infer<typeof packageJsonSchema>;
 
 type LifecycleFn = (...args: never[]) => unknown;
-const lifecycleFn = z.custom<LifecycleFn>((v) => typeof v === 'function', { message: 'must be a function' });
+const lifecycleFn = z.custom<LifecycleFn>((v) => typeof v === 'function', {
+  message: 'must be a function',
+});
 
 /** What `definePlugin` accepts (functions checked for presence and type only). */
 export const pluginSpecSchema = z.object({
@@ -63,20 +68,38 @@ export const pluginSpecSchema = z.object({
  * Parse `value` with `schema`, turning the first problem into an {@link InvalidManifestError}
  * whose message and `details.field` name the offending field.
  */
-export function parseManifest<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+export function parseManifest<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: string,
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  const field =
+    issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
   const missing = issue?.code === 'invalid_type' && /received undefined$/.test(issue.message);
-  const problem = missing ? `is required (expected ${issue.expected})` : lowerFirst(issue?.message ?? 'is invalid');
-  throw new InvalidManifestError(`Invalid plugin manifest (${where}): field "${field}": ${problem}.`, {
-    details: { field, where, issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
-  });
+  const problem = missing
+    ? `is required (expected ${issue.expected})`
+    : lowerFirst(issue?.message ?? 'is invalid');
+  throw new InvalidManifestError(
+    `Invalid plugin manifest (${where}): field "${field}": ${problem}.`,
+    {
+      details: {
+        field,
+        where,
+        issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+      },
+    },
+  );
 }
 
 /** Check every dependency range of a plugin, naming the field of the first invalid one. */
-export function assertDependencyRanges(pluginName: string, deps: Readonly<Record<string, string>>, where: string): void {
+export function assertDependencyRanges(
+  pluginName: string,
+  deps: Readonly<Record<string, string>>,
+  where: string,
+): void {
   for (const [name, range] of Object.entries(deps)) {
     if (semver.validRange(range) === null) {
       const field = `dependencies.${name}`;

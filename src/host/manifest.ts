@@ -5,7 +5,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { InvalidManifestError } from '../errors/errors.js';
 import { freezeDefinition } from './define-plugin.js';
-import { packageJsonSchema, parseManifest, pluginSpecSchema, type PackageJsonManifest } from './manifest-schema.js';
+import {
+  packageJsonSchema,
+  parseManifest,
+  pluginSpecSchema,
+  type PackageJsonManifest,
+} from './manifest-schema.js';
 import type { LoadedPlugin, PluginSpec } from './types.js';
 
 /**
@@ -80,10 +85,13 @@ export async function loadPluginsFromDirectory(dir: string): Promise<LoadedPlugi
       .map((entry) => entry.name)
       .filter((name) => !name.startsWith('.') && name !== 'node_modules');
   } catch (error) {
-    throw new InvalidManifestError(`Cannot read the plugin directory ${root}: ${messageOf(error)}`, {
-      details: { field: 'pluginDirectory', where: root },
-      cause: error,
-    });
+    throw new InvalidManifestError(
+      `Cannot read the plugin directory ${root}: ${messageOf(error)}`,
+      {
+        details: { field: 'pluginDirectory', where: root },
+        cause: error,
+      },
+    );
   }
   names.sort();
   const plugins: LoadedPlugin[] = [];
@@ -108,17 +116,24 @@ async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new InvalidManifestError(`Plugin manifest ${path} is not valid JSON: ${messageOf(error)}`, {
-      details: { field: 'package.json', where: path },
-      cause: error,
-    });
+    throw new InvalidManifestError(
+      `Plugin manifest ${path} is not valid JSON: ${messageOf(error)}`,
+      {
+        details: { field: 'package.json', where: path },
+        cause: error,
+      },
+    );
   }
 }
 
 /** The object a plugin's `main` exports, before it is checked against the manifest. */
 type ExportedPlugin = Partial<PluginSpec> & Pick<PluginSpec, 'activate'>;
 
-async function importPluginExport(root: string, manifest: PackageJsonManifest, where: string): Promise<ExportedPlugin> {
+async function importPluginExport(
+  root: string,
+  manifest: PackageJsonManifest,
+  where: string,
+): Promise<ExportedPlugin> {
   const mainPath = resolve(root, manifest.main ?? 'index.js');
   if (!(await isFile(mainPath))) {
     throw new InvalidManifestError(
@@ -152,7 +167,8 @@ function pickExport(module: Record<string, unknown>): ExportedPlugin | undefined
   const def = module['default'];
   if (isObject(def)) candidates.push(def['plugin'], def['default']);
   for (const candidate of candidates) {
-    if (isObject(candidate) && typeof candidate['activate'] === 'function') return candidate as ExportedPlugin;
+    if (isObject(candidate) && typeof candidate['activate'] === 'function')
+      return candidate as ExportedPlugin;
   }
   return undefined;
 }
@@ -169,7 +185,11 @@ function mergeSpec(
     exported,
     `${where} (export of "main")`,
   );
-  const agree = <T>(field: string, fromPackage: T | undefined, fromMain: T | undefined): T | undefined => {
+  const agree = <T>(
+    field: string,
+    fromPackage: T | undefined,
+    fromMain: T | undefined,
+  ): T | undefined => {
     if (fromMain === undefined || isEmpty(fromMain)) return fromPackage ?? fromMain;
     if (fromPackage === undefined || isDeepStrictEqual(fromPackage, fromMain)) return fromMain;
     throw new InvalidManifestError(
@@ -191,10 +211,20 @@ function mergeSpec(
     dependencies,
     permissions: agree('plugboard.permissions', p?.permissions, fromExport.permissions),
     options: agree('plugboard.options', p?.options, fromExport.options),
-    activateTimeout: agree('plugboard.activateTimeout', p?.activateTimeout, fromExport.activateTimeout),
-    deactivateTimeout: agree('plugboard.deactivateTimeout', p?.deactivateTimeout, fromExport.deactivateTimeout),
+    activateTimeout: agree(
+      'plugboard.activateTimeout',
+      p?.activateTimeout,
+      fromExport.activateTimeout,
+    ),
+    deactivateTimeout: agree(
+      'plugboard.deactivateTimeout',
+      p?.deactivateTimeout,
+      fromExport.deactivateTimeout,
+    ),
     activate: exported.activate.bind(exported),
-    ...(exported.deactivate === undefined ? {} : { deactivate: exported.deactivate.bind(exported) }),
+    ...(exported.deactivate === undefined
+      ? {}
+      : { deactivate: exported.deactivate.bind(exported) }),
   };
 }
 

@@ -13,6 +13,7 @@ import { runBounded } from './timeout.js';
 import { Timeline } from './timeline.js';
 import type {
   Host,
+  HostEvents,
   HostHealth,
   HostOptions,
   HostStatus,
@@ -22,13 +23,22 @@ import type {
   PluginHealth,
   PluginInfo,
   RecordedError,
+  StartResult,
   TimelineEntry,
 } from './types.js';
 
 /** Builds the runtime over a backend (`createRuntime` from `src/context/runtime.ts`). */
-export type RuntimeFactory = (options: { backend: Backend; logger: Logger; limits?: Partial<RuntimeLimits> }) => Runtime;
+export type RuntimeFactory = (options: {
+  backend: Backend;
+  logger: Logger;
+  limits?: Partial<RuntimeLimits>;
+}) => Runtime;
 
-const DEFAULTS = { activateTimeout: 10_000, deactivateTimeout: 5_000, stopTimeout: 15_000 } as const;
+const DEFAULTS = {
+  activateTimeout: 10_000,
+  deactivateTimeout: 5_000,
+  stopTimeout: 15_000,
+} as const;
 
 /**
  * The host: owns the plugins' lifecycle, the runtime and the backend. Built by `createHost`;
@@ -58,7 +68,7 @@ export class PluginHost implements Host {
   private startError: RecordedError | undefined;
   private startedAt: number | undefined;
   private startMs: number | undefined;
-  private starting: Promise<void> | undefined;
+  private starting: Promise<StartResult> | undefined;
   private stopping: Promise<void> | undefined;
   private closed = false;
 
@@ -67,16 +77,20 @@ export class PluginHost implements Host {
     this.createRuntime = createRuntime;
     this.timeouts = {
       activate: positive(options.activateTimeout, 'activateTimeout') ?? DEFAULTS.activateTimeout,
-      deactivate: positive(options.deactivateTimeout, 'deactivateTimeout') ?? DEFAULTS.deactivateTimeout,
+      deactivate:
+        positive(options.deactivateTimeout, 'deactivateTimeout') ?? DEFAULTS.deactivateTimeout,
       stop: positive(options.stopTimeout, 'stopTimeout') ?? DEFAULTS.stopTimeout,
     };
     this.nodeId = options.nodeId ?? randomId();
     if (typeof this.nodeId !== 'string' || this.nodeId.length === 0) {
-      throw new ValidationError('Host option "nodeId" must be a non-empty string.', { details: { field: 'nodeId' } });
+      throw new ValidationError('Host option "nodeId" must be a non-empty string.', {
+        details: { field: 'nodeId' },
+      });
     }
     this.keys = options.keys;
     this.strictPermissions = options.strictPermissions ?? false;
-    this.rootLogger = options.logger ?? pino({ level: process.env['PLUGBOARD_LOG_LEVEL'] ?? 'info' });
+    this.rootLogger =
+      options.logger ?? pino({ level: process.env['PLUGBOARD_LOG_LEVEL'] ?? 'info' });
     this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });
     for (const entry of options.plugins ?? []) this.use(entry);
   }
@@ -86,29 +100,40 @@ export class PluginHost implements Host {
     return this.entries.flatMap((entry) => {
       if (typeof entry === 'string') return [];
       const definition = definePlugin(entry);
-      return [new PluginRecord({ definition, source: { kind: 'definition' }, npmCandidates: new Set() }).info()];
+      return [
+        new PluginRecord({
+          definition,
+          source: { kind: 'definition' },
+          npmCandidates: new Set(),
+        }).info(),
+      ];
     });
   }
 
   use(plugin: PluginEntry): Host {
     if (this.status !== 'created') {
-      throw new HostStateError(`host.use() must be called before host.start() (the host is ${this.status}).`, {
-        details: { status: this.status },
-      });
+      throw new HostStateError(
+        `host.use() must be called before host.start() (the host is ${this.status}).`,
+        {
+          details: { status: this.status },
+        },
+      );
     }
     // Plugin objects are validated now, so a bad definition fails where it is added.
     this.entries.push(typeof plugin === 'string' ? plugin : definePlugin(plugin));
     return this;
   }
 
-  start(): Promise<void> {
-    if (this.stopping !== undefined || this.status === 'stopped') {
-      return Promise.reject(new HostStateError(`A host cannot be started again once stopped (it is ${this.status}).`, { details: { status: this.status } }));
+  start(): Promise<StartResult> {
+    if (this.stopping !== undefined) {
+      return Promise.reject(
+        new HostStateError(
+          `A host cannot be started once stop() was called (it is ${this.status}).`,
+          { details: { status: this.status } },
+        ),
+      );
     }
     if (this.starting !== undefined) return this.starting;
-    if (this.status !== 'created') {
-      return Promise.reject(new HostStateError(`A host cannot be started again once stopped (it is ${this.status}).`, { details: { status: this.status } }));
-    }
     this.status = 'starting';
     this.starting = this.runStart();
     return this.starting;
@@ -148,17 +173,20 @@ export class PluginHost implements Host {
 
   // ---- start -----------------------------------------------------------------------------------
 
-  private async runStart(): Promise<void> {
+  private async runStart(): Promise<StartResult> {
     this.startedAt = Date.now();
     const started = performance.now();
     try {
       const loaded = await this.step('load', () => this.loadAll());
       this.graph = await this.step('graph', () => resolveDependencyGraph(loaded));
-      for (const plugin of loaded) this.records.set(plugin.definition.name, new PluginRecord(plugin));
+      for (const plugin of loaded)
+        this.records.set(plugin.definition.name, new PluginRecord(plugin));
       for (const [name, level] of this.graph.levelOf) this.records.get(name)!.level = level;
       this.logger.debug({ levels: this.graph.levels }, 'Plugin dependency graph resolved');
 
-      this.backend = await this.step('backend', () => resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }));
+      this.backend = await this.step('backend', () =>
+        resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }),
+      );
       const backend = this.backend;
       this.runtime = await this.step('runtime', async () => {
         const runtime = this.createRuntime({
@@ -170,17 +198,41 @@ export class PluginHost implements Host {
         await runtime.start();
         return runtime;
       });
-      this.logger.info({ backend: this.runtime.backendKind, plugins: this.graph.order.length }, 'Host starting plugins');
+      this.logger.info(
+        { backend: this.runtime.backendKind, plugins: this.graph.order.length },
+        'Host starting plugins',
+      );
 
       await activateLevels(this.lifecycleEnv(), () => this.stopping !== undefined);
       this.startMs = performance.now() - started;
       if (this.status === 'starting') this.status = 'running';
-      const failed = [...this.records.values()].filter((r) => r.state === 'failed' || r.state === 'skipped');
-      const log = failed.length === 0 ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
-      log(
-        { startMs: Math.round(this.startMs), active: this.records.size - failed.length, notStarted: failed.map((r) => r.name) },
-        failed.length === 0 ? 'Host started' : `Host started; ${failed.length} plugin(s) not running`,
+      const failed = [...this.records.values()].filter(
+        (r) => r.state === 'failed' || r.state === 'skipped',
       );
+      const log =
+        failed.length === 0
+          ? this.logger.info.bind(this.logger)
+          : this.logger.warn.bind(this.logger);
+      log(
+        {
+          startMs: Math.round(this.startMs),
+          active: this.records.size - failed.length,
+          notStarted: failed.map((r) => r.name),
+        },
+        failed.length === 0
+          ? 'Host started'
+          : `Host started; ${failed.length} plugin(s) not running`,
+      );
+      const named = (state: string): string[] =>
+        this.ordered()
+          .filter((r) => r.state === state)
+          .map((r) => r.name);
+      return Object.freeze({
+        ok: failed.length === 0,
+        active: named('active'),
+        failed: named('failed'),
+        skipped: named('skipped'),
+      });
     } catch (error) {
       this.startMs = performance.now() - started;
       this.status = 'failed';
@@ -195,21 +247,36 @@ export class PluginHost implements Host {
 
   private async loadAll(): Promise<LoadedPlugin[]> {
     const loaded: LoadedPlugin[] = [];
-    if (this.options.pluginDirectory !== undefined) loaded.push(...(await loadPluginsFromDirectory(this.options.pluginDirectory)));
+    if (this.options.pluginDirectory !== undefined)
+      loaded.push(...(await loadPluginsFromDirectory(this.options.pluginDirectory)));
     for (const entry of this.entries) {
       if (typeof entry === 'string') loaded.push(await loadPluginFromFolder(entry));
-      else loaded.push({ definition: definePlugin(entry), source: { kind: 'definition' }, npmCandidates: new Set() });
+      else
+        loaded.push({
+          definition: definePlugin(entry),
+          source: { kind: 'definition' },
+          npmCandidates: new Set(),
+        });
     }
     return loaded;
   }
 
   /** Run one host step and put it on the timeline. */
-  private async step<T>(phase: 'load' | 'graph' | 'backend' | 'runtime', fn: () => T | Promise<T>): Promise<T> {
+  private async step<T>(
+    phase: 'load' | 'graph' | 'backend' | 'runtime',
+    fn: () => T | Promise<T>,
+  ): Promise<T> {
     const startedAt = Date.now();
     const started = performance.now();
     try {
       const value = await fn();
-      this.timelineLog.record({ subject: 'host', phase, outcome: 'ok', startedAt, durationMs: performance.now() - started });
+      this.timelineLog.record({
+        subject: 'host',
+        phase,
+        outcome: 'ok',
+        startedAt,
+        durationMs: performance.now() - started,
+      });
       return value;
     } catch (error) {
       this.timelineLog.record({
@@ -243,7 +310,13 @@ export class PluginHost implements Host {
     const startedAt = Date.now();
     const started = performance.now();
     await this.shutdown(deadline);
-    this.timelineLog.record({ subject: 'host', phase: 'close', outcome: 'ok', startedAt, durationMs: performance.now() - started });
+    this.timelineLog.record({
+      subject: 'host',
+      phase: 'stop',
+      outcome: 'ok',
+      startedAt,
+      durationMs: performance.now() - started,
+    });
     this.status = 'stopped';
     this.logger.info({ stopMs: Math.round(performance.now() - started) }, 'Host stopped');
   }
@@ -260,13 +333,23 @@ export class PluginHost implements Host {
   private async closeRuntime(deadline: number): Promise<void> {
     const runtime = this.runtime;
     if (this.closed) return;
-    const close = runtime !== undefined ? () => runtime.close() : this.backend !== undefined ? () => this.backend!.close() : undefined;
+    const close =
+      runtime !== undefined
+        ? () => runtime.close()
+        : this.backend !== undefined
+          ? () => this.backend!.close()
+          : undefined;
     if (close === undefined) return;
     this.closed = true;
     // Closing is attempted even when the stop bound has passed; it is just not waited for long.
     const outcome = await runBounded(close, Math.max(remaining(deadline), 100));
-    if (outcome.status === 'failed') this.logger.error({ err: outcome.error }, 'Closing the runtime failed');
-    if (outcome.status === 'timeout') this.logger.error({ stopTimeout: this.timeouts.stop }, 'Closing the runtime did not finish within stopTimeout');
+    if (outcome.status === 'failed')
+      this.logger.error({ err: outcome.error }, 'Closing the runtime failed');
+    if (outcome.status === 'timeout')
+      this.logger.error(
+        { stopTimeout: this.timeouts.stop },
+        'Closing the runtime did not finish within stopTimeout',
+      );
   }
 
   // ---- shared ----------------------------------------------------------------------------------
@@ -302,17 +385,48 @@ export class PluginHost implements Host {
         this.logger.error({ err: error }, 'A lifecycle listener threw');
       }
     }
-    if (event.type === 'activating') return;
-    const { type, plugin, ...rest } = event;
-    this.publish(`plugin.${type}`, { pluginId: plugin, nodeId: this.nodeId, ...rest });
+    const base = { pluginId: event.plugin, nodeId: this.nodeId };
+    switch (event.type) {
+      case 'activating':
+        return;
+      case 'activated':
+        return this.publishHostEvent('plugin.activated', {
+          ...base,
+          version: event.version,
+          durationMs: event.durationMs,
+        });
+      case 'failed':
+        return this.publishHostEvent('plugin.failed', {
+          ...base,
+          error: event.error,
+          durationMs: event.durationMs,
+        });
+      case 'skipped':
+        return this.publishHostEvent('plugin.skipped', { ...base, reason: event.reason });
+      case 'stopped':
+        return this.publishHostEvent('plugin.stopped', {
+          ...base,
+          durationMs: event.durationMs,
+          error: event.error,
+          unfinished: event.unfinished,
+        });
+    }
+  }
+
+  private publishHostEvent<E extends keyof HostEvents>(event: E, data: HostEvents[E]): void {
+    this.publish(event, data);
   }
 
   /** Publish as the host without waiting; `stop()` waits for what is still pending (bounded). */
   private publish(event: string, data: unknown): void {
     const runtime = this.runtime;
     if (runtime === undefined || this.closed) return;
-    const pending = runBounded(() => runtime.publishAsHost(event, data), runtime.limits.handlerTimeout).then((outcome) => {
-      if (outcome.status === 'failed') this.logger.warn({ err: outcome.error, event }, `Publishing ${event} failed`);
+    const pending = runBounded(
+      () => runtime.publishAsHost(event, data),
+      runtime.limits.handlerTimeout,
+    ).then((outcome) => {
+      if (outcome.status === 'failed')
+        this.logger.warn({ err: outcome.error, event }, `Publishing ${event} failed`);
     });
     this.publishes.add(pending);
     void pending.finally(() => this.publishes.delete(pending));
@@ -327,9 +441,12 @@ export class PluginHost implements Host {
 function positive(value: number | undefined, field: string): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new ValidationError(`Host option "${field}" must be a positive number of milliseconds, got ${String(value)}.`, {
-      details: { field },
-    });
+    throw new ValidationError(
+      `Host option "${field}" must be a positive number of milliseconds, got ${String(value)}.`,
+      {
+        details: { field },
+      },
+    );
   }
   return value;
 }

@@ -1,6 +1,12 @@
 import type { ScopedContext } from '../context/types.js';
 import { isPlugboardError } from '../errors/errors.js';
-import type { LoadedPlugin, PluginHealth, PluginInfo, PluginState, RecordedError } from './types.js';
+import type {
+  LoadedPlugin,
+  PluginHealth,
+  PluginInfo,
+  PluginState,
+  RecordedError,
+} from './types.js';
 
 /** The host's mutable bookkeeping for one plugin; everything health() reports comes from here. */
 export class PluginRecord {
@@ -56,10 +62,15 @@ export class PluginRecord {
 
 /** The code, name and message of an error, for health and lifecycle events. */
 export function recordError(error: unknown): RecordedError {
-  if (isPlugboardError(error)) return { code: error.code, name: error.name, message: error.message };
+  if (isPlugboardError(error))
+    return { code: error.code, name: error.name, message: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : 'PB_UNKNOWN', name: error.name, message: error.message };
+    return {
+      code: typeof code === 'string' ? code : 'PB_UNKNOWN',
+      name: error.name,
+      message: error.message,
+    };
   }
   return { code: 'PB_UNKNOWN', name: 'Error', message: String(error) };
 }

@@ -16,7 +16,8 @@ export class Timeline {
 }
 
 /**
- * Render a timeline as aligned text, one step per line, times relative to the first step:
+ * Render a timeline as aligned text, one step per line, ordered by start time, times relative
+ * to the first step:
  *
  * ```text
  *  +0ms     host             graph       ok       1ms
@@ -28,7 +29,9 @@ export function formatTimeline(entries: readonly TimelineEntry[]): string {
   if (entries.length === 0) return '';
   const origin = Math.min(...entries.map((e) => e.startedAt));
   const width = Math.max(...entries.map((e) => e.subject.length));
-  return entries
+  // By start time (stable), so a step's sub-steps follow it, as in avvio's tree.
+  return [...entries]
+    .sort((a, b) => a.startedAt - b.startedAt)
     .map((e) => {
       const at = `+${e.startedAt - origin}ms`.padEnd(9);
       const duration = `${Math.round(e.durationMs)}ms`.padStart(7);

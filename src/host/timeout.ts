@@ -9,7 +9,10 @@ export type BoundedOutcome<T> =
  * rejection is `failed`, the bound passing first is `timeout` (the call itself keeps running;
  * the caller decides what to abandon). The timer is cleared as soon as the call settles.
  */
-export function runBounded<T>(fn: () => T | Promise<T>, timeoutMs: number): Promise<BoundedOutcome<Awaited<T>>> {
+export function runBounded<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs: number,
+): Promise<BoundedOutcome<Awaited<T>>> {
   return new Promise((resolve) => {
     let settled = false;
     const finish = (outcome: BoundedOutcome<Awaited<T>>): void => {

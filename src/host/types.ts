@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
-import type { PluginContext, PluginHoldings, RuntimeLimits, RuntimeStats } from '../context/types.js';
+import type {
+  PluginContext,
+  PluginHoldings,
+  RuntimeLimits,
+  RuntimeStats,
+} from '../context/types.js';
 
 /** A semver range, as in `package.json` (`^1.0.0`, `>=2 <3`). */
 export type SemverRange = string;
@@ -54,12 +59,14 @@ export interface PluginDefinition {
   readonly options: Readonly<Record<string, unknown>>;
   readonly activateTimeout: number | undefined;
   readonly deactivateTimeout: number | undefined;
-  activate(context: PluginContext): void | Promise<void>;
-  deactivate?(context: PluginContext): void | Promise<void>;
+  /** Bound to the original plugin object, so it can be called detached. */
+  readonly activate: (context: PluginContext) => void | Promise<void>;
+  readonly deactivate?: (context: PluginContext) => void | Promise<void>;
 }
 
 /** Where a plugin came from. */
-export type PluginSource = { readonly kind: 'definition' } | { readonly kind: 'folder'; readonly path: string };
+export type PluginSource =
+  { readonly kind: 'definition' } | { readonly kind: 'folder'; readonly path: string };
 
 /**
  * A plugin ready for the dependency graph: its definition plus what the loader learned about
@@ -194,9 +201,10 @@ export interface PluginInfo {
 
 /** One step of the lifecycle, in the order it happened (avvio-style time record). */
 export interface TimelineEntry {
-  /** A plugin name, or `host` for host steps (`load`, `graph`, `backend`, `runtime`, `close`). */
+  /** A plugin name, or `host` for host steps (`load`, `graph`, `backend`, `runtime`, `stop`). */
   readonly subject: string;
-  readonly phase: 'load' | 'graph' | 'backend' | 'runtime' | 'activate' | 'deactivate' | 'release' | 'close';
+  readonly phase:
+    'load' | 'graph' | 'backend' | 'runtime' | 'activate' | 'deactivate' | 'release' | 'stop';
   readonly outcome: 'ok' | 'failed' | 'timeout' | 'skipped';
   /** Epoch milliseconds. */
   readonly startedAt: number;
@@ -212,8 +220,18 @@ export interface TimelineEntry {
  */
 export type LifecycleEvent =
   | { readonly type: 'activating'; readonly plugin: string; readonly level: number }
-  | { readonly type: 'activated'; readonly plugin: string; readonly version: string; readonly durationMs: number }
-  | { readonly type: 'failed'; readonly plugin: string; readonly error: RecordedError; readonly durationMs: number }
+  | {
+      readonly type: 'activated';
+      readonly plugin: string;
+      readonly version: string;
+      readonly durationMs: number;
+    }
+  | {
+      readonly type: 'failed';
+      readonly plugin: string;
+      readonly error: RecordedError;
+      readonly durationMs: number;
+    }
   | { readonly type: 'skipped'; readonly plugin: string; readonly reason: string }
   | {
       readonly type: 'stopped';
@@ -222,6 +240,34 @@ export type LifecycleEvent =
       readonly error: RecordedError | undefined;
       readonly unfinished: readonly string[];
     };
+
+/** What `host.start()` resolves with: which plugins run and which do not (names in activation order). */
+export interface StartResult {
+  /** True when every plugin is active. */
+  readonly ok: boolean;
+  readonly active: readonly string[];
+  /** Plugins whose `activate` threw or timed out (see `health()` for the errors). */
+  readonly failed: readonly string[];
+  /** Plugins not started because a dependency is not active (or the host began stopping). */
+  readonly skipped: readonly string[];
+}
+
+/**
+ * Events the host publishes on the event bus (`meta.source === 'host'`), by name. Declare them in
+ * `PlugboardEvents` to get typed subscriptions.
+ */
+export interface HostEvents {
+  'plugin.activated': { pluginId: string; nodeId: string; version: string; durationMs: number };
+  'plugin.failed': { pluginId: string; nodeId: string; error: RecordedError; durationMs: number };
+  'plugin.skipped': { pluginId: string; nodeId: string; reason: string };
+  'plugin.stopped': {
+    pluginId: string;
+    nodeId: string;
+    durationMs: number;
+    error: RecordedError | undefined;
+    unfinished: readonly string[];
+  };
+}
 
 /** A hosted set of plugins sharing one runtime and backend. */
 export interface Host {
@@ -242,8 +288,9 @@ export interface Host {
    * @throws InvalidManifestError, MissingDependencyError, DependencyVersionError,
    *   DependencyCycleError, DuplicatePluginError before any plugin starts; backend errors.
    * @throws HostStateError when called after `stop()`.
+   * @returns which plugins are active, failed and skipped.
    */
-  start(): Promise<void>;
+  start(): Promise<StartResult>;
   /**
    * Deactivate the plugins in reverse activation order, release everything they hold and close
    * the backend, all within `stopTimeout`. Idempotent; works after a failed or partial start.

@@ -4,7 +4,12 @@ import type { Backend, RegistryRecord } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { ValidationError } from '../errors/errors.js';
 import { assertName } from '../util/names.js';
-import type { DiscoverFilter, RegistryWatchEvent, ServiceDescriptor, ServiceInstance } from './types.js';
+import type {
+  DiscoverFilter,
+  RegistryWatchEvent,
+  ServiceDescriptor,
+  ServiceInstance,
+} from './types.js';
 
 const kindOf = (type: string): string => `svc:${type}`;
 
@@ -25,10 +30,18 @@ export class ServiceRegistryCore {
   constructor(private readonly options: ServiceRegistryCoreOptions) {}
 
   /** Validate and announce; returns the instance id and the write's promise. */
-  register(owner: string, type: string, descriptor: ServiceDescriptor): { id: string; ready: Promise<void> } {
+  register(
+    owner: string,
+    type: string,
+    descriptor: ServiceDescriptor,
+  ): { id: string; ready: Promise<void> } {
     assertName(type, 'Service type');
     const instance = this.validate(owner, type, descriptor);
-    const ready = this.options.backend.registry.put(kindOf(type), instance.id, this.options.codec.encode(instance));
+    const ready = this.options.backend.registry.put(
+      kindOf(type),
+      instance.id,
+      this.options.codec.encode(instance),
+    );
     return { id: instance.id, ready };
   }
 
@@ -39,10 +52,14 @@ export class ServiceRegistryCore {
   async discover(type: string, filter: DiscoverFilter = {}): Promise<ServiceInstance[]> {
     assertName(type, 'Service type');
     if (filter.version !== undefined && semver.validRange(filter.version) === null) {
-      throw new ValidationError(`"${filter.version}" is not a valid semver range.`, { details: { field: 'version' } });
+      throw new ValidationError(`"${filter.version}" is not a valid semver range.`, {
+        details: { field: 'version' },
+      });
     }
     const records = await this.options.backend.registry.list(kindOf(type));
-    const instances = records.map((r) => this.decode(r)).filter((i): i is ServiceInstance => i !== undefined);
+    const instances = records
+      .map((r) => this.decode(r))
+      .filter((i): i is ServiceInstance => i !== undefined);
     return instances
       .filter((instance) => matches(instance, filter))
       .sort((a, b) => a.registeredAt - b.registeredAt || a.id.localeCompare(b.id));
@@ -87,7 +104,9 @@ export class ServiceRegistryCore {
         }
         return subscription;
       });
-    watching.catch((error: unknown) => this.options.logger.error({ err: error, type }, 'could not watch the registry'));
+    watching.catch((error: unknown) =>
+      this.options.logger.error({ err: error, type }, 'could not watch the registry'),
+    );
     return () => {
       stopped = true;
       watching.then((s) => s.close()).catch(() => undefined);
@@ -96,13 +115,21 @@ export class ServiceRegistryCore {
 
   private validate(owner: string, type: string, d: ServiceDescriptor): ServiceInstance {
     const fail = (field: string, what: string): never => {
-      throw new ValidationError(`Service "${type}": field "${field}" ${what}.`, { details: { type, field } });
+      throw new ValidationError(`Service "${type}": field "${field}" ${what}.`, {
+        details: { type, field },
+      });
     };
     if (typeof d !== 'object' || d === null) fail('descriptor', 'must be an object');
-    if (typeof d.name !== 'string' || d.name.length === 0) fail('name', 'must be a non-empty string');
-    if (typeof d.version !== 'string' || semver.valid(d.version) === null) fail('version', 'must be a semver version like "1.0.0"');
-    if (typeof d.endpoint !== 'string' || d.endpoint.length === 0) fail('endpoint', 'must be a non-empty string');
-    if (d.metadata !== undefined && (typeof d.metadata !== 'object' || d.metadata === null || Array.isArray(d.metadata))) {
+    if (typeof d.name !== 'string' || d.name.length === 0)
+      fail('name', 'must be a non-empty string');
+    if (typeof d.version !== 'string' || semver.valid(d.version) === null)
+      fail('version', 'must be a semver version like "1.0.0"');
+    if (typeof d.endpoint !== 'string' || d.endpoint.length === 0)
+      fail('endpoint', 'must be a non-empty string');
+    if (
+      d.metadata !== undefined &&
+      (typeof d.metadata !== 'object' || d.metadata === null || Array.isArray(d.metadata))
+    ) {
       fail('metadata', 'must be an object');
     }
     return {
@@ -130,7 +157,8 @@ export class ServiceRegistryCore {
 
 function matches(instance: ServiceInstance, filter: DiscoverFilter): boolean {
   if (filter.name !== undefined && instance.name !== filter.name) return false;
-  if (filter.version !== undefined && !semver.satisfies(instance.version, filter.version)) return false;
+  if (filter.version !== undefined && !semver.satisfies(instance.version, filter.version))
+    return false;
   if (filter.metadata !== undefined) {
     for (const [key, wanted] of Object.entries(filter.metadata)) {
       const actual = instance.metadata[key];

@@ -27,8 +27,7 @@ export interface DiscoverFilter {
 }
 
 export type RegistryWatchEvent =
-  | { type: 'added'; instance: ServiceInstance }
-  | { type: 'removed'; instance: ServiceInstance };
+  { type: 'added'; instance: ServiceInstance } | { type: 'removed'; instance: ServiceInstance };
 
 export interface RegistryWatch {
   unsubscribe(): void;

@@ -44,7 +44,11 @@ export function collectMethods(service: string, implementation: unknown): Map<st
     });
   }
   const methods = new Map<string, Method>();
-  for (let o: object | null = implementation; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+  for (
+    let o: object | null = implementation;
+    o !== null && o !== Object.prototype;
+    o = Object.getPrototypeOf(o) as object | null
+  ) {
     for (const key of Object.getOwnPropertyNames(o)) {
       if (key === 'constructor' || methods.has(key)) continue;
       const value = (implementation as Record<string, unknown>)[key];
@@ -52,7 +56,9 @@ export function collectMethods(service: string, implementation: unknown): Map<st
     }
   }
   if (methods.size === 0) {
-    throw new ValidationError(`The implementation of "${service}" has no methods.`, { details: { service } });
+    throw new ValidationError(`The implementation of "${service}" has no methods.`, {
+      details: { service },
+    });
   }
   return methods;
 }

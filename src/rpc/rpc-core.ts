@@ -14,7 +14,12 @@ import type { Deadlines } from '../util/deadlines.js';
 import { isThenable } from '../util/thenable.js';
 import { assertName } from '../util/names.js';
 import type { WorkTracker } from '../util/work-tracker.js';
-import { collectMethods, type LocalProvider, type ProviderAnnouncement, type RemoteProvider } from './providers.js';
+import {
+  collectMethods,
+  type LocalProvider,
+  type ProviderAnnouncement,
+  type RemoteProvider,
+} from './providers.js';
 import type { ServiceInstanceInfo, ServiceStatus, ServiceStatusCallback } from './types.js';
 import type { ReplyFrame, RequestFrame } from './wire.js';
 
@@ -69,7 +74,8 @@ export class RpcCore {
         else this.addRemote(change.record.id, change.record.nodeId, change.record.value);
       }),
     );
-    for (const record of await registry.list(RPC_KIND)) this.addRemote(record.id, record.nodeId, record.value);
+    for (const record of await registry.list(RPC_KIND))
+      this.addRemote(record.id, record.nodeId, record.value);
   }
 
   async close(): Promise<void> {
@@ -100,9 +106,12 @@ export class RpcCore {
     const methods = collectMethods(service, implementation);
     for (const name of idempotent) {
       if (!methods.has(name)) {
-        throw new ValidationError(`"${name}" is marked idempotent but "${service}" has no such method.`, {
-          details: { service, method: name },
-        });
+        throw new ValidationError(
+          `"${name}" is marked idempotent but "${service}" has no such method.`,
+          {
+            details: { service, method: name },
+          },
+        );
       }
     }
     const provider: LocalProvider = {
@@ -126,7 +135,11 @@ export class RpcCore {
         methods: [...methods.keys()],
         idempotent: [...idempotent],
       };
-      ready = this.options.backend.registry.put(RPC_KIND, provider.id, this.options.codec.encode(announcement));
+      ready = this.options.backend.registry.put(
+        RPC_KIND,
+        provider.id,
+        this.options.codec.encode(announcement),
+      );
     }
     return { provider, ready };
   }
@@ -144,10 +157,18 @@ export class RpcCore {
 
   // ---- calls ------------------------------------------------------------------------------------
 
-  call(caller: string, service: string, method: string, params: unknown, timeout: number | undefined): Promise<unknown> {
+  call(
+    caller: string,
+    service: string,
+    method: string,
+    params: unknown,
+    timeout: number | undefined,
+  ): Promise<unknown> {
     assertName(service, 'Service name');
     if (typeof method !== 'string' || method.length === 0) {
-      return Promise.reject(new ValidationError(`Method name for "${service}" must be a non-empty string.`));
+      return Promise.reject(
+        new ValidationError(`Method name for "${service}" must be a non-empty string.`),
+      );
     }
     if (params !== undefined && !Array.isArray(params)) {
       return Promise.reject(
@@ -158,7 +179,9 @@ export class RpcCore {
     }
     const ms = timeout ?? this.options.defaultTimeout;
     if (!(ms > 0) || !Number.isFinite(ms)) {
-      return Promise.reject(new ValidationError(`Timeout must be a positive number of ms, got ${ms}.`));
+      return Promise.reject(
+        new ValidationError(`Timeout must be a positive number of ms, got ${ms}.`),
+      );
     }
     const locals = this.local.get(service);
     if (locals !== undefined) {
@@ -171,21 +194,31 @@ export class RpcCore {
     return Promise.reject(this.unavailable(service));
   }
 
-  private callLocal(provider: LocalProvider, method: string, params: unknown[] | undefined, timeout: number): Promise<unknown> {
+  private callLocal(
+    provider: LocalProvider,
+    method: string,
+    params: unknown[] | undefined,
+    timeout: number,
+  ): Promise<unknown> {
     const fn = provider.methods.get(method);
     if (fn === undefined) return Promise.reject(this.methodNotFound(provider.service, method));
     let result: unknown;
     try {
       result = params === undefined ? fn.call(provider.target) : fn.apply(provider.target, params);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     if (!isThenable(result)) return Promise.resolve(result);
     return this.awaitLocal(provider, method, result, timeout);
   }
 
   /** Bound an async local method by the call's deadline without a timer per call. */
-  private awaitLocal(provider: LocalProvider, method: string, result: PromiseLike<unknown>, timeout: number): Promise<unknown> {
+  private awaitLocal(
+    provider: LocalProvider,
+    method: string,
+    result: PromiseLike<unknown>,
+    timeout: number,
+  ): Promise<unknown> {
     if (this.inFlight >= this.options.maxInFlight) return Promise.reject(this.backpressure());
     this.inFlight++;
     provider.tracker.begin();
@@ -206,7 +239,7 @@ export class RpcCore {
           provider.tracker.end();
           if (deadline.cancel()) {
             this.inFlight--;
-            reject(error as Error);
+            reject(error);
           }
         },
       );
@@ -243,7 +276,8 @@ export class RpcCore {
             if (provider.idempotent.has(method) && Date.now() < deadline) continue;
             return await this.waitOut(service, method, deadline);
           }
-          if (hasErrorCode(error, 'PB_TIMEOUT')) throw this.timeout(service, method, timeout, error);
+          if (hasErrorCode(error, 'PB_TIMEOUT'))
+            throw this.timeout(service, method, timeout, error);
           throw error;
         }
         const frame = this.options.codec.decode(reply) as ReplyFrame;
@@ -256,13 +290,22 @@ export class RpcCore {
   }
 
   /** The transport request, abandoned early when the provider's registry entry disappears. */
-  private requestProvider(provider: RemoteProvider, bytes: Uint8Array, deadline: number): Promise<Uint8Array> {
+  private requestProvider(
+    provider: RemoteProvider,
+    bytes: Uint8Array,
+    deadline: number,
+  ): Promise<Uint8Array> {
     let abandon!: () => void;
     const gone = new Promise<never>((_, reject) => (abandon = () => reject(PROVIDER_GONE)));
     let set = this.inFlightByRecord.get(provider.recordId);
     if (set === undefined) this.inFlightByRecord.set(provider.recordId, (set = new Set()));
     set.add(abandon);
-    const request = this.options.backend.transport.request(provider.nodeId, RPC_TOPIC, bytes, deadline);
+    const request = this.options.backend.transport.request(
+      provider.nodeId,
+      RPC_TOPIC,
+      bytes,
+      deadline,
+    );
     return Promise.race([request, gone]).finally(() => {
       set.delete(abandon);
       if (set.size === 0) this.inFlightByRecord.delete(provider.recordId);
@@ -275,7 +318,13 @@ export class RpcCore {
     return new Promise((_, reject) => {
       this.options.deadlines.add(Math.max(0, deadline - Date.now()), () =>
         reject(
-          this.timeout(service, method, undefined, undefined, 'its provider left the cluster during the call; it may or may not have run'),
+          this.timeout(
+            service,
+            method,
+            undefined,
+            undefined,
+            'its provider left the cluster during the call; it may or may not have run',
+          ),
         ),
       );
     });
@@ -329,10 +378,22 @@ export class RpcCore {
   status(service: string): ServiceStatus {
     const instances: ServiceInstanceInfo[] = [];
     for (const p of this.local.get(service) ?? []) {
-      instances.push({ nodeId: this.nodeId, pluginId: p.owner, registrationId: p.id, local: true, methods: [...p.methods.keys()] });
+      instances.push({
+        nodeId: this.nodeId,
+        pluginId: p.owner,
+        registrationId: p.id,
+        local: true,
+        methods: [...p.methods.keys()],
+      });
     }
     for (const p of this.remote.get(service) ?? []) {
-      instances.push({ nodeId: p.nodeId, pluginId: p.pluginId, registrationId: p.recordId, local: false, methods: p.methods });
+      instances.push({
+        nodeId: p.nodeId,
+        pluginId: p.pluginId,
+        registrationId: p.recordId,
+        local: false,
+        methods: p.methods,
+      });
     }
     return { service, status: instances.length > 0 ? 'available' : 'unavailable', instances };
   }
@@ -348,7 +409,10 @@ export class RpcCore {
     try {
       callback(status);
     } catch (error) {
-      this.options.logger.error({ err: error, service: status.service }, 'service status callback failed');
+      this.options.logger.error(
+        { err: error, service: status.service },
+        'service status callback failed',
+      );
     }
   }
 
@@ -399,10 +463,18 @@ export class RpcCore {
   }
 
   private methodNotFound(service: string, method: string): MethodNotFoundError {
-    return new MethodNotFoundError(`Service "${service}" has no method "${method}".`, { details: { service, method } });
+    return new MethodNotFoundError(`Service "${service}" has no method "${method}".`, {
+      details: { service, method },
+    });
   }
 
-  private timeout(service: string, method: string, ms: number | undefined, cause?: unknown, why?: string): TimeoutError {
+  private timeout(
+    service: string,
+    method: string,
+    ms: number | undefined,
+    cause?: unknown,
+    why?: string,
+  ): TimeoutError {
     const reason = why ?? `no answer within ${ms ?? '?'} ms`;
     return new TimeoutError(`Call ${service}.${method} failed: ${reason}.`, {
       details: { service, method, timeout: ms },
@@ -418,5 +490,5 @@ export class RpcCore {
   }
 }
 
-const PROVIDER_GONE = Symbol('provider-gone');
-
+/** Internal signal: the provider's registry entry vanished while a call to it was in flight. */
+const PROVIDER_GONE = new Error('provider gone');

@@ -28,7 +28,11 @@ export interface RpcServer {
    * Provide `service` with the given methods (own function properties of `methods`). Several
    * plugins or nodes may provide the same service; calls are load-balanced among them.
    */
-  register<S extends string>(service: S, methods: ServiceImplementation<S>, options?: RegisterOptions): Registration;
+  register<S extends string>(
+    service: S,
+    methods: ServiceImplementation<S>,
+    options?: RegisterOptions,
+  ): Registration;
 }
 
 /** One provider of a service, as seen by discovery. */

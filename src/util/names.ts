@@ -28,9 +28,12 @@ export function assertPattern(pattern: unknown, what: string): asserts pattern i
 
 function checkName(name: unknown, what: string, wildcards: boolean): asserts name is string {
   if (typeof name !== 'string') {
-    throw new ValidationError(`${what} must be a string, got ${typeof name}.`, { details: { name } });
+    throw new ValidationError(`${what} must be a string, got ${typeof name}.`, {
+      details: { name },
+    });
   }
-  if (name.length === 0) throw new ValidationError(`${what} must not be empty.`, { details: { name } });
+  if (name.length === 0)
+    throw new ValidationError(`${what} must not be empty.`, { details: { name } });
   if (name.length > MAX_NAME_LENGTH) {
     throw new ValidationError(`${what} is longer than ${MAX_NAME_LENGTH} characters.`, {
       details: { name: name.slice(0, 64), length: name.length },

@@ -47,7 +47,12 @@ describe('eventBus', () => {
     await bus.publish('user.created');
     await bus.publish('user.profile.updated');
     await bus.publish('user');
-    assert.deepEqual(hits, ['star:user.created', 'glob:user.created', 'glob:user.profile.updated', 'glob:user']);
+    assert.deepEqual(hits, [
+      'star:user.created',
+      'glob:user.created',
+      'glob:user.profile.updated',
+      'glob:user',
+    ]);
   });
 
   it('unsubscribe is idempotent in both forms, and once() fires once', async () => {
@@ -81,7 +86,10 @@ describe('eventBus', () => {
 
   it('reports a throwing handler as plugin.error without failing the publish or other handlers', async () => {
     const errors: PluginErrorEvent[] = [];
-    rt.ctx('monitor').eventBus.subscribe('plugin.error', (e) => void errors.push(e as PluginErrorEvent));
+    rt.ctx('monitor').eventBus.subscribe(
+      'plugin.error',
+      (e) => void errors.push(e as PluginErrorEvent),
+    );
     let otherRan = 0;
     rt.ctx('bad').eventBus.subscribe('job.run', () => {
       throw new Error('boom');
@@ -93,13 +101,10 @@ describe('eventBus', () => {
     await rt.ctx('runner').eventBus.publish('job.run', {});
     assert.equal(otherRan, 1);
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(
-      errors.map((e) => [e.pluginId, e.event, e.error]).sort(),
-      [
-        ['bad', 'job.run', 'boom'],
-        ['bad-async', 'job.run', 'async boom'],
-      ],
-    );
+    assert.deepEqual(errors.map((e) => [e.pluginId, e.event, e.error]).sort(), [
+      ['bad', 'job.run', 'boom'],
+      ['bad-async', 'job.run', 'async boom'],
+    ]);
     assert.match(errors[0]!.stack ?? '', /boom/);
   });
 
@@ -132,7 +137,9 @@ describe('eventBus', () => {
   it('shares events among a group round-robin, while plain subscribers get all', async () => {
     const got: string[] = [];
     for (const name of ['w1', 'w2', 'w3']) {
-      rt.ctx(name).eventBus.subscribe('task.created', () => void got.push(name), { group: 'workers' });
+      rt.ctx(name).eventBus.subscribe('task.created', () => void got.push(name), {
+        group: 'workers',
+      });
     }
     let plain = 0;
     rt.ctx('audit').eventBus.subscribe('task.*', () => void plain++);
@@ -162,7 +169,10 @@ describe('eventBus', () => {
       assert.throws(() => bus.subscribe(bad, () => undefined), ValidationError, `subscribe ${bad}`);
     }
     assert.throws(() => bus.subscribe('ok', 'nope' as unknown as () => void), ValidationError);
-    assert.throws(() => bus.subscribe('ok', () => undefined, { priority: Number.NaN }), ValidationError);
+    assert.throws(
+      () => bus.subscribe('ok', () => undefined, { priority: Number.NaN }),
+      ValidationError,
+    );
     assert.throws(() => bus.subscribe('ok', () => undefined, { group: 'a b' }), ValidationError);
     assert.throws(() => bus.unsubscribe({} as never), ValidationError);
   });
@@ -190,6 +200,9 @@ describe('eventBus', () => {
     await scoped.release(100);
     assert.deepEqual(scoped.holdings().subscriptions, 0);
     await assert.rejects(scoped.context.eventBus.publish('a'), ContextClosedError);
-    assert.throws(() => scoped.context.eventBus.subscribe('a', () => undefined), ContextClosedError);
+    assert.throws(
+      () => scoped.context.eventBus.subscribe('a', () => undefined),
+      ContextClosedError,
+    );
   });
 });

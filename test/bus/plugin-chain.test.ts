@@ -17,7 +17,9 @@ describe('pluginChain', () => {
       data.timestamp = Date.now();
       await next();
     });
-    const result = (await rt.ctx('app').pluginChain.execute('request.received', { url: '/api/users' })) as any;
+    const result = (await rt
+      .ctx('app')
+      .pluginChain.execute('request.received', { url: '/api/users' })) as any;
     assert.equal(result.url, '/api/users');
     assert.equal(result.userId, '123');
     assert.equal(typeof result.timestamp, 'number');
@@ -40,10 +42,14 @@ describe('pluginChain', () => {
 
   it('short-circuits when a handler does not call next()', async () => {
     const trace: string[] = [];
-    rt.ctx('guard').eventBus.subscribe('req', (data: any) => {
-      data.blocked = true;
-      trace.push('guard');
-    }, { priority: 1 });
+    rt.ctx('guard').eventBus.subscribe(
+      'req',
+      (data: any) => {
+        data.blocked = true;
+        trace.push('guard');
+      },
+      { priority: 1 },
+    );
     rt.ctx('after').eventBus.subscribe('req', () => void trace.push('after'));
     const out = (await rt.ctx('app').pluginChain.execute('req', {})) as any;
     assert.deepEqual(trace, ['guard']);
@@ -56,10 +62,13 @@ describe('pluginChain', () => {
     rt.ctx('limiter').eventBus.subscribe('req', () => {
       throw new QuotaError('over quota');
     });
-    const error = await rt.ctx('app').pluginChain.execute('req', {}).then(
-      () => assert.fail('should reject'),
-      (e: unknown) => e,
-    );
+    const error = await rt
+      .ctx('app')
+      .pluginChain.execute('req', {})
+      .then(
+        () => assert.fail('should reject'),
+        (e: unknown) => e,
+      );
     assert.ok(error instanceof QuotaError);
     assert.equal((error as QuotaError & { pluginId: string }).pluginId, 'limiter');
   });

@@ -3,7 +3,11 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Backend } from '../../src/backends/ports.js';
 import { createRuntime } from '../../src/context/runtime.js';
 import type { PluginContext, Runtime, ScopedContext } from '../../src/context/types.js';
-import { PayloadTooLargeError, ServiceUnavailableError, TimeoutError } from '../../src/errors/errors.js';
+import {
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  TimeoutError,
+} from '../../src/errors/errors.js';
 import type { ServiceInstance } from '../../src/registry/types.js';
 import { silentLogger } from '../support/runtime.js';
 import { until, type BackendHarness, type HarnessFactory } from './harness.js';
@@ -26,12 +30,25 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
 
     const startNode = async (): Promise<Node> => {
       const backend = await harness.create();
-      const runtime = createRuntime({ backend, logger: silentLogger, limits: { rpcTimeout: 3000, maxPayloadBytes: 64 * 1024 } });
+      const runtime = createRuntime({
+        backend,
+        logger: silentLogger,
+        limits: { rpcTimeout: 3000, maxPayloadBytes: 64 * 1024 },
+      });
       await runtime.start();
       const scopes = new Map<string, ScopedContext>();
       const scoped = (plugin: string): ScopedContext => {
         let s = scopes.get(plugin);
-        if (!s) scopes.set(plugin, (s = runtime.createContext({ name: plugin, version: '1.0.0', permissions: [], options: {} })));
+        if (!s)
+          scopes.set(
+            plugin,
+            (s = runtime.createContext({
+              name: plugin,
+              version: '1.0.0',
+              permissions: [],
+              options: {},
+            })),
+          );
         return s;
       };
       return { backend, runtime, scoped, plugin: (p) => scoped(p).context };
@@ -52,7 +69,9 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
         () =>
           nodes.every((n) => {
             let seen = 0;
-            n.plugin('probe').rpcClient.subscribeService(service, (s) => (seen = s.instances.length)).unsubscribe();
+            n.plugin('probe')
+              .rpcClient.subscribeService(service, (s) => (seen = s.instances.length))
+              .unsubscribe();
             return seen >= count;
           }),
         3000,
@@ -62,9 +81,13 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
     it("delivers the chapter's user.created event to subscribers on every node", async () => {
       const seen: string[] = [];
       nodes.forEach((n, i) =>
-        n.plugin('plugin-b').eventBus.subscribe('user.created', (data: any) => void seen.push(`${i}:${data.name}`)),
+        n
+          .plugin('plugin-b')
+          .eventBus.subscribe('user.created', (data: any) => void seen.push(`${i}:${data.name}`)),
       );
-      await nodes[0]!.plugin('plugin-a').eventBus.publish('user.created', { id: '123', name: 'John' });
+      await nodes[0]!
+        .plugin('plugin-a')
+        .eventBus.publish('user.created', { id: '123', name: 'John' });
       await until(() => seen.length === 3, 3000, 'all three nodes');
       assert.deepEqual(seen.sort(), ['0:John', '1:John', '2:John']);
     });
@@ -72,18 +95,36 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
     it('shares group events across nodes: each event to exactly one member', async () => {
       const got = new Map<number, string>();
       nodes.forEach((n, i) =>
-        n.plugin('worker').eventBus.subscribe('job.created', (data: any) => void got.set(data.n, `node${i}`), { group: 'workers' }),
+        n
+          .plugin('worker')
+          .eventBus.subscribe('job.created', (data: any) => void got.set(data.n, `node${i}`), {
+            group: 'workers',
+          }),
       );
       // each node must know the others' group members before publishing
       await new Promise((resolve) => setTimeout(resolve, 200));
       let total = 0;
-      nodes.forEach((n) => n.plugin('counter').eventBus.subscribe('job.created', () => void total++));
-      for (let n = 0; n < 30; n++) await nodes[n % 3]!.plugin('p').eventBus.publish('job.created', { n });
-      await until(() => got.size === 30 && total === 90, 3000, 'all group deliveries').catch((e) => { throw new Error(`${e.message}: got ${got.size}, total ${total}`); });
+      nodes.forEach((n) =>
+        n.plugin('counter').eventBus.subscribe('job.created', () => void total++),
+      );
+      for (let n = 0; n < 30; n++)
+        await nodes[n % 3]!.plugin('p').eventBus.publish('job.created', { n });
+      await until(() => got.size === 30 && total === 90, 3000, 'all group deliveries').catch(
+        (e) => {
+          throw new Error(`${e.message}: got ${got.size}, total ${total}`);
+        },
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(got.size, 30);
-      const perNode = [...got.values()].reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
-      assert.equal(Object.keys(perNode).length, 3, `balanced across nodes: ${JSON.stringify(perNode)}`);
+      const perNode = [...got.values()].reduce<Record<string, number>>(
+        (acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }),
+        {},
+      );
+      assert.equal(
+        Object.keys(perNode).length,
+        3,
+        `balanced across nodes: ${JSON.stringify(perNode)}`,
+      );
     });
 
     it("answers the chapter's calculator call from another node, keeping value types", async () => {
@@ -114,7 +155,11 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       assert.ok(echoed.set instanceof Set && echoed.set.has('s'));
       assert.equal(echoed.big, 2n ** 70n);
       assert.ok('nothing' in echoed && echoed.nothing === undefined);
-      await assert.rejects(client.call('calculator', 'fail', []), { name: 'RangeError', message: 'no such account', code: 'E_ACCOUNT' });
+      await assert.rejects(client.call('calculator', 'fail', []), {
+        name: 'RangeError',
+        message: 'no such account',
+        code: 'E_ACCOUNT',
+      });
       await assert.rejects(client.call('calculator', 'nope', []), { name: 'MethodNotFoundError' });
     });
 
@@ -123,7 +168,8 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       nodes[2]!.plugin('p').rpcServer.register('where', { am: () => 'node2' });
       await providersVisible('where', 2);
       const answers = new Set<unknown>();
-      for (let i = 0; i < 6; i++) answers.add(await nodes[0]!.plugin('c').rpcClient.call('where', 'am'));
+      for (let i = 0; i < 6; i++)
+        answers.add(await nodes[0]!.plugin('c').rpcClient.call('where', 'am'));
       assert.deepEqual([...answers].sort(), ['node1', 'node2']);
       assert.equal(await nodes[1]!.plugin('c').rpcClient.call('where', 'am'), 'node1');
     });
@@ -131,29 +177,57 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
     it('refuses payloads over the size limit before sending', async () => {
       nodes[1]!.plugin('p').rpcServer.register('sink', { take: () => true });
       await providersVisible('sink', 1);
-      await assert.rejects(nodes[0]!.plugin('c').rpcClient.call('sink', 'take', ['x'.repeat(100 * 1024)]), PayloadTooLargeError);
-      await assert.rejects(nodes[0]!.plugin('c').eventBus.publish('big.event', 'x'.repeat(100 * 1024)), PayloadTooLargeError);
+      await assert.rejects(
+        nodes[0]!.plugin('c').rpcClient.call('sink', 'take', ['x'.repeat(100 * 1024)]),
+        PayloadTooLargeError,
+      );
+      await assert.rejects(
+        nodes[0]!.plugin('c').eventBus.publish('big.event', 'x'.repeat(100 * 1024)),
+        PayloadTooLargeError,
+      );
     });
 
     it('fails over from a crashed provider node; calls never hang', async () => {
-      nodes[1]!.plugin('p').rpcServer.register('svc', { ping: () => 'node1', hang: () => new Promise(() => undefined) }, { idempotent: ['ping'] });
-      nodes[2]!.plugin('p').rpcServer.register('svc', { ping: () => 'node2', hang: () => new Promise(() => undefined) });
+      nodes[1]!
+        .plugin('p')
+        .rpcServer.register(
+          'svc',
+          { ping: () => 'node1', hang: () => new Promise(() => undefined) },
+          { idempotent: ['ping'] },
+        );
+      nodes[2]!.plugin('p').rpcServer.register('svc', {
+        ping: () => 'node2',
+        hang: () => new Promise(() => undefined),
+      });
       await providersVisible('svc', 2);
       const client = nodes[0]!.plugin('c').rpcClient;
       const hanging = client.callWithTimeout('svc', 'hang', [], 800);
       await harness.crash(nodes[1]!.backend);
       const started = Date.now();
-      await assert.rejects(hanging, (e: unknown) => e instanceof TimeoutError || e instanceof ServiceUnavailableError);
+      await assert.rejects(
+        hanging,
+        (e: unknown) => e instanceof TimeoutError || e instanceof ServiceUnavailableError,
+      );
       assert.ok(Date.now() - started < 2000);
       // after the crash, calls reach the live provider (possibly after the dead one expires)
-      await until(async () => (await client.call('svc', 'ping').catch(() => 'err')) === 'node2', harness.livenessMs + 3000, 'failover to node2');
-      const answers = await Promise.all(Array.from({ length: 6 }, () => client.call('svc', 'ping')));
+      await until(
+        async () => (await client.call('svc', 'ping').catch(() => 'err')) === 'node2',
+        harness.livenessMs + 3000,
+        'failover to node2',
+      );
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => client.call('svc', 'ping')),
+      );
       assert.deepEqual(new Set(answers), new Set(['node2']));
     });
 
     it("discovers the chapter's payment service registered on another node, and watches it", async () => {
       const events: string[] = [];
-      nodes[0]!.plugin('shop').serviceRegistry.watch('payment-service', (e) => events.push(`${e.type}:${e.instance.name}`));
+      nodes[0]!
+        .plugin('shop')
+        .serviceRegistry.watch('payment-service', (e) =>
+          events.push(`${e.type}:${e.instance.name}`),
+        );
       const provider = nodes[1]!.scoped('payments');
       const registration = provider.context.serviceRegistry.register('payment-service', {
         name: 'Stripe Payment',
@@ -169,14 +243,32 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
         metadata: { supportedCurrencies: ['GBP'] },
       });
       let services: ServiceInstance[] = [];
-      await until(async () => (services = await nodes[0]!.plugin('shop').serviceRegistry.discover('payment-service')).length === 2, 3000, 'two instances');
-      const stripeService = services.find((s) => (s.metadata.supportedCurrencies as string[]).includes('USD'));
+      await until(
+        async () =>
+          (services = await nodes[0]!.plugin('shop').serviceRegistry.discover('payment-service'))
+            .length === 2,
+        3000,
+        'two instances',
+      );
+      const stripeService = services.find((s) =>
+        (s.metadata.supportedCurrencies as string[]).includes('USD'),
+      );
       assert.equal(stripeService?.endpoint, 'stripe-payment');
       assert.equal(stripeService?.nodeId, nodes[1]!.backend.nodeId);
-      const v1 = await nodes[2]!.plugin('x').serviceRegistry.discover('payment-service', { version: '^1.0.0' });
-      assert.deepEqual(v1.map((s) => s.name), ['Stripe Payment']);
-      const gbp = await nodes[2]!.plugin('x').serviceRegistry.discover('payment-service', { metadata: { supportedCurrencies: 'GBP' } });
-      assert.deepEqual(gbp.map((s) => s.name), ['Legacy Pay']);
+      const v1 = await nodes[2]!
+        .plugin('x')
+        .serviceRegistry.discover('payment-service', { version: '^1.0.0' });
+      assert.deepEqual(
+        v1.map((s) => s.name),
+        ['Stripe Payment'],
+      );
+      const gbp = await nodes[2]!
+        .plugin('x')
+        .serviceRegistry.discover('payment-service', { metadata: { supportedCurrencies: 'GBP' } });
+      assert.deepEqual(
+        gbp.map((s) => s.name),
+        ['Legacy Pay'],
+      );
       await provider.release(500);
       await until(() => events.includes('removed:Stripe Payment'), 3000, 'removal seen by watcher');
       assert.ok(events.includes('added:Stripe Payment') && events.includes('added:Legacy Pay'));
@@ -187,10 +279,16 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       // Bind the group, then stop its only consumer: later events must wait for it.
       const first = nodes[1]!.scoped('billing');
       first.context.eventBus.subscribe('invoice.*', () => undefined, { durable: true, group });
-      await until(async () => (await nodes[1]!.backend.queues.bindings()).some((b) => b.queue === `ev.${group}`), 3000, 'binding');
+      await until(
+        async () =>
+          (await nodes[1]!.backend.queues.bindings()).some((b) => b.queue === `ev.${group}`),
+        3000,
+        'binding',
+      );
       await first.release(2000);
       await new Promise((resolve) => setTimeout(resolve, 100)); // bindings reach the other nodes
-      for (let n = 0; n < 20; n++) await nodes[0]!.plugin('p').eventBus.publish('invoice.created', { n });
+      for (let n = 0; n < 20; n++)
+        await nodes[0]!.plugin('p').eventBus.publish('invoice.created', { n });
       // Two members on two nodes resume the group; one of them fails each event's first try.
       const seen: number[] = [];
       const attempts = new Map<number, number>();
@@ -208,13 +306,19 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       }
       await until(() => new Set(seen).size === 20, 10_000, 'all 20 durable events');
       await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.deepEqual([...new Set(seen)].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        [...new Set(seen)].sort((x, y) => x - y),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
       assert.equal(seen.length, 20, 'each event handled successfully exactly once');
       assert.equal(attempts.get(7), 2);
     });
 
     it('durable subscriptions need a group', () => {
-      assert.throws(() => nodes[0]!.plugin('x').eventBus.subscribe('a.b', () => undefined, { durable: true }), /needs a group/);
+      assert.throws(
+        () => nodes[0]!.plugin('x').eventBus.subscribe('a.b', () => undefined, { durable: true }),
+        /needs a group/,
+      );
     });
   });
 }

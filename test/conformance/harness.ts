@@ -18,7 +18,11 @@ export interface BackendHarness {
 export type HarnessFactory = () => Promise<BackendHarness>;
 
 /** Resolve when `predicate` holds (polled every few ms); reject after `ms` naming `what`. */
-export async function until(predicate: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);

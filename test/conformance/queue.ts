@@ -24,8 +24,14 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
       for (let i = 0; i < 6; i++) await a.queues.enqueue(q, bytes(`m${i}`));
       const first = await a.queues.claim(q, 'c1', { ...lease, count: 4 });
       const second = await b.queues.claim(q, 'c2', lease);
-      assert.deepEqual(first.map((m) => text(m.payload)), ['m0', 'm1', 'm2', 'm3']);
-      assert.deepEqual(second.map((m) => text(m.payload)), ['m4', 'm5']);
+      assert.deepEqual(
+        first.map((m) => text(m.payload)),
+        ['m0', 'm1', 'm2', 'm3'],
+      );
+      assert.deepEqual(
+        second.map((m) => text(m.payload)),
+        ['m4', 'm5'],
+      );
       assert.ok(first.every((m) => m.attempt === 1 && m.enqueuedAt > 0));
       for (const m of [...first, ...second]) await a.queues.ack(q, m.id);
       assert.deepEqual(await a.queues.claim(q, 'c1', lease), []);
@@ -35,10 +41,17 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
     it('waits for a message when asked to, and stops waiting on abort', async () => {
       const waiting = b.queues.claim(q, 'c1', { ...lease, waitMs: 3000 });
       setTimeout(() => void a.queues.enqueue(q, bytes('late')), 50);
-      assert.deepEqual((await waiting).map((m) => text(m.payload)), ['late']);
+      assert.deepEqual(
+        (await waiting).map((m) => text(m.payload)),
+        ['late'],
+      );
       const controller = new AbortController();
       const started = Date.now();
-      const aborted = b.queues.claim(q, 'c1', { ...lease, waitMs: 3000, signal: controller.signal });
+      const aborted = b.queues.claim(q, 'c1', {
+        ...lease,
+        waitMs: 3000,
+        signal: controller.signal,
+      });
       setTimeout(() => controller.abort(), 50);
       assert.deepEqual(await aborted, []);
       assert.ok(Date.now() - started < 2500);
@@ -50,7 +63,10 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
       assert.ok(m);
       assert.deepEqual(await b.queues.claim(q, 'other', lease), []);
       const again = await b.queues.claim(q, 'other', { ...lease, waitMs: 2000 });
-      assert.deepEqual(again.map((r) => [text(r.payload), r.attempt]), [['x', 2]]);
+      assert.deepEqual(
+        again.map((r) => [text(r.payload), r.attempt]),
+        [['x', 2]],
+      );
       await b.queues.ack(q, again[0]!.id);
     });
 
@@ -62,7 +78,7 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
       assert.deepEqual(await a.queues.claim(q, 'c', lease), []);
       const [again] = await a.queues.claim(q, 'c', { ...lease, waitMs: 2000 });
       assert.equal(again?.attempt, 2);
-      await a.queues.deadLetter(q, again!.id, 'gave up');
+      await a.queues.deadLetter(q, again.id, 'gave up');
       assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 1 });
     });
 
@@ -70,10 +86,16 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
       await a.queues.bind(`${q}.b`, 'order.*');
       await a.queues.bind(`${q}.b`, 'order.*');
       await a.queues.bind(`${q}.b`, 'user.**');
-      const mine = (await b.queues.bindings()).filter((x) => x.queue === `${q}.b`).map((x) => x.pattern).sort();
+      const mine = (await b.queues.bindings())
+        .filter((x) => x.queue === `${q}.b`)
+        .map((x) => x.pattern)
+        .sort();
       assert.deepEqual(mine, ['order.*', 'user.**']);
       await b.queues.unbind(`${q}.b`, 'order.*');
-      assert.deepEqual((await a.queues.bindings()).filter((x) => x.queue === `${q}.b`).map((x) => x.pattern), ['user.**']);
+      assert.deepEqual(
+        (await a.queues.bindings()).filter((x) => x.queue === `${q}.b`).map((x) => x.pattern),
+        ['user.**'],
+      );
       await b.queues.unbind(`${q}.b`, 'user.**');
     });
   });

@@ -35,7 +35,9 @@ export function registryConformance(name: string, factory: HarnessFactory): void
     it('tells watchers of puts and removes from other nodes', async () => {
       const changes: string[] = [];
       const watch = await b.registry.watch('k.watch', (c: RegistryChange) =>
-        changes.push(c.type === 'put' ? `put:${c.record.id}:${text(c.record.value)}` : `delete:${c.id}`),
+        changes.push(
+          c.type === 'put' ? `put:${c.record.id}:${text(c.record.value)}` : `delete:${c.id}`,
+        ),
       );
       await a.registry.put('k.watch', 'e1', bytes('v'));
       await a.registry.remove('k.watch', 'e1');
@@ -65,7 +67,11 @@ export function registryConformance(name: string, factory: HarnessFactory): void
       await a.registry.put('k.crash', 'dead-1', bytes('1'));
       await until(async () => (await ids(b, 'k.crash')).length === 1, 2000, 'entry visible');
       await harness.crash(a);
-      await until(() => deletes.includes('dead-1'), harness.livenessMs + 2000, 'expiry of the crashed node');
+      await until(
+        () => deletes.includes('dead-1'),
+        harness.livenessMs + 2000,
+        'expiry of the crashed node',
+      );
       assert.deepEqual(await ids(b, 'k.crash'), []);
       assert.ok(!(await b.registry.liveNodes()).includes(a.nodeId));
     });

@@ -22,12 +22,17 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
     it('broadcasts to subscribers on every other node, not the publisher', async () => {
       const got: string[] = [];
       for (const node of [a, b, c]) {
-        await node.transport.subscribe('t.one', (p, info) => got.push(`${node.nodeId}<-${info.from}:${text(p)}`));
+        await node.transport.subscribe('t.one', (p, info) =>
+          got.push(`${node.nodeId}<-${info.from}:${text(p)}`),
+        );
       }
       await a.transport.publish('t.one', bytes('hello'));
       await until(() => got.length >= 2, 2000, 'broadcast delivery');
       await new Promise((resolve) => setTimeout(resolve, 30));
-      assert.deepEqual(got.sort(), [`${b.nodeId}<-${a.nodeId}:hello`, `${c.nodeId}<-${a.nodeId}:hello`].sort());
+      assert.deepEqual(
+        got.sort(),
+        [`${b.nodeId}<-${a.nodeId}:hello`, `${c.nodeId}<-${a.nodeId}:hello`].sort(),
+      );
     });
 
     it('delivers once per subscription, and not after close', async () => {
@@ -64,28 +69,45 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
       });
       const reply = await a.transport.request(b.nodeId, 't.rpc', bytes('ping'), Date.now() + 2000);
       assert.equal(text(reply), `ping!from:${a.nodeId}`);
-      await assert.rejects(a.transport.request(b.nodeId, 't.rpc', bytes('fail'), Date.now() + 2000), {
-        name: 'TypeError',
-        message: 'bad input',
-        code: 'E_BAD',
-      });
-      const many = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => a.transport.request(b.nodeId, 't.rpc', bytes(`m${i}`), Date.now() + 2000)),
+      await assert.rejects(
+        a.transport.request(b.nodeId, 't.rpc', bytes('fail'), Date.now() + 2000),
+        {
+          name: 'TypeError',
+          message: 'bad input',
+          code: 'E_BAD',
+        },
       );
-      assert.deepEqual(many.map(text), Array.from({ length: 50 }, (_, i) => `m${i}!from:${a.nodeId}`));
+      const many = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          a.transport.request(b.nodeId, 't.rpc', bytes(`m${i}`), Date.now() + 2000),
+        ),
+      );
+      assert.deepEqual(
+        many.map(text),
+        Array.from({ length: 50 }, (_, i) => `m${i}!from:${a.nodeId}`),
+      );
     });
 
     it('rejects a request to a node with no responder with ServiceUnavailableError, fast', async () => {
       const started = Date.now();
-      await assert.rejects(a.transport.request(c.nodeId, 't.none', bytes('x'), Date.now() + 3000), ServiceUnavailableError);
-      await assert.rejects(a.transport.request('no-such-node', 't.none', bytes('x'), Date.now() + 3000), ServiceUnavailableError);
+      await assert.rejects(
+        a.transport.request(c.nodeId, 't.none', bytes('x'), Date.now() + 3000),
+        ServiceUnavailableError,
+      );
+      await assert.rejects(
+        a.transport.request('no-such-node', 't.none', bytes('x'), Date.now() + 3000),
+        ServiceUnavailableError,
+      );
       assert.ok(Date.now() - started < 1500, 'should not wait for the deadline');
     });
 
     it('rejects with TimeoutError at the deadline when the responder never answers', async () => {
       await b.transport.respond('t.slow', () => new Promise<Uint8Array>(() => undefined));
       const started = Date.now();
-      await assert.rejects(a.transport.request(b.nodeId, 't.slow', bytes('x'), Date.now() + 150), TimeoutError);
+      await assert.rejects(
+        a.transport.request(b.nodeId, 't.slow', bytes('x'), Date.now() + 150),
+        TimeoutError,
+      );
       const took = Date.now() - started;
       assert.ok(took >= 100 && took < 1500, `took ${took} ms`);
     });
@@ -100,16 +122,22 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
       const pending = a.transport.request(b.nodeId, 't.crash', bytes('x'), Date.now() + 400);
       await arrived;
       await harness.crash(b);
-      await assert.rejects(pending, (e: unknown) => e instanceof TimeoutError || e instanceof ServiceUnavailableError);
+      await assert.rejects(
+        pending,
+        (e: unknown) => e instanceof TimeoutError || e instanceof ServiceUnavailableError,
+      );
     });
 
     it('carries the wire form of Plugboard errors', () => {
       const wire = errorToWire(new ServiceUnavailableError('x', { details: { service: 's' } }));
-      assert.deepEqual({ name: wire.name, code: wire.code, details: wire.details }, {
-        name: 'ServiceUnavailableError',
-        code: 'PB_SERVICE_UNAVAILABLE',
-        details: { service: 's' },
-      });
+      assert.deepEqual(
+        { name: wire.name, code: wire.code, details: wire.details },
+        {
+          name: 'ServiceUnavailableError',
+          code: 'PB_SERVICE_UNAVAILABLE',
+          details: { service: 's' },
+        },
+      );
     });
   });
 }

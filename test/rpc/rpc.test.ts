@@ -13,7 +13,9 @@ import { startRuntime, type TestRuntime } from '../support/runtime.js';
 
 describe('rpcServer / rpcClient (one host)', () => {
   let rt: TestRuntime;
-  beforeEach(async () => (rt = await startRuntime({ limits: { rpcTimeout: 300, maxInFlightCalls: 5 } })));
+  beforeEach(
+    async () => (rt = await startRuntime({ limits: { rpcTimeout: 300, maxInFlightCalls: 5 } })),
+  );
   afterEach(() => rt.close());
 
   it("runs the chapter's calculator example", async () => {
@@ -47,14 +49,24 @@ describe('rpcServer / rpcClient (one host)', () => {
         throw Object.assign(new Error('insufficient funds'), { code: 'E_FUNDS' });
       },
     });
-    await assert.rejects(rt.ctx('c').rpcClient.call('pay', 'charge', []), { name: 'RangeError', message: 'card declined', code: 'E_DECLINED' });
-    await assert.rejects(rt.ctx('c').rpcClient.call('pay', 'chargeAsync', []), { message: 'insufficient funds', code: 'E_FUNDS' });
+    await assert.rejects(rt.ctx('c').rpcClient.call('pay', 'charge', []), {
+      name: 'RangeError',
+      message: 'card declined',
+      code: 'E_DECLINED',
+    });
+    await assert.rejects(rt.ctx('c').rpcClient.call('pay', 'chargeAsync', []), {
+      message: 'insufficient funds',
+      code: 'E_FUNDS',
+    });
   });
 
   it('fails with ServiceUnavailableError, MethodNotFoundError, TimeoutError', async () => {
     const client = rt.ctx('c').rpcClient;
     await assert.rejects(client.call('nobody', 'x'), ServiceUnavailableError);
-    rt.ctx('p').rpcServer.register('svc', { slow: () => new Promise(() => undefined), ok: () => 1 });
+    rt.ctx('p').rpcServer.register('svc', {
+      slow: () => new Promise(() => undefined),
+      ok: () => 1,
+    });
     await assert.rejects(client.call('svc', 'missing'), MethodNotFoundError);
     await assert.rejects(client.call('svc', 'toString'), MethodNotFoundError);
     await assert.rejects(client.call('svc', 'constructor'), MethodNotFoundError);
@@ -78,11 +90,15 @@ describe('rpcServer / rpcClient (one host)', () => {
     await assert.rejects(client.callWithTimeout('svc', 'ok', [], -1), ValidationError);
     assert.throws(() => rt.ctx('p').rpcServer.register('empty', {}), ValidationError);
     assert.throws(() => rt.ctx('p').rpcServer.register('nul', null as never), ValidationError);
-    assert.throws(() => rt.ctx('p').rpcServer.register('svc2', { a: () => 1 }, { idempotent: ['b'] }), ValidationError);
+    assert.throws(
+      () => rt.ctx('p').rpcServer.register('svc2', { a: () => 1 }, { idempotent: ['b'] }),
+      ValidationError,
+    );
   });
 
   it('load-balances several providers round-robin', async () => {
-    for (const name of ['p1', 'p2', 'p3']) rt.ctx(name).rpcServer.register('who', { am: () => name });
+    for (const name of ['p1', 'p2', 'p3'])
+      rt.ctx(name).rpcServer.register('who', { am: () => name });
     const answers = [];
     for (let i = 0; i < 6; i++) answers.push(await rt.ctx('c').rpcClient.call('who', 'am'));
     assert.deepEqual(answers, ['p1', 'p2', 'p3', 'p1', 'p2', 'p3']);
@@ -110,7 +126,9 @@ describe('rpcServer / rpcClient (one host)', () => {
 
   it('gives BackpressureError past the in-flight bound', async () => {
     const gates: Array<() => void> = [];
-    rt.ctx('p').rpcServer.register('gate', { wait: () => new Promise<void>((resolve) => gates.push(resolve)) });
+    rt.ctx('p').rpcServer.register('gate', {
+      wait: () => new Promise<void>((resolve) => gates.push(resolve)),
+    });
     const client = rt.ctx('c').rpcClient;
     const calls = Array.from({ length: 5 }, () => client.call('gate', 'wait'));
     await assert.rejects(client.call('gate', 'wait'), BackpressureError);

@@ -2,7 +2,12 @@ import pino from 'pino';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import { createRuntime } from '../../src/context/runtime.js';
-import type { PluginContext, Runtime, RuntimeLimits, ScopedContext } from '../../src/context/types.js';
+import type {
+  PluginContext,
+  Runtime,
+  RuntimeLimits,
+  ScopedContext,
+} from '../../src/context/types.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -21,8 +26,15 @@ export async function startRuntime(
   options: { network?: MemoryNetwork; nodeId?: string; limits?: Partial<RuntimeLimits> } = {},
 ): Promise<TestRuntime> {
   const nodeId = options.nodeId ?? `node-${++nodeCounter}`;
-  const backend = new MemoryBackend({ nodeId, ...(options.network ? { network: options.network } : {}) });
-  const runtime = createRuntime({ backend, logger: silentLogger, ...(options.limits ? { limits: options.limits } : {}) });
+  const backend = new MemoryBackend({
+    nodeId,
+    ...(options.network ? { network: options.network } : {}),
+  });
+  const runtime = createRuntime({
+    backend,
+    logger: silentLogger,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   await runtime.start();
   const scopes = new Map<string, ScopedContext>();
   const scoped = (name: string): ScopedContext => {
@@ -45,7 +57,11 @@ export async function startRuntime(
 }
 
 /** Resolve when `predicate` holds, polling on each macrotask; reject after `ms`. */
-export async function eventually(predicate: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
+export async function eventually(
+  predicate: () => boolean,
+  ms = 2000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + ms;
   while (!predicate()) {
     if (Date.now() > until) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);

@@ -52,7 +52,10 @@ export async function rpc(): Promise<void> {
   const user = await context.rpcClient.callWithTimeout('users', 'get', ['7'], 1000);
   const id: string = user.id;
 
-  context.rpcServer.register('calculator', { add: (a, b) => a + b, multiply: async (a, b) => a * b });
+  context.rpcServer.register('calculator', {
+    add: (a, b) => a + b,
+    multiply: async (a, b) => a * b,
+  });
   // @ts-expect-error implementation is missing a declared method
   context.rpcServer.register('calculator', { add: (a: number, b: number) => a + b });
   // @ts-expect-error implementation has the wrong signature
@@ -65,5 +68,5 @@ export async function rpc(): Promise<void> {
 
   // Undeclared services stay open.
   const anything: unknown = await context.rpcClient.call('legacy', 'whatever', [1, 'two']);
-  void sum, wrong, id, product, anything;
+  (void sum, wrong, id, product, anything);
 }

@@ -13,7 +13,10 @@ describe('codec', () => {
       date: new Date('2024-01-01T00:00:00Z'),
       buffer: Buffer.from([0, 1, 255]),
       bytes: new Uint8Array([9, 8]),
-      map: new Map<unknown, unknown>([['a', { n: 1 }], [2, 'two']]),
+      map: new Map<unknown, unknown>([
+        ['a', { n: 1 }],
+        [2, 'two'],
+      ]),
       set: new Set([1, 'x']),
       big: -(2n ** 80n),
       nothing: undefined,
@@ -38,11 +41,14 @@ describe('codec', () => {
   });
 
   it('refuses oversized payloads with a typed error naming the limit', () => {
-    assert.throws(() => codec.encode('x'.repeat(2000)), (e: unknown) => {
-      assert.ok(e instanceof PayloadTooLargeError);
-      assert.equal(e.details.limit, 1024);
-      return true;
-    });
+    assert.throws(
+      () => codec.encode('x'.repeat(2000)),
+      (e: unknown) => {
+        assert.ok(e instanceof PayloadTooLargeError);
+        assert.equal(e.details.limit, 1024);
+        return true;
+      },
+    );
   });
 
   it('turns corrupt bytes into SerializationError', () => {
@@ -51,7 +57,11 @@ describe('codec', () => {
 
   it('cannot pollute prototypes when decoding', () => {
     const evil = JSON.parse('{"__proto__":{"polluted":true},"a":1}');
-    for (const packer of [new Packr({ useRecords: false }), new Packr({ structuredClone: true }), new Packr()]) {
+    for (const packer of [
+      new Packr({ useRecords: false }),
+      new Packr({ structuredClone: true }),
+      new Packr(),
+    ]) {
       const out = codec.decode(packer.pack(evil)) as Record<string, unknown>;
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       assert.ok([Object.prototype, Map.prototype].includes(Object.getPrototypeOf(out)));
@@ -67,7 +77,10 @@ describe('safeJsonParse', () => {
 
   it('refuses prototype-polluting keys, naming the key', () => {
     for (const text of ['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {
-      assert.throws(() => safeJsonParse(text), (e: unknown) => e instanceof SerializationError && /forbidden key/.test(e.message));
+      assert.throws(
+        () => safeJsonParse(text),
+        (e: unknown) => e instanceof SerializationError && /forbidden key/.test(e.message),
+      );
     }
     assert.equal(({} as Record<string, unknown>).x, undefined);
   });

@@ -27,7 +27,9 @@ describe('Deadlines', () => {
     const deadlines = new Deadlines();
     const stuck = deadlines.add(60_000, () => undefined);
     for (let i = 0; i < 50_000; i++) deadlines.add(60_000, () => undefined).cancel();
-    const queue = (deadlines as unknown as { queues: Map<number, { items: unknown[] }> }).queues.get(60_000)!;
+    const queue = (
+      deadlines as unknown as { queues: Map<number, { items: unknown[] }> }
+    ).queues.get(60_000)!;
     assert.ok(queue.items.length < 10_000, `queue kept ${queue.items.length} entries`);
     stuck.cancel();
     deadlines.close();

@@ -36,11 +36,15 @@ describe('errors', () => {
   });
 
   it('cross the wire as the same class, and foreign errors keep name, message and code', () => {
-    const back = wireToError(errorToWire(new MethodNotFoundError('no add', { details: { method: 'add' } })));
+    const back = wireToError(
+      errorToWire(new MethodNotFoundError('no add', { details: { method: 'add' } })),
+    );
     assert.ok(back instanceof MethodNotFoundError);
     assert.equal(back.code, 'PB_METHOD_NOT_FOUND');
     assert.deepEqual(back.details, { method: 'add' });
-    const foreign = wireToError(errorToWire(Object.assign(new RangeError('bad'), { code: 'E_RANGE' })));
+    const foreign = wireToError(
+      errorToWire(Object.assign(new RangeError('bad'), { code: 'E_RANGE' })),
+    );
     assert.equal(foreign.name, 'RangeError');
     assert.equal(foreign.message, 'bad');
     assert.equal((foreign as Error & { code: string }).code, 'E_RANGE');

@@ -5,7 +5,8 @@ import { assertName, assertPattern } from '../../src/util/names.js';
 
 describe('names', () => {
   it('accepts dotted names and, for patterns, whole-segment wildcards', () => {
-    for (const ok of ['user.created', 'a', 'order.v2.paid', 'email.tasks', 'user:123', 'x-y_z']) assertName(ok, 'Name');
+    for (const ok of ['user.created', 'a', 'order.v2.paid', 'email.tasks', 'user:123', 'x-y_z'])
+      assertName(ok, 'Name');
     for (const ok of ['user.*', '**', 'a.**.b', '*.created']) assertPattern(ok, 'Pattern');
   });
 
@@ -13,7 +14,8 @@ describe('names', () => {
     for (const bad of ['', 'a..b', '.a', 'a.', 'a b', 'a.*', 'a.**', 'ü.x', 'a\nb']) {
       assert.throws(() => assertName(bad, 'Event name'), ValidationError, JSON.stringify(bad));
     }
-    for (const bad of ['a.*b', 'a.b**', '***', 'a..*']) assert.throws(() => assertPattern(bad, 'Pattern'), ValidationError, bad);
+    for (const bad of ['a.*b', 'a.b**', '***', 'a..*'])
+      assert.throws(() => assertPattern(bad, 'Pattern'), ValidationError, bad);
     assert.throws(() => assertName(undefined, 'Event name'), /must be a string/);
     assert.throws(() => assertName('a'.repeat(300), 'Event name'), /longer than/);
   });

@@ -7,8 +7,23 @@ const matchOf = (trie: PatternTrie<string>, name: string): string[] => [...trie.
 describe('PatternTrie', () => {
   it('matches exact names, * (one segment) and ** (zero or more)', () => {
     const trie = new PatternTrie<string>();
-    for (const p of ['user.created', 'user.*', '*.created', 'user.**', '**', 'order.**.paid', 'a.*.*']) trie.add(p, p);
-    assert.deepEqual(matchOf(trie, 'user.created'), ['**', '*.created', 'user.*', 'user.**', 'user.created']);
+    for (const p of [
+      'user.created',
+      'user.*',
+      '*.created',
+      'user.**',
+      '**',
+      'order.**.paid',
+      'a.*.*',
+    ])
+      trie.add(p, p);
+    assert.deepEqual(matchOf(trie, 'user.created'), [
+      '**',
+      '*.created',
+      'user.*',
+      'user.**',
+      'user.created',
+    ]);
     assert.deepEqual(matchOf(trie, 'user'), ['**', 'user.**']);
     assert.deepEqual(matchOf(trie, 'user.profile.updated'), ['**', 'user.**']);
     assert.deepEqual(matchOf(trie, 'order.paid'), ['**', 'order.**.paid']);

@@ -1,5 +1,11 @@
 import { MemoryQueueState } from './memory-queue-store.js';
-import type { Responder, RegistryChange, RegistryListener, RegistryRecord, TopicHandler } from '../ports.js';
+import type {
+  Responder,
+  RegistryChange,
+  RegistryListener,
+  RegistryRecord,
+  TopicHandler,
+} from '../ports.js';
 
 /** Per-node state held by the network: what this node subscribed to and answers. */
 export interface MemoryNodeState {
@@ -49,7 +55,8 @@ export class MemoryNetwork {
 
   putRecord(record: RegistryRecord): void {
     let byId = this.records.get(record.kind);
-    if (byId === undefined) this.records.set(record.kind, (byId = new Map()));
+    if (byId === undefined)
+      this.records.set(record.kind, (byId = new Map<string, RegistryRecord>()));
     byId.set(record.id, record);
     this.notify(record.kind, { type: 'put', record });
   }

@@ -28,7 +28,11 @@ export class MemoryQueueState {
 
   queue(name: string): MemoryQueue {
     let q = this.queues.get(name);
-    if (q === undefined) this.queues.set(name, (q = { ready: [], held: new Map(), dead: [], waiters: new Set(), seq: 0 }));
+    if (q === undefined)
+      this.queues.set(
+        name,
+        (q = { ready: [], held: new Map(), dead: [], waiters: new Set(), seq: 0 }),
+      );
     return q;
   }
 }
@@ -44,7 +48,14 @@ export class MemoryQueueStore implements QueueStore {
     this.assertOpen();
     const q = this.state.queue(queue);
     const id = `${Date.now()}-${++q.seq}`;
-    q.ready.push({ id, payload: payload.slice(), enqueuedAt: Date.now(), attempt: 0, availableAt: 0, consumer: undefined });
+    q.ready.push({
+      id,
+      payload: payload.slice(),
+      enqueuedAt: Date.now(),
+      attempt: 0,
+      availableAt: 0,
+      consumer: undefined,
+    });
     wake(q);
     return Promise.resolve(id);
   }
@@ -55,7 +66,13 @@ export class MemoryQueueStore implements QueueStore {
     const deadline = Date.now() + options.waitMs;
     for (;;) {
       const taken = this.take(q, consumer, options);
-      if (taken.length > 0 || Date.now() >= deadline || options.signal?.aborted === true || this.closed) return taken;
+      if (
+        taken.length > 0 ||
+        Date.now() >= deadline ||
+        options.signal?.aborted === true ||
+        this.closed
+      )
+        return taken;
       await this.waitForWork(q, deadline, options.signal);
     }
   }
@@ -99,7 +116,12 @@ export class MemoryQueueStore implements QueueStore {
       else if (m.availableAt > now) delayed++;
     }
     const expired = q.held.size - delayed - leased;
-    return Promise.resolve({ ready: q.ready.length + expired, delayed, leased, dead: q.dead.length });
+    return Promise.resolve({
+      ready: q.ready.length + expired,
+      delayed,
+      leased,
+      dead: q.dead.length,
+    });
   }
 
   bind(queue: string, pattern: string): Promise<void> {
@@ -120,7 +142,8 @@ export class MemoryQueueStore implements QueueStore {
 
   bindings(): Promise<Array<{ queue: string; pattern: string }>> {
     const out: Array<{ queue: string; pattern: string }> = [];
-    for (const [queue, patterns] of this.state.bindings) for (const pattern of patterns) out.push({ queue, pattern });
+    for (const [queue, patterns] of this.state.bindings)
+      for (const pattern of patterns) out.push({ queue, pattern });
     return Promise.resolve(out);
   }
 
@@ -150,7 +173,11 @@ export class MemoryQueueStore implements QueueStore {
     return out;
   }
 
-  private waitForWork(q: MemoryQueue, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+  private waitForWork(
+    q: MemoryQueue,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     return new Promise((resolve) => {
       // Also wake when the earliest lease or delay ends, so redeliveries are not missed.
       let next = deadline;
@@ -178,7 +205,8 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new BackendUnavailableError('The memory backend of this host is closed.');
+    if (this.closed)
+      throw new BackendUnavailableError('The memory backend of this host is closed.');
   }
 }
 

@@ -1,6 +1,11 @@
 import { BackendUnavailableError } from '../../errors/errors.js';
 import type { MemoryNetwork } from './memory-network.js';
-import type { PortSubscription, RegistryListener, RegistryRecord, RegistryStore } from '../ports.js';
+import type {
+  PortSubscription,
+  RegistryListener,
+  RegistryRecord,
+  RegistryStore,
+} from '../ports.js';
 
 /** The registry port over a {@link MemoryNetwork}. */
 export class MemoryRegistryStore implements RegistryStore {
@@ -48,6 +53,7 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new BackendUnavailableError('The memory backend of this host is closed.');
+    if (this.closed)
+      throw new BackendUnavailableError('The memory backend of this host is closed.');
   }
 }

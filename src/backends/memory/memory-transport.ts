@@ -1,4 +1,8 @@
-import { BackendUnavailableError, ServiceUnavailableError, TimeoutError } from '../../errors/errors.js';
+import {
+  BackendUnavailableError,
+  ServiceUnavailableError,
+  TimeoutError,
+} from '../../errors/errors.js';
 import { errorToWire, wireToError } from '../../errors/wire.js';
 import type { MemoryNetwork, MemoryNodeState } from './memory-network.js';
 import type { PortSubscription, Responder, TopicHandler, Transport } from '../ports.js';
@@ -44,19 +48,31 @@ export class MemoryTransport implements Transport {
     });
   }
 
-  request(nodeId: string, topic: string, payload: Uint8Array, deadline: number): Promise<Uint8Array> {
+  request(
+    nodeId: string,
+    topic: string,
+    payload: Uint8Array,
+    deadline: number,
+  ): Promise<Uint8Array> {
     this.assertOpen();
     const node = this.network.nodes.get(nodeId);
     const responder = node?.responders.get(topic);
     if (responder === undefined) {
       return Promise.reject(
-        new ServiceUnavailableError(`Node "${nodeId}" is not answering "${topic}".`, { details: { nodeId, topic } }),
+        new ServiceUnavailableError(`Node "${nodeId}" is not answering "${topic}".`, {
+          details: { nodeId, topic },
+        }),
       );
     }
     const copy = payload.slice();
     return new Promise<Uint8Array>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, { details: { nodeId, topic } })),
+        () =>
+          reject(
+            new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, {
+              details: { nodeId, topic },
+            }),
+          ),
         Math.max(0, deadline - Date.now()),
       );
       queueMicrotask(() => {
@@ -103,6 +119,7 @@ export class MemoryTransport implements Transport {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new BackendUnavailableError('The memory backend of this host is closed.');
+    if (this.closed)
+      throw new BackendUnavailableError('The memory backend of this host is closed.');
   }
 }

@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { tempDir, writePluginFolder } from '../host/helpers.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(ROOT, 'src/cli/main.ts');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawn the CLI; `onStdout` may act on the output as it arrives (e.g. send a signal). */
+function cli(
+  args: string[],
+  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+void describe('plugboard CLI', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('plugboard-cli-'));
+    const good = join(dir, 'good', 'plugins');
+    await writePluginFolder(
+      join(good, 'auth'),
+      { name: 'auth-plugin', version: '1.0.0' },
+      {
+        'index.js':
+          "export default { activate(context) { context.rpcServer.register('auth', { ok: () => true }); } };\n",
+      },
+    );
+    await writePluginFolder(
+      join(good, 'calc'),
+      { name: 'calculator-plugin', version: '1.2.0', dependencies: { 'auth-plugin': '^1.0.0' } },
+      {
+        'index.js':
+          "export default { async activate(context) { await context.rpcClient.call('auth', 'ok'); } };\n",
+      },
+    );
+    const bad = join(dir, 'bad'); // plugins directly in the folder (no plugins/ subfolder)
+    await writePluginFolder(join(bad, 'ok'), { name: 'ok-plugin', version: '1.0.0' });
+    await writePluginFolder(
+      join(bad, 'broken'),
+      { name: 'broken-plugin', version: '1.0.0' },
+      {
+        'index.js': "export default { activate() { throw new Error('no database'); } };\n",
+      },
+    );
+    await writePluginFolder(join(bad, 'after'), {
+      name: 'after-plugin',
+      version: '1.0.0',
+      dependencies: { 'broken-plugin': '*' },
+    });
+    const stuck = join(dir, 'stuck');
+    await writePluginFolder(
+      join(stuck, 'hang'),
+      { name: 'hang-plugin', version: '1.0.0', plugboard: { deactivateTimeout: 15000 } },
+      {
+        'index.js':
+          'export default { activate() {}, deactivate() { return new Promise(() => {}); } };\n',
+      },
+    );
+    const cycle = join(dir, 'cycle');
+    await writePluginFolder(join(cycle, 'a'), {
+      name: 'a',
+      version: '1.0.0',
+      dependencies: { b: '*' },
+    });
+    await writePluginFolder(join(cycle, 'b'), {
+      name: 'b',
+      version: '1.0.0',
+      dependencies: { a: '*' },
+    });
+  });
+  after(() => cleanup());
+
+  void it('prints help', async () => {
+    const run = await cli(['--help']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /Usage: plugboard/);
+    assert.match(run.stdout, /start \[options\] <folder>/);
+  });
+
+  void it('start --once activates the plugins in <folder>/plugins, stops, and exits 0', async () => {
+    const run = await cli([
+      'start',
+      join(dir, 'good'),
+      '--once',
+      '--node-id',
+      'cli-node',
+      '--timeline',
+    ]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /✓ auth-plugin@1\.0\.0 activated in/);
+    assert.match(run.stdout, /✓ calculator-plugin@1\.2\.0 activated in/);
+    assert.ok(run.stdout.indexOf('auth-plugin@') < run.stdout.indexOf('calculator-plugin@'));
+    assert.match(run.stdout, /2\/2 plugins active .* on node cli-node, backend memory/);
+    assert.match(run.stdout, /■ calculator-plugin stopped[\s\S]*■ auth-plugin stopped/);
+    assert.match(run.stdout, /plugboard: stopped in/);
+    assert.match(run.stdout, /Timeline:\n\+0ms +host +load +ok/);
+    assert.match(run.stdout, /calculator-plugin +activate +ok +\d+ms +level 1/);
+  });
+
+  void it('exits 1 and names the plugin when one fails; its dependents are not started', async () => {
+    const run = await cli(['start', join(dir, 'bad'), '--once']);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /✗ Plugin "broken-plugin" failed to activate: no database/);
+    assert.match(
+      run.stdout,
+      /- after-plugin not started: depends on "broken-plugin", which failed/,
+    );
+    assert.match(run.stdout, /✓ ok-plugin@1\.0\.0 activated/);
+    assert.match(run.stdout, /1\/3 plugins active \(1 failed, 1 not started\)/);
+  });
+
+  void it('exits 1 with the cycle printed when the graph is invalid', async () => {
+    const run = await cli(['start', join(dir, 'cycle'), '--once']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /a -> b -> a/);
+    assert.match(run.stderr, /PB_DEPENDENCY_CYCLE/);
+  });
+
+  void it('stops cleanly on SIGINT', async () => {
+    let sent = false;
+    const run = await cli(['start', join(dir, 'good')], (text, child) => {
+      if (!sent && text.includes('Press Ctrl+C')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /stopping \(SIGINT\)/);
+    assert.match(run.stdout, /■ auth-plugin stopped/);
+  });
+
+  void it('a second signal exits at once, without waiting for a stuck plugin', async () => {
+    let signals = 0;
+    const started = Date.now();
+    const run = await cli(['start', join(dir, 'stuck')], (text, child) => {
+      if (signals === 0 && text.includes('Press Ctrl+C')) {
+        signals++;
+        child.kill('SIGTERM');
+      } else if (signals === 1 && text.includes('stopping (SIGTERM)')) {
+        signals++;
+        child.kill('SIGINT');
+      }
+    });
+    assert.equal(run.code, 130, run.stdout + run.stderr);
+    assert.match(run.stderr, /SIGINT again, exiting without waiting/);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  void it('--exit-after stops after the given time; bad arguments are refused', async () => {
+    const run = await cli(['start', join(dir, 'good'), '--exit-after', '50']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /stopping \(--exit-after\)/);
+    const badArg = await cli(['start', join(dir, 'good'), '--exit-after', 'soon']);
+    assert.notEqual(badArg.code, 0);
+    assert.match(badArg.stderr, /whole number of milliseconds/);
+    const missing = await cli(['start', join(dir, 'nope'), '--once']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /is not a folder/);
+  });
+});

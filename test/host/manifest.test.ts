@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { resolveDependencyGraph } from '../../src/host/dependency-graph.js';
+import { loadPluginFromFolder, loadPluginsFromDirectory } from '../../src/host/manifest.js';
+import { tempDir, writePluginFolder } from './helpers.js';
+
+const DEFINE_PLUGIN_URL = new URL('../../src/host/define-plugin.ts', import.meta.url).href;
+
+void describe('folder plugins', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => ({ dir, cleanup } = await tempDir()));
+  after(() => cleanup());
+
+  void it('loads the chapter-style package.json with a default-exported object', async () => {
+    const folder = await writePluginFolder(
+      join(dir, 'my-plugin'),
+      {
+        name: 'my-plugin',
+        version: '1.0.0',
+        dependencies: { 'auth-plugin': '^1.0.0', 'storage-plugin': '^2.0.0' },
+        plugboard: {
+          permissions: ['events:publish:user.*'],
+          options: { greeting: 'hi' },
+          activateTimeout: 500,
+        },
+      },
+      {
+        'index.js':
+          'export default { activated: false, async activate() { this.activated = true; } };\n',
+      },
+    );
+    const loaded = await loadPluginFromFolder(folder);
+    assert.equal(loaded.definition.name, 'my-plugin');
+    assert.deepEqual(loaded.definition.dependencies, {
+      'auth-plugin': '^1.0.0',
+      'storage-plugin': '^2.0.0',
+    });
+    assert.deepEqual(loaded.definition.permissions, ['events:publish:user.*']);
+    assert.deepEqual(loaded.definition.options, { greeting: 'hi' });
+    assert.equal(loaded.definition.activateTimeout, 500);
+    assert.deepEqual(loaded.source, { kind: 'folder', path: folder });
+    assert.equal(loaded.npmCandidates.size, 0);
+  });
+
+  void it('accepts a named `plugin` export made with definePlugin, and a custom main', async () => {
+    const folder = await writePluginFolder(
+      join(dir, 'named'),
+      {
+        name: 'named-plugin',
+        version: '2.0.0',
+        main: 'lib/main.mjs',
+        plugboard: { permissions: ['rpc:register:x'] },
+      },
+      {
+        'lib/main.mjs':
+          `import { definePlugin } from ${JSON.stringify(DEFINE_PLUGIN_URL)};\n` +
+          `export const plugin = definePlugin({ name: 'named-plugin', version: '2.0.0', activate() {}, deactivate() {} });\n`,
+      },
+    );
+    const loaded = await loadPluginFromFolder(folder);
+    assert.equal(loaded.definition.version, '2.0.0');
+    assert.deepEqual(loaded.definition.permissions, ['rpc:register:x']);
+    assert.equal(typeof loaded.definition.deactivate, 'function');
+  });
+
+  void it('accepts a CommonJS main exporting the plugin', async () => {
+    const folder = await writePluginFolder(
+      join(dir, 'cjs'),
+      { name: 'cjs-plugin', version: '1.0.0', main: 'index.cjs' },
+      { 'index.cjs': 'module.exports = { activate() {} };\n' },
+    );
+    assert.equal((await loadPluginFromFolder(folder)).definition.name, 'cjs-plugin');
+  });
+
+  const invalid: [
+    string,
+    Record<string, unknown>,
+    Record<string, string> | undefined,
+    string,
+    RegExp,
+  ][] = [
+    ['missing version', { name: 'p' }, undefined, 'version', /field "version": is required/],
+    ['bad version', { name: 'p', version: 'latest' }, undefined, 'version', /semver version/],
+    ['bad name', { name: 'a..b', version: '1.0.0' }, undefined, 'name', /plugin name/],
+    [
+      'bad dependencies',
+      { name: 'p', version: '1.0.0', dependencies: { x: 1 } },
+      undefined,
+      'dependencies.x',
+      /"dependencies\.x"/,
+    ],
+    [
+      'bad timeout',
+      { name: 'p', version: '1.0.0', plugboard: { deactivateTimeout: 'soon' } },
+      undefined,
+      'plugboard.deactivateTimeout',
+      /"plugboard\.deactivateTimeout"/,
+    ],
+    [
+      'bad permissions',
+      { name: 'p', version: '1.0.0', plugboard: { permissions: 'all' } },
+      undefined,
+      'plugboard.permissions',
+      /"plugboard\.permissions"/,
+    ],
+    [
+      'missing main file',
+      { name: 'p', version: '1.0.0', main: 'nope.js' },
+      {},
+      'main',
+      /field "main" points to .*nope\.js/,
+    ],
+    [
+      'main without plugin',
+      { name: 'p', version: '1.0.0' },
+      { 'index.js': 'export const x = 1;\n' },
+      'main',
+      /must export the plugin/,
+    ],
+    [
+      'main that throws',
+      { name: 'p', version: '1.0.0' },
+      { 'index.js': 'throw new Error("kaboom");\n' },
+      'main',
+      /kaboom/,
+    ],
+    [
+      'contradicting export',
+      { name: 'p', version: '1.0.0' },
+      { 'index.js': 'export default { name: "p", version: "1.1.0", activate() {} };\n' },
+      'version',
+      /"1\.0\.0" in package\.json but "1\.1\.0"/,
+    ],
+  ];
+  for (const [title, pkg, files, field, message] of invalid) {
+    void it(`names the field of an invalid manifest: ${title}`, async () => {
+      const folder = await writePluginFolder(
+        join(dir, `bad-${title.replace(/\W+/g, '-')}`),
+        pkg,
+        files,
+      );
+      await assert.rejects(loadPluginFromFolder(folder), (error: any) => {
+        assert.equal(error.code, 'PB_INVALID_MANIFEST');
+        assert.equal(error.type, 'InvalidManifestError');
+        assert.equal(error.details.field, field);
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+
+  void it('reports a folder without package.json', async () => {
+    await mkdir(join(dir, 'empty'), { recursive: true });
+    await assert.rejects(
+      loadPluginFromFolder(join(dir, 'empty')),
+      (e: any) => e.code === 'PB_INVALID_MANIFEST' && e.details.field === 'package.json',
+    );
+  });
+
+  void it('applies the dependency rule: plugins in the host, installed npm packages, npmDependencies', async () => {
+    const root = join(dir, 'rule');
+    const app = await writePluginFolder(join(root, 'app'), {
+      name: 'app',
+      version: '1.0.0',
+      dependencies: {
+        'auth-plugin': '^1.0.0',
+        lodash: '^4.17.0',
+        'local-lib': 'file:../local-lib',
+      },
+      plugboard: { npmDependencies: ['local-lib'] },
+    });
+    // lodash is installed next to the plugin (a hoisted node_modules one level up also counts)
+    await mkdir(join(root, 'node_modules', 'lodash'), { recursive: true });
+    await writeFile(
+      join(root, 'node_modules', 'lodash', 'package.json'),
+      '{"name":"lodash","version":"4.17.21"}',
+    );
+    await writePluginFolder(join(root, 'auth'), { name: 'auth-plugin', version: '1.2.0' });
+
+    const loaded = await loadPluginFromFolder(app);
+    assert.deepEqual(Object.keys(loaded.definition.dependencies).sort(), ['auth-plugin', 'lodash']);
+    assert.deepEqual([...loaded.npmCandidates], ['lodash']);
+    const plugins = await loadPluginsFromDirectory(root);
+    assert.deepEqual(
+      plugins.map((p) => p.definition.name),
+      ['app', 'auth-plugin'],
+    );
+    const graph = resolveDependencyGraph(plugins);
+    assert.deepEqual(graph.dependenciesOf.get('app'), ['auth-plugin']);
+    assert.deepEqual(graph.levels, [['auth-plugin'], ['app']]);
+    // Without the auth plugin, the missing plugin is a clear error (lodash is not).
+    await assert.rejects(
+      (async () => resolveDependencyGraph([await loadPluginFromFolder(app)]))(),
+      (e: any) => e.code === 'PB_MISSING_DEPENDENCY' && e.details.dependency === 'auth-plugin',
+    );
+  });
+
+  void it('loads a directory in name order, ignoring folders without package.json', async () => {
+    const root = join(dir, 'many');
+    for (const name of ['zeta', 'alpha', 'mid'])
+      await writePluginFolder(join(root, name), { name: `${name}-plugin`, version: '1.0.0' });
+    await mkdir(join(root, 'assets'), { recursive: true });
+    await writeFile(join(root, 'README.md'), 'not a plugin');
+    const plugins = await loadPluginsFromDirectory(root);
+    assert.deepEqual(
+      plugins.map((p) => p.definition.name),
+      ['alpha-plugin', 'mid-plugin', 'zeta-plugin'],
+    );
+    await assert.rejects(
+      loadPluginsFromDirectory(join(dir, 'does-not-exist')),
+      (e: any) => e.details.field === 'pluginDirectory',
+    );
+  });
+});
