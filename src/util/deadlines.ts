@@ -1,22 +1,35 @@
 /**
- * One timer for many deadlines. Creating a `setTimeout` per RPC call or async handler costs more
- * than the call itself on the local fast path, so pending work registers here instead:
- * `add()` appends to a FIFO per duration (deadlines within one duration are monotonic, so the
- * head is always the earliest), `cancel` is a flag, and a single unref'd timer fires the
- * earliest head. Cancelled entries are dropped when they reach the head or by compaction, so
- * memory stays proportional to live entries even when one entry is pending for a long time.
- * The timer keeps the process alive only while some entry is live, like a real timer would.
+ * One ticking timer for many deadlines. Every async RPC call and async event handler is
+ * bounded, but on the local fast path a `setTimeout` per call, or even one clock read per call
+ * (`Date.now()` is a system call on some VMs), costs more than the call itself. So:
+ *
+ * - `add()` only appends an entry to a FIFO per duration: no clock read, no timer.
+ * - While entries are live, a sweeper ticks every {@link TICK_MS}. Each tick stamps the entries
+ *   added since the previous tick with `deadline = now + duration` and fires the expired ones.
+ *   An entry is stamped at or after the moment it was added, so a deadline can fire up to one
+ *   tick late but never early (even after the event loop was blocked).
+ * - `cancel()` is a flag; cancelled entries are dropped at the head or by compaction, so memory
+ *   stays proportional to live entries even while one entry stays pending for a long time.
+ * - The sweeper keeps the process alive only while some entry is live, like a real timer would;
+ *   it is unref'd by an idle check on the next macrotask rather than on every 1 → 0 transition,
+ *   because toggling a timer's ref is a native call and back-to-back calls would pay it each time.
  */
 export interface DeadlineEntry {
-  readonly deadline: number;
   /** Cancel; returns true if this call cancelled it (it had neither fired nor been cancelled). */
   cancel(): boolean;
 }
 
+/** Sweeper period: deadlines fire at most this much late. */
+export const TICK_MS = 10;
+
+const UNSTAMPED = Infinity;
+const COMPACT_MIN = 4096;
+
 class Entry implements DeadlineEntry {
   done = false;
+  deadline = UNSTAMPED;
+
   constructor(
-    readonly deadline: number,
     private readonly onExpire: () => void,
     private readonly queue: Queue,
     private readonly owner: Deadlines,
@@ -41,7 +54,11 @@ class Entry implements DeadlineEntry {
 class Queue {
   items: Entry[] = [];
   head = 0;
+  /** Entries before this index have a deadline. */
+  stamped = 0;
   cancelled = 0;
+
+  constructor(readonly duration: number) {}
 
   get live(): number {
     return this.items.length - this.head - this.cancelled;
@@ -51,33 +68,46 @@ class Queue {
     this.items = this.items.slice(this.head).filter((entry) => !entry.done);
     this.head = 0;
     this.cancelled = 0;
+    let stamped = 0;
+    while (stamped < this.items.length && this.items[stamped]!.deadline !== UNSTAMPED) stamped++;
+    this.stamped = stamped;
   }
 }
-
-const COMPACT_MIN = 4096;
 
 export class Deadlines {
   private readonly queues = new Map<number, Queue>();
   private timer: NodeJS.Timeout | undefined;
-  private armedAt = Infinity;
   private closed = false;
   private live = 0;
+  private refed = false;
+  private idleCheck = false;
+  private ticking = false;
 
-  /** Call `onExpire` at `now + timeoutMs` unless cancelled first. */
+  /** Call `onExpire` once `timeoutMs` have passed (up to one tick later), unless cancelled first. */
   add(timeoutMs: number, onExpire: () => void): DeadlineEntry {
     let queue = this.queues.get(timeoutMs);
-    if (queue === undefined) this.queues.set(timeoutMs, (queue = new Queue()));
-    const entry = new Entry(Date.now() + timeoutMs, onExpire, queue, this);
+    if (queue === undefined) this.queues.set(timeoutMs, (queue = new Queue(timeoutMs)));
+    const entry = new Entry(onExpire, queue, this);
     queue.items.push(entry);
-    if (++this.live === 1) this.timer?.ref();
-    if (queue.cancelled > COMPACT_MIN && queue.cancelled > queue.live) queue.compact();
-    if (entry.deadline < this.armedAt && !this.closed) this.arm(entry.deadline);
+    // Not while ticking: the sweep holds indexes into the queue's array.
+    if (queue.cancelled > COMPACT_MIN && queue.cancelled > queue.live && !this.ticking)
+      queue.compact();
+    if (++this.live === 1) this.wake();
     return entry;
   }
 
   /** @internal An entry was cancelled or fired. */
   settled(): void {
-    if (--this.live === 0) this.timer?.unref();
+    if (--this.live === 0 && !this.idleCheck) {
+      this.idleCheck = true;
+      setImmediate(() => {
+        this.idleCheck = false;
+        if (this.live === 0 && this.refed) {
+          this.timer?.unref();
+          this.refed = false;
+        }
+      }).unref();
+    }
   }
 
   /** Fire every pending entry now (used at shutdown so nothing stays pending). */
@@ -91,25 +121,41 @@ export class Deadlines {
 
   close(): void {
     this.closed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.flush();
   }
 
-  private arm(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.armedAt = at;
-    this.timer = setTimeout(() => this.sweep(), Math.max(0, at - Date.now()));
-    if (this.live === 0) this.timer.unref();
+  private wake(): void {
+    if (this.closed) return;
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+      this.refed = true;
+    } else if (!this.refed) {
+      this.timer.ref();
+      this.refed = true;
+    }
   }
 
-  private sweep(): void {
-    this.timer = undefined;
-    this.armedAt = Infinity;
-    const now = Date.now();
-    let next = Infinity;
-    for (const [timeout, queue] of this.queues) {
+  private tick(): void {
+    this.ticking = true;
+    try {
+      this.sweep(Date.now());
+    } finally {
+      this.ticking = false;
+    }
+    if (this.queues.size === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      this.refed = false;
+    }
+  }
+
+  private sweep(now: number): void {
+    for (const [duration, queue] of this.queues) {
       const items = queue.items;
+      for (let i = queue.stamped; i < items.length; i++) items[i]!.deadline = now + duration;
+      queue.stamped = items.length;
       let head = queue.head;
       while (head < items.length) {
         const entry = items[head]!;
@@ -119,15 +165,11 @@ export class Deadlines {
         } else if (entry.deadline <= now) {
           head++;
           entry.fire();
-        } else {
-          next = Math.min(next, entry.deadline);
-          break;
-        }
+        } else break;
       }
       queue.head = head;
-      if (head >= items.length) this.queues.delete(timeout);
+      if (head >= queue.items.length) this.queues.delete(duration);
       else if (head > COMPACT_MIN) queue.compact();
     }
-    if (next !== Infinity && !this.closed) this.arm(next);
   }
 }

@@ -4,7 +4,7 @@ import { Deadlines } from '../../src/util/deadlines.js';
 
 describe('Deadlines', () => {
   it('fires expired entries in order and never fires cancelled ones', () => {
-    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000 });
+    mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_000 });
     try {
       const deadlines = new Deadlines();
       const fired: string[] = [];
@@ -13,9 +13,15 @@ describe('Deadlines', () => {
       deadlines.add(50, () => fired.push('c50'));
       assert.equal(b.cancel(), true);
       assert.equal(b.cancel(), false);
-      mock.timers.tick(60);
+      // Advance one tick at a time: the mocked clock jumps to the end of a multi-tick advance.
+      const advance = (ms: number): void => {
+        for (let t = 0; t < ms; t += 10) mock.timers.tick(10);
+      };
+      advance(50);
+      assert.deepEqual(fired, [], 'never early');
+      advance(10); // stamped at the first tick (+10), so due at +60
       assert.deepEqual(fired, ['c50']);
-      mock.timers.tick(50);
+      advance(50);
       assert.deepEqual(fired, ['c50', 'a100']);
       deadlines.close();
     } finally {
@@ -27,6 +33,7 @@ describe('Deadlines', () => {
     const deadlines = new Deadlines();
     const stuck = deadlines.add(60_000, () => undefined);
     for (let i = 0; i < 50_000; i++) deadlines.add(60_000, () => undefined).cancel();
+    // cancelled entries are compacted away as they accumulate
     const queue = (
       deadlines as unknown as { queues: Map<number, { items: unknown[] }> }
     ).queues.get(60_000)!;
