@@ -55,7 +55,12 @@ export function createCodec(options: CodecOptions = {}): Codec {
         );
       }
       try {
-        return unpacker.unpack(bytes) as unknown;
+        // msgpackr returns Buffers for binary fields only when its input is a Buffer; a view
+        // over the same memory keeps Buffers intact whatever bytes a backend hands us.
+        const input = Buffer.isBuffer(bytes)
+          ? bytes
+          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        return unpacker.unpack(input) as unknown;
       } catch (cause) {
         throw new SerializationError(`Payload cannot be decoded: ${(cause as Error).message}`, {
           cause,

@@ -10,6 +10,7 @@ import {
 } from '../backends/redis/support.js';
 import type { BackendHarness } from './harness.js';
 import { clusterConformance } from './cluster.js';
+import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
 
@@ -41,4 +42,5 @@ async function redisHarness(): Promise<BackendHarness> {
 
 transportConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
+queueConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);

@@ -47,6 +47,7 @@ export class ClusterProcess {
         PLUGBOARD_LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced', // structured clone over IPC, so Dates stay Dates
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(

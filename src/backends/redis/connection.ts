@@ -12,7 +12,12 @@ export type ConnectionRole = 'commands' | 'subscriber';
  * capped jittered backoff, keep commands issued while offline (the {@link CommandRunner} bounds
  * them), and let our own deadlines, not ioredis retry counts, decide when an operation fails.
  */
-export function createClient(settings: RedisSettings, role: ConnectionRole, nodeId: string, logger: Logger): Redis {
+export function createClient(
+  settings: RedisSettings,
+  role: ConnectionRole,
+  nodeId: string,
+  logger: Logger,
+): Redis {
   const client = new Redis(settings.url, {
     lazyConnect: true,
     connectionName: `plugboard:${settings.namespace}:${nodeId}:${role}`,
@@ -63,18 +68,31 @@ export class CommandRunner {
 
   /**
    * Run `command` and settle by `deadline` (epoch ms; default: now + operationTimeout).
-   * @throws BackendUnavailableError when closed, when the offline buffer is full, or when Redis fails the command.
+   * @throws BackendUnavailableError when closed or when the offline buffer is full (with
+   *   `details.sent === false`: nothing reached Redis), or when Redis fails the command.
    * @throws TimeoutError when the deadline passes first.
    */
   run<T>(what: string, command: (client: Redis) => Promise<T>, deadline?: number): Promise<T> {
-    if (this.closed) return Promise.reject(new BackendUnavailableError(`Cannot ${what}: the Redis backend is closed.`));
+    if (this.closed) {
+      return Promise.reject(
+        new BackendUnavailableError(`Cannot ${what}: the Redis backend is closed.`, {
+          details: { sent: false },
+        }),
+      );
+    }
     const offline = this.client.status !== 'ready';
     if (offline) {
       if (this.offline >= this.settings.offlineQueueLimit) {
         return Promise.reject(
           new BackendUnavailableError(
             `Cannot ${what}: Redis is unreachable and ${this.offline} operations already wait for it (offlineQueueLimit).`,
-            { details: { limit: this.settings.offlineQueueLimit, status: this.client.status } },
+            {
+              details: {
+                limit: this.settings.offlineQueueLimit,
+                status: this.client.status,
+                sent: false,
+              },
+            },
           ),
         );
       }
@@ -89,10 +107,13 @@ export class CommandRunner {
     }
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = this.deadlines.add(deadline ?? Date.now() + this.settings.operationTimeout, () => {
-        settled = true;
-        reject(this.expired(what));
-      });
+      const timer = this.deadlines.add(
+        deadline ?? Date.now() + this.settings.operationTimeout,
+        () => {
+          settled = true;
+          reject(this.expired(what));
+        },
+      );
       pending.then(
         (value) => {
           if (offline) this.offline--;
@@ -120,10 +141,18 @@ export class CommandRunner {
   private expired(what: string): Error {
     const details = { status: this.client.status, timeout: this.settings.operationTimeout };
     if (this.client.status !== 'ready') {
-      return new BackendUnavailableError(`Cannot ${what}: Redis was unreachable until the deadline.`, { details });
+      return new BackendUnavailableError(
+        `Cannot ${what}: Redis was unreachable until the deadline.`,
+        { details },
+      );
     }
     return new TimeoutError(`Redis did not answer in time to ${what}.`, { details });
   }
+}
+
+/** True when `error` says the operation never left this process (safe to forget or retry). */
+export function wasNotSent(error: unknown): boolean {
+  return isPlugboardError(error) && error.details['sent'] === false;
 }
 
 /** Any failure of a Redis command, as the Plugboard error building blocks understand. */

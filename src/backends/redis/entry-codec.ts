@@ -28,7 +28,7 @@ export function encodeEntry(nodeId: string, value: Uint8Array): Buffer {
 export function decodeEntry(entry: Buffer): { nodeId: string; value: Uint8Array } {
   const end = 1 + (entry[0] ?? 0);
   if (end > entry.length) throw new RangeError('Truncated registry entry.');
-  return { nodeId: entry.toString('utf8', 1, end), value: new Uint8Array(entry.subarray(end)) };
+  return { nodeId: entry.toString('utf8', 1, end), value: Buffer.from(entry.subarray(end)) };
 }
 
 /** Encode the change frame announcing a put (deletes are built by the scripts). */

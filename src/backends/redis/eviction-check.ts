@@ -7,13 +7,19 @@ import type { Logger } from 'pino';
  * (managed Redis) are tolerated: nothing is logged above debug.
  * Resolves with the policy, or undefined when it could not be read.
  */
-export async function checkEvictionPolicy(client: Redis, logger: Logger): Promise<string | undefined> {
+export async function checkEvictionPolicy(
+  client: Redis,
+  logger: Logger,
+): Promise<string | undefined> {
   let policy: string | undefined;
   try {
-    const reply = (await client.config('GET', 'maxmemory-policy')) as unknown;
+    const reply: unknown = await client.config('GET', 'maxmemory-policy');
     if (Array.isArray(reply) && typeof reply[1] === 'string') policy = reply[1];
   } catch (error) {
-    logger.debug({ err: error }, 'Could not read maxmemory-policy (CONFIG refused); eviction policy unchecked');
+    logger.debug(
+      { err: error },
+      'Could not read maxmemory-policy (CONFIG refused); eviction policy unchecked',
+    );
     return undefined;
   }
   if (policy !== undefined && policy !== 'noeviction') {

@@ -15,11 +15,27 @@ const REPLY = 0x52;
 const ERROR = 0x45;
 const BATCH = 0x42;
 
-/** A decoded frame; `payload` is a plain `Uint8Array` view into the received buffer (no copy). */
+/** A decoded frame; `payload` is a view into the received buffer (no copy). */
 export type Frame =
-  | { readonly type: 'message'; readonly from: string; readonly topic: string; readonly payload: Uint8Array }
-  | { readonly type: 'request'; readonly from: string; readonly id: number; readonly topic: string; readonly payload: Uint8Array }
-  | { readonly type: 'reply' | 'error'; readonly from: string; readonly id: number; readonly payload: Uint8Array };
+  | {
+      readonly type: 'message';
+      readonly from: string;
+      readonly topic: string;
+      readonly payload: Uint8Array;
+    }
+  | {
+      readonly type: 'request';
+      readonly from: string;
+      readonly id: number;
+      readonly topic: string;
+      readonly payload: Uint8Array;
+    }
+  | {
+      readonly type: 'reply' | 'error';
+      readonly from: string;
+      readonly id: number;
+      readonly payload: Uint8Array;
+    };
 
 /** Largest topic name in bytes (u16 length field). */
 export const MAX_TOPIC_BYTES = 0xffff;
@@ -32,6 +48,7 @@ export class FrameWriter {
     this.from = Buffer.from(nodeId);
   }
 
+  /** A broadcast or direct message on `topic`. */
   message(topic: string, payload: Uint8Array): Buffer {
     const topicBytes = Buffer.byteLength(topic);
     const out = this.header(MESSAGE, 2 + topicBytes + payload.byteLength);
@@ -42,6 +59,7 @@ export class FrameWriter {
     return out;
   }
 
+  /** A request with correlation `id` to the responder of `topic`. */
   request(id: number, topic: string, payload: Uint8Array): Buffer {
     const topicBytes = Buffer.byteLength(topic);
     const out = this.header(REQUEST, 6 + topicBytes + payload.byteLength);
@@ -53,6 +71,7 @@ export class FrameWriter {
     return out;
   }
 
+  /** The reply to request `id`: its bytes, or an encoded `WireError` when `isError`. */
   reply(id: number, payload: Uint8Array, isError: boolean): Buffer {
     const out = this.header(isError ? ERROR : REPLY, 4 + payload.byteLength);
     const at = out.writeUInt32BE(id, 2 + this.from.length);
@@ -109,7 +128,12 @@ function decodeFrame(data: Buffer): Frame {
     case MESSAGE: {
       const topicEnd = fromEnd + 2 + data.readUInt16BE(fromEnd);
       if (topicEnd > data.length) throw new RangeError('Truncated message frame.');
-      return { type: 'message', from, topic: data.toString('utf8', fromEnd + 2, topicEnd), payload: view(data, topicEnd) };
+      return {
+        type: 'message',
+        from,
+        topic: data.toString('utf8', fromEnd + 2, topicEnd),
+        payload: view(data, topicEnd),
+      };
     }
     case REQUEST: {
       const id = data.readUInt32BE(fromEnd);
@@ -120,13 +144,21 @@ function decodeFrame(data: Buffer): Frame {
     }
     case REPLY:
     case ERROR:
-      return { type: type === REPLY ? 'reply' : 'error', from, id: data.readUInt32BE(fromEnd), payload: view(data, fromEnd + 4) };
+      return {
+        type: type === REPLY ? 'reply' : 'error',
+        from,
+        id: data.readUInt32BE(fromEnd),
+        payload: view(data, fromEnd + 4),
+      };
     default:
       throw new RangeError(`Unknown frame type ${String(type)}.`);
   }
 }
 
-/** The rest of `data` from `start` as a plain Uint8Array (callers compare payloads with Uint8Arrays). */
+/**
+ * The rest of `data` from `start`, without copying. Kept a Buffer: the codec (msgpackr) decodes
+ * binary values as Buffers only when its input is a Buffer.
+ */
 function view(data: Buffer, start: number): Uint8Array {
-  return new Uint8Array(data.buffer, data.byteOffset + start, data.length - start);
+  return data.subarray(start);
 }

@@ -13,10 +13,15 @@ export { REDIS_DEFAULTS } from './options.js';
  * const backend = await createRedisBackend({ redis: 'redis://127.0.0.1:6379', namespace: 'shop' }, { nodeId, logger });
  * await backend.start();
  */
-export function createRedisBackend(option: RedisBackendOption, env: BackendEnvironment): Promise<Backend> {
+export function createRedisBackend(
+  option: RedisBackendOption,
+  env: BackendEnvironment,
+): Promise<Backend> {
   try {
-    return Promise.resolve(new RedisBackend(env.nodeId, resolveSettings(option), env.logger.child({ backend: 'redis' })));
+    return Promise.resolve(
+      new RedisBackend(env.nodeId, resolveSettings(option), env.logger.child({ backend: 'redis' })),
+    );
   } catch (error) {
-    return Promise.reject(error as Error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }

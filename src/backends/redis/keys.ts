@@ -12,6 +12,19 @@
  * | `{ns}:rc:<kind>` (channel)   | pub/sub | registry change frames of one kind                       |
  * | `{ns}:t:<topic>` (channel)   | pub/sub | broadcast transport frames of one topic                  |
  * | `{ns}:n:<nodeId>` (channel)  | pub/sub | the node's inbox: direct messages, requests, replies     |
+ * | `{ns}:q:<queue>:seq`         | STRING  | message id counter                                       |
+ * | `{ns}:q:<queue>:data`        | HASH    | message id → payload                                     |
+ * | `{ns}:q:<queue>:meta`        | HASH    | message id → `<attempt>:<enqueuedAt ms>`                 |
+ * | `{ns}:q:<queue>:ready`       | LIST    | ids never claimed, oldest first                          |
+ * | `{ns}:q:<queue>:leased`      | ZSET    | id → lease end (epoch ms)                                |
+ * | `{ns}:q:<queue>:delayed`     | ZSET    | id → when a released message is claimable again          |
+ * | `{ns}:q:<queue>:dead`        | ZSET    | id → when it was dead-lettered                           |
+ * | `{ns}:q:<queue>:why`         | HASH    | id → dead-letter reason                                  |
+ * | `{ns}:bindings`              | SET     | `<len(queue)>:<queue><pattern>` event pattern bindings   |
+ * | `{ns}:qn:<queue>` (channel)  | pub/sub | "something to claim" wake-ups of one queue               |
+ *
+ * A queue's key names end in a fixed suffix without `:`, so no two queues share a key whatever
+ * their names.
  */
 export interface RedisKeys {
   /** The prefix every name starts with: `{namespace}:`. */
@@ -34,6 +47,23 @@ export interface RedisKeys {
   topicChannel(topic: string): string;
   /** Inbox channel of one node. */
   inboxChannel(nodeId: string): string;
+  /** The keys of one durable queue. */
+  queue(name: string): QueueKeys;
+  /** Set of event-pattern → queue bindings. */
+  readonly bindings: string;
+}
+
+/** Keys and wake-up channel of one durable queue (see the table in {@link RedisKeys}). */
+export interface QueueKeys {
+  readonly seq: string;
+  readonly data: string;
+  readonly meta: string;
+  readonly ready: string;
+  readonly leased: string;
+  readonly delayed: string;
+  readonly dead: string;
+  readonly why: string;
+  readonly notify: string;
 }
 
 /** Member of an owned set naming one entry: the kind's length keeps any kind/id pair unambiguous. */
@@ -49,6 +79,8 @@ export function createKeys(namespace: string): RedisKeys {
   const changePrefix = `${prefix}rc:`;
   const topicPrefix = `${prefix}t:`;
   const inboxPrefix = `${prefix}n:`;
+  const queuePrefix = `${prefix}q:`;
+  const notifyPrefix = `${prefix}qn:`;
   return {
     prefix,
     nodes: `${prefix}nodes`,
@@ -60,5 +92,20 @@ export function createKeys(namespace: string): RedisKeys {
     changeChannel: (kind) => changePrefix + kind,
     topicChannel: (topic) => topicPrefix + topic,
     inboxChannel: (nodeId) => inboxPrefix + nodeId,
+    bindings: `${prefix}bindings`,
+    queue: (name) => {
+      const base = `${queuePrefix}${name}:`;
+      return {
+        seq: `${base}seq`,
+        data: `${base}data`,
+        meta: `${base}meta`,
+        ready: `${base}ready`,
+        leased: `${base}leased`,
+        delayed: `${base}delayed`,
+        dead: `${base}dead`,
+        why: `${base}why`,
+        notify: notifyPrefix + name,
+      };
+    },
   };
 }

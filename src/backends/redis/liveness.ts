@@ -24,6 +24,8 @@ export class Liveness {
     private readonly tasks: LivenessTasks,
     private readonly ttl: number,
     private readonly logger: Logger,
+    /** Skip rounds while disconnected: they would only fill the offline buffer. */
+    private readonly connected: () => boolean,
   ) {}
 
   /** Start both loops (the first heartbeat is the caller's, at join). */
@@ -48,22 +50,29 @@ export class Liveness {
   }
 
   private scheduleHeartbeat(): void {
-    this.heartbeatTimer = setTimeout(() => {
-      this.run('heartbeat', () => this.tasks.heartbeat());
-      if (this.running) this.scheduleHeartbeat();
-    }, jitter(this.ttl / 3));
+    this.heartbeatTimer = setTimeout(
+      () => {
+        this.run('heartbeat', () => this.tasks.heartbeat());
+        if (this.running) this.scheduleHeartbeat();
+      },
+      jitter(this.ttl / 3),
+    );
     this.heartbeatTimer.unref();
   }
 
   private scheduleReap(): void {
-    this.reapTimer = setTimeout(() => {
-      this.run('reap', () => this.tasks.reap());
-      if (this.running) this.scheduleReap();
-    }, jitter(Math.min(this.ttl / 5, 1000)));
+    this.reapTimer = setTimeout(
+      () => {
+        this.run('reap', () => this.tasks.reap());
+        if (this.running) this.scheduleReap();
+      },
+      jitter(Math.min(this.ttl / 5, 1000)),
+    );
     this.reapTimer.unref();
   }
 
   private run(what: string, task: () => Promise<unknown>): void {
+    if (!this.connected()) return;
     task().then(
       () => {
         if (this.failing) this.logger.info(`Redis liveness ${what} works again`);
@@ -72,7 +81,8 @@ export class Liveness {
       (error: unknown) => {
         if (!this.running) return;
         // Expected while Redis is away; say it once per outage.
-        if (!this.failing) this.logger.warn({ err: error }, `Redis liveness ${what} failed; retrying`);
+        if (!this.failing)
+          this.logger.warn({ err: error }, `Redis liveness ${what} failed; retrying`);
         this.failing = true;
       },
     );

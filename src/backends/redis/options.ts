@@ -35,9 +35,12 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
     operationTimeout: option.operationTimeout ?? REDIS_DEFAULTS.operationTimeout,
   };
   if (settings.namespace === '' || /[{}]/.test(settings.namespace)) {
-    throw new ValidationError(`Redis namespace "${settings.namespace}" must be non-empty and free of braces.`, {
-      details: { field: 'namespace' },
-    });
+    throw new ValidationError(
+      `Redis namespace "${settings.namespace}" must be non-empty and free of braces.`,
+      {
+        details: { field: 'namespace' },
+      },
+    );
   }
   positive('livenessTtl', settings.livenessTtl, 300);
   positive('operationTimeout', settings.operationTimeout, 1);
@@ -51,7 +54,9 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
 
 function positive(field: string, value: number, min: number): void {
   if (!Number.isFinite(value) || value < min) {
-    throw new ValidationError(`${field} must be a number of milliseconds of at least ${min}.`, { details: { field } });
+    throw new ValidationError(`${field} must be a number of milliseconds of at least ${min}.`, {
+      details: { field },
+    });
   }
 }
 

@@ -63,7 +63,13 @@ export class Outbox {
   }
 
   private publish(channel: string, batch: Pending): void {
-    const message = batch.frames.length === 1 ? batch.frames[0]! : encodeBatch(batch.frames, batch.bytes);
-    this.runner.run(`publish to ${channel}`, (client) => client.publish(channel, message)).then(batch.resolve, batch.reject);
+    const message =
+      batch.frames.length === 1 ? batch.frames[0]! : encodeBatch(batch.frames, batch.bytes);
+    this.runner
+      .run(`publish to ${channel}`, (client) => client.publish(channel, message))
+      .then(
+        (receivers) => batch.resolve(receivers),
+        (error: unknown) => batch.reject(error),
+      );
   }
 }

@@ -10,14 +10,15 @@ import { createKeys } from './keys.js';
 import { Liveness } from './liveness.js';
 import type { RedisSettings } from './options.js';
 import { Outbox } from './outbox.js';
+import { RedisQueueStore } from './redis-queue-store.js';
 import { RedisRegistryStore } from './redis-registry-store.js';
 import { RedisTransport } from './redis-transport.js';
 import { loadScripts } from './scripts.js';
 import { SubscriptionHub } from './subscriptions.js';
 
 /**
- * The Redis backend: two connections (commands, subscriber), the transport and registry ports
- * over them, and the node's liveness loop. Status follows the connections:
+ * The Redis backend: two connections (commands, subscriber), the transport, registry and queue
+ * ports over them, and the node's liveness loop. Status follows the connections:
  * `connecting` → `ready` → `reconnecting` → `ready` → `closed`.
  */
 export class RedisBackend implements Backend {
@@ -25,6 +26,7 @@ export class RedisBackend implements Backend {
   readonly clustered = true;
   readonly transport: RedisTransport;
   readonly registry: RedisRegistryStore;
+  readonly queues: RedisQueueStore;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly runner: CommandRunner;
@@ -43,7 +45,9 @@ export class RedisBackend implements Backend {
     private readonly logger: Logger,
   ) {
     if (nodeId === '' || Buffer.byteLength(nodeId) > MAX_NODE_ID_BYTES) {
-      throw new ValidationError(`Node id must be 1 to ${MAX_NODE_ID_BYTES} bytes long.`, { details: { field: 'nodeId' } });
+      throw new ValidationError(`Node id must be 1 to ${MAX_NODE_ID_BYTES} bytes long.`, {
+        details: { field: 'nodeId' },
+      });
     }
     const keys = createKeys(settings.namespace);
     this.commands = createClient(settings, 'commands', nodeId, logger);
@@ -52,21 +56,50 @@ export class RedisBackend implements Backend {
     this.subRunner = new CommandRunner(this.subscriber, this.deadlines, settings);
     this.hub = new SubscriptionHub(this.subRunner, logger);
     this.outbox = new Outbox(this.runner);
-    this.transport = new RedisTransport(nodeId, keys, this.hub, this.outbox, this.deadlines, logger);
-    this.registry = new RedisRegistryStore(nodeId, keys, this.runner, this.hub, loadScripts(), settings.livenessTtl, logger);
-    this.liveness = new Liveness(this.registry, settings.livenessTtl, logger);
-    let wasReady = false;
+    this.transport = new RedisTransport(
+      nodeId,
+      keys,
+      this.hub,
+      this.outbox,
+      this.deadlines,
+      logger,
+    );
+    const scripts = loadScripts();
+    this.registry = new RedisRegistryStore(
+      nodeId,
+      keys,
+      this.runner,
+      this.hub,
+      scripts,
+      settings.livenessTtl,
+      logger,
+    );
+    this.queues = new RedisQueueStore(keys, this.runner, this.hub, scripts, logger);
+    this.liveness = new Liveness(
+      this.registry,
+      settings.livenessTtl,
+      logger,
+      () => this.commands.status === 'ready',
+    );
+    let commandsWereReady = false;
     this.commands.on('ready', () => {
       // After a reconnect Redis may be a fresh server: prove liveness (and rejoin) at once.
-      if (wasReady) this.liveness.beatNow();
-      wasReady = true;
+      if (commandsWereReady) this.liveness.beatNow();
+      commandsWereReady = true;
+    });
+    let subscriberWasReady = false;
+    this.subscriber.on('ready', () => {
+      if (subscriberWasReady && this.phase === 'started') this.repairWatchers();
+      subscriberWasReady = true;
     });
   }
 
   get status(): BackendStatus {
     if (this.phase === 'closed') return 'closed';
     if (this.phase !== 'started') return 'connecting';
-    return this.commands.status === 'ready' && this.subscriber.status === 'ready' ? 'ready' : 'reconnecting';
+    return this.commands.status === 'ready' && this.subscriber.status === 'ready'
+      ? 'ready'
+      : 'reconnecting';
   }
 
   /**
@@ -75,7 +108,10 @@ export class RedisBackend implements Backend {
    * @throws BackendUnavailableError when Redis cannot be reached within `operationTimeout`.
    */
   start(): Promise<void> {
-    if (this.phase === 'closed') return Promise.reject(new BackendUnavailableError('The Redis backend was closed; create a new one.'));
+    if (this.phase === 'closed')
+      return Promise.reject(
+        new BackendUnavailableError('The Redis backend was closed; create a new one.'),
+      );
     this.starting ??= this.doStart();
     return this.starting;
   }
@@ -93,10 +129,23 @@ export class RedisBackend implements Backend {
   async simulateCrash(): Promise<void> {
     this.phase = 'closed';
     this.closing ??= Promise.resolve();
-    this.liveness.stop();
-    this.commands.disconnect();
-    this.subscriber.disconnect();
     await this.shutdown();
+  }
+
+  /**
+   * The subscriber came back: once ioredis's resubscriptions are confirmed (a PING queued behind
+   * them answers), tell watchers what changed while they could not hear it.
+   */
+  private repairWatchers(): void {
+    // ioredis emits 'ready' before writing its SUBSCRIBE replay: queue the PING after it.
+    const resubscribed = new Promise((resolve) => setImmediate(resolve)).then(() =>
+      this.subRunner.run('confirm resubscription', (client) => client.ping()),
+    );
+    resubscribed
+      .then(() => this.registry.resyncWatchers())
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'Could not resync registry watchers after a reconnect'),
+      );
   }
 
   private async doStart(): Promise<void> {
@@ -111,19 +160,31 @@ export class RedisBackend implements Backend {
       await this.transport.start();
       await this.registry.heartbeat();
     } catch (error) {
+      // Fail by the deadline: drop the sockets rather than wait for a polite QUIT.
       await this.shutdown();
       throw error instanceof BackendUnavailableError
         ? error
-        : new BackendUnavailableError(`Cannot connect to Redis at ${redact(this.settings.url)}: ${(error as Error).message}`, { cause: error });
+        : new BackendUnavailableError(
+            `Cannot connect to Redis at ${redact(this.settings.url)}: ${(error as Error).message}`,
+            { cause: error },
+          );
     }
-    if (this.phase !== 'starting') throw new BackendUnavailableError('The Redis backend was closed while starting.');
+    if (this.phase !== 'starting')
+      throw new BackendUnavailableError('The Redis backend was closed while starting.');
     this.phase = 'started';
     this.liveness.start();
-    this.logger.debug({ nodeId: this.nodeId, namespace: this.settings.namespace }, 'Redis backend ready');
+    this.logger.debug(
+      { nodeId: this.nodeId, namespace: this.settings.namespace },
+      'Redis backend ready',
+    );
   }
 
   private connect(client: Redis, deadline: number): Promise<void> {
-    return this.runnerFor(client).run(`connect to Redis at ${redact(this.settings.url)}`, (c) => c.connect(), deadline);
+    return this.runnerFor(client).run(
+      `connect to Redis at ${redact(this.settings.url)}`,
+      (c) => c.connect(),
+      deadline,
+    );
   }
 
   private runnerFor(client: Redis): CommandRunner {
@@ -131,6 +192,8 @@ export class RedisBackend implements Backend {
   }
 
   private async doClose(): Promise<void> {
+    // The whole close, polite or not, is bounded by one operation timeout.
+    const deadline = Date.now() + this.settings.operationTimeout;
     this.phase = 'closed';
     this.liveness.stop();
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
@@ -138,22 +201,30 @@ export class RedisBackend implements Backend {
     if (this.commands.status === 'ready') {
       this.outbox.flush();
       try {
-        await this.registry.leave();
+        await this.registry.leave(deadline);
       } catch (error) {
-        this.logger.warn({ err: toBackendError(error, 'leave') }, 'Could not leave the registry; entries expire with this node\'s liveness');
+        this.logger.warn(
+          { err: toBackendError(error, 'leave') },
+          "Could not leave the registry; entries expire with this node's liveness",
+        );
       }
     }
-    await this.shutdown();
+    await this.shutdown(Math.max(0, deadline - Date.now()));
   }
 
-  private async shutdown(): Promise<void> {
+  /** Release everything; with `politeMs` > 0, give QUIT that long before dropping the sockets. */
+  private async shutdown(politeMs = 0): Promise<void> {
     this.phase = 'closed';
     this.liveness.stop();
     this.transport.close();
+    this.queues.close();
     this.hub.close();
     this.runner.close();
     this.subRunner.close();
-    await Promise.all([quit(this.commands, this.settings.operationTimeout), quit(this.subscriber, this.settings.operationTimeout)]);
+    if (politeMs > 0)
+      await Promise.all([quit(this.commands, politeMs), quit(this.subscriber, politeMs)]);
+    this.commands.disconnect();
+    this.subscriber.disconnect();
     // Anything still waiting on a command settles now rather than at its deadline.
     this.deadlines.expireAll();
   }
@@ -167,9 +238,15 @@ async function quit(client: Redis, timeout: number): Promise<void> {
   }
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.min(timeout, 1000));
+    timer = setTimeout(resolve, timeout);
   });
-  await Promise.race([client.quit().then(() => undefined, () => undefined), gaveUp]);
+  await Promise.race([
+    client.quit().then(
+      () => undefined,
+      () => undefined,
+    ),
+    gaveUp,
+  ]);
   clearTimeout(timer);
   client.disconnect();
 }

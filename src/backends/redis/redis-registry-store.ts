@@ -1,10 +1,22 @@
 import type { Logger } from 'pino';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
-import type { PortSubscription, RegistryListener, RegistryRecord, RegistryStore } from '../ports.js';
-import type { CommandRunner } from './connection.js';
-import { decodeChange, decodeEntry, encodeEntry, encodePutChange, MAX_NAME_BYTES } from './entry-codec.js';
+import type {
+  PortSubscription,
+  RegistryListener,
+  RegistryRecord,
+  RegistryStore,
+} from '../ports.js';
+import { wasNotSent, type CommandRunner } from './connection.js';
+import { decodeEntry, encodeEntry, encodePutChange, MAX_NAME_BYTES } from './entry-codec.js';
 import { ownedMember, type RedisKeys } from './keys.js';
-import { evalScript, SCRIPT_CODES, scriptError, type LuaScript, type ScriptName } from './scripts.js';
+import {
+  evalScript,
+  SCRIPT_CODES,
+  scriptError,
+  type LuaScript,
+  type ScriptName,
+} from './scripts.js';
+import { RegistryWatches } from './registry-watches.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
 /** Nodes reaped per script call at most, so one call never blocks Redis for long. */
@@ -24,25 +36,46 @@ interface OwnEntry {
  */
 export class RedisRegistryStore implements RegistryStore {
   private readonly own = new Map<string, OwnEntry>();
+  private readonly watches: RegistryWatches;
   private closed = false;
 
   constructor(
     private readonly nodeId: string,
     private readonly keys: RedisKeys,
     private readonly runner: CommandRunner,
-    private readonly hub: SubscriptionHub,
+    hub: SubscriptionHub,
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly livenessTtl: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.watches = new RegistryWatches(
+      hub,
+      (kind) => keys.changeChannel(kind),
+      (kind) => this.list(kind),
+      logger,
+    );
+  }
 
   async put(kind: string, id: string, value: Uint8Array): Promise<void> {
     this.assertOpen();
     validateName('kind', kind);
     validateName('id', id);
     const entry: OwnEntry = { kind, id, value: new Uint8Array(value) };
-    this.own.set(ownedMember(kind, id), entry);
-    const result = await this.putEntry(entry);
+    const member = ownedMember(kind, id);
+    const previous = this.own.get(member);
+    this.own.set(member, entry);
+    let result: number;
+    try {
+      result = await this.putEntry(entry);
+    } catch (error) {
+      // Never sent: forget it so a later rejoin does not resurrect it. (A put that timed out
+      // may still be applied when Redis answers, so it stays and is put again on rejoin.)
+      if (wasNotSent(error) && this.own.get(member) === entry) {
+        if (previous === undefined) this.own.delete(member);
+        else this.own.set(member, previous);
+      }
+      throw error;
+    }
     if (result === SCRIPT_CODES.nodeNotLive) {
       // Redis forgot this node (stall past the TTL, or a restart): rejoin, which puts every
       // entry of this node again, this one included.
@@ -57,18 +90,22 @@ export class RedisRegistryStore implements RegistryStore {
     const member = ownedMember(kind, id);
     this.own.delete(member);
     const frame = deleteChange(kind, id, this.nodeId);
-    await this.script('removeEntry', `remove registry entry ${kind}/${id}`, [this.keys.entries(kind), this.keys.owned(this.nodeId)], [
-      id,
-      this.nodeId,
-      member,
-      this.keys.changeChannel(kind),
-      frame,
-    ]);
+    await this.script(
+      'removeEntry',
+      `remove registry entry ${kind}/${id}`,
+      [this.keys.entries(kind), this.keys.owned(this.nodeId)],
+      [id, this.nodeId, member, this.keys.changeChannel(kind), frame],
+    );
   }
 
   async list(kind: string): Promise<RegistryRecord[]> {
     this.assertOpen();
-    const flat = (await this.script('listEntries', `list registry entries of ${kind}`, [this.keys.entries(kind), this.keys.nodes], [])) as Buffer[];
+    const flat = (await this.script(
+      'listEntries',
+      `list registry entries of ${kind}`,
+      [this.keys.entries(kind), this.keys.nodes],
+      [],
+    )) as Buffer[];
     const records: RegistryRecord[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const { nodeId, value } = decodeEntry(flat[i + 1]!);
@@ -77,24 +114,24 @@ export class RedisRegistryStore implements RegistryStore {
     return records;
   }
 
-  async watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
+  watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
     this.assertOpen();
-    const remove = await this.hub.add(this.keys.changeChannel(kind), (message) => {
-      let change;
-      try {
-        change = decodeChange(message);
-      } catch (error) {
-        this.logger.warn({ err: error, kind }, 'Dropped a malformed registry change');
-        return;
-      }
-      listener(change);
-    });
-    return { close: remove };
+    return this.watches.watch(kind, listener);
+  }
+
+  /** After the subscriber reconnected: repair watchers for changes that passed meanwhile. */
+  resyncWatchers(): Promise<void> {
+    return this.watches.resync();
   }
 
   async liveNodes(): Promise<string[]> {
     this.assertOpen();
-    const ids = (await this.script('listNodes', 'list live nodes', [this.keys.nodes], [])) as Buffer[];
+    const ids = (await this.script(
+      'listNodes',
+      'list live nodes',
+      [this.keys.nodes],
+      [],
+    )) as Buffer[];
     return ids.map((id) => id.toString());
   }
 
@@ -103,10 +140,21 @@ export class RedisRegistryStore implements RegistryStore {
    * Resolves with false when the node had to rejoin.
    */
   async heartbeat(): Promise<boolean> {
-    const live = await this.script('refreshNode', 'refresh node liveness', [this.keys.nodes], [this.nodeId, this.livenessTtl]);
+    const live = await this.script(
+      'refreshNode',
+      'refresh node liveness',
+      [this.keys.nodes],
+      [this.nodeId, this.livenessTtl],
+    );
     if (live === 1) return true;
-    if (this.own.size > 0) this.logger.info({ entries: this.own.size }, 'Rejoined the Redis registry; putting this node\'s entries again');
-    const results = await Promise.allSettled([...this.own.values()].map((entry) => this.putEntry(entry)));
+    if (this.own.size > 0)
+      this.logger.info(
+        { entries: this.own.size },
+        "Rejoined the Redis registry; putting this node's entries again",
+      );
+    const results = await Promise.allSettled(
+      [...this.own.values()].map((entry) => this.putEntry(entry)),
+    );
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     return false;
@@ -114,12 +162,12 @@ export class RedisRegistryStore implements RegistryStore {
 
   /** Remove nodes whose liveness lapsed, with their entries (watchers get deletes). */
   async reap(): Promise<number> {
-    const reaped = (await this.script('reapNodes', 'reap dead nodes', [this.keys.nodes], [
-      this.keys.ownedPrefix,
-      this.keys.entriesPrefix,
-      this.keys.changePrefix,
-      REAP_BATCH,
-    ])) as number;
+    const reaped = (await this.script(
+      'reapNodes',
+      'reap dead nodes',
+      [this.keys.nodes],
+      [this.keys.ownedPrefix, this.keys.entriesPrefix, this.keys.changePrefix, REAP_BATCH],
+    )) as number;
     if (reaped > 0) this.logger.info({ reaped }, 'Removed nodes whose liveness lapsed');
     return reaped;
   }
@@ -127,15 +175,17 @@ export class RedisRegistryStore implements RegistryStore {
   /** Leave gracefully: every entry of this node is removed at once. Later calls are refused. */
   async leave(deadline?: number): Promise<void> {
     this.closed = true;
+    this.watches.close();
     this.own.clear();
     await this.runner.run(
       'leave the registry',
       (client) =>
-        evalScript(client, this.scripts.removeNode, [this.keys.nodes, this.keys.owned(this.nodeId)], [
-          this.nodeId,
-          this.keys.entriesPrefix,
-          this.keys.changePrefix,
-        ]),
+        evalScript(
+          client,
+          this.scripts.removeNode,
+          [this.keys.nodes, this.keys.owned(this.nodeId)],
+          [this.nodeId, this.keys.entriesPrefix, this.keys.changePrefix],
+        ),
       deadline,
     );
   }
@@ -158,7 +208,12 @@ export class RedisRegistryStore implements RegistryStore {
     ) as Promise<number>;
   }
 
-  private script(name: ScriptName, what: string, keys: string[], args: (string | Buffer | number)[]): Promise<unknown> {
+  private script(
+    name: ScriptName,
+    what: string,
+    keys: string[],
+    args: (string | Buffer | number)[],
+  ): Promise<unknown> {
     const script = this.scripts[name];
     return this.runner.run(what, (client) => evalScript(client, script, keys, args));
   }
@@ -170,7 +225,9 @@ export class RedisRegistryStore implements RegistryStore {
 
 function validateName(field: 'kind' | 'id', value: string): void {
   if (value === '' || Buffer.byteLength(value) > MAX_NAME_BYTES) {
-    throw new ValidationError(`Registry ${field} must be 1 to ${MAX_NAME_BYTES} bytes long.`, { details: { field } });
+    throw new ValidationError(`Registry ${field} must be 1 to ${MAX_NAME_BYTES} bytes long.`, {
+      details: { field },
+    });
   }
 }
 

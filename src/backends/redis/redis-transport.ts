@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import { createCodec } from '../../codec/codec.js';
-import { BackendUnavailableError, ServiceUnavailableError, TimeoutError, ValidationError } from '../../errors/errors.js';
+import {
+  BackendUnavailableError,
+  ServiceUnavailableError,
+  TimeoutError,
+  ValidationError,
+} from '../../errors/errors.js';
 import { errorToWire, wireToError, type WireError } from '../../errors/wire.js';
 import type { PortSubscription, Responder, TopicHandler, Transport } from '../ports.js';
 import type { Deadline, DeadlineTracker } from './deadlines.js';
@@ -51,18 +56,24 @@ export class RedisTransport implements Transport {
 
   /** Subscribe this node's inbox; called once by the backend at start. */
   async start(): Promise<void> {
-    await this.hub.add(this.keys.inboxChannel(this.nodeId), (message) => this.receive(message, undefined));
+    await this.hub.add(this.keys.inboxChannel(this.nodeId), (message) =>
+      this.receive(message, undefined),
+    );
   }
 
   publish(topic: string, payload: Uint8Array): Promise<void> {
     return this.guard(topic).then(() =>
-      this.outbox.enqueue(this.keys.topicChannel(topic), this.writer.message(topic, payload)).then(() => undefined),
+      this.outbox
+        .enqueue(this.keys.topicChannel(topic), this.writer.message(topic, payload))
+        .then(() => undefined),
     );
   }
 
   send(nodeId: string, topic: string, payload: Uint8Array): Promise<void> {
     return this.guard(topic).then(() =>
-      this.outbox.enqueue(this.keys.inboxChannel(nodeId), this.writer.message(topic, payload)).then(() => undefined),
+      this.outbox
+        .enqueue(this.keys.inboxChannel(nodeId), this.writer.message(topic, payload))
+        .then(() => undefined),
     );
   }
 
@@ -75,7 +86,9 @@ export class RedisTransport implements Transport {
     let unsubscribe: () => Promise<void>;
     try {
       // Each subscription gets the channel's messages from the hub, which SUBSCRIBEs once.
-      unsubscribe = await this.hub.add(this.keys.topicChannel(topic), (message) => this.receive(message, entry));
+      unsubscribe = await this.hub.add(this.keys.topicChannel(topic), (message) =>
+        this.receive(message, entry),
+      );
     } catch (error) {
       this.removeHandler(topic, entry);
       throw error;
@@ -91,7 +104,12 @@ export class RedisTransport implements Transport {
     };
   }
 
-  request(nodeId: string, topic: string, payload: Uint8Array, deadline: number): Promise<Uint8Array> {
+  request(
+    nodeId: string,
+    topic: string,
+    payload: Uint8Array,
+    deadline: number,
+  ): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(this.closedError());
     if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return Promise.reject(this.topicTooLong(topic));
     if (deadline <= Date.now()) return Promise.reject(this.timeout(nodeId, topic));
@@ -104,14 +122,26 @@ export class RedisTransport implements Transport {
         this.pending.delete(id);
         reject(this.timeout(nodeId, topic));
       });
-      this.outbox.enqueue(this.keys.inboxChannel(nodeId), this.writer.request(id, topic, payload)).then(
-        (receivers) => {
-          if (receivers === 0) {
-            this.fail(id, new ServiceUnavailableError(`Node "${nodeId}" is not connected; nobody received the request on "${topic}".`, { details: { nodeId, topic } }));
-          }
-        },
-        (error: unknown) => this.fail(id, error instanceof Error ? error : new BackendUnavailableError(String(error))),
-      );
+      this.outbox
+        .enqueue(this.keys.inboxChannel(nodeId), this.writer.request(id, topic, payload))
+        .then(
+          (receivers) => {
+            if (receivers === 0) {
+              this.fail(
+                id,
+                new ServiceUnavailableError(
+                  `Node "${nodeId}" is not connected; nobody received the request on "${topic}".`,
+                  { details: { nodeId, topic } },
+                ),
+              );
+            }
+          },
+          (error: unknown) =>
+            this.fail(
+              id,
+              error instanceof Error ? error : new BackendUnavailableError(String(error)),
+            ),
+        );
     });
   }
 
@@ -154,12 +184,14 @@ export class RedisTransport implements Transport {
     switch (frame.type) {
       case 'message': {
         if (!inbox) {
-          if (frame.from !== this.nodeId) this.deliver(only, frame.topic, frame.payload, frame.from);
+          if (frame.from !== this.nodeId)
+            this.deliver(only, frame.topic, frame.payload, frame.from);
           return;
         }
         const handlers = this.topics.get(frame.topic);
         if (handlers === undefined) return;
-        for (const handler of handlers) this.deliver(handler, frame.topic, frame.payload, frame.from);
+        for (const handler of handlers)
+          this.deliver(handler, frame.topic, frame.payload, frame.from);
         return;
       }
       case 'request':
@@ -192,12 +224,20 @@ export class RedisTransport implements Transport {
     const replyTo = this.keys.inboxChannel(from);
     const sendReply = (bytes: Uint8Array, isError: boolean): void => {
       if (this.closed) return;
-      this.outbox.enqueue(replyTo, this.writer.reply(id, bytes, isError)).catch((error: unknown) =>
-        this.logger.debug({ err: error, to: from, topic }, 'Could not send a reply; the caller will time out'),
-      );
+      this.outbox
+        .enqueue(replyTo, this.writer.reply(id, bytes, isError))
+        .catch((error: unknown) =>
+          this.logger.debug(
+            { err: error, to: from, topic },
+            'Could not send a reply; the caller will time out',
+          ),
+        );
     };
     if (responder === undefined) {
-      const error = new ServiceUnavailableError(`Node "${this.nodeId}" does not answer "${topic}".`, { details: { nodeId: this.nodeId, topic } });
+      const error = new ServiceUnavailableError(
+        `Node "${this.nodeId}" does not answer "${topic}".`,
+        { details: { nodeId: this.nodeId, topic } },
+      );
       sendReply(encodeWireError(errorToWire(error)), true);
       return;
     }
@@ -239,11 +279,16 @@ export class RedisTransport implements Transport {
   }
 
   private timeout(nodeId: string, topic: string): TimeoutError {
-    return new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, { details: { nodeId, topic } });
+    return new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, {
+      details: { nodeId, topic },
+    });
   }
 
   private topicTooLong(topic: string): ValidationError {
-    return new ValidationError(`Topic "${topic.slice(0, 40)}..." is longer than ${MAX_TOPIC_BYTES} bytes.`, { details: { field: 'topic' } });
+    return new ValidationError(
+      `Topic "${topic.slice(0, 40)}..." is longer than ${MAX_TOPIC_BYTES} bytes.`,
+      { details: { field: 'topic' } },
+    );
   }
 
   private closedError(): BackendUnavailableError {
@@ -265,6 +310,8 @@ function decodeWireError(bytes: Uint8Array): Error {
     const wire = wireCodec.decode(bytes) as WireError;
     return wireToError(wire);
   } catch (cause) {
-    return new BackendUnavailableError('Received an error reply that cannot be decoded.', { cause });
+    return new BackendUnavailableError('Received an error reply that cannot be decoded.', {
+      cause,
+    });
   }
 }

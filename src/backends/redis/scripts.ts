@@ -15,6 +15,12 @@ export const SCRIPT_FILES = {
   reapNodes: 'reap-nodes-1.lua',
   listEntries: 'list-entries-2.lua',
   listNodes: 'list-nodes-1.lua',
+  enqueueMessage: 'enqueue-message-4.lua',
+  claimMessages: 'claim-messages-5.lua',
+  ackMessage: 'ack-message-4.lua',
+  releaseMessage: 'release-message-2.lua',
+  deadLetterMessage: 'dead-letter-message-4.lua',
+  countMessages: 'count-messages-4.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
@@ -38,7 +44,13 @@ export function loadScripts(): Record<ScriptName, LuaScript> {
     const file = SCRIPT_FILES[name];
     const source = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
     const keys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);
-    loaded[name] = { name, file, keys, source, sha: createHash('sha1').update(source).digest('hex') };
+    loaded[name] = {
+      name,
+      file,
+      keys,
+      source,
+      sha: createHash('sha1').update(source).digest('hex'),
+    };
   }
   cache = loaded;
   return loaded;
@@ -55,7 +67,8 @@ export async function evalScript(
   keys: readonly string[],
   args: readonly (string | Buffer | number)[],
 ): Promise<unknown> {
-  if (keys.length !== script.keys) throw new Error(`${script.file} takes ${script.keys} keys, got ${keys.length}.`);
+  if (keys.length !== script.keys)
+    throw new Error(`${script.file} takes ${script.keys} keys, got ${keys.length}.`);
   const rest = [script.keys, ...keys, ...args];
   try {
     return await send(client, 'evalsha', [script.sha, ...rest]);
@@ -77,7 +90,11 @@ export const SCRIPT_CODES = {
 } as const;
 
 /** The one place where a script's negative return code becomes a typed error. */
-export function scriptError(script: LuaScript, code: number, details: Record<string, unknown> = {}): Error {
+export function scriptError(
+  script: LuaScript,
+  code: number,
+  details: Record<string, unknown> = {},
+): Error {
   switch (code) {
     case SCRIPT_CODES.nodeNotLive:
       return new BackendUnavailableError(

@@ -25,7 +25,9 @@ export class SubscriptionHub {
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
   ) {
-    runner.client.on('messageBuffer', (channel: Buffer, message: Buffer) => this.dispatch(channel, message));
+    runner.client.on('messageBuffer', (channel: Buffer, message: Buffer) =>
+      this.dispatch(channel, message),
+    );
   }
 
   /**
@@ -55,7 +57,10 @@ export class SubscriptionHub {
       removed = true;
       state.handlers.delete(entry);
       await this.sync(channel, state).catch((error: unknown) =>
-        this.logger.debug({ err: error, channel }, 'UNSUBSCRIBE failed; Redis drops it with the connection'),
+        this.logger.debug(
+          { err: error, channel },
+          'UNSUBSCRIBE failed; Redis drops it with the connection',
+        ),
       );
     };
   }
@@ -87,7 +92,8 @@ export class SubscriptionHub {
       state.subscribed = undefined;
       await this.runner.run(`unsubscribe from ${channel}`, (client) => client.unsubscribe(channel));
       state.subscribed = false;
-      if (state.handlers.size === 0 && this.channels.get(channel) === state) this.channels.delete(channel);
+      if (state.handlers.size === 0 && this.channels.get(channel) === state)
+        this.channels.delete(channel);
     }
   }
 
@@ -98,7 +104,10 @@ export class SubscriptionHub {
       try {
         handler(message);
       } catch (error) {
-        this.logger.error({ err: error, channel: channel.toString() }, 'Redis message handler threw');
+        this.logger.error(
+          { err: error, channel: channel.toString() },
+          'Redis message handler threw',
+        );
       }
     }
   }

@@ -1,0 +1,301 @@
+/**
+ * The bundled example application (examples/shop): its scenario runs by itself and does what
+ * its narration says. Once in-process through the host API (with a probe plugin that watches and
+ * queries), once through the CLI as the README's quick start runs it (`start --once`).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { createHost, definePlugin } from '../../src/index.js';
+import type { PluginContext, PluginErrorEvent } from '../../src/index.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SHOP = join(ROOT, 'examples/shop');
+const SHOP_PLUGINS = [
+  'audit-plugin',
+  'auth-plugin',
+  'email-plugin',
+  'orders-plugin',
+  'payments-plugin',
+  'storefront-plugin',
+  'users-plugin',
+];
+
+interface Summary {
+  user: string;
+  orders: { id: string; status: string; code?: string }[];
+  paid: number;
+  declined: number;
+  welcomeEmails: number;
+  eventsAudited: number;
+  pluginErrors: number;
+}
+
+/** Reject after `ms` so a broken scenario fails the test instead of hanging it. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
+void describe('examples/shop', () => {
+  void it(
+    'runs its scenario in-process: user, chain, one paid and one declined order, one email, clean audit',
+    { timeout: 20_000 },
+    async () => {
+      const lines: string[] = [];
+      const log = console.log;
+      console.log = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+
+      let probe!: PluginContext;
+      const errors: PluginErrorEvent[] = [];
+      const emailsSent: unknown[] = [];
+      let completed!: (summary: Summary) => void;
+      const scenario = new Promise<Summary>((resolve) => (completed = resolve));
+      const probePlugin = definePlugin({
+        name: 'shop-probe',
+        version: '1.0.0',
+        activate(context) {
+          probe = context;
+          context.eventBus.subscribe(
+            'plugin.error',
+            (error) => void errors.push(error as PluginErrorEvent),
+          );
+          context.eventBus.subscribe('email.sent', (mail) => void emailsSent.push(mail));
+          context.eventBus.once('shop.scenario.completed', (summary) =>
+            completed(summary as Summary),
+          );
+        },
+      });
+
+      const host = await createHost({
+        pluginDirectory: join(SHOP, 'plugins'),
+        plugins: [probePlugin],
+        logger: pino({ level: 'silent' }),
+      });
+      try {
+        const result = await host.start();
+        assert.deepEqual(result.failed, []);
+        assert.deepEqual(result.skipped, []);
+        const started = host.health();
+        assert.equal(started.ok, true, JSON.stringify(started.plugins, null, 2));
+        assert.deepEqual(
+          Object.keys(started.plugins).sort(),
+          [...SHOP_PLUGINS, 'shop-probe'].sort(),
+        );
+        // The driver depends on every other shop plugin, so it starts last.
+        assert.equal(started.levels.at(-1)?.includes('storefront-plugin'), true);
+
+        const summary = await within(scenario, 10_000, 'shop.scenario.completed');
+        assert.equal(summary.user, 'u-1');
+        assert.deepEqual(summary.orders, [
+          { id: 'o-1', status: 'paid', code: undefined },
+          { id: 'o-2', status: 'declined', code: 'SHOP_PAYMENT_DECLINED' },
+        ]);
+        assert.equal(summary.paid, 1);
+        assert.equal(summary.declined, 1);
+        assert.equal(summary.welcomeEmails, 1);
+        assert.equal(summary.pluginErrors, 0);
+
+        // The user exists, and the welcome email went out once (two mailers share one group).
+        const rpc = probe.rpcClient;
+        assert.deepEqual(await rpc.call('users', 'get', ['u-1']), {
+          id: 'u-1',
+          name: 'Ada Lovelace',
+          email: 'ada@example.com',
+        });
+        const outbox = (await rpc.call('email', 'outbox')) as {
+          to: string;
+          subject: string;
+          mailer: string;
+        }[];
+        assert.equal(outbox.length, 1);
+        assert.equal(outbox[0]!.to, 'ada@example.com');
+        assert.equal(outbox[0]!.subject, 'Welcome, Ada Lovelace!');
+
+        // The orders as the orders plugin keeps them.
+        const orders = (await rpc.call('orders', 'list')) as {
+          id: string;
+          status: string;
+          code?: string;
+          chargeId?: string;
+        }[];
+        assert.deepEqual(
+          orders.map((o) => [o.id, o.status, o.code ?? o.chargeId]),
+          [
+            ['o-1', 'paid', 'ch-1'],
+            ['o-2', 'declined', 'SHOP_PAYMENT_DECLINED'],
+          ],
+        );
+
+        // What the audit plugin saw (`**`, plugin.error), including the chain run.
+        const audit = (await rpc.call('audit', 'report')) as {
+          total: number;
+          byEvent: Record<string, number>;
+          bySource: Record<string, number>;
+          errors: unknown[];
+        };
+        assert.deepEqual(audit.errors, []);
+        assert.equal(audit.byEvent['user.created'], 1);
+        assert.equal(audit.byEvent['email.sent'], 1);
+        assert.equal(audit.byEvent['request.received'], 1);
+        assert.equal(audit.byEvent['order.created'], 2);
+        assert.equal(audit.byEvent['order.paid'], 1);
+        assert.equal(audit.byEvent['order.declined'], 1);
+        assert.equal(audit.byEvent['payment.captured'], 1);
+        assert.equal(audit.byEvent['payment.declined'], 1);
+        assert.equal(audit.byEvent['shop.scenario.completed'], 1);
+        assert.ok(
+          (audit.byEvent['plugin.activated'] ?? 0) >= 6,
+          'audit saw the plugins after it activate',
+        );
+        assert.equal(audit.bySource['users-plugin'], 1);
+
+        // The typed error crosses orders → payments and reaches this caller with name and code.
+        await assert.rejects(
+          rpc.call('orders', 'place', [
+            { userId: 'u-1', items: ['kimono'], amount: 99_000, currency: 'JPY' },
+          ]),
+          (error: Error & { code?: string }) => {
+            assert.equal(error.name, 'PaymentDeclinedError');
+            assert.equal(error.code, 'SHOP_PAYMENT_DECLINED');
+            assert.match(error.message, /Yen Pay declined/);
+            return true;
+          },
+        );
+        // An unknown user is a typed error from users-plugin, passed through orders-plugin.
+        await assert.rejects(
+          rpc.call('orders', 'place', [{ userId: 'u-404', items: [], amount: 1, currency: 'EUR' }]),
+          { name: 'UserNotFoundError', code: 'SHOP_USER_NOT_FOUND' },
+        );
+        // The chain refuses a request with a bad token, naming the plugin that threw.
+        await assert.rejects(
+          probe.pluginChain.execute('request.received', {
+            method: 'GET',
+            url: '/',
+            token: 'forged',
+          }),
+          { code: 'SHOP_AUTH_INVALID_TOKEN', pluginId: 'auth-plugin' },
+        );
+        assert.deepEqual(errors, [], 'no plugin.error during the run');
+      } finally {
+        await host.stop();
+        console.log = log;
+      }
+
+      // Still one welcome email once everything has finished (stop waits for background work),
+      // and nothing failed while stopping either.
+      assert.equal(emailsSent.length, 1);
+      assert.deepEqual(errors, [], 'no plugin.error while stopping');
+
+      // Every plugin stopped cleanly and let go of everything.
+      const stopped = host.health();
+      for (const plugin of Object.values(stopped.plugins)) {
+        assert.equal(plugin.state, 'stopped', plugin.name);
+        assert.equal(plugin.error, undefined, plugin.name);
+        assert.deepEqual(plugin.unfinished, [], plugin.name);
+        assert.deepEqual(
+          plugin.holdings,
+          {
+            subscriptions: 0,
+            registrations: 0,
+            registryEntries: 0,
+            timers: 0,
+            background: 0,
+            inFlight: 0,
+          },
+          plugin.name,
+        );
+      }
+
+      // The narration tells the same story, briefly.
+      const story = lines.join('\n');
+      // One mailer of the group took the event (without the group both would).
+      assert.equal(
+        lines.filter((line) => line.includes('accepted the welcome email')).length,
+        1,
+        story,
+      );
+      assert.ok(
+        lines.length >= 10 && lines.length <= 30,
+        `narration has ${lines.length} lines:\n${story}`,
+      );
+      assert.match(story, /\[users\] +created u-1 Ada Lovelace <ada@example\.com>/);
+      assert.match(story, /\[auth\] +POST \/api\/orders: token ok → userId u-1/);
+      assert.match(
+        story,
+        /\[payments\] +€42\.50 → Stripe Payment \(discovered for EUR\): captured ch-1/,
+      );
+      assert.match(
+        story,
+        /\[storefront\] order refused with PaymentDeclinedError \[SHOP_PAYMENT_DECLINED\]/,
+      );
+      assert.match(story, /\[email\] +mailer-\d sent "Welcome, Ada Lovelace!"/);
+      assert.match(
+        story,
+        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, audit saw \d+ events and 0 plugin errors/,
+      );
+    },
+  );
+
+  void it(
+    'runs from the CLI as in the quick start (start --once) and exits 0',
+    { timeout: 40_000 },
+    async () => {
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+        (resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', 'src/cli/main.ts', 'start', 'examples/shop', '--once'],
+            {
+              cwd: ROOT,
+              env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'warn' },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
+          let stdout = '';
+          let stderr = '';
+          const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => {
+            clearTimeout(killer);
+            resolve({ code, stdout, stderr });
+          });
+        },
+      );
+      const output = `${run.stdout}\n${run.stderr}`;
+      assert.equal(run.code, 0, output);
+      assert.equal(run.stderr, '', 'no warnings or errors logged');
+      assert.match(run.stdout, /7\/7 plugins active .* backend memory/);
+      for (const name of SHOP_PLUGINS)
+        assert.match(run.stdout, new RegExp(`✓ ${name}@\\d+\\.\\d+\\.\\d+ activated`));
+      assert.match(
+        run.stdout,
+        /\[storefront\] order refused with PaymentDeclinedError \[SHOP_PAYMENT_DECLINED\]/,
+      );
+      assert.match(
+        run.stdout,
+        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, audit saw \d+ events and 0 plugin errors/,
+      );
+      // The scenario finished before the plugins it uses were stopped.
+      const summaryAt = run.stdout.indexOf('summary:');
+      for (const name of SHOP_PLUGINS) {
+        const stoppedAt = run.stdout.indexOf(`■ ${name} stopped`);
+        assert.ok(stoppedAt > summaryAt, `${name} stopped after the summary`);
+        assert.doesNotMatch(
+          run.stdout,
+          new RegExp(`■ ${name} stopped in [^\\n]*\\(`),
+          `${name} stopped cleanly`,
+        );
+      }
+      assert.match(run.stdout, /plugboard: stopped in \d+ ms\./);
+    },
+  );
+});
