@@ -93,15 +93,7 @@ export class DurableConsumer {
         .catch(() => undefined);
       return;
     }
-    const meta = new LazyEventMeta(
-      frame.e,
-      frame.s,
-      frame.n,
-      frame.t,
-      this.options.nextId,
-      frame.i,
-      frame.tr,
-    );
+    const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
     this.record.tracker.begin();
     try {
       await this.record.handler(frame.d, NOOP_NEXT, meta);

@@ -395,15 +395,7 @@ export class EventBusCore {
       return;
     }
     const entry = this.lookup(frame.e);
-    const meta = new LazyEventMeta(
-      frame.e,
-      frame.s,
-      frame.n,
-      frame.t,
-      this.options.nextId,
-      frame.i,
-      frame.tr,
-    );
+    const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
     if (!grouped) {
       void this.dispatch(entry.subs, frame.d, meta, undefined, Deliver.Plain);
       return;

@@ -1,3 +1,4 @@
+import type { EventFrame } from './event-frame.js';
 import type { EventMeta } from './types.js';
 
 /**
@@ -17,6 +18,11 @@ export class LazyEventMeta implements EventMeta {
     private readonly trace?: string,
   ) {
     this.generated = id;
+  }
+
+  /** The meta of an event that arrived from the backend. */
+  static fromFrame(frame: EventFrame, nextId: () => string): LazyEventMeta {
+    return new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, nextId, frame.i, frame.tr);
   }
 
   get id(): string {
