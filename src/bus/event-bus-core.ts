@@ -69,7 +69,8 @@ export interface EventBusCoreOptions {
  */
 export class EventBusCore {
   private readonly trie = new PatternTrie<SubscriptionRecord>();
-  private readonly cache = new Map<string, MatchEntry>();
+  private cache = new Map<string, MatchEntry>();
+  private previousCache = new Map<string, MatchEntry>();
   private readonly remoteGroups = new RemoteGroupTable();
   private readonly groupTurns = new Map<string, number>();
   /** Local (group, pattern) pairs and their member count, announced in the registry. */
@@ -165,7 +166,7 @@ export class EventBusCore {
       return record;
     }
     this.trie.add(pattern, record);
-    this.cache.clear();
+    this.invalidate();
     if (group !== undefined) this.announce(group, pattern, +1);
     return record;
   }
@@ -175,8 +176,8 @@ export class EventBusCore {
    * the meta object, and a shared resolved promise is returned.
    */
   publish(source: string, event: string, data: unknown, traceId?: string): Promise<void> {
-    assertName(event, 'Event name');
-    const entry = this.lookup(event);
+    // Only valid names are ever cached, so a hit needs no validation.
+    const entry = this.cache.get(event) ?? this.lookup(event);
     const meta = new LazyEventMeta(
       event,
       source,
@@ -187,18 +188,18 @@ export class EventBusCore {
       traceId,
     );
     let remote: Promise<void> | undefined;
-    let chosen: Set<SubscriptionRecord> | undefined;
+    let chosen: SubscriptionRecord[] | undefined;
     if (this.clustered || this.durableBindings.size > 0) {
       try {
-        chosen = entry.slots === undefined ? undefined : new Set();
+        chosen = entry.slots === undefined ? undefined : [];
         remote = this.handOff(entry, meta, data, chosen);
       } catch (error) {
         return Promise.reject(error);
       }
     }
     if (!this.clustered && entry.slots !== undefined) {
-      chosen = new Set();
-      for (const slot of entry.slots.values()) chosen.add(nextMember(slot));
+      chosen = [];
+      for (const slot of entry.slots.values()) chosen.push(nextMember(slot));
     }
     const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All);
     if (remote === undefined) return local;
@@ -234,9 +235,28 @@ export class EventBusCore {
     return this.trie.size;
   }
 
+  /**
+   * The dispatch entry of an event name. Cached in two generations: when the current map is full
+   * it becomes the previous one and hits there are promoted, so a working set a little larger
+   * than the limit degrades gradually instead of missing on every publish.
+   */
   private lookup(event: string): MatchEntry {
     let entry = this.cache.get(event);
     if (entry !== undefined) return entry;
+    entry = this.previousCache.get(event);
+    if (entry === undefined) {
+      assertName(event, 'Event name');
+      entry = this.match(event);
+    }
+    if (this.cache.size >= CACHE_LIMIT) {
+      this.previousCache = this.cache;
+      this.cache = new Map();
+    }
+    this.cache.set(event, entry);
+    return entry;
+  }
+
+  private match(event: string): MatchEntry {
     const subs = [...this.trie.match(event)].sort(compareSubscriptions);
     let slots: Map<string, GroupSlot> | undefined;
     for (const sub of subs) {
@@ -246,10 +266,13 @@ export class EventBusCore {
       if (slot === undefined) slots.set(sub.group, { group: sub.group, members: [sub], rr: 0 });
       else slot.members.push(sub);
     }
-    entry = { subs, slots };
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(event, entry);
-    return entry;
+    return { subs, slots };
+  }
+
+  /** Forget every cached dispatch entry (the subscriptions changed). */
+  private invalidate(): void {
+    this.cache.clear();
+    this.previousCache.clear();
   }
 
   /**
@@ -262,7 +285,7 @@ export class EventBusCore {
     subs: readonly SubscriptionRecord[],
     data: unknown,
     meta: EventMeta,
-    chosen: Set<SubscriptionRecord> | undefined,
+    chosen: SubscriptionRecord[] | undefined,
     deliver: Deliver,
   ): Promise<void> {
     let pending: Array<Promise<void>> | undefined;
@@ -271,7 +294,7 @@ export class EventBusCore {
       if (!sub.active) continue;
       if (sub.group === undefined) {
         if (deliver === Deliver.Groups) continue;
-      } else if (deliver === Deliver.Plain || chosen?.has(sub) !== true) continue;
+      } else if (deliver === Deliver.Plain || chosen?.includes(sub) !== true) continue;
       if (sub.once) sub.end('once');
       let result: unknown;
       try {
@@ -332,7 +355,7 @@ export class EventBusCore {
     entry: MatchEntry,
     meta: LazyEventMeta,
     data: unknown,
-    chosen: Set<SubscriptionRecord> | undefined,
+    chosen: SubscriptionRecord[] | undefined,
   ): Promise<void> {
     const { transport, queues } = this.options.backend;
     const frame: EventFrame = {
@@ -362,7 +385,7 @@ export class EventBusCore {
       this.groupTurns.set(group, turn + 1);
       const node = candidates[turn % candidates.length]!;
       if (node === this.nodeId) {
-        chosen?.add(nextMember(localSlot!));
+        chosen?.push(nextMember(localSlot!));
         return;
       }
       byNode ??= new Map();
@@ -402,12 +425,12 @@ export class EventBusCore {
     }
     // This node's turn for the listed groups; a group whose members left meanwhile is dropped
     // (group delivery is at-most-once).
-    const chosen = new Set<SubscriptionRecord>();
+    const chosen: SubscriptionRecord[] = [];
     for (const group of frame.g ?? []) {
       const slot = entry.slots?.get(group);
-      if (slot !== undefined) chosen.add(nextMember(slot));
+      if (slot !== undefined) chosen.push(nextMember(slot));
     }
-    if (chosen.size > 0) void this.dispatch(entry.subs, frame.d, meta, chosen, Deliver.Groups);
+    if (chosen.length > 0) void this.dispatch(entry.subs, frame.d, meta, chosen, Deliver.Groups);
   }
 
   private detach(record: SubscriptionRecord, _reason: CloseReason): Promise<void> | undefined {
@@ -418,7 +441,7 @@ export class EventBusCore {
       return consumer.stop();
     }
     this.trie.remove(record.pattern, record);
-    this.cache.clear();
+    this.invalidate();
     if (record.group !== undefined) this.announce(record.group, record.pattern, -1);
     return undefined;
   }

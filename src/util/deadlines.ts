@@ -65,6 +65,14 @@ class Queue {
   }
 
   compact(): void {
+    if (this.live === 0) {
+      // All done: nothing to keep (the usual case under steady load).
+      this.items = [];
+      this.head = 0;
+      this.cancelled = 0;
+      this.stamped = 0;
+      return;
+    }
     this.items = this.items.slice(this.head).filter((entry) => !entry.done);
     this.head = 0;
     this.cancelled = 0;

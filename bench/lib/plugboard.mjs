@@ -1,0 +1,26 @@
+// Starts a Plugboard host from the built package (`dist/`, what users get) with a few plugins
+// and hands back their contexts. Imported lazily so anchor-only runs work before `dist` exists.
+import { existsSync } from 'node:fs';
+import { URL, fileURLToPath } from 'node:url';
+
+const DIST = new URL('../../dist/index.js', import.meta.url);
+
+export const plugboardBuilt = () => existsSync(fileURLToPath(DIST));
+
+/** `names` are plugin names; resolves with `{ host, ctx: { [name]: PluginContext }, close }`. */
+export async function startPlugboard(names, hostOptions = {}) {
+  const { createHost, definePlugin } = await import(DIST.href);
+  const ctx = {};
+  const plugins = names.map((name) =>
+    definePlugin({
+      name,
+      version: '1.0.0',
+      activate(context) {
+        ctx[name] = context;
+      },
+    }),
+  );
+  const host = await createHost({ plugins, ...hostOptions });
+  await host.start();
+  return { host, ctx, close: () => host.stop() };
+}

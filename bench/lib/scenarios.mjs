@@ -1,0 +1,17 @@
+// The scenario list, in report order. A scenario is one file in `bench/scenarios/` whose default
+// export is `{ name, title, notes, latency?, available?, variants, comparisons }`:
+// - `variants[]`: `{ id, side: 'ours' | 'anchor', label, setup }`; `setup()` resolves with
+//   `{ batch(n), once?(), perOp?, delivered?(), verify?(ops), close?() }`.
+// - `comparisons[]`: `{ label, a, b, target?: { op: '>=' | '<', value } }`, ratio = ops/s of a ÷ b.
+// - `available()` (optional): resolves with a reason string to skip the scenario (e.g. no Redis).
+// To add one (say `redis-publish`), write the file and add its name here.
+import { URL } from 'node:url';
+export const SCENARIOS = ['publish', 'wildcard', 'rpc'];
+
+export async function loadScenario(name) {
+  const mod = await import(new URL(`../scenarios/${name}.mjs`, import.meta.url).href);
+  return mod.default;
+}
+
+/** Marks the child's result line on stdout (libraries may log there too). */
+export const RESULT_PREFIX = 'BENCH_RESULT ';

@@ -1,0 +1,143 @@
+// Runs the benchmark scenarios and regenerates docs/benchmarks.md.
+// Usage: node bench/run.mjs [filter...]   (a filter selects scenarios whose name contains it)
+// Settings (runs, warm-up, window) come from the environment: see lib/config.mjs.
+//
+// Every run of every variant is a fresh child process, so JIT state, caches and garbage from
+// one implementation never leak into another. Within a round the variants run back to back,
+// ours and anchors alternating (order reversed every other round), so each round yields paired
+// ratios taken under the same machine load; the report uses the median of those.
+import { execFile, execFileSync } from 'node:child_process';
+import console from 'node:console';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
+import { config } from './lib/config.mjs';
+import { plugboardBuilt } from './lib/plugboard.mjs';
+import { writeReport } from './lib/report.mjs';
+import { loadScenario, RESULT_PREFIX, SCENARIOS } from './lib/scenarios.mjs';
+
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const CHILD = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
+const RUNS = config.runs;
+
+function runChild(scenario, id) {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CHILD, scenario, id],
+      {
+        timeout: 120_000,
+        maxBuffer: 16 << 20,
+        env: { PLUGBOARD_LOG_LEVEL: 'warn', ...process.env },
+      },
+      (err, stdout, stderr) => {
+        const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+        if (line) return resolve(JSON.parse(line.slice(RESULT_PREFIX.length)));
+        resolve({ error: String(err?.message ?? 'no result') + '\n' + stderr.slice(-2000) });
+      },
+    );
+  });
+}
+
+/** ours, anchor, ours, anchor, ... then the leftovers of the longer list. */
+function interleave(variants) {
+  const ours = variants.filter((v) => v.side === 'ours');
+  const anchors = variants.filter((v) => v.side !== 'ours');
+  const out = [];
+  for (let i = 0; i < Math.max(ours.length, anchors.length); i++) {
+    if (ours[i]) out.push(ours[i]);
+    if (anchors[i]) out.push(anchors[i]);
+  }
+  return out;
+}
+
+function machine() {
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+/**
+ * Which source was measured: the commit, and how many files under src/ differ from it. Taken
+ * once at start, right after `npm run build`, so it describes the dist/ every scenario uses.
+ */
+function source() {
+  const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirtySrcFiles: dirty };
+  } catch {
+    return { commit: 'unknown', dirtySrcFiles: 0 };
+  }
+}
+
+const SOURCE = source();
+
+const fmtOps = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(1)}k`);
+
+async function runScenario(name) {
+  const scenario = await loadScenario(name);
+  const skipped = (await scenario.available?.()) ?? null;
+  const built = plugboardBuilt();
+  const variants = interleave(scenario.variants.filter((v) => built || v.side !== 'ours'));
+  const result = {
+    scenario: {
+      name: scenario.name,
+      title: scenario.title,
+      notes: scenario.notes,
+      latency: Boolean(scenario.latency),
+      variants: scenario.variants.map(({ id, side, label }) => ({ id, side, label })),
+      comparisons: scenario.comparisons,
+    },
+    config,
+    machine: machine(),
+    startedAt: new Date().toISOString(),
+    skipped,
+    oursBuilt: built,
+    source: SOURCE,
+    runs: Object.fromEntries(variants.map((v) => [v.id, []])),
+  };
+  if (skipped) {
+    console.log(`${name}: skipped (${skipped})`);
+  } else {
+    if (!built) console.log(`${name}: dist/index.js missing, running anchors only`);
+    for (let round = 0; round < RUNS; round++) {
+      const order = round % 2 ? [...variants].reverse() : variants;
+      for (const v of order) {
+        const r = await runChild(name, v.id);
+        result.runs[v.id].push({ round, ...r });
+        const what = r.error
+          ? `ERROR ${r.error.split('\n')[0]}`
+          : `${fmtOps(r.opsPerSec)} ops/s` +
+            (r.latency ? `, p50 ${r.latency.p50Us.toFixed(2)} µs` : '') +
+            (r.invalid ? `  INVALID: ${r.invalid}` : '');
+        console.log(`${name} ${round + 1}/${RUNS} ${v.id.padEnd(22)} ${what}`);
+      }
+    }
+  }
+  result.finishedAt = new Date().toISOString();
+  const stamp = result.startedAt.replace(/[:.]/g, '-');
+  await writeFile(`${RESULTS}${stamp}-${name}.json`, JSON.stringify(result, null, 2));
+  await writeFile(`${RESULTS}latest-${name}.json`, JSON.stringify(result, null, 2));
+}
+
+async function main() {
+  const filters = process.argv.slice(2);
+  const selected = SCENARIOS.filter((s) => !filters.length || filters.some((f) => s.includes(f)));
+  if (!selected.length) throw new Error(`no scenario matches ${filters.join(', ')}`);
+  await mkdir(RESULTS, { recursive: true });
+  const t0 = Date.now();
+  for (const name of selected) await runScenario(name);
+  const doc = await writeReport(RESULTS, SCENARIOS);
+  console.log(`\nwrote ${doc} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

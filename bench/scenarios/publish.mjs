@@ -1,0 +1,218 @@
+// Scenario 1: publish throughput with 1 and 10 synchronous subscribers on one event name.
+import { EventEmitter } from 'node:events';
+import { startMoleculer } from '../lib/anchors.mjs';
+import { startPlugboard } from '../lib/plugboard.mjs';
+import { createSink, PAYLOAD } from '../lib/sink.mjs';
+
+const EVENT = 'user.created';
+
+/** Plugboard: a `producer` plugin publishes, a `consumer` plugin subscribes. */
+async function plugboard(subs, allFeatures) {
+  const pb = await startPlugboard(['producer', 'consumer']);
+  const sink = createSink();
+  const consumerBus = pb.ctx.consumer.eventBus;
+  for (let i = 0; i < subs; i++) consumerBus.subscribe(EVENT, sink.handler());
+  if (allFeatures) {
+    // Every feature switched on: a wildcard subscriber and a group subscriber also match.
+    consumerBus.subscribe('user.*', sink.handler());
+    consumerBus.subscribe(EVENT, sink.handler(), { group: 'workers' });
+  }
+  const bus = pb.ctx.producer.eventBus;
+  return {
+    perOp: subs + (allFeatures ? 2 : 0),
+    delivered: sink.calls,
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) await bus.publish(EVENT, PAYLOAD);
+    },
+    close: pb.close,
+  };
+}
+
+async function nodeEvents(subs) {
+  const ee = new EventEmitter();
+  const sink = createSink();
+  for (let i = 0; i < subs; i++) ee.on(EVENT, sink.handler());
+  return {
+    emitter: ee,
+    perOp: subs,
+    delivered: sink.calls,
+    batch: (n) => {
+      for (let i = 0; i < n; i++) ee.emit(EVENT, PAYLOAD);
+    },
+  };
+}
+
+/** The await floor: the same sync emit, awaited like ours (one microtask per operation). */
+async function nodeEventsAwaited(subs) {
+  const run = await nodeEvents(subs);
+  const ee = run.emitter;
+  return {
+    ...run,
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) await ee.emit(EVENT, PAYLOAD);
+    },
+  };
+}
+
+async function eventEmitter2(subs) {
+  const { default: EE2 } = await import('eventemitter2');
+  const ee = new EE2({ wildcard: true, delimiter: '.', maxListeners: 100 });
+  const sink = createSink();
+  for (let i = 0; i < subs; i++) ee.on(EVENT, sink.handler());
+  return {
+    perOp: subs,
+    delivered: sink.calls,
+    batch: (n) => {
+      for (let i = 0; i < n; i++) ee.emit(EVENT, PAYLOAD);
+    },
+  };
+}
+
+async function mitt(subs) {
+  const { default: createMitt } = await import('mitt');
+  const emitter = createMitt();
+  const sink = createSink();
+  for (let i = 0; i < subs; i++) emitter.on(EVENT, sink.handler());
+  return {
+    perOp: subs,
+    delivered: sink.calls,
+    batch: (n) => {
+      for (let i = 0; i < n; i++) emitter.emit(EVENT, PAYLOAD);
+    },
+  };
+}
+
+async function emittery(subs) {
+  const { default: Emittery } = await import('emittery');
+  const emitter = new Emittery();
+  const sink = createSink();
+  for (let i = 0; i < subs; i++) emitter.on(EVENT, sink.handler());
+  return {
+    perOp: subs,
+    delivered: sink.calls,
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) await emitter.emit(EVENT, PAYLOAD);
+    },
+  };
+}
+
+/** Moleculer: one local service per subscriber (`emit` is balanced: one handler per service). */
+async function moleculer(subs) {
+  const broker = await startMoleculer();
+  const sink = createSink();
+  for (let i = 0; i < subs; i++) {
+    const handler = sink.handler();
+    broker.createService({ name: `sub${i}`, events: { [EVENT]: (ctx) => handler(ctx.params) } });
+  }
+  await broker.start();
+  return {
+    perOp: subs,
+    delivered: sink.calls,
+    // 0.14's broker.emit returns Promise.all over the local handlers, so it is awaitable.
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) await broker.emit(EVENT, PAYLOAD);
+    },
+    close: () => broker.stop(),
+  };
+}
+
+const IMPLS = [
+  { key: 'ours', side: 'ours', label: 'Plugboard', setup: (s) => plugboard(s, false) },
+  {
+    key: 'ours-all',
+    side: 'ours',
+    label: 'Plugboard, + wildcard + group subscriber',
+    setup: (s) => plugboard(s, true),
+  },
+  { key: 'events', side: 'anchor', label: 'node:events EventEmitter', setup: nodeEvents },
+  {
+    key: 'events-await',
+    side: 'anchor',
+    label: 'node:events EventEmitter, awaited',
+    setup: nodeEventsAwaited,
+    onlyFor: [1],
+  },
+  { key: 'ee2', side: 'anchor', label: 'EventEmitter2 (wildcard: true)', setup: eventEmitter2 },
+  { key: 'mitt', side: 'anchor', label: 'mitt', setup: mitt },
+  { key: 'emittery', side: 'anchor', label: 'emittery', setup: emittery },
+  { key: 'moleculer', side: 'anchor', label: 'Moleculer 0.14 local', setup: moleculer },
+];
+
+const variants = [1, 10].flatMap((subs) =>
+  IMPLS.filter((impl) => !impl.onlyFor || impl.onlyFor.includes(subs)).map((impl) => ({
+    id: `${impl.key}-${subs}`,
+    side: impl.side,
+    label: `${impl.label}, ${subs} sub${subs > 1 ? 's' : ''}`,
+    setup: () => impl.setup(subs),
+  })),
+);
+
+const cmp = (subs, anchor, target) => ({
+  label: `ours ÷ ${IMPLS.find((i) => i.key === anchor).label}, ${subs} sub${subs > 1 ? 's' : ''}`,
+  a: `ours-${subs}`,
+  b: `${anchor}-${subs}`,
+  target,
+});
+
+export default {
+  name: 'publish',
+  title: 'Publish throughput (1 and 10 subscribers)',
+  notes: `Every subscriber is a synchronous handler that reads \`data.n\` and counts the call; each
+child process checks that handler calls = operations × subscribers, so no side skips delivery.
+
+Per operation:
+- **Plugboard**: \`await bus.publish('user.created', payload)\` from a \`producer\` plugin to
+  handlers in a \`consumer\` plugin, on the default lone in-memory host. The publish checks the
+  name (cached), looks up the cached subscriber list for the name, allocates a lazy
+  \`EventMeta\` (\`Date.now()\`; the id is generated only if a handler reads it), calls each
+  handler with \`(data, next, meta)\` in a try/catch, checks each result for a promise to await,
+  and returns a shared resolved promise when all handlers were sync. With no other nodes
+  nothing is encoded or sent to the backend.
+- **Plugboard + wildcard + group**: the same, with a \`user.*\` subscriber and a subscriber in
+  group \`workers\` also matching (so 2 more handler calls per publish).
+- **node:events**: synchronous \`ee.emit\`, not awaited. **mitt**: synchronous \`emit\`.
+- **node:events, awaited**: \`await ee.emit(...)\`: the same sync emit plus the one microtask
+  hop that any awaited publish pays; the floor for an awaited API (1 subscriber only).
+- **EventEmitter2**: synchronous \`emit\` with \`wildcard: true\` (pattern tree lookup).
+- **emittery**: \`await emitter.emit\` (async; runs listeners after a microtask).
+- **Moleculer 0.14**: \`await broker.emit\` in a broker with \`transporter: null\`; each subscriber is
+  a local service with an event handler. In 0.14 \`broker.emit\` returns \`Promise.all\` over the
+  local handlers, so awaiting it waits for them like ours does.
+
+The ≥ 0.15x target compares an awaited publish with a synchronous \`emit\` that V8 can inline
+into the loop. The *ceiling* row (awaited ÷ sync EventEmitter) is what a publish costing nothing
+but its \`await\` would reach, so the target leaves only a few ns per publish beyond the await.`,
+  variants,
+  comparisons: [
+    cmp(1, 'moleculer', { op: '>=', value: 3 }),
+    cmp(10, 'moleculer', { op: '>=', value: 8 }),
+    cmp(1, 'events', { op: '>=', value: 0.15 }),
+    cmp(10, 'events', { op: '>=', value: 0.15 }),
+    cmp(1, 'events-await'),
+    {
+      label: 'ceiling for any awaited publish: node:events awaited ÷ node:events sync, 1 sub',
+      a: 'events-await-1',
+      b: 'events-1',
+    },
+    cmp(1, 'ee2'),
+    cmp(10, 'ee2'),
+    cmp(1, 'mitt'),
+    cmp(10, 'mitt'),
+    cmp(1, 'emittery'),
+    cmp(10, 'emittery'),
+    {
+      label: 'ours, all features ÷ Moleculer, 1 sub',
+      a: 'ours-all-1',
+      b: 'moleculer-1',
+      target: { op: '>=', value: 3 },
+    },
+    {
+      label: 'ours, all features ÷ Moleculer, 10 subs',
+      a: 'ours-all-10',
+      b: 'moleculer-10',
+      target: { op: '>=', value: 8 },
+    },
+    { label: 'ours, all features ÷ ours plain, 1 sub', a: 'ours-all-1', b: 'ours-1' },
+    { label: 'ours, all features ÷ ours plain, 10 subs', a: 'ours-all-10', b: 'ours-10' },
+  ],
+};

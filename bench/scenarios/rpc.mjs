@@ -1,0 +1,146 @@
+// Scenario 3: local RPC round trips, one call at a time (calls/s and per-call latency).
+import { startMoleculer } from '../lib/anchors.mjs';
+import { startPlugboard } from '../lib/plugboard.mjs';
+
+/** Count handler runs and sum results, so the child can check every call really ran. */
+const tally = () => ({ runs: 0, sum: 0 });
+const verifyTally = (t) => (ops) =>
+  t.runs === ops && t.sum === 5 * ops ? null : `runs ${t.runs}, sum ${t.sum}, ops ${ops}`;
+
+async function plugboard(async) {
+  const pb = await startPlugboard(['provider', 'caller']);
+  const t = tally();
+  const add = async ? async (a, b) => (t.runs++, a + b) : (a, b) => (t.runs++, a + b);
+  pb.ctx.provider.rpcServer.register('calculator', { add });
+  const rpc = pb.ctx.caller.rpcClient;
+  const params = [2, 3];
+  return {
+    verify: verifyTally(t),
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) t.sum += await rpc.call('calculator', 'add', params);
+    },
+    once: async () => {
+      t.sum += await rpc.call('calculator', 'add', params);
+    },
+    close: pb.close,
+  };
+}
+
+async function moleculer(options, async = false) {
+  const broker = await startMoleculer(options);
+  const t = tally();
+  const add = async
+    ? async (ctx) => (t.runs++, ctx.params.a + ctx.params.b)
+    : (ctx) => (t.runs++, ctx.params.a + ctx.params.b);
+  broker.createService({ name: 'calculator', actions: { add } });
+  await broker.start();
+  const params = { a: 2, b: 3 };
+  return {
+    verify: verifyTally(t),
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) t.sum += await broker.call('calculator.add', params);
+    },
+    once: async () => {
+      t.sum += await broker.call('calculator.add', params);
+    },
+    close: () => broker.stop(),
+  };
+}
+
+async function bare() {
+  const t = tally();
+  const add = async (a, b) => (t.runs++, a + b);
+  return {
+    verify: verifyTally(t),
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) t.sum += await add(2, 3);
+    },
+    once: async () => {
+      t.sum += await add(2, 3);
+    },
+  };
+}
+
+export default {
+  name: 'rpc',
+  title: 'Local RPC (calls/s and latency)',
+  latency: true,
+  notes: `One call in flight at a time; each child checks that the handler ran once per call and the
+results sum to 5 × calls.
+
+Per operation:
+- **Plugboard**: \`await rpcClient.call('calculator', 'add', [2, 3])\` from a \`caller\` plugin to a
+  service registered by a \`provider\` plugin, default call timeout (10 s) in force. Per call:
+  name, params and timeout checks, local provider lookup, method call. A sync result is returned
+  at once (\`Promise.resolve\`); no deadline is needed since nothing can run meanwhile. An async
+  result gets a deadline entry in the shared deadline queue (one timer for all calls, no
+  \`setTimeout\` per call), in-flight and per-plugin accounting, and a wrapping promise.
+- **Moleculer 0.14**: \`await broker.call('calculator.add', { a: 2, b: 3 })\` with
+  \`transporter: null\` (creates a Context, runs the action through its middleware chain).
+  Moleculer's default \`requestTimeout\` is 0 (no timer), so it also runs with
+  \`requestTimeout: 10000\` (a \`setTimeout\` per call) to match our default deadline, and with an
+  async action to compare like with like against our async handler.
+- **bare async function**: \`await add(2, 3)\`, the floor for any promise-based call.
+
+The ≥ 3x target is checked for both handler kinds. For an async handler the call must be able to
+reject at its deadline while the handler is still pending, which takes at least a wrapping
+promise and a deadline entry per call on top of the handler's own promise.
+
+Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the throughput window.`,
+  variants: [
+    {
+      id: 'ours-sync',
+      side: 'ours',
+      label: 'Plugboard, sync handler',
+      setup: () => plugboard(false),
+    },
+    {
+      id: 'ours-async',
+      side: 'ours',
+      label: 'Plugboard, async handler',
+      setup: () => plugboard(true),
+    },
+    { id: 'moleculer', side: 'anchor', label: 'Moleculer 0.14 local', setup: () => moleculer({}) },
+    {
+      id: 'moleculer-async',
+      side: 'anchor',
+      label: 'Moleculer 0.14 local, async action',
+      setup: () => moleculer({}, true),
+    },
+    {
+      id: 'moleculer-timeout',
+      side: 'anchor',
+      label: 'Moleculer 0.14 local, requestTimeout 10 s',
+      setup: () => moleculer({ requestTimeout: 10_000 }),
+    },
+    { id: 'bare', side: 'anchor', label: 'bare `await add(2, 3)`', setup: bare },
+  ],
+  comparisons: [
+    {
+      label: 'ours (sync) ÷ Moleculer',
+      a: 'ours-sync',
+      b: 'moleculer',
+      target: { op: '>=', value: 3 },
+    },
+    {
+      label: 'ours (async) ÷ Moleculer',
+      a: 'ours-async',
+      b: 'moleculer',
+      target: { op: '>=', value: 3 },
+    },
+    {
+      label: 'ours (async) ÷ Moleculer, both async handlers',
+      a: 'ours-async',
+      b: 'moleculer-async',
+      target: { op: '>=', value: 3 },
+    },
+    {
+      label: 'ours (sync) ÷ Moleculer with requestTimeout 10 s',
+      a: 'ours-sync',
+      b: 'moleculer-timeout',
+      target: { op: '>=', value: 3 },
+    },
+    { label: 'ours (sync) ÷ bare async function', a: 'ours-sync', b: 'bare' },
+    { label: 'ours (async) ÷ bare async function', a: 'ours-async', b: 'bare' },
+  ],
+};

@@ -1,0 +1,130 @@
+// Scenario 2: cost of one publish as the number of subscribed patterns grows.
+import { startPlugboard } from '../lib/plugboard.mjs';
+import { createSink, PAYLOAD } from '../lib/sink.mjs';
+
+const SIZES = [100, 1_000, 10_000];
+// Publishing modes. Plugboard caches the match result per event name (up to 10,000 names, then
+// the cache is cleared), so 1,000 rotating names measure the cached path and 20,000 rotating
+// names force a trie match on every publish. `same` is the best case for any cache.
+const MODES = [
+  { key: 'same', names: 1, label: 'same name' },
+  { key: 'rot1k', names: 1_000, label: '1,000 rotating names' },
+  { key: 'rot20k', names: 20_000, label: '20,000 rotating names' },
+];
+
+/**
+ * Half `svc<i>.*.created`, half `svc<i>.**`, each over its own first segment. The published names
+ * all match exactly one pattern (`svc<T>.*.created`, T in the middle of the list).
+ */
+function workload(count, nameCount) {
+  const patterns = Array.from({ length: count }, (_, i) =>
+    i % 2 === 0 ? `svc${i}.*.created` : `svc${i}.**`,
+  );
+  const target = 2 * Math.floor(count / 4);
+  const names = Array.from({ length: nameCount }, (_, k) => `svc${target}.e${k}.created`);
+  return { patterns, names };
+}
+
+async function plugboard(count, nameCount) {
+  const { patterns, names } = workload(count, nameCount);
+  const pb = await startPlugboard(['producer', 'consumer']);
+  const sink = createSink();
+  for (const p of patterns) pb.ctx.consumer.eventBus.subscribe(p, sink.handler());
+  const bus = pb.ctx.producer.eventBus;
+  const last = names.length - 1;
+  let k = 0;
+  return {
+    perOp: 1,
+    delivered: sink.calls,
+    // One loop for every mode (with one name, k stays 0) so the modes differ only in names.
+    batch: async (n) => {
+      for (let i = 0; i < n; i++) {
+        await bus.publish(names[k], PAYLOAD);
+        k = k === last ? 0 : k + 1;
+      }
+    },
+    close: pb.close,
+  };
+}
+
+async function eventEmitter2(count, nameCount) {
+  const { default: EE2 } = await import('eventemitter2');
+  const { patterns, names } = workload(count, nameCount);
+  const ee = new EE2({ wildcard: true, delimiter: '.', maxListeners: 100 });
+  const sink = createSink();
+  for (const p of patterns) ee.on(p, sink.handler());
+  const last = names.length - 1;
+  let k = 0;
+  return {
+    perOp: 1,
+    delivered: sink.calls,
+    batch: (n) => {
+      for (let i = 0; i < n; i++) {
+        ee.emit(names[k], PAYLOAD);
+        k = k === last ? 0 : k + 1;
+      }
+    },
+  };
+}
+
+const IMPLS = [
+  { key: 'ours', side: 'ours', label: 'Plugboard `await publish`', setup: plugboard },
+  {
+    key: 'ee2',
+    side: 'anchor',
+    label: 'EventEmitter2 (wildcard: true) `emit`',
+    setup: eventEmitter2,
+  },
+];
+
+const variants = MODES.flatMap((mode) =>
+  SIZES.flatMap((size) =>
+    IMPLS.map((impl) => ({
+      id: `${impl.key}-${size}-${mode.key}`,
+      side: impl.side,
+      label: `${impl.label}, ${size.toLocaleString('en-US')} patterns, ${mode.label}`,
+      setup: () => impl.setup(size, mode.names),
+    })),
+  ),
+);
+
+const comparisons = MODES.flatMap((mode) => [
+  ...SIZES.map((size) => ({
+    label: `ours ÷ EventEmitter2, ${size.toLocaleString('en-US')} patterns, ${mode.label}`,
+    a: `ours-${size}-${mode.key}`,
+    b: `ee2-${size}-${mode.key}`,
+  })),
+  // Growth = ns/publish at 10,000 ÷ ns/publish at 100 = ops/s at 100 ÷ ops/s at 10,000.
+  {
+    label: `ours growth 100 → 10,000 patterns (ns ratio), ${mode.label}`,
+    a: `ours-100-${mode.key}`,
+    b: `ours-10000-${mode.key}`,
+    target: { op: '<', value: 1.5 },
+  },
+  {
+    label: `EventEmitter2 growth 100 → 10,000 patterns (ns ratio), ${mode.label}`,
+    a: `ee2-100-${mode.key}`,
+    b: `ee2-10000-${mode.key}`,
+  },
+]);
+
+export default {
+  name: 'wildcard',
+  title: 'Wildcard matching (100 / 1,000 / 10,000 patterns)',
+  notes: `Patterns alternate \`svc<i>.*.created\` and \`svc<i>.**\`, each on its own first segment; every
+published name matches exactly one of them (\`svc<T>.*.created\`), whose synchronous handler
+counts the call (checked: calls = publishes). Three publishing modes:
+- **same name**: the best case for any cache.
+- **1,000 rotating names** \`svc<T>.e<k>.created\`: all fit in Plugboard's per-name match cache
+  (10,000 names), so after the first pass this measures the cached path, not the trie.
+- **20,000 rotating names**: more than the cache holds (it is cleared when full), so every
+  publish misses and runs a trie match, a sort and a cache insert; names past the first 10,000
+  also miss the name-validation cache. This is the row that shows the real matching cost.
+
+Per operation, Plugboard does a full \`await bus.publish\` (as in the publish scenario);
+EventEmitter2 (no cache) does a synchronous \`emit\` with \`wildcard: true\`. The ratios
+ours ÷ EE2 therefore include our fixed per-publish cost; the **growth** rows (ns per publish at
+10,000 patterns ÷ at 100) isolate how matching scales with the number of patterns.`,
+  variants,
+  comparisons,
+};

@@ -1,0 +1,59 @@
+// orders-plugin: RPC `orders.place(order)` / `orders.list()`. Placing an order checks the user
+// (users-plugin), announces `order.created`, charges through payments-plugin, then announces
+// `order.paid` or `order.declined`. It is also the second step of the `request.received` chain
+// (the chapter's "plugin B", which adds a timestamp).
+
+/**
+ * @typedef {{ userId: string, items: string[], amount: number, currency: string }} OrderInput
+ * @typedef {OrderInput & { id: string, status: string, chargeId?: string, code?: string }} Order
+ */
+
+export default {
+  /** @param {import('plugboard').PluginContext} context */
+  activate(context) {
+    const say = (/** @type {string} */ line) => console.log(`  [orders]     ${line}`);
+    /** @type {Order[]} */
+    const orders = [];
+
+    // Chain step: after auth (priority 100), before the rest.
+    context.eventBus.subscribe(
+      'request.received',
+      async (data, next) => {
+        data.timestamp = Date.now();
+        await next();
+      },
+      { priority: 50 },
+    );
+
+    context.rpcServer.register('orders', {
+      /** @param {OrderInput} input */
+      async place(input) {
+        // A typed error from users.get (SHOP_USER_NOT_FOUND) would reach our caller unchanged.
+        const user = await context.rpcClient.callWithTimeout('users', 'get', [input.userId], 1000);
+        const order = { id: `o-${orders.length + 1}`, ...input, status: 'created' };
+        orders.push(order);
+        await context.eventBus.publish('order.created', { ...order });
+
+        const charge = { orderId: order.id, amount: order.amount, currency: order.currency };
+        try {
+          const receipt = await context.rpcClient.call('payments', 'charge', [charge]);
+          order.status = 'paid';
+          order.chargeId = receipt.chargeId;
+          say(`${order.id} for ${user.name}: paid (${receipt.chargeId})`);
+          await context.eventBus.publish('order.paid', { ...order });
+        } catch (error) {
+          order.status = error.code === 'SHOP_PAYMENT_DECLINED' ? 'declined' : 'failed';
+          order.code = error.code;
+          say(`${order.id} for ${user.name}: ${order.status} [${error.code ?? error.name}]`);
+          await context.eventBus.publish(`order.${order.status}`, {
+            ...order,
+            reason: error.message,
+          });
+          throw error; // e.g. PaymentDeclinedError (SHOP_PAYMENT_DECLINED): our caller gets it too
+        }
+        return { ...order };
+      },
+      list: () => orders.map((order) => ({ ...order })),
+    });
+  },
+};

@@ -1,0 +1,139 @@
+// storefront-plugin: the demo driver. It depends on every other plugin, so it starts last; its
+// `activate` only starts the scenario in the background (the host tracks it) and returns. The
+// scenario signs a customer up, sends one request through the `request.received` chain, places
+// the orders from its options (the second one is declined), and prints a summary. It ends by
+// publishing `shop.scenario.completed` with that summary.
+
+/**
+ * @typedef {{ items: string[], amount: number, currency: string }} OrderInput
+ * @typedef {{ customer: { name: string, email: string }, orders: OrderInput[] }} ScenarioOptions
+ */
+
+/** @type {WeakMap<object, Promise<unknown>>} the running scenario of each context */
+const scenarios = new WeakMap();
+
+export default {
+  /** @param {import('plugboard').PluginContext} context */
+  activate(context) {
+    // Settles when the scenario ends, however it ends: a failure is the host's to report (as
+    // `plugin.error`), because the scenario runs as a background task.
+    let ended = () => {};
+    scenarios.set(context, new Promise((resolve) => (ended = () => resolve(undefined))));
+    context.background.run('scenario', () => runScenario(context).finally(ended));
+  },
+
+  /**
+   * `plugboard start --once` stops the host right after start: wait here for the scenario, so
+   * it still runs while every plugin it talks to is up (they are stopped after this one).
+   * @param {import('plugboard').PluginContext} context
+   */
+  async deactivate(context) {
+    await scenarios.get(context);
+  },
+};
+
+/** @param {import('plugboard').PluginContext} context */
+async function runScenario(context) {
+  const say = (/** @type {string} */ line) => console.log(`  [storefront] ${line}`);
+  const { customer, orders } = /** @type {ScenarioOptions} */ (context.options);
+
+  // Dependencies are active before this plugin starts; subscribeService is how a plugin without
+  // that guarantee would wait for a service.
+  await whenAvailable(context, 'orders');
+  say(`scenario: ${customer.name} signs up and places ${orders.length} orders`);
+
+  // Listen before acting, so the event cannot be missed.
+  const welcomeSent = nextEvent(context, 'email.sent', 3000);
+  welcomeSent.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+
+  const users = context.rpcClient.proxy('users');
+  const { user, token } = await users.create(customer);
+
+  // The browser's request goes through the chain: auth adds userId, orders adds a timestamp.
+  const request = await context.pluginChain.execute('request.received', {
+    method: 'POST',
+    url: '/api/orders',
+    token,
+  });
+  say(
+    `request chain done: userId=${request.userId}, timestamp=${new Date(request.timestamp).toISOString()}`,
+  );
+
+  for (const order of orders) {
+    try {
+      const placed = await context.rpcClient.call('orders', 'place', [
+        { userId: request.userId, ...order },
+      ]);
+      say(`order ${placed.id} is ${placed.status}`);
+    } catch (error) {
+      // The payment provider's error crossed two RPC hops with its name and code intact.
+      say(`order refused with ${error.name} [${error.code}]: ${error.message}`);
+    }
+  }
+
+  await welcomeSent;
+  const [placed, outbox, audit] = await Promise.all([
+    context.rpcClient.call('orders', 'list'),
+    context.rpcClient.call('email', 'outbox'),
+    context.rpcClient.call('audit', 'report'),
+  ]);
+  const summary = {
+    user: user.id,
+    orders: placed.map((o) => ({ id: o.id, status: o.status, code: o.code })),
+    paid: placed.filter((o) => o.status === 'paid').length,
+    declined: placed.filter((o) => o.status === 'declined').length,
+    welcomeEmails: outbox.filter((mail) => mail.to === user.email).length,
+    eventsAudited: audit.total,
+    pluginErrors: audit.errors.length,
+  };
+  say(
+    `summary: ${count(summary.orders.length, 'order')} (${summary.paid} paid, ${summary.declined} declined), ` +
+      `${count(summary.welcomeEmails, 'welcome email')}, audit saw ${count(summary.eventsAudited, 'event')} ` +
+      `and ${count(summary.pluginErrors, 'plugin error')}`,
+  );
+  await context.eventBus.publish('shop.scenario.completed', summary);
+  return summary;
+}
+
+/**
+ * Resolve once `service` has a provider.
+ * @param {import('plugboard').PluginContext} context
+ * @param {string} service
+ */
+async function whenAvailable(context, service) {
+  let ready = () => {};
+  const available = new Promise((resolve) => (ready = () => resolve(undefined)));
+  // The callback runs right away with the current status, then on every change.
+  const watch = context.rpcClient.subscribeService(service, (status) => {
+    if (status.status === 'available') ready();
+  });
+  await available;
+  watch.unsubscribe();
+}
+
+/**
+ * The next `event`, or a rejection after `ms`.
+ * @param {import('plugboard').PluginContext} context
+ * @param {string} event
+ * @param {number} ms
+ */
+function nextEvent(context, event, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = context.timers.setTimeout(() => {
+      subscription.unsubscribe();
+      reject(new Error(`No "${event}" within ${ms} ms.`));
+    }, ms);
+    const subscription = context.eventBus.once(event, (data) => {
+      timer.cancel();
+      resolve(data);
+    });
+  });
+}
+
+/**
+ * @param {number} n
+ * @param {string} noun
+ */
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
