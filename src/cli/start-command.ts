@@ -8,6 +8,9 @@ import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { Narrator } from './narrator.js';
 
+/** With --once, how long to let activation's follow-up work finish before stopping. */
+const ONCE_IDLE_BOUND_MS = 30_000;
+
 /** Options of `plugboard start`. */
 export interface StartOptions {
   redis?: string;
@@ -123,8 +126,11 @@ export async function runStart(
     if (!health.ok) code = 1;
 
     if (signals === 0) {
-      if (options.once === true) stopRequested('--once');
-      else if (options.exitAfter !== undefined) {
+      if (options.once === true) {
+        // Let work started during activation (background tasks, handlers) finish first.
+        await host.idle(ONCE_IDLE_BOUND_MS);
+        stopRequested('--once');
+      } else if (options.exitAfter !== undefined) {
         io.out(`plugboard: running for ${options.exitAfter} ms (--exit-after).`);
         const timer = setTimeout(() => stopRequested('--exit-after'), options.exitAfter);
         void stopSignal.then(() => clearTimeout(timer));

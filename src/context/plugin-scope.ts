@@ -67,6 +67,13 @@ export class PluginScope {
     return n;
   }
 
+  /** Resolves when no handler and no background task is in flight (re-checked: work spawns work). */
+  async idle(): Promise<void> {
+    while (this.tracker.inFlight > 0 || this.background.inFlight > 0) {
+      await Promise.all([this.tracker.idle(), this.background.idle()]);
+    }
+  }
+
   async release(timeoutMs: number): Promise<{ unfinished: string[] }> {
     this.isClosed = true;
     this.controller.abort(new ContextClosedError(`Plugin "${this.pluginId}" is stopping.`));

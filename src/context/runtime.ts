@@ -107,6 +107,7 @@ class HostRuntime implements Runtime {
     return {
       context,
       release: (timeoutMs) => scope.release(timeoutMs),
+      idle: () => scope.idle(),
       holdings: () => ({
         subscriptions: scope.count('subscription'),
         registrations: scope.count('registration'),

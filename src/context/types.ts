@@ -65,6 +65,8 @@ export interface ScopedContext {
   release(timeoutMs: number): Promise<{ unfinished: string[] }>;
   /** Counts of what the plugin holds now (for health and the leak test). */
   holdings(): PluginHoldings;
+  /** Resolves once the plugin has no handler and no background task in flight. */
+  idle(): Promise<void>;
 }
 
 export interface PluginHoldings {

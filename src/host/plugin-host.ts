@@ -162,6 +162,22 @@ export class PluginHost implements Host {
     });
   }
 
+  async idle(timeoutMs: number): Promise<boolean> {
+    const scopes = this.ordered().flatMap((record) =>
+      record.scoped === undefined ? [] : [record.scoped],
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<false>(
+      (resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)),
+    );
+    const idle = Promise.all(scopes.map((scoped) => scoped.idle())).then(() => true as const);
+    try {
+      return await Promise.race([idle, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   timeline(): readonly TimelineEntry[] {
     return this.timelineLog.entries();
   }

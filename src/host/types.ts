@@ -298,6 +298,11 @@ export interface Host {
   stop(): Promise<void>;
   /** The host's and every plugin's state now. */
   health(): HostHealth;
+  /**
+   * Resolves `true` once no active plugin has an event handler, RPC method or background task
+   * in flight, or `false` when `timeoutMs` passes first (e.g. to let a demo finish before stopping).
+   */
+  idle(timeoutMs: number): Promise<boolean>;
   /** Each lifecycle step so far, in order. */
   timeline(): readonly TimelineEntry[];
   /** Be told of each plugin lifecycle event; returns a function that removes the listener. */

@@ -93,6 +93,7 @@ export function fakeRuntimeFactory(
             return { unfinished: options.unfinished ?? [] };
           },
           holdings: () => ({ ...holdings }),
+          idle: () => Promise.resolve(),
         };
         scopes.set(identity.name, scoped);
         return scoped;
