@@ -1,0 +1,193 @@
+/**
+ * The chapter's examples (shared/seed/plugin-communication.md), as written there, through a real
+ * host and `context.<name>`: event bus, RPC, plugin dependencies in package.json, service
+ * discovery, plugin chain, and error propagation over `plugin.error`.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { PluginContext } from '../../src/context/types.js';
+import { createHost, definePlugin } from '../../src/host/index.js';
+import type { Host } from '../../src/host/index.js';
+import { silentLogger } from '../support/runtime.js';
+
+/** Start a host whose plugins `a` and `b` hand us their contexts. */
+async function twoPlugins(): Promise<{ host: Host; a: PluginContext; b: PluginContext }> {
+  const contexts: Record<string, PluginContext> = {};
+  const plugin = (name: string) =>
+    definePlugin({
+      name,
+      version: '1.0.0',
+      activate: (context) => void (contexts[name] = context),
+    });
+  const host = await createHost({
+    logger: silentLogger,
+    plugins: [plugin('plugin-a'), plugin('plugin-b')],
+  });
+  await host.start();
+  return { host, a: contexts['plugin-a']!, b: contexts['plugin-b']! };
+}
+
+describe("the chapter's examples", () => {
+  let host: Host;
+  let a: PluginContext;
+  let b: PluginContext;
+  before(async () => ({ host, a, b } = await twoPlugins()));
+  after(() => host.stop());
+
+  it('1. event bus: publish, subscribe, unsubscribe', async () => {
+    const context = { plugin: a, other: b };
+    const logged: unknown[] = [];
+    const console = { log: (...args: unknown[]) => logged.push(args) };
+    // 插件B订阅事件
+    const subscription = context.other.eventBus.subscribe('user.created', (data) => {
+      console.log('User created:', data);
+    });
+    // 插件A发布事件
+    await context.plugin.eventBus.publish('user.created', { id: '123', name: 'John' });
+    // 取消订阅
+    subscription.unsubscribe();
+    await context.plugin.eventBus.publish('user.created', { id: '456', name: 'Jane' });
+    assert.deepEqual(logged, [['User created:', { id: '123', name: 'John' }]]);
+  });
+
+  it('3. RPC: the calculator', async () => {
+    // 插件A提供服务
+    a.rpcServer.register('calculator', {
+      add: (a: number, b: number) => a + b,
+      multiply: (a: number, b: number) => a * b,
+    });
+    // 插件B调用服务
+    const result = await b.rpcClient.call('calculator', 'add', [2, 3]);
+    assert.equal(result, 5); // 输出: 5
+    assert.equal(await b.rpcClient.callWithTimeout('calculator', 'multiply', [2, 3], 1000), 6);
+  });
+
+  it('2. service discovery: the payment service', async () => {
+    const context = a;
+    // 注册服务
+    context.serviceRegistry.register('payment-service', {
+      name: 'Stripe Payment',
+      version: '1.0.0',
+      endpoint: 'stripe-payment',
+      metadata: { supportedCurrencies: ['USD', 'EUR', 'CNY'] },
+    });
+    // 发现服务
+    const services = await b.serviceRegistry.discover('payment-service');
+    const stripeService = services.find((s) =>
+      (s.metadata.supportedCurrencies as string[]).includes('USD'),
+    );
+    assert.equal(stripeService?.endpoint, 'stripe-payment');
+  });
+
+  it('3. plugin chain: request.received', async () => {
+    // 插件A处理请求
+    a.eventBus.subscribe('request.received', async (data: any, next) => {
+      data.userId = '123';
+      await next(); // 传递给下一个插件
+    });
+    // 插件B处理请求
+    b.eventBus.subscribe('request.received', async (data: any, next) => {
+      data.timestamp = Date.now();
+      await next(); // 传递给下一个插件
+    });
+    // 执行插件链
+    const result = (await a.pluginChain.execute('request.received', { url: '/api/users' })) as any;
+    assert.deepEqual(Object.keys(result).sort(), ['timestamp', 'url', 'userId']);
+  });
+
+  it('error propagation: plugin A publishes plugin.error, plugin B listens', async () => {
+    const seen: unknown[] = [];
+    // 插件B监听错误
+    b.eventBus.subscribe('plugin.error', (errorData) => {
+      seen.push(errorData);
+    });
+    const riskyOperation = async () => {
+      throw new Error('disk full');
+    };
+    // 插件A抛出错误
+    const attempt = async () => {
+      try {
+        await riskyOperation();
+      } catch (error: any) {
+        await a.eventBus.publish('plugin.error', {
+          pluginId: 'plugin-a',
+          error: error.message,
+          stack: error.stack,
+        });
+        throw error;
+      }
+    };
+    await assert.rejects(attempt(), /disk full/);
+    assert.equal((seen[0] as { pluginId: string }).pluginId, 'plugin-a');
+    assert.equal((seen[0] as { error: string }).error, 'disk full');
+  });
+});
+
+describe("the chapter's dependency example: package.json plugins", () => {
+  let dir: string;
+  before(async () => (dir = await mkdtemp(join(tmpdir(), 'pb-chapter-'))));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const folderPlugin = async (
+    name: string,
+    version: string,
+    dependencies: Record<string, string>,
+  ) => {
+    await mkdir(join(dir, name));
+    // package.json exactly as in the chapter, plus `main`
+    await writeFile(
+      join(dir, name, 'package.json'),
+      JSON.stringify({ name, version, main: 'index.js', dependencies }),
+    );
+    await writeFile(
+      join(dir, name, 'index.js'),
+      `export default { async activate(context) { await context.eventBus.publish('started.${name}'); } };`,
+    );
+  };
+
+  it('activates auth-plugin and storage-plugin before my-plugin', async () => {
+    await folderPlugin('my-plugin', '1.0.0', {
+      'auth-plugin': '^1.0.0',
+      'storage-plugin': '^2.0.0',
+    });
+    await folderPlugin('auth-plugin', '1.4.2', {});
+    await folderPlugin('storage-plugin', '2.1.0', {});
+    const host = await createHost({
+      logger: silentLogger,
+      plugins: [join(dir, 'my-plugin'), join(dir, 'auth-plugin'), join(dir, 'storage-plugin')],
+    });
+    const order: string[] = [];
+    host.onLifecycle((event) => {
+      if (event.type === 'activated') order.push(event.plugin);
+    });
+    const result = await host.start();
+    assert.equal(result.ok, true);
+    assert.equal(order.at(-1), 'my-plugin');
+    assert.deepEqual(order.slice(0, 2).sort(), ['auth-plugin', 'storage-plugin']);
+    await host.stop();
+  });
+
+  it('refuses to start when storage-plugin is outside ^2.0.0, naming both plugins', async () => {
+    const sub = await mkdtemp(join(dir, 'old-'));
+    await mkdir(join(sub, 'storage-plugin'));
+    await writeFile(
+      join(sub, 'storage-plugin', 'package.json'),
+      JSON.stringify({ name: 'storage-plugin', version: '1.9.0', main: 'index.js' }),
+    );
+    await writeFile(join(sub, 'storage-plugin', 'index.js'), 'export default { activate() {} };');
+    const host = await createHost({
+      logger: silentLogger,
+      plugins: [join(dir, 'my-plugin'), join(dir, 'auth-plugin'), join(sub, 'storage-plugin')],
+    });
+    await assert.rejects(host.start(), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'PB_DEPENDENCY_VERSION');
+      assert.match(e.message, /my-plugin/);
+      assert.match(e.message, /storage-plugin/);
+      return true;
+    });
+    await host.stop();
+  });
+});
