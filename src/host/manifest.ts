@@ -1,3 +1,4 @@
+import { safeJsonParse } from '../codec/safe-json.js';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -114,7 +115,7 @@ async function readJson(path: string): Promise<unknown> {
     });
   }
   try {
-    return JSON.parse(text) as unknown;
+    return safeJsonParse(text);
   } catch (error) {
     throw new InvalidManifestError(
       `Plugin manifest ${path} is not valid JSON: ${messageOf(error)}`,

@@ -160,6 +160,21 @@ void describe('folder plugins', () => {
     );
   });
 
+  void it('refuses a prototype-polluting package.json as an invalid manifest', async () => {
+    await mkdir(join(dir, 'evil'), { recursive: true });
+    await writeFile(
+      join(dir, 'evil', 'package.json'),
+      '{"name":"evil","version":"1.0.0","main":"index.js","plugboard":{"options":{"__proto__":{"polluted":true}}}}',
+    );
+    await writeFile(join(dir, 'evil', 'index.js'), 'export default { activate() {} };');
+    await assert.rejects(loadPluginFromFolder(join(dir, 'evil')), (e: any) => {
+      assert.equal(e.code, 'PB_INVALID_MANIFEST');
+      assert.match(e.message, /__proto__/);
+      return true;
+    });
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
   void it('applies the dependency rule: plugins in the host, installed npm packages, npmDependencies', async () => {
     const root = join(dir, 'rule');
     const app = await writePluginFolder(join(root, 'app'), {
