@@ -148,6 +148,12 @@ export interface ClaimedMessage {
   readonly attempt: number;
   /** Epoch ms when the message was first enqueued. */
   readonly enqueuedAt: number;
+  /**
+   * Proof of this lease. `ack`, `release`, `extend` and `deadLetter` take it back and change
+   * nothing when the lease has since lapsed and the message was claimed again: a slow consumer
+   * can never settle another consumer's delivery.
+   */
+  readonly lease: string;
 }
 
 export interface ClaimOptions {
@@ -192,14 +198,20 @@ export interface QueueStore {
    */
   claim(queue: string, consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]>;
 
-  /** Done with a leased message: remove it. Acknowledging twice is not an error. */
-  ack(queue: string, id: string): Promise<void>;
+  /**
+   * Done with a leased message: remove it. Resolves `false` (and changes nothing) when `lease`
+   * is no longer the message's current lease (it lapsed and was claimed again, or was settled).
+   */
+  ack(queue: string, id: string, lease: string): Promise<boolean>;
 
-  /** Give a leased message back, to be redelivered after `delayMs`. */
-  release(queue: string, id: string, delayMs: number): Promise<void>;
+  /** Give a leased message back, to be redelivered after `delayMs`. `false`: not your lease. */
+  release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean>;
 
-  /** Move a leased message to the dead-letter list, recording why. */
-  deadLetter(queue: string, id: string, reason: string): Promise<void>;
+  /** Keep the lease `leaseMs` longer from now (a long-running handler). `false`: not your lease. */
+  extend(queue: string, id: string, lease: string, leaseMs: number): Promise<boolean>;
+
+  /** Move a leased message to the dead-letter list, recording why. `false`: not your lease. */
+  deadLetter(queue: string, id: string, lease: string, reason: string): Promise<boolean>;
 
   /** How many messages are in each state. */
   counts(queue: string): Promise<QueueCounts>;

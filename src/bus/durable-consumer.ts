@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ClaimedMessage, QueueStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
+import { TimeoutError } from '../errors/errors.js';
+import { sleep } from '../util/sleep.js';
 import { LazyEventMeta } from './event-meta.js';
 import type { EventFrame } from './event-frame.js';
 import type { SubscriptionRecord } from './subscription-record.js';
@@ -11,8 +13,8 @@ export interface DurableConsumerOptions {
   codec: Codec;
   logger: Logger;
   nextId: () => string;
-  /** Lease per message: a handler still running after this may see its event redelivered elsewhere. */
-  leaseMs: number;
+  /** Bound on one handler call; past it the event counts as failed and is retried. */
+  handlerTimeout: number;
   /** Deliveries before a failing event goes to the dead-letter list. */
   maxAttempts: number;
   report: (owner: string, meta: EventMeta, error: unknown) => void;
@@ -20,11 +22,19 @@ export interface DurableConsumerOptions {
 
 const NOOP_NEXT: Next = () => Promise.resolve();
 const CLAIM_WAIT_MS = 1000;
+/** The lease outlives the handler bound by this much, so a bounded handler never loses it. */
+const LEASE_MARGIN_MS = 5000;
+
+/** Durable queue of a group and pattern: members with other patterns have their own queue. */
+export function durableQueueName(group: string, pattern: string): string {
+  return `ev.${group}.${pattern}`;
+}
 
 /**
- * Feeds one durable subscription from its queue: claim under a lease, call the handler, then
- * acknowledge, or release for a retry with backoff, or dead-letter after `maxAttempts`.
- * Delivery is at-least-once; a handler may see an event again after a crash.
+ * Feeds one durable subscription from its queue, one event at a time: claim under a lease, call
+ * the handler (bounded), then acknowledge; on failure release for a retry with backoff, or
+ * dead-letter after `maxAttempts`. Delivery is at-least-once: a member that dies mid-event
+ * leaves its lease to lapse, and another member gets the event again.
  */
 export class DurableConsumer {
   private readonly controller = new AbortController();
@@ -55,15 +65,16 @@ export class DurableConsumer {
 
   private async loop(): Promise<void> {
     const { store } = this.options;
+    const signal = this.controller.signal;
     let failures = 0;
-    while (!this.controller.signal.aborted) {
+    while (!signal.aborted) {
       let batch: ClaimedMessage[];
       try {
         batch = await store.claim(this.queue, this.consumerId, {
-          count: 16,
-          leaseMs: this.options.leaseMs,
+          count: 1,
+          leaseMs: this.options.handlerTimeout + LEASE_MARGIN_MS,
           waitMs: CLAIM_WAIT_MS,
-          signal: this.controller.signal,
+          signal,
         });
         failures = 0;
       } catch (error) {
@@ -71,14 +82,11 @@ export class DurableConsumer {
           { err: error, queue: this.queue },
           'claiming durable events failed; retrying',
         );
-        await pause(Math.min(5000, 100 * 2 ** failures++), this.controller.signal);
+        await sleep(Math.min(5000, 100 * 2 ** failures++), signal);
         continue;
       }
-      for (const message of batch) {
-        // Once stopped, leave the rest leased: they are redelivered to another consumer.
-        if (this.controller.signal.aborted) return;
-        await this.handle(message);
-      }
+      // Claimed just as we stopped: leave it leased, it is redelivered to another member.
+      for (const message of batch) if (!signal.aborted) await this.handle(message);
     }
   }
 
@@ -88,38 +96,81 @@ export class DurableConsumer {
     try {
       frame = codec.decode(message.payload) as EventFrame;
     } catch (error) {
-      await store
-        .deadLetter(this.queue, message.id, `undecodable: ${(error as Error).message}`)
-        .catch(() => undefined);
+      await this.settle(
+        store.deadLetter(
+          this.queue,
+          message.id,
+          message.lease,
+          `undecodable: ${(error as Error).message}`,
+        ),
+      );
       return;
     }
     const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
+    let failure: unknown;
     this.record.tracker.begin();
     try {
-      await this.record.handler(frame.d, NOOP_NEXT, meta);
-      await store.ack(this.queue, message.id);
+      await this.bounded(this.record.handler(frame.d, NOOP_NEXT, meta), meta);
     } catch (error) {
-      this.options.report(this.record.owner, meta, error);
-      const settle =
-        message.attempt >= this.options.maxAttempts
-          ? store.deadLetter(
-              this.queue,
-              message.id,
-              error instanceof Error ? error.message : String(error),
-            )
-          : store.release(this.queue, message.id, Math.min(30_000, 100 * 2 ** message.attempt));
-      await settle.catch((e: unknown) =>
-        this.options.logger.warn({ err: e, queue: this.queue }, 'could not settle a failed event'),
-      );
+      failure = error;
     } finally {
       this.record.tracker.end();
     }
+    if (failure === undefined) {
+      await this.settle(store.ack(this.queue, message.id, message.lease));
+      return;
+    }
+    this.options.report(this.record.owner, meta, failure);
+    const reason = failure instanceof Error ? failure.message : String(failure);
+    await this.settle(
+      message.attempt >= this.options.maxAttempts
+        ? store.deadLetter(this.queue, message.id, message.lease, reason)
+        : store.release(
+            this.queue,
+            message.id,
+            message.lease,
+            Math.min(30_000, 100 * 2 ** message.attempt),
+          ),
+    );
   }
-}
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
+  /** The handler's result, bounded by the handler timeout. */
+  private bounded(result: unknown, meta: EventMeta): Promise<unknown> {
+    const timeout = this.options.handlerTimeout;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new TimeoutError(
+              `Durable handler of "${this.record.owner}" for "${meta.event}" ran over ${timeout} ms; the event will be retried.`,
+              {
+                details: { pluginId: this.record.owner, event: meta.event, timeout },
+              },
+            ),
+          ),
+        timeout,
+      );
+      Promise.resolve(result).then(
+        (value) => (clearTimeout(timer), resolve(value)),
+        (error: unknown) => (clearTimeout(timer), reject(error as Error)),
+      );
+    });
+  }
+
+  /** Settling can fail (backend down) or find the lease lost; either way the event is redelivered later. */
+  private async settle(outcome: Promise<boolean>): Promise<void> {
+    try {
+      if (!(await outcome)) {
+        this.options.logger.warn(
+          { queue: this.queue },
+          'lease lost before settling a durable event; it will be redelivered',
+        );
+      }
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error, queue: this.queue },
+        'could not settle a durable event; it will be redelivered',
+      );
+    }
+  }
 }

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Backend, PortSubscription } from '../backends/ports.js';
+import { watchKind } from '../backends/watch-kind.js';
 import type { Codec } from '../codec/codec.js';
 import { isPlugboardError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { assertName, assertPattern } from '../util/names.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { isThenable } from '../util/thenable.js';
 import type { WorkTracker } from '../util/work-tracker.js';
-import { DurableConsumer } from './durable-consumer.js';
+import { DurableConsumer, durableQueueName } from './durable-consumer.js';
 import type { EventFrame } from './event-frame.js';
 import { LazyEventMeta } from './event-meta.js';
 import { PatternTrie } from './pattern-trie.js';
@@ -101,13 +102,11 @@ export class EventBusCore {
       }),
       await transport.subscribe(BROADCAST_TOPIC, (payload) => this.receive(payload, false)),
       await transport.subscribe(GROUP_TOPIC, (payload) => this.receive(payload, true)),
-      await registry.watch(GROUP_KIND, (change) => {
+      await watchKind(registry, GROUP_KIND, (change) => {
         if (change.type === 'delete') this.remoteGroups.remove(change.id);
         else this.addRemoteGroup(change.record.id, change.record.nodeId, change.record.value);
       }),
     );
-    for (const record of await registry.list(GROUP_KIND))
-      this.addRemoteGroup(record.id, record.nodeId, record.value);
   }
 
   async close(): Promise<void> {
@@ -219,14 +218,12 @@ export class EventBusCore {
       'event handler failed',
     );
     if (meta.event === PLUGIN_ERROR_EVENT) return;
-    const payload: PluginErrorEvent = {
-      pluginId: owner,
-      event: meta.event,
-      error: error instanceof Error ? error.message : String(error),
-      ...(isPlugboardError(error) ? { code: error.code } : {}),
-      ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
-    };
-    this.publish('host', PLUGIN_ERROR_EVENT, payload, meta.traceId).catch((publishError: unknown) =>
+    this.publish(
+      'host',
+      PLUGIN_ERROR_EVENT,
+      pluginErrorPayload(owner, meta.event, error),
+      meta.traceId,
+    ).catch((publishError: unknown) =>
       this.options.logger.error({ err: publishError }, 'could not publish plugin.error'),
     );
   }
@@ -340,6 +337,12 @@ export class EventBusCore {
           if (deadline.cancel()) {
             this.reportHandlerError(sub.owner, meta, error);
             resolve();
+          } else {
+            // Already reported as timed out; the late failure is still worth a log line.
+            this.options.logger.error(
+              { plugin: sub.owner, event: meta.event, err: error },
+              'event handler failed after its timeout',
+            );
           }
         },
       );
@@ -367,12 +370,14 @@ export class EventBusCore {
       t: meta.timestamp,
       tr: meta.traceId,
     };
+    const durable =
+      this.durableBindings.size > 0 ? this.durableBindings.match(meta.event) : undefined;
+    if (!this.clustered && (durable === undefined || durable.size === 0)) return RESOLVED;
     const bytes = this.options.codec.encode(frame);
     const sends: Array<Promise<unknown>> = [];
-    if (this.durableBindings.size > 0)
-      for (const queue of this.durableBindings.match(meta.event))
-        sends.push(queues.enqueue(queue, bytes));
-    if (!this.clustered) return sends.length === 0 ? RESOLVED : Promise.all(sends).then(noop);
+    if (durable !== undefined)
+      for (const queue of durable) sends.push(queues.enqueue(queue, bytes));
+    if (!this.clustered) return Promise.all(sends).then(noop);
     sends.push(transport.publish(BROADCAST_TOPIC, bytes));
     const remoteGroups =
       this.remoteGroups.size > 0 ? this.remoteGroups.nodesFor(meta.event) : undefined;
@@ -426,7 +431,7 @@ export class EventBusCore {
     // This node's turn for the listed groups; a group whose members left meanwhile is dropped
     // (group delivery is at-most-once).
     const chosen: SubscriptionRecord[] = [];
-    for (const group of frame.g ?? []) {
+    for (const group of Array.isArray(frame.g) ? frame.g : []) {
       const slot = entry.slots?.get(group);
       if (slot !== undefined) chosen.push(nextMember(slot));
     }
@@ -448,7 +453,7 @@ export class EventBusCore {
 
   private startDurable(record: SubscriptionRecord, group: string): void {
     const { queues, transport } = this.options.backend;
-    const queue = `ev.${group}`;
+    const queue = durableQueueName(group, record.pattern);
     // Known locally at once, so this node's next publish is already enqueued for it.
     this.durableBindings.add(record.pattern, queue);
     const bound = queues.bind(queue, record.pattern).then(async () => {
@@ -459,7 +464,7 @@ export class EventBusCore {
       codec: this.options.codec,
       logger: this.options.logger,
       nextId: this.options.nextId,
-      leaseMs: this.options.handlerTimeout,
+      handlerTimeout: this.options.handlerTimeout,
       maxAttempts: DURABLE_MAX_ATTEMPTS,
       report: (owner, meta, error) => this.reportHandlerError(owner, meta, error),
     });
@@ -510,6 +515,22 @@ export class EventBusCore {
       this.options.logger.warn({ err: error, recordId }, 'ignored a malformed group entry');
     }
   }
+}
+
+/** The `plugin.error` event's payload for a failure of `pluginId` while handling `event`. */
+export function pluginErrorPayload(
+  pluginId: string,
+  event: string,
+  error: unknown,
+): PluginErrorEvent {
+  const code = (error as { code?: unknown } | null)?.code;
+  return {
+    pluginId,
+    event,
+    error: error instanceof Error ? error.message : String(error),
+    ...(isPlugboardError(error) || typeof code === 'string' ? { code: String(code) } : {}),
+    ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
+  };
 }
 
 function noop(): void {}

@@ -5,14 +5,24 @@
  * (10,000 patterns under distinct prefixes cost one map lookup at the root).
  */
 interface TrieNode<T> {
+  /** Identifies the node in a match's memo. */
+  readonly key: number;
   readonly children: Map<string, TrieNode<T>>;
   star: TrieNode<T> | undefined;
   globstar: TrieNode<T> | undefined;
   readonly values: Set<T>;
 }
 
+let nodeKeys = 0;
+
 function createNode<T>(): TrieNode<T> {
-  return { children: new Map(), star: undefined, globstar: undefined, values: new Set() };
+  return {
+    key: ++nodeKeys,
+    children: new Map(),
+    star: undefined,
+    globstar: undefined,
+    values: new Set(),
+  };
 }
 
 export class PatternTrie<T> {
@@ -74,17 +84,31 @@ export class PatternTrie<T> {
     return true;
   }
 
-  /** Every value whose pattern matches the concrete dotted `name` (each value once). */
+  /**
+   * Every value whose pattern matches the concrete dotted `name` (each value once). Each
+   * (trie node, segment index) pair is visited at most once, so even patterns with several `**`
+   * cost at most trie nodes × segments, never a combinatorial search.
+   */
   match(name: string): Set<T> {
     const out = new Set<T>();
-    this.visit(this.root, name.split('.'), 0, out);
+    this.visit(this.root, name.split('.'), 0, out, new Set());
     return out;
   }
 
-  private visit(node: TrieNode<T>, segments: readonly string[], index: number, out: Set<T>): void {
+  private visit(
+    node: TrieNode<T>,
+    segments: readonly string[],
+    index: number,
+    out: Set<T>,
+    seen: Set<number>,
+  ): void {
+    const visit = node.key * 1024 + index;
+    if (seen.has(visit)) return;
+    seen.add(visit);
     if (node.globstar !== undefined) {
       // `**` consumes zero or more segments: try every suffix.
-      for (let i = index; i <= segments.length; i++) this.visit(node.globstar, segments, i, out);
+      for (let i = index; i <= segments.length; i++)
+        this.visit(node.globstar, segments, i, out, seen);
     }
     if (index === segments.length) {
       for (const value of node.values) out.add(value);
@@ -92,7 +116,7 @@ export class PatternTrie<T> {
     }
     const segment = segments[index]!;
     const child = node.children.get(segment);
-    if (child !== undefined) this.visit(child, segments, index + 1, out);
-    if (node.star !== undefined) this.visit(node.star, segments, index + 1, out);
+    if (child !== undefined) this.visit(child, segments, index + 1, out, seen);
+    if (node.star !== undefined) this.visit(node.star, segments, index + 1, out, seen);
   }
 }

@@ -23,6 +23,7 @@ export class PluginChainCore {
       if (sub === undefined) return;
       if (sub.once) sub.end('once');
       let called = false;
+      let rest: Promise<void> | undefined;
       const next = (): Promise<void> => {
         if (called) {
           return Promise.reject(
@@ -33,11 +34,14 @@ export class PluginChainCore {
           );
         }
         called = true;
-        return run(index + 1);
+        return (rest = run(index + 1));
       };
       sub.tracker.begin();
       try {
         await sub.handler(data, next, meta);
+        // A handler that called next() without awaiting it: the chain still ends only when the
+        // rest has, and the rest's errors still reject execute().
+        if (rest !== undefined) await rest;
       } catch (error) {
         throw attribute(error, sub.owner, event);
       } finally {
@@ -52,10 +56,10 @@ export class PluginChainCore {
 /**
  * The SPEC wants `execute` to reject with the handler's own error, naming the plugin: the error
  * keeps its class and message and gains `pluginId` (the innermost plugin, set once). A thrown
- * non-error is wrapped in a {@link ChainHandlerError}.
+ * non-error, or a frozen error, is wrapped in a {@link ChainHandlerError} with it as `cause`.
  */
 function attribute(error: unknown, pluginId: string, event: string): unknown {
-  if (typeof error === 'object' && error !== null) {
+  if (typeof error === 'object' && error !== null && Object.isExtensible(error)) {
     if (!Object.hasOwn(error, 'pluginId')) {
       Object.defineProperty(error, 'pluginId', {
         value: pluginId,
@@ -65,10 +69,10 @@ function attribute(error: unknown, pluginId: string, event: string): unknown {
     }
     return error;
   }
-  return new ChainHandlerError(
-    `Plugin "${pluginId}" failed in the chain "${event}": ${String(error)}`,
-    {
-      details: { pluginId, event, thrown: error },
-    },
-  );
+  // A thrown non-error, or a frozen error we must not touch: wrap it, keeping it as the cause.
+  const message = error instanceof Error ? error.message : String(error);
+  return new ChainHandlerError(`Plugin "${pluginId}" failed in the chain "${event}": ${message}`, {
+    details: { pluginId, event },
+    cause: error,
+  });
 }

@@ -38,9 +38,12 @@ export class SubscriptionRecord implements Subscription {
   end(reason: CloseReason): void {
     if (!this.active) return;
     this.active = false;
-    const stopping = this.detach(this, reason);
-    if (stopping !== undefined) this.drained = stopping;
-    this.resolveClosed(reason);
+    try {
+      const stopping = this.detach(this, reason);
+      if (stopping !== undefined) this.drained = stopping;
+    } finally {
+      this.resolveClosed(reason);
+    }
   }
 }
 

@@ -37,15 +37,25 @@ type Ctor = new (
   options?: { details?: Record<string, unknown> },
 ) => PlugboardError;
 
+/** The code each Plugboard error class carries, so only a genuine one is rebuilt as its class. */
+const codeOfClass = new Map<string, string>(
+  Object.entries(errorClasses)
+    .filter(([name]) => name !== PlugboardError.name && name !== RemoteError.name)
+    .map(([name, C]) => [name, new (C as unknown as Ctor)('').code]),
+);
+
 /**
  * Rebuild an error from the wire. Plugboard errors come back as their own class; any other
  * error comes back as a plain `Error` whose `name`, `message` and `code` are the original's,
  * so callers can branch on them exactly as if the method had run in their own process.
  */
 export function wireToError(wire: WireError): Error {
-  const known = (errorClasses as unknown as Record<string, Ctor | undefined>)[wire.name];
-  if (known !== undefined && wire.name !== PlugboardError.name && wire.name !== RemoteError.name) {
-    const error = new known(wire.message, { details: wire.details ?? {} });
+  // A user error that happens to be named `ValidationError` (or a DOM `TimeoutError`) keeps its
+  // own code: the class is rebuilt only when name and code both match.
+  const classCode = typeof wire.name === 'string' ? codeOfClass.get(wire.name) : undefined;
+  if (classCode !== undefined && classCode === wire.code) {
+    const known = errorClasses[wire.name as keyof typeof errorClasses] as unknown as Ctor;
+    const error = new known(String(wire.message), { details: wire.details ?? {} });
     if (wire.stack !== undefined) error.stack = wire.stack;
     return error;
   }

@@ -18,6 +18,8 @@ export interface LifecycleEnv {
   readonly deactivateTimeout: number;
   /** Tell listeners and the event bus (`plugin.<type>`); never throws. */
   emit(event: LifecycleEvent): void;
+  /** True once the host's stop has gone past deactivating plugins (a late activation must undo itself). */
+  shutDown(): boolean;
   /** Report a plugin failure as `plugin.error` on the bus; never throws. */
   reportError(pluginId: string, phase: string, error: unknown): void;
 }
@@ -114,6 +116,15 @@ async function activateOne(
       `Plugin "${record.name}" activated`,
     );
     env.emit({ type: 'activated', plugin: record.name, version: definition.version, durationMs });
+    if (env.shutDown()) {
+      // The host stopped (past its bound) while this activation was still running: undo it now
+      // so nothing it holds outlives the host.
+      await deactivateOne(
+        env,
+        record,
+        Date.now() + (definition.deactivateTimeout ?? env.deactivateTimeout),
+      );
+    }
     return;
   }
 

@@ -1,3 +1,4 @@
+import { PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
@@ -71,6 +72,8 @@ export class PluginHost implements Host {
   private starting: Promise<StartResult> | undefined;
   private stopping: Promise<void> | undefined;
   private closed = false;
+  /** Set when stop() begins deactivating: a start still running must undo what it creates. */
+  private shutDownStarted = false;
 
   constructor(options: HostOptions, createRuntime: RuntimeFactory) {
     this.options = options;
@@ -204,6 +207,11 @@ export class PluginHost implements Host {
         resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }),
       );
       const backend = this.backend;
+      if (this.shutDownStarted) {
+        // stop() gave up waiting for this start and has shut down already: leave nothing open.
+        await backend.close();
+        throw new HostStateError('The host was stopped while it was starting.');
+      }
       this.runtime = await this.step('runtime', async () => {
         const runtime = this.createRuntime({
           backend,
@@ -214,6 +222,10 @@ export class PluginHost implements Host {
         await runtime.start();
         return runtime;
       });
+      if (this.shutDownStarted) {
+        await this.runtime.close();
+        throw new HostStateError('The host was stopped while it was starting.');
+      }
       this.logger.info(
         { backend: this.runtime.backendKind, plugins: this.graph.order.length },
         'Host starting plugins',
@@ -339,6 +351,7 @@ export class PluginHost implements Host {
 
   /** Deactivate what is active, then close the runtime (or the bare backend); safe to repeat. */
   private async shutdown(deadline: number): Promise<void> {
+    this.shutDownStarted = true;
     if (this.runtime !== undefined && this.graph !== undefined) {
       await deactivateLevels(this.lifecycleEnv(), deadline);
       await runBounded(() => Promise.allSettled([...this.publishes]), remaining(deadline));
@@ -380,15 +393,9 @@ export class PluginHost implements Host {
       activateTimeout: this.timeouts.activate,
       deactivateTimeout: this.timeouts.deactivate,
       emit: (event) => this.emit(event),
+      shutDown: () => this.shutDownStarted,
       reportError: (pluginId, event, error) => {
-        const recorded = recordError(error);
-        this.publish('plugin.error', {
-          pluginId,
-          event,
-          error: recorded.message,
-          code: recorded.code,
-          ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
-        });
+        this.publish(PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
       },
     };
   }

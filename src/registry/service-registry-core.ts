@@ -1,6 +1,7 @@
 import semver from 'semver';
 import type { Logger } from 'pino';
 import type { Backend, RegistryRecord } from '../backends/ports.js';
+import { watchKind } from '../backends/watch-kind.js';
 import type { Codec } from '../codec/codec.js';
 import { ValidationError } from '../errors/errors.js';
 import { assertName } from '../util/names.js';
@@ -81,29 +82,19 @@ export class ServiceRegistryCore {
         this.options.logger.error({ err: error, type }, 'service registry watcher failed');
       }
     };
-    const watching = this.options.backend.registry
-      .watch(kindOf(type), (change) => {
-        if (change.type === 'put') {
-          const instance = this.decode(change.record);
-          if (instance === undefined || known.has(instance.id)) return;
-          known.set(instance.id, instance);
-          emit({ type: 'added', instance });
-        } else {
-          const instance = known.get(change.id);
-          if (instance === undefined) return;
-          known.delete(change.id);
-          emit({ type: 'removed', instance });
-        }
-      })
-      .then(async (subscription) => {
-        for (const record of await this.options.backend.registry.list(kindOf(type))) {
-          const instance = this.decode(record);
-          if (instance === undefined || known.has(instance.id)) continue;
-          known.set(instance.id, instance);
-          emit({ type: 'added', instance });
-        }
-        return subscription;
-      });
+    const watching = watchKind(this.options.backend.registry, kindOf(type), (change) => {
+      if (change.type === 'put') {
+        const instance = this.decode(change.record);
+        if (instance === undefined || known.has(instance.id)) return;
+        known.set(instance.id, instance);
+        emit({ type: 'added', instance });
+      } else {
+        const instance = known.get(change.id);
+        if (instance === undefined) return;
+        known.delete(change.id);
+        emit({ type: 'removed', instance });
+      }
+    });
     watching.catch((error: unknown) =>
       this.options.logger.error({ err: error, type }, 'could not watch the registry'),
     );
@@ -147,7 +138,17 @@ export class ServiceRegistryCore {
 
   private decode(record: RegistryRecord): ServiceInstance | undefined {
     try {
-      return this.options.codec.decode(record.value) as ServiceInstance;
+      const instance = this.options.codec.decode(record.value) as ServiceInstance;
+      const ok =
+        typeof instance === 'object' &&
+        instance !== null &&
+        typeof instance.id === 'string' &&
+        typeof instance.name === 'string' &&
+        typeof instance.version === 'string' &&
+        typeof instance.metadata === 'object' &&
+        instance.metadata !== null;
+      if (!ok) throw new ValidationError('Service instance entry has the wrong shape.');
+      return instance;
     } catch (error) {
       this.options.logger.warn({ err: error, id: record.id }, 'ignored a malformed service entry');
       return undefined;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Backend, PortSubscription } from '../backends/ports.js';
+import { watchKind } from '../backends/watch-kind.js';
 import type { Codec } from '../codec/codec.js';
 import {
   BackpressureError,
@@ -69,13 +70,11 @@ export class RpcCore {
     const { transport, registry } = this.options.backend;
     this.portSubscriptions.push(
       await transport.respond(RPC_TOPIC, (payload) => this.serve(payload)),
-      await registry.watch(RPC_KIND, (change) => {
+      await watchKind(registry, RPC_KIND, (change) => {
         if (change.type === 'delete') this.removeRemote(change.id);
         else this.addRemote(change.record.id, change.record.nodeId, change.record.value);
       }),
     );
-    for (const record of await registry.list(RPC_KIND))
-      this.addRemote(record.id, record.nodeId, record.value);
   }
 
   async close(): Promise<void> {
@@ -202,6 +201,8 @@ export class RpcCore {
   ): Promise<unknown> {
     const fn = provider.methods.get(method);
     if (fn === undefined) return Promise.reject(this.methodNotFound(provider.service, method));
+    // Refused before running: a caller that retries after BackpressureError never runs it twice.
+    if (this.inFlight >= this.options.maxInFlight) return Promise.reject(this.backpressure());
     let result: unknown;
     try {
       result = params === undefined ? fn.call(provider.target) : fn.apply(provider.target, params);
@@ -219,7 +220,6 @@ export class RpcCore {
     result: PromiseLike<unknown>,
     timeout: number,
   ): Promise<unknown> {
-    if (this.inFlight >= this.options.maxInFlight) return Promise.reject(this.backpressure());
     this.inFlight++;
     provider.tracker.begin();
     return new Promise((resolve, reject) => {
@@ -343,14 +343,23 @@ export class RpcCore {
   /** Answer a request from another node with a local provider. */
   private async serve(payload: Uint8Array): Promise<Uint8Array> {
     const request = this.options.codec.decode(payload) as RequestFrame;
+    if (
+      typeof request !== 'object' ||
+      request === null ||
+      typeof request.s !== 'string' ||
+      typeof request.m !== 'string' ||
+      (request.p !== undefined && !Array.isArray(request.p)) ||
+      !Number.isFinite(request.t)
+    ) {
+      throw new ValidationError('Malformed RPC request frame.');
+    }
     const locals = this.local.get(request.s);
     // Thrown (not replied): the method did not run, so the caller may try another provider.
     if (locals === undefined) throw this.unavailable(request.s);
     const provider = locals[this.localTurn++ % locals.length]!;
     let reply: ReplyFrame;
     try {
-      const remaining = Math.max(1, request.t - Date.now());
-      reply = { v: await this.callLocal(provider, request.m, request.p, remaining) };
+      reply = { v: await this.callLocal(provider, request.m, request.p, serverTimeout(request.t)) };
     } catch (error) {
       reply = { e: errorToWire(error) };
     }
@@ -422,6 +431,15 @@ export class RpcCore {
     try {
       announcement = this.options.codec.decode(value) as ProviderAnnouncement;
       assertName(announcement.service, 'Service name');
+      const strings = (list: unknown): boolean =>
+        Array.isArray(list) && list.every((m) => typeof m === 'string');
+      if (
+        typeof announcement.pluginId !== 'string' ||
+        !strings(announcement.methods) ||
+        !strings(announcement.idempotent)
+      ) {
+        throw new ValidationError('RPC provider entry has the wrong shape.');
+      }
     } catch (error) {
       this.options.logger.warn({ err: error, recordId }, 'ignored a malformed RPC provider entry');
       return;
@@ -491,4 +509,13 @@ export class RpcCore {
 }
 
 /** Internal signal: the provider's registry entry vanished while a call to it was in flight. */
+/**
+ * The provider-side bound of a remote call: the caller's remaining time, rounded up to 250 ms
+ * steps so the deadline scheduler keeps a handful of duration queues, not one per request.
+ */
+function serverTimeout(deadline: number): number {
+  const remaining = Math.max(1, deadline - Date.now());
+  return Math.ceil(remaining / 250) * 250;
+}
+
 const PROVIDER_GONE = new Error('provider gone');

@@ -93,6 +93,12 @@ export class Deadlines {
 
   /** Call `onExpire` once `timeoutMs` have passed (up to one tick later), unless cancelled first. */
   add(timeoutMs: number, onExpire: () => void): DeadlineEntry {
+    if (this.closed) {
+      // Shutting down: nothing may wait for a timer that no longer ticks.
+      let cancelled = false;
+      queueMicrotask(() => cancelled || onExpire());
+      return { cancel: () => !cancelled && (cancelled = true) };
+    }
     let queue = this.queues.get(timeoutMs);
     if (queue === undefined) this.queues.set(timeoutMs, (queue = new Queue(timeoutMs)));
     const entry = new Entry(onExpire, queue, this);

@@ -7,6 +7,10 @@ import { ValidationError } from '../errors/errors.js';
  */
 const SEGMENT = /^[A-Za-z0-9_\-:/$@]+$/;
 const MAX_NAME_LENGTH = 256;
+/** Names have at most this many segments (the trie's memo packs the index in 10 bits). */
+const MAX_SEGMENTS = 64;
+/** Patterns have at most this many `**` segments, and never two in a row. */
+const MAX_GLOBSTARS = 4;
 
 const validated = new Set<string>();
 const validatedPatterns = new Set<string>();
@@ -39,7 +43,34 @@ function checkName(name: unknown, what: string, wildcards: boolean): asserts nam
       details: { name: name.slice(0, 64), length: name.length },
     });
   }
-  for (const segment of name.split('.')) {
+  const segments = name.split('.');
+  if (segments.length > MAX_SEGMENTS) {
+    throw new ValidationError(
+      `${what} "${name.slice(0, 64)}…" has more than ${MAX_SEGMENTS} segments.`,
+      {
+        details: { segments: segments.length },
+      },
+    );
+  }
+  let globstars = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === '**' && wildcards) {
+      if (segments[i - 1] === '**') {
+        throw new ValidationError(
+          `${what} "${name}" repeats "**"; one "**" already matches any number of segments.`,
+          {
+            details: { name },
+          },
+        );
+      }
+      if (++globstars > MAX_GLOBSTARS) {
+        throw new ValidationError(
+          `${what} "${name}" has more than ${MAX_GLOBSTARS} "**" segments.`,
+          { details: { name } },
+        );
+      }
+    }
     if (segment === '') {
       throw new ValidationError(
         `${what} "${name}" has an empty segment; use dot-separated words like "user.created".`,
@@ -55,7 +86,7 @@ function checkName(name: unknown, what: string, wildcards: boolean): asserts nam
     }
     if (!SEGMENT.test(segment)) {
       throw new ValidationError(
-        `${what} "${name}" has an invalid segment "${segment}"; use letters, digits, "_", "-", ":", "/".`,
+        `${what} "${name}" has an invalid segment "${segment}"; use letters, digits and "_", "-", ":", "/", "$", "@".`,
         { details: { name, segment } },
       );
     }

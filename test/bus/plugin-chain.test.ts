@@ -102,3 +102,31 @@ describe('pluginChain', () => {
     assert.equal(await rt.ctx('app').pluginChain.execute('nobody.home', data), data);
   });
 });
+
+describe('pluginChain edge cases', () => {
+  let rt: TestRuntime;
+  beforeEach(async () => (rt = await startRuntime()));
+  afterEach(() => rt.close());
+
+  it('waits for the rest of the chain even when next() is not awaited, and rejects with its error', async () => {
+    rt.ctx('sloppy').eventBus.subscribe('req', (_d, next) => void next(), { priority: 1 });
+    rt.ctx('late').eventBus.subscribe('req', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      throw new Error('late failure');
+    });
+    await assert.rejects(rt.ctx('app').pluginChain.execute('req', {}), /late failure/);
+  });
+
+  it('wraps a frozen error instead of failing to annotate it', async () => {
+    const frozen = Object.freeze(new Error('frozen'));
+    rt.ctx('ice').eventBus.subscribe('req', () => {
+      throw frozen;
+    });
+    await assert.rejects(rt.ctx('app').pluginChain.execute('req', {}), (e: unknown) => {
+      assert.ok(e instanceof ChainHandlerError);
+      assert.equal(e.cause, frozen);
+      assert.equal(e.details.pluginId, 'ice');
+      return true;
+    });
+  });
+});

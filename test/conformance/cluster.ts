@@ -95,14 +95,27 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
     it('shares group events across nodes: each event to exactly one member', async () => {
       const got = new Map<number, string>();
       nodes.forEach((n, i) =>
-        n
-          .plugin('worker')
-          .eventBus.subscribe('job.created', (data: any) => void got.set(data.n, `node${i}`), {
-            group: 'workers',
-          }),
+        n.plugin('worker').eventBus.subscribe(
+          'job.*',
+          (data: any, _next, meta) => {
+            if (meta.event === 'job.probe') probes[data.from]!.add(i);
+            else got.set(data.n, `node${i}`);
+          },
+          { group: 'workers' },
+        ),
       );
-      // each node must know the others' group members before publishing
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Every node must know the others' group members before the real publishes: probe until
+      // each publisher's turns have reached all three nodes.
+      const probes = [new Set<number>(), new Set<number>(), new Set<number>()];
+      await until(
+        async () => {
+          for (let from = 0; from < 3; from++)
+            await nodes[from]!.plugin('p').eventBus.publish('job.probe', { from });
+          return probes.every((seen) => seen.size === 3);
+        },
+        5000,
+        'group members known everywhere',
+      );
       let total = 0;
       nodes.forEach((n) =>
         n.plugin('counter').eventBus.subscribe('job.created', () => void total++),
@@ -281,12 +294,23 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       first.context.eventBus.subscribe('invoice.*', () => undefined, { durable: true, group });
       await until(
         async () =>
-          (await nodes[1]!.backend.queues.bindings()).some((b) => b.queue === `ev.${group}`),
+          (await nodes[1]!.backend.queues.bindings()).some((b) =>
+            b.queue.startsWith(`ev.${group}.`),
+          ),
         3000,
         'binding',
       );
       await first.release(2000);
-      await new Promise((resolve) => setTimeout(resolve, 100)); // bindings reach the other nodes
+      // Wait until node 0 knows the binding: its probes start landing in the queue.
+      const queue = `ev.${group}.invoice.*`;
+      await until(
+        async () => {
+          await nodes[0]!.plugin('p').eventBus.publish('invoice.probe', {});
+          return (await nodes[0]!.backend.queues.counts(queue)).ready > 0;
+        },
+        3000,
+        'binding known to the publisher',
+      );
       for (let n = 0; n < 20; n++)
         await nodes[0]!.plugin('p').eventBus.publish('invoice.created', { n });
       // Two members on two nodes resume the group; one of them fails each event's first try.
@@ -296,6 +320,7 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
         node.plugin('billing2').eventBus.subscribe(
           'invoice.*',
           (data: any) => {
+            if (data.n === undefined) return; // a probe
             const tries = (attempts.get(data.n) ?? 0) + 1;
             attempts.set(data.n, tries);
             if (data.n === 7 && tries === 1) throw new Error('transient');
@@ -312,6 +337,42 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       );
       assert.equal(seen.length, 20, 'each event handled successfully exactly once');
       assert.equal(attempts.get(7), 2);
+    });
+
+    it('keeps durable members of one group with different patterns apart', async () => {
+      const group = `split${Math.random().toString(36).slice(2, 7)}`;
+      const got: Record<string, string[]> = { invoices: [], payments: [] };
+      nodes[1]!
+        .plugin('a')
+        .eventBus.subscribe('invoice.*', (_d, _n, m) => void got.invoices!.push(m.event), {
+          durable: true,
+          group,
+        });
+      nodes[2]!
+        .plugin('b')
+        .eventBus.subscribe('payment.*', (_d, _n, m) => void got.payments!.push(m.event), {
+          durable: true,
+          group,
+        });
+      await until(
+        async () =>
+          (await nodes[0]!.backend.queues.bindings()).filter((b) =>
+            b.queue.startsWith(`ev.${group}.`),
+          ).length === 2,
+        3000,
+        'both bindings',
+      );
+      await until(
+        async () => {
+          await nodes[1]!.plugin('p').eventBus.publish('invoice.created', {});
+          await nodes[2]!.plugin('p').eventBus.publish('payment.made', {});
+          return got.invoices!.length > 0 && got.payments!.length > 0;
+        },
+        5000,
+        'deliveries to both',
+      );
+      assert.ok(got.invoices!.every((e) => e === 'invoice.created'));
+      assert.ok(got.payments!.every((e) => e === 'payment.made'));
     });
 
     it('durable subscriptions need a group', () => {

@@ -33,7 +33,8 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
         ['m4', 'm5'],
       );
       assert.ok(first.every((m) => m.attempt === 1 && m.enqueuedAt > 0));
-      for (const m of [...first, ...second]) await a.queues.ack(q, m.id);
+      for (const m of [...first, ...second])
+        assert.equal(await a.queues.ack(q, m.id, m.lease), true);
       assert.deepEqual(await a.queues.claim(q, 'c1', lease), []);
       assert.deepEqual(await b.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 0 });
     });
@@ -67,19 +68,41 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
         again.map((r) => [text(r.payload), r.attempt]),
         [['x', 2]],
       );
-      await b.queues.ack(q, again[0]!.id);
+      assert.equal(await b.queues.ack(q, again[0]!.id, again[0]!.lease), true);
     });
 
     it('releases with a delay and dead-letters with a reason', async () => {
       await a.queues.enqueue(q, bytes('retry-me'));
       const [m] = await a.queues.claim(q, 'c', lease);
-      await a.queues.release(q, m!.id, 150);
+      assert.equal(await a.queues.release(q, m!.id, m!.lease, 150), true);
       assert.equal((await a.queues.counts(q)).delayed, 1);
       assert.deepEqual(await a.queues.claim(q, 'c', lease), []);
       const [again] = await a.queues.claim(q, 'c', { ...lease, waitMs: 2000 });
       assert.equal(again?.attempt, 2);
-      await a.queues.deadLetter(q, again.id, 'gave up');
+      assert.equal(await a.queues.deadLetter(q, again!.id, again!.lease, 'gave up'), true);
       assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 1 });
+    });
+
+    it('refuses to let a consumer settle a lease it lost, and honours extend', async () => {
+      await a.queues.enqueue(q, bytes('contested'));
+      const [slow] = await a.queues.claim(q, 'slow', { ...lease, leaseMs: 100 });
+      const [fast] = await b.queues.claim(q, 'fast', { ...lease, leaseMs: 5000, waitMs: 2000 });
+      assert.ok(slow && fast && fast.id === slow.id && fast.lease !== slow.lease);
+      // the slow consumer comes back late: none of its settlements may touch the new lease
+      assert.equal(await a.queues.ack(q, slow.id, slow.lease), false);
+      assert.equal(await a.queues.release(q, slow.id, slow.lease, 0), false);
+      assert.equal(await a.queues.deadLetter(q, slow.id, slow.lease, 'late'), false);
+      assert.equal(await a.queues.extend(q, slow.id, slow.lease, 5000), false);
+      assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 1, dead: 0 });
+      // the holder extends its lease: nobody else can claim the message meanwhile
+      assert.equal(await b.queues.extend(q, fast.id, fast.lease, 5000), true);
+      assert.deepEqual(await a.queues.claim(q, 'other', lease), []);
+      assert.equal(await b.queues.ack(q, fast.id, fast.lease), true);
+      assert.equal(
+        await b.queues.ack(q, fast.id, fast.lease),
+        false,
+        'acknowledging twice changes nothing',
+      );
     });
 
     it('keeps persistent bindings visible to every node', async () => {

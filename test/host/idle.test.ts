@@ -48,3 +48,37 @@ describe('host.idle()', () => {
     await host.stop();
   });
 });
+
+describe('host.stop() while a slow activate is still running', () => {
+  it('undoes the late activation: no timer of the plugin outlives the host', async () => {
+    let ticks = 0;
+    let activated!: () => void;
+    const done = new Promise<void>((resolve) => (activated = resolve));
+    const host = await createHost({
+      logger: silentLogger,
+      stopTimeout: 50,
+      activateTimeout: 5000,
+      plugins: [
+        definePlugin({
+          name: 'slow',
+          version: '1.0.0',
+          async activate(context) {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            context.timers.setInterval(() => void ticks++, 5);
+            activated();
+          },
+        }),
+      ],
+    });
+    const starting = host.start().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await host.stop(); // gives up waiting after 50 ms
+    await done;
+    await starting;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = ticks;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(ticks, after, 'the interval was cleared');
+    assert.notEqual(host.health().plugins.slow?.state, 'active');
+  });
+});

@@ -132,6 +132,7 @@ describe('rpcServer / rpcClient (one host)', () => {
     const client = rt.ctx('c').rpcClient;
     const calls = Array.from({ length: 5 }, () => client.call('gate', 'wait'));
     await assert.rejects(client.call('gate', 'wait'), BackpressureError);
+    assert.equal(gates.length, 5, 'a refused call never runs the method');
     for (const open of gates) open();
     await Promise.all(calls);
   });

@@ -42,6 +42,17 @@ describe('Deadlines', () => {
     deadlines.close();
   });
 
+  it('fires entries added after close at once', async () => {
+    const deadlines = new Deadlines();
+    deadlines.close();
+    let fired = 0;
+    deadlines.add(60_000, () => fired++);
+    const cancelled = deadlines.add(60_000, () => fired++);
+    assert.equal(cancelled.cancel(), true);
+    await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+    assert.equal(fired, 1);
+  });
+
   it('flushes pending entries on close so nothing stays pending', () => {
     const deadlines = new Deadlines();
     let fired = 0;

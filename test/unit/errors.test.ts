@@ -51,3 +51,19 @@ describe('errors', () => {
     assert.equal(wireToError(errorToWire('just a string')).message, 'just a string');
   });
 });
+
+describe('wireToError against hostile or look-alike input', () => {
+  it('never calls Object.prototype members, and keeps user errors named like ours', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const error = wireToError({ name, message: 'm' });
+      assert.ok(error instanceof Error);
+      assert.equal(error.message, 'm');
+    }
+    const user = wireToError({ name: 'ValidationError', code: 'E_USER', message: 'bad form' });
+    assert.ok(!isPlugboardError(user));
+    assert.equal((user as Error & { code: string }).code, 'E_USER');
+    const dom = wireToError({ name: 'TimeoutError', message: 'signal timed out' });
+    assert.ok(!isPlugboardError(dom));
+    assert.equal(dom.name, 'TimeoutError');
+  });
+});

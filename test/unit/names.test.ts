@@ -16,6 +16,9 @@ describe('names', () => {
     }
     for (const bad of ['a.*b', 'a.b**', '***', 'a..*'])
       assert.throws(() => assertPattern(bad, 'Pattern'), ValidationError, bad);
+    assert.throws(() => assertPattern('a.**.**.b', 'Pattern'), /repeats/);
+    assert.throws(() => assertPattern('**.a.**.b.**.c.**.d.**', 'Pattern'), /more than 4/);
+    assert.throws(() => assertName(Array(70).fill('a').join('.'), 'Event name'), /segments/);
     assert.throws(() => assertName(undefined, 'Event name'), /must be a string/);
     assert.throws(() => assertName('a'.repeat(300), 'Event name'), /longer than/);
   });

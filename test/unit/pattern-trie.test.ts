@@ -34,8 +34,8 @@ describe('PatternTrie', () => {
 
   it('returns each value once even when several paths match', () => {
     const trie = new PatternTrie<string>();
-    trie.add('**.**', 'x');
-    trie.add('a.**.**.b', 'y');
+    trie.add('**.*', 'x');
+    trie.add('a.**.*.**.b', 'y');
     assert.deepEqual(matchOf(trie, 'a.c.d.b'), ['x', 'y']);
   });
 
@@ -51,6 +51,17 @@ describe('PatternTrie', () => {
     assert.equal(trie.size, 0);
     assert.deepEqual(matchOf(trie, 'a.b.c'), []);
     assert.equal(trie.remove('nope.x', 'v'), false);
+  });
+
+  it('stays fast on patterns with several ** (no combinatorial search)', () => {
+    const trie = new PatternTrie<string>();
+    trie.add('**.a.**.a.**.a.**.z', 'p');
+    trie.add('**.b.**.b.**.b.**.b', 'q');
+    const name = Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 'a' : 'b')).join('.');
+    const started = performance.now();
+    assert.deepEqual([...trie.match(name)], ['q']);
+    assert.deepEqual([...trie.match(`${name}.z`)], ['p']);
+    assert.ok(performance.now() - started < 200, 'matching is polynomial');
   });
 
   it('keeps matching cost flat as unrelated patterns grow', () => {

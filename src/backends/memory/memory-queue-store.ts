@@ -45,7 +45,7 @@ export class MemoryQueueStore implements QueueStore {
   constructor(private readonly state: MemoryQueueState) {}
 
   enqueue(queue: string, payload: Uint8Array): Promise<string> {
-    this.assertOpen();
+    if (this.closed) return Promise.reject(closedError());
     const q = this.state.queue(queue);
     const id = `${Date.now()}-${++q.seq}`;
     q.ready.push({
@@ -77,33 +77,52 @@ export class MemoryQueueStore implements QueueStore {
     }
   }
 
-  ack(queue: string, id: string): Promise<void> {
-    this.assertOpen();
-    this.state.queue(queue).held.delete(id);
-    return Promise.resolve();
+  ack(queue: string, id: string, lease: string): Promise<boolean> {
+    return this.settle(queue, id, lease, (q) => {
+      q.held.delete(id);
+    });
   }
 
-  release(queue: string, id: string, delayMs: number): Promise<void> {
-    this.assertOpen();
-    const q = this.state.queue(queue);
-    const message = q.held.get(id);
-    if (message !== undefined) {
+  release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
+    return this.settle(queue, id, lease, (q, message) => {
       message.consumer = undefined;
       message.availableAt = Date.now() + delayMs;
       this.wakeAt(q, delayMs);
-    }
-    return Promise.resolve();
+    });
   }
 
-  deadLetter(queue: string, id: string, reason: string): Promise<void> {
-    this.assertOpen();
-    const q = this.state.queue(queue);
-    const message = q.held.get(id);
-    if (message !== undefined) {
+  extend(queue: string, id: string, lease: string, leaseMs: number): Promise<boolean> {
+    return this.settle(queue, id, lease, (_q, message) => {
+      message.availableAt = Date.now() + leaseMs;
+    });
+  }
+
+  deadLetter(queue: string, id: string, lease: string, reason: string): Promise<boolean> {
+    return this.settle(queue, id, lease, (q, message) => {
       q.held.delete(id);
       q.dead.push({ message, reason });
+    });
+  }
+
+  /** Apply `change` only if `lease` is the message's current lease (its attempt number). */
+  private settle(
+    queue: string,
+    id: string,
+    lease: string,
+    change: (q: MemoryQueue, message: StoredMessage) => void,
+  ): Promise<boolean> {
+    if (this.closed) return Promise.reject(closedError());
+    const q = this.state.queue(queue);
+    const message = q.held.get(id);
+    if (
+      message === undefined ||
+      message.consumer === undefined ||
+      String(message.attempt) !== lease
+    ) {
+      return Promise.resolve(false);
     }
-    return Promise.resolve();
+    change(q, message);
+    return Promise.resolve(true);
   }
 
   counts(queue: string): Promise<QueueCounts> {
@@ -125,7 +144,7 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   bind(queue: string, pattern: string): Promise<void> {
-    this.assertOpen();
+    if (this.closed) return Promise.reject(closedError());
     let set = this.state.bindings.get(queue);
     if (set === undefined) this.state.bindings.set(queue, (set = new Set()));
     set.add(pattern);
@@ -133,7 +152,7 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   unbind(queue: string, pattern: string): Promise<void> {
-    this.assertOpen();
+    if (this.closed) return Promise.reject(closedError());
     const set = this.state.bindings.get(queue);
     set?.delete(pattern);
     if (set?.size === 0) this.state.bindings.delete(queue);
@@ -163,7 +182,13 @@ export class MemoryQueueStore implements QueueStore {
       m.consumer = consumer;
       m.availableAt = now + options.leaseMs;
       q.held.set(m.id, m);
-      out.push({ id: m.id, payload: m.payload, attempt: m.attempt, enqueuedAt: m.enqueuedAt });
+      out.push({
+        id: m.id,
+        payload: m.payload,
+        attempt: m.attempt,
+        enqueuedAt: m.enqueuedAt,
+        lease: String(m.attempt),
+      });
     };
     for (const m of q.held.values()) {
       if (out.length >= options.count) break;
@@ -208,6 +233,10 @@ export class MemoryQueueStore implements QueueStore {
     if (this.closed)
       throw new BackendUnavailableError('The memory backend of this host is closed.');
   }
+}
+
+function closedError(): BackendUnavailableError {
+  return new BackendUnavailableError('The memory backend of this host is closed.');
 }
 
 function wake(q: MemoryQueue): void {

@@ -75,18 +75,21 @@ export class MemoryTransport implements Transport {
           ),
         Math.max(0, deadline - Date.now()),
       );
+      // A node that crashed while working never answers: the caller times out (the timer stays).
+      const stillThere = (): boolean => this.network.nodes.get(nodeId) === node;
       queueMicrotask(() => {
         Promise.resolve()
           .then(() => responder(copy, { from: this.nodeId }))
           .then(
             (reply) => {
+              if (!stillThere()) return;
               clearTimeout(timer);
-              // A node that crashed while working never answers: the caller times out.
-              if (this.network.nodes.get(nodeId) === node) resolve(reply.slice());
+              resolve(reply.slice());
             },
             (error: unknown) => {
+              if (!stillThere()) return;
               clearTimeout(timer);
-              if (this.network.nodes.get(nodeId) === node) reject(wireToError(errorToWire(error)));
+              reject(wireToError(errorToWire(error)));
             },
           );
       });
