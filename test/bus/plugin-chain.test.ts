@@ -118,7 +118,7 @@ describe('pluginChain edge cases', () => {
   });
 
   it('wraps a frozen error instead of failing to annotate it', async () => {
-    const frozen = Object.freeze(new Error('frozen'));
+    const frozen: Error = Object.freeze(new Error('frozen'));
     rt.ctx('ice').eventBus.subscribe('req', () => {
       throw frozen;
     });

@@ -79,7 +79,7 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
       assert.deepEqual(await a.queues.claim(q, 'c', lease), []);
       const [again] = await a.queues.claim(q, 'c', { ...lease, waitMs: 2000 });
       assert.equal(again?.attempt, 2);
-      assert.equal(await a.queues.deadLetter(q, again!.id, again!.lease, 'gave up'), true);
+      assert.equal(await a.queues.deadLetter(q, again.id, again.lease, 'gave up'), true);
       assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 1 });
     });
 
