@@ -121,7 +121,8 @@ export class DurableConsumer {
       return;
     }
     this.options.report(this.record.owner, meta, failure);
-    const reason = failure instanceof Error ? failure.message : JSON.stringify(failure) ?? 'failed';
+    const reason =
+      failure instanceof Error ? failure.message : (JSON.stringify(failure) ?? 'failed');
     await this.settle(
       message.attempt >= this.options.maxAttempts
         ? store.deadLetter(this.queue, message.id, message.lease, reason)
