@@ -49,6 +49,8 @@ interface MatchEntry {
   readonly subs: SubscriptionRecord[];
   /** Group slots, or undefined when no matching subscriber has a group (the fast path). */
   readonly slots: Map<string, GroupSlot> | undefined;
+  /** Some subscriber can see the meta, so the timestamp is taken at publish. */
+  readonly seesMeta: boolean;
 }
 
 export interface EventBusCoreOptions {
@@ -181,7 +183,7 @@ export class EventBusCore {
       event,
       source,
       this.nodeId,
-      Date.now(),
+      entry.seesMeta ? Date.now() : undefined,
       this.options.nextId,
       undefined,
       traceId,
@@ -263,7 +265,7 @@ export class EventBusCore {
       if (slot === undefined) slots.set(sub.group, { group: sub.group, members: [sub], rr: 0 });
       else slot.members.push(sub);
     }
-    return { subs, slots };
+    return { subs, slots, seesMeta: subs.some((s) => s.seesMeta) };
   }
 
   /** Forget every cached dispatch entry (the subscriptions changed). */

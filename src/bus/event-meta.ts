@@ -3,21 +3,29 @@ import type { EventMeta } from './types.js';
 
 /**
  * Meta of one publication. The id is generated on first read: most handlers never look at it,
- * and on the in-process path generating it would cost as much as dispatching the event.
+ * and on the in-process path generating it would cost as much as dispatching the event. The
+ * publisher passes the timestamp when any receiver can see the meta (see `seesMeta`); otherwise
+ * it is taken on first read, which on this path can only happen during the publish itself.
  */
 export class LazyEventMeta implements EventMeta {
   private generated: string | undefined;
+  private time: number | undefined;
 
   constructor(
     readonly event: string,
     readonly source: string,
     readonly nodeId: string,
-    readonly timestamp: number,
+    timestamp: number | undefined,
     private readonly nextId: () => string,
     id?: string,
     private readonly trace?: string,
   ) {
     this.generated = id;
+    this.time = timestamp;
+  }
+
+  get timestamp(): number {
+    return (this.time ??= Date.now());
   }
 
   /** The meta of an event that arrived from the backend. */

@@ -9,6 +9,11 @@ export class SubscriptionRecord implements Subscription {
   readonly closed: Promise<CloseReason>;
   /** Resolves when the subscription has fully stopped (a durable consumer finished its event). */
   drained: Promise<void> = Promise.resolve();
+  /**
+   * Whether the handler can see its `meta` argument: declared with 3+ parameters, or with a rest
+   * parameter (length 0). Publishes whose receivers cannot see it skip reading the clock.
+   */
+  readonly seesMeta: boolean;
   private resolveClosed!: (reason: CloseReason) => void;
 
   constructor(
@@ -28,6 +33,7 @@ export class SubscriptionRecord implements Subscription {
     ) => Promise<void> | undefined,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.seesMeta = handler.length === 0 || handler.length >= 3;
   }
 
   unsubscribe(): void {

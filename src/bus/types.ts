@@ -10,7 +10,11 @@ export interface EventMeta {
   readonly source: string;
   /** Node that published it. */
   readonly nodeId: string;
-  /** Epoch milliseconds at publish. */
+  /**
+   * Epoch milliseconds at publish. (The clock is read only when some receiver declares the
+   * `meta` parameter; a handler that reaches `meta` otherwise, e.g. through `arguments`, should
+   * read the timestamp during its call.)
+   */
   readonly timestamp: number;
   /** Trace id that follows this piece of work (the publisher's, or this event's id). */
   readonly traceId: string;

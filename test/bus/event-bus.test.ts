@@ -39,6 +39,17 @@ describe('eventBus', () => {
     assert.equal(nextResult, undefined);
   });
 
+  it('gives a publish-time timestamp to a handler that reads meta through arguments', async () => {
+    let timestamp = 0;
+    rt.ctx('b').eventBus.subscribe('tick', function (this: unknown, _data: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      timestamp = (arguments[2] as EventMeta).timestamp;
+    });
+    const before = Date.now();
+    await rt.ctx('a').eventBus.publish('tick');
+    assert.ok(timestamp >= before && timestamp <= Date.now());
+  });
+
   it('matches * (one segment) and ** (zero or more segments)', async () => {
     const hits: string[] = [];
     const bus = rt.ctx('w').eventBus;
