@@ -106,7 +106,7 @@ export class DurableConsumer {
       );
       return;
     }
-    const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
+    const meta = LazyEventMeta.fromFrame(frame, this.options.nextId, message.attempt);
     let failure: unknown;
     this.record.tracker.begin();
     try {

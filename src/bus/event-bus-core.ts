@@ -76,8 +76,8 @@ export class EventBusCore {
   private previousCache = new Map<string, MatchEntry>();
   private readonly remoteGroups = new RemoteGroupTable();
   private readonly groupTurns = new Map<string, number>();
-  /** Local (group, pattern) pairs and their member count, announced in the registry. */
-  private readonly announced = new Map<string, number>();
+  /** Local (group, pattern) pairs: member count and the announcement in the registry. */
+  private readonly announced = new Map<string, { count: number; put: Promise<void> }>();
   private readonly portSubscriptions: PortSubscription[] = [];
   /** Durable queues by the patterns that feed them (every node's bindings). */
   private durableBindings = new PatternTrie<string>();
@@ -168,7 +168,7 @@ export class EventBusCore {
     }
     this.trie.add(pattern, record);
     this.invalidate();
-    if (group !== undefined) this.announce(group, pattern, +1);
+    if (group !== undefined) record.ready = this.announce(group, pattern, +1);
     return record;
   }
 
@@ -471,6 +471,7 @@ export class EventBusCore {
       report: (owner, meta, error) => this.reportHandlerError(owner, meta, error),
     });
     this.durableConsumers.set(record, consumer);
+    record.ready = bound;
     consumer.start(bound);
   }
 
@@ -484,24 +485,38 @@ export class EventBusCore {
   }
 
   /** Keep the registry's `bus.group` entries in step with local group membership. */
-  private announce(group: string, pattern: string, delta: number): void {
-    if (!this.clustered) return;
+  /**
+   * Keep the registry's `bus.group` entries in step with local group membership. Returns the
+   * announcement's promise (already handled, so an unawaited failure is only logged).
+   */
+  private announce(group: string, pattern: string, delta: number): Promise<void> {
+    if (!this.clustered) return RESOLVED;
     const key = `${this.nodeId}|${group}|${pattern}`;
-    const count = (this.announced.get(key) ?? 0) + delta;
+    const count = (this.announced.get(key)?.count ?? 0) + delta;
     const { registry } = this.options.backend;
-    const fail = (error: unknown): void =>
-      this.options.logger.warn(
-        { err: error, group, pattern },
-        'could not update group membership in the registry',
+    const logged = (promise: Promise<void>): Promise<void> => {
+      promise.catch((error: unknown) =>
+        this.options.logger.warn(
+          { err: error, group, pattern },
+          'could not update group membership in the registry',
+        ),
       );
+      return promise;
+    };
     if (count <= 0) {
       this.announced.delete(key);
-      if (delta < 0) registry.remove(GROUP_KIND, key).catch(fail);
-    } else {
-      this.announced.set(key, count);
-      if (count === 1 && delta > 0)
-        registry.put(GROUP_KIND, key, this.options.codec.encode({ group, pattern })).catch(fail);
+      return delta < 0 ? logged(registry.remove(GROUP_KIND, key)) : RESOLVED;
     }
+    const existing = this.announced.get(key);
+    if (existing !== undefined) {
+      existing.count = count;
+      return existing.put;
+    }
+    const put = logged(
+      registry.put(GROUP_KIND, key, this.options.codec.encode({ group, pattern })),
+    );
+    this.announced.set(key, { count, put });
+    return put;
   }
 
   private addRemoteGroup(recordId: string, nodeId: string, value: Uint8Array): void {

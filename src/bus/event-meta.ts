@@ -10,6 +10,8 @@ import type { EventMeta } from './types.js';
 export class LazyEventMeta implements EventMeta {
   private generated: string | undefined;
   private time: number | undefined;
+  /** Durable deliveries only. */
+  attempt?: number;
 
   constructor(
     readonly event: string,
@@ -29,8 +31,10 @@ export class LazyEventMeta implements EventMeta {
   }
 
   /** The meta of an event that arrived from the backend. */
-  static fromFrame(frame: EventFrame, nextId: () => string): LazyEventMeta {
-    return new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, nextId, frame.i, frame.tr);
+  static fromFrame(frame: EventFrame, nextId: () => string, attempt?: number): LazyEventMeta {
+    const meta = new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, nextId, frame.i, frame.tr);
+    if (attempt !== undefined) meta.attempt = attempt;
+    return meta;
   }
 
   get id(): string {
@@ -49,6 +53,7 @@ export class LazyEventMeta implements EventMeta {
       nodeId: this.nodeId,
       timestamp: this.timestamp,
       traceId: this.traceId,
+      ...(this.attempt === undefined ? {} : { attempt: this.attempt }),
     };
   }
 }

@@ -7,6 +7,8 @@ export type CloseReason = 'unsubscribed' | 'plugin-stopped' | 'once';
 export class SubscriptionRecord implements Subscription {
   active = true;
   readonly closed: Promise<CloseReason>;
+  /** See {@link Subscription.ready}; set by the bus core. */
+  ready: Promise<void> = Promise.resolve();
   /** Resolves when the subscription has fully stopped (a durable consumer finished its event). */
   drained: Promise<void> = Promise.resolve();
   /**

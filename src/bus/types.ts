@@ -18,6 +18,8 @@ export interface EventMeta {
   readonly timestamp: number;
   /** Trace id that follows this piece of work (the publisher's, or this event's id). */
   readonly traceId: string;
+  /** Durable subscriptions only: 1 on the first delivery, higher on redeliveries. */
+  readonly attempt?: number;
 }
 
 /** Continue a plugin chain. Harmless (resolves at once) during a plain publish. */
@@ -54,6 +56,12 @@ export interface Subscription {
   readonly group: string | undefined;
   /** True until unsubscribed (or the owning plugin stopped). */
   readonly active: boolean;
+  /**
+   * Resolves once the subscription is in effect across the cluster: at once for a plain one,
+   * once its group membership is announced for a group one, once its queue is bound for a
+   * durable one (events published before that are not stored for it). Rejects if that failed.
+   */
+  readonly ready: Promise<void>;
   unsubscribe(): void;
   /** Resolves with the reason once the subscription has ended. */
   readonly closed: Promise<'unsubscribed' | 'plugin-stopped' | 'once'>;

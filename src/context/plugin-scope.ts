@@ -20,6 +20,9 @@ export class PluginScope {
   private readonly held = new Set<Releasable>();
   private readonly backgroundNames = new Map<number, string>();
   private backgroundSeq = 0;
+  /** Set when release begins: nothing new may be created (subscriptions, registrations, timers). */
+  private releasing = false;
+  /** Set once released: no operation at all. In between, handlers still finishing may publish and call. */
   private isClosed = false;
 
   constructor(
@@ -33,7 +36,7 @@ export class PluginScope {
 
   /** Throw if the plugin has stopped: a stopped plugin's context must not create anything. */
   assertOpen(operation: string): void {
-    if (this.isClosed) {
+    if (this.releasing || this.isClosed) {
       throw new ContextClosedError(
         `Plugin "${this.pluginId}" has stopped; ${operation} is no longer possible.`,
         {
@@ -75,7 +78,19 @@ export class PluginScope {
   }
 
   async release(timeoutMs: number): Promise<{ unfinished: string[] }> {
-    this.isClosed = true;
+    this.releasing = true;
+    try {
+      return await this.releaseAll(timeoutMs);
+    } finally {
+      this.isClosed = true;
+    }
+  }
+
+  /**
+   * Stop inbound work first (subscriptions, registrations, timers), then wait for what is in
+   * flight: a handler finishing its work may still publish its result or call another plugin.
+   */
+  private async releaseAll(timeoutMs: number): Promise<{ unfinished: string[] }> {
     this.controller.abort(new ContextClosedError(`Plugin "${this.pluginId}" is stopping.`));
     const items = [...this.held];
     this.held.clear();
@@ -89,9 +104,7 @@ export class PluginScope {
     const bound = new Promise<'timeout'>(
       (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
     );
-    const idle = Promise.all([this.tracker.idle(), this.background.idle()]).then(
-      () => 'idle' as const,
-    );
+    const idle = this.idle().then(() => 'idle' as const);
     const outcome = await Promise.race([idle, bound]);
     clearTimeout(timer);
     if (outcome === 'idle') return { unfinished: [] };

@@ -75,6 +75,7 @@ describe('eventBus', () => {
     sub.unsubscribe();
     assert.equal(sub.active, false);
     assert.equal(await sub.closed, 'unsubscribed');
+    await sub.ready; // a plain subscription is in effect at once
     let onceCount = 0;
     const once = bus.once('tick', () => void onceCount++);
     await bus.publish('tick');

@@ -316,13 +316,15 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       // Two members on two nodes resume the group; one of them fails each event's first try.
       const seen: number[] = [];
       const attempts = new Map<number, number>();
+      const deliveryAttempts: number[] = [];
       for (const node of [nodes[1]!, nodes[2]!]) {
         node.plugin('billing2').eventBus.subscribe(
           'invoice.*',
-          (data: any) => {
+          (data: any, _next, meta) => {
             if (data.n === undefined) return; // a probe
             const tries = (attempts.get(data.n) ?? 0) + 1;
             attempts.set(data.n, tries);
+            if (data.n === 7) deliveryAttempts.push(meta.attempt!);
             if (data.n === 7 && tries === 1) throw new Error('transient');
             seen.push(data.n);
           },
@@ -337,6 +339,7 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       );
       assert.equal(seen.length, 20, 'each event handled successfully exactly once');
       assert.equal(attempts.get(7), 2);
+      assert.deepEqual(deliveryAttempts, [1, 2], 'meta.attempt counts deliveries');
     });
 
     it('keeps durable members of one group with different patterns apart', async () => {
