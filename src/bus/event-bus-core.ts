@@ -449,7 +449,8 @@ export class EventBusCore {
     }
     this.trie.remove(record.pattern, record);
     this.invalidate();
-    if (record.group !== undefined) this.announce(record.group, record.pattern, -1);
+    // Failures are logged by announce() itself.
+    if (record.group !== undefined) void this.announce(record.group, record.pattern, -1);
     return undefined;
   }
 
