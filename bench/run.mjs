@@ -8,6 +8,7 @@
 // ratios taken under the same machine load; the report uses the median of those.
 import { execFile, execFileSync } from 'node:child_process';
 import console from 'node:console';
+import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import process from 'node:process';
@@ -68,11 +69,20 @@ function machine() {
  */
 function source() {
   const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+  // When dist/ was built: `node bench/run.mjs` alone does not build, so src may have moved on.
+  let distBuiltAt = null;
+  try {
+    distBuiltAt = statSync(
+      fileURLToPath(new URL('../dist/index.js', import.meta.url)),
+    ).mtime.toISOString();
+  } catch {
+    // Not built.
+  }
   try {
     const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
-    return { commit: git('rev-parse', '--short', 'HEAD'), dirtySrcFiles: dirty };
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirtySrcFiles: dirty, distBuiltAt };
   } catch {
-    return { commit: 'unknown', dirtySrcFiles: 0 };
+    return { commit: 'unknown', dirtySrcFiles: 0, distBuiltAt };
   }
 }
 

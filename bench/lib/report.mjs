@@ -36,9 +36,13 @@ function summarizeVariant(v, runs = []) {
   };
 }
 
-/** Median over rounds of ops(a) / ops(b), both measured in the same round. */
+/**
+ * Median over rounds of ops(a) / ops(b), both measured in the same round (with
+ * `metric: 'p50'`, of p50 latency(a) / p50 latency(b) instead).
+ */
 function summarizeComparison(c, runs) {
-  const byRound = (id) => new Map(okRuns(runs[id] ?? []).map((r) => [r.round, r.opsPerSec]));
+  const value = c.metric === 'p50' ? (r) => r.latency?.p50Us : (r) => r.opsPerSec;
+  const byRound = (id) => new Map(okRuns(runs[id] ?? []).map((r) => [r.round, value(r)]));
   const a = byRound(c.a);
   const b = byRound(c.b);
   const ratios = [...a].filter(([round]) => b.has(round)).map(([round, x]) => x / b.get(round));
@@ -46,12 +50,18 @@ function summarizeComparison(c, runs) {
   const [min, max] = range(ratios);
   let met = null;
   if (c.target && Number.isFinite(ratio)) {
-    met = c.target.op === '>=' ? ratio >= c.target.value : ratio < c.target.value;
+    met =
+      c.target.op === '>='
+        ? ratio >= c.target.value
+        : c.target.op === '<='
+          ? ratio <= c.target.value
+          : ratio < c.target.value;
   }
   return { ...c, ratio, min, max, pairs: ratios.length, met };
 }
 
-const targetText = (t) => (t ? `${t.op === '>=' ? '≥' : '<'} ${t.value}x` : '');
+const OPS = { '>=': '≥', '<=': '≤', '<': '<' };
+const targetText = (t) => (t ? `${OPS[t.op]} ${t.value}x` : '');
 const metText = (c) => (c.met === null ? (c.target ? 'n/a' : '') : c.met ? '**yes**' : '**NO**');
 
 function scenarioSection(result, index) {
@@ -67,6 +77,9 @@ function scenarioSection(result, index) {
         ? `; Plugboard at commit ${result.source.commit}` +
           (result.source.dirtySrcFiles
             ? ` + ${result.source.dirtySrcFiles} uncommitted src files`
+            : '') +
+          (result.source.distBuiltAt
+            ? ` (\`dist/\` built ${result.source.distBuiltAt.slice(0, 16).replace('T', ' ')} UTC)`
             : '')
         : '') +
       '.',
@@ -122,6 +135,12 @@ const METHOD = `- \`npm run bench\` builds the package and runs \`node bench/run
   implementation runs its own tight loop in batches (~2 ms each) so the clock is read once per
   batch, not per operation. Async APIs are awaited one operation at a time; sync APIs are not.
 - **Latency** (RPC): \`process.hrtime.bigint()\` around each call on a sample after the window.
+- **Redis scenarios** (\`node bench/run.mjs redis\`): the child is the caller / publisher and
+  forks its peers (provider, subscribers) fresh for every run (\`bench/peer.mjs\`); each run uses
+  its own namespace on the shared Redis and deletes its keys afterwards. Operations there are
+  counted where they complete (RPC results at the caller, deliveries at the subscribers), with a
+  fixed number kept in flight; see each section. A ratio marked "p50" compares latencies (lower
+  is better for ours).
 - **Medians of 5 runs**; ours and the anchors alternate within a round (order reversed every
   other round). **Ratios are the headline**: for each round, ours ÷ anchor from runs taken back
   to back, then the median over rounds. Absolute ops/s depend heavily on machine load.

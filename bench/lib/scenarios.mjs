@@ -1,12 +1,15 @@
 // The scenario list, in report order. A scenario is one file in `bench/scenarios/` whose default
 // export is `{ name, title, notes, latency?, available?, variants, comparisons }`:
 // - `variants[]`: `{ id, side: 'ours' | 'anchor', label, setup }`; `setup()` resolves with
-//   `{ batch(n), once?(), perOp?, delivered?(), verify?(ops), close?() }`.
-// - `comparisons[]`: `{ label, a, b, target?: { op: '>=' | '<', value } }`, ratio = ops/s of a ÷ b.
+//   `{ batch(n), once?(), perOp?, delivered?(), verify?(ops) (may be async), close?() }`.
+// - `comparisons[]`: `{ label, a, b, metric?, target?: { op: '>=' | '<' | '<=', value } }`,
+//   ratio = ops/s of a ÷ b (or, with `metric: 'p50'`, p50 latency of a ÷ b), per round.
 // - `available()` (optional): resolves with a reason string to skip the scenario (e.g. no Redis).
+// - `peers` (optional): `{ [role]: (options, link) => commands }` run in forked peer processes
+//   (`bench/peer.mjs`, started with `startPeer()` from `lib/remote.mjs`).
 // To add one (say `redis-publish`), write the file and add its name here.
 import { URL } from 'node:url';
-export const SCENARIOS = ['publish', 'wildcard', 'rpc'];
+export const SCENARIOS = ['publish', 'wildcard', 'rpc', 'redis-rpc', 'redis-events'];
 
 export async function loadScenario(name) {
   const mod = await import(new URL(`../scenarios/${name}.mjs`, import.meta.url).href);

@@ -9,8 +9,10 @@ export type ConnectionRole = 'commands' | 'subscriber';
 
 /**
  * Open (lazily) one ioredis client with the backend's reconnect policy: reconnect forever with
- * capped jittered backoff, keep commands issued while offline (the {@link CommandRunner} bounds
- * them), and let our own deadlines, not ioredis retry counts, decide when an operation fails.
+ * capped jittered backoff, and let our own deadlines, not ioredis retry counts, decide when an
+ * operation fails. ioredis never holds a command for later: no offline queue (the
+ * {@link CommandRunner} keeps waiting operations itself and drops them at their deadline) and
+ * no resending of unanswered commands after a reconnect (their callers may have given up).
  */
 export function createClient(
   settings: RedisSettings,
@@ -23,9 +25,9 @@ export function createClient(
     connectionName: `plugboard:${settings.namespace}:${nodeId}:${role}`,
     enableAutoPipelining: role === 'commands',
     maxRetriesPerRequest: null,
-    enableOfflineQueue: true,
+    enableOfflineQueue: false,
     autoResubscribe: true,
-    autoResendUnfulfilledCommands: true,
+    autoResendUnfulfilledCommands: false,
     connectTimeout: settings.operationTimeout,
     noDelay: true,
     retryStrategy: (attempt) => reconnectDelay(attempt),
@@ -44,35 +46,79 @@ export function createClient(
   return client;
 }
 
+/** Handed to a command while it runs: may it still send something? */
+export interface CommandCaller {
+  /** True while the caller still waits for the outcome (before its deadline, not settled). */
+  readonly waiting: boolean;
+}
+
+/** One operation of a {@link CommandRunner}, from `run` until it settles. */
+interface Operation extends CommandCaller {
+  readonly start: () => void;
+  readonly fail: (error: Error) => void;
+}
+
 /**
  * Runs commands on one client under the backend's rules: every operation settles by its
- * deadline, and while the client is not connected at most `offlineQueueLimit` commands wait
- * in ioredis's offline queue; past that, operations fail fast with `BackendUnavailableError`.
- * Commands count against the limit until ioredis itself settles them, so the limit is a true
- * bound on memory even for commands whose callers already timed out.
+ * deadline, and either reaches Redis while its caller still waits or never does.
+ *
+ * - Connected: the command is written at once.
+ * - Not connected: the operation waits here (at most `offlineQueueLimit` of them; past that,
+ *   operations fail fast) and is written when the client is ready again, if its deadline has
+ *   not passed. At the deadline it is dropped and fails with `details.sent === false`: nothing
+ *   reached Redis, nothing ever will.
+ * - The connection drops while a command waits for its reply: the caller is told at once
+ *   (`BackendUnavailableError`, outcome unknown: Redis may or may not have run it), and the
+ *   command is not sent again after the reconnect.
  */
 export class CommandRunner {
-  private offline = 0;
+  /** Operations waiting for the client to be ready, oldest first. */
+  private readonly waiting = new Set<Operation>();
+  /** Operations written on the current connection and not answered yet. */
+  private readonly inFlight = new Set<Operation>();
   private closed = false;
 
   constructor(
     readonly client: Redis,
     private readonly deadlines: DeadlineTracker,
     private readonly settings: RedisSettings,
-  ) {}
+  ) {
+    client.on('ready', () => this.drain());
+    // The replies of what was written on the lost connection will never come.
+    client.on('close', () => {
+      const lost = [...this.inFlight];
+      this.inFlight.clear();
+      for (const op of lost) {
+        op.fail(
+          new BackendUnavailableError(
+            'The connection to Redis dropped before it answered; the command may or may not have run.',
+            { details: { status: client.status } },
+          ),
+        );
+      }
+    });
+  }
 
-  /** Commands issued while offline that ioredis has not settled yet. */
+  /** Operations waiting for the connection (they count against `offlineQueueLimit`). */
   get offlineCount(): number {
-    return this.offline;
+    return this.waiting.size;
   }
 
   /**
-   * Run `command` and settle by `deadline` (epoch ms; default: now + operationTimeout).
+   * Run `command` and settle by `deadline` (epoch ms; default: now + operationTimeout). While
+   * disconnected, `command` is only called once the client is ready again, and never after the
+   * deadline. `command` may check `caller.waiting` before sending a follow-up command.
    * @throws BackendUnavailableError when closed or when the offline buffer is full (with
-   *   `details.sent === false`: nothing reached Redis), or when Redis fails the command.
-   * @throws TimeoutError when the deadline passes first.
+   *   `details.sent === false`: nothing reached Redis), when the deadline passes while
+   *   disconnected (also `sent === false`), or when Redis fails the command or the connection
+   *   drops before the reply (outcome unknown).
+   * @throws TimeoutError when the deadline passes while connected (outcome unknown).
    */
-  run<T>(what: string, command: (client: Redis) => Promise<T>, deadline?: number): Promise<T> {
+  run<T>(
+    what: string,
+    command: (client: Redis, caller: CommandCaller) => Promise<T>,
+    deadline?: number,
+  ): Promise<T> {
     if (this.closed) {
       return Promise.reject(
         new BackendUnavailableError(`Cannot ${what}: the Redis backend is closed.`, {
@@ -80,50 +126,96 @@ export class CommandRunner {
         }),
       );
     }
-    const offline = this.client.status !== 'ready';
-    if (offline) {
-      if (this.offline >= this.settings.offlineQueueLimit) {
-        return Promise.reject(
-          new BackendUnavailableError(
-            `Cannot ${what}: Redis is unreachable and ${this.offline} operations already wait for it (offlineQueueLimit).`,
-            {
-              details: {
-                limit: this.settings.offlineQueueLimit,
-                status: this.client.status,
-                sent: false,
-              },
+    const ready = this.client.status === 'ready';
+    if (!ready && this.waiting.size >= this.settings.offlineQueueLimit) {
+      return Promise.reject(
+        new BackendUnavailableError(
+          `Cannot ${what}: Redis is unreachable and ${this.waiting.size} operations already wait for it (offlineQueueLimit).`,
+          {
+            details: {
+              limit: this.settings.offlineQueueLimit,
+              status: this.client.status,
+              sent: false,
             },
-          ),
-        );
-      }
-      this.offline++;
-    }
-    let pending: Promise<T>;
-    try {
-      pending = command(this.client);
-    } catch (error) {
-      if (offline) this.offline--;
-      return Promise.reject(toBackendError(error, what));
+          },
+        ),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       let settled = false;
+      let sent = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        this.waiting.delete(op);
+        this.inFlight.delete(op);
+        return true;
+      };
       const timer = this.deadlines.add(
         deadline ?? Date.now() + this.settings.operationTimeout,
         () => {
-          settled = true;
-          reject(this.expired(what));
+          if (finish()) reject(sent ? this.expired(what) : this.neverSent(what));
         },
       );
-      pending.then(
+      const op: Operation = {
+        get waiting() {
+          return !settled;
+        },
+        fail: (error) => {
+          if (!finish()) return;
+          this.deadlines.cancel(timer);
+          reject(error);
+        },
+        start: () => {
+          this.waiting.delete(op);
+          sent = true;
+          this.inFlight.add(op);
+          let pending: Promise<T>;
+          try {
+            pending = command(this.client, op);
+          } catch (error) {
+            op.fail(toBackendError(error, what));
+            return;
+          }
+          pending.then(
+            (value) => {
+              if (!finish()) return;
+              this.deadlines.cancel(timer);
+              resolve(value);
+            },
+            (error: unknown) => op.fail(toBackendError(error, what)),
+          );
+        },
+      };
+      if (ready) {
+        // Older waiting operations first (the 'ready' event may not have been handled yet).
+        this.drain();
+        op.start();
+      } else {
+        this.waiting.add(op);
+      }
+    });
+  }
+
+  /**
+   * Settle `work` (which is not a command, e.g. connecting) by `deadline`, without waiting
+   * for the connection.
+   */
+  settleBy<T>(what: string, work: () => Promise<T>, deadline: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = this.deadlines.add(deadline, () => {
+        settled = true;
+        reject(this.expired(what));
+      });
+      work().then(
         (value) => {
-          if (offline) this.offline--;
           if (settled) return;
           settled = true;
           this.deadlines.cancel(timer);
           resolve(value);
         },
         (error: unknown) => {
-          if (offline) this.offline--;
           if (settled) return;
           settled = true;
           this.deadlines.cancel(timer);
@@ -133,9 +225,36 @@ export class CommandRunner {
     });
   }
 
-  /** Refuse every later operation. */
+  /** Refuse every later operation; waiting ones fail now (nothing was sent). */
   close(): void {
     this.closed = true;
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const op of waiting)
+      op.fail(
+        new BackendUnavailableError('The Redis backend closed before Redis was reachable.', {
+          details: { sent: false },
+        }),
+      );
+  }
+
+  /** Start the operations that waited for the connection, oldest first. */
+  private drain(): void {
+    if (this.client.status !== 'ready') return;
+    for (const op of [...this.waiting]) op.start();
+  }
+
+  private neverSent(what: string): Error {
+    return new BackendUnavailableError(
+      `Cannot ${what}: Redis was unreachable until the deadline (nothing was sent).`,
+      {
+        details: {
+          status: this.client.status,
+          timeout: this.settings.operationTimeout,
+          sent: false,
+        },
+      },
+    );
   }
 
   private expired(what: string): Error {
@@ -159,5 +278,7 @@ export function wasNotSent(error: unknown): boolean {
 export function toBackendError(error: unknown, what: string): Error {
   if (isPlugboardError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new BackendUnavailableError(`Cannot ${what}: ${message}`, { cause: error });
+  // ioredis refuses to write on a connection that is not ready (no offline queue): not sent.
+  const details = message.startsWith("Stream isn't writeable") ? { sent: false } : {};
+  return new BackendUnavailableError(`Cannot ${what}: ${message}`, { cause: error, details });
 }

@@ -1,8 +1,9 @@
 /**
  * Every Redis key and channel name of the Redis backend, built here and nowhere else.
  *
- * All names start with the hash tag `{<namespace>}` so that, on Redis Cluster, every key a
- * script touches (and every key a script derives from a prefix handed to it) lives in one slot.
+ * All names start with the hash tag `{<namespace>}` so that, on Redis Cluster, all keys of a
+ * namespace live in one slot and any script may take any of them. Scripts never build key
+ * names: each declares every key it touches in KEYS.
  *
  * | name                         | type    | holds                                                    |
  * | ---------------------------- | ------- | -------------------------------------------------------- |
@@ -35,11 +36,11 @@ export interface RedisKeys {
   entries(kind: string): string;
   /** Set of the entries owned by one node. */
   owned(nodeId: string): string;
-  /** Prefix of {@link entries} keys, for scripts that derive them. */
+  /** Prefix of every {@link entries} key. */
   readonly entriesPrefix: string;
-  /** Prefix of {@link owned} keys, for scripts that derive them. */
+  /** Prefix of every {@link owned} key. */
   readonly ownedPrefix: string;
-  /** Prefix of {@link changeChannel} names, for scripts that derive them. */
+  /** Prefix of every {@link changeChannel} name. */
   readonly changePrefix: string;
   /** Channel carrying registry changes of one kind. */
   changeChannel(kind: string): string;

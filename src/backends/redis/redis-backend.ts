@@ -180,9 +180,9 @@ export class RedisBackend implements Backend {
   }
 
   private connect(client: Redis, deadline: number): Promise<void> {
-    return this.runnerFor(client).run(
+    return this.runnerFor(client).settleBy(
       `connect to Redis at ${redact(this.settings.url)}`,
-      (c) => c.connect(),
+      () => client.connect(),
       deadline,
     );
   }

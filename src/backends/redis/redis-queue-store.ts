@@ -12,19 +12,32 @@ interface Waiter {
   wake?: () => void;
 }
 
+/** The wake-up subscription of one queue, shared by every claim waiting on it. */
 interface QueueWatch {
+  readonly queue: string;
   readonly waiters: Set<Waiter>;
   /** Resolves once the wake-up channel is subscribed. */
   readonly ready: Promise<void>;
-  close?: () => Promise<void>;
+  /** Removes the channel handler; set once subscribed. */
+  unsubscribe?: () => Promise<void>;
+  /** Pending close after the last waiter left. */
+  idleTimer?: NodeJS.Timeout;
+  closed: boolean;
 }
+
+/** How long a queue's wake-up subscription outlives its last waiting claim (a consumer loop claims again at once). */
+export const QUEUE_WATCH_IDLE_MS = 1000;
 
 /**
  * The queue port over Redis: per queue a LIST of new ids, ZSETs of leased and delayed ids
  * scored by time (Redis TIME), a HASH of payloads and one of attempt counters, a ZSET and HASH
- * of dead letters; every transition is one script. Claimers never block a connection: a claim
- * that finds nothing waits for a wake-up on the queue's channel (published by enqueue and
- * release), for the earliest lease or delay to end, or for `waitMs`, whichever comes first.
+ * of dead letters; every transition is one script. A lease is proven by its token, the attempt
+ * number of the claim that took it: `ack`, `release`, `extend` and `deadLetter` compare it
+ * atomically in their script and change nothing for a lease that was lost or already settled.
+ * Claimers never block a connection: a claim that finds nothing waits for a wake-up on the
+ * queue's channel (published by enqueue and release), for the earliest lease or delay to end,
+ * or for `waitMs`, whichever comes first. The channel is subscribed while claims wait on it
+ * (and {@link QUEUE_WATCH_IDLE_MS} longer), not for the life of the process.
  * Messages live as long as Redis keeps data (configure persistence for durability).
  */
 export class RedisQueueStore implements QueueStore {
@@ -37,6 +50,7 @@ export class RedisQueueStore implements QueueStore {
     private readonly hub: SubscriptionHub,
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly logger: Logger,
+    private readonly watchIdleMs = QUEUE_WATCH_IDLE_MS,
   ) {}
 
   async enqueue(queue: string, payload: Uint8Array): Promise<string> {
@@ -58,11 +72,11 @@ export class RedisQueueStore implements QueueStore {
       });
     }
     const deadline = Date.now() + Math.max(0, options.waitMs);
-    const watch = options.waitMs > 0 ? this.watch(queue, k) : undefined;
-    if (watch !== undefined) await watch.ready;
     const waiter: Waiter = { notified: false };
-    watch?.waiters.add(waiter);
+    // Subscribed before the first look, so no wake-up between the look and the wait is lost.
+    const watch = options.waitMs > 0 ? this.join(queue, k, waiter) : undefined;
     try {
+      if (watch !== undefined) await watch.ready;
       for (;;) {
         waiter.notified = false;
         const flat = (await this.script(
@@ -81,41 +95,60 @@ export class RedisQueueStore implements QueueStore {
           return messages;
         if (waiter.notified) continue;
         const next = flat[0] as number;
-        await this.sleep(waiter, Math.min(deadline, next > 0 ? next : Infinity), options.signal);
+        await sleepUntil(waiter, Math.min(deadline, next > 0 ? next : Infinity), options.signal);
+        // Closed meanwhile: nothing was claimed, end the wait empty-handed.
+        if (this.closed) return [];
       }
     } finally {
-      watch?.waiters.delete(waiter);
+      if (watch !== undefined) this.leave(queue, watch, waiter);
     }
   }
 
-  async ack(queue: string, id: string): Promise<void> {
+  async ack(queue: string, id: string, lease: string): Promise<boolean> {
     const k = this.queueKeys(queue);
-    await this.script(
+    const done = await this.script(
       'ackMessage',
       `ack ${queue}/${id}`,
-      [k.leased, k.delayed, k.data, k.meta],
-      [id],
+      [k.leased, k.data, k.meta],
+      [id, lease],
     );
+    return done === 1;
   }
 
-  async release(queue: string, id: string, delayMs: number): Promise<void> {
+  async release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
     const k = this.queueKeys(queue);
-    await this.script(
+    const done = await this.script(
       'releaseMessage',
       `release ${queue}/${id}`,
-      [k.leased, k.delayed],
-      [id, Math.max(0, Math.round(delayMs)), k.notify],
+      [k.leased, k.delayed, k.meta],
+      [id, lease, Math.max(0, Math.round(delayMs)), k.notify],
     );
+    return done === 1;
   }
 
-  async deadLetter(queue: string, id: string, reason: string): Promise<void> {
+  async extend(queue: string, id: string, lease: string, leaseMs: number): Promise<boolean> {
     const k = this.queueKeys(queue);
-    await this.script(
+    if (!(leaseMs >= 1)) {
+      throw new ValidationError('extend needs leaseMs >= 1.', { details: { queue, id } });
+    }
+    const done = await this.script(
+      'extendLease',
+      `extend the lease of ${queue}/${id}`,
+      [k.leased, k.meta],
+      [id, lease, Math.round(leaseMs)],
+    );
+    return done === 1;
+  }
+
+  async deadLetter(queue: string, id: string, lease: string, reason: string): Promise<boolean> {
+    const k = this.queueKeys(queue);
+    const done = await this.script(
       'deadLetterMessage',
       `dead-letter ${queue}/${id}`,
-      [k.leased, k.delayed, k.dead, k.why],
-      [id, reason],
+      [k.leased, k.meta, k.dead, k.why],
+      [id, lease, reason],
     );
+    return done === 1;
   }
 
   async counts(queue: string): Promise<QueueCounts> {
@@ -151,52 +184,96 @@ export class RedisQueueStore implements QueueStore {
     return members.map(decodeBinding);
   }
 
-  /** Wake every waiting claim (they return what they have) and stop listening. */
+  /** Wake every waiting claim (they return what they have) and drop every wake-up subscription. */
   close(): void {
     this.closed = true;
-    for (const watch of this.watches.values()) {
+    for (const watch of [...this.watches.values()]) {
       for (const waiter of watch.waiters) waiter.wake?.();
+      this.closeWatch(watch);
     }
     this.watches.clear();
   }
 
-  private watch(queue: string, k: QueueKeys): QueueWatch {
+  /** Queues whose wake-up channel is subscribed (or being subscribed) now; for tests. */
+  get watchedQueues(): string[] {
+    return [...this.watches.keys()];
+  }
+
+  /** Add `waiter` to the queue's watch, subscribing its wake-up channel if nobody else does. */
+  private join(queue: string, k: QueueKeys, waiter: Waiter): QueueWatch {
     let watch = this.watches.get(queue);
-    if (watch !== undefined) return watch;
-    const waiters = new Set<Waiter>();
-    const ready = this.hub
-      .add(k.notify, () => {
-        for (const waiter of waiters) {
-          waiter.notified = true;
-          waiter.wake?.();
-        }
-      })
-      .then((close) => {
-        created.close = close;
-      });
-    const created: QueueWatch = { waiters, ready };
-    // A failed subscribe is retried by the next claim.
-    ready.catch((error: unknown) => {
-      if (this.watches.get(queue) === created) this.watches.delete(queue);
-      this.logger.debug({ err: error, queue }, 'Could not subscribe to queue wake-ups');
-    });
-    this.watches.set(queue, created);
-    watch = created;
+    if (watch === undefined) {
+      const waiters = new Set<Waiter>();
+      const created: QueueWatch = {
+        queue,
+        waiters,
+        closed: false,
+        ready: this.hub
+          .add(k.notify, () => {
+            for (const w of waiters) {
+              w.notified = true;
+              w.wake?.();
+            }
+          })
+          .then(
+            (unsubscribe) => {
+              created.unsubscribe = unsubscribe;
+              // Closed while subscribing (idle, or the store closed): undo at once.
+              if (created.closed) this.unsubscribe(created);
+            },
+            (error: unknown) => {
+              // A failed subscribe is retried by the next claim.
+              this.forget(queue, created);
+              throw error;
+            },
+          ),
+      };
+      created.ready.catch(() => undefined);
+      this.watches.set(queue, (watch = created));
+    }
+    clearTimeout(watch.idleTimer);
+    watch.idleTimer = undefined;
+    watch.waiters.add(waiter);
     return watch;
   }
 
-  private sleep(waiter: Waiter, until: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        waiter.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, until - Date.now()));
-      waiter.wake = done;
-      signal?.addEventListener('abort', done, { once: true });
-    });
+  /** `waiter` is done: once nobody waits for a while, unsubscribe. */
+  private leave(queue: string, watch: QueueWatch, waiter: Waiter): void {
+    watch.waiters.delete(waiter);
+    if (watch.waiters.size > 0 || watch.closed || this.watches.get(queue) !== watch) return;
+    clearTimeout(watch.idleTimer);
+    watch.idleTimer = setTimeout(() => {
+      watch.idleTimer = undefined;
+      if (watch.waiters.size === 0) {
+        this.forget(queue, watch);
+        this.closeWatch(watch);
+      }
+    }, this.watchIdleMs);
+    watch.idleTimer.unref();
+  }
+
+  private forget(queue: string, watch: QueueWatch): void {
+    if (this.watches.get(queue) === watch) this.watches.delete(queue);
+  }
+
+  private closeWatch(watch: QueueWatch): void {
+    clearTimeout(watch.idleTimer);
+    watch.idleTimer = undefined;
+    if (watch.closed) return;
+    watch.closed = true;
+    // Not subscribed yet: `join` undoes it once the SUBSCRIBE is confirmed.
+    if (watch.unsubscribe !== undefined) this.unsubscribe(watch);
+  }
+
+  private unsubscribe(watch: QueueWatch): void {
+    watch
+      .unsubscribe?.()
+      .catch((error: unknown) =>
+        this.logger.debug(
+          { err: error, queue: watch.queue },
+          'Could not unsubscribe from queue wake-ups',
+        ),
+      );
   }
 
   private script(
@@ -207,7 +284,9 @@ export class RedisQueueStore implements QueueStore {
   ): Promise<unknown> {
     this.assertOpen();
     const script = this.scripts[name];
-    return this.runner.run(what, (client) => evalScript(client, script, keys, args));
+    return this.runner.run(what, (client, caller) =>
+      evalScript(client, script, keys, args, caller),
+    );
   }
 
   private queueKeys(queue: string): QueueKeys {
@@ -228,6 +307,29 @@ export class RedisQueueStore implements QueueStore {
   }
 }
 
+/** Longest delay `setTimeout` honours (longer ones fire at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Wait until `until` (epoch ms), until `waiter` is woken, or until `signal` aborts (at once if
+ * it already has). Leaves no timer, listener or wake function behind, whichever comes first.
+ */
+function sleepUntil(waiter: Waiter, until: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted === true) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      if (waiter.wake === done) waiter.wake = undefined;
+      resolve();
+    };
+    // Capped: past it the caller simply looks again.
+    const timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(0, until - Date.now())));
+    waiter.wake = done;
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 function decodeClaimed(flat: Array<Buffer | number>): ClaimedMessage[] {
   const out: ClaimedMessage[] = [];
   for (let i = 1; i + 3 < flat.length; i += 4) {
@@ -237,6 +339,8 @@ function decodeClaimed(flat: Array<Buffer | number>): ClaimedMessage[] {
       payload,
       attempt: flat[i + 2] as number,
       enqueuedAt: flat[i + 3] as number,
+      // The lease token is the attempt number: every claim of a message increments it.
+      lease: String(flat[i + 2]),
     });
   }
   return out;

@@ -19,8 +19,10 @@ import {
 import { RegistryWatches } from './registry-watches.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
-/** Nodes reaped per script call at most, so one call never blocks Redis for long. */
+/** Lapsed nodes listed per reap round at most. */
 const REAP_BATCH = 50;
+/** Entries removed per script call at most, so one call never blocks Redis for long. */
+const REMOVE_BATCH = 500;
 
 interface OwnEntry {
   readonly kind: string;
@@ -162,12 +164,16 @@ export class RedisRegistryStore implements RegistryStore {
 
   /** Remove nodes whose liveness lapsed, with their entries (watchers get deletes). */
   async reap(): Promise<number> {
-    const reaped = (await this.script(
-      'reapNodes',
-      'reap dead nodes',
+    const lapsed = (await this.script(
+      'listLapsedNodes',
+      'list lapsed nodes',
       [this.keys.nodes],
-      [this.keys.ownedPrefix, this.keys.entriesPrefix, this.keys.changePrefix, REAP_BATCH],
-    )) as number;
+      [REAP_BATCH],
+    )) as Buffer[];
+    let reaped = 0;
+    for (const node of lapsed) {
+      if (await this.removeNode(node.toString(), true)) reaped++;
+    }
     if (reaped > 0) this.logger.info({ reaped }, 'Removed nodes whose liveness lapsed');
     return reaped;
   }
@@ -177,17 +183,54 @@ export class RedisRegistryStore implements RegistryStore {
     this.closed = true;
     this.watches.close();
     this.own.clear();
-    await this.runner.run(
-      'leave the registry',
-      (client) =>
-        evalScript(
-          client,
-          this.scripts.removeNode,
-          [this.keys.nodes, this.keys.owned(this.nodeId)],
-          [this.nodeId, this.keys.entriesPrefix, this.keys.changePrefix],
-        ),
-      deadline,
-    );
+    await this.removeNode(this.nodeId, false, deadline);
+  }
+
+  /**
+   * Remove `node` and every entry it owns, announcing each removal: list its owned set, remove
+   * its entries kind by kind, then the node itself (each script declares every key it touches).
+   * With `onlyIfLapsed` (the reaper), every step first checks that the node's liveness is still
+   * lapsed and stops when it came back (it then puts its entries again itself).
+   * Resolves true when the node is gone.
+   */
+  private async removeNode(
+    node: string,
+    onlyIfLapsed: boolean,
+    deadline?: number,
+  ): Promise<boolean> {
+    const owned = this.keys.owned(node);
+    const flag = onlyIfLapsed ? '1' : '0';
+    // A node that is not live cannot put, so one round normally does; a leaving node's put
+    // still in flight may add a member meanwhile, hence a few rounds.
+    for (let round = 0; round < 3; round++) {
+      const members = await this.runner.run(
+        `list entries owned by ${node}`,
+        (client) => client.smembersBuffer(owned),
+        deadline,
+      );
+      for (const [kind, ids] of groupByKind(members)) {
+        for (let i = 0; i < ids.length; i += REMOVE_BATCH) {
+          const removed = await this.script(
+            'removeOwnedEntries',
+            `remove entries of ${kind} owned by ${node}`,
+            [this.keys.entries(kind), owned, this.keys.nodes],
+            [node, kind, this.keys.changeChannel(kind), flag, ...ids.slice(i, i + REMOVE_BATCH)],
+            deadline,
+          );
+          if (removed === -1) return false;
+        }
+      }
+      const gone = await this.script(
+        'removeNode',
+        `remove node ${node}`,
+        [this.keys.nodes, owned],
+        [node, flag],
+        deadline,
+      );
+      if (gone === 1) return true;
+      if (gone === -1) return false;
+    }
+    return false;
   }
 
   private putEntry(entry: OwnEntry): Promise<number> {
@@ -203,7 +246,6 @@ export class RedisRegistryStore implements RegistryStore {
         ownedMember(entry.kind, entry.id),
         this.keys.changeChannel(entry.kind),
         encodePutChange(entry.kind, entry.id, stored),
-        this.keys.ownedPrefix,
       ],
     ) as Promise<number>;
   }
@@ -213,9 +255,14 @@ export class RedisRegistryStore implements RegistryStore {
     what: string,
     keys: string[],
     args: (string | Buffer | number)[],
+    deadline?: number,
   ): Promise<unknown> {
     const script = this.scripts[name];
-    return this.runner.run(what, (client) => evalScript(client, script, keys, args));
+    return this.runner.run(
+      what,
+      (client, caller) => evalScript(client, script, keys, args, caller),
+      deadline,
+    );
   }
 
   private assertOpen(): void {
@@ -236,4 +283,18 @@ function deleteChange(kind: string, id: string, nodeId: string): Buffer {
   const frame = encodePutChange(kind, id, encodeEntry(nodeId, new Uint8Array(0)));
   frame[0] = 0x44; // 'D'
   return frame;
+}
+
+/** Owned-set members (`<len(kind)>:<kind><id>`, lengths in bytes) grouped by kind. */
+function groupByKind(members: Buffer[]): Map<string, string[]> {
+  const byKind = new Map<string, string[]>();
+  for (const member of members) {
+    const colon = member.indexOf(0x3a);
+    const end = colon + 1 + Number(member.toString('latin1', 0, colon));
+    const kind = member.toString('utf8', colon + 1, end);
+    let ids = byKind.get(kind);
+    if (ids === undefined) byKind.set(kind, (ids = []));
+    ids.push(member.toString('utf8', end));
+  }
+  return byKind;
 }

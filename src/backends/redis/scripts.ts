@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command, type Redis } from 'ioredis';
 import { BackendUnavailableError } from '../../errors/errors.js';
+import type { CommandCaller } from './connection.js';
 
 /**
  * The Lua scripts of the Redis backend, one per atomic transition, each in
@@ -12,13 +13,15 @@ export const SCRIPT_FILES = {
   putEntry: 'put-entry-3.lua',
   removeEntry: 'remove-entry-2.lua',
   removeNode: 'remove-node-2.lua',
-  reapNodes: 'reap-nodes-1.lua',
+  listLapsedNodes: 'list-lapsed-nodes-1.lua',
+  removeOwnedEntries: 'remove-owned-entries-3.lua',
   listEntries: 'list-entries-2.lua',
   listNodes: 'list-nodes-1.lua',
   enqueueMessage: 'enqueue-message-4.lua',
   claimMessages: 'claim-messages-5.lua',
-  ackMessage: 'ack-message-4.lua',
-  releaseMessage: 'release-message-2.lua',
+  ackMessage: 'ack-message-3.lua',
+  releaseMessage: 'release-message-3.lua',
+  extendLease: 'extend-lease-2.lua',
   deadLetterMessage: 'dead-letter-message-4.lua',
   countMessages: 'count-messages-4.lua',
 } as const;
@@ -58,7 +61,8 @@ export function loadScripts(): Record<ScriptName, LuaScript> {
 
 /**
  * Run a script with EVALSHA; when Redis answers NOSCRIPT (first use, or after a restart or
- * `SCRIPT FLUSH`), send it once with EVAL, which also caches it for the next EVALSHA.
+ * `SCRIPT FLUSH`), send it once with EVAL, which also caches it for the next EVALSHA, unless
+ * the caller gave up meanwhile (`caller.waiting` false: then nothing ran and nothing will).
  * Replies keep binary strings as Buffers.
  */
 export async function evalScript(
@@ -66,6 +70,7 @@ export async function evalScript(
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | Buffer | number)[],
+  caller?: CommandCaller,
 ): Promise<unknown> {
   if (keys.length !== script.keys)
     throw new Error(`${script.file} takes ${script.keys} keys, got ${keys.length}.`);
@@ -74,6 +79,7 @@ export async function evalScript(
     return await send(client, 'evalsha', [script.sha, ...rest]);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    if (caller !== undefined && !caller.waiting) throw error;
     return send(client, 'eval', [script.source, ...rest]);
   }
 }

@@ -28,6 +28,9 @@ export class SubscriptionHub {
     runner.client.on('messageBuffer', (channel: Buffer, message: Buffer) =>
       this.dispatch(channel, message),
     );
+    // An UNSUBSCRIBE that could not be sent before its deadline (Redis was away) was dropped,
+    // and ioredis resubscribes the channel on reconnect: once it has, unsubscribe again.
+    runner.client.on('ready', () => setImmediate(() => this.dropUnwanted()));
   }
 
   /**
@@ -74,6 +77,15 @@ export class SubscriptionHub {
   close(): void {
     for (const state of this.channels.values()) state.handlers.clear();
     this.channels.clear();
+  }
+
+  private dropUnwanted(): void {
+    for (const [channel, state] of this.channels) {
+      if (state.handlers.size === 0 && state.subscribed !== false)
+        this.sync(channel, state).catch((error: unknown) =>
+          this.logger.debug({ err: error, channel }, 'UNSUBSCRIBE after reconnect failed'),
+        );
+    }
   }
 
   private sync(channel: string, state: ChannelState): Promise<void> {

@@ -69,7 +69,7 @@ describe('Redis registry entry codec', () => {
       type: 'put',
       record: { kind: 'svc:x', id: 'id-1', nodeId: 'node-a', value: Buffer.from([1, 2, 3]) },
     });
-    // What remove-node-2.lua builds: 'D' u16 kind, u16 id, u8 node.
+    // What remove-owned-entries-3.lua builds: 'D' u16 kind, u16 id, u8 node.
     const lua = Buffer.concat([
       Buffer.from('D'),
       Buffer.from([0, 5]),

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import type { Backend } from '../../../src/backends/ports.js';
+import { wasNotSent } from '../../../src/backends/redis/connection.js';
 import { BackendUnavailableError } from '../../../src/errors/errors.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { bytes, startBackend, uniqueNamespace } from './support.js';
-import { waitFor } from './support.js';
+import { bytes, startBackend, text, uniqueNamespace, waitFor } from './support.js';
 
 const LIMIT = 5;
 const OPERATION_TIMEOUT = 600;
@@ -12,13 +13,15 @@ const OPERATION_TIMEOUT = 600;
 describe('Redis backend offline buffer', () => {
   let server: RedisServer;
   let a: Backend;
+  let namespace: string;
 
   before(async () => {
     server = await startRedisServer();
+    namespace = uniqueNamespace('offline');
     a = await startBackend(
       {
         redis: server.url,
-        namespace: uniqueNamespace('offline'),
+        namespace,
         offlineQueueLimit: LIMIT,
         operationTimeout: OPERATION_TIMEOUT,
       },
@@ -29,8 +32,13 @@ describe('Redis backend offline buffer', () => {
     await a?.close();
     await server.stop();
   });
+  afterEach(async () => {
+    // Every test leaves Redis up and the node connected.
+    if (a.status !== 'ready') await server.restart().catch(() => undefined);
+    await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+  });
 
-  it('fails fast with BackendUnavailableError past offlineQueueLimit, and drains after reconnect', async () => {
+  it('fails fast past offlineQueueLimit; what waited past its deadline is never sent', async () => {
     await server.kill();
     await waitFor(() => a.status === 'reconnecting', 2000, 'the outage to be noticed');
 
@@ -46,7 +54,7 @@ describe('Redis backend offline buffer', () => {
     await assert.rejects(a.transport.publish('t.offline', bytes('x')), BackendUnavailableError);
     assert.ok(Date.now() - started < 100, 'past the limit, operations fail at once');
 
-    // The buffered ones still settle by their deadline.
+    // The buffered ones settle by their deadline, and say that nothing was sent.
     const results = await Promise.allSettled(buffered);
     assert.ok(
       Date.now() - started <= OPERATION_TIMEOUT + 250,
@@ -55,6 +63,7 @@ describe('Redis backend offline buffer', () => {
     for (const result of results) {
       assert.equal(result.status, 'rejected');
       assert.ok(result.reason instanceof BackendUnavailableError);
+      assert.ok(wasNotSent(result.reason), 'dropped before it was sent');
     }
 
     await server.restart();
@@ -68,8 +77,78 @@ describe('Redis backend offline buffer', () => {
       3000,
       'puts to work again',
     );
+    // The node rejoined the empty Redis with its own entries: the dropped puts were forgotten
+    // (never sent, so not resurrected), and ioredis did not send them after the reconnect.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const ids = (await a.registry.list('k.offline')).map((r) => r.id).sort();
-    // The buffered puts were sent on reconnect (their callers had been told they timed out).
-    assert.deepEqual(ids, ['back', 'e0', 'e1', 'e2', 'e3', 'e4']);
+    assert.deepEqual(ids, ['back']);
+  });
+
+  it('never runs a queue operation after its caller gave up, but runs it if Redis returns in time', async () => {
+    const q = 'q.offline';
+    await server.kill();
+    await waitFor(() => a.status === 'reconnecting', 2000, 'the outage to be noticed');
+    const late = a.queues.enqueue(q, bytes('late'));
+    const claim = a.queues.claim(q, 'c', { count: 5, leaseMs: 60_000, waitMs: 0 });
+    for (const op of [late, claim]) {
+      await assert.rejects(
+        op,
+        (e: unknown) => e instanceof BackendUnavailableError && wasNotSent(e),
+      );
+    }
+    await server.restart();
+    await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+    // Queued while disconnected, and Redis is back before the deadline: it runs, and the caller
+    // gets the outcome.
+    const waiting = await startBackend(
+      { redis: server.url, namespace, operationTimeout: 8000 },
+      'offline-waiting',
+    );
+    try {
+      await server.kill();
+      await waitFor(() => waiting.status === 'reconnecting', 2000, 'the outage to be noticed');
+      const inTime = waiting.queues.enqueue(q, bytes('in-time'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await server.restart();
+      const id = await inTime;
+      assert.ok(id.length > 0);
+      await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+      // Only the enqueue whose caller still waited reached Redis; the dropped claim leased
+      // nothing to nobody.
+      assert.deepEqual(await a.queues.counts(q), { ready: 1, delayed: 0, leased: 0, dead: 0 });
+      const [m] = await a.queues.claim(q, 'c', { count: 5, leaseMs: 60_000, waitMs: 0 });
+      assert.equal(text(m!.payload), 'in-time');
+    } finally {
+      await waiting.close();
+    }
+  });
+
+  it('fails a command at once when the connection drops before the reply, and never resends it', async () => {
+    const q = 'q.dropped';
+    const probe = new Redis(server.url);
+    try {
+      await a.queues.enqueue('q.warm-up', bytes('loads the script: EVALSHA runs at once'));
+      // Hold every write of every client, so the enqueue below is written but not run.
+      await probe.call('CLIENT', 'PAUSE', '3000', 'WRITE');
+      const started = Date.now();
+      const pending = a.queues.enqueue(q, bytes('ambiguous'));
+      pending.catch(() => undefined); // it fails while the KILL below is answered
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await probe.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await assert.rejects(pending, (e: unknown) => {
+        assert.ok(e instanceof BackendUnavailableError);
+        assert.ok(!wasNotSent(e), 'it was sent: the outcome is unknown');
+        return true;
+      });
+      assert.ok(Date.now() - started < OPERATION_TIMEOUT, 'told at once, not at the deadline');
+      await probe.call('CLIENT', 'UNPAUSE');
+      await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The killed connection's command was discarded by Redis and not resent by ioredis.
+      assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 0 });
+    } finally {
+      await probe.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      probe.disconnect();
+    }
   });
 });

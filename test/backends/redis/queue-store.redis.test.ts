@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import type { Backend } from '../../../src/backends/ports.js';
+import {
+  QUEUE_WATCH_IDLE_MS,
+  type RedisQueueStore,
+} from '../../../src/backends/redis/redis-queue-store.js';
 import { BackendUnavailableError } from '../../../src/errors/errors.js';
 import {
   bytes,
@@ -9,6 +15,7 @@ import {
   startBackend,
   text,
   uniqueNamespace,
+  waitFor,
 } from './support.js';
 
 describe('Redis queue store', () => {
@@ -54,9 +61,12 @@ describe('Redis queue store', () => {
       leased: 2,
       dead: 0,
     });
-    await b.queues.ack('q.order', ids[0]!);
-    await b.queues.ack('q.order', ids[0]!);
-    await b.queues.deadLetter('q.order', ids[1]!, 'handler failed 3 times');
+    assert.equal(await b.queues.ack('q.order', ids[0]!, claimed[0]!.lease), true);
+    assert.equal(await b.queues.ack('q.order', ids[0]!, claimed[0]!.lease), false);
+    assert.equal(
+      await b.queues.deadLetter('q.order', ids[1]!, claimed[1]!.lease, 'handler failed 3 times'),
+      true,
+    );
     assert.deepEqual(await a.queues.counts('q.order'), {
       ready: 0,
       delayed: 0,
@@ -78,7 +88,7 @@ describe('Redis queue store', () => {
     });
     assert.deepEqual([second?.id, second?.attempt], [id, 2]);
     assert.ok(Date.now() - started < 1000, `redelivered after ${Date.now() - started} ms`);
-    await b.queues.release('q.retry', id, 200);
+    assert.equal(await b.queues.release('q.retry', id, second!.lease, 200), true);
     assert.deepEqual(await a.queues.counts('q.retry'), {
       ready: 0,
       delayed: 1,
@@ -94,7 +104,7 @@ describe('Redis queue store', () => {
     const waited = Date.now() - started;
     assert.deepEqual([third?.id, third?.attempt], [id, 3]);
     assert.ok(waited >= 150 && waited < 1000, `released message came back after ${waited} ms`);
-    await a.queues.ack('q.retry', id);
+    assert.equal(await a.queues.ack('q.retry', id, third!.lease), true);
   });
 
   it('wakes a waiting claimer on enqueue, and competing claimers get each message once', async () => {
@@ -110,7 +120,7 @@ describe('Redis queue store', () => {
         if (batch.length === 0) return;
         for (const m of batch) {
           got.push(text(m.payload));
-          await node.queues.ack('q.compete', m.id);
+          assert.equal(await node.queues.ack('q.compete', m.id, m.lease), true);
         }
       }
     });
@@ -138,6 +148,125 @@ describe('Redis queue store', () => {
       [],
     );
     assert.ok(Date.now() - started < 1000);
+  });
+
+  it('settles only under the current lease; a settled or lost lease changes nothing', async () => {
+    const q = 'q.lease';
+    const counts = (): Promise<unknown> => a.queues.counts(q);
+    await a.queues.enqueue(q, bytes('one'));
+    await a.queues.enqueue(q, bytes('two'));
+    const [one, two] = await a.queues.claim(q, 'c1', claimNow);
+    assert.deepEqual([one?.lease, two?.lease], ['1', '1']);
+    // Wrong token, unknown id, unknown queue: refused, nothing moves.
+    assert.equal(await a.queues.ack(q, one!.id, '2'), false);
+    assert.equal(await a.queues.ack(q, 'no-such-id', '1'), false);
+    assert.equal(await a.queues.extend('q.lease-none', one!.id, '1', 1000), false);
+    assert.deepEqual(await counts(), { ready: 0, delayed: 0, leased: 2, dead: 0 });
+
+    // Dead-lettered: no later ack, release, extend or dead-letter touches it.
+    assert.equal(await a.queues.deadLetter(q, one!.id, one!.lease, 'bad'), true);
+    assert.equal(await a.queues.ack(q, one!.id, one!.lease), false);
+    assert.equal(await a.queues.release(q, one!.id, one!.lease, 0), false);
+    assert.equal(await a.queues.extend(q, one!.id, one!.lease, 1000), false);
+    assert.equal(await a.queues.deadLetter(q, one!.id, one!.lease, 'twice'), false);
+    assert.deepEqual(await counts(), { ready: 0, delayed: 0, leased: 1, dead: 1 });
+
+    // Released: the lease ended, so the old token settles nothing while it waits.
+    assert.equal(await a.queues.release(q, two!.id, two!.lease, 60_000), true);
+    assert.equal(await a.queues.ack(q, two!.id, two!.lease), false);
+    assert.equal(await a.queues.extend(q, two!.id, two!.lease, 1000), false);
+    assert.equal(await a.queues.deadLetter(q, two!.id, two!.lease, 'late'), false);
+    assert.deepEqual(await counts(), { ready: 0, delayed: 1, leased: 0, dead: 1 });
+
+    // Acknowledged: gone, and a second ack is refused.
+    await a.queues.enqueue(q, bytes('three'));
+    const [three] = await b.queues.claim(q, 'c2', claimNow);
+    assert.equal(text(three!.payload), 'three');
+    assert.equal(await b.queues.ack(q, three!.id, three!.lease), true);
+    assert.equal(await b.queues.ack(q, three!.id, three!.lease), false);
+    assert.equal(await b.queues.deadLetter(q, three!.id, three!.lease, 'late'), false);
+    assert.deepEqual(await counts(), { ready: 0, delayed: 1, leased: 0, dead: 1 });
+  });
+
+  it('extends a lease past its original end, and a lapsed lease loses to the next claim', async () => {
+    const q = 'q.extend';
+    await a.queues.enqueue(q, bytes('long job'));
+    const [m] = await a.queues.claim(q, 'c1', { count: 1, leaseMs: 300, waitMs: 0 });
+    assert.equal(await a.queues.extend(q, m!.id, m!.lease, 1500), true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Past the original 300 ms, still leased.
+    assert.deepEqual(await b.queues.claim(q, 'c2', claimNow), []);
+    assert.deepEqual(await b.queues.counts(q), { ready: 0, delayed: 0, leased: 1, dead: 0 });
+    // A lapsed lease not yet claimed again may still be settled by its holder...
+    assert.equal(await a.queues.extend(q, m!.id, m!.lease, 1), true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await a.queues.release(q, m!.id, m!.lease, 0), true);
+    // ...but once claimed again it belongs to the new holder only.
+    const [again] = await b.queues.claim(q, 'c2', { count: 1, leaseMs: 50, waitMs: 0 });
+    assert.deepEqual([again?.attempt, again?.lease], [2, '2']);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const [third] = await a.queues.claim(q, 'c3', claimNow);
+    assert.equal(third?.lease, '3');
+    assert.equal(await b.queues.extend(q, again!.id, again!.lease, 60_000), false);
+    assert.equal(await b.queues.ack(q, again!.id, again!.lease), false);
+    assert.equal(await a.queues.ack(q, third.id, third.lease), true);
+    assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 0 });
+  });
+
+  it('returns at once for an already-aborted signal and leaves no abort listener behind', async () => {
+    const aborted = AbortSignal.abort();
+    let started = Date.now();
+    assert.deepEqual(
+      await a.queues.claim('q.sleep', 'c', { ...claimNow, waitMs: 5000, signal: aborted }),
+      [],
+    );
+    assert.ok(Date.now() - started < 500, `returned after ${Date.now() - started} ms`);
+    const controller = new AbortController();
+    started = Date.now();
+    assert.deepEqual(
+      await a.queues.claim('q.sleep', 'c', {
+        ...claimNow,
+        waitMs: 150,
+        signal: controller.signal,
+      }),
+      [],
+    );
+    assert.ok(Date.now() - started >= 140, 'waited for waitMs');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+
+  it('subscribes a queue wake-up channel only while claims wait on it, and closes it on close()', async () => {
+    const probe = new Redis(SHARED_REDIS_URL);
+    const numsub = async (queue: string): Promise<number> =>
+      Number((await probe.pubsub('NUMSUB', `{${namespace}}:qn:${queue}`))[1]);
+    const node = await startBackend(option, 'queue-watch');
+    const store = node.queues as RedisQueueStore;
+    try {
+      const waiting = [1, 2].map(() =>
+        node.queues.claim('q.watch', 'c', { ...claimNow, waitMs: 300 }),
+      );
+      await waitFor(async () => (await numsub('q.watch')) === 1, 1000, 'the subscription');
+      await Promise.all(waiting);
+      assert.deepEqual(store.watchedQueues, ['q.watch'], 'kept a little while after use');
+      // A claim soon after reuses the subscription.
+      await node.queues.claim('q.watch', 'c', { ...claimNow, waitMs: 50 });
+      await waitFor(
+        async () => store.watchedQueues.length === 0 && (await numsub('q.watch')) === 0,
+        QUEUE_WATCH_IDLE_MS + 1500,
+        'the idle subscription to close',
+      );
+
+      // close() ends waiting claims and drops their subscription.
+      const pending = node.queues.claim('q.watch2', 'c', { ...claimNow, waitMs: 10_000 });
+      await waitFor(async () => (await numsub('q.watch2')) === 1, 1000, 'the subscription');
+      store.close();
+      assert.deepEqual(await pending, []);
+      assert.deepEqual(store.watchedQueues, []);
+      await waitFor(async () => (await numsub('q.watch2')) === 0, 1000, 'the unsubscribe');
+    } finally {
+      probe.disconnect();
+      await node.close();
+    }
   });
 
   it('keeps bindings for the whole cluster', async () => {

@@ -80,4 +80,33 @@ describe('Redis subscriptions are reference-counted', () => {
       await sender.close();
     }
   });
+
+  it('unsubscribes after a reconnect a channel whose UNSUBSCRIBE was dropped during the outage', async () => {
+    const quick = await startBackend(
+      { redis: server.url, namespace, operationTimeout: 400 },
+      'subs-quick',
+    );
+    try {
+      const sub = await quick.transport.subscribe('t.dropped', () => undefined);
+      await server.kill();
+      await waitFor(() => quick.status === 'reconnecting', 2000, 'the outage to be noticed');
+      await sub.close(); // the UNSUBSCRIBE waits, then is dropped at its deadline
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await server.restart();
+      probe.disconnect();
+      probe = new Redis(server.url);
+      await waitFor(() => quick.status === 'ready', 5000, 'reconnect');
+      await waitFor(
+        async () => (await calls(probe, 'unsubscribe')) >= 1,
+        2000,
+        'the UNSUBSCRIBE to be sent again',
+      );
+      const numsub = (await probe.pubsub('NUMSUB', `{${namespace}}:t:t.dropped`)) as Array<
+        string | number
+      >;
+      assert.equal(numsub[1], 0);
+    } finally {
+      await quick.close();
+    }
+  });
 });

@@ -10,7 +10,11 @@
   ARGV[4]  owned-entry member (<len(kind)>:<kind><id>)
   ARGV[5]  change channel ({ns}:rc:<kind>)
   ARGV[6]  change frame to publish
-  ARGV[7]  owned-set key prefix ({ns}:own:), to unlink a previous owner
+
+  Every key it touches is in KEYS. When the entry belonged to another node, that node's owned
+  set keeps a stale member (unlinking it would touch an undeclared key): every script that
+  reads an owned set checks the entry's current owner before removing anything, and
+  remove-owned-entries-3 drops the stale member when that node leaves or is reaped.
 
   Returns  1  stored and announced
           -1  the node is not live (reaped or never joined): refresh it, then put again
@@ -20,13 +24,6 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[2]))
 if not deadline or deadline < now then
   return -1
-end
-local previous = redis.call('HGET', KEYS[1], ARGV[1])
-if previous then
-  local owner = string.sub(previous, 2, 1 + string.byte(previous, 1))
-  if owner ~= ARGV[2] then
-    redis.call('SREM', ARGV[7] .. owner, ARGV[4])
-  end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])

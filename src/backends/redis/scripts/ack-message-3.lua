@@ -1,0 +1,26 @@
+--[[
+  ack-message-3: the holder of a lease is done with its message: remove the message for good.
+  Only the current lease may do it: a consumer whose lease lapsed (the message was claimed
+  again) or that already settled it changes nothing.
+
+  KEYS[1]  {ns}:q:<queue>:leased    ZSET id -> lease end
+  KEYS[2]  {ns}:q:<queue>:data      HASH id -> payload
+  KEYS[3]  {ns}:q:<queue>:meta      HASH id -> "<attempt>:<enqueuedAt ms>"
+  ARGV[1]  message id
+  ARGV[2]  lease token (the attempt number the claim returned)
+
+  Returns  1  removed
+           0  not leased under this token (lease taken over, released, acknowledged,
+              dead-lettered, or no such message): nothing changed
+]]
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return 0
+end
+local meta = redis.call('HGET', KEYS[3], ARGV[1])
+if not meta or string.sub(meta, 1, string.find(meta, ':', 1, true) - 1) ~= ARGV[2] then
+  return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
