@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { ClaimedMessage, QueueStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
-import { TimeoutError } from '../errors/errors.js';
+import { SerializationError, TimeoutError } from '../errors/errors.js';
 import { sleep } from '../util/sleep.js';
 import { LazyEventMeta } from './event-meta.js';
-import type { EventFrame } from './event-frame.js';
+import { decodeFrame } from './event-frame.js';
 import type { SubscriptionRecord } from './subscription-record.js';
 import type { EventMeta, Next } from './types.js';
 
@@ -92,9 +92,11 @@ export class DurableConsumer {
 
   private async handle(message: ClaimedMessage): Promise<void> {
     const { store, codec } = this.options;
-    let frame: EventFrame;
+    const frame = decodeFrame(codec, message.payload, this.options.logger);
+    let data: unknown;
     try {
-      frame = codec.decode(message.payload) as EventFrame;
+      if (frame === undefined) throw new SerializationError('malformed event frame');
+      data = codec.decode(frame.d);
     } catch (error) {
       await this.settle(
         store.deadLetter(
@@ -110,7 +112,7 @@ export class DurableConsumer {
     let failure: unknown;
     this.record.tracker.begin();
     try {
-      await this.bounded(this.record.handler(frame.d, NOOP_NEXT, meta), meta);
+      await this.bounded(this.record.handler(data, NOOP_NEXT, meta), meta);
     } catch (error) {
       failure = error;
     } finally {

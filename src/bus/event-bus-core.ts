@@ -8,7 +8,7 @@ import type { Deadlines } from '../util/deadlines.js';
 import { isThenable } from '../util/thenable.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { DurableConsumer, durableQueueName } from './durable-consumer.js';
-import type { EventFrame } from './event-frame.js';
+import { decodeFrame, type EventFrame } from './event-frame.js';
 import { LazyEventMeta } from './event-meta.js';
 import { PatternTrie } from './pattern-trie.js';
 import { RemoteGroupTable } from './remote-groups.js';
@@ -51,6 +51,8 @@ interface MatchEntry {
   readonly slots: Map<string, GroupSlot> | undefined;
   /** Some subscriber can see the meta, so the timestamp is taken at publish. */
   readonly seesMeta: boolean;
+  /** Some subscriber has no group (takes broadcasts from other nodes). */
+  readonly hasPlain: boolean;
 }
 
 export interface EventBusCoreOptions {
@@ -265,7 +267,12 @@ export class EventBusCore {
       if (slot === undefined) slots.set(sub.group, { group: sub.group, members: [sub], rr: 0 });
       else slot.members.push(sub);
     }
-    return { subs, slots, seesMeta: subs.some((s) => s.seesMeta) };
+    return {
+      subs,
+      slots,
+      seesMeta: subs.some((s) => s.seesMeta),
+      hasPlain: subs.some((s) => s.group === undefined),
+    };
   }
 
   /** Forget every cached dispatch entry (the subscriptions changed). */
@@ -363,18 +370,18 @@ export class EventBusCore {
     chosen: SubscriptionRecord[] | undefined,
   ): Promise<void> {
     const { transport, queues } = this.options.backend;
+    const durable =
+      this.durableBindings.size > 0 ? this.durableBindings.match(meta.event) : undefined;
+    if (!this.clustered && (durable === undefined || durable.size === 0)) return RESOLVED;
     const frame: EventFrame = {
       e: meta.event,
-      d: data,
+      d: this.options.codec.encode(data),
       i: meta.id,
       s: meta.source,
       n: this.nodeId,
       t: meta.timestamp,
       tr: meta.traceId,
     };
-    const durable =
-      this.durableBindings.size > 0 ? this.durableBindings.match(meta.event) : undefined;
-    if (!this.clustered && (durable === undefined || durable.size === 0)) return RESOLVED;
     const bytes = this.options.codec.encode(frame);
     const sends: Array<Promise<unknown>> = [];
     if (durable !== undefined)
@@ -416,28 +423,34 @@ export class EventBusCore {
   }
 
   private receive(payload: Uint8Array, grouped: boolean): void {
-    let frame: EventFrame;
-    try {
-      frame = this.options.codec.decode(payload) as EventFrame;
-      assertName(frame.e, 'Event name');
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'dropped a malformed event frame from the backend');
-      return;
-    }
+    const frame = decodeFrame(this.options.codec, payload, this.options.logger);
+    if (frame === undefined) return;
     const entry = this.lookup(frame.e);
-    const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
-    if (!grouped) {
-      void this.dispatch(entry.subs, frame.d, meta, undefined, Deliver.Plain);
+    let chosen: SubscriptionRecord[] | undefined;
+    if (grouped) {
+      // This node's turn for the listed groups; a group whose members left meanwhile is dropped
+      // (group delivery is at-most-once).
+      chosen = [];
+      for (const group of Array.isArray(frame.g) ? frame.g : []) {
+        const slot = entry.slots?.get(group);
+        if (slot !== undefined) chosen.push(nextMember(slot));
+      }
+      if (chosen.length === 0) return;
+    } else if (!entry.hasPlain) {
+      return; // nobody here takes broadcasts of this event: skip decoding its data
+    }
+    let data: unknown;
+    try {
+      data = this.options.codec.decode(frame.d);
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error, event: frame.e },
+        'dropped an event whose data cannot be decoded',
+      );
       return;
     }
-    // This node's turn for the listed groups; a group whose members left meanwhile is dropped
-    // (group delivery is at-most-once).
-    const chosen: SubscriptionRecord[] = [];
-    for (const group of Array.isArray(frame.g) ? frame.g : []) {
-      const slot = entry.slots?.get(group);
-      if (slot !== undefined) chosen.push(nextMember(slot));
-    }
-    if (chosen.length > 0) void this.dispatch(entry.subs, frame.d, meta, chosen, Deliver.Groups);
+    const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
+    void this.dispatch(entry.subs, data, meta, chosen, grouped ? Deliver.Groups : Deliver.Plain);
   }
 
   private detach(record: SubscriptionRecord, _reason: CloseReason): Promise<void> | undefined {

@@ -295,21 +295,31 @@ export class RpcCore {
     bytes: Uint8Array,
     deadline: number,
   ): Promise<Uint8Array> {
-    let abandon!: () => void;
-    const gone = new Promise<never>((_, reject) => (abandon = () => reject(PROVIDER_GONE)));
-    let set = this.inFlightByRecord.get(provider.recordId);
-    if (set === undefined) this.inFlightByRecord.set(provider.recordId, (set = new Set()));
-    set.add(abandon);
-    const request = this.options.backend.transport.request(
-      provider.nodeId,
-      RPC_TOPIC,
-      bytes,
-      deadline,
-    );
-    return Promise.race([request, gone]).finally(() => {
-      set.delete(abandon);
-      if (set.size === 0) this.inFlightByRecord.delete(provider.recordId);
-      request.catch(() => undefined); // an abandoned request may still fail later
+    return new Promise((resolve, reject) => {
+      const id = provider.recordId;
+      let pending = this.inFlightByRecord.get(id);
+      if (pending === undefined) this.inFlightByRecord.set(id, (pending = new Set()));
+      const done = (): void => {
+        pending.delete(abandon);
+        if (pending.size === 0 && this.inFlightByRecord.get(id) === pending)
+          this.inFlightByRecord.delete(id);
+      };
+      // An abandoned request may still settle later; that outcome is ignored.
+      const abandon = (): void => {
+        done();
+        reject(PROVIDER_GONE);
+      };
+      pending.add(abandon);
+      this.options.backend.transport.request(provider.nodeId, RPC_TOPIC, bytes, deadline).then(
+        (reply) => {
+          done();
+          resolve(reply);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
+      );
     });
   }
 
