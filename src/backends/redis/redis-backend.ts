@@ -83,8 +83,16 @@ export class RedisBackend implements Backend {
     );
     let commandsWereReady = false;
     this.commands.on('ready', () => {
-      // After a reconnect Redis may be a fresh server: prove liveness (and rejoin) at once.
-      if (commandsWereReady) this.liveness.beatNow();
+      // After a reconnect Redis may be a fresh server: prove liveness (and rejoin) at once, and
+      // bind this node's durable queues again.
+      if (commandsWereReady) {
+        this.liveness.beatNow();
+        this.queues
+          .reapplyBindings()
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not re-apply durable bindings after a reconnect'),
+          );
+      }
       commandsWereReady = true;
     });
     let subscriberWasReady = false;

@@ -43,6 +43,8 @@ export const QUEUE_WATCH_IDLE_MS = 1000;
 export class RedisQueueStore implements QueueStore {
   private readonly watches = new Map<string, QueueWatch>();
   private closed = false;
+  /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
+  private readonly boundHere = new Set<string>();
 
   constructor(
     private readonly keys: RedisKeys,
@@ -164,15 +166,27 @@ export class RedisQueueStore implements QueueStore {
 
   async bind(queue: string, pattern: string): Promise<void> {
     this.queueKeys(queue);
-    await this.runner.run(`bind ${queue}`, (client) =>
-      client.sadd(this.keys.bindings, ownedMember(queue, pattern)),
-    );
+    const member = ownedMember(queue, pattern);
+    this.boundHere.add(member);
+    await this.runner.run(`bind ${queue}`, (client) => client.sadd(this.keys.bindings, member));
   }
 
   async unbind(queue: string, pattern: string): Promise<void> {
     this.queueKeys(queue);
-    await this.runner.run(`unbind ${queue}`, (client) =>
-      client.srem(this.keys.bindings, ownedMember(queue, pattern)),
+    const member = ownedMember(queue, pattern);
+    this.boundHere.delete(member);
+    await this.runner.run(`unbind ${queue}`, (client) => client.srem(this.keys.bindings, member));
+  }
+
+  /**
+   * Bind again everything bound through this store. Run after a reconnect: a server that
+   * restarted without persistence has forgotten the bindings (as the registry rejoins its entries).
+   */
+  async reapplyBindings(): Promise<void> {
+    const members = [...this.boundHere];
+    if (members.length === 0 || this.closed) return;
+    await this.runner.run('re-apply bindings', (client) =>
+      client.sadd(this.keys.bindings, ...members),
     );
   }
 

@@ -21,6 +21,7 @@ describe('Redis subscriptions are reference-counted', () => {
   before(async () => {
     server = await startRedisServer();
     probe = new Redis(server.url);
+    probe.on('error', () => undefined); // expected while the server restarts
     node = await startBackend({ redis: server.url, namespace }, 'subs-node');
   });
   after(async () => {
@@ -59,6 +60,7 @@ describe('Redis subscriptions are reference-counted', () => {
     await server.restart();
     probe.disconnect();
     probe = new Redis(server.url);
+    probe.on('error', () => undefined); // expected while the server restarts
     await waitFor(() => node.status === 'ready', 5000, 'reconnect');
     // Stats restarted with the server: one resubscribe command for every channel still wanted.
     await waitFor(async () => (await calls(probe, 'subscribe')) >= 1, 2000, 'resubscribe');
@@ -95,6 +97,7 @@ describe('Redis subscriptions are reference-counted', () => {
       await server.restart();
       probe.disconnect();
       probe = new Redis(server.url);
+      probe.on('error', () => undefined); // expected while the server restarts
       await waitFor(() => quick.status === 'ready', 5000, 'reconnect');
       await waitFor(
         async () => (await calls(probe, 'unsubscribe')) >= 1,
