@@ -1,5 +1,6 @@
 // Runs the benchmark scenarios and regenerates docs/benchmarks.md.
-// Usage: node bench/run.mjs [filter...]   (a filter selects scenarios whose name contains it)
+// Usage: node bench/run.mjs [filter...]   (a filter selects scenarios whose name contains it;
+// `=name` selects exactly that scenario)
 // Settings (runs, warm-up, window) come from the environment: see lib/config.mjs.
 //
 // Every run of every variant is a fresh child process, so JIT state, caches and garbage from
@@ -138,7 +139,11 @@ async function runScenario(name) {
 
 async function main() {
   const filters = process.argv.slice(2);
-  const selected = SCENARIOS.filter((s) => !filters.length || filters.some((f) => s.includes(f)));
+  const selected = SCENARIOS.filter(
+    (s) =>
+      !filters.length ||
+      filters.some((f) => (f.startsWith('=') ? s === f.slice(1) : s.includes(f))),
+  );
   if (!selected.length) throw new Error(`no scenario matches ${filters.join(', ')}`);
   await mkdir(RESULTS, { recursive: true });
   const t0 = Date.now();

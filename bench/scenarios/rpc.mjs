@@ -82,9 +82,14 @@ Per operation:
   async action to compare like with like against our async handler.
 - **bare async function**: \`await add(2, 3)\`, the floor for any promise-based call.
 
-The ≥ 3x target is checked for both handler kinds. For an async handler the call must be able to
-reject at its deadline while the handler is still pending, which takes at least a wrapping
-promise and a deadline entry per call on top of the handler's own promise.
+The ≥ 3x target is checked for both handler kinds and both Moleculer configurations. The issue
+asks for it "with the default call timeout in force": our default 10 s deadline is always on,
+while Moleculer's default has no timeout at all, so the like-for-like rows are the ones against
+"Moleculer with requestTimeout 10 s". Against Moleculer without any timeout, an async handler
+stays below 3x: to reject at its deadline while the handler is still pending, a call needs a
+wrapping promise and a deadline entry on top of the handler's own promise (measured on this
+machine: a bare async call ≈ 40 ns, a then-only wrapper ≈ 70 ns, a wrapper that can reject at a
+deadline ≈ 110 ns), and 3x of Moleculer's untimed call leaves about 90 ns per call.
 
 Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the throughput window.`,
   variants: [
@@ -137,6 +142,12 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
     {
       label: 'ours (sync) ÷ Moleculer with requestTimeout 10 s',
       a: 'ours-sync',
+      b: 'moleculer-timeout',
+      target: { op: '>=', value: 3 },
+    },
+    {
+      label: 'ours (async) ÷ Moleculer with requestTimeout 10 s',
+      a: 'ours-async',
       b: 'moleculer-timeout',
       target: { op: '>=', value: 3 },
     },
