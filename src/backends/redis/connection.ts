@@ -192,7 +192,7 @@ export class CommandRunner {
       };
       if (ready) {
         // Older waiting operations first (the 'ready' event may not have been handled yet).
-        this.drain();
+        if (this.waiting.size > 0) this.drain();
         op.start();
       } else {
         this.waiting.add(op);

@@ -22,6 +22,9 @@ interface PendingRequest {
   deadline?: Deadline;
 }
 
+/** Bound of the inbox channel name cache (node ids come and go over a cluster's life). */
+const MAX_CACHED_INBOXES = 512;
+
 // Error replies carry a WireError; its details may hold any structured data.
 const wireCodec = createCodec({ maxPayloadBytes: 16 * 1024 * 1024 });
 
@@ -40,6 +43,8 @@ export class RedisTransport implements Transport {
   private readonly topics = new Map<string, Set<TopicHandler>>();
   private readonly responders = new Map<string, Responder>();
   private readonly pending = new Map<number, PendingRequest>();
+  /** Inbox channel names of the nodes talked to, built once (each request and reply needs one). */
+  private readonly inboxes = new Map<string, string>();
   private nextId = Math.floor(Math.random() * 0xffffffff);
   private closed = false;
 
@@ -72,7 +77,7 @@ export class RedisTransport implements Transport {
   send(nodeId: string, topic: string, payload: Uint8Array): Promise<void> {
     return this.guard(topic).then(() =>
       this.outbox
-        .enqueue(this.keys.inboxChannel(nodeId), this.writer.message(topic, payload))
+        .enqueue(this.inbox(nodeId), this.writer.message(topic, payload))
         .then(() => undefined),
     );
   }
@@ -122,26 +127,24 @@ export class RedisTransport implements Transport {
         this.pending.delete(id);
         reject(this.timeout(nodeId, topic));
       });
-      this.outbox
-        .enqueue(this.keys.inboxChannel(nodeId), this.writer.request(id, topic, payload))
-        .then(
-          (receivers) => {
-            if (receivers === 0) {
-              this.fail(
-                id,
-                new ServiceUnavailableError(
-                  `Node "${nodeId}" is not connected; nobody received the request on "${topic}".`,
-                  { details: { nodeId, topic } },
-                ),
-              );
-            }
-          },
-          (error: unknown) =>
+      this.outbox.enqueue(this.inbox(nodeId), this.writer.request(id, topic, payload)).then(
+        (receivers) => {
+          if (receivers === 0) {
             this.fail(
               id,
-              error instanceof Error ? error : new BackendUnavailableError(String(error)),
-            ),
-        );
+              new ServiceUnavailableError(
+                `Node "${nodeId}" is not connected; nobody received the request on "${topic}".`,
+                { details: { nodeId, topic } },
+              ),
+            );
+          }
+        },
+        (error: unknown) =>
+          this.fail(
+            id,
+            error instanceof Error ? error : new BackendUnavailableError(String(error)),
+          ),
+      );
     });
   }
 
@@ -221,7 +224,7 @@ export class RedisTransport implements Transport {
 
   private answer(from: string, id: number, topic: string, payload: Uint8Array): void {
     const responder = this.responders.get(topic);
-    const replyTo = this.keys.inboxChannel(from);
+    const replyTo = this.inbox(from);
     const sendReply = (bytes: Uint8Array, isError: boolean): void => {
       if (this.closed) return;
       this.outbox
@@ -256,6 +259,17 @@ export class RedisTransport implements Transport {
       (reply) => sendReply(reply, false),
       (error: unknown) => sendReply(encodeWireError(errorToWire(error)), true),
     );
+  }
+
+  /** `{ns}:n:<nodeId>`, cached for the few hundred most recent peers. */
+  private inbox(nodeId: string): string {
+    let channel = this.inboxes.get(nodeId);
+    if (channel === undefined) {
+      if (this.inboxes.size >= MAX_CACHED_INBOXES) this.inboxes.clear();
+      channel = this.keys.inboxChannel(nodeId);
+      this.inboxes.set(nodeId, channel);
+    }
+    return channel;
   }
 
   private fail(id: number, error: Error): void {
