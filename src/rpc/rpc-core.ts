@@ -199,18 +199,26 @@ export class RpcCore {
     params: unknown[] | undefined,
     timeout: number,
   ): Promise<unknown> {
-    const fn = provider.methods.get(method);
-    if (fn === undefined) return Promise.reject(this.methodNotFound(provider.service, method));
-    // Refused before running: a caller that retries after BackpressureError never runs it twice.
-    if (this.inFlight >= this.options.maxInFlight) return Promise.reject(this.backpressure());
     let result: unknown;
     try {
-      result = params === undefined ? fn.call(provider.target) : fn.apply(provider.target, params);
+      result = this.invoke(provider, method, params);
     } catch (error) {
       return Promise.reject(error);
     }
     if (!isThenable(result)) return Promise.resolve(result);
     return this.awaitLocal(provider, method, result, timeout);
+  }
+
+  /**
+   * Run a local method and return what it returned (a value or a promise); throw what it threw,
+   * `MethodNotFoundError`, or `BackpressureError` (checked before running, so a caller that
+   * retries after it never runs the method twice).
+   */
+  private invoke(provider: LocalProvider, method: string, params: unknown[] | undefined): unknown {
+    const fn = provider.methods.get(method);
+    if (fn === undefined) throw this.methodNotFound(provider.service, method);
+    if (this.inFlight >= this.options.maxInFlight) throw this.backpressure();
+    return params === undefined ? fn.call(provider.target) : fn.apply(provider.target, params);
   }
 
   /** Bound an async local method by the call's deadline without a timer per call. */
@@ -258,13 +266,14 @@ export class RpcCore {
     const request: RequestFrame = { s: service, m: method, p: params, c: caller, t: deadline };
     const bytes = this.options.codec.encode(request); // refuses oversized payloads before sending
     this.inFlight++;
-    const tried = new Set<string>();
+    // Providers already tried; made only when a call has to move on (most calls never do).
+    let tried: Set<string> | undefined;
     try {
       for (;;) {
         const provider = this.pickRemote(service, tried);
         if (provider === undefined) throw this.unavailable(service);
         if (!provider.methods.includes(method)) throw this.methodNotFound(service, method);
-        tried.add(provider.recordId);
+        (tried ??= new Set()).add(provider.recordId);
         let reply: Uint8Array;
         try {
           reply = await this.requestProvider(provider, bytes, deadline);
@@ -340,18 +349,21 @@ export class RpcCore {
     });
   }
 
-  private pickRemote(service: string, tried: ReadonlySet<string>): RemoteProvider | undefined {
+  private pickRemote(
+    service: string,
+    tried: ReadonlySet<string> | undefined,
+  ): RemoteProvider | undefined {
     const list = this.remote.get(service);
     if (list === undefined) return undefined;
     for (let i = 0; i < list.length; i++) {
       const provider = list[this.remoteTurn++ % list.length]!;
-      if (!tried.has(provider.recordId)) return provider;
+      if (tried?.has(provider.recordId) !== true) return provider;
     }
     return undefined;
   }
 
   /** Answer a request from another node with a local provider. */
-  private async serve(payload: Uint8Array): Promise<Uint8Array> {
+  private serve(payload: Uint8Array): Uint8Array | Promise<Uint8Array> {
     const request = this.options.codec.decode(payload) as RequestFrame;
     if (
       typeof request !== 'object' ||
@@ -367,12 +379,22 @@ export class RpcCore {
     // Thrown (not replied): the method did not run, so the caller may try another provider.
     if (locals === undefined) throw this.unavailable(request.s);
     const provider = locals[this.localTurn++ % locals.length]!;
-    let reply: ReplyFrame;
+    let result: unknown;
     try {
-      reply = { v: await this.callLocal(provider, request.m, request.p, serverTimeout(request.t)) };
+      result = this.invoke(provider, request.m, request.p);
     } catch (error) {
-      reply = { e: errorToWire(error) };
+      return this.encodeReply({ e: errorToWire(error) });
     }
+    // A sync method's reply leaves without a promise hop.
+    if (!isThenable(result)) return this.encodeReply({ v: result });
+    return this.awaitLocal(provider, request.m, result, serverTimeout(request.t)).then(
+      (value) => this.encodeReply({ v: value }),
+      (error: unknown) => this.encodeReply({ e: errorToWire(error) }),
+    );
+  }
+
+  /** Encode a reply; a value that cannot be encoded (too large, a function) becomes its error. */
+  private encodeReply(reply: ReplyFrame): Uint8Array {
     try {
       return this.options.codec.encode(reply);
     } catch (error) {

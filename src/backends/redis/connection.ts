@@ -80,6 +80,7 @@ export class CommandRunner {
   /** Operations written on the current connection and not answered yet. */
   private readonly inFlight = new Set<Operation>();
   private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly client: Redis,
@@ -173,21 +174,37 @@ export class CommandRunner {
           this.waiting.delete(op);
           sent = true;
           this.inFlight.add(op);
+          // ioredis can report 'ready' a moment before its socket is writable; a command it
+          // refuses then was never sent, so it waits for the connection again (bounded by its
+          // deadline and the offline limit) instead of failing.
+          const refused = (error: unknown): void => {
+            const backendError = toBackendError(error, what);
+            if (
+              wasNotSent(backendError) &&
+              !settled &&
+              !this.closed &&
+              this.waiting.size < this.settings.offlineQueueLimit
+            ) {
+              sent = false;
+              this.inFlight.delete(op);
+              this.waiting.add(op);
+              this.retrySoon();
+              return;
+            }
+            op.fail(backendError);
+          };
           let pending: Promise<T>;
           try {
             pending = command(this.client, op);
           } catch (error) {
-            op.fail(toBackendError(error, what));
+            refused(error);
             return;
           }
-          pending.then(
-            (value) => {
-              if (!finish()) return;
-              this.deadlines.cancel(timer);
-              resolve(value);
-            },
-            (error: unknown) => op.fail(toBackendError(error, what)),
-          );
+          pending.then((value) => {
+            if (!finish()) return;
+            this.deadlines.cancel(timer);
+            resolve(value);
+          }, refused);
         },
       };
       if (ready) {
@@ -231,6 +248,7 @@ export class CommandRunner {
   /** Refuse every later operation; waiting ones fail now (nothing was sent). */
   close(): void {
     this.closed = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     const waiting = [...this.waiting];
     this.waiting.clear();
     for (const op of waiting)
@@ -239,6 +257,16 @@ export class CommandRunner {
           details: { sent: false },
         }),
       );
+  }
+
+  /** Try the waiting operations again shortly (the socket may become writable without an event). */
+  private retrySoon(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.drain();
+    }, 10);
+    this.retryTimer.unref();
   }
 
   /** Start the operations that waited for the connection, oldest first. */
