@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
-import { config } from './lib/config.mjs';
+import { config, settingsFor } from './lib/config.mjs';
 import { plugboardBuilt } from './lib/plugboard.mjs';
 import { writeReport } from './lib/report.mjs';
 import { loadScenario, RESULT_PREFIX, SCENARIOS } from './lib/scenarios.mjs';
@@ -105,7 +105,7 @@ async function runScenario(name) {
       variants: scenario.variants.map(({ id, side, label }) => ({ id, side, label })),
       comparisons: scenario.comparisons,
     },
-    config,
+    config: settingsFor(scenario),
     machine: machine(),
     startedAt: new Date().toISOString(),
     skipped,

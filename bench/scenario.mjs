@@ -1,7 +1,7 @@
 // Child process: run one variant of one scenario once and print its result as a JSON line.
 // Usage: node bench/scenario.mjs <scenario> <variant-id>
 import process from 'node:process';
-import { config } from './lib/config.mjs';
+import { settingsFor } from './lib/config.mjs';
 import { latency, throughput } from './lib/measure.mjs';
 import { loadScenario, RESULT_PREFIX } from './lib/scenarios.mjs';
 
@@ -14,6 +14,7 @@ async function main() {
   const scenario = await loadScenario(name);
   const variant = scenario.variants.find((v) => v.id === id);
   if (!variant) throw new Error(`unknown variant ${name}/${id}`);
+  const config = settingsFor(scenario);
   const run = await variant.setup();
   const result = await throughput(run.batch, config);
   let totalOps = result.ops + result.warmupOps;

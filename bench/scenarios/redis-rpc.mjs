@@ -241,6 +241,9 @@ export default {
   name: NAME,
   title: 'Redis RPC between two processes (calls/s at 1 and 100 in flight, latency)',
   latency: true,
+  // ~2.5 s of calls before the latency sample: two fresh processes otherwise measure V8 still
+  // compiling in the background (and the p50 then depends on which vCPU each process woke on).
+  settings: { warmupMs: 2500 },
   notes: `Two processes on the shared local Redis (NATS for the NATS anchor): this child is the caller,
 a forked peer process is the provider; both are fresh for every run, with a namespace no other
 run shares. At 1 in flight each call is awaited before the next (p50/p99 from per-call
