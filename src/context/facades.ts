@@ -115,15 +115,7 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
       call(service, method, params, timeout)) as RpcClient['callWithTimeout'],
     subscribeService(service, callback) {
       scope.assertOpen(`watching "${service}"`);
-      const stop = core.subscribeService(service, callback);
-      const held: Releasable = { kind: 'subscription', release: stop };
-      scope.hold(held);
-      return {
-        unsubscribe: () => {
-          scope.drop(held);
-          stop();
-        },
-      };
+      return holdWatch(scope, core.subscribeService(service, callback));
     },
     proxy: ((service: string, options?: CallOptions) =>
       new Proxy(
@@ -166,15 +158,7 @@ export function createServiceRegistry(
     },
     watch(type, callback) {
       scope.assertOpen(`watching "${type}"`);
-      const stop = core.watch(type, callback);
-      const held: Releasable = { kind: 'subscription', release: stop };
-      scope.hold(held);
-      return {
-        unsubscribe: () => {
-          scope.drop(held);
-          stop();
-        },
-      };
+      return holdWatch(scope, core.watch(type, callback));
     },
   };
 }
@@ -232,6 +216,18 @@ export function createBackgroundTasks(
     },
     get pending() {
       return scope.background.inFlight;
+    },
+  };
+}
+
+/** Record a watch in the plugin's scope; its handle's `unsubscribe` lets it go early. */
+function holdWatch(scope: PluginScope, stop: () => void): { unsubscribe(): void } {
+  const held: Releasable = { kind: 'subscription', release: stop };
+  scope.hold(held);
+  return {
+    unsubscribe: () => {
+      scope.drop(held);
+      stop();
     },
   };
 }
