@@ -92,8 +92,3 @@ function checkName(name: unknown, what: string, wildcards: boolean): asserts nam
     }
   }
 }
-
-/** True when the pattern contains a wildcard segment. */
-export function isPattern(pattern: string): boolean {
-  return pattern.includes('*');
-}

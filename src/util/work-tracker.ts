@@ -25,6 +25,3 @@ export class WorkTracker {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 }
-
-/** A tracker that counts nothing, for work the host itself owns. */
-export const untracked = new WorkTracker();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createMemoryNetwork } from '../../src/index.js';
+import type { PluginContext } from '../../src/context/types.js';
 import { createHost, definePlugin } from '../../src/host/index.js';
 import { silentLogger } from '../support/runtime.js';
 
@@ -80,5 +82,49 @@ describe('host.stop() while a slow activate is still running', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(ticks, after, 'the interval was cleared');
     assert.notEqual(host.health().plugins.slow?.state, 'active');
+  });
+});
+
+describe('hosts sharing a memory network (public API)', () => {
+  it('form one cluster: events and RPC cross between them', async () => {
+    const network = createMemoryNetwork();
+    const seen: string[] = [];
+    const provider = await createHost({
+      logger: silentLogger,
+      backend: { memory: network },
+      plugins: [
+        definePlugin({
+          name: 'calc',
+          version: '1.0.0',
+          activate(context) {
+            context.rpcServer.register('calculator', { add: (a: number, b: number) => a + b });
+            context.eventBus.subscribe('user.created', (data: any) => void seen.push(data.name));
+          },
+        }),
+      ],
+    });
+    let client!: PluginContext;
+    const caller = await createHost({
+      logger: silentLogger,
+      backend: { memory: network },
+      plugins: [
+        definePlugin({
+          name: 'app',
+          version: '1.0.0',
+          activate: (context) => void (client = context),
+        }),
+      ],
+    });
+    await provider.start();
+    await caller.start();
+    assert.equal(await client.rpcClient.call('calculator', 'add', [2, 3]), 5);
+    await client.eventBus.publish('user.created', { name: 'John' });
+    const until = Date.now() + 2000;
+    while (seen.length === 0 && Date.now() < until)
+      await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, ['John']);
+    assert.notEqual(provider.nodeId, caller.nodeId);
+    await caller.stop();
+    await provider.stop();
   });
 });

@@ -33,21 +33,43 @@ describe('cluster of host processes on Redis', { timeout: 120_000 }, () => {
     const [a, b, c] = await startNodes(3);
     for (const node of [a!, b!, c!]) {
       await node.run({ cmd: 'subscribe', pattern: 'order.*', tag: 'all' });
-      await node.run({ cmd: 'subscribe', pattern: 'order.created', group: 'workers', tag: 'grp' });
+      await node.run({ cmd: 'subscribe', pattern: 'order.*', group: 'workers', tag: 'grp' });
     }
-    await new Promise((resolve) => setTimeout(resolve, 300)); // group membership reaches every node
+    // Every process must know the others' group members: probe until each publisher's group
+    // turns have reached all three processes (the probes are not counted below).
+    await until(
+      async () => {
+        for (const node of nodes)
+          await node.run({ cmd: 'publish', event: 'order.probe', data: { from: node.nodeId } });
+        return nodes.every((publisher) =>
+          nodes.every((receiver) =>
+            receiver
+              .tagged('grp')
+              .some(
+                (r) =>
+                  r.event === 'order.probe' &&
+                  (r.data as { from: string }).from === publisher.nodeId,
+              ),
+          ),
+        );
+      },
+      10_000,
+      'group members known everywhere',
+    );
+    const real = (node: ClusterProcess, tag: string) =>
+      node.tagged(tag).filter((r) => r.event === 'order.created');
     for (let n = 0; n < 30; n++)
       await nodes[n % 3]!.run({
         cmd: 'publish',
         event: 'order.created',
         data: { n, at: new Date(0) },
       });
-    const total = (tag: string) => nodes.reduce((sum, node) => sum + node.tagged(tag).length, 0);
+    const total = (tag: string) => nodes.reduce((sum, node) => sum + real(node, tag).length, 0);
     await until(() => total('all') === 90 && total('grp') === 30, 10_000, 'deliveries');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(total('all'), 90, 'every process got every event');
     const grouped = nodes.flatMap((node) =>
-      node.tagged('grp').map((r) => (r.data as { n: number }).n),
+      real(node, 'grp').map((r) => (r.data as { n: number }).n),
     );
     assert.deepEqual(
       grouped.sort((x, y) => x - y),
@@ -55,11 +77,11 @@ describe('cluster of host processes on Redis', { timeout: 120_000 }, () => {
       'each grouped event exactly once',
     );
     assert.ok(
-      nodes.every((node) => node.tagged('grp').length > 0),
+      nodes.every((node) => real(node, 'grp').length > 0),
       'grouped events spread over the processes',
     );
     assert.ok(
-      (a!.tagged('all')[0]!.data as { at: Date }).at instanceof Date,
+      (real(a!, 'all')[0]!.data as { at: Date }).at instanceof Date,
       'types survive the trip',
     );
   });
@@ -97,7 +119,11 @@ describe('cluster of host processes on Redis', { timeout: 120_000 }, () => {
         (v) => ({ ok: true as const, v }),
         (e: { code?: string }) => ({ ok: false as const, code: e.code }),
       );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(
+      () => p1!.tagged('slow-started').length + p2!.tagged('slow-started').length > 0,
+      5000,
+      'the call to arrive',
+    );
     const started = Date.now();
     await p1!.kill();
     const outcome = await inFlight;
