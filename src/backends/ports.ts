@@ -61,7 +61,11 @@ export interface Transport {
   /** Broadcast `payload` to `topic` subscribers on every other node. Resolves once handed to the backend. */
   publish(topic: string, payload: Uint8Array): Promise<void>;
 
-  /** Deliver `payload` to `topic` subscribers on node `nodeId` only. Resolves once handed to the backend. */
+  /**
+   * Deliver `payload` to `topic` subscribers on node `nodeId` only. Resolves once the backend
+   * handed it to that node; rejects with `ServiceUnavailableError` when the backend knows at once
+   * that the node cannot receive it (gone, or not connected), so the caller can pick another node.
+   */
   send(nodeId: string, topic: string, payload: Uint8Array): Promise<void>;
 
   /**

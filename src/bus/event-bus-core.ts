@@ -414,8 +414,11 @@ export class EventBusCore {
     }
     if (byNode !== undefined) {
       for (const [node, groups] of byNode) {
+        // At-most-once for now: a member node that vanished loses its turn's events.
         sends.push(
-          transport.send(node, GROUP_TOPIC, this.options.codec.encode({ ...frame, g: groups })),
+          transport
+            .send(node, GROUP_TOPIC, this.options.codec.encode({ ...frame, g: groups }))
+            .catch(noop),
         );
       }
     }

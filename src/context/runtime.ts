@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Backend } from '../backends/ports.js';
+import { answerBarriers } from '../backends/cluster-barrier.js';
+import type { Backend, PortSubscription } from '../backends/ports.js';
 import { EventBusCore } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createCodec } from '../codec/codec.js';
@@ -55,6 +56,7 @@ class HostRuntime implements Runtime {
   private readonly chain: PluginChainCore;
   private readonly rpc: RpcCore;
   private readonly registry: ServiceRegistryCore;
+  private barrier: PortSubscription | undefined;
 
   constructor(options: RuntimeOptions) {
     this.backend = options.backend;
@@ -77,6 +79,7 @@ class HostRuntime implements Runtime {
 
   async start(): Promise<void> {
     await this.backend.start();
+    if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
   }
 
@@ -124,7 +127,7 @@ class HostRuntime implements Runtime {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.bus.close(), this.rpc.close()]);
+    await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
     await this.backend.close();
   }

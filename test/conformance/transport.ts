@@ -61,6 +61,23 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
       assert.deepEqual(got, [[c.nodeId, [0, 255, 1, 0, 128]]]);
     });
 
+    it('refuses a direct message to a node that is gone, so the sender can pick another', async () => {
+      const d = await harness.create();
+      await d.start();
+      await d.transport.subscribe('t.gone', () => undefined);
+      await harness.crash(d);
+      // The server notices the dropped connection a moment later; from then on, every send fails.
+      await until(
+        () =>
+          a.transport.send(d.nodeId, 't.gone', bytes('x')).then(
+            () => false,
+            (error: unknown) => (error as { code?: string }).code === 'PB_SERVICE_UNAVAILABLE',
+          ),
+        2000,
+        'a send to the crashed node to be refused',
+      );
+    });
+
     it('answers requests, and returns responder errors with name, message and code', async () => {
       await b.transport.respond('t.rpc', (p, info) => {
         const body = text(p);

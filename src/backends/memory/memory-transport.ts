@@ -28,8 +28,15 @@ export class MemoryTransport implements Transport {
   send(nodeId: string, topic: string, payload: Uint8Array): Promise<void> {
     this.assertOpen();
     const node = this.network.nodes.get(nodeId);
-    // Like a real transport, a message to a vanished node is silently lost (at-most-once).
-    if (node !== undefined) this.deliver(node, topic, payload);
+    if (node === undefined) {
+      return Promise.reject(
+        new ServiceUnavailableError(
+          `Node "${nodeId}" is not connected; nobody received the message on "${topic}".`,
+          { details: { nodeId, topic } },
+        ),
+      );
+    }
+    this.deliver(node, topic, payload);
     return Promise.resolve();
   }
 

@@ -78,7 +78,11 @@ export class RedisTransport implements Transport {
     return this.guard(topic).then(() =>
       this.outbox
         .enqueue(this.inbox(nodeId), this.writer.message(topic, payload))
-        .then(() => undefined),
+        .then((receivers) => {
+          // Redis counts the subscribers a PUBLISH reached: 0 means the node's inbox is not
+          // subscribed (crashed, or cut off), whatever the registry still says.
+          if (receivers === 0) throw this.notConnected(nodeId, topic);
+        }),
     );
   }
 
@@ -130,13 +134,7 @@ export class RedisTransport implements Transport {
       this.outbox.enqueue(this.inbox(nodeId), this.writer.request(id, topic, payload)).then(
         (receivers) => {
           if (receivers === 0) {
-            this.fail(
-              id,
-              new ServiceUnavailableError(
-                `Node "${nodeId}" is not connected; nobody received the request on "${topic}".`,
-                { details: { nodeId, topic } },
-              ),
-            );
+            this.fail(id, this.notConnected(nodeId, topic));
           }
         },
         (error: unknown) =>
@@ -290,6 +288,13 @@ export class RedisTransport implements Transport {
     if (this.closed) return Promise.reject(this.closedError());
     if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return Promise.reject(this.topicTooLong(topic));
     return Promise.resolve();
+  }
+
+  private notConnected(nodeId: string, topic: string): ServiceUnavailableError {
+    return new ServiceUnavailableError(
+      `Node "${nodeId}" is not connected; nobody received the message on "${topic}".`,
+      { details: { nodeId, topic } },
+    );
   }
 
   private timeout(nodeId: string, topic: string): TimeoutError {
