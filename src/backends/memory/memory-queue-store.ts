@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { BackendUnavailableError } from '../../errors/errors.js';
 import type { ClaimedMessage, ClaimOptions, QueueCounts, QueueStore } from '../ports.js';
 
@@ -9,6 +10,8 @@ interface StoredMessage {
   /** Epoch ms when it may be claimed (now, later for released ones, lease end for leased ones). */
   availableAt: number;
   consumer: string | undefined;
+  /** Token of the current lease: random, unique per delivery (never the attempt number). */
+  lease: string | undefined;
 }
 
 interface MemoryQueue {
@@ -55,6 +58,7 @@ export class MemoryQueueStore implements QueueStore {
       attempt: 0,
       availableAt: 0,
       consumer: undefined,
+      lease: undefined,
     });
     wake(q);
     return Promise.resolve(id);
@@ -86,6 +90,7 @@ export class MemoryQueueStore implements QueueStore {
   release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
     return this.settle(queue, id, lease, (q, message) => {
       message.consumer = undefined;
+      message.lease = undefined;
       message.availableAt = Date.now() + delayMs;
       this.wakeAt(q, delayMs);
     });
@@ -104,7 +109,7 @@ export class MemoryQueueStore implements QueueStore {
     });
   }
 
-  /** Apply `change` only if `lease` is the message's current lease (its attempt number). */
+  /** Apply `change` only if `lease` is the message's current lease token. */
   private settle(
     queue: string,
     id: string,
@@ -117,7 +122,7 @@ export class MemoryQueueStore implements QueueStore {
     if (
       message === undefined ||
       message.consumer === undefined ||
-      String(message.attempt) !== lease
+      message.lease !== lease
     ) {
       return Promise.resolve(false);
     }
@@ -180,6 +185,7 @@ export class MemoryQueueStore implements QueueStore {
     const lease = (m: StoredMessage): void => {
       m.attempt++;
       m.consumer = consumer;
+      m.lease = randomBytes(12).toString('base64url');
       m.availableAt = now + options.leaseMs;
       q.held.set(m.id, m);
       out.push({
@@ -187,7 +193,7 @@ export class MemoryQueueStore implements QueueStore {
         payload: m.payload,
         attempt: m.attempt,
         enqueuedAt: m.enqueuedAt,
-        lease: String(m.attempt),
+        lease: m.lease,
       });
     };
     for (const m of q.held.values()) {

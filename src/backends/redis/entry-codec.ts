@@ -24,10 +24,13 @@ export function encodeEntry(nodeId: string, value: Uint8Array): Buffer {
   return out;
 }
 
-/** Decode a stored entry; `value` is a copy, safe to keep. */
+/**
+ * Decode a stored entry; `value` is a copy, safe to keep.
+ * @throws RangeError for a malformed entry (empty, node length 0, or past the end).
+ */
 export function decodeEntry(entry: Buffer): { nodeId: string; value: Uint8Array } {
   const end = 1 + (entry[0] ?? 0);
-  if (end > entry.length) throw new RangeError('Truncated registry entry.');
+  if (end === 1 || end > entry.length) throw new RangeError('Malformed registry entry.');
   return { nodeId: entry.toString('utf8', 1, end), value: Buffer.from(entry.subarray(end)) };
 }
 
@@ -57,4 +60,26 @@ export function decodeChange(frame: Buffer): RegistryChange {
   if (type === 0x50) return { type: 'put', record: { kind, id, nodeId, value } };
   if (type === 0x44) return { type: 'delete', kind, id, nodeId };
   throw new RangeError(`Unknown registry change type ${String(type)}.`);
+}
+
+/**
+ * What a change frame says changed: its type, kind and id, without trusting the rest (watchers
+ * confirm the entry against Redis, see `registry-watches.ts`).
+ * @throws RangeError for a malformed frame.
+ */
+export function decodeChangeHint(frame: Buffer): {
+  type: 'put' | 'delete';
+  kind: string;
+  id: string;
+} {
+  const type = frame[0] === 0x50 ? 'put' : frame[0] === 0x44 ? 'delete' : undefined;
+  if (type === undefined) throw new RangeError(`Unknown registry change type ${String(frame[0])}.`);
+  const kindEnd = 3 + frame.readUInt16BE(1);
+  const idEnd = kindEnd + 2 + frame.readUInt16BE(kindEnd);
+  if (idEnd > frame.length || idEnd === kindEnd + 2) throw new RangeError('Truncated registry change.');
+  return {
+    type,
+    kind: frame.toString('utf8', 3, kindEnd),
+    id: frame.toString('utf8', kindEnd + 2, idEnd),
+  };
 }

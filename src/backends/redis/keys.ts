@@ -15,7 +15,7 @@
  * | `{ns}:n:<nodeId>` (channel)  | pub/sub | the node's inbox: direct messages, requests, replies     |
  * | `{ns}:q:<queue>:seq`         | STRING  | message id counter                                       |
  * | `{ns}:q:<queue>:data`        | HASH    | message id → payload                                     |
- * | `{ns}:q:<queue>:meta`        | HASH    | message id → `<attempt>:<enqueuedAt ms>`                 |
+ * | `{ns}:q:<queue>:meta`        | HASH    | id → `<attempt>:<enqueuedAt ms>[:<lease token>]`         |
  * | `{ns}:q:<queue>:ready`       | LIST    | ids never claimed, oldest first                          |
  * | `{ns}:q:<queue>:leased`      | ZSET    | id → lease end (epoch ms)                                |
  * | `{ns}:q:<queue>:delayed`     | ZSET    | id → when a released message is claimable again          |
@@ -26,6 +26,12 @@
  *
  * A queue's key names end in a fixed suffix without `:`, so no two queues share a key whatever
  * their names.
+ *
+ * Keys live in one logical database (`redis://host/<db>`), but pub/sub channels are
+ * server-wide: channel names of a database other than 0 therefore carry it after the hash tag,
+ * `{ns}:db<N>:rc:<kind>`, `{ns}:db<N>:t:<topic>` and so on, so two clusters sharing a server
+ * and a namespace in different databases never hear each other (database 0 keeps the plain
+ * names; `db<N>:` never starts a name of database 0).
  */
 export interface RedisKeys {
   /** The prefix every name starts with: `{namespace}:`. */
@@ -72,16 +78,17 @@ export function ownedMember(kind: string, id: string): string {
   return `${Buffer.byteLength(kind)}:${kind}${id}`;
 }
 
-/** Build the names of one namespace. */
-export function createKeys(namespace: string): RedisKeys {
+/** Build the names of one namespace in logical database `db` (see the note on channels above). */
+export function createKeys(namespace: string, db = 0): RedisKeys {
   const prefix = `{${namespace}}:`;
+  const channels = db === 0 ? prefix : `${prefix}db${db}:`;
   const entriesPrefix = `${prefix}reg:`;
   const ownedPrefix = `${prefix}own:`;
-  const changePrefix = `${prefix}rc:`;
-  const topicPrefix = `${prefix}t:`;
-  const inboxPrefix = `${prefix}n:`;
+  const changePrefix = `${channels}rc:`;
+  const topicPrefix = `${channels}t:`;
+  const inboxPrefix = `${channels}n:`;
   const queuePrefix = `${prefix}q:`;
-  const notifyPrefix = `${prefix}qn:`;
+  const notifyPrefix = `${channels}qn:`;
   return {
     prefix,
     nodes: `${prefix}nodes`,

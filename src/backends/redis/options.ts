@@ -18,6 +18,13 @@ export const REDIS_DEFAULTS = {
   operationTimeout: 5000,
 } as const;
 
+/**
+ * Longest liveness TTL. The scripts treat a liveness deadline more than 10 minutes ahead
+ * (`HORIZON_MS` in `scripts/include/liveness.lua`, twice this) as forged: such a node is not
+ * live and is reaped.
+ */
+export const MAX_LIVENESS_TTL_MS = 5 * 60_000;
+
 /** Reconnect delays: exponential from this base, capped, with jitter. */
 const BACKOFF_BASE_MS = 50;
 const BACKOFF_CAP_MS = 2000;
@@ -42,7 +49,7 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
       },
     );
   }
-  positive('livenessTtl', settings.livenessTtl, 300);
+  positive('livenessTtl', settings.livenessTtl, 300, MAX_LIVENESS_TTL_MS);
   positive('operationTimeout', settings.operationTimeout, 1);
   if (!Number.isInteger(settings.offlineQueueLimit) || settings.offlineQueueLimit < 0) {
     throw new ValidationError('offlineQueueLimit must be a non-negative integer.', {
@@ -52,9 +59,10 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
   return settings;
 }
 
-function positive(field: string, value: number, min: number): void {
-  if (!Number.isFinite(value) || value < min) {
-    throw new ValidationError(`${field} must be a number of milliseconds of at least ${min}.`, {
+function positive(field: string, value: number, min: number, max = Infinity): void {
+  if (!Number.isFinite(value) || value < min || value > max) {
+    const range = max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    throw new ValidationError(`${field} must be a number of milliseconds, ${range}.`, {
       details: { field },
     });
   }

@@ -6,9 +6,10 @@ import { CommandRunner, createClient, toBackendError } from './connection.js';
 import { DeadlineTracker } from './deadlines.js';
 import { MAX_NODE_ID_BYTES } from './entry-codec.js';
 import { checkEvictionPolicy } from './eviction-check.js';
+import { BackendFaults, type FaultCounts } from './faults.js';
 import { createKeys } from './keys.js';
 import { Liveness } from './liveness.js';
-import type { RedisSettings } from './options.js';
+import { reconnectDelay, type RedisSettings } from './options.js';
 import { Outbox } from './outbox.js';
 import { RedisQueueStore } from './redis-queue-store.js';
 import { RedisRegistryStore } from './redis-registry-store.js';
@@ -35,6 +36,9 @@ export class RedisBackend implements Backend {
   private readonly outbox: Outbox;
   private readonly deadlines = new DeadlineTracker();
   private readonly liveness: Liveness;
+  private readonly faultLog: BackendFaults;
+  /** Bumped by every watcher repair, so an older repair's retries stop. */
+  private repairs = 0;
   private phase: 'new' | 'starting' | 'started' | 'closed' = 'new';
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -49,9 +53,11 @@ export class RedisBackend implements Backend {
         details: { field: 'nodeId' },
       });
     }
-    const keys = createKeys(settings.namespace);
     this.commands = createClient(settings, 'commands', nodeId, logger);
     this.subscriber = createClient(settings, 'subscriber', nodeId, logger);
+    // Channels are server-wide: they carry the database so databases never cross-talk.
+    const keys = createKeys(settings.namespace, this.commands.options.db ?? 0);
+    this.faultLog = new BackendFaults(logger);
     this.runner = new CommandRunner(this.commands, this.deadlines, settings);
     this.subRunner = new CommandRunner(this.subscriber, this.deadlines, settings);
     this.hub = new SubscriptionHub(this.subRunner, logger);
@@ -73,8 +79,9 @@ export class RedisBackend implements Backend {
       scripts,
       settings.livenessTtl,
       logger,
+      this.faultLog,
     );
-    this.queues = new RedisQueueStore(keys, this.runner, this.hub, scripts, logger);
+    this.queues = new RedisQueueStore(keys, this.runner, this.hub, scripts, logger, this.faultLog);
     this.liveness = new Liveness(
       this.registry,
       settings.livenessTtl,
@@ -100,6 +107,15 @@ export class RedisBackend implements Backend {
       if (subscriberWasReady && this.phase === 'started') this.repairWatchers();
       subscriberWasReady = true;
     });
+  }
+
+  /**
+   * How often this node met corrupt or forged state in Redis (malformed entries and frames,
+   * keys of the wrong type, unconfirmed changes, poisoned nodes...), skipped and survived.
+   * A live view; each kind is also logged, rate-limited.
+   */
+  get faults(): FaultCounts {
+    return this.faultLog.view;
   }
 
   get status(): BackendStatus {
@@ -142,18 +158,35 @@ export class RedisBackend implements Backend {
 
   /**
    * The subscriber came back: once ioredis's resubscriptions are confirmed (a PING queued behind
-   * them answers), tell watchers what changed while they could not hear it.
+   * them answers), tell watchers what changed while they could not hear it. A repair that fails
+   * is retried with capped, jittered backoff until it succeeds, a later reconnect starts a new
+   * repair, or the backend closes: watchers are never left out of date for good.
    */
   private repairWatchers(): void {
-    // ioredis emits 'ready' before writing its SUBSCRIBE replay: queue the PING after it.
-    const resubscribed = new Promise((resolve) => setImmediate(resolve)).then(() =>
-      this.subRunner.run('confirm resubscription', (client) => client.ping()),
-    );
-    resubscribed
-      .then(() => this.registry.resyncWatchers())
-      .catch((error: unknown) =>
-        this.logger.warn({ err: error }, 'Could not resync registry watchers after a reconnect'),
-      );
+    const repair = ++this.repairs;
+    const current = (): boolean => repair === this.repairs && this.phase === 'started';
+    void (async () => {
+      // ioredis emits 'ready' before writing its SUBSCRIBE replay: queue the PING after it.
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let attempt = 1; current(); attempt++) {
+        try {
+          await this.subRunner.run('confirm resubscription', (client) => client.ping());
+          await this.registry.resyncWatchers();
+          if (attempt > 1 && current())
+            this.logger.info({ attempts: attempt }, 'Registry watchers resynced');
+          return;
+        } catch (error) {
+          if (!current()) return;
+          const delay = reconnectDelay(attempt) * WATCH_REPAIR_BACKOFF;
+          const log = attempt === 1 ? 'warn' : 'debug';
+          this.logger[log](
+            { err: toBackendError(error, 'resync watchers'), attempt, retryInMs: delay },
+            'Could not resync registry watchers after a reconnect; retrying',
+          );
+          await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        }
+      }
+    })();
   }
 
   private async doStart(): Promise<void> {
@@ -164,7 +197,7 @@ export class RedisBackend implements Backend {
         this.connect(this.commands, deadline),
         this.connect(this.subscriber, deadline),
       ]);
-      await checkEvictionPolicy(this.commands, this.logger);
+      await checkEvictionPolicy(this.runner, this.logger, deadline);
       await this.transport.start();
       await this.registry.heartbeat();
     } catch (error) {
@@ -223,6 +256,7 @@ export class RedisBackend implements Backend {
   /** Release everything; with `politeMs` > 0, give QUIT that long before dropping the sockets. */
   private async shutdown(politeMs = 0): Promise<void> {
     this.phase = 'closed';
+    this.faultLog.flush();
     this.liveness.stop();
     this.transport.close();
     this.queues.close();
@@ -237,6 +271,12 @@ export class RedisBackend implements Backend {
     this.deadlines.expireAll();
   }
 }
+
+/**
+ * Watcher repair retries wait `reconnectDelay` times this: 100–200 ms at first, doubling, at
+ * most 4–8 s (`reconnectDelay` is 25–50 ms at first and 1–2 s at most).
+ */
+const WATCH_REPAIR_BACKOFF = 4;
 
 /** QUIT politely, but never wait past `timeout` (Redis may be frozen): then drop the socket. */
 async function quit(client: Redis, timeout: number): Promise<void> {

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
 import type { ClaimedMessage, ClaimOptions, QueueCounts, QueueStore } from '../ports.js';
 import type { CommandRunner } from './connection.js';
+import type { BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
 import { evalScript, type LuaScript, type ScriptName } from './scripts.js';
 import type { SubscriptionHub } from './subscriptions.js';
@@ -31,9 +33,11 @@ export const QUEUE_WATCH_IDLE_MS = 1000;
 /**
  * The queue port over Redis: per queue a LIST of new ids, ZSETs of leased and delayed ids
  * scored by time (Redis TIME), a HASH of payloads and one of attempt counters, a ZSET and HASH
- * of dead letters; every transition is one script. A lease is proven by its token, the attempt
- * number of the claim that took it: `ack`, `release`, `extend` and `deadLetter` compare it
- * atomically in their script and change nothing for a lease that was lost or already settled.
+ * of dead letters; every transition is one script. A lease is proven by its token, random and
+ * unique per delivery (a random prefix per claim call plus the delivery's position in it),
+ * stored with the message by the claim: `ack`, `release`, `extend` and `deadLetter` compare it
+ * atomically in their script and change nothing for a lease that was lost or already settled,
+ * and no token of an earlier delivery (even one from before a Redis restart) ever matches.
  * Claimers never block a connection: a claim that finds nothing waits for a wake-up on the
  * queue's channel (published by enqueue and release), for the earliest lease or delay to end,
  * or for `waitMs`, whichever comes first. The channel is subscribed while claims wait on it
@@ -52,6 +56,7 @@ export class RedisQueueStore implements QueueStore {
     private readonly hub: SubscriptionHub,
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly logger: Logger,
+    private readonly faults: BackendFaults,
     private readonly watchIdleMs = QUEUE_WATCH_IDLE_MS,
   ) {}
 
@@ -85,8 +90,9 @@ export class RedisQueueStore implements QueueStore {
           'claimMessages',
           `claim from ${queue}`,
           [k.ready, k.leased, k.delayed, k.meta, k.data],
-          [options.count, options.leaseMs],
+          [options.count, options.leaseMs, leaseTokenPrefix()],
         )) as Array<Buffer | number>;
+        this.faults.record('malformedQueueMessage', { queue }, undefined, flat[1] as number);
         const messages = decodeClaimed(flat);
         if (
           messages.length > 0 ||
@@ -344,17 +350,21 @@ function sleepUntil(waiter: Waiter, until: number, signal: AbortSignal | undefin
   });
 }
 
+/** A random prefix of the lease tokens of one claim call (base64url: never a ':'). */
+function leaseTokenPrefix(): string {
+  return `${randomBytes(12).toString('base64url')}.`;
+}
+
+/** `next, bad, (id, payload, attempt, enqueuedAt, lease)...` as claim-messages-5 returns it. */
 function decodeClaimed(flat: Array<Buffer | number>): ClaimedMessage[] {
   const out: ClaimedMessage[] = [];
-  for (let i = 1; i + 3 < flat.length; i += 4) {
-    const payload = flat[i + 1] as Buffer;
+  for (let i = 2; i + 4 < flat.length; i += 5) {
     out.push({
       id: (flat[i] as Buffer).toString(),
-      payload,
+      payload: flat[i + 1] as Buffer,
       attempt: flat[i + 2] as number,
       enqueuedAt: flat[i + 3] as number,
-      // The lease token is the attempt number: every claim of a message increments it.
-      lease: String(flat[i + 2]),
+      lease: (flat[i + 4] as Buffer).toString(),
     });
   }
   return out;

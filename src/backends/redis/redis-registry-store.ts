@@ -8,6 +8,7 @@ import type {
 } from '../ports.js';
 import { wasNotSent, type CommandRunner } from './connection.js';
 import { decodeEntry, encodeEntry, encodePutChange, MAX_NAME_BYTES } from './entry-codec.js';
+import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type RedisKeys } from './keys.js';
 import {
   evalScript,
@@ -19,10 +20,25 @@ import {
 import { RegistryWatches } from './registry-watches.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
-/** Lapsed nodes listed per reap round at most. */
+/** Lapsed nodes reaped per round at most. */
 const REAP_BATCH = 50;
+/** Nodes whose reaping failed are skipped for a while; at most this many are remembered. */
+const MAX_REAP_FAILURES = 1000;
+/** After this many failed attempts a node is removed whatever its owned set holds. */
+const REAP_ATTEMPTS = 3;
+/** First wait before a node whose reaping failed is tried again (doubles each time). */
+const REAP_RETRY_MS = 1000;
 /** Entries removed per script call at most, so one call never blocks Redis for long. */
 const REMOVE_BATCH = 500;
+
+/** A node whose reaping failed: when to try again, and how often it failed. */
+interface ReapFailure {
+  readonly attempts: number;
+  readonly retryAt: number;
+}
+
+/** How a removal ended: the node is gone, it is live again, or it still owns entries. */
+type Removal = 'gone' | 'live' | 'stuck';
 
 interface OwnEntry {
   readonly kind: string;
@@ -39,6 +55,7 @@ interface OwnEntry {
 export class RedisRegistryStore implements RegistryStore {
   private readonly own = new Map<string, OwnEntry>();
   private readonly watches: RegistryWatches;
+  private readonly reapFailures = new Map<string, ReapFailure>();
   private closed = false;
 
   constructor(
@@ -49,12 +66,15 @@ export class RedisRegistryStore implements RegistryStore {
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly livenessTtl: number,
     private readonly logger: Logger,
+    private readonly faults: BackendFaults,
   ) {
     this.watches = new RegistryWatches(
       hub,
       (kind) => keys.changeChannel(kind),
       (kind) => this.list(kind),
+      (kind, ids) => this.read(kind, ids),
       logger,
+      faults,
     );
   }
 
@@ -100,20 +120,50 @@ export class RedisRegistryStore implements RegistryStore {
     );
   }
 
+  /** Every live entry of `kind`; malformed entries and a key of the wrong type are skipped and counted. */
   async list(kind: string): Promise<RegistryRecord[]> {
     this.assertOpen();
-    const flat = (await this.script(
+    const [skipped, ...flat] = (await this.script(
       'listEntries',
       `list registry entries of ${kind}`,
       [this.keys.entries(kind), this.keys.nodes],
       [],
-    )) as Buffer[];
+    )) as [number, ...Buffer[]];
+    if (skipped < 0) {
+      this.faults.record('wrongTypeKey', { key: this.keys.entries(kind) });
+      return [];
+    }
+    this.faults.record('malformedEntry', { kind }, undefined, skipped);
     const records: RegistryRecord[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const { nodeId, value } = decodeEntry(flat[i + 1]!);
-      records.push({ kind, id: flat[i]!.toString(), nodeId, value });
+      const record = this.record(kind, flat[i]!.toString(), flat[i + 1]!);
+      if (record !== undefined) records.push(record);
     }
     return records;
+  }
+
+  /** The current entries of `ids` (undefined: absent, malformed, or owner not live), in order. */
+  private async read(kind: string, ids: string[]): Promise<Array<RegistryRecord | undefined>> {
+    const entries = (await this.script(
+      'readEntries',
+      `confirm registry changes of ${kind}`,
+      [this.keys.entries(kind), this.keys.nodes],
+      ids,
+    )) as Array<Buffer | null>;
+    return ids.map((id, i) => {
+      const entry = entries[i];
+      return entry instanceof Buffer ? this.record(kind, id, entry) : undefined;
+    });
+  }
+
+  private record(kind: string, id: string, entry: Buffer): RegistryRecord | undefined {
+    try {
+      const { nodeId, value } = decodeEntry(entry);
+      return { kind, id, nodeId, value };
+    } catch (error) {
+      this.faults.record('malformedEntry', { kind, id }, error);
+      return undefined;
+    }
   }
 
   watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
@@ -162,20 +212,67 @@ export class RedisRegistryStore implements RegistryStore {
     return false;
   }
 
-  /** Remove nodes whose liveness lapsed, with their entries (watchers get deletes). */
+  /**
+   * Remove nodes that are not live (lapsed, or with a forged deadline), with their entries
+   * (watchers get deletes). Poisoned state never stalls it: unparsable owned-set members are
+   * dropped and counted; a node whose reaping fails (a script error) is skipped with backoff,
+   * so the next nodes are reaped, and after {@link REAP_ATTEMPTS} failures it is removed
+   * whatever its owned set holds (its entries left behind are hidden: their owner is gone).
+   * Connection trouble ends the round (it is retried on the next).
+   */
   async reap(): Promise<number> {
-    const lapsed = (await this.script(
+    const now = Date.now();
+    let skipped = 0;
+    for (const failure of this.reapFailures.values()) if (failure.retryAt > now) skipped++;
+    const listed = (await this.script(
       'listLapsedNodes',
       'list lapsed nodes',
       [this.keys.nodes],
-      [REAP_BATCH],
+      [REAP_BATCH + skipped],
     )) as Buffer[];
+    const nodes = listed.map(String);
     let reaped = 0;
-    for (const node of lapsed) {
-      if (await this.removeNode(node.toString(), true)) reaped++;
+    let tried = 0;
+    for (const node of nodes) {
+      const failure = this.reapFailures.get(node);
+      if (failure !== undefined && failure.retryAt > now) continue;
+      if (tried++ >= REAP_BATCH) break;
+      const force = failure !== undefined && failure.attempts >= REAP_ATTEMPTS;
+      let outcome: Removal;
+      try {
+        outcome = await this.removeNode(node, true, undefined, force);
+      } catch (error) {
+        if (!isReplyError(error)) throw error;
+        outcome = 'stuck';
+        this.faults.record('reapFailed', { node }, error);
+      }
+      if (outcome === 'stuck') {
+        this.noteReapFailure(node, failure);
+        continue;
+      }
+      this.reapFailures.delete(node);
+      if (outcome === 'gone') {
+        reaped++;
+        if (force) this.faults.record('poisonedNode', { node });
+      }
+    }
+    // A complete listing: failures of nodes no longer listed are over.
+    if (nodes.length < REAP_BATCH + skipped) {
+      const listedSet = new Set(nodes);
+      for (const node of [...this.reapFailures.keys()])
+        if (!listedSet.has(node)) this.reapFailures.delete(node);
     }
     if (reaped > 0) this.logger.info({ reaped }, 'Removed nodes whose liveness lapsed');
     return reaped;
+  }
+
+  private noteReapFailure(node: string, previous: ReapFailure | undefined): void {
+    const attempts = (previous?.attempts ?? 0) + 1;
+    if (previous === undefined && this.reapFailures.size >= MAX_REAP_FAILURES) return;
+    this.reapFailures.set(node, {
+      attempts,
+      retryAt: Date.now() + REAP_RETRY_MS * 2 ** Math.min(attempts - 1, 6),
+    });
   }
 
   /** Leave gracefully: every entry of this node is removed at once. Later calls are refused. */
@@ -183,32 +280,43 @@ export class RedisRegistryStore implements RegistryStore {
     this.closed = true;
     this.watches.close();
     this.own.clear();
-    await this.removeNode(this.nodeId, false, deadline);
+    await this.removeNode(this.nodeId, false, deadline, false);
   }
 
   /**
    * Remove `node` and every entry it owns, announcing each removal: list its owned set, remove
    * its entries kind by kind, then the node itself (each script declares every key it touches).
-   * With `onlyIfLapsed` (the reaper), every step first checks that the node's liveness is still
-   * lapsed and stops when it came back (it then puts its entries again itself).
-   * Resolves true when the node is gone.
+   * With `onlyIfLapsed` (the reaper), every step first checks that the node is still not live
+   * and stops when it came back (it then puts its entries again itself). Unparsable owned-set
+   * members are dropped (counted); with `force`, so is every member still left.
    */
   private async removeNode(
     node: string,
     onlyIfLapsed: boolean,
-    deadline?: number,
-  ): Promise<boolean> {
+    deadline: number | undefined,
+    force: boolean,
+  ): Promise<Removal> {
     const owned = this.keys.owned(node);
     const flag = onlyIfLapsed ? '1' : '0';
     // A node that is not live cannot put, so one round normally does; a leaving node's put
     // still in flight may add a member meanwhile, hence a few rounds.
     for (let round = 0; round < 3; round++) {
-      const members = await this.runner.run(
-        `list entries owned by ${node}`,
-        (client) => client.smembersBuffer(owned),
-        deadline,
-      );
-      for (const [kind, ids] of groupByKind(members)) {
+      let members: Buffer[];
+      try {
+        members = await this.runner.run(
+          `list entries owned by ${node}`,
+          (client) => client.smembersBuffer(owned),
+          deadline,
+        );
+      } catch (error) {
+        // Not a set (corrupt or forged): remove-node-2 replaces it.
+        if (!isReplyError(error)) throw error;
+        this.faults.record('wrongTypeKey', { key: owned }, error);
+        members = [];
+      }
+      const { byKind, bad } = groupByKind(members);
+      this.faults.record('malformedOwnedMember', { node }, undefined, bad.length);
+      for (const [kind, ids] of byKind) {
         for (let i = 0; i < ids.length; i += REMOVE_BATCH) {
           const removed = await this.script(
             'removeOwnedEntries',
@@ -217,25 +325,27 @@ export class RedisRegistryStore implements RegistryStore {
             [node, kind, this.keys.changeChannel(kind), flag, ...ids.slice(i, i + REMOVE_BATCH)],
             deadline,
           );
-          if (removed === -1) return false;
+          if (removed === -1) return 'live';
         }
       }
+      // Forced: whatever the set still holds goes too (what it named was just removed).
+      const drop = force ? members : bad;
       const gone = await this.script(
         'removeNode',
         `remove node ${node}`,
         [this.keys.nodes, owned],
-        [node, flag],
+        [node, flag, ...drop],
         deadline,
       );
-      if (gone === 1) return true;
-      if (gone === -1) return false;
+      if (gone === 1) return 'gone';
+      if (gone === -1) return 'live';
     }
-    return false;
+    return 'stuck';
   }
 
-  private putEntry(entry: OwnEntry): Promise<number> {
+  private async putEntry(entry: OwnEntry): Promise<number> {
     const stored = encodeEntry(this.nodeId, entry.value);
-    return this.script(
+    const result = (await this.script(
       'putEntry',
       `put registry entry ${entry.kind}/${entry.id}`,
       [this.keys.entries(entry.kind), this.keys.owned(this.nodeId), this.keys.nodes],
@@ -247,7 +357,12 @@ export class RedisRegistryStore implements RegistryStore {
         this.keys.changeChannel(entry.kind),
         encodePutChange(entry.kind, entry.id, stored),
       ],
-    ) as Promise<number>;
+    )) as number;
+    if (result === SCRIPT_CODES.replacedWrongType) {
+      this.faults.record('wrongTypeKey', { kind: entry.kind, replaced: true });
+      return 1;
+    }
+    return result;
   }
 
   private script(
@@ -285,16 +400,26 @@ function deleteChange(kind: string, id: string, nodeId: string): Buffer {
   return frame;
 }
 
-/** Owned-set members (`<len(kind)>:<kind><id>`, lengths in bytes) grouped by kind. */
-function groupByKind(members: Buffer[]): Map<string, string[]> {
+/**
+ * Owned-set members (`<len(kind)>:<kind><id>`, lengths in bytes) grouped by kind; members that
+ * do not parse (no length, a length past the end, an empty kind or id) are returned apart.
+ */
+function groupByKind(members: Buffer[]): { byKind: Map<string, string[]>; bad: Buffer[] } {
   const byKind = new Map<string, string[]>();
+  const bad: Buffer[] = [];
   for (const member of members) {
     const colon = member.indexOf(0x3a);
-    const end = colon + 1 + Number(member.toString('latin1', 0, colon));
+    const digits = colon > 0 && colon <= 5 ? member.toString('latin1', 0, colon) : '';
+    const length = /^[1-9][0-9]*$/.test(digits) ? Number(digits) : 0;
+    const end = colon + 1 + length;
+    if (length === 0 || end >= member.length) {
+      bad.push(member);
+      continue;
+    }
     const kind = member.toString('utf8', colon + 1, end);
     let ids = byKind.get(kind);
     if (ids === undefined) byKind.set(kind, (ids = []));
     ids.push(member.toString('utf8', end));
   }
-  return byKind;
+  return { byKind, bad };
 }

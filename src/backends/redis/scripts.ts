@@ -6,7 +6,10 @@ import type { CommandCaller } from './connection.js';
 
 /**
  * The Lua scripts of the Redis backend, one per atomic transition, each in
- * `scripts/<verb-noun>-<nkeys>.lua` with a header listing its KEYS, ARGV and returns.
+ * `scripts/<verb-noun>-<nkeys>.lua` with a header listing its KEYS, ARGV and returns. Code
+ * shared by several scripts (the clock, liveness, the lease check, entry parsing, key types)
+ * lives in `scripts/include/*.lua` and is pulled in by a `--!include <file>` line, expanded
+ * at load (see {@link expandIncludes}), so each script's SHA1 covers what Redis runs.
  */
 export const SCRIPT_FILES = {
   refreshNode: 'refresh-node-1.lua',
@@ -16,6 +19,7 @@ export const SCRIPT_FILES = {
   listLapsedNodes: 'list-lapsed-nodes-1.lua',
   removeOwnedEntries: 'remove-owned-entries-3.lua',
   listEntries: 'list-entries-2.lua',
+  readEntries: 'read-entries-2.lua',
   listNodes: 'list-nodes-1.lua',
   enqueueMessage: 'enqueue-message-4.lua',
   claimMessages: 'claim-messages-5.lua',
@@ -45,7 +49,7 @@ export function loadScripts(): Record<ScriptName, LuaScript> {
   const loaded = {} as Record<ScriptName, LuaScript>;
   for (const name of Object.keys(SCRIPT_FILES) as ScriptName[]) {
     const file = SCRIPT_FILES[name];
-    const source = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+    const source = expandIncludes(readScript(file));
     const keys = Number(/-(\d+)\.lua$/.exec(file)?.[1]);
     loaded[name] = {
       name,
@@ -57,6 +61,29 @@ export function loadScripts(): Record<ScriptName, LuaScript> {
   }
   cache = loaded;
   return loaded;
+}
+
+function readScript(path: string): string {
+  return readFileSync(new URL(`./scripts/${path}`, import.meta.url), 'utf8');
+}
+
+const INCLUDE = /^--!include ([\w.-]+\.lua)[ \t]*$/gm;
+
+/**
+ * Replace every `--!include <file>` line of `source` with `scripts/include/<file>`, itself
+ * expanded. A file already included is not included again (includes may include each other).
+ * @throws Error for an include that does not exist (a packaging mistake, found at load).
+ */
+export function expandIncludes(
+  source: string,
+  read: (path: string) => string = readScript,
+  seen = new Set<string>(),
+): string {
+  return source.replace(INCLUDE, (_line, file: string) => {
+    if (seen.has(file)) return `-- (${file} already included)`;
+    seen.add(file);
+    return expandIncludes(read(`include/${file}`), read, seen).trimEnd();
+  });
 }
 
 /**
@@ -93,6 +120,8 @@ function send(client: Redis, name: string, args: (string | Buffer | number)[]): 
 export const SCRIPT_CODES = {
   /** put-entry: the node is not live (reaped, or Redis lost its data); refresh it and retry. */
   nodeNotLive: -1,
+  /** put-entry: stored, after replacing a key of the wrong type (corrupt or forged state). */
+  replacedWrongType: 2,
 } as const;
 
 /** The one place where a script's negative return code becomes a typed error. */

@@ -5,19 +5,16 @@
 
   KEYS[1]  {ns}:q:<queue>:leased    ZSET id -> lease end
   KEYS[2]  {ns}:q:<queue>:data      HASH id -> payload
-  KEYS[3]  {ns}:q:<queue>:meta      HASH id -> "<attempt>:<enqueuedAt ms>"
+  KEYS[3]  {ns}:q:<queue>:meta      HASH id -> "<attempt>:<enqueuedAt ms>[:<lease token>]"
   ARGV[1]  message id
-  ARGV[2]  lease token (the attempt number the claim returned)
+  ARGV[2]  lease token (returned by the claim)
 
   Returns  1  removed
            0  not leased under this token (lease taken over, released, acknowledged,
               dead-lettered, or no such message): nothing changed
 ]]
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  return 0
-end
-local meta = redis.call('HGET', KEYS[3], ARGV[1])
-if not meta or string.sub(meta, 1, string.find(meta, ':', 1, true) - 1) ~= ARGV[2] then
+--!include lease-check.lua
+if not holds_lease(KEYS[1], KEYS[3], ARGV[1], ARGV[2]) then
   return 0
 end
 redis.call('ZREM', KEYS[1], ARGV[1])

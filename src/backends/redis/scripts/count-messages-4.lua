@@ -8,8 +8,7 @@
 
   Returns  { ready, delayed, leased, dead }; expired leases and due releases count as ready
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--!include now.lua
 local leased = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf')
 local delayed = redis.call('ZCOUNT', KEYS[3], '(' .. now, '+inf')
 local ready = redis.call('LLEN', KEYS[1])

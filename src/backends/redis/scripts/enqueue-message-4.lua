@@ -3,15 +3,14 @@
 
   KEYS[1]  {ns}:q:<queue>:seq     STRING id counter
   KEYS[2]  {ns}:q:<queue>:data    HASH id -> payload
-  KEYS[3]  {ns}:q:<queue>:meta    HASH id -> "<attempt>:<enqueuedAt ms>"
+  KEYS[3]  {ns}:q:<queue>:meta    HASH id -> "<attempt>:<enqueuedAt ms>[:<lease token>]"
   KEYS[4]  {ns}:q:<queue>:ready   LIST of ids not yet claimed, oldest first
   ARGV[1]  payload
   ARGV[2]  notify channel ({ns}:qn:<queue>)
 
   Returns  the new message id (string)
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--!include now.lua
 local id = tostring(redis.call('INCR', KEYS[1]))
 redis.call('HSET', KEYS[2], id, ARGV[1])
 redis.call('HSET', KEYS[3], id, '0:' .. now)

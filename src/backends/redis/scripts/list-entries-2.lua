@@ -1,29 +1,38 @@
 --[[
   list-entries-2: every entry of one kind whose owner is live (entries of lapsed nodes not yet
   reaped are left out, so a crash is invisible to readers from the moment liveness lapses).
+  Malformed entries (see entry.lua) are skipped and counted.
 
   KEYS[1]  {ns}:reg:<kind>   HASH entry id -> entry ([u8 nodeLen][nodeId][value])
   KEYS[2]  {ns}:nodes        ZSET node id -> liveness deadline (epoch ms, Redis TIME)
 
-  Returns  flat array: id1, entry1, id2, entry2, ...
+  Returns  flat array: skipped, id1, entry1, id2, entry2, ...
+           skipped is the number of malformed entries left out, or -1 when KEYS[1] is not a
+           hash (corrupt or forged: nothing is listed)
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--!include liveness.lua
+--!include entry.lua
+if not usable(KEYS[1], 'hash') then
+  return { -1 }
+end
 local all = redis.call('HGETALL', KEYS[1])
 local live = {}
-local out = {}
+local out = { 0 }
 for i = 1, #all, 2 do
   local entry = all[i + 1]
-  local owner = string.sub(entry, 2, 1 + string.byte(entry, 1))
-  local alive = live[owner]
-  if alive == nil then
-    local deadline = tonumber(redis.call('ZSCORE', KEYS[2], owner))
-    alive = deadline ~= nil and deadline >= now
-    live[owner] = alive
-  end
-  if alive then
-    out[#out + 1] = all[i]
-    out[#out + 1] = entry
+  local owner = owner_of(entry)
+  if owner == nil then
+    out[1] = out[1] + 1
+  else
+    local alive = live[owner]
+    if alive == nil then
+      alive = is_live(deadline_of(KEYS[2], owner))
+      live[owner] = alive
+    end
+    if alive then
+      out[#out + 1] = all[i]
+      out[#out + 1] = entry
+    end
   end
 end
 return out

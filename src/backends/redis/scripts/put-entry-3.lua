@@ -15,17 +15,21 @@
   set keeps a stale member (unlinking it would touch an undeclared key): every script that
   reads an owned set checks the entry's current owner before removing anything, and
   remove-owned-entries-3 drops the stale member when that node leaves or is reaped.
+  The hash or the owned set holding another type (corrupt or forged state) is replaced.
 
   Returns  1  stored and announced
+           2  stored and announced after replacing a key of the wrong type
           -1  the node is not live (reaped or never joined): refresh it, then put again
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local deadline = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[2]))
-if not deadline or deadline < now then
+--!include liveness.lua
+if not is_live(deadline_of(KEYS[3], ARGV[2])) then
   return -1
 end
+local replaced = replace_wrong_type(KEYS[1], 'hash') + replace_wrong_type(KEYS[2], 'set')
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
+if replaced > 0 then
+  return 2
+end
 return 1

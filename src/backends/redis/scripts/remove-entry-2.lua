@@ -9,12 +9,20 @@
   ARGV[4]  change channel ({ns}:rc:<kind>)
   ARGV[5]  change frame to publish
 
+  Keys of the wrong type and malformed entries are never the node's: nothing is removed.
+
   Returns  1  removed and announced
            0  no such entry owned by this node (nothing changed)
 ]]
-redis.call('SREM', KEYS[2], ARGV[3])
-local entry = redis.call('HGET', KEYS[1], ARGV[1])
-if not entry or string.sub(entry, 2, 1 + string.byte(entry, 1)) ~= ARGV[2] then
+--!include key-type.lua
+--!include entry.lua
+if usable(KEYS[2], 'set') then
+  redis.call('SREM', KEYS[2], ARGV[3])
+end
+if not usable(KEYS[1], 'hash') then
+  return 0
+end
+if owner_of(redis.call('HGET', KEYS[1], ARGV[1])) ~= ARGV[2] then
   return 0
 end
 redis.call('HDEL', KEYS[1], ARGV[1])

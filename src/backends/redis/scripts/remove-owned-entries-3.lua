@@ -1,7 +1,8 @@
 --[[
   remove-owned-entries-3: remove entries of one kind that a node owns (it left, or it lapsed and
   is being reaped), announcing each removal, and unlink them from the node's owned set. An
-  entry another node has put since is unlinked but left alone. Running it twice is harmless.
+  entry another node has put since, a malformed entry and a KEYS[1] of the wrong type are
+  unlinked but left alone. Running it twice is harmless.
 
   KEYS[1]  {ns}:reg:<kind>     HASH entry id -> entry ([u8 nodeLen][nodeId][value])
   KEYS[2]  {ns}:own:<nodeId>   SET of owned-entry members of the node
@@ -9,28 +10,28 @@
   ARGV[1]  node id
   ARGV[2]  kind
   ARGV[3]  change channel of the kind ({ns}:rc:<kind>)
-  ARGV[4]  "1": only if the node's liveness lapsed (reaper); "0": unconditionally (leave)
+  ARGV[4]  "1": only if the node is not live (reaper); "0": unconditionally (leave)
   ARGV[5..] entry ids
 
   Returns  number of entries removed (>= 0)
           -1  ARGV[4] is "1" and the node is live again: nothing changed
 ]]
+--!include liveness.lua
+--!include entry.lua
 local node = ARGV[1]
 local kind = ARGV[2]
-if ARGV[4] == '1' then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local deadline = tonumber(redis.call('ZSCORE', KEYS[3], node))
-  if deadline and deadline >= now then
-    return -1
-  end
+if ARGV[4] == '1' and is_live(deadline_of(KEYS[3], node)) then
+  return -1
 end
+local owned = usable(KEYS[2], 'set')
+local hash = usable(KEYS[1], 'hash')
 local removed = 0
 for i = 5, #ARGV do
   local id = ARGV[i]
-  redis.call('SREM', KEYS[2], #kind .. ':' .. kind .. id)
-  local entry = redis.call('HGET', KEYS[1], id)
-  if entry and string.sub(entry, 2, 1 + string.byte(entry, 1)) == node then
+  if owned then
+    redis.call('SREM', KEYS[2], #kind .. ':' .. kind .. id)
+  end
+  if hash and owner_of(redis.call('HGET', KEYS[1], id)) == node then
     redis.call('HDEL', KEYS[1], id)
     redis.call('PUBLISH', ARGV[3],
       'D' .. string.char(math.floor(#kind / 256), #kind % 256) .. kind
