@@ -10,7 +10,8 @@
  * | `{ns}:nodes`                 | ZSET    | node id → liveness deadline (Redis TIME, epoch ms)      |
  * | `{ns}:reg:<kind>`            | HASH    | entry id → entry (`[u8 nodeLen][nodeId][value bytes]`)  |
  * | `{ns}:own:<nodeId>`          | SET     | `<len(kind)>:<kind><id>` of every entry the node owns    |
- * | `{ns}:rc:<kind>` (channel)   | pub/sub | registry change frames of one kind                       |
+ * | `{ns}:log:<kind>`            | STREAM  | change log of one kind: ids `0-<n>`, field `f` = frame   |
+ * | `{ns}:rc:<kind>` (channel)   | pub/sub | registry change frames of one kind (hints, see watches)  |
  * | `{ns}:t:<topic>` (channel)   | pub/sub | broadcast transport frames of one topic                  |
  * | `{ns}:n:<nodeId>` (channel)  | pub/sub | the node's inbox: direct messages, requests, replies     |
  * | `{ns}:q:<queue>:seq`         | STRING  | message id counter                                       |
@@ -42,6 +43,8 @@ export interface RedisKeys {
   entries(kind: string): string;
   /** Set of the entries owned by one node. */
   owned(nodeId: string): string;
+  /** Stream logging the changes of one kind (what watchers apply). */
+  changeLog(kind: string): string;
   /** Prefix of every {@link entries} key. */
   readonly entriesPrefix: string;
   /** Prefix of every {@link owned} key. */
@@ -97,6 +100,7 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     changePrefix,
     entries: (kind) => entriesPrefix + kind,
     owned: (nodeId) => ownedPrefix + nodeId,
+    changeLog: (kind) => `${prefix}log:${kind}`,
     changeChannel: (kind) => changePrefix + kind,
     topicChannel: (topic) => topicPrefix + topic,
     inboxChannel: (nodeId) => inboxPrefix + nodeId,

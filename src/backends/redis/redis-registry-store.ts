@@ -17,7 +17,7 @@ import {
   type LuaScript,
   type ScriptName,
 } from './scripts.js';
-import { RegistryWatches } from './registry-watches.js';
+import { RegistryWatches, type ChangeSource, type LoggedChange } from './registry-watches.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
 /** Lapsed nodes reaped per round at most. */
@@ -68,11 +68,15 @@ export class RedisRegistryStore implements RegistryStore {
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
   ) {
+    const source: ChangeSource = {
+      snapshot: (kind) => this.snapshot(kind),
+      changes: (kind, after, count) => this.changes(kind, after, count),
+      lastSeq: (kind) => this.lastSeq(kind),
+    };
     this.watches = new RegistryWatches(
       hub,
       (kind) => keys.changeChannel(kind),
-      (kind) => this.list(kind),
-      (kind, ids) => this.read(kind, ids),
+      source,
       logger,
       faults,
     );
@@ -115,7 +119,7 @@ export class RedisRegistryStore implements RegistryStore {
     await this.script(
       'removeEntry',
       `remove registry entry ${kind}/${id}`,
-      [this.keys.entries(kind), this.keys.owned(this.nodeId)],
+      [this.keys.entries(kind), this.keys.owned(this.nodeId), this.keys.changeLog(kind)],
       [id, this.nodeId, member, this.keys.changeChannel(kind), frame],
     );
   }
@@ -123,15 +127,20 @@ export class RedisRegistryStore implements RegistryStore {
   /** Every live entry of `kind`; malformed entries and a key of the wrong type are skipped and counted. */
   async list(kind: string): Promise<RegistryRecord[]> {
     this.assertOpen();
-    const [skipped, ...flat] = (await this.script(
+    return (await this.snapshot(kind)).records;
+  }
+
+  /** Every live entry of `kind`, and the number of the newest change in its log, atomically. */
+  private async snapshot(kind: string): Promise<{ records: RegistryRecord[]; seq: number }> {
+    const [seq, skipped, ...flat] = (await this.script(
       'listEntries',
       `list registry entries of ${kind}`,
-      [this.keys.entries(kind), this.keys.nodes],
+      [this.keys.entries(kind), this.keys.nodes, this.keys.changeLog(kind)],
       [],
-    )) as [number, ...Buffer[]];
+    )) as [number, number, ...Buffer[]];
     if (skipped < 0) {
       this.faults.record('wrongTypeKey', { key: this.keys.entries(kind) });
-      return [];
+      return { records: [], seq };
     }
     this.faults.record('malformedEntry', { kind }, undefined, skipped);
     const records: RegistryRecord[] = [];
@@ -139,21 +148,41 @@ export class RedisRegistryStore implements RegistryStore {
       const record = this.record(kind, flat[i]!.toString(), flat[i + 1]!);
       if (record !== undefined) records.push(record);
     }
-    return records;
+    return { records, seq };
   }
 
-  /** The current entries of `ids` (undefined: absent, malformed, or owner not live), in order. */
-  private async read(kind: string, ids: string[]): Promise<Array<RegistryRecord | undefined>> {
-    const entries = (await this.script(
-      'readEntries',
-      `confirm registry changes of ${kind}`,
-      [this.keys.entries(kind), this.keys.nodes],
-      ids,
-    )) as Array<Buffer | null>;
-    return ids.map((id, i) => {
-      const entry = entries[i];
-      return entry instanceof Buffer ? this.record(kind, id, entry) : undefined;
-    });
+  /** Logged changes of `kind` after number `after`, oldest first. */
+  private async changes(kind: string, after: number, count: number): Promise<LoggedChange[]> {
+    const log = this.keys.changeLog(kind);
+    let entries: Array<[Buffer, Buffer[]]>;
+    try {
+      entries = await this.runner.run(`read registry changes of ${kind}`, (client) =>
+        client.xrangeBuffer(log, `0-${after + 1}`, '+', 'COUNT', count),
+      );
+    } catch (error) {
+      if (!isReplyError(error)) throw error;
+      // Not a stream (corrupt or forged): the next change replaces it; watchers list again.
+      this.faults.record('wrongTypeKey', { key: log }, error);
+      return [{ seq: Number.NaN, frame: Buffer.alloc(0) }];
+    }
+    return entries.map(([id, fields]) => ({
+      seq: logSeq(id),
+      frame: fields[0]?.toString() === 'f' && fields[1] !== undefined ? fields[1] : Buffer.alloc(0),
+    }));
+  }
+
+  /** Number of the newest logged change of `kind` (0: none, or not a stream). */
+  private async lastSeq(kind: string): Promise<number> {
+    const log = this.keys.changeLog(kind);
+    try {
+      const [last] = await this.runner.run(`read the last registry change of ${kind}`, (client) =>
+        client.xrevrangeBuffer(log, '+', '-', 'COUNT', 1),
+      );
+      return last === undefined ? 0 : logSeq(last[0]);
+    } catch (error) {
+      if (!isReplyError(error)) throw error;
+      return 0;
+    }
   }
 
   private record(kind: string, id: string, entry: Buffer): RegistryRecord | undefined {
@@ -321,7 +350,7 @@ export class RedisRegistryStore implements RegistryStore {
           const removed = await this.script(
             'removeOwnedEntries',
             `remove entries of ${kind} owned by ${node}`,
-            [this.keys.entries(kind), owned, this.keys.nodes],
+            [this.keys.entries(kind), owned, this.keys.nodes, this.keys.changeLog(kind)],
             [node, kind, this.keys.changeChannel(kind), flag, ...ids.slice(i, i + REMOVE_BATCH)],
             deadline,
           );
@@ -348,7 +377,12 @@ export class RedisRegistryStore implements RegistryStore {
     const result = (await this.script(
       'putEntry',
       `put registry entry ${entry.kind}/${entry.id}`,
-      [this.keys.entries(entry.kind), this.keys.owned(this.nodeId), this.keys.nodes],
+      [
+        this.keys.entries(entry.kind),
+        this.keys.owned(this.nodeId),
+        this.keys.nodes,
+        this.keys.changeLog(entry.kind),
+      ],
       [
         entry.id,
         this.nodeId,
@@ -398,6 +432,12 @@ function deleteChange(kind: string, id: string, nodeId: string): Buffer {
   const frame = encodePutChange(kind, id, encodeEntry(nodeId, new Uint8Array(0)));
   frame[0] = 0x44; // 'D'
   return frame;
+}
+
+/** The `n` of a change log entry id `0-<n>` (NaN for any other id: forged). */
+function logSeq(id: Buffer): number {
+  const match = /^0-(\d+)$/.exec(id.toString('latin1'));
+  return match === null ? Number.NaN : Number(match[1]);
 }
 
 /**

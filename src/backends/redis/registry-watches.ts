@@ -1,39 +1,69 @@
 import type { Logger } from 'pino';
-import type { PortSubscription, RegistryListener, RegistryRecord } from '../ports.js';
-import { decodeChangeHint } from './entry-codec.js';
+import type {
+  PortSubscription,
+  RegistryChange,
+  RegistryListener,
+  RegistryRecord,
+} from '../ports.js';
+import { decodeChange, decodeChangeHint } from './entry-codec.js';
 import type { BackendFaults } from './faults.js';
 import type { SubscriptionHub } from './subscriptions.js';
+
+/** Where watchers read a kind's state and its changes (the registry store, over Redis). */
+export interface ChangeSource {
+  /** Every live entry of `kind` and the number of the newest logged change, atomically. */
+  snapshot(kind: string): Promise<{ records: RegistryRecord[]; seq: number }>;
+  /** Logged changes after `after`, oldest first, at most `count` (seq NaN: unparsable id). */
+  changes(kind: string, after: number, count: number): Promise<LoggedChange[]>;
+  /** Number of the newest logged change (0: none). */
+  lastSeq(kind: string): Promise<number>;
+}
+
+/** One entry of a kind's change log. */
+export interface LoggedChange {
+  readonly seq: number;
+  readonly frame: Buffer;
+}
 
 interface WatchedKind {
   readonly listeners: Set<RegistryListener>;
   /** What this node's watchers were told the kind holds: id → record. */
   readonly mirror: Map<string, RegistryRecord>;
-  /** Ids named by change frames and not confirmed yet → the last change type named. */
-  readonly hints: Map<string, 'put' | 'delete'>;
-  /** A confirmation round is scheduled or running. */
-  confirming: boolean;
+  /** Number of the last logged change applied. */
+  seq: number;
+  /** Change frames heard on the channel and not yet matched with the log (latin1). */
+  hints: string[];
+  /** Frames applied from the log whose channel copy has not arrived yet (latin1 → count). */
+  readonly applied: Map<string, number>;
+  /** Subscribed and seeded: changes may be applied. */
+  opened: boolean;
+  /** A read of the log is scheduled or running. */
+  reading: boolean;
   /** Settles once the channel is subscribed and the mirror seeded. */
   ready?: Promise<void>;
   unsubscribe?: () => Promise<void>;
 }
 
-/** Ids confirmed per script call at most. */
-const CONFIRM_BATCH = 500;
-/** Wait before confirming again after a failed confirmation (Redis slow or away). */
-const CONFIRM_RETRY_MS = 250;
+/** Log entries read per command at most. */
+const READ_BATCH = 500;
+/** Wait before reading the log again after a failed read (Redis slow or away). */
+const RETRY_MS = 250;
+/** Frames remembered per kind while their channel copy is on its way. */
+const MAX_APPLIED = 4096;
 
 /**
  * The watched kinds of one node: one change-channel subscription per kind, however many
  * listeners, plus a mirror of what the listeners were told.
  *
- * Watch events always agree with what Redis holds. A change frame is only a hint that an entry
- * changed: its id is confirmed against Redis (`read`: the entry, well formed, with a live
- * owner, in one script call for all hints of a tick) and the listeners get the difference
- * between that state and the mirror. A forged or stale frame therefore changes nothing (it is
- * counted as `unconfirmedChange`), and a frame that cannot be parsed is dropped and counted
- * (`malformedChange`). Pub/sub drops whatever passes while the subscriber connection is down,
- * so after every reconnect {@link resync} lists each watched kind and delivers the difference
- * the same way: watchers converge on Redis's state even across outages and Redis restarts.
+ * Watch events always agree with what Redis holds. Every change is written, in the same
+ * script that makes it, to the kind's change log (`{ns}:log:<kind>`, numbered `0-<n>`); the
+ * frame published on the kind's channel is only a hint to read that log. Listeners get the
+ * logged changes, in order, after the snapshot (`list-entries-3` gives the entries and the log
+ * position atomically). A frame on the channel that the log does not back (forged) changes
+ * nothing and is counted (`unconfirmedChange`); one that cannot be parsed is dropped and
+ * counted (`malformedChange`). A gap in the log (trimmed, or restarted) and every reconnect of
+ * the subscriber ({@link resync}) list the kind again and deliver the difference as puts and
+ * deletes: watchers converge on Redis's state even across outages and Redis restarts.
  */
 export class RegistryWatches {
   private readonly kinds = new Map<string, WatchedKind>();
@@ -41,9 +71,7 @@ export class RegistryWatches {
   constructor(
     private readonly hub: SubscriptionHub,
     private readonly channel: (kind: string) => string,
-    private readonly list: (kind: string) => Promise<RegistryRecord[]>,
-    /** The current entries of these ids (undefined: absent or not live), in order. */
-    private readonly read: (kind: string, ids: string[]) => Promise<Array<RegistryRecord | undefined>>,
+    private readonly source: ChangeSource,
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
   ) {}
@@ -55,8 +83,11 @@ export class RegistryWatches {
       const created: WatchedKind = {
         listeners: new Set(),
         mirror: new Map(),
-        hints: new Map(),
-        confirming: false,
+        seq: 0,
+        hints: [],
+        applied: new Map(),
+        opened: false,
+        reading: false,
       };
       created.ready = this.open(kind, created);
       this.kinds.set(kind, (state = created));
@@ -84,18 +115,7 @@ export class RegistryWatches {
   /** After a reconnect: deliver whatever changed while changes could not arrive. */
   async resync(): Promise<void> {
     await Promise.all(
-      [...this.kinds].map(async ([kind, state]) => {
-        const current = await this.list(kind);
-        if (this.kinds.get(kind) !== state) return;
-        const seen = new Set<string>();
-        for (const record of current) {
-          seen.add(record.id);
-          this.reconcile(state, record.id, record);
-        }
-        for (const id of [...state.mirror.keys()]) {
-          if (!seen.has(id)) this.reconcile(state, id, undefined);
-        }
-      }),
+      [...this.kinds].filter(([, s]) => s.opened).map(([kind, s]) => this.relist(kind, s)),
     );
   }
 
@@ -108,77 +128,121 @@ export class RegistryWatches {
     state.unsubscribe = await this.hub.add(this.channel(kind), (message) =>
       this.receive(kind, state, message),
     );
-    for (const record of await this.list(kind)) state.mirror.set(record.id, record);
+    const { records, seq } = await this.source.snapshot(kind);
+    for (const record of records) state.mirror.set(record.id, record);
+    state.seq = seq;
+    state.opened = true;
+    if (state.hints.length > 0) this.schedule(kind, state);
   }
 
   private receive(kind: string, state: WatchedKind, message: Buffer): void {
-    let hint: ReturnType<typeof decodeChangeHint>;
     try {
-      hint = decodeChangeHint(message);
-      if (hint.kind !== kind) throw new RangeError('Change frame of another kind.');
+      if (decodeChangeHint(message).kind !== kind)
+        throw new RangeError('Change frame of another kind.');
     } catch (error) {
       this.faults.record('malformedChange', { kind, bytes: message.length }, error);
       return;
     }
-    state.hints.set(hint.id, hint.type);
-    if (state.confirming) return;
-    state.confirming = true;
-    // Every hint of this tick is confirmed in one script call.
-    setImmediate(() => void this.confirm(kind, state));
+    const key = message.toString('latin1');
+    if (take(state.applied, key)) return; // its log entry was applied already
+    state.hints.push(key);
+    if (state.opened) this.schedule(kind, state);
   }
 
-  /** Read the hinted ids from Redis and tell listeners what really changed. */
-  private async confirm(kind: string, state: WatchedKind): Promise<void> {
-    while (state.hints.size > 0 && this.kinds.get(kind) === state) {
-      const hints = [...state.hints].slice(0, CONFIRM_BATCH);
-      for (const [id] of hints) state.hints.delete(id);
-      let records: Array<RegistryRecord | undefined>;
-      try {
-        records = await this.read(
-          kind,
-          hints.map(([id]) => id),
-        );
-      } catch (error) {
-        if (this.kinds.get(kind) !== state) return;
-        // Not confirmed: look again shortly (newer hints of the same ids win).
-        for (const [id, type] of hints) if (!state.hints.has(id)) state.hints.set(id, type);
-        this.logger.debug({ err: error, kind }, 'Could not confirm registry changes; retrying');
-        setTimeout(() => void this.confirm(kind, state), CONFIRM_RETRY_MS).unref();
-        return;
+  /** Read the log at the end of this tick (all hints of a tick share one read). */
+  private schedule(kind: string, state: WatchedKind): void {
+    if (state.reading) return;
+    state.reading = true;
+    setImmediate(() => void this.pump(kind, state));
+  }
+
+  /** Apply the logged changes after `state.seq`; then judge the hints the log did not back. */
+  private async pump(kind: string, state: WatchedKind): Promise<void> {
+    const live = (): boolean => this.kinds.get(kind) === state;
+    // Every hint taken here was published after its log entry was written: this read sees it.
+    const hints = state.hints.splice(0);
+    try {
+      for (;;) {
+        const batch = await this.source.changes(kind, state.seq, READ_BATCH);
+        if (!live()) return;
+        for (const change of batch) {
+          if (change.seq !== state.seq + 1) {
+            // Missed changes (log trimmed past us, restarted, or forged): list again.
+            await this.relist(kind, state);
+            hints.length = 0;
+            break;
+          }
+          state.seq = change.seq;
+          this.applyLogged(kind, state, change.frame);
+        }
+        if (batch.length < READ_BATCH || !live()) break;
       }
-      if (this.kinds.get(kind) !== state) return;
-      hints.forEach(([id, type], i) => {
-        const record = records[i];
-        const changed = this.reconcile(state, id, record);
-        // A frame Redis does not back up: forged, or overtaken by a later change.
-        if (!changed && (type === 'put') !== (record !== undefined))
-          this.faults.record('unconfirmedChange', { kind, id, type });
-      });
+      const unmatched = hints.filter((hint) => !take(state.applied, hint));
+      if (unmatched.length > 0 && live()) {
+        // The log may have restarted below us (keys lost): then list again. Else: forged.
+        if ((await this.source.lastSeq(kind)) < state.seq) await this.relist(kind, state);
+        else
+          this.faults.record('unconfirmedChange', { kind }, undefined, unmatched.length);
+      }
+    } catch (error) {
+      if (!live()) return;
+      state.hints.unshift(...hints);
+      this.logger.debug({ err: error, kind }, 'Could not read registry changes; retrying');
+      setTimeout(() => {
+        state.reading = false;
+        if (live()) this.schedule(kind, state);
+      }, RETRY_MS).unref();
+      return;
     }
-    state.confirming = false;
+    state.reading = false;
+    if (state.hints.length > 0 && live()) this.schedule(kind, state);
   }
 
-  /** Bring the mirror of `id` to `record` (undefined: absent); true when listeners were told. */
-  private reconcile(state: WatchedKind, id: string, record: RegistryRecord | undefined): boolean {
-    const known = state.mirror.get(id);
-    if (record === undefined) {
-      if (known === undefined) return false;
-      state.mirror.delete(id);
-      this.tell(state, { type: 'delete', kind: known.kind, id, nodeId: known.nodeId });
-      return true;
+  private applyLogged(kind: string, state: WatchedKind, frame: Buffer): void {
+    let change: RegistryChange;
+    try {
+      change = decodeChange(frame);
+      const changed = change.type === 'put' ? change.record.kind : change.kind;
+      if (changed !== kind) throw new RangeError('Logged change of another kind.');
+    } catch (error) {
+      this.faults.record('malformedChange', { kind, logged: true }, error);
+      return;
     }
-    if (
-      known !== undefined &&
-      known.nodeId === record.nodeId &&
-      Buffer.from(known.value).equals(record.value)
-    )
-      return false;
-    state.mirror.set(id, record);
-    this.tell(state, { type: 'put', record });
-    return true;
+    if (state.applied.size >= MAX_APPLIED) state.applied.clear();
+    const key = frame.toString('latin1');
+    state.applied.set(key, (state.applied.get(key) ?? 0) + 1);
+    if (change.type === 'put') state.mirror.set(change.record.id, change.record);
+    else state.mirror.delete(change.id);
+    this.tell(state, change);
   }
 
-  private tell(state: WatchedKind, change: Parameters<RegistryListener>[0]): void {
+  /** List the kind again and tell listeners the difference to what they were told. */
+  private async relist(kind: string, state: WatchedKind): Promise<void> {
+    const { records, seq } = await this.source.snapshot(kind);
+    if (this.kinds.get(kind) !== state) return;
+    state.seq = seq;
+    state.applied.clear();
+    const seen = new Set<string>();
+    for (const record of records) {
+      seen.add(record.id);
+      const known = state.mirror.get(record.id);
+      if (
+        known === undefined ||
+        known.nodeId !== record.nodeId ||
+        !Buffer.from(known.value).equals(record.value)
+      ) {
+        state.mirror.set(record.id, record);
+        this.tell(state, { type: 'put', record });
+      }
+    }
+    for (const known of [...state.mirror.values()]) {
+      if (seen.has(known.id)) continue;
+      state.mirror.delete(known.id);
+      this.tell(state, { type: 'delete', kind, id: known.id, nodeId: known.nodeId });
+    }
+  }
+
+  private tell(state: WatchedKind, change: RegistryChange): void {
     for (const listener of state.listeners) {
       try {
         listener(change);
@@ -195,4 +259,13 @@ export class RegistryWatches {
     await state.ready?.catch(() => undefined);
     await state.unsubscribe?.();
   }
+}
+
+/** Take one `key` out of a multiset; true when it was there. */
+function take(counts: Map<string, number>, key: string): boolean {
+  const n = counts.get(key);
+  if (n === undefined) return false;
+  if (n <= 1) counts.delete(key);
+  else counts.set(key, n - 1);
+  return true;
 }

@@ -13,13 +13,12 @@ import type { CommandCaller } from './connection.js';
  */
 export const SCRIPT_FILES = {
   refreshNode: 'refresh-node-1.lua',
-  putEntry: 'put-entry-3.lua',
-  removeEntry: 'remove-entry-2.lua',
+  putEntry: 'put-entry-4.lua',
+  removeEntry: 'remove-entry-3.lua',
   removeNode: 'remove-node-2.lua',
   listLapsedNodes: 'list-lapsed-nodes-1.lua',
-  removeOwnedEntries: 'remove-owned-entries-3.lua',
-  listEntries: 'list-entries-2.lua',
-  readEntries: 'read-entries-2.lua',
+  removeOwnedEntries: 'remove-owned-entries-4.lua',
+  listEntries: 'list-entries-3.lua',
   listNodes: 'list-nodes-1.lua',
   enqueueMessage: 'enqueue-message-4.lua',
   claimMessages: 'claim-messages-5.lua',

@@ -17,6 +17,8 @@ const KEY_FUNCTIONS: Record<string, number[]> = {
   replace_wrong_type: [0],
   deadline_of: [0],
   holds_lease: [0, 1],
+  last_change: [0],
+  log_change: [0],
 };
 
 describe('Redis Lua scripts', () => {

@@ -2,7 +2,7 @@
   list-lapsed-nodes-1: nodes that are not live (crashed, frozen, cut off, or a deadline forged
   past the horizon, see liveness.lua), for the reaper. Reaping one is a few more calls, each
   with every key it touches declared: for each kind the node owns entries of,
-  remove-owned-entries-3, then remove-node-2.
+  remove-owned-entries-4, then remove-node-2.
 
   KEYS[1]  {ns}:nodes   ZSET node id -> liveness deadline (epoch ms, Redis TIME)
   ARGV[1]  most node ids to return

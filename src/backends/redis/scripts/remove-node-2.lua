@@ -1,6 +1,6 @@
 --[[
   remove-node-2: a node is no longer live (it left, or it lapsed and was reaped), once its
-  entries are gone (remove-owned-entries-3 for each kind it owns entries of).
+  entries are gone (remove-owned-entries-4 for each kind it owns entries of).
 
   KEYS[1]  {ns}:nodes          ZSET node id -> liveness deadline (epoch ms, Redis TIME)
   KEYS[2]  {ns}:own:<nodeId>   SET of owned-entry members of the node

@@ -1,28 +1,33 @@
 --[[
-  list-entries-2: every entry of one kind whose owner is live (entries of lapsed nodes not yet
+  list-entries-3: every entry of one kind whose owner is live (entries of lapsed nodes not yet
   reaped are left out, so a crash is invisible to readers from the moment liveness lapses).
-  Malformed entries (see entry.lua) are skipped and counted.
+  Malformed entries (see entry.lua) are skipped and counted. Also says where the kind's change
+  log stands, so a watcher applies exactly the changes after this snapshot.
 
   KEYS[1]  {ns}:reg:<kind>   HASH entry id -> entry ([u8 nodeLen][nodeId][value])
   KEYS[2]  {ns}:nodes        ZSET node id -> liveness deadline (epoch ms, Redis TIME)
+  KEYS[3]  {ns}:log:<kind>   STREAM change log of the kind (see change-log.lua)
 
-  Returns  flat array: skipped, id1, entry1, id2, entry2, ...
+  Returns  flat array: seq, skipped, id1, entry1, id2, entry2, ...
+           seq is the number of the newest change in the log (0: none or unusable);
            skipped is the number of malformed entries left out, or -1 when KEYS[1] is not a
            hash (corrupt or forged: nothing is listed)
 ]]
 --!include liveness.lua
 --!include entry.lua
+--!include change-log.lua
+local seq = last_change(KEYS[3]) or 0
 if not usable(KEYS[1], 'hash') then
-  return { -1 }
+  return { seq, -1 }
 end
 local all = redis.call('HGETALL', KEYS[1])
 local live = {}
-local out = { 0 }
+local out = { seq, 0 }
 for i = 1, #all, 2 do
   local entry = all[i + 1]
   local owner = owner_of(entry)
   if owner == nil then
-    out[1] = out[1] + 1
+    out[2] = out[2] + 1
   else
     local alive = live[owner]
     if alive == nil then
