@@ -156,11 +156,13 @@ describe('Redis queue store', () => {
     await a.queues.enqueue(q, bytes('one'));
     await a.queues.enqueue(q, bytes('two'));
     const [one, two] = await a.queues.claim(q, 'c1', claimNow);
-    assert.deepEqual([one?.lease, two?.lease], ['1', '1']);
-    // Wrong token, unknown id, unknown queue: refused, nothing moves.
-    assert.equal(await a.queues.ack(q, one!.id, '2'), false);
-    assert.equal(await a.queues.ack(q, 'no-such-id', '1'), false);
-    assert.equal(await a.queues.extend('q.lease-none', one!.id, '1', 1000), false);
+    // Random, one per delivery: neither the attempt number nor another delivery's token.
+    assert.ok(one && two && one.lease !== two.lease && one.lease !== String(one.attempt));
+    // Wrong token (the attempt, another message's), unknown id, unknown queue: refused.
+    assert.equal(await a.queues.ack(q, one.id, '1'), false);
+    assert.equal(await a.queues.ack(q, one.id, two.lease), false);
+    assert.equal(await a.queues.ack(q, 'no-such-id', one.lease), false);
+    assert.equal(await a.queues.extend('q.lease-none', one.id, one.lease, 1000), false);
     assert.deepEqual(await counts(), { ready: 0, delayed: 0, leased: 2, dead: 0 });
 
     // Dead-lettered: no later ack, release, extend or dead-letter touches it.
@@ -203,10 +205,12 @@ describe('Redis queue store', () => {
     assert.equal(await a.queues.release(q, m!.id, m!.lease, 0), true);
     // ...but once claimed again it belongs to the new holder only.
     const [again] = await b.queues.claim(q, 'c2', { count: 1, leaseMs: 50, waitMs: 0 });
-    assert.deepEqual([again?.attempt, again?.lease], [2, '2']);
+    assert.equal(again?.attempt, 2);
+    assert.notEqual(again.lease, m!.lease);
     await new Promise((resolve) => setTimeout(resolve, 80));
     const [third] = await a.queues.claim(q, 'c3', claimNow);
-    assert.equal(third?.lease, '3');
+    assert.equal(third?.attempt, 3);
+    assert.notEqual(third.lease, again.lease);
     assert.equal(await b.queues.extend(q, again!.id, again!.lease, 60_000), false);
     assert.equal(await b.queues.ack(q, again!.id, again!.lease), false);
     assert.equal(await a.queues.ack(q, third.id, third.lease), true);
