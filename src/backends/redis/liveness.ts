@@ -19,6 +19,8 @@ export class Liveness {
   private reapTimer: NodeJS.Timeout | undefined;
   private running = false;
   private failing = false;
+  /** Tasks still running: a round is skipped rather than overlap the previous one. */
+  private readonly busy = new Set<string>();
 
   constructor(
     private readonly tasks: LivenessTasks,
@@ -72,20 +74,23 @@ export class Liveness {
   }
 
   private run(what: string, task: () => Promise<unknown>): void {
-    if (!this.connected()) return;
-    task().then(
-      () => {
-        if (this.failing) this.logger.info(`Redis liveness ${what} works again`);
-        this.failing = false;
-      },
-      (error: unknown) => {
-        if (!this.running) return;
-        // Expected while Redis is away; say it once per outage.
-        if (!this.failing)
-          this.logger.warn({ err: error }, `Redis liveness ${what} failed; retrying`);
-        this.failing = true;
-      },
-    );
+    if (!this.connected() || this.busy.has(what)) return;
+    this.busy.add(what);
+    task()
+      .finally(() => this.busy.delete(what))
+      .then(
+        () => {
+          if (this.failing) this.logger.info(`Redis liveness ${what} works again`);
+          this.failing = false;
+        },
+        (error: unknown) => {
+          if (!this.running) return;
+          // Expected while Redis is away; say it once per outage.
+          if (!this.failing)
+            this.logger.warn({ err: error }, `Redis liveness ${what} failed; retrying`);
+          this.failing = true;
+        },
+      );
   }
 }
 
