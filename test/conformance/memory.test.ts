@@ -4,6 +4,7 @@ import type { Backend } from '../../src/backends/ports.js';
 import { clusterConformance } from './cluster.js';
 import type { HarnessFactory } from './harness.js';
 import { queueConformance } from './queue.js';
+import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
 
@@ -29,4 +30,5 @@ const memory: HarnessFactory = async () => {
 transportConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
+queueLeaseConformance('memory', memory);
 clusterConformance('memory', memory);

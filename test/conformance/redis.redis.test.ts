@@ -11,6 +11,7 @@ import {
 import type { BackendHarness } from './harness.js';
 import { clusterConformance } from './cluster.js';
 import { queueConformance } from './queue.js';
+import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
 
@@ -43,4 +44,5 @@ async function redisHarness(): Promise<BackendHarness> {
 transportConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
+queueLeaseConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
