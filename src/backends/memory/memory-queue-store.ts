@@ -119,11 +119,7 @@ export class MemoryQueueStore implements QueueStore {
     if (this.closed) return Promise.reject(closedError());
     const q = this.state.queue(queue);
     const message = q.held.get(id);
-    if (
-      message === undefined ||
-      message.consumer === undefined ||
-      message.lease !== lease
-    ) {
+    if (message === undefined || message.consumer === undefined || message.lease !== lease) {
       return Promise.resolve(false);
     }
     change(q, message);

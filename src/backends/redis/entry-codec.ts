@@ -76,7 +76,8 @@ export function decodeChangeHint(frame: Buffer): {
   if (type === undefined) throw new RangeError(`Unknown registry change type ${String(frame[0])}.`);
   const kindEnd = 3 + frame.readUInt16BE(1);
   const idEnd = kindEnd + 2 + frame.readUInt16BE(kindEnd);
-  if (idEnd > frame.length || idEnd === kindEnd + 2) throw new RangeError('Truncated registry change.');
+  if (idEnd > frame.length || idEnd === kindEnd + 2)
+    throw new RangeError('Truncated registry change.');
   return {
     type,
     kind: frame.toString('utf8', 3, kindEnd),

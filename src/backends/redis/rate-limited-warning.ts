@@ -58,5 +58,5 @@ export class RateLimitedWarning {
 
 function reason(error: unknown): Record<string, unknown> {
   if (error === undefined) return {};
-  return { reason: error instanceof Error ? error.message : String(error) };
+  return { reason: error instanceof Error ? error.message : JSON.stringify(error) };
 }

@@ -181,8 +181,7 @@ export class RegistryWatches {
       if (unmatched.length > 0 && live()) {
         // The log may have restarted below us (keys lost): then list again. Else: forged.
         if ((await this.source.lastSeq(kind)) < state.seq) await this.relist(kind, state);
-        else
-          this.faults.record('unconfirmedChange', { kind }, undefined, unmatched.length);
+        else this.faults.record('unconfirmedChange', { kind }, undefined, unmatched.length);
       }
     } catch (error) {
       if (!live()) return;

@@ -111,7 +111,10 @@ export async function evalScript(
 }
 
 // A raw command with binary replies (`callBuffer` loses its command name under auto-pipelining).
+// Only reached through `evalScript`, which callers run inside `runner.run` (the client it gets
+// is the one the runner hands to its callback).
 function send(client: Redis, name: string, args: (string | Buffer | number)[]): Promise<unknown> {
+  // eslint-disable-next-line plugboard/redis-commands-through-runner -- see above
   return client.sendCommand(new Command(name, args, { replyEncoding: null })) as Promise<unknown>;
 }
 

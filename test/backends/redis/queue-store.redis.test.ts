@@ -166,18 +166,18 @@ describe('Redis queue store', () => {
     assert.deepEqual(await counts(), { ready: 0, delayed: 0, leased: 2, dead: 0 });
 
     // Dead-lettered: no later ack, release, extend or dead-letter touches it.
-    assert.equal(await a.queues.deadLetter(q, one!.id, one!.lease, 'bad'), true);
-    assert.equal(await a.queues.ack(q, one!.id, one!.lease), false);
-    assert.equal(await a.queues.release(q, one!.id, one!.lease, 0), false);
-    assert.equal(await a.queues.extend(q, one!.id, one!.lease, 1000), false);
-    assert.equal(await a.queues.deadLetter(q, one!.id, one!.lease, 'twice'), false);
+    assert.equal(await a.queues.deadLetter(q, one.id, one.lease, 'bad'), true);
+    assert.equal(await a.queues.ack(q, one.id, one.lease), false);
+    assert.equal(await a.queues.release(q, one.id, one.lease, 0), false);
+    assert.equal(await a.queues.extend(q, one.id, one.lease, 1000), false);
+    assert.equal(await a.queues.deadLetter(q, one.id, one.lease, 'twice'), false);
     assert.deepEqual(await counts(), { ready: 0, delayed: 0, leased: 1, dead: 1 });
 
     // Released: the lease ended, so the old token settles nothing while it waits.
-    assert.equal(await a.queues.release(q, two!.id, two!.lease, 60_000), true);
-    assert.equal(await a.queues.ack(q, two!.id, two!.lease), false);
-    assert.equal(await a.queues.extend(q, two!.id, two!.lease, 1000), false);
-    assert.equal(await a.queues.deadLetter(q, two!.id, two!.lease, 'late'), false);
+    assert.equal(await a.queues.release(q, two.id, two.lease, 60_000), true);
+    assert.equal(await a.queues.ack(q, two.id, two.lease), false);
+    assert.equal(await a.queues.extend(q, two.id, two.lease, 1000), false);
+    assert.equal(await a.queues.deadLetter(q, two.id, two.lease, 'late'), false);
     assert.deepEqual(await counts(), { ready: 0, delayed: 1, leased: 0, dead: 1 });
 
     // Acknowledged: gone, and a second ack is refused.
@@ -211,8 +211,8 @@ describe('Redis queue store', () => {
     const [third] = await a.queues.claim(q, 'c3', claimNow);
     assert.equal(third?.attempt, 3);
     assert.notEqual(third.lease, again.lease);
-    assert.equal(await b.queues.extend(q, again!.id, again!.lease, 60_000), false);
-    assert.equal(await b.queues.ack(q, again!.id, again!.lease), false);
+    assert.equal(await b.queues.extend(q, again.id, again.lease, 60_000), false);
+    assert.equal(await b.queues.ack(q, again.id, again.lease), false);
     assert.equal(await a.queues.ack(q, third.id, third.lease), true);
     assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 0 });
   });

@@ -66,7 +66,9 @@ describe('Redis reaper and poisoned nodes', () => {
     const faults = (reaper as RedisBackend).faults;
     assert.equal(faults.malformedOwnedMember, 50);
     assert.equal(faults.wrongTypeKey, 5);
-    process.stdout.write(`# SIGKILLed node reaped ${reapedAfter} ms after the crash (TTL ${TTL})\n`);
+    process.stdout.write(
+      `# SIGKILLed node reaped ${reapedAfter} ms after the crash (TTL ${TTL})\n`,
+    );
   });
 
   it('treats a liveness deadline far in the future as forged: hidden at once, then reaped', async () => {

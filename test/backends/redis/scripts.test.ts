@@ -96,14 +96,19 @@ describe('Redis Lua scripts', () => {
     for (const file of files) {
       const own = readFileSync(new URL(file, scriptsDir), 'utf8');
       assert.ok(!/redis\.call\(\s*'TIME'/.test(own), `${file} reads TIME itself`);
-      assert.ok(!/HGET', KEYS\[\d\], ARGV\[1\]\)\s*\nif not meta/.test(own), `${file} checks a lease itself`);
+      assert.ok(
+        !/HGET', KEYS\[\d\], ARGV\[1\]\)\s*\nif not meta/.test(own),
+        `${file} checks a lease itself`,
+      );
     }
     const sources = Object.values(loadScripts());
     const leaseUsers = sources.filter((s) => s.source.includes('local function holds_lease'));
-    assert.deepEqual(
-      leaseUsers.map((s) => s.name).sort(),
-      ['ackMessage', 'deadLetterMessage', 'extendLease', 'releaseMessage'],
-    );
+    assert.deepEqual(leaseUsers.map((s) => s.name).sort(), [
+      'ackMessage',
+      'deadLetterMessage',
+      'extendLease',
+      'releaseMessage',
+    ]);
     for (const s of sources) {
       assert.ok(
         (s.source.match(/redis\.call\('TIME'\)/g) ?? []).length <= 1,
