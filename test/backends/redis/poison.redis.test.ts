@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { Backend } from '../../../src/backends/ports.js';
 import { createKeys } from '../../../src/backends/redis/keys.js';
 import type { RedisBackend } from '../../../src/backends/redis/redis-backend.js';
+import { createHost } from '../../../src/host/index.js';
 import {
   bytes,
   captureLogger,
@@ -63,6 +64,22 @@ describe('Redis backend with poisoned state', () => {
       await waitFor(() => seen.includes('put'), 2000, 'a put seen by the new node');
     } finally {
       await b.close();
+    }
+  });
+
+  it('lets hosts start in a namespace whose rpc registry holds an empty field', async () => {
+    const ns = uniqueNamespace('poison-host');
+    await raw.hset(`{${ns}}:reg:rpc`, 'x', '');
+    const host = await createHost({
+      nodeId: 'poison-host',
+      backend: { redis: SHARED_REDIS_URL, namespace: ns },
+      logger: captureLogger().logger,
+    });
+    try {
+      await host.start();
+    } finally {
+      await host.stop();
+      await deleteNamespace(SHARED_REDIS_URL, ns);
     }
   });
 
