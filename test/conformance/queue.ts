@@ -132,11 +132,7 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
       await b.queues.bind(`${q}.w`, 'user.**');
       await a.queues.unbind(`${q}.w`, 'order.*');
       await a.queues.unbind(`${q}.w`, 'order.*');
-      const expected = [
-        `bind ${q}.w order.*`,
-        `bind ${q}.w user.**`,
-        `unbind ${q}.w order.*`,
-      ];
+      const expected = [`bind ${q}.w order.*`, `bind ${q}.w user.**`, `unbind ${q}.w order.*`];
       await until(() => seen.length >= 3, 3000, 'three binding changes');
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual(seen, expected);

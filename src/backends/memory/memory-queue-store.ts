@@ -173,8 +173,7 @@ export class MemoryQueueStore implements QueueStore {
   unbind(queue: string, pattern: string): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     const set = this.state.bindings.get(queue);
-    if (set?.delete(pattern) === true)
-      this.state.notifyBinding({ type: 'unbind', queue, pattern });
+    if (set?.delete(pattern) === true) this.state.notifyBinding({ type: 'unbind', queue, pattern });
     if (set?.size === 0) this.state.bindings.delete(queue);
     return Promise.resolve();
   }

@@ -325,9 +325,7 @@ export class RedisQueueStore implements QueueStore {
 
   private async bindingMembers(): Promise<Buffer[]> {
     this.assertOpen();
-    return this.runner.run('list bindings', (client) =>
-      client.smembersBuffer(this.keys.bindings),
-    );
+    return this.runner.run('list bindings', (client) => client.smembersBuffer(this.keys.bindings));
   }
 
   /** Wake every waiting claim (they return what they have) and drop every wake-up subscription. */
