@@ -446,6 +446,80 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       assert.deepEqual(got, { first: ['c.one'], second: ['b.c.two'] });
     });
 
+    it('lists and removes durable groups, bindings and dead letters', async () => {
+      const group = `admin${Math.random().toString(36).slice(2, 7)}`;
+      const admin = nodes[0]!.runtime.durable;
+      const failing = nodes[1]!.scoped('failing');
+      let calls = 0;
+      await failing.context.eventBus.subscribe(
+        'report.*',
+        () => {
+          calls++;
+          throw new Error('cannot render');
+        },
+        { durable: true, group },
+      ).ready;
+      await nodes[2]!.plugin('p').eventBus.publish('report.daily', { day: 1 });
+      // five attempts with backoff (100, 200, 400, 800 ms), then the dead-letter list
+      await until(
+        async () => (await admin.deadLetters(group)).length === 1,
+        10_000,
+        'a dead letter',
+      );
+      await failing.release(2000);
+      const [dead] = await admin.deadLetters(group);
+      assert.deepEqual(
+        { ...dead, id: undefined, enqueuedAt: undefined, deadAt: undefined },
+        {
+          id: undefined,
+          group,
+          pattern: 'report.*',
+          event: 'report.daily',
+          data: { day: 1 },
+          reason: 'cannot render',
+          attempt: 5,
+          enqueuedAt: undefined,
+          deadAt: undefined,
+        },
+      );
+      assert.equal(calls, 5);
+      const mine = (await admin.list()).filter((q) => q.group === group);
+      assert.deepEqual(mine, [
+        {
+          group,
+          pattern: 'report.*',
+          bound: true,
+          counts: { ready: 0, delayed: 0, leased: 0, dead: 1 },
+        },
+      ]);
+      // retry: a healthy member takes it
+      const got: unknown[] = [];
+      const healthy = nodes[2]!.scoped('healthy');
+      await healthy.context.eventBus.subscribe('report.*', (data) => void got.push(data), {
+        durable: true,
+        group,
+      }).ready;
+      assert.equal(await admin.retryDeadLetter(group, 'report.*', dead!.id), true);
+      await until(() => got.length === 1, 5000, 'the retried event');
+      assert.deepEqual(got, [{ day: 1 }]);
+      await healthy.release(2000);
+      assert.equal(await admin.removeDeadLetter(group, 'report.*', dead!.id), false);
+      assert.equal(await admin.purge(group), 0);
+      // remove: unbound and gone, so later events are not stored for it
+      await admin.remove(group, 'report.*');
+      assert.deepEqual(
+        (await admin.list()).filter((q) => q.group === group),
+        [],
+      );
+      for (const node of nodes) await node.plugin('p').eventBus.publish('report.weekly', {});
+      assert.deepEqual(
+        (await nodes[1]!.backend.queues.queueNames()).filter((q) => q.includes(group)),
+        [],
+        'nothing stored after remove',
+      );
+      await assert.rejects(admin.deadLetters('bad group'), { name: 'ValidationError' });
+    });
+
     it('durable subscriptions need a group', () => {
       assert.throws(
         () => nodes[0]!.plugin('x').eventBus.subscribe('a.b', () => undefined, { durable: true }),
