@@ -109,10 +109,9 @@ export function forwardDurableAdmin(
   current: () => DurableAdmin | undefined,
   unavailable: () => Error,
 ): DurableAdmin {
-  const admin = async (): Promise<DurableAdmin> => {
+  const admin = (): Promise<DurableAdmin> => {
     const target = current();
-    if (target === undefined) throw unavailable();
-    return target;
+    return target === undefined ? Promise.reject(unavailable()) : Promise.resolve(target);
   };
   return {
     list: async () => (await admin()).list(),

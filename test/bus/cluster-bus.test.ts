@@ -48,7 +48,7 @@ describe('event bus between nodes', () => {
     const network = new MemoryNetwork();
     const returned: unknown[] = [];
     const receiver = await node(network, 'recv', (handler) => (payload, info) => {
-      const result = (handler as (p: Uint8Array, i: typeof info) => unknown)(payload, info);
+      const result: unknown = handler(payload, info);
       returned.push(result);
       return result as void;
     });

@@ -68,8 +68,8 @@ describe('durable bindings on Redis', () => {
     const a = await startNode('bind-a');
     const b = await startNode('bind-b');
     // The bind must land while A cannot hear it: retry the race until it did (usually at once).
-    let queue: string | undefined;
-    for (let attempt = 0; attempt < 10 && queue === undefined; attempt++) {
+    let queue = '';
+    for (let attempt = 0; attempt < 10 && queue === ''; attempt++) {
       await waitFor(async () => (await listeners()) === 2, 5000, 'both nodes hear bindings');
       await killSubscriber(a.nodeId);
       const candidate = durableQueueName(`missed${attempt}`, 'invoice.*');
@@ -82,7 +82,7 @@ describe('durable bindings on Redis', () => {
     await waitFor(
       async () => {
         await a.ctx.eventBus.publish('invoice.created', { from: 'a' });
-        return (await a.backend.queues.counts(queue!)).ready > 0;
+        return (await a.backend.queues.counts(queue)).ready > 0;
       },
       10_000,
       "A's publish stored in the binding it missed",
