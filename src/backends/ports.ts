@@ -258,7 +258,7 @@ export interface QueueStore {
    */
   watchBindings(listener: BindingListener): Promise<PortSubscription>;
 
-  /** Names of every queue that holds messages or dead letters, or has a binding. */
+  /** Names of every queue that has a binding or was ever enqueued to (until `deleteQueue`). */
   queueNames(): Promise<string[]>;
 
   /** Up to `limit` dead letters of `queue`, oldest first. */

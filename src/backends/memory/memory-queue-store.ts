@@ -197,8 +197,7 @@ export class MemoryQueueStore implements QueueStore {
 
   queueNames(): Promise<string[]> {
     const names = new Set<string>(this.state.bindings.keys());
-    for (const [name, q] of this.state.queues)
-      if (q.ready.length > 0 || q.held.size > 0 || q.dead.length > 0) names.add(name);
+    for (const [name, q] of this.state.queues) if (q.seq > 0) names.add(name); // ever enqueued to (as Redis keeps its id counter)
     return Promise.resolve([...names]);
   }
 

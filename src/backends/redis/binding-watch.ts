@@ -20,6 +20,8 @@ export class BindingWatch {
     private readonly channel: string,
     private readonly members: () => Promise<Buffer[]>,
     private readonly logger: Logger,
+    /** Told of every binding that went away (whoever removed it). */
+    private readonly onUnbound: (member: string) => void = () => undefined,
   ) {}
 
   async watch(listener: BindingListener): Promise<PortSubscription> {
@@ -80,7 +82,10 @@ export class BindingWatch {
     if (sign === '+') {
       if (this.mirror.has(member)) return;
       this.mirror.add(member);
-    } else if (!this.mirror.delete(member)) return;
+    } else {
+      if (!this.mirror.delete(member)) return;
+      this.onUnbound(member);
+    }
     const change: BindingChange = {
       type: sign === '+' ? 'bind' : 'unbind',
       ...decodeBinding(Buffer.from(member, 'latin1')),

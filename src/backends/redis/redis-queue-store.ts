@@ -69,6 +69,8 @@ export class RedisQueueStore implements QueueStore {
       keys.bindingsChannel,
       () => this.bindingMembers(),
       logger,
+      // Removed by anyone (e.g. `host.durable.remove`): not ours to bind again after a reconnect.
+      (member) => this.boundHere.delete(Buffer.from(member, 'latin1').toString()),
     );
   }
 
