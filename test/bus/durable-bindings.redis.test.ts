@@ -3,6 +3,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Backend } from '../../src/backends/ports.js';
 import { createRedisBackend } from '../../src/backends/redis/index.js';
+import type { RedisBackend } from '../../src/backends/redis/redis-backend.js';
 import { createRuntime } from '../../src/context/runtime.js';
 import type { PluginContext, Runtime } from '../../src/context/types.js';
 import { durableQueueName } from '../../src/queue/queue-names.js';
@@ -86,6 +87,29 @@ describe('durable bindings on Redis', () => {
       },
       10_000,
       "A's publish stored in the binding it missed",
+    );
+  });
+
+  it('does not bind again after a reconnect what someone else removed', async () => {
+    const a = await startNode('bind-c');
+    const b = await startNode('bind-d');
+    const queue = durableQueueName('removed', 'invoice.*');
+    await a.ctx.eventBus.subscribe('invoice.*', () => undefined, {
+      durable: true,
+      group: 'removed',
+    }).ready;
+    const unbound: string[] = [];
+    const watch = await a.backend.queues.watchBindings(
+      (c) => void (c.type === 'unbind' && unbound.push(c.queue)),
+    );
+    await b.runtime.durable.remove('removed', 'invoice.*');
+    await waitFor(() => unbound.includes(queue), 3000, 'A told of the removal');
+    await watch.close();
+    // What A runs after its command connection comes back (a server restart may have lost data).
+    await (a.backend as RedisBackend).queues.reapplyBindings();
+    assert.deepEqual(
+      (await b.backend.queues.bindings()).filter((x) => x.queue === queue),
+      [],
     );
   });
 });
