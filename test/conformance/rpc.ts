@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Backend, Transport } from '../../src/backends/ports.js';
+import type { Backend } from '../../src/backends/ports.js';
 import { createCodec } from '../../src/codec/codec.js';
 import { createRuntime } from '../../src/context/runtime.js';
 import type { PluginContext, Runtime } from '../../src/context/types.js';
@@ -43,8 +43,12 @@ export function rpcConformance(name: string, factory: HarnessFactory): void {
       const plugin = (p: string): PluginContext => {
         let c = contexts.get(p);
         if (c === undefined) {
-          c = runtime.createContext({ name: p, version: '1.0.0', permissions: [], options: {} })
-            .context;
+          c = runtime.createContext({
+            name: p,
+            version: '1.0.0',
+            permissions: [],
+            options: {},
+          }).context;
           contexts.set(p, c);
         }
         return c;
@@ -208,7 +212,7 @@ export function rpcConformance(name: string, factory: HarnessFactory): void {
         wait: () => new Promise((resolve) => setTimeout(() => resolve('done'), 600)),
       });
       await visible(nodes[0]!, 'slow', 1);
-      const transport = nodes[0]!.backend.transport as Transport;
+      const transport = nodes[0]!.backend.transport;
       const send = transport.request.bind(transport);
       const frames: RequestFrame[] = [];
       transport.request = (node, topic, payload, deadline) => {
@@ -224,12 +228,7 @@ export function rpcConformance(name: string, factory: HarnessFactory): void {
       // A frame from a node whose clock is far off says only "5 s left": the method gets them.
       const request: RequestFrame = { s: 'slow', m: 'wait', p: [], c: 'raw', t: 5000 };
       const reply = codec.decode(
-        await send(
-          nodes[1]!.backend.nodeId,
-          'pb.rpc',
-          codec.encode(request),
-          Date.now() + 10_000,
-        ),
+        await send(nodes[1]!.backend.nodeId, 'pb.rpc', codec.encode(request), Date.now() + 10_000),
       ) as ReplyFrame;
       assert.deepEqual(reply, { v: 'done' });
     });
