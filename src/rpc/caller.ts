@@ -127,7 +127,7 @@ export class RpcCaller {
         const known = tried === undefined && this.offers(service);
         throw known ? methodNotFound(service, method) : unavailable(service);
       }
-      const remaining = tried === undefined ? timeout : deadline - Date.now();
+      const remaining = tried === undefined ? timeout : Math.max(1, deadline - Date.now());
       if (provider.local) {
         const fn = provider.methods.get(method)!;
         return await this.options.runner.run(provider, fn, method, params, remaining);
