@@ -144,8 +144,10 @@ export class RpcCaller {
         if (hasErrorCode(error, 'PB_SERVICE_UNAVAILABLE') && Date.now() < deadline) continue;
         if (error === PROVIDER_GONE) {
           // Only idempotent methods may run twice; for others the outcome is unknown.
-          if (provider.idempotent.has(method) && Date.now() < deadline) continue;
-          throw providerLost(service, method, provider.nodeId);
+          if (!provider.idempotent.has(method))
+            throw providerLost(service, method, provider.nodeId);
+          if (Date.now() < deadline) continue;
+          throw callTimeout(service, method, timeout);
         }
         if (hasErrorCode(error, 'PB_TIMEOUT')) throw callTimeout(service, method, timeout, error);
         throw error;

@@ -123,7 +123,7 @@ export function rpcConformance(name: string, factory: HarnessFactory): void {
       assert.deepEqual(new Set(answers), new Set(['node2']));
     });
 
-    it('rejects a non-idempotent call at once with ServiceUnavailableError when its provider dies mid-call', async () => {
+    it('rejects a non-idempotent call with ServiceUnavailableError once its provider is known dead mid-call, not at its deadline', async () => {
       let started = false;
       nodes[1]!.plugin('p').rpcServer.register('lost', {
         hang: () => {
