@@ -5,6 +5,7 @@ import { clusterConformance } from './cluster.js';
 import type { HarnessFactory } from './harness.js';
 import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
+import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 
 let counter = 0;
@@ -30,3 +31,4 @@ transportConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 clusterConformance('memory', memory);
+rpcConformance('memory', memory);
