@@ -6,6 +6,7 @@ import type { HarnessFactory } from './harness.js';
 import { queueConformance } from './queue.js';
 import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
+import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 
 let counter = 0;
@@ -32,3 +33,4 @@ registryConformance('memory', memory);
 queueConformance('memory', memory);
 queueLeaseConformance('memory', memory);
 clusterConformance('memory', memory);
+rpcConformance('memory', memory);

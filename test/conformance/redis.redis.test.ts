@@ -13,6 +13,7 @@ import { clusterConformance } from './cluster.js';
 import { queueConformance } from './queue.js';
 import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
+import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 
 const LIVENESS_TTL = 900;
@@ -46,3 +47,4 @@ registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
 queueLeaseConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
+rpcConformance('redis', redisHarness);

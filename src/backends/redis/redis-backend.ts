@@ -171,7 +171,10 @@ export class RedisBackend implements Backend {
       for (let attempt = 1; current(); attempt++) {
         try {
           await this.subRunner.run('confirm resubscription', (client) => client.ping());
-          await this.registry.resyncWatchers();
+          await Promise.all([
+            this.registry.resyncWatchers(),
+            this.queues.resyncBindingWatchers(),
+          ]);
           if (attempt > 1 && current())
             this.logger.info({ attempts: attempt }, 'Registry watchers resynced');
           return;

@@ -1,7 +1,7 @@
 --[[
   dead-letter-message-4: the holder of a lease moves its message to the queue's dead letters
   with the reason. Payload and attempt count are kept (for inspection and replay). Only the
-  current lease may do it (see ack-message-3).
+  current lease may do it (see ack-message-3). The lease token is dropped from the meta.
 
   KEYS[1]  {ns}:q:<queue>:leased    ZSET id -> lease end
   KEYS[2]  {ns}:q:<queue>:meta      HASH id -> "<attempt>:<enqueuedAt ms>[:<lease token>]"
@@ -20,6 +20,7 @@ if not holds_lease(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) then
   return 0
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], string.match(redis.call('HGET', KEYS[2], ARGV[1]), '^%d+:%d+'))
 redis.call('ZADD', KEYS[3], now, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 return 1
