@@ -90,6 +90,7 @@ export class CommandRunner {
     client.on('ready', () => this.drain());
     // The replies of what was written on the lost connection will never come.
     client.on('close', () => {
+      forgetRunningAutoPipelines(client);
       const lost = [...this.inFlight];
       this.inFlight.clear();
       for (const op of lost) {
@@ -298,6 +299,19 @@ export class CommandRunner {
     }
     return new TimeoutError(`Redis did not answer in time to ${what}.`, { details });
   }
+}
+
+/**
+ * ioredis (5.x) drops the commands of a lost connection without settling them when
+ * `autoResendUnfulfilledCommands` is off, so an auto-pipeline in flight then never finishes
+ * and its slot stays marked running: every later auto-pipelined command on that client would
+ * queue behind it forever (each failing at its deadline). Their callers were already failed
+ * by the runner, so the marks are dropped and later pipelines run.
+ */
+function forgetRunningAutoPipelines(client: Redis): void {
+  const running = (client as unknown as { _runningAutoPipelines?: Set<string> })
+    ._runningAutoPipelines;
+  running?.clear();
 }
 
 /** True when `error` says the operation never left this process (safe to forget or retry). */

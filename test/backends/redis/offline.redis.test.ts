@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Backend } from '../../../src/backends/ports.js';
-import { wasNotSent } from '../../../src/backends/redis/connection.js';
+import { wasNotSent, type CommandRunner } from '../../../src/backends/redis/connection.js';
 import { BackendUnavailableError } from '../../../src/errors/errors.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
 import { bytes, startBackend, text, uniqueNamespace, waitFor } from './support.js';
@@ -120,6 +120,37 @@ describe('Redis backend offline buffer', () => {
       assert.equal(text(m!.payload), 'in-time');
     } finally {
       await waiting.close();
+    }
+  });
+
+  it('runs auto-pipelined commands again after a drop that cut one off (no stuck ioredis pipeline)', async () => {
+    const runner = (a as unknown as { runner: CommandRunner }).runner;
+    const probe = new Redis(server.url);
+    probe.on('error', () => undefined); // expected while the connection is killed
+    try {
+      // An auto-pipelined command that is still unanswered when the connection drops.
+      const blocked = runner.run(
+        'block',
+        (client) => client.blpop('pb-offline-never', 5),
+        Date.now() + 5000,
+      );
+      blocked.catch(() => undefined);
+      await waitFor(
+        async () => String(await probe.client('LIST')).includes('cmd=blpop'),
+        2000,
+        'the BLPOP to be in flight',
+      );
+      await probe.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await assert.rejects(blocked, BackendUnavailableError);
+      await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+      // The next auto-pipelined commands are answered, not held behind the lost pipeline.
+      assert.deepEqual(
+        await runner.run('read back', (client) => client.smembers('pb-offline-none')),
+        [],
+      );
+      assert.equal(await runner.run('ping', (client) => client.ping()), 'PONG');
+    } finally {
+      probe.disconnect();
     }
   });
 
