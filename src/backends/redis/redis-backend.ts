@@ -171,10 +171,7 @@ export class RedisBackend implements Backend {
       for (let attempt = 1; current(); attempt++) {
         try {
           await this.subRunner.run('confirm resubscription', (client) => client.ping());
-          await Promise.all([
-            this.registry.resyncWatchers(),
-            this.queues.resyncBindingWatchers(),
-          ]);
+          await Promise.all([this.registry.resyncWatchers(), this.queues.resyncBindingWatchers()]);
           if (attempt > 1 && current())
             this.logger.info({ attempts: attempt }, 'Registry watchers resynced');
           return;
