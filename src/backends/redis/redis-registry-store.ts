@@ -12,6 +12,7 @@ import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type RedisKeys } from './keys.js';
 import {
   evalScript,
+  rawCommand,
   SCRIPT_CODES,
   scriptError,
   type LuaScript,
@@ -156,9 +157,10 @@ export class RedisRegistryStore implements RegistryStore {
     const log = this.keys.changeLog(kind);
     let entries: Array<[Buffer, Buffer[]]>;
     try {
-      entries = await this.runner.run(`read registry changes of ${kind}`, (client) =>
-        client.xrangeBuffer(log, `0-${after + 1}`, '+', 'COUNT', count),
-      );
+      // Written at once (no auto-pipelining): see RegistryWatches.read on ordering.
+      entries = (await this.runner.run(`read registry changes of ${kind}`, (client) =>
+        rawCommand(client, 'xrange', [log, `0-${after + 1}`, '+', 'COUNT', count]),
+      )) as Array<[Buffer, Buffer[]]>;
     } catch (error) {
       if (!isReplyError(error)) throw error;
       // Not a stream (corrupt or forged): the next change replaces it; watchers list again.

@@ -31,14 +31,12 @@ interface WatchedKind {
   readonly mirror: Map<string, RegistryRecord>;
   /** Number of the last logged change applied. */
   seq: number;
-  /** Change frames heard on the channel and not yet matched with the log (latin1). */
-  hints: string[];
+  /** Change frames heard before the mirror was seeded (latin1), read once it is. */
+  early: string[];
   /** Frames applied from the log whose channel copy has not arrived yet (latin1 → count). */
   readonly applied: Map<string, number>;
   /** Subscribed and seeded: changes may be applied. */
   opened: boolean;
-  /** A read of the log is scheduled or running. */
-  reading: boolean;
   /** Settles once the channel is subscribed and the mirror seeded. */
   ready?: Promise<void>;
   unsubscribe?: () => Promise<void>;
@@ -59,7 +57,7 @@ const MAX_APPLIED = 4096;
  * script that makes it, to the kind's change log (`{ns}:log:<kind>`, numbered `0-<n>`); the
  * frame published on the kind's channel is only a hint to read that log. Listeners get the
  * logged changes, in order, after the snapshot (`list-entries-3` gives the entries and the log
- * position atomically). A frame on the channel that the log does not back (forged) changes
+ * position atomically), read as soon as a frame is heard. A frame on the channel that the log does not back (forged) changes
  * nothing and is counted (`unconfirmedChange`); one that cannot be parsed is dropped and
  * counted (`malformedChange`). A gap in the log (trimmed, or restarted) and every reconnect of
  * the subscriber ({@link resync}) list the kind again and deliver the difference as puts and
@@ -84,10 +82,9 @@ export class RegistryWatches {
         listeners: new Set(),
         mirror: new Map(),
         seq: 0,
-        hints: [],
+        early: [],
         applied: new Map(),
         opened: false,
-        reading: false,
       };
       created.ready = this.open(kind, created);
       this.kinds.set(kind, (state = created));
@@ -132,7 +129,7 @@ export class RegistryWatches {
     for (const record of records) state.mirror.set(record.id, record);
     state.seq = seq;
     state.opened = true;
-    if (state.hints.length > 0) this.schedule(kind, state);
+    if (state.early.length > 0) void this.read(kind, state, state.early.splice(0));
   }
 
   private receive(kind: string, state: WatchedKind, message: Buffer): void {
@@ -145,37 +142,37 @@ export class RegistryWatches {
     }
     const key = message.toString('latin1');
     if (take(state.applied, key)) return; // its log entry was applied already
-    state.hints.push(key);
-    if (state.opened) this.schedule(kind, state);
+    if (state.opened) void this.read(kind, state, [key]);
+    else state.early.push(key);
   }
 
-  /** Read the log at the end of this tick (all hints of a tick share one read). */
-  private schedule(kind: string, state: WatchedKind): void {
-    if (state.reading) return;
-    state.reading = true;
-    setImmediate(() => void this.pump(kind, state));
-  }
-
-  /** Apply the logged changes after `state.seq`; then judge the hints the log did not back. */
-  private async pump(kind: string, state: WatchedKind): Promise<void> {
+  /**
+   * Apply the logged changes after `state.seq`, then judge `hints` (frames heard) that the log
+   * did not back. Called synchronously on each hint, so the read is written to Redis before
+   * anything this node sends in answer to later messages (a cluster barrier's reply): by the
+   * time another node hears that reply, this node has the read's answer. Reads may overlap;
+   * their answers come in order and entries already applied are skipped.
+   */
+  private async read(kind: string, state: WatchedKind, hints: string[]): Promise<void> {
     const live = (): boolean => this.kinds.get(kind) === state;
-    // Every hint taken here was published after its log entry was written: this read sees it.
-    const hints = state.hints.splice(0);
     try {
       for (;;) {
         const batch = await this.source.changes(kind, state.seq, READ_BATCH);
         if (!live()) return;
+        let more = batch.length === READ_BATCH;
         for (const change of batch) {
+          if (change.seq <= state.seq) continue; // applied by an earlier, overlapping read
           if (change.seq !== state.seq + 1) {
             // Missed changes (log trimmed past us, restarted, or forged): list again.
             await this.relist(kind, state);
-            hints.length = 0;
+            hints = [];
+            more = false;
             break;
           }
           state.seq = change.seq;
           this.applyLogged(kind, state, change.frame);
         }
-        if (batch.length < READ_BATCH || !live()) break;
+        if (!more || !live()) break;
       }
       const unmatched = hints.filter((hint) => !take(state.applied, hint));
       if (unmatched.length > 0 && live()) {
@@ -185,16 +182,11 @@ export class RegistryWatches {
       }
     } catch (error) {
       if (!live()) return;
-      state.hints.unshift(...hints);
       this.logger.debug({ err: error, kind }, 'Could not read registry changes; retrying');
       setTimeout(() => {
-        state.reading = false;
-        if (live()) this.schedule(kind, state);
+        if (live()) void this.read(kind, state, hints);
       }, RETRY_MS).unref();
-      return;
     }
-    state.reading = false;
-    if (state.hints.length > 0 && live()) this.schedule(kind, state);
   }
 
   private applyLogged(kind: string, state: WatchedKind, frame: Buffer): void {

@@ -109,18 +109,24 @@ export async function evalScript(
     throw new Error(`${script.file} takes ${script.keys} keys, got ${keys.length}.`);
   const rest = [script.keys, ...keys, ...args];
   try {
-    return await send(client, 'evalsha', [script.sha, ...rest]);
+    return await rawCommand(client, 'evalsha', [script.sha, ...rest]);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
     if (caller !== undefined && !caller.waiting) throw error;
-    return send(client, 'eval', [script.source, ...rest]);
+    return rawCommand(client, 'eval', [script.source, ...rest]);
   }
 }
 
-// A raw command with binary replies (`callBuffer` loses its command name under auto-pipelining).
-// Only reached through `evalScript`, which callers run inside `runner.run` (the client it gets
-// is the one the runner hands to its callback).
-function send(client: Redis, name: string, args: (string | Buffer | number)[]): Promise<unknown> {
+/**
+ * One command with binary replies, written at once: not through ioredis's auto-pipelining
+ * (which defers it to the next tick; `callBuffer` also loses its command name there). Only for
+ * use inside a `runner.run` callback, with the client the runner hands over.
+ */
+export function rawCommand(
+  client: Redis,
+  name: string,
+  args: (string | Buffer | number)[],
+): Promise<unknown> {
   // eslint-disable-next-line plugboard/redis-commands-through-runner -- see above
   return client.sendCommand(new Command(name, args, { replyEncoding: null })) as Promise<unknown>;
 }
