@@ -21,14 +21,47 @@ export interface DeliveryInfo {
   readonly from: string;
 }
 
-/** Called for each message on a subscribed topic. Must not throw (errors are the caller's). */
-export type TopicHandler = (payload: Uint8Array, info: DeliveryInfo) => void;
+/**
+ * Called for each message on a subscribed topic. Must not throw (errors are the caller's). It
+ * returns nothing, or a promise (`void | Promise<void>`): a handler that returns a promise keeps
+ * counting against the transport's bound of concurrently running inbound handlers
+ * (`maxInboundHandlers`) until the promise settles. Typed `unknown` so that handlers written as
+ * expressions (`(p) => list.push(p)`) still fit; any other returned value is ignored.
+ */
+export type TopicHandler = (payload: Uint8Array, info: DeliveryInfo) => unknown;
 
 /** Answers one request; its resolved bytes are the reply, a rejection is sent back as an error. */
 export type Responder = (
   payload: Uint8Array,
   info: DeliveryInfo,
 ) => Promise<Uint8Array> | Uint8Array;
+
+/**
+ * Something went wrong in a transport that no single caller can be told about:
+ * - `inbound-shed`: inbound at-most-once messages were dropped because `maxInboundHandlers`
+ *   handlers were running (reported at most once per second, `details.dropped` since the last
+ *   report);
+ * - `receiver-cut`: the connection that receives messages was cut while the server stayed up
+ *   (Redis: the subscriber passed its pub/sub output buffer limit, or was killed); messages and
+ *   replies in flight to this node were lost.
+ */
+export interface TransportFault {
+  readonly kind: 'inbound-shed' | 'receiver-cut';
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** Flow-control counters of one transport (for health and tests). */
+export interface TransportStats {
+  /** Inbound message handlers running now (sync handlers finish at once and never count). */
+  readonly runningHandlers: number;
+  /** Inbound at-most-once messages dropped at the handler bound, since start. */
+  readonly shedMessages: number;
+  /** Times the receiving connection was cut while the server stayed up, since start. */
+  readonly receiverCuts: number;
+  /** Bytes of outgoing frames held: waiting to be written, or written and not yet answered. */
+  readonly pendingBytes: number;
+}
 
 /** A live subscription or responder; `close()` is idempotent. */
 export interface PortSubscription {
@@ -87,6 +120,19 @@ export interface Transport {
 
   /** Answer requests on `topic` addressed to this node. One responder per topic per node. */
   respond(topic: string, responder: Responder): Promise<PortSubscription>;
+
+  /**
+   * The largest payload the building blocks will hand to this transport (their
+   * `maxPayloadBytes`). Call before the backend starts: a backend that cannot carry it fails
+   * `start()` with `ValidationError` instead of cutting receivers off later.
+   */
+  setMaxPayloadBytes(bytes: number): void;
+
+  /** Flow-control counters. */
+  stats(): TransportStats;
+
+  /** Be told of every {@link TransportFault}; returns a function that removes the listener. */
+  onFault(listener: (fault: TransportFault) => void): () => void;
 }
 
 /** One entry in the registry, owned by the node that put it. */

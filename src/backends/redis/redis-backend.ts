@@ -55,7 +55,7 @@ export class RedisBackend implements Backend {
     this.runner = new CommandRunner(this.commands, this.deadlines, settings);
     this.subRunner = new CommandRunner(this.subscriber, this.deadlines, settings);
     this.hub = new SubscriptionHub(this.subRunner, logger);
-    this.outbox = new Outbox(this.runner);
+    this.outbox = new Outbox(this.runner, settings);
     this.transport = new RedisTransport(
       nodeId,
       keys,
@@ -63,6 +63,10 @@ export class RedisBackend implements Backend {
       this.outbox,
       this.deadlines,
       logger,
+      {
+        ...settings,
+        commands: this.runner,
+      },
     );
     const scripts = loadScripts();
     this.registry = new RedisRegistryStore(
@@ -100,6 +104,11 @@ export class RedisBackend implements Backend {
       if (subscriberWasReady && this.phase === 'started') this.repairWatchers();
       subscriberWasReady = true;
     });
+  }
+
+  /** Bytes of outgoing messages held, bounded by `maxPendingBytes` (flow control). */
+  get pendingBytes(): number {
+    return this.outbox.pendingBytes;
   }
 
   get status(): BackendStatus {
@@ -170,7 +179,7 @@ export class RedisBackend implements Backend {
     } catch (error) {
       // Fail by the deadline: drop the sockets rather than wait for a polite QUIT.
       await this.shutdown();
-      throw error instanceof BackendUnavailableError
+      throw error instanceof BackendUnavailableError || error instanceof ValidationError
         ? error
         : new BackendUnavailableError(
             `Cannot connect to Redis at ${redact(this.settings.url)}: ${(error as Error).message}`,
