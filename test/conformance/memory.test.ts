@@ -6,6 +6,7 @@ import type { HarnessFactory } from './harness.js';
 import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
+import { transportFlowConformance } from './transport-flow.js';
 
 let counter = 0;
 
@@ -27,6 +28,7 @@ const memory: HarnessFactory = async () => {
 };
 
 transportConformance('memory', memory);
+transportFlowConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 clusterConformance('memory', memory);

@@ -13,6 +13,7 @@ import { clusterConformance } from './cluster.js';
 import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
+import { transportFlowConformance } from './transport-flow.js';
 
 const LIVENESS_TTL = 900;
 
@@ -41,6 +42,7 @@ async function redisHarness(): Promise<BackendHarness> {
 }
 
 transportConformance('redis', redisHarness);
+transportFlowConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
