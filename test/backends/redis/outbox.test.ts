@@ -52,14 +52,15 @@ function heldRunner() {
         ops.push({
           deadline,
           sent,
-          start: () =>
-            command({
+          start: () => {
+            void command({
               publish: (_channel: string, message: Buffer) =>
                 new Promise<number>((answer) => sent.push({ message, answer })),
             }).then((receivers) => {
               if (!settled) resolve(receivers);
               settled = true;
-            }, reject),
+            }, reject);
+          },
           expire: (error) => {
             settled = true;
             reject(error);
