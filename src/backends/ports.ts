@@ -5,7 +5,7 @@
  * implementations of these interfaces (`memory`, `redis`, ...) that passes the shared conformance
  * suite in `test/conformance/`. Building blocks never see client types, command names or
  * connection state; they see these promises settle or reject with a Plugboard error
- * (`BackendUnavailableError`, `TimeoutError`, `PayloadTooLargeError`).
+ * (`BackendUnavailableError`, `TimeoutError`, `PayloadTooLargeError`, `BackpressureError`).
  *
  * Payloads are opaque bytes: the one codec (`src/codec`) turns values into bytes above this
  * layer, so every backend carries exactly the same data and no backend has to know about types.
@@ -83,6 +83,13 @@ export interface PortSubscription {
  *   reply back, correlated by the transport. `request` rejects with `TimeoutError` at its
  *   deadline, with `ServiceUnavailableError` when the node is known to be gone, and with the
  *   error the responder sent when it failed (as a `WireError`, see `src/errors/wire.ts`).
+ *
+ * - **Flow control**: outgoing work a backend holds is bounded (Redis: `maxPendingBytes`; past
+ *   it, `BackpressureError` at once), and a frame is never sent after its caller was rejected.
+ *   Inbound message handlers running at once are bounded per node (`maxInboundHandlers`); past
+ *   the bound, broadcasts and direct messages are dropped and counted (`stats()`, an
+ *   `inbound-shed` fault), requests and replies never are. Faults no caller can be told about
+ *   go to `onFault` listeners.
  *
  * Topic names are plain dotted strings chosen by the building blocks (`pb.ev`, `pb.rpc`); the
  * backend may map them to channels however it likes (namespace prefix, node suffix).
