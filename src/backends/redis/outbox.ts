@@ -62,12 +62,22 @@ export class Outbox {
   /** PUBLISHes written and not answered yet. */
   private unanswered = 0;
   private held = 0;
+  /** Releases of PUBLISHes written and not answered yet. */
+  private readonly written = new Set<() => void>();
   private readonly flushNow = (): void => this.flush();
 
   constructor(
     private readonly runner: CommandRunner,
     private readonly options: OutboxOptions,
-  ) {}
+  ) {
+    // ioredis never settles the commands of a dropped connection when it does not resend them
+    // (`autoResendUnfulfilledCommands: false`): their bytes are gone with the socket.
+    runner.client.on('close', () => {
+      const lost = [...this.written];
+      this.written.clear();
+      for (const release of lost) release();
+    });
+  }
 
   /** Bytes held now (see {@link OutboxOptions.maxPendingBytes}). */
   get pendingBytes(): number {
@@ -146,6 +156,7 @@ export class Outbox {
     let reply: Promise<number> | undefined;
     let released = false;
     const release = (): void => {
+      this.written.delete(release);
       if (released) return;
       released = true;
       this.held -= liveBytes;
@@ -167,12 +178,13 @@ export class Outbox {
         const message =
           live.length === 1 ? live[0]!.frame : encodeBatch(live.map(frameOf), liveBytes);
         reply = client.publish(channel, message);
+        this.written.add(release);
         return reply;
       },
       this.deadlineOf(items),
     );
-    // A written PUBLISH holds its bytes until Redis answers or the connection drops (ioredis
-    // rejects it then), even when its caller was told about its deadline before.
+    // A written PUBLISH holds its bytes until Redis answers it or the connection drops, even
+    // when its caller was told about its deadline before.
     const settle = (): void => {
       this.unanswered--;
       if (reply === undefined) release();

@@ -108,6 +108,48 @@ describe('Redis flow control while Redis is frozen (SIGSTOP)', () => {
   });
 });
 
+describe('Redis flow control: a connection lost with PUBLISHes unanswered', () => {
+  let server: RedisServer;
+  let a: Backend;
+
+  before(async () => {
+    server = await startRedisServer();
+    a = await createBackend(
+      {
+        redis: server.url,
+        namespace: uniqueNamespace('flow-drop'),
+        maxPendingBytes: 64 * 1024 + 2048,
+      },
+      'flow-drop-a',
+      64 * 1024,
+    );
+    await a.start();
+  });
+  after(async () => {
+    server.resume();
+    await a?.close();
+    await server.stop();
+  });
+
+  it('releases their bytes: ioredis never answers them, nothing stays held', async () => {
+    server.pause();
+    const outcomes: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 200; i++)
+      outcomes.push(
+        a.transport.publish('t.drop', bytes('x'.repeat(1000))).catch((e: unknown) => e),
+      );
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok((a as RedisBackend).pendingBytes > 60_000, 'the budget is full');
+    // The network drops the command connection while Redis is frozen.
+    (a as unknown as { commands: { stream: { destroy(): void } } }).commands.stream.destroy();
+    await Promise.all(outcomes);
+    await waitFor(() => (a as RedisBackend).pendingBytes === 0, 2000, 'the bytes to be released');
+    server.resume();
+    await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+    await a.transport.publish('t.drop', bytes('after'));
+  });
+});
+
 describe('Redis flow control: the pub/sub output buffer limit', () => {
   let server: RedisServer;
   let probe: Redis;

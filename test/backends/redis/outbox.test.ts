@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { CommandRunner } from '../../../src/backends/redis/connection.js';
 import { forEachFrame, FrameWriter, type Frame } from '../../../src/backends/redis/frames.js';
@@ -9,6 +10,7 @@ import { BackpressureError } from '../../../src/errors/errors.js';
 function fakeRunner() {
   const sent: Array<{ channel: string; message: Buffer; answer: (receivers: number) => void }> = [];
   const runner = {
+    client: new EventEmitter(),
     run: (_what: string, command: (client: unknown) => Promise<number>) =>
       command({
         publish: (channel: string, message: Buffer) =>
@@ -40,7 +42,9 @@ function heldRunner() {
     expire(error: Error): void;
     sent: Array<{ message: Buffer; answer(receivers: number): void }>;
   }> = [];
+  const client = new EventEmitter();
   const runner = {
+    client,
     run: (
       _what: string,
       command: (client: unknown) => Promise<number>,
@@ -68,7 +72,7 @@ function heldRunner() {
         });
       }),
   } as unknown as CommandRunner;
-  return { runner, ops };
+  return { runner, ops, client };
 }
 
 describe('Outbox', () => {
@@ -126,6 +130,7 @@ describe('Outbox', () => {
     let fail = true;
     const calls: string[] = [];
     const runner = {
+      client: new EventEmitter(),
       run: (_what: string, command: (client: unknown) => Promise<number>) =>
         command({
           publish: (channel: string) => {
@@ -206,5 +211,17 @@ describe('Outbox', () => {
       ops.map((op) => op.deadline),
       [now + 100, now + 300],
     );
+  });
+
+  it('releases the bytes of written PUBLISHes when the connection drops (ioredis never answers them)', async () => {
+    const { runner, ops, client } = heldRunner();
+    const outbox = new Outbox(runner, OPTIONS);
+    const sent = outbox.enqueue('a', frame(1));
+    ops[0]!.start();
+    ops[0]!.expire(new Error('connection dropped'));
+    await assert.rejects(sent);
+    assert.equal(outbox.pendingBytes, frame(1).length);
+    client.emit('close');
+    assert.equal(outbox.pendingBytes, 0);
   });
 });
