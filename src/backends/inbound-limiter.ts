@@ -26,13 +26,13 @@ export class InboundLimiter {
   };
   private readonly failedAsync = (error: unknown): void => {
     this.running--;
-    this.onError(error);
+    this.onError(error, undefined);
   };
 
   constructor(
     readonly max: number,
     /** A handler threw or its promise rejected (handlers must not; the transport logs it). */
-    private readonly onError: (error: unknown) => void,
+    private readonly onError: (error: unknown, topic: string | undefined) => void,
     /** Rate-limited shed reports. */
     private readonly onFault: (fault: TransportFault) => void,
   ) {}
@@ -60,7 +60,7 @@ export class InboundLimiter {
     try {
       result = handler(payload, info);
     } catch (error) {
-      this.onError(error);
+      this.onError(error, topic);
       return true;
     }
     if (isPromiseLike(result)) {

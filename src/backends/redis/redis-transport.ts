@@ -85,7 +85,7 @@ export class RedisTransport implements Transport {
     this.writer = new FrameWriter(nodeId);
     this.limiter = new InboundLimiter(
       flow.maxInboundHandlers,
-      (error) => this.logger.error({ err: error }, 'Transport handler threw'),
+      (error, topic) => this.logger.error({ err: error, topic }, 'Transport handler threw'),
       (fault) => this.fault(fault),
     );
     this.watchReceiver();
