@@ -10,16 +10,17 @@ export interface FrameCaller {
   readonly waiting: () => boolean;
 }
 
-/** One frame waiting in a batch. */
-interface Item {
-  readonly frame: Buffer;
-  /** Undefined: the caller waits for the batch's outcome (publish, send, reply). */
-  readonly caller: FrameCaller | undefined;
+/**
+ * Frames of one PUBLISH, and the callers of those that settle on their own (index-aligned, only
+ * allocated once such a frame is added; `undefined`: the caller waits for the PUBLISH's outcome).
+ */
+interface Frames {
+  frames: Buffer[];
+  callers: Array<FrameCaller | undefined> | undefined;
 }
 
 /** Frames gathered for one channel while earlier PUBLISHes are unanswered. */
-interface Pending {
-  readonly items: Item[];
+interface Pending extends Frames {
   bytes: number;
   readonly done: Promise<number>;
   resolve(receivers: number): void;
@@ -97,9 +98,11 @@ export class Outbox {
       return Promise.reject(this.overBudget(frame.length));
     }
     this.held += frame.length;
-    const item: Item = { frame, caller };
     // Idle: nothing to coalesce with, and nothing sent is still on its way.
-    if (this.unanswered === 0 && !this.scheduled) return this.send(channel, [item], frame.length);
+    if (this.unanswered === 0 && !this.scheduled) {
+      const single = { frames: [frame], callers: caller === undefined ? undefined : [caller] };
+      return this.send(channel, single, frame.length);
+    }
     let batch = this.pending.get(channel);
     if (batch !== undefined && batch.bytes + frame.length > MAX_BATCH_BYTES) {
       // Keep every PUBLISH under the batch size (or one frame), whatever arrives.
@@ -114,10 +117,14 @@ export class Outbox {
         resolve = res;
         reject = rej;
       });
-      batch = { items: [], bytes: 0, done, resolve, reject };
+      batch = { frames: [], callers: undefined, bytes: 0, done, resolve, reject };
       this.pending.set(channel, batch);
     }
-    batch.items.push(item);
+    if (caller !== undefined) {
+      batch.callers ??= new Array<FrameCaller | undefined>(batch.frames.length);
+      batch.callers[batch.frames.length] = caller;
+    }
+    batch.frames.push(frame);
     batch.bytes += frame.length;
     const { done } = batch;
     if (batch.bytes >= MAX_BATCH_BYTES) {
@@ -139,19 +146,19 @@ export class Outbox {
   }
 
   private publish(channel: string, batch: Pending): void {
-    this.send(channel, batch.items, batch.bytes).then(
+    this.send(channel, batch, batch.bytes).then(
       (receivers) => batch.resolve(receivers),
       (error: unknown) => batch.reject(error),
     );
   }
 
   /**
-   * Run one PUBLISH of `items` (the message is built when it is written, from the frames whose
+   * Run one PUBLISH of `batch` (the message is built when it is written, from the frames whose
    * caller still waits) and release their bytes once nothing of it can still be in the client.
    */
-  private send(channel: string, items: Item[], bytes: number): Promise<number> {
+  private send(channel: string, batch: Frames, bytes: number): Promise<number> {
     this.unanswered++;
-    let live = items;
+    let live = batch.frames;
     let liveBytes = bytes;
     let reply: Promise<number> | undefined;
     let released = false;
@@ -164,24 +171,33 @@ export class Outbox {
     const sent = this.runner.run(
       `publish to ${channel}`,
       (client) => {
-        if (live.some((item) => item.caller !== undefined && !item.caller.waiting())) {
-          live = live.filter((item) => item.caller === undefined || item.caller.waiting());
-          let kept = 0;
-          for (const item of live) kept += item.frame.length;
-          this.held -= liveBytes - kept;
-          liveBytes = kept;
+        const { callers } = batch;
+        if (callers !== undefined) {
+          // Leave out the frames whose caller no longer waits (again if the write is retried).
+          const kept: Frames = { frames: [], callers: [] };
+          let keptBytes = 0;
+          for (let i = 0; i < live.length; i++) {
+            const caller = callers[i];
+            if (caller !== undefined && !caller.waiting()) continue;
+            kept.frames.push(live[i]!);
+            kept.callers!.push(caller);
+            keptBytes += live[i]!.length;
+          }
+          this.held -= liveBytes - keptBytes;
+          batch = kept;
+          live = kept.frames;
+          liveBytes = keptBytes;
         }
         if (live.length === 0) {
           reply = undefined;
           return Promise.resolve(0);
         }
-        const message =
-          live.length === 1 ? live[0]!.frame : encodeBatch(live.map(frameOf), liveBytes);
+        const message = live.length === 1 ? live[0]! : encodeBatch(live, liveBytes);
         reply = client.publish(channel, message);
         this.written.add(release);
         return reply;
       },
-      this.deadlineOf(items),
+      this.deadlineOf(batch),
     );
     // A written PUBLISH holds its bytes until Redis answers it or the connection drops, even
     // when its caller was told about its deadline before.
@@ -198,10 +214,12 @@ export class Outbox {
    * The deadline of a PUBLISH: `operationTimeout` when any frame's caller waits for the
    * outcome, else the latest deadline of its callers (never later than `operationTimeout`).
    */
-  private deadlineOf(items: readonly Item[]): number {
+  private deadlineOf({ frames, callers }: Frames): number {
     const longest = Date.now() + this.options.operationTimeout;
+    if (callers === undefined) return longest;
     let latest = 0;
-    for (const { caller } of items) {
+    for (let i = 0; i < frames.length; i++) {
+      const caller = callers[i];
       if (caller === undefined) return longest;
       if (caller.deadline > latest) latest = caller.deadline;
     }
@@ -214,8 +232,4 @@ export class Outbox {
       { details: { held: this.held, limit: this.options.maxPendingBytes, size: bytes } },
     );
   }
-}
-
-function frameOf(item: Item): Buffer {
-  return item.frame;
 }
