@@ -106,17 +106,17 @@ export class RedisBackend implements Backend {
     });
   }
 
-  /** Bytes of outgoing messages held, bounded by `maxPendingBytes` (flow control). */
-  get pendingBytes(): number {
-    return this.outbox.pendingBytes;
-  }
-
   get status(): BackendStatus {
     if (this.phase === 'closed') return 'closed';
     if (this.phase !== 'started') return 'connecting';
     return this.commands.status === 'ready' && this.subscriber.status === 'ready'
       ? 'ready'
       : 'reconnecting';
+  }
+
+  /** Bytes of outgoing messages held, bounded by `maxPendingBytes` (flow control). */
+  get pendingBytes(): number {
+    return this.outbox.pendingBytes;
   }
 
   /**
