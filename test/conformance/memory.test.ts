@@ -7,6 +7,7 @@ import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
+import { transportFlowConformance } from './transport-flow.js';
 
 let counter = 0;
 
@@ -28,6 +29,7 @@ const memory: HarnessFactory = async () => {
 };
 
 transportConformance('memory', memory);
+transportFlowConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 clusterConformance('memory', memory);
