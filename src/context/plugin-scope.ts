@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ContextClosedError } from '../errors/errors.js';
+import { settleWithin } from '../util/bound.js';
 import { WorkTracker } from '../util/work-tracker.js';
 
 /** Something a plugin holds that must be let go when it stops. */
@@ -100,14 +101,8 @@ export class PluginScope {
         this.logger.warn({ err: result.reason as unknown }, 'could not release a resource cleanly');
       }
     }
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
-    );
-    const idle = this.idle().then(() => 'idle' as const);
-    const outcome = await Promise.race([idle, bound]);
-    clearTimeout(timer);
-    if (outcome === 'idle') return { unfinished: [] };
+    const outcome = await settleWithin(this.idle(), timeoutMs);
+    if (outcome.status === 'ok') return { unfinished: [] };
     const unfinished = [...this.backgroundNames.values()].map(
       (name) => `background task "${name}"`,
     );

@@ -10,7 +10,7 @@ import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph
 import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
-import { runBounded } from './timeout.js';
+import { settleWithin } from '../util/bound.js';
 import { Timeline } from './timeline.js';
 import type {
   Host,
@@ -169,16 +169,11 @@ export class PluginHost implements Host {
     const scopes = this.ordered().flatMap((record) =>
       record.scoped === undefined ? [] : [record.scoped],
     );
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<false>(
-      (resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)),
+    const outcome = await settleWithin(
+      Promise.all(scopes.map((scoped) => scoped.idle())),
+      timeoutMs,
     );
-    const idle = Promise.all(scopes.map((scoped) => scoped.idle())).then(() => true as const);
-    try {
-      return await Promise.race([idle, bound]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return outcome.status === 'ok';
   }
 
   timeline(): readonly TimelineEntry[] {
@@ -329,7 +324,7 @@ export class PluginHost implements Host {
     }
     if (this.starting !== undefined) {
       // Let a start in progress finish its current level (it launches no new one now).
-      await runBounded(() => this.starting, remaining(deadline));
+      await settleWithin(() => this.starting, remaining(deadline));
     }
     if (this.status !== 'failed') {
       this.status = 'stopping';
@@ -354,7 +349,7 @@ export class PluginHost implements Host {
     this.shutDownStarted = true;
     if (this.runtime !== undefined && this.graph !== undefined) {
       await deactivateLevels(this.lifecycleEnv(), deadline);
-      await runBounded(() => Promise.allSettled([...this.publishes]), remaining(deadline));
+      await settleWithin(() => Promise.allSettled([...this.publishes]), remaining(deadline));
     }
     await this.closeRuntime(deadline);
   }
@@ -371,7 +366,7 @@ export class PluginHost implements Host {
     if (close === undefined) return;
     this.closed = true;
     // Closing is attempted even when the stop bound has passed; it is just not waited for long.
-    const outcome = await runBounded(close, Math.max(remaining(deadline), 100));
+    const outcome = await settleWithin(close, Math.max(remaining(deadline), 100));
     if (outcome.status === 'failed')
       this.logger.error({ err: outcome.error }, 'Closing the runtime failed');
     if (outcome.status === 'timeout')
@@ -444,7 +439,7 @@ export class PluginHost implements Host {
   private publish(event: string, data: unknown): void {
     const runtime = this.runtime;
     if (runtime === undefined || this.closed) return;
-    const pending = runBounded(
+    const pending = settleWithin(
       () => runtime.publishAsHost(event, data),
       runtime.limits.handlerTimeout,
     ).then((outcome) => {
