@@ -68,7 +68,10 @@ class HostRuntime implements Runtime {
     const nextId = createIdGenerator(this.nodeId);
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
     this.bus = new EventBusCore({ ...shared, nextId, handlerTimeout: this.limits.handlerTimeout });
-    this.chain = new PluginChainCore(this.bus, this.nodeId, nextId);
+    this.chain = new PluginChainCore(this.bus, this.nodeId, nextId, {
+      handlerTimeout: this.limits.handlerTimeout,
+      deadlines: this.deadlines,
+    });
     this.rpc = new RpcCore({
       ...shared,
       defaultTimeout: this.limits.rpcTimeout,

@@ -54,7 +54,6 @@ export function settleWithin<T>(
 ): Promise<BoundedOutcome<Awaited<T>>> {
   return withDeadline(work, timeoutMs, () => TIMED_OUT, scheduler).then(
     (value) => ({ status: 'ok', value: value as Awaited<T> }),
-    (error: unknown) =>
-      error === TIMED_OUT ? { status: 'timeout' } : { status: 'failed', error },
+    (error: unknown) => (error === TIMED_OUT ? { status: 'timeout' } : { status: 'failed', error }),
   );
 }

@@ -146,7 +146,11 @@ export class Deadlines {
     if (this.closed) return this.add(0, onExpire);
     const entry = new AtEntry(epochMs, onExpire, this);
     heapPush(this.heap, entry);
-    if (this.heapCancelled > COMPACT_MIN && this.heapCancelled > this.heap.length / 2 && !this.ticking)
+    if (
+      this.heapCancelled > COMPACT_MIN &&
+      this.heapCancelled > this.heap.length / 2 &&
+      !this.ticking
+    )
       this.compactHeap();
     if (++this.live === 1) this.wake();
     return entry;
