@@ -3,14 +3,19 @@ import { pino, type Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
-import { HostStateError, ValidationError } from '../errors/errors.js';
+import {
+  BackendUnavailableError,
+  HostStateError,
+  TimeoutError,
+  ValidationError,
+} from '../errors/errors.js';
 import { randomId } from '../util/ids.js';
 import { definePlugin } from './define-plugin.js';
 import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
 import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
-import { settleWithin } from '../util/bound.js';
+import { settleWithin, withDeadline } from '../util/bound.js';
 import { Timeline } from './timeline.js';
 import type {
   Host,
@@ -39,6 +44,7 @@ const DEFAULTS = {
   activateTimeout: 10_000,
   deactivateTimeout: 5_000,
   stopTimeout: 15_000,
+  startTimeout: 30_000,
 } as const;
 
 /**
@@ -61,7 +67,12 @@ export class PluginHost implements Host {
   private readonly timelineLog = new Timeline();
   private readonly listeners = new Set<(event: LifecycleEvent) => void>();
   private readonly publishes = new Set<Promise<void>>();
-  private readonly timeouts: { activate: number; deactivate: number; stop: number };
+  private readonly timeouts: {
+    activate: number;
+    deactivate: number;
+    stop: number;
+    start: number;
+  };
   private status: HostStatus = 'created';
   private graph: DependencyGraph | undefined;
   private backend: Backend | undefined;
@@ -83,6 +94,7 @@ export class PluginHost implements Host {
       deactivate:
         positive(options.deactivateTimeout, 'deactivateTimeout') ?? DEFAULTS.deactivateTimeout,
       stop: positive(options.stopTimeout, 'stopTimeout') ?? DEFAULTS.stopTimeout,
+      start: positive(options.startTimeout, 'startTimeout') ?? DEFAULTS.startTimeout,
     };
     this.nodeId = options.nodeId ?? randomId();
     if (typeof this.nodeId !== 'string' || this.nodeId.length === 0) {
@@ -199,7 +211,12 @@ export class PluginHost implements Host {
       this.logger.debug({ levels: this.graph.levels }, 'Plugin dependency graph resolved');
 
       this.backend = await this.step('backend', () =>
-        resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }),
+        this.bounded(
+          'connecting',
+          resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }),
+          undefined,
+          (backend) => backend.close(),
+        ),
       );
       const backend = this.backend;
       if (this.shutDownStarted) {
@@ -214,7 +231,7 @@ export class PluginHost implements Host {
           ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
         });
         this.runtime = runtime;
-        await runtime.start();
+        await this.bounded('starting', runtime.start(), backend.kind);
         return runtime;
       });
       if (this.shutDownStarted) {
@@ -266,6 +283,32 @@ export class PluginHost implements Host {
       await this.shutdown(Date.now() + this.timeouts.stop);
       throw error;
     }
+  }
+
+  /**
+   * Bound a backend step by `startTimeout`: a backend that never connects (a wrong address, a
+   * server that accepts but never answers) fails `start()` with `BackendUnavailableError` naming
+   * it, instead of leaving `start()` pending forever.
+   */
+  private bounded<T>(
+    phase: string,
+    work: Promise<T>,
+    kind?: string,
+    late?: (value: T) => unknown,
+  ): Promise<T> {
+    const timeoutMs = this.timeouts.start;
+    const name = kind ?? backendName(this.options.backend);
+    return withDeadline(work, timeoutMs, () => {
+      // What arrives after the bound is not wanted any more: let it go.
+      if (late !== undefined) work.then(late).catch(() => undefined);
+      const cause = new TimeoutError(`${phase} the ${name} backend exceeded ${timeoutMs} ms`, {
+        details: { timeoutMs },
+      });
+      return new BackendUnavailableError(
+        `The ${name} backend did not become ready within ${timeoutMs} ms (startTimeout) while ${phase}; check that it is reachable.`,
+        { details: { backend: name, phase, timeoutMs }, cause },
+      );
+    });
   }
 
   private async loadAll(): Promise<LoadedPlugin[]> {
@@ -467,4 +510,11 @@ function positive(value: number | undefined, field: string): number | undefined 
     );
   }
   return value;
+}
+
+/** The backend's kind before it exists, for error messages. */
+function backendName(option: HostOptions['backend']): string {
+  if (option === undefined || option === 'memory') return 'memory';
+  if (typeof option === 'object' && option !== null && 'redis' in option) return 'redis';
+  return 'memory';
 }

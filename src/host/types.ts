@@ -103,6 +103,11 @@ export interface HostOptions {
   deactivateTimeout?: number;
   /** Bound on the whole `host.stop()`, backend close included. Default 15000. */
   stopTimeout?: number;
+  /**
+   * Bound on connecting and starting the backend in `host.start()`; past it, `start()` rejects
+   * with `BackendUnavailableError` naming the backend. Default 30000.
+   */
+  startTimeout?: number;
   /** Limits shared by every building block (RPC timeout, payload size, ...). */
   limits?: Partial<RuntimeLimits>;
   /**
