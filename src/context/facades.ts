@@ -17,7 +17,9 @@ import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 
 // The facades are what a plugin sees: thin objects that put the plugin's name on everything and
-// record what it holds in its scope. All real work happens in the shared cores.
+// record what it holds in its scope. All real work happens in the shared cores. Every method that
+// returns a promise reports every failure through it (see `attempt`); methods that return a
+// handle (subscribe, register, watch, timers) throw, as they have nothing else to report with.
 
 export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus {
   const id = scope.pluginId;
@@ -41,10 +43,11 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
     return record;
   };
   return {
-    publish(event, data) {
-      if (scope.closed) return Promise.reject(closed(scope, `publishing "${event}"`));
-      return core.publish(id, event, data);
-    },
+    publish: (event, data) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `publishing "${String(event)}"`);
+        return core.publish(id, event, data);
+      }),
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
@@ -63,10 +66,11 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
 
 export function createPluginChain(core: PluginChainCore, scope: PluginScope): PluginChain {
   return {
-    execute(event, data) {
-      if (scope.closed) return Promise.reject(closed(scope, `executing the chain "${event}"`));
-      return core.execute(scope.pluginId, event, data);
-    },
+    execute: (event, data) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `executing the chain "${String(event)}"`);
+        return core.execute(scope.pluginId, event, data);
+      }),
   };
 }
 
@@ -85,7 +89,7 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
       const held: Releasable = { kind: 'registration', release: () => unregister() };
       const unregister = (): Promise<void> => {
         scope.drop(held);
-        return (done ??= core.unregister(provider));
+        return (done ??= attempt(() => core.unregister(provider)));
       };
       scope.hold(held);
       ready.catch((error: unknown) =>
@@ -104,10 +108,11 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
     method: string,
     params: unknown,
     timeout: number | undefined,
-  ): Promise<unknown> => {
-    if (scope.closed) return Promise.reject(closed(scope, `calling ${service}.${method}`));
-    return core.call(id, service, method, params, timeout);
-  };
+  ): Promise<unknown> =>
+    attempt(() => {
+      if (scope.closed) throw closed(scope, `calling ${String(service)}.${String(method)}`);
+      return core.call(id, service, method, params, timeout);
+    });
   const client: RpcClient = {
     call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
       call(service, method, params, options?.timeout)) as RpcClient['call'],
@@ -152,10 +157,11 @@ export function createServiceRegistry(
       );
       return { id, name: descriptor.name, ready, unregister };
     },
-    discover(type, filter) {
-      if (scope.closed) return Promise.reject(closed(scope, `discovering "${type}"`));
-      return core.discover(type, filter);
-    },
+    discover: (type, filter) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `discovering "${String(type)}"`);
+        return core.discover(type, filter);
+      }),
     watch(type, callback) {
       scope.assertOpen(`watching "${type}"`);
       return holdWatch(scope, core.watch(type, callback));
@@ -218,6 +224,18 @@ export function createBackgroundTasks(
       return scope.background.inFlight;
     },
   };
+}
+
+/**
+ * Run `fn` and hand back its promise; a synchronous throw (bad arguments, a stopped plugin)
+ * becomes a rejected promise, so promise-returning methods never throw.
+ */
+function attempt<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Record a watch in the plugin's scope; its handle's `unsubscribe` lets it go early. */
