@@ -127,7 +127,6 @@ export class MemoryTransport implements Transport {
       queueMicrotask(() => handler(copy, { from }));
     }
   }
-
 }
 
 /** A closed port rejects (never throws), like the Redis backend. */
