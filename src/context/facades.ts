@@ -13,6 +13,9 @@ import type { ServiceRegistryCore } from '../registry/service-registry-core.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
 import type { CallOptions, Registration, RpcClient, RpcServer } from '../rpc/types.js';
+import { collectMethods } from '../rpc/providers.js';
+import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
+import { isThenable } from '../util/thenable.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 
@@ -30,7 +33,14 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
     once: boolean,
   ): Subscription => {
     scope.assertOpen(`subscribing to "${pattern}"`);
-    const record = core.subscribe(id, scope.tracker, pattern, handler, options, once);
+    const record = core.subscribe(
+      id,
+      scope.tracker,
+      pattern,
+      attributionActive() ? attributedHandler(scope.tag, handler) : handler,
+      options,
+      once,
+    );
     const held: Releasable = {
       kind: 'subscription',
       release: () => {
@@ -82,7 +92,7 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
         scope.pluginId,
         scope.tracker,
         service,
-        methods,
+        attributionActive() ? attributedMethods(scope.tag, service, methods) : methods,
         options?.idempotent,
       );
       let done: Promise<void> | undefined;
@@ -169,14 +179,18 @@ export function createServiceRegistry(
   };
 }
 
-export function createTimers(scope: PluginScope): PluginTimers {
+/**
+ * Timers owned by a plugin, cleared when it stops. A callback that throws, or returns a promise
+ * that rejects, is reported through `report` (as `plugin.error`), never left unhandled.
+ */
+export function createTimers(scope: PluginScope, report: (error: unknown) => void): PluginTimers {
   const start = (fn: () => void, ms: number, repeat: boolean): { cancel(): void } => {
     scope.assertOpen('setting a timer');
     const clear = repeat ? clearInterval : clearTimeout;
     const held: Releasable = { kind: 'timer', release: () => clear(handle) };
     const handle = (repeat ? setInterval : setTimeout)(() => {
       if (!repeat) scope.drop(held);
-      runTimer(scope, fn);
+      runTimer(scope, fn, report);
     }, ms);
     scope.hold(held);
     return {
@@ -192,12 +206,15 @@ export function createTimers(scope: PluginScope): PluginTimers {
   };
 }
 
-function runTimer(scope: PluginScope, fn: () => void): void {
+function runTimer(scope: PluginScope, fn: () => unknown, report: (error: unknown) => void): void {
+  let result: unknown;
   try {
-    fn();
+    result = runAsPlugin(scope.tag, fn);
   } catch (error) {
-    scope.logger.error({ err: error }, 'timer callback failed');
+    report(error);
+    return;
   }
+  if (isThenable(result)) result.then(undefined, report);
 }
 
 export function createBackgroundTasks(
@@ -215,7 +232,7 @@ export function createBackgroundTasks(
         // The plugin stopped before the task's turn came: it never starts.
         if (scope.controller.signal.aborted) return done();
         Promise.resolve()
-          .then(() => task(scope.controller.signal))
+          .then(() => runAsPlugin(scope.tag, task, scope.controller.signal))
           .catch((error: unknown) => report(name, error))
           .finally(done);
       });
@@ -236,6 +253,26 @@ function attempt<T>(fn: () => Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** `handler` run as its plugin's code (same arity, so the bus still sees whether it reads `meta`). */
+function attributedHandler(tag: PluginTag, handler: EventHandler): EventHandler {
+  if (handler.length === 0)
+    return (data, next, meta) => runAsPlugin(tag, handler, data, next, meta);
+  if (handler.length >= 3) return (data, next, meta) => runAsPlugin(tag, handler, data, next, meta);
+  return (data, next, ...rest) => runAsPlugin(tag, handler, data, next, rest[0]!);
+}
+
+/** An object with the implementation's RPC methods, each run as its plugin's code. */
+function attributedMethods(tag: PluginTag, service: string, implementation: unknown): object {
+  if (typeof implementation !== 'object' || implementation === null)
+    return implementation as object;
+  const wrapped: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const [name, method] of collectMethods(service, implementation)) {
+    wrapped[name] = (...args: unknown[]) =>
+      runAsPlugin(tag, () => method.apply(implementation, args) as unknown);
+  }
+  return wrapped;
 }
 
 /** Record a watch in the plugin's scope; its handle's `unsubscribe` lets it go early. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { answerBarriers } from '../backends/cluster-barrier.js';
 import type { Backend, PortSubscription } from '../backends/ports.js';
-import { EventBusCore } from '../bus/event-bus-core.js';
+import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createCodec } from '../codec/codec.js';
 import { ServiceRegistryCore } from '../registry/service-registry-core.js';
@@ -88,7 +88,13 @@ class HostRuntime implements Runtime {
 
   createContext(identity: PluginIdentity): ScopedContext {
     const logger = this.logger.child({ plugin: identity.name });
-    const scope = new PluginScope(identity.name, logger);
+    const scope = new PluginScope(identity.name, logger, this);
+    const report = (event: string, error: unknown): void =>
+      this.bus.reportHandlerError(
+        identity.name,
+        hostMeta(event, this.nodeId, identity.name),
+        error,
+      );
     const context: PluginContext = Object.freeze({
       pluginId: identity.name,
       version: identity.version,
@@ -100,13 +106,9 @@ class HostRuntime implements Runtime {
       rpcClient: createRpcClient(this.rpc, scope),
       serviceRegistry: createServiceRegistry(this.registry, scope),
       logger,
-      timers: createTimers(scope),
+      timers: createTimers(scope, (error) => report('timer', error)),
       background: createBackgroundTasks(scope, (name, error) =>
-        this.bus.reportHandlerError(
-          identity.name,
-          backgroundMeta(name, this.nodeId, identity.name),
-          error,
-        ),
+        report(`background.${name}`, error),
       ),
       signal: scope.controller.signal,
     });
@@ -129,6 +131,10 @@ class HostRuntime implements Runtime {
     return this.bus.publish('host', event, data);
   }
 
+  reportPluginError(pluginId: string, event: string, error: unknown): Promise<void> {
+    return this.bus.publish('host', PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
@@ -144,8 +150,9 @@ class HostRuntime implements Runtime {
   }
 }
 
-function backgroundMeta(name: string, nodeId: string, pluginId: string) {
+/** Meta for a failure outside any event (a timer, a background task), for `plugin.error`. */
+function hostMeta(event: string, nodeId: string, pluginId: string) {
   const timestamp = Date.now();
   const id = `${nodeId}-bg-${timestamp}`;
-  return { event: `background.${name}`, id, source: pluginId, nodeId, timestamp, traceId: id };
+  return { event, id, source: pluginId, nodeId, timestamp, traceId: id };
 }

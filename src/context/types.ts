@@ -104,6 +104,8 @@ export interface Runtime {
   createContext(identity: PluginIdentity): ScopedContext;
   /** Publish an event as the host itself (`source: 'host'`), e.g. lifecycle events. */
   publishAsHost(event: string, data: unknown): Promise<void>;
+  /** Publish `plugin.error` as the host for a failure of `pluginId` in `event` (a phase or event name). */
+  reportPluginError(pluginId: string, event: string, error: unknown): Promise<void>;
   /** What the cores hold right now, host-wide (zero everywhere after every plugin is released). */
   stats(): RuntimeStats;
   /** Stop every core and close the backend. */

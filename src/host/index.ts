@@ -11,6 +11,7 @@ export type {
   HostStatus,
   KeyProvider,
   LifecycleEvent,
+  LogLevel,
   PluginDefinition,
   PluginEntry,
   PluginHealth,

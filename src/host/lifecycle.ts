@@ -4,6 +4,7 @@ import { PluginActivationError, PluginDeactivationError, TimeoutError } from '..
 import type { DependencyGraph } from './dependency-graph.js';
 import { recordError, type PluginRecord } from './plugin-record.js';
 import { settleWithin } from '../util/bound.js';
+import { runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import type { Timeline } from './timeline.js';
 import type { LifecycleEvent } from './types.js';
 
@@ -96,7 +97,7 @@ async function activateOne(
 
   const outcome = await settleWithin(() => {
     record.scoped = env.runtime.createContext(identity);
-    return definition.activate(record.scoped.context);
+    return runAsPlugin(tagOf(env, record), definition.activate, record.scoped.context);
   }, timeoutMs);
   const durationMs = performance.now() - started;
   record.activationMs = durationMs;
@@ -193,7 +194,10 @@ async function deactivateOne(
   const outcome =
     deactivate === undefined
       ? ({ status: 'ok' } as const)
-      : await settleWithin(() => deactivate(scoped.context), timeoutMs);
+      : await settleWithin(
+          () => runAsPlugin(tagOf(env, record), deactivate, scoped.context),
+          timeoutMs,
+        );
   let detail: string | undefined;
   if (outcome.status !== 'ok') {
     const error =
@@ -292,6 +296,11 @@ async function releaseScope(
       ? {}
       : { detail: `unfinished: ${record.unfinished.join(', ')}` }),
   });
+}
+
+/** The plugin's attribution tag: the same one its context's callbacks carry (host = runtime). */
+function tagOf(env: LifecycleEnv, record: PluginRecord): PluginTag {
+  return { pluginId: record.name, host: env.runtime };
 }
 
 /** Milliseconds left before `deadline`, never negative. */

@@ -1,5 +1,4 @@
-import { PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
@@ -11,11 +10,13 @@ import {
 } from '../errors/errors.js';
 import { randomId } from '../util/ids.js';
 import { definePlugin } from './define-plugin.js';
+import { hostLogger } from './host-logger.js';
 import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
 import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
 import { settleWithin, withDeadline } from '../util/bound.js';
+import { currentPlugin, enableAttribution } from '../util/plugin-attribution.js';
 import { Timeline } from './timeline.js';
 import type {
   Host,
@@ -83,6 +84,8 @@ export class PluginHost implements Host {
   private starting: Promise<StartResult> | undefined;
   private stopping: Promise<void> | undefined;
   private closed = false;
+  /** Removes the unhandled-rejection listener and stops attribution (set while guarding). */
+  private releaseGuard: (() => void) | undefined;
   /** Set when stop() begins deactivating: a start still running must undo what it creates. */
   private shutDownStarted = false;
 
@@ -104,8 +107,7 @@ export class PluginHost implements Host {
     }
     this.keys = options.keys;
     this.strictPermissions = options.strictPermissions ?? false;
-    this.rootLogger =
-      options.logger ?? pino({ level: process.env['PLUGBOARD_LOG_LEVEL'] ?? 'info' });
+    this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });
     for (const entry of options.plugins ?? []) this.use(entry);
   }
@@ -200,6 +202,7 @@ export class PluginHost implements Host {
   // ---- start -----------------------------------------------------------------------------------
 
   private async runStart(): Promise<StartResult> {
+    this.guardRejections();
     this.startedAt = Date.now();
     const started = performance.now();
     try {
@@ -395,6 +398,46 @@ export class PluginHost implements Host {
       await settleWithin(() => Promise.allSettled([...this.publishes]), remaining(deadline));
     }
     await this.closeRuntime(deadline);
+    this.releaseGuard?.();
+  }
+
+  /**
+   * The host's unhandled-rejection policy (on unless `catchUnhandledRejections: false`): from
+   * `start()` until the host has stopped, it tracks which plugin's code runs (see
+   * `util/plugin-attribution`) and listens for `unhandledRejection`. A rejection traced to one of
+   * its plugins is logged and published as `plugin.error` (event `unhandledRejection`); one
+   * traced to no plugin is logged. Either way the process keeps running: with a listener
+   * installed, Node no longer exits on an unhandled rejection. The listener is removed on stop.
+   */
+  private guardRejections(): void {
+    if (this.options.catchUnhandledRejections === false || this.releaseGuard !== undefined) return;
+    const disable = enableAttribution();
+    const listener = (reason: unknown): void => this.onUnhandledRejection(reason);
+    process.on('unhandledRejection', listener);
+    this.releaseGuard = () => {
+      process.off('unhandledRejection', listener);
+      disable();
+    };
+  }
+
+  private onUnhandledRejection(reason: unknown): void {
+    const tag = currentPlugin();
+    if (tag === undefined) {
+      this.logger.error(
+        { err: reason },
+        'Unhandled promise rejection outside any plugin; the host keeps running',
+      );
+      return;
+    }
+    // Another host's plugin: that host reports it.
+    if (tag.host !== this.runtime || !this.records.has(tag.pluginId)) return;
+    this.logger.error(
+      { plugin: tag.pluginId, err: reason },
+      `Unhandled promise rejection in plugin "${tag.pluginId}"; reported as plugin.error`,
+    );
+    this.track('plugin.error', (runtime) =>
+      runtime.reportPluginError(tag.pluginId, 'unhandledRejection', reason),
+    );
   }
 
   private async closeRuntime(deadline: number): Promise<void> {
@@ -433,7 +476,7 @@ export class PluginHost implements Host {
       emit: (event) => this.emit(event),
       shutDown: () => this.shutDownStarted,
       reportError: (pluginId, event, error) => {
-        this.publish(PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
+        this.track(`plugin.error`, (runtime) => runtime.reportPluginError(pluginId, event, error));
       },
     };
   }
@@ -475,20 +518,19 @@ export class PluginHost implements Host {
   }
 
   private publishHostEvent<E extends keyof HostEvents>(event: E, data: HostEvents[E]): void {
-    this.publish(event, data);
+    this.track(event, (runtime) => runtime.publishAsHost(event, data));
   }
 
   /** Publish as the host without waiting; `stop()` waits for what is still pending (bounded). */
-  private publish(event: string, data: unknown): void {
+  private track(event: string, publish: (runtime: Runtime) => Promise<void>): void {
     const runtime = this.runtime;
     if (runtime === undefined || this.closed) return;
-    const pending = settleWithin(
-      () => runtime.publishAsHost(event, data),
-      runtime.limits.handlerTimeout,
-    ).then((outcome) => {
-      if (outcome.status === 'failed')
-        this.logger.warn({ err: outcome.error, event }, `Publishing ${event} failed`);
-    });
+    const pending = settleWithin(() => publish(runtime), runtime.limits.handlerTimeout).then(
+      (outcome) => {
+        if (outcome.status === 'failed')
+          this.logger.warn({ err: outcome.error, event }, `Publishing ${event} failed`);
+      },
+    );
     this.publishes.add(pending);
     void pending.finally(() => this.publishes.delete(pending));
   }

@@ -95,8 +95,17 @@ export interface HostOptions {
   backend?: BackendOption;
   /** This host's id in the cluster. Default: a random id. */
   nodeId?: string;
-  /** A pino logger. Default: pino at level `PLUGBOARD_LOG_LEVEL` (or `info`). */
-  logger?: Logger;
+  /**
+   * A pino logger, or `false` for none (silent). Default: pino at level `logLevel`.
+   */
+  logger?: Logger | false;
+  /**
+   * Level of the host's logger (`trace`, `debug`, `info`, `warn`, `error`, `fatal`, `silent`).
+   * With the default logger: its level; with a given logger: the level of the host's child
+   * loggers. Default: `PLUGBOARD_LOG_LEVEL`, else `info` (default logger) or the given logger's.
+   * @throws ValidationError (from `createHost`) for any other value, here or in the variable.
+   */
+  logLevel?: LogLevel;
   /** Default bound on each plugin's `activate`. Default 10000. */
   activateTimeout?: number;
   /** Default bound on each plugin's `deactivate` (and on waiting for its in-flight work). Default 5000. */
@@ -108,6 +117,15 @@ export interface HostOptions {
    * with `BackendUnavailableError` naming the backend. Default 30000.
    */
   startTimeout?: number;
+  /**
+   * While the host runs (from `start()` until `stop()` finished), catch unhandled promise
+   * rejections instead of letting Node exit: one traced to a plugin (its activate, handlers, RPC
+   * methods, timers or background tasks, through `AsyncLocalStorage`) is logged and published as
+   * `plugin.error` naming the plugin (event `unhandledRejection`); any other is logged. Default
+   * true. `false` leaves Node's own policy in place and skips the tracking, whose promise hooks
+   * slow promise-heavy code.
+   */
+  catchUnhandledRejections?: boolean;
   /** Limits shared by every building block (RPC timeout, payload size, ...). */
   limits?: Partial<RuntimeLimits>;
   /**
@@ -122,6 +140,9 @@ export interface HostOptions {
    */
   strictPermissions?: boolean;
 }
+
+/** The pino levels, plus `silent`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 /** Supplies encryption keys by id and version (for rotation). */
 export interface KeyProvider {
