@@ -11,6 +11,7 @@ import {
 import { randomId } from '../util/ids.js';
 import { definePlugin } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
+import { assertKeys, assertPermissionMode } from './host-options.js';
 import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
 import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
@@ -54,9 +55,9 @@ const DEFAULTS = {
  */
 export class PluginHost implements Host {
   readonly nodeId: string;
-  /** Encryption keys for the encryption service (kept for later building blocks). */
+  /** Encryption keys (validated, unused until the encryption service exists). */
   readonly keys: HostOptions['keys'];
-  /** Strict permission mode for the permission layer (kept for later building blocks). */
+  /** Always false: permissions are not enforced yet, and `strictPermissions: true` is refused. */
   readonly strictPermissions: boolean;
 
   private readonly options: HostOptions;
@@ -105,8 +106,9 @@ export class PluginHost implements Host {
         details: { field: 'nodeId' },
       });
     }
-    this.keys = options.keys;
-    this.strictPermissions = options.strictPermissions ?? false;
+    assertPermissionMode(options.strictPermissions);
+    this.keys = assertKeys(options.keys);
+    this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });
     for (const entry of options.plugins ?? []) this.use(entry);

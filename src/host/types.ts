@@ -130,13 +130,15 @@ export interface HostOptions {
   limits?: Partial<RuntimeLimits>;
   /**
    * Encryption keys by key id (`{ 'data-encryption-key': '<32 bytes, base64>' }`) or a key
-   * provider. Stored by the host for the encryption service (SPEC section 2); not used by the
-   * lifecycle itself.
+   * provider (an object with `getKey`). Validated by `createHost` (non-empty strings; the data
+   * key must be 32 bytes of base64), then kept for the encryption service (SPEC section 2),
+   * which does not exist yet: nothing uses them today.
    */
   keys?: Readonly<Record<string, string>> | KeyProvider;
   /**
-   * Deny plugins without a `permissions` list instead of trusting them (SPEC section 4). Stored
-   * by the host for the permission layer; default `false` (trusted, for development).
+   * Deny plugins without a `permissions` list instead of trusting them (SPEC section 4). Not
+   * enforced yet: `true` makes `createHost` reject with a `ValidationError` saying so; `false`
+   * (the default) trusts every plugin.
    */
   strictPermissions?: boolean;
 }
