@@ -8,12 +8,15 @@ import { registryConformance } from './registry.js';
 import { transportConformance } from './transport.js';
 
 let counter = 0;
+/** Short, so crash tests are quick; the real default is 10 s, as on Redis. */
+const LIVENESS_TTL = 150;
 
 const memory: HarnessFactory = async () => {
-  const network = new MemoryNetwork();
+  const network = new MemoryNetwork({ livenessTtl: LIVENESS_TTL });
   const created: Backend[] = [];
   return {
-    livenessMs: 100,
+    // A crashed node's entries lapse after the TTL (one timer, no reap interval).
+    livenessMs: LIVENESS_TTL,
     create: async (nodeId) => {
       const backend = new MemoryBackend({ nodeId: nodeId ?? `mem-${++counter}`, network });
       created.push(backend);

@@ -17,13 +17,14 @@ export class MemoryRegistryStore implements RegistryStore {
   ) {}
 
   put(kind: string, id: string, value: Uint8Array): Promise<void> {
-    if (this.closed) return rejectClosed();
+    // A crashed node is a dead process: nothing it still tries to write may land.
+    if (this.closed || this.network.crashed(this.nodeId)) return rejectClosed();
     this.network.putRecord({ kind, id, nodeId: this.nodeId, value: value.slice() });
     return Promise.resolve();
   }
 
   remove(kind: string, id: string): Promise<void> {
-    if (this.closed) return rejectClosed();
+    if (this.closed || this.network.crashed(this.nodeId)) return rejectClosed();
     this.network.removeRecord(kind, id, this.nodeId);
     return Promise.resolve();
   }
@@ -46,7 +47,7 @@ export class MemoryRegistryStore implements RegistryStore {
 
   liveNodes(): Promise<string[]> {
     if (this.closed) return rejectClosed();
-    return Promise.resolve([...this.network.nodes.keys()]);
+    return Promise.resolve(this.network.liveNodes());
   }
 
   close(): void {
