@@ -184,7 +184,7 @@ export function createServiceRegistry(
  * that rejects, is reported through `report` (as `plugin.error`), never left unhandled.
  */
 export function createTimers(scope: PluginScope, report: (error: unknown) => void): PluginTimers {
-  const start = (fn: () => void, ms: number, repeat: boolean): { cancel(): void } => {
+  const start = (fn: () => unknown, ms: number, repeat: boolean): { cancel(): void } => {
     scope.assertOpen('setting a timer');
     const clear = repeat ? clearInterval : clearTimeout;
     const held: Releasable = { kind: 'timer', release: () => clear(handle) };
@@ -255,22 +255,24 @@ function attempt<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `handler` run as its plugin's code (same arity, so the bus still sees whether it reads `meta`). */
+/**
+ * `handler` run as its plugin's code. The wrapper's arity keeps what the bus reads from it:
+ * 3 parameters when the handler sees `meta` (it declares it, or uses `arguments`), else 2.
+ */
 function attributedHandler(tag: PluginTag, handler: EventHandler): EventHandler {
-  if (handler.length === 0)
+  if (handler.length === 0 || handler.length >= 3)
     return (data, next, meta) => runAsPlugin(tag, handler, data, next, meta);
-  if (handler.length >= 3) return (data, next, meta) => runAsPlugin(tag, handler, data, next, meta);
-  return (data, next, ...rest) => runAsPlugin(tag, handler, data, next, rest[0]!);
+  return (data, next, ...rest) => runAsPlugin(tag, handler, data, next, rest[0]);
 }
 
 /** An object with the implementation's RPC methods, each run as its plugin's code. */
-function attributedMethods(tag: PluginTag, service: string, implementation: unknown): object {
-  if (typeof implementation !== 'object' || implementation === null)
-    return implementation as object;
+function attributedMethods(tag: PluginTag, service: string, implementation: unknown): unknown {
+  // Not an object: the core rejects it with its own message.
+  if (typeof implementation !== 'object' || implementation === null) return implementation;
   const wrapped: Record<string, (...args: unknown[]) => unknown> = {};
   for (const [name, method] of collectMethods(service, implementation)) {
     wrapped[name] = (...args: unknown[]) =>
-      runAsPlugin(tag, () => method.apply(implementation, args) as unknown);
+      runAsPlugin(tag, () => method.apply(implementation, args));
   }
   return wrapped;
 }

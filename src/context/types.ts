@@ -3,10 +3,13 @@ import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcClient, RpcServer } from '../rpc/types.js';
 
-/** Timers owned by a plugin: cleared when the plugin stops. */
+/**
+ * Timers owned by a plugin: cleared when the plugin stops. A callback that throws or returns a
+ * rejected promise is reported as `plugin.error` (event `timer`).
+ */
 export interface PluginTimers {
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
-  setInterval(fn: () => void, ms: number): { cancel(): void };
+  setTimeout(fn: () => void | Promise<void>, ms: number): { cancel(): void };
+  setInterval(fn: () => void | Promise<void>, ms: number): { cancel(): void };
 }
 
 /**

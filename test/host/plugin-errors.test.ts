@@ -74,7 +74,7 @@ void describe('plugin failures are reported as plugin.error naming the plugin', 
     const { host, waitFor } = await observedHost({
       ticker: (c) => {
         c.timers.setTimeout(async () => {
-          await null;
+          await Promise.resolve();
           throw new Error('async timer failure');
         }, 1);
         c.timers.setTimeout(() => {
@@ -101,7 +101,7 @@ void describe('plugin failures are reported as plugin.error naming the plugin', 
           throw new Error('background failure');
         });
         c.eventBus.subscribe('job.run', async () => {
-          await null;
+          await Promise.resolve();
           throw new Error('handler failure');
         });
       },
