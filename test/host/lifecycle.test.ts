@@ -376,8 +376,13 @@ void describe('host lifecycle', () => {
       () => makeHost({ plugins: [{ name: 'x', version: 'bad', activate() {} }] }),
       (e: any) => e.details.field === 'version',
     );
-    const { host } = makeHost({ keys: { k: 'abc' }, strictPermissions: true });
-    assert.equal(host.strictPermissions, true);
+    // Permissions are not enforced yet: strict mode is refused rather than silently ignored.
+    assert.throws(
+      () => makeHost({ strictPermissions: true }),
+      (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'strictPermissions',
+    );
+    const { host } = makeHost({ keys: { k: 'abc' }, strictPermissions: false });
+    assert.equal(host.strictPermissions, false);
     assert.deepEqual(host.keys, { k: 'abc' });
   });
 });
