@@ -313,9 +313,11 @@ export interface Host {
    * plugins level by level (in parallel within a level). Resolves even when some plugins
    * failed: see {@link Host.health}. Calling it again returns the same promise.
    *
-   * @throws InvalidManifestError, MissingDependencyError, DependencyVersionError,
-   *   DependencyCycleError, DuplicatePluginError before any plugin starts; backend errors.
-   * @throws HostStateError when called after `stop()`.
+   * Rejects (never throws) with InvalidManifestError, MissingDependencyError,
+   * DependencyVersionError, DependencyCycleError or DuplicatePluginError before any plugin
+   * starts; with the backend's error, or BackendUnavailableError naming the backend when it is
+   * not ready within `startTimeout`; with HostStateError when called after `stop()`. Each plugin
+   * step is bounded by its timeouts, so the promise always settles.
    * @returns which plugins are active, failed and skipped.
    */
   start(): Promise<StartResult>;
