@@ -23,4 +23,5 @@ export type {
   SemverRange,
   StartResult,
   TimelineEntry,
+  UnhandledRejectionPolicy,
 } from './types.js';

@@ -33,6 +33,7 @@ import type {
   RecordedError,
   StartResult,
   TimelineEntry,
+  UnhandledRejectionPolicy,
 } from './types.js';
 
 /** Builds the runtime over a backend (`createRuntime` from `src/context/runtime.ts`). */
@@ -85,6 +86,7 @@ export class PluginHost implements Host {
   private starting: Promise<StartResult> | undefined;
   private stopping: Promise<void> | undefined;
   private closed = false;
+  private readonly rejectionPolicy: UnhandledRejectionPolicy;
   /** Removes the unhandled-rejection listener and stops attribution (set while guarding). */
   private releaseGuard: (() => void) | undefined;
   /** Set when stop() begins deactivating: a start still running must undo what it creates. */
@@ -110,6 +112,7 @@ export class PluginHost implements Host {
     this.keys = assertKeys(options.keys);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
+    this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
     this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });
     for (const entry of options.plugins ?? []) this.use(entry);
   }
@@ -404,16 +407,14 @@ export class PluginHost implements Host {
   }
 
   /**
-   * The host's unhandled-rejection policy (on unless `catchUnhandledRejections: false`): from
-   * `start()` until the host has stopped, it tracks which plugin's code runs (see
-   * `util/plugin-attribution`) and listens for `unhandledRejection`. A rejection traced to one of
-   * its plugins is logged and published as `plugin.error` (event `unhandledRejection`); one
-   * traced to no plugin is logged. Either way the process keeps running: with a listener
-   * installed, Node no longer exits on an unhandled rejection. The listener is removed on stop.
+   * The host's unhandled-rejection policy (`unhandledRejections`, see HostOptions): from
+   * `start()` until the host has stopped, listen for `unhandledRejection` (unless `'node'`) and,
+   * with `'report'`, trace which plugin's code runs (`util/plugin-attribution`). The listener
+   * is removed on stop.
    */
   private guardRejections(): void {
-    if (this.options.catchUnhandledRejections === false || this.releaseGuard !== undefined) return;
-    const disable = enableAttribution();
+    if (this.rejectionPolicy === 'node' || this.releaseGuard !== undefined) return;
+    const disable = this.rejectionPolicy === 'report' ? enableAttribution() : () => undefined;
     const listener = (reason: unknown): void => this.onUnhandledRejection(reason);
     process.on('unhandledRejection', listener);
     this.releaseGuard = () => {
@@ -561,4 +562,13 @@ function backendName(option: HostOptions['backend']): string {
   if (option === undefined || option === 'memory') return 'memory';
   if (typeof option === 'object' && option !== null && 'redis' in option) return 'redis';
   return 'memory';
+}
+
+function rejectionPolicy(value: unknown): UnhandledRejectionPolicy {
+  if (value === undefined) return 'report';
+  if (value === 'report' || value === 'log' || value === 'node') return value;
+  throw new ValidationError(
+    `Host option "unhandledRejections" must be 'report', 'log' or 'node', got ${JSON.stringify(value)}.`,
+    { details: { field: 'unhandledRejections' } },
+  );
 }

@@ -8,6 +8,7 @@ import type { PluginContext } from '../../src/context/types.js';
 import { createHost } from '../../src/host/host.js';
 import { definePlugin } from '../../src/host/define-plugin.js';
 import type { HostOptions } from '../../src/host/types.js';
+import { attributionActive } from '../../src/util/plugin-attribution.js';
 import { silentLogger } from './helpers.js';
 
 const run = promisify(execFile);
@@ -145,14 +146,28 @@ void describe('plugin failures are reported as plugin.error naming the plugin', 
     assert.equal(result.after, result.before);
   });
 
-  void it('leaves Node alone with catchUnhandledRejections: false', async () => {
+  void it("leaves Node alone with unhandledRejections: 'node'", async () => {
     const before = process.listenerCount('unhandledRejection');
     const { host } = await observedHost(
       { quiet: () => undefined },
-      { catchUnhandledRejections: false },
+      { unhandledRejections: 'node' },
     );
     await host.start();
     assert.equal(process.listenerCount('unhandledRejection'), before);
     await host.stop();
+  });
+
+  void it("keeps the listener but traces nothing with unhandledRejections: 'log'", async () => {
+    const before = process.listenerCount('unhandledRejection');
+    const { host } = await observedHost({ quiet: () => undefined }, { unhandledRejections: 'log' });
+    await host.start();
+    assert.equal(process.listenerCount('unhandledRejection'), before + 1);
+    assert.equal(attributionActive(), false);
+    await host.stop();
+    assert.equal(process.listenerCount('unhandledRejection'), before);
+    await assert.rejects(
+      createHost({ logger: false, unhandledRejections: 'ignore' as never }),
+      (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'unhandledRejections',
+    );
   });
 });
