@@ -185,6 +185,12 @@ export class PluginHost implements Host {
   }
 
   async idle(timeoutMs: number): Promise<boolean> {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      throw new ValidationError(
+        `host.idle(timeoutMs) needs a non-negative number of milliseconds, got ${String(timeoutMs)}.`,
+        { details: { field: 'timeoutMs' } },
+      );
+    }
     const scopes = this.ordered().flatMap((record) =>
       record.scoped === undefined ? [] : [record.scoped],
     );

@@ -12,7 +12,7 @@ export type BoundedOutcome<T> =
  * (the caller decides what to abandon). Never throws synchronously: a sync throw of `work` is a
  * rejection. The deadline lives in `scheduler` (one ticking timer for all bounds; fires at most
  * one tick late, never early) and is cancelled as soon as the work settles. `Infinity` means no
- * bound.
+ * bound; zero, a negative number or NaN means the bound has passed (it fires on the next tick).
  */
 export function withDeadline<T>(
   work: PromiseLike<T> | (() => T | PromiseLike<T>),
@@ -29,7 +29,9 @@ export function withDeadline<T>(
   const promise = Promise.resolve(started);
   if (timeoutMs === Infinity) return promise;
   return new Promise<T>((resolve, reject) => {
-    const entry = scheduler.add(Math.max(0, timeoutMs), () => reject(onTimeout()));
+    // NaN or a negative bound has passed already (a NaN deadline would never fire).
+    const ms = timeoutMs > 0 ? timeoutMs : 0;
+    const entry = scheduler.add(ms, () => reject(onTimeout()));
     promise.then(
       (value) => {
         if (entry.cancel()) resolve(value);

@@ -144,7 +144,8 @@ export class Deadlines {
    */
   at(epochMs: number, onExpire: () => void): DeadlineEntry {
     if (this.closed) return this.add(0, onExpire);
-    const entry = new AtEntry(epochMs, onExpire, this);
+    // A NaN deadline would never fire and would break the heap's order: it has passed.
+    const entry = new AtEntry(Number.isNaN(epochMs) ? 0 : epochMs, onExpire, this);
     heapPush(this.heap, entry);
     if (
       this.heapCancelled > COMPACT_MIN &&
@@ -164,6 +165,8 @@ export class Deadlines {
       queueMicrotask(() => cancelled || onExpire());
       return { cancel: () => !cancelled && (cancelled = true) };
     }
+    // NaN or a negative duration has passed already (NaN would never fire).
+    if (!(timeoutMs > 0)) timeoutMs = 0;
     let queue = this.queues.get(timeoutMs);
     if (queue === undefined) this.queues.set(timeoutMs, (queue = new Queue(timeoutMs)));
     const entry = new Entry(onExpire, queue, this);

@@ -31,6 +31,13 @@ void describe('the deadline scheduler and withDeadline', () => {
     deadlines.close();
   });
 
+  void it('fires NaN deadlines at once instead of never', async () => {
+    const deadlines = new Deadlines();
+    await new Promise<void>((resolve) => deadlines.add(Number.NaN, resolve));
+    await new Promise<void>((resolve) => deadlines.at(Number.NaN, resolve));
+    deadlines.close();
+  });
+
   void it('fires pending absolute deadlines on close', () => {
     const deadlines = new Deadlines({ keepAlive: false });
     let fired = 0;
@@ -63,6 +70,13 @@ void describe('the deadline scheduler and withDeadline', () => {
     await assert.rejects(thrown, /sync/);
     assert.equal(deadlines.size, 0);
     deadlines.close();
+  });
+
+  void it('treats a NaN or negative bound as passed, never as forever', async () => {
+    assert.deepEqual(await settleWithin(new Promise(() => undefined), Number.NaN), {
+      status: 'timeout',
+    });
+    assert.deepEqual(await settleWithin(new Promise(() => undefined), -5), { status: 'timeout' });
   });
 
   void it('settleWithin reports ok, failed and timeout without rejecting', async () => {
