@@ -73,6 +73,7 @@ void describe('plugin chain: one async discipline', () => {
   });
 
   void it('bounds only the handler itself: time spent in later handlers does not count', async () => {
+    const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 200));
     const { host, contexts } = await hostWith(
       {
         outer: (c) =>
@@ -81,20 +82,26 @@ void describe('plugin chain: one async discipline', () => {
           c.eventBus.subscribe(
             'slow.chain',
             async (_d, next) => {
-              await new Promise((resolve) => setTimeout(resolve, 60));
+              await pause();
               await next();
             },
             { priority: 5 },
           ),
         b: (c) =>
-          c.eventBus.subscribe('slow.chain', async () => {
-            await new Promise((resolve) => setTimeout(resolve, 60));
-          }),
+          c.eventBus.subscribe(
+            'slow.chain',
+            async (_d, next) => {
+              await pause();
+              await next();
+            },
+            { priority: 3 },
+          ),
+        c: (c) => c.eventBus.subscribe('slow.chain', pause),
       },
-      100,
+      450,
     );
     try {
-      // Outer's own work is instant; a and b each take 60 ms < 100 ms, the whole chain 120 ms.
+      // Each handler's own work takes 200 ms (well under 450), the whole chain 600 ms (over it).
       assert.deepEqual(await contexts.get('outer')!.pluginChain.execute('slow.chain', { v: 1 }), {
         v: 1,
       });
