@@ -28,6 +28,10 @@ export type {
 export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';
 export type { BackendOption, RedisBackendOption } from './backends/resolve.js';
 
+// Durable event queues: management through host.durable
+export type { DurableAdmin, DurableDeadLetter, DurableQueueInfo } from './queue/types.js';
+export type { QueueCounts } from './backends/ports.js';
+
 // The plugin context and its building blocks
 export type {
   BackgroundTasks,

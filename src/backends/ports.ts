@@ -179,6 +179,27 @@ export interface QueueCounts {
   dead: number;
 }
 
+/** A binding that appeared (`bind`) or went away (`unbind`). */
+export interface BindingChange {
+  readonly type: 'bind' | 'unbind';
+  readonly queue: string;
+  readonly pattern: string;
+}
+
+export type BindingListener = (change: BindingChange) => void;
+
+/** A message in a queue's dead-letter list, as kept for inspection and replay. */
+export interface DeadLetter {
+  readonly id: string;
+  readonly payload: Uint8Array;
+  /** Deliveries it had before it was dead-lettered. */
+  readonly attempt: number;
+  readonly enqueuedAt: number;
+  /** Epoch ms when it was dead-lettered. */
+  readonly deadAt: number;
+  readonly reason: string;
+}
+
 /**
  * Durable work queues with competing consumers and at-least-once delivery: the backing store of
  * `durable: true` event subscriptions today and of the message queue building block.
@@ -228,6 +249,32 @@ export interface QueueStore {
 
   /** Every binding in the cluster. */
   bindings(): Promise<Array<{ queue: string; pattern: string }>>;
+
+  /**
+   * Be told of every later binding change made by any node (only real transitions: binding what
+   * is bound already changes nothing). Changes missed while this node could not hear them (a
+   * dropped connection) are delivered after it reconnects, by comparing with `bindings()`. Call
+   * `bindings()` after the watch resolves to get the state the changes apply to.
+   */
+  watchBindings(listener: BindingListener): Promise<PortSubscription>;
+
+  /** Names of every queue that has a binding or was ever enqueued to (until `deleteQueue`). */
+  queueNames(): Promise<string[]>;
+
+  /** Up to `limit` dead letters of `queue`, oldest first. */
+  deadLetters(queue: string, limit: number): Promise<DeadLetter[]>;
+
+  /** Drop one dead letter for good. `false`: no such dead letter. */
+  removeDeadLetter(queue: string, id: string): Promise<boolean>;
+
+  /** Move one dead letter back to the ready messages (claimable at once, attempt kept). */
+  retryDeadLetter(queue: string, id: string): Promise<boolean>;
+
+  /** Drop every dead letter of `queue`; resolves with how many there were. */
+  purgeDeadLetters(queue: string): Promise<number>;
+
+  /** Unbind every pattern of `queue` and delete all its messages and dead letters. */
+  deleteQueue(queue: string): Promise<void>;
 }
 
 /** Where a backend stands; building blocks may read it, only the backend changes it. */

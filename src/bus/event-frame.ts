@@ -1,7 +1,7 @@
-import type { Logger } from 'pino';
 import type { Codec } from '../codec/codec.js';
 import { ValidationError } from '../errors/errors.js';
 import { assertName } from '../util/names.js';
+import type { DropReporter } from './drop-reporter.js';
 
 /** An event as it crosses the wire or waits in a durable queue. */
 export interface EventFrame {
@@ -26,25 +26,37 @@ export interface EventFrame {
   g?: string[];
 }
 
-/** Decode and check an event frame from the backend (its data stays encoded); undefined if malformed. */
+/**
+ * Decode and check an event frame from the backend (its data stays encoded): every field a
+ * handler's meta is built from has its type checked here, so handlers never see a wrong shape.
+ * A malformed frame is counted by `drops` (which logs rate-limited) and undefined is returned.
+ */
 export function decodeFrame(
   codec: Codec,
   payload: Uint8Array,
-  logger: Logger,
+  drops: DropReporter,
 ): EventFrame | undefined {
   try {
     const frame = codec.decode(payload) as EventFrame;
+    if (typeof frame !== 'object' || frame === null)
+      throw new ValidationError('Event frame is not an object.');
     assertName(frame.e, 'Event name');
     if (
       !(frame.d instanceof Uint8Array) ||
       typeof frame.s !== 'string' ||
-      typeof frame.n !== 'string'
+      typeof frame.n !== 'string' ||
+      typeof frame.i !== 'string' ||
+      typeof frame.tr !== 'string' ||
+      typeof frame.t !== 'number' ||
+      !Number.isFinite(frame.t) ||
+      (frame.g !== undefined &&
+        (!Array.isArray(frame.g) || !frame.g.every((g) => typeof g === 'string')))
     ) {
       throw new ValidationError('Event frame has the wrong shape.');
     }
     return frame;
   } catch (error) {
-    logger.warn({ err: error }, 'dropped a malformed event frame from the backend');
+    drops.drop(error);
     return undefined;
   }
 }

@@ -57,9 +57,12 @@ export interface Subscription {
   /** True until unsubscribed (or the owning plugin stopped). */
   readonly active: boolean;
   /**
-   * Resolves once the subscription is in effect across the cluster: at once for a plain one,
-   * once its group membership is announced for a group one, once its queue is bound for a
-   * durable one (events published before that are not stored for it). Rejects if that failed.
+   * Resolves once the subscription is in effect across the cluster: at once for a plain one;
+   * for a group one, once its membership is in the registry and every live node has applied it
+   * (a cluster barrier), so any node's next publish counts it in the group's rotation; for a
+   * durable one, once its queue's binding is stored and every live node's binding table has it,
+   * so any node's next matching publish is stored (earlier ones are not). Rejects if that failed
+   * or some live node did not confirm in time (10 s).
    */
   readonly ready: Promise<void>;
   unsubscribe(): void;

@@ -118,14 +118,15 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
     method: string,
     params: unknown,
     timeout: number | undefined,
+    preferLocal?: boolean,
   ): Promise<unknown> =>
     attempt(() => {
       if (scope.closed) throw closed(scope, `calling ${String(service)}.${String(method)}`);
-      return core.call(id, service, method, params, timeout);
+      return core.call(id, service, method, params, timeout, preferLocal);
     });
   const client: RpcClient = {
     call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
-      call(service, method, params, options?.timeout)) as RpcClient['call'],
+      call(service, method, params, options?.timeout, options?.preferLocal)) as RpcClient['call'],
     callWithTimeout: ((service: string, method: string, params: unknown, timeout: number) =>
       call(service, method, params, timeout)) as RpcClient['callWithTimeout'],
     subscribeService(service, callback) {
@@ -140,7 +141,8 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
           get: (_target, method) =>
             typeof method !== 'string' || method === 'then'
               ? undefined
-              : (...args: unknown[]) => call(service, method, args, options?.timeout),
+              : (...args: unknown[]) =>
+                  call(service, method, args, options?.timeout, options?.preferLocal),
         },
       )) as RpcClient['proxy'],
   };

@@ -3,6 +3,8 @@ import { answerBarriers } from '../backends/cluster-barrier.js';
 import type { Backend, PortSubscription } from '../backends/ports.js';
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
+import { createDurableAdmin } from '../queue/durable-admin.js';
+import type { DurableAdmin } from '../queue/types.js';
 import { createCodec } from '../codec/codec.js';
 import { ServiceRegistryCore } from '../registry/service-registry-core.js';
 import { RpcCore } from '../rpc/rpc-core.js';
@@ -49,6 +51,7 @@ class HostRuntime implements Runtime {
   readonly nodeId: string;
   readonly backendKind: string;
   readonly limits: RuntimeLimits;
+  readonly durable: DurableAdmin;
   private readonly backend: Backend;
   private readonly logger: Logger;
   private readonly deadlines = new Deadlines();
@@ -78,6 +81,7 @@ class HostRuntime implements Runtime {
       maxInFlight: this.limits.maxInFlightCalls,
     });
     this.registry = new ServiceRegistryCore(shared);
+    this.durable = createDurableAdmin(this.backend, codec);
   }
 
   async start(): Promise<void> {

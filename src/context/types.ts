@@ -1,3 +1,4 @@
+import type { DurableAdmin } from '../queue/types.js';
 import type { Logger } from 'pino';
 import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
@@ -111,6 +112,8 @@ export interface Runtime {
   reportPluginError(pluginId: string, event: string, error: unknown): Promise<void>;
   /** What the cores hold right now, host-wide (zero everywhere after every plugin is released). */
   stats(): RuntimeStats;
+  /** List and remove durable event queues, bindings and dead letters (cluster-wide). */
+  readonly durable: DurableAdmin;
   /** Stop every core and close the backend. */
   close(): Promise<void>;
 }

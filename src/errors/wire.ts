@@ -48,16 +48,20 @@ const codeOfClass = new Map<string, string>(
  * Rebuild an error from the wire. Plugboard errors come back as their own class; any other
  * error comes back as a plain `Error` whose `name`, `message` and `code` are the original's,
  * so callers can branch on them exactly as if the method had run in their own process.
+ *
+ * Both stacks are kept: `stack` is the local one (where the error was rebuilt, with the async
+ * frames that awaited it) followed by a `Caused on node <origin>:` section holding the remote
+ * stack, which is also on the non-enumerable `remoteStack` property.
+ * @param origin the node the error came from, when known
  */
-export function wireToError(wire: WireError): Error {
+export function wireToError(wire: WireError, origin?: string): Error {
   // A user error that happens to be named `ValidationError` (or a DOM `TimeoutError`) keeps its
   // own code: the class is rebuilt only when name and code both match.
   const classCode = typeof wire.name === 'string' ? codeOfClass.get(wire.name) : undefined;
   if (classCode !== undefined && classCode === wire.code) {
     const known = errorClasses[wire.name as keyof typeof errorClasses] as unknown as Ctor;
     const error = new known(String(wire.message), { details: wire.details ?? {} });
-    if (wire.stack !== undefined) error.stack = wire.stack;
-    return error;
+    return withRemoteStack(error, wire, origin);
   }
   const error = new Error(wire.message) as Error & {
     code?: string;
@@ -66,7 +70,25 @@ export function wireToError(wire: WireError): Error {
   error.name = wire.name;
   if (wire.code !== undefined) error.code = wire.code;
   if (wire.details !== undefined) error.details = wire.details;
-  if (wire.stack !== undefined) error.stack = wire.stack;
+  return withRemoteStack(error, wire, origin);
+}
+
+/** Append the remote stack to the local one (see {@link wireToError}). */
+function withRemoteStack<E extends Error>(
+  error: E,
+  wire: WireError,
+  origin: string | undefined,
+): E {
+  if (typeof wire.stack !== 'string') return error;
+  Error.captureStackTrace(error, wireToError);
+  const where = origin === undefined ? 'another node' : `node ${origin}`;
+  error.stack = `${error.stack ?? String(error)}\nCaused on ${where}:\n${wire.stack}`;
+  Object.defineProperty(error, 'remoteStack', {
+    value: wire.stack,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   return error;
 }
 

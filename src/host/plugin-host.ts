@@ -8,6 +8,8 @@ import {
   TimeoutError,
   ValidationError,
 } from '../errors/errors.js';
+import { forwardDurableAdmin } from '../queue/durable-admin.js';
+import type { DurableAdmin } from '../queue/types.js';
 import { randomId } from '../util/ids.js';
 import { definePlugin } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
@@ -91,6 +93,11 @@ export class PluginHost implements Host {
   private releaseGuard: (() => void) | undefined;
   /** Set when stop() begins deactivating: a start still running must undo what it creates. */
   private shutDownStarted = false;
+  /** Durable event queues of the cluster; rejects while the host is not running. */
+  readonly durable: DurableAdmin = forwardDurableAdmin(
+    () => (this.closed ? undefined : this.runtime?.durable),
+    () => new HostStateError('host.durable needs a started host (start() it first).'),
+  );
 
   constructor(options: HostOptions, createRuntime: RuntimeFactory) {
     this.options = options;

@@ -1,3 +1,4 @@
+import type { DurableAdmin } from '../queue/types.js';
 import type { Logger } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
 import type {
@@ -343,4 +344,6 @@ export interface Host {
   timeline(): readonly TimelineEntry[];
   /** Be told of each plugin lifecycle event; returns a function that removes the listener. */
   onLifecycle(listener: (event: LifecycleEvent) => void): () => void;
+  /** List and remove durable event queues, bindings and dead letters (rejects until started). */
+  readonly durable: DurableAdmin;
 }

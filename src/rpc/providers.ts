@@ -1,10 +1,12 @@
 import { ValidationError } from '../errors/errors.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 
-type Method = (...args: unknown[]) => unknown;
+export type Method = (...args: unknown[]) => unknown;
 
 /** A service implementation registered on this node. */
 export interface LocalProvider {
+  readonly local: true;
+  /** Also its registry entry id, so other nodes know it by the same id. */
   readonly id: string;
   readonly owner: string;
   readonly service: string;
@@ -16,13 +18,18 @@ export interface LocalProvider {
 
 /** A provider on another node, as announced in the registry. */
 export interface RemoteProvider {
-  readonly recordId: string;
+  readonly local: false;
+  /** Its registry entry id. */
+  readonly id: string;
   readonly nodeId: string;
   readonly pluginId: string;
   readonly service: string;
   readonly methods: readonly string[];
   readonly idempotent: ReadonlySet<string>;
 }
+
+/** Any provider a call may go to. */
+export type Provider = LocalProvider | RemoteProvider;
 
 /** What a provider announces about itself in the registry. */
 export interface ProviderAnnouncement {
@@ -61,4 +68,9 @@ export function collectMethods(service: string, implementation: unknown): Map<st
     });
   }
   return methods;
+}
+
+/** Whether `provider` offers `method`. */
+export function hasMethod(provider: Provider, method: string): boolean {
+  return provider.local ? provider.methods.has(method) : provider.methods.includes(method);
 }

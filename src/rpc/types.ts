@@ -8,8 +8,9 @@ import type {
 
 export interface RegisterOptions {
   /**
-   * Methods that are safe to run twice. A call to one of them may fail over to another
-   * provider when its provider's node dies mid-call. Default: none.
+   * Methods that are safe to run twice. A call to one of them moves on to another provider when
+   * its provider's node dies mid-call; a call to any other method then rejects at once with
+   * `ServiceUnavailableError` (`details.mayHaveRun: true`). Default: none.
    */
   idempotent?: readonly string[];
 }
@@ -18,7 +19,12 @@ export interface RegisterOptions {
 export interface Registration {
   readonly id: string;
   readonly name: string;
-  /** Resolves once the registration is visible to the whole cluster. */
+  /**
+   * Resolves once the registration is in effect across the cluster: its registry entry is stored
+   * and every live node has applied it, so a call from any node right after can reach it. Local
+   * callers can reach it at once. Rejects if some live node did not confirm within the host's
+   * `rpcTimeout`.
+   */
   readonly ready: Promise<void>;
   unregister(): Promise<void>;
 }
@@ -53,8 +59,17 @@ export interface ServiceStatus {
 export type ServiceStatusCallback = (status: ServiceStatus) => void;
 
 export interface CallOptions {
-  /** Deadline for this call, ms. Default: the host's `rpcTimeout` (10000). */
+  /**
+   * Deadline for this call, ms. Default: the host's `rpcTimeout` (10000). It travels to the
+   * provider as time remaining, so nodes' clocks need not agree.
+   */
   timeout?: number;
+  /**
+   * Call a provider on this node when one has the method (round-robin among them), instead of
+   * balancing across every provider in the cluster; other nodes' providers are used only when
+   * no local one qualifies. Default: false.
+   */
+  preferLocal?: boolean;
 }
 
 /** A handle for a service-status subscription. */
@@ -64,9 +79,13 @@ export interface ServiceWatch {
 
 export interface RpcClient {
   /**
-   * Call `service.method(...params)` on some provider (local first, then round-robin across the
-   * cluster). Rejects with `ServiceUnavailableError`, `MethodNotFoundError`, `TimeoutError`, or
-   * the method's own error (same `name`, `message`, `code`).
+   * Call `service.method(...params)` on some provider: round-robin over every provider in the
+   * cluster that has the method, this node's included (see `CallOptions.preferLocal`). A call
+   * that never reached its provider (its node is gone) moves on to the next one. Never throws;
+   * rejects with `ValidationError` (bad arguments), `ServiceUnavailableError` (no provider, or a
+   * non-idempotent call whose provider's node left mid-call: `details.mayHaveRun`),
+   * `MethodNotFoundError`, `TimeoutError`, `BackpressureError`, or the method's own error (same
+   * class or `name`, `message`, `code`; its `stack` ends with the remote stack).
    */
   call<S extends string, M extends MethodName<S>>(
     service: S,
@@ -83,6 +102,6 @@ export interface RpcClient {
   ): Promise<MethodResult<S, M>>;
   /** Be told now and on every change whether `service` has providers. */
   subscribeService(service: string, callback: ServiceStatusCallback): ServiceWatch;
-  /** A typed proxy whose methods call the service. */
+  /** A typed proxy whose methods call the service (each returns a promise, like `call`). */
   proxy<S extends string>(service: S, options?: CallOptions): ServiceProxy<S>;
 }

@@ -10,7 +10,11 @@ export interface RequestFrame {
   p: unknown[] | undefined;
   /** calling plugin */
   c: string;
-  /** deadline, epoch ms */
+  /**
+   * Time left for the call when it was sent, ms. Remaining time rather than an epoch deadline,
+   * because nodes' clocks differ; the provider bounds the call by it from receipt (so transit
+   * time is not counted against the provider, but the caller's own deadline still holds).
+   */
   t: number;
 }
 

@@ -9,6 +9,7 @@ import {
   TimeoutError,
 } from '../../src/errors/errors.js';
 import type { ServiceInstance } from '../../src/registry/types.js';
+import { durableQueueName } from '../../src/queue/queue-names.js';
 import { silentLogger } from '../support/runtime.js';
 import { until, type BackendHarness, type HarnessFactory } from './harness.js';
 
@@ -94,27 +95,16 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
 
     it('shares group events across nodes: each event to exactly one member', async () => {
       const got = new Map<number, string>();
-      nodes.forEach((n, i) =>
-        n.plugin('worker').eventBus.subscribe(
-          'job.*',
-          (data: any, _next, meta) => {
-            if (meta.event === 'job.probe') probes[data.from]!.add(i);
-            else got.set(data.n, `node${i}`);
-          },
-          { group: 'workers' },
+      // `ready`: every node routes to the member, so no probing is needed before publishing.
+      await Promise.all(
+        nodes.map(
+          (n, i) =>
+            n
+              .plugin('worker')
+              .eventBus.subscribe('job.*', (data: any) => void got.set(data.n, `node${i}`), {
+                group: 'workers',
+              }).ready,
         ),
-      );
-      // Every node must know the others' group members before the real publishes: probe until
-      // each publisher's turns have reached all three nodes.
-      const probes = [new Set<number>(), new Set<number>(), new Set<number>()];
-      await until(
-        async () => {
-          for (let from = 0; from < 3; from++)
-            await nodes[from]!.plugin('p').eventBus.publish('job.probe', { from });
-          return probes.every((seen) => seen.size === 3);
-        },
-        5000,
-        'group members known everywhere',
       );
       let total = 0;
       nodes.forEach((n) =>
@@ -184,7 +174,10 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       for (let i = 0; i < 6; i++)
         answers.add(await nodes[0]!.plugin('c').rpcClient.call('where', 'am'));
       assert.deepEqual([...answers].sort(), ['node1', 'node2']);
-      assert.equal(await nodes[1]!.plugin('c').rpcClient.call('where', 'am'), 'node1');
+      assert.equal(
+        await nodes[1]!.plugin('c').rpcClient.call('where', 'am', [], { preferLocal: true }),
+        'node1',
+      );
     });
 
     it('refuses payloads over the size limit before sending', async () => {
@@ -291,26 +284,13 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
       const group = `billing${Math.random().toString(36).slice(2, 7)}`;
       // Bind the group, then stop its only consumer: later events must wait for it.
       const first = nodes[1]!.scoped('billing');
-      first.context.eventBus.subscribe('invoice.*', () => undefined, { durable: true, group });
-      await until(
-        async () =>
-          (await nodes[1]!.backend.queues.bindings()).some((b) =>
-            b.queue.startsWith(`ev.${group}.`),
-          ),
-        3000,
-        'binding',
-      );
+      // `ready`: the binding is stored and every node's binding table has it.
+      await first.context.eventBus.subscribe('invoice.*', () => undefined, {
+        durable: true,
+        group,
+      }).ready;
       await first.release(2000);
-      // Wait until node 0 knows the binding: its probes start landing in the queue.
-      const queue = `ev.${group}.invoice.*`;
-      await until(
-        async () => {
-          await nodes[0]!.plugin('p').eventBus.publish('invoice.probe', {});
-          return (await nodes[0]!.backend.queues.counts(queue)).ready > 0;
-        },
-        3000,
-        'binding known to the publisher',
-      );
+      const queue = durableQueueName(group, 'invoice.*');
       for (let n = 0; n < 20; n++)
         await nodes[0]!.plugin('p').eventBus.publish('invoice.created', { n });
       // Two members on two nodes resume the group; one of them fails each event's first try.
@@ -321,7 +301,6 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
         node.plugin('billing2').eventBus.subscribe(
           'invoice.*',
           (data: any, _next, meta) => {
-            if (data.n === undefined) return; // a probe
             const tries = (attempts.get(data.n) ?? 0) + 1;
             attempts.set(data.n, tries);
             if (data.n === 7) deliveryAttempts.push(meta.attempt!);
@@ -331,6 +310,7 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
           { durable: true, group },
         );
       }
+      assert.equal((await nodes[0]!.backend.queues.counts(queue)).ready, 20, 'stored meanwhile');
       await until(() => new Set(seen).size === 20, 10_000, 'all 20 durable events');
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.deepEqual(
@@ -345,37 +325,202 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
     it('keeps durable members of one group with different patterns apart', async () => {
       const group = `split${Math.random().toString(36).slice(2, 7)}`;
       const got: Record<string, string[]> = { invoices: [], payments: [] };
-      nodes[1]!
-        .plugin('a')
-        .eventBus.subscribe('invoice.*', (_d, _n, m) => void got.invoices!.push(m.event), {
-          durable: true,
-          group,
-        });
-      nodes[2]!
-        .plugin('b')
-        .eventBus.subscribe('payment.*', (_d, _n, m) => void got.payments!.push(m.event), {
-          durable: true,
-          group,
-        });
+      await Promise.all([
+        nodes[1]!
+          .plugin('a')
+          .eventBus.subscribe('invoice.*', (_d, _n, m) => void got.invoices!.push(m.event), {
+            durable: true,
+            group,
+          }).ready,
+        nodes[2]!
+          .plugin('b')
+          .eventBus.subscribe('payment.*', (_d, _n, m) => void got.payments!.push(m.event), {
+            durable: true,
+            group,
+          }).ready,
+      ]);
+      await nodes[2]!.plugin('p').eventBus.publish('invoice.created', {});
+      await nodes[1]!.plugin('p').eventBus.publish('payment.made', {});
       await until(
-        async () =>
-          (await nodes[0]!.backend.queues.bindings()).filter((b) =>
-            b.queue.startsWith(`ev.${group}.`),
-          ).length === 2,
-        3000,
-        'both bindings',
-      );
-      await until(
-        async () => {
-          await nodes[1]!.plugin('p').eventBus.publish('invoice.created', {});
-          await nodes[2]!.plugin('p').eventBus.publish('payment.made', {});
-          return got.invoices!.length > 0 && got.payments!.length > 0;
-        },
+        () => got.invoices!.length > 0 && got.payments!.length > 0,
         5000,
         'deliveries to both',
       );
-      assert.ok(got.invoices!.every((e) => e === 'invoice.created'));
-      assert.ok(got.payments!.every((e) => e === 'payment.made'));
+      assert.deepEqual(got, { invoices: ['invoice.created'], payments: ['payment.made'] });
+    });
+
+    it('gives a group event meant for a crashed member to a live one: none lost', async () => {
+      const got: number[] = [];
+      await Promise.all(
+        [1, 2].map(
+          (i) =>
+            nodes[i]!.plugin('w').eventBus.subscribe(
+              'task.*',
+              (data: any) => void (i === 2 && got.push(data.n)),
+              { group: 'survivors' },
+            ).ready,
+        ),
+      );
+      const dead = nodes[1]!.backend.nodeId;
+      await harness.crash(nodes[1]!.backend);
+      // The backend notices a moment later (Redis: once the server sees the socket close); from
+      // then on a send to the dead node is refused, and its turns must go to the survivor.
+      await until(
+        () =>
+          nodes[0]!.backend.transport.send(dead, 'pb.none', new Uint8Array(0)).then(
+            () => false,
+            () => true,
+          ),
+        5000,
+        'sends to the crashed node refused',
+      );
+      for (let n = 0; n < 200; n++)
+        await nodes[n % 2 === 0 ? 0 : 2]!.plugin('p').eventBus.publish(`task.t${n % 7}`, { n });
+      await until(() => got.length >= 200, 5000, 'all 200 group events at the survivor').catch(
+        (e: Error) => {
+          throw new Error(`${e.message}: got ${got.length}`);
+        },
+      );
+      assert.deepEqual(
+        [...got].sort((x, y) => x - y),
+        Array.from({ length: 200 }, (_, i) => i),
+      );
+    });
+
+    it('stores durable events only in the queue their members read', async () => {
+      const group = `only${Math.random().toString(36).slice(2, 7)}`;
+      const seen: number[] = [];
+      await nodes[1]!
+        .plugin('a')
+        .eventBus.subscribe('order.*', (data: any) => void seen.push(data.n), {
+          durable: true,
+          group,
+        }).ready;
+      // Another node binds another group: every node's binding table changes meanwhile.
+      await nodes[2]!
+        .plugin('b')
+        .eventBus.subscribe('other.*', () => undefined, { durable: true, group: `${group}x` })
+        .ready;
+      for (let n = 0; n < 50; n++)
+        await nodes[n % 3]!.plugin('p').eventBus.publish('order.created', { n });
+      await until(() => seen.length >= 50, 10_000, 'all 50 durable events');
+      const queues = (await nodes[0]!.backend.queues.queueNames()).filter((q) => q.includes(group));
+      assert.deepEqual(
+        queues.sort(),
+        [durableQueueName(group, 'order.*'), durableQueueName(`${group}x`, 'other.*')].sort(),
+      );
+      for (const queue of queues) {
+        await until(
+          async () => (await nodes[0]!.backend.queues.counts(queue)).leased === 0,
+          5000,
+          'acks',
+        );
+        assert.deepEqual(await nodes[0]!.backend.queues.counts(queue), {
+          ready: 0,
+          delayed: 0,
+          leased: 0,
+          dead: 0,
+        });
+      }
+    });
+
+    it('never shares a durable queue between (group, pattern) pairs that read alike', async () => {
+      const g = `q${Math.random().toString(36).slice(2, 7)}`;
+      const got: Record<string, string[]> = { first: [], second: [] };
+      // `${g}.b` + `c.*` and `${g}` + `b.c.*` once named the same queue.
+      await Promise.all([
+        nodes[1]!
+          .plugin('a')
+          .eventBus.subscribe('c.*', (_d, _n, m) => void got.first!.push(m.event), {
+            durable: true,
+            group: `${g}.b`,
+          }).ready,
+        nodes[2]!
+          .plugin('b')
+          .eventBus.subscribe('b.c.*', (_d, _n, m) => void got.second!.push(m.event), {
+            durable: true,
+            group: g,
+          }).ready,
+      ]);
+      await nodes[0]!.plugin('p').eventBus.publish('c.one', {});
+      await nodes[0]!.plugin('p').eventBus.publish('b.c.two', {});
+      await until(() => got.first!.length + got.second!.length >= 2, 5000, 'both durable events');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(got, { first: ['c.one'], second: ['b.c.two'] });
+    });
+
+    it('lists and removes durable groups, bindings and dead letters', async () => {
+      const group = `admin${Math.random().toString(36).slice(2, 7)}`;
+      const admin = nodes[0]!.runtime.durable;
+      const failing = nodes[1]!.scoped('failing');
+      let calls = 0;
+      await failing.context.eventBus.subscribe(
+        'report.*',
+        () => {
+          calls++;
+          throw new Error('cannot render');
+        },
+        { durable: true, group },
+      ).ready;
+      await nodes[2]!.plugin('p').eventBus.publish('report.daily', { day: 1 });
+      // five attempts with backoff (100, 200, 400, 800 ms), then the dead-letter list
+      await until(
+        async () => (await admin.deadLetters(group)).length === 1,
+        10_000,
+        'a dead letter',
+      );
+      await failing.release(2000);
+      const [dead] = await admin.deadLetters(group);
+      assert.deepEqual(
+        { ...dead, id: undefined, enqueuedAt: undefined, deadAt: undefined },
+        {
+          id: undefined,
+          group,
+          pattern: 'report.*',
+          event: 'report.daily',
+          data: { day: 1 },
+          reason: 'cannot render',
+          attempt: 5,
+          enqueuedAt: undefined,
+          deadAt: undefined,
+        },
+      );
+      assert.equal(calls, 5);
+      const mine = (await admin.list()).filter((q) => q.group === group);
+      assert.deepEqual(mine, [
+        {
+          group,
+          pattern: 'report.*',
+          bound: true,
+          counts: { ready: 0, delayed: 0, leased: 0, dead: 1 },
+        },
+      ]);
+      // retry: a healthy member takes it
+      const got: unknown[] = [];
+      const healthy = nodes[2]!.scoped('healthy');
+      await healthy.context.eventBus.subscribe('report.*', (data) => void got.push(data), {
+        durable: true,
+        group,
+      }).ready;
+      assert.equal(await admin.retryDeadLetter(group, 'report.*', dead!.id), true);
+      await until(() => got.length === 1, 5000, 'the retried event');
+      assert.deepEqual(got, [{ day: 1 }]);
+      await healthy.release(2000);
+      assert.equal(await admin.removeDeadLetter(group, 'report.*', dead!.id), false);
+      assert.equal(await admin.purge(group), 0);
+      // remove: unbound and gone, so later events are not stored for it
+      await admin.remove(group, 'report.*');
+      assert.deepEqual(
+        (await admin.list()).filter((q) => q.group === group),
+        [],
+      );
+      for (const node of nodes) await node.plugin('p').eventBus.publish('report.weekly', {});
+      assert.deepEqual(
+        (await nodes[1]!.backend.queues.queueNames()).filter((q) => q.includes(group)),
+        [],
+        'nothing stored after remove',
+      );
+      await assert.rejects(admin.deadLetters('bad group'), { name: 'ValidationError' });
     });
 
     it('durable subscriptions need a group', () => {

@@ -7,6 +7,7 @@ import { clusterConformance } from './cluster.js';
 import type { HarnessFactory } from './harness.js';
 import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
+import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 
 let counter = 0;
@@ -35,6 +36,7 @@ transportConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 clusterConformance('memory', memory);
+rpcConformance('memory', memory);
 
 void describe('memory network liveness (memory only)', () => {
   void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Backend } from '../../src/backends/ports.js';
-import { bytes, text, type BackendHarness, type HarnessFactory } from './harness.js';
+import { bytes, text, until, type BackendHarness, type HarnessFactory } from './harness.js';
 
 /** The QueueStore port contract (see src/backends/ports.ts). */
 export function queueConformance(name: string, factory: HarnessFactory): void {
@@ -120,6 +120,89 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
         ['user.**'],
       );
       await b.queues.unbind(`${q}.b`, 'user.**');
+    });
+
+    it('tells every node of binding transitions, once each', async () => {
+      const seen: string[] = [];
+      const watch = await b.queues.watchBindings((c) => {
+        if (c.queue.startsWith(q)) seen.push(`${c.type} ${c.queue} ${c.pattern}`);
+      });
+      await a.queues.bind(`${q}.w`, 'order.*');
+      await a.queues.bind(`${q}.w`, 'order.*'); // no transition: nothing to tell
+      await b.queues.bind(`${q}.w`, 'user.**');
+      await a.queues.unbind(`${q}.w`, 'order.*');
+      await a.queues.unbind(`${q}.w`, 'order.*');
+      const expected = [`bind ${q}.w order.*`, `bind ${q}.w user.**`, `unbind ${q}.w order.*`];
+      await until(() => seen.length >= 3, 3000, 'three binding changes');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(seen, expected);
+      await watch.close();
+      await b.queues.bind(`${q}.w`, 'after.close');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(seen.length, 3, 'a closed watch hears nothing');
+    });
+
+    it('lists, retries, removes and purges dead letters', async () => {
+      for (const n of ['d1', 'd2', 'd3']) await a.queues.enqueue(q, bytes(n));
+      const claimed = await a.queues.claim(q, 'c', lease);
+      for (const m of claimed)
+        assert.equal(await a.queues.deadLetter(q, m.id, m.lease, `bad ${text(m.payload)}`), true);
+      const dead = await b.queues.deadLetters(q, 10);
+      assert.deepEqual(
+        dead.map((d) => [text(d.payload), d.reason, d.attempt]),
+        [
+          ['d1', 'bad d1', 1],
+          ['d2', 'bad d2', 1],
+          ['d3', 'bad d3', 1],
+        ],
+      );
+      assert.ok(dead.every((d) => d.deadAt >= d.enqueuedAt && d.enqueuedAt > 0));
+      assert.equal((await b.queues.deadLetters(q, 1)).length, 1);
+      // retry: claimable again at once, with its attempts counted on
+      assert.equal(await b.queues.retryDeadLetter(q, dead[0]!.id), true);
+      assert.equal(await b.queues.retryDeadLetter(q, dead[0]!.id), false);
+      const [again] = await a.queues.claim(q, 'c', lease);
+      assert.deepEqual([text(again!.payload), again!.attempt], ['d1', 2]);
+      assert.equal(await a.queues.ack(q, again!.id, again!.lease), true);
+      // remove one, purge the rest
+      assert.equal(await b.queues.removeDeadLetter(q, dead[1]!.id), true);
+      assert.equal(await b.queues.removeDeadLetter(q, dead[1]!.id), false);
+      assert.equal(await b.queues.purgeDeadLetters(q), 1);
+      assert.deepEqual(await b.queues.deadLetters(q, 10), []);
+      assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 0 });
+    });
+
+    it('lists queues and deletes one with its bindings and messages', async () => {
+      const gone = `${q}.gone`;
+      const kept = `${q}.kept`;
+      await a.queues.bind(gone, 'x.*');
+      await a.queues.bind(gone, 'y.**');
+      await a.queues.bind(kept, 'x.*');
+      await a.queues.enqueue(gone, bytes('1'));
+      await a.queues.enqueue(gone, bytes('2'));
+      const [m] = await a.queues.claim(gone, 'c', { ...lease, count: 1 });
+      await a.queues.deadLetter(gone, m!.id, m!.lease, 'why');
+      await a.queues.enqueue(q, bytes('unbound'));
+      const names = (await b.queues.queueNames()).filter((n) => n.startsWith(q)).sort();
+      assert.deepEqual(names, [q, gone, kept].sort());
+      const changes: string[] = [];
+      const watch = await b.queues.watchBindings((c) => {
+        if (c.queue.startsWith(q)) changes.push(`${c.type} ${c.queue} ${c.pattern}`);
+      });
+      await b.queues.deleteQueue(gone);
+      assert.deepEqual(await a.queues.counts(gone), { ready: 0, delayed: 0, leased: 0, dead: 0 });
+      assert.deepEqual(
+        (await a.queues.bindings()).filter((x) => x.queue.startsWith(q)),
+        [{ queue: kept, pattern: 'x.*' }],
+      );
+      assert.deepEqual(
+        (await a.queues.queueNames()).filter((n) => n.startsWith(q)).sort(),
+        [q, kept].sort(),
+      );
+      await until(() => changes.length === 2, 3000, 'two unbind changes');
+      assert.deepEqual(changes.sort(), [`unbind ${gone} x.*`, `unbind ${gone} y.**`]);
+      await watch.close();
+      await a.queues.unbind(kept, 'x.*');
     });
   });
 }

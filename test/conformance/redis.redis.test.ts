@@ -12,6 +12,7 @@ import type { BackendHarness } from './harness.js';
 import { clusterConformance } from './cluster.js';
 import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
+import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 
 const LIVENESS_TTL = 900;
@@ -44,3 +45,4 @@ transportConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
+rpcConformance('redis', redisHarness);

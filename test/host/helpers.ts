@@ -50,6 +50,7 @@ export function fakeRuntimeFactory(
         maxPayloadBytes: 1 << 20,
         maxInFlightCalls: 10_000,
       },
+      durable: {} as Runtime['durable'],
       published,
       scopes,
       releases,

@@ -84,7 +84,24 @@ describe('rpcServer / rpcClient (one host)', () => {
   it('rejects bad arguments with ValidationError', async () => {
     const client = rt.ctx('c').rpcClient;
     rt.ctx('p').rpcServer.register('svc', { ok: () => 1 });
-    assert.throws(() => void client.call('bad name', 'x'), ValidationError);
+    // Promise-returning APIs never throw: every bad argument is a rejection.
+    const badNames: unknown[] = ['bad name', '', 'x'.repeat(300), 42, undefined, Symbol('s')];
+    let promise: Promise<unknown> | undefined;
+    for (const bad of badNames) {
+      assert.doesNotThrow(() => (promise = client.call(bad as never, 'x' as never)), String(bad));
+      await assert.rejects(promise!, ValidationError);
+      assert.doesNotThrow(
+        () => (promise = client.callWithTimeout(bad as never, 'x' as never, [], 50)),
+      );
+      await assert.rejects(promise!, ValidationError);
+      assert.doesNotThrow(() => (promise = (client.proxy(bad as never) as any).x()));
+      await assert.rejects(promise!, ValidationError);
+    }
+    assert.doesNotThrow(
+      () => (promise = client.call('svc', 'ok', [], { timeout: Symbol() as never })),
+    );
+    await assert.rejects(promise!, ValidationError);
+    await assert.rejects(client.call('svc', 5 as never), ValidationError);
     await assert.rejects(client.call('svc', ''), ValidationError);
     await assert.rejects(client.call('svc', 'ok', 5 as never), ValidationError);
     await assert.rejects(client.callWithTimeout('svc', 'ok', [], -1), ValidationError);
@@ -135,6 +152,18 @@ describe('rpcServer / rpcClient (one host)', () => {
     assert.equal(gates.length, 5, 'a refused call never runs the method');
     for (const open of gates) open();
     await Promise.all(calls);
+  });
+
+  it('calls only providers that have the method, and preferLocal changes nothing on one host', async () => {
+    rt.ctx('p1').rpcServer.register('mixed', { a: () => 'p1' });
+    rt.ctx('p2').rpcServer.register('mixed', { a: () => 'p2', b: () => 'p2' });
+    const client = rt.ctx('c').rpcClient;
+    for (let i = 0; i < 4; i++) assert.equal(await client.call('mixed', 'b'), 'p2');
+    const answers = [];
+    for (let i = 0; i < 4; i++)
+      answers.push(await client.call('mixed', 'a', [], { preferLocal: i % 2 === 0 }));
+    assert.deepEqual(new Set(answers), new Set(['p1', 'p2']));
+    await assert.rejects(client.call('mixed', 'c'), MethodNotFoundError);
   });
 
   it('offers a typed proxy whose methods return promises', async () => {

@@ -1,5 +1,14 @@
 import { BackendUnavailableError } from '../../errors/errors.js';
-import type { ClaimedMessage, ClaimOptions, QueueCounts, QueueStore } from '../ports.js';
+import type {
+  BindingChange,
+  BindingListener,
+  ClaimedMessage,
+  ClaimOptions,
+  DeadLetter,
+  PortSubscription,
+  QueueCounts,
+  QueueStore,
+} from '../ports.js';
 
 interface StoredMessage {
   readonly id: string;
@@ -16,7 +25,7 @@ interface MemoryQueue {
   readonly ready: StoredMessage[];
   /** Leased or delayed, by id. */
   readonly held: Map<string, StoredMessage>;
-  readonly dead: Array<{ message: StoredMessage; reason: string }>;
+  readonly dead: Array<{ message: StoredMessage; reason: string; deadAt: number }>;
   readonly waiters: Set<() => void>;
   seq: number;
 }
@@ -25,6 +34,12 @@ interface MemoryQueue {
 export class MemoryQueueState {
   readonly queues = new Map<string, MemoryQueue>();
   readonly bindings = new Map<string, Set<string>>();
+  /** Binding watchers of every node; told on a microtask, in order, like the transport. */
+  readonly bindingListeners = new Set<BindingListener>();
+
+  notifyBinding(change: BindingChange): void {
+    for (const listener of this.bindingListeners) queueMicrotask(() => listener(change));
+  }
 
   queue(name: string): MemoryQueue {
     let q = this.queues.get(name);
@@ -41,6 +56,7 @@ export class MemoryQueueState {
 export class MemoryQueueStore implements QueueStore {
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly watchers = new Set<BindingListener>();
 
   constructor(private readonly state: MemoryQueueState) {}
 
@@ -100,7 +116,7 @@ export class MemoryQueueStore implements QueueStore {
   deadLetter(queue: string, id: string, lease: string, reason: string): Promise<boolean> {
     return this.settle(queue, id, lease, (q, message) => {
       q.held.delete(id);
-      q.dead.push({ message, reason });
+      q.dead.push({ message, reason, deadAt: Date.now() });
     });
   }
 
@@ -147,15 +163,93 @@ export class MemoryQueueStore implements QueueStore {
     if (this.closed) return Promise.reject(closedError());
     let set = this.state.bindings.get(queue);
     if (set === undefined) this.state.bindings.set(queue, (set = new Set()));
-    set.add(pattern);
+    if (!set.has(pattern)) {
+      set.add(pattern);
+      this.state.notifyBinding({ type: 'bind', queue, pattern });
+    }
     return Promise.resolve();
   }
 
   unbind(queue: string, pattern: string): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     const set = this.state.bindings.get(queue);
-    set?.delete(pattern);
+    if (set?.delete(pattern) === true) this.state.notifyBinding({ type: 'unbind', queue, pattern });
     if (set?.size === 0) this.state.bindings.delete(queue);
+    return Promise.resolve();
+  }
+
+  /** In memory nothing can be missed, so there is never anything to resync. */
+  watchBindings(listener: BindingListener): Promise<PortSubscription> {
+    if (this.closed) return Promise.reject(closedError());
+    const entry: BindingListener = (change) => {
+      if (!this.closed) listener(change);
+    };
+    this.state.bindingListeners.add(entry);
+    this.watchers.add(entry);
+    return Promise.resolve({
+      close: () => {
+        this.state.bindingListeners.delete(entry);
+        this.watchers.delete(entry);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  queueNames(): Promise<string[]> {
+    const names = new Set<string>(this.state.bindings.keys());
+    for (const [name, q] of this.state.queues) if (q.seq > 0) names.add(name); // ever enqueued to (as Redis keeps its id counter)
+    return Promise.resolve([...names]);
+  }
+
+  deadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    const dead = this.state.queues.get(queue)?.dead ?? [];
+    return Promise.resolve(
+      dead.slice(0, Math.max(0, limit)).map(({ message, reason, deadAt }) => ({
+        id: message.id,
+        payload: message.payload,
+        attempt: message.attempt,
+        enqueuedAt: message.enqueuedAt,
+        deadAt,
+        reason,
+      })),
+    );
+  }
+
+  removeDeadLetter(queue: string, id: string): Promise<boolean> {
+    if (this.closed) return Promise.reject(closedError());
+    const dead = this.state.queues.get(queue)?.dead;
+    const index = dead?.findIndex((d) => d.message.id === id) ?? -1;
+    if (index < 0) return Promise.resolve(false);
+    dead!.splice(index, 1);
+    return Promise.resolve(true);
+  }
+
+  retryDeadLetter(queue: string, id: string): Promise<boolean> {
+    if (this.closed) return Promise.reject(closedError());
+    const q = this.state.queues.get(queue);
+    const index = q?.dead.findIndex((d) => d.message.id === id) ?? -1;
+    if (q === undefined || index < 0) return Promise.resolve(false);
+    const { message } = q.dead.splice(index, 1)[0]!;
+    message.consumer = undefined;
+    message.availableAt = 0;
+    q.held.set(message.id, message);
+    wake(q);
+    return Promise.resolve(true);
+  }
+
+  purgeDeadLetters(queue: string): Promise<number> {
+    if (this.closed) return Promise.reject(closedError());
+    const dead = this.state.queues.get(queue)?.dead;
+    return Promise.resolve(dead?.splice(0).length ?? 0);
+  }
+
+  deleteQueue(queue: string): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    for (const pattern of [...(this.state.bindings.get(queue) ?? [])])
+      void this.unbind(queue, pattern);
+    const q = this.state.queues.get(queue);
+    this.state.queues.delete(queue);
+    if (q !== undefined) wake(q);
     return Promise.resolve();
   }
 
@@ -168,6 +262,8 @@ export class MemoryQueueStore implements QueueStore {
 
   close(): void {
     this.closed = true;
+    for (const watcher of this.watchers) this.state.bindingListeners.delete(watcher);
+    this.watchers.clear();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const q of this.state.queues.values()) wake(q);

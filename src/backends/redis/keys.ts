@@ -23,6 +23,7 @@
  * | `{ns}:q:<queue>:why`         | HASH    | id → dead-letter reason                                  |
  * | `{ns}:bindings`              | SET     | `<len(queue)>:<queue><pattern>` event pattern bindings   |
  * | `{ns}:qn:<queue>` (channel)  | pub/sub | "something to claim" wake-ups of one queue               |
+ * | `{ns}:bc` (channel)          | pub/sub | binding changes: `+` or `-` then the bindings member     |
  *
  * A queue's key names end in a fixed suffix without `:`, so no two queues share a key whatever
  * their names.
@@ -52,6 +53,10 @@ export interface RedisKeys {
   queue(name: string): QueueKeys;
   /** Set of event-pattern → queue bindings. */
   readonly bindings: string;
+  /** Channel carrying binding changes (published by the bind/unbind scripts). */
+  readonly bindingsChannel: string;
+  /** Prefix of every queue key (`{ns}:q:`). */
+  readonly queuePrefix: string;
 }
 
 /** Keys and wake-up channel of one durable queue (see the table in {@link RedisKeys}). */
@@ -94,6 +99,8 @@ export function createKeys(namespace: string): RedisKeys {
     topicChannel: (topic) => topicPrefix + topic,
     inboxChannel: (nodeId) => inboxPrefix + nodeId,
     bindings: `${prefix}bindings`,
+    bindingsChannel: `${prefix}bc`,
+    queuePrefix,
     queue: (name) => {
       const base = `${queuePrefix}${name}:`;
       return {

@@ -150,7 +150,9 @@ export class RedisBackend implements Backend {
       this.subRunner.run('confirm resubscription', (client) => client.ping()),
     );
     resubscribed
-      .then(() => this.registry.resyncWatchers())
+      .then(() =>
+        Promise.all([this.registry.resyncWatchers(), this.queues.resyncBindingWatchers()]),
+      )
       .catch((error: unknown) =>
         this.logger.warn({ err: error }, 'Could not resync registry watchers after a reconnect'),
       );

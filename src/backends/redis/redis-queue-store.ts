@@ -1,6 +1,15 @@
 import type { Logger } from 'pino';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
-import type { ClaimedMessage, ClaimOptions, QueueCounts, QueueStore } from '../ports.js';
+import type {
+  BindingListener,
+  ClaimedMessage,
+  ClaimOptions,
+  DeadLetter,
+  PortSubscription,
+  QueueCounts,
+  QueueStore,
+} from '../ports.js';
+import { BindingWatch, decodeBinding } from './binding-watch.js';
 import type { CommandRunner } from './connection.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
 import { evalScript, type LuaScript, type ScriptName } from './scripts.js';
@@ -45,6 +54,7 @@ export class RedisQueueStore implements QueueStore {
   private closed = false;
   /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
   private readonly boundHere = new Set<string>();
+  private readonly bindingWatch: BindingWatch;
 
   constructor(
     private readonly keys: RedisKeys,
@@ -53,7 +63,16 @@ export class RedisQueueStore implements QueueStore {
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly logger: Logger,
     private readonly watchIdleMs = QUEUE_WATCH_IDLE_MS,
-  ) {}
+  ) {
+    this.bindingWatch = new BindingWatch(
+      hub,
+      keys.bindingsChannel,
+      () => this.bindingMembers(),
+      logger,
+      // Removed by anyone (e.g. `host.durable.remove`): not ours to bind again after a reconnect.
+      (member) => this.boundHere.delete(Buffer.from(member, 'latin1').toString()),
+    );
+  }
 
   async enqueue(queue: string, payload: Uint8Array): Promise<string> {
     const k = this.queueKeys(queue);
@@ -168,14 +187,24 @@ export class RedisQueueStore implements QueueStore {
     this.queueKeys(queue);
     const member = ownedMember(queue, pattern);
     this.boundHere.add(member);
-    await this.runner.run(`bind ${queue}`, (client) => client.sadd(this.keys.bindings, member));
+    await this.script(
+      'bindQueue',
+      `bind ${queue}`,
+      [this.keys.bindings],
+      [member, this.keys.bindingsChannel],
+    );
   }
 
   async unbind(queue: string, pattern: string): Promise<void> {
     this.queueKeys(queue);
     const member = ownedMember(queue, pattern);
     this.boundHere.delete(member);
-    await this.runner.run(`unbind ${queue}`, (client) => client.srem(this.keys.bindings, member));
+    await this.script(
+      'unbindQueue',
+      `unbind ${queue}`,
+      [this.keys.bindings],
+      [member, this.keys.bindingsChannel],
+    );
   }
 
   /**
@@ -183,24 +212,128 @@ export class RedisQueueStore implements QueueStore {
    * restarted without persistence has forgotten the bindings (as the registry rejoins its entries).
    */
   async reapplyBindings(): Promise<void> {
-    const members = [...this.boundHere];
-    if (members.length === 0 || this.closed) return;
-    await this.runner.run('re-apply bindings', (client) =>
-      client.sadd(this.keys.bindings, ...members),
+    if (this.closed) return;
+    // Through the bind script, so nodes that already resynced hear what comes back.
+    await Promise.all(
+      [...this.boundHere].map((member) =>
+        this.script(
+          'bindQueue',
+          're-apply bindings',
+          [this.keys.bindings],
+          [member, this.keys.bindingsChannel],
+        ),
+      ),
     );
   }
 
   async bindings(): Promise<Array<{ queue: string; pattern: string }>> {
+    return (await this.bindingMembers()).map(decodeBinding);
+  }
+
+  watchBindings(listener: BindingListener): Promise<PortSubscription> {
     this.assertOpen();
-    const members = await this.runner.run('list bindings', (client) =>
-      client.smembersBuffer(this.keys.bindings),
+    return this.bindingWatch.watch(listener);
+  }
+
+  /** After the subscriber reconnected: tell binding watchers what they missed. */
+  resyncBindingWatchers(): Promise<void> {
+    return this.bindingWatch.resync();
+  }
+
+  async queueNames(): Promise<string[]> {
+    this.assertOpen();
+    const names = new Set((await this.bindings()).map((b) => b.queue));
+    const { queuePrefix } = this.keys;
+    const match = `${escapeGlob(queuePrefix)}*:seq`;
+    let cursor = '0';
+    do {
+      const [next, found] = await this.runner.run('list queues', (client) =>
+        client.scan(cursor, 'MATCH', match, 'COUNT', 500),
+      );
+      cursor = next;
+      for (const key of found) names.add(key.slice(queuePrefix.length, -':seq'.length));
+    } while (cursor !== '0');
+    return [...names];
+  }
+
+  async deadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
+    const k = this.queueKeys(queue);
+    const flat = (await this.script(
+      'listDeadLetters',
+      `list dead letters of ${queue}`,
+      [k.dead, k.why, k.data, k.meta],
+      [Math.max(0, Math.floor(limit))],
+    )) as Array<Buffer | number>;
+    const out: DeadLetter[] = [];
+    for (let i = 0; i + 4 < flat.length; i += 5) {
+      const meta = (flat[i + 4] as Buffer).toString();
+      const colon = meta.indexOf(':');
+      out.push({
+        id: (flat[i] as Buffer).toString(),
+        deadAt: flat[i + 1] as number,
+        reason: (flat[i + 2] as Buffer).toString(),
+        payload: flat[i + 3] as Buffer,
+        attempt: Number(meta.slice(0, colon)),
+        enqueuedAt: Number(meta.slice(colon + 1)),
+      });
+    }
+    return out;
+  }
+
+  async removeDeadLetter(queue: string, id: string): Promise<boolean> {
+    const k = this.queueKeys(queue);
+    const done = await this.script(
+      'removeDeadLetter',
+      `remove dead letter ${queue}/${id}`,
+      [k.dead, k.why, k.data, k.meta],
+      [id],
     );
-    return members.map(decodeBinding);
+    return done === 1;
+  }
+
+  async retryDeadLetter(queue: string, id: string): Promise<boolean> {
+    const k = this.queueKeys(queue);
+    const done = await this.script(
+      'retryDeadLetter',
+      `retry dead letter ${queue}/${id}`,
+      [k.dead, k.why, k.delayed],
+      [id, k.notify],
+    );
+    return done === 1;
+  }
+
+  async purgeDeadLetters(queue: string): Promise<number> {
+    const k = this.queueKeys(queue);
+    return (await this.script(
+      'purgeDeadLetters',
+      `purge dead letters of ${queue}`,
+      [k.dead, k.why, k.data, k.meta],
+      [],
+    )) as number;
+  }
+
+  async deleteQueue(queue: string): Promise<void> {
+    const k = this.queueKeys(queue);
+    const prefix = ownedMember(queue, '');
+    for (const member of [...this.boundHere])
+      if (member.startsWith(prefix)) this.boundHere.delete(member);
+    await this.script(
+      'deleteQueue',
+      `delete ${queue}`,
+      [this.keys.bindings, k.seq, k.data, k.meta, k.ready, k.leased, k.delayed, k.dead, k.why],
+      [prefix, this.keys.bindingsChannel],
+    );
+  }
+
+  private async bindingMembers(): Promise<Buffer[]> {
+    this.assertOpen();
+    return this.runner.run('list bindings', (client) => client.smembersBuffer(this.keys.bindings));
   }
 
   /** Wake every waiting claim (they return what they have) and drop every wake-up subscription. */
   close(): void {
     this.closed = true;
+    this.bindingWatch.close();
     for (const watch of [...this.watches.values()]) {
       for (const waiter of watch.waiters) waiter.wake?.();
       this.closeWatch(watch);
@@ -360,11 +493,7 @@ function decodeClaimed(flat: Array<Buffer | number>): ClaimedMessage[] {
   return out;
 }
 
-function decodeBinding(member: Buffer): { queue: string; pattern: string } {
-  const colon = member.indexOf(0x3a);
-  const length = Number(member.toString('latin1', 0, colon));
-  return {
-    queue: member.toString('utf8', colon + 1, colon + 1 + length),
-    pattern: member.toString('utf8', colon + 1 + length),
-  };
+/** `s` as a literal in a SCAN MATCH pattern. */
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
 }

@@ -24,6 +24,13 @@ export const SCRIPT_FILES = {
   extendLease: 'extend-lease-2.lua',
   deadLetterMessage: 'dead-letter-message-4.lua',
   countMessages: 'count-messages-4.lua',
+  bindQueue: 'bind-queue-1.lua',
+  unbindQueue: 'unbind-queue-1.lua',
+  listDeadLetters: 'list-dead-letters-4.lua',
+  removeDeadLetter: 'remove-dead-letter-4.lua',
+  retryDeadLetter: 'retry-dead-letter-3.lua',
+  purgeDeadLetters: 'purge-dead-letters-4.lua',
+  deleteQueue: 'delete-queue-9.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

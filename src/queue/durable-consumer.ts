@@ -3,15 +3,18 @@ import type { ClaimedMessage, QueueStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { SerializationError, TimeoutError } from '../errors/errors.js';
 import { sleep } from '../util/sleep.js';
-import { LazyEventMeta } from './event-meta.js';
-import { decodeFrame } from './event-frame.js';
-import type { SubscriptionRecord } from './subscription-record.js';
-import type { EventMeta, Next } from './types.js';
+import { LazyEventMeta } from '../bus/event-meta.js';
+import type { DropReporter } from '../bus/drop-reporter.js';
+import { decodeFrame } from '../bus/event-frame.js';
+import type { SubscriptionRecord } from '../bus/subscription-record.js';
+import type { EventMeta, Next } from '../bus/types.js';
 
 export interface DurableConsumerOptions {
   store: QueueStore;
   codec: Codec;
   logger: Logger;
+  /** Counts (and logs, rate-limited) malformed frames. */
+  drops: DropReporter;
   nextId: () => string;
   /** Bound on one handler call; past it the event counts as failed and is retried. */
   handlerTimeout: number;
@@ -24,11 +27,6 @@ const NOOP_NEXT: Next = () => Promise.resolve();
 const CLAIM_WAIT_MS = 1000;
 /** The lease outlives the handler bound by this much, so a bounded handler never loses it. */
 const LEASE_MARGIN_MS = 5000;
-
-/** Durable queue of a group and pattern: members with other patterns have their own queue. */
-export function durableQueueName(group: string, pattern: string): string {
-  return `ev.${group}.${pattern}`;
-}
 
 /**
  * Feeds one durable subscription from its queue, one event at a time: claim under a lease, call
@@ -92,7 +90,7 @@ export class DurableConsumer {
 
   private async handle(message: ClaimedMessage): Promise<void> {
     const { store, codec } = this.options;
-    const frame = decodeFrame(codec, message.payload, this.options.logger);
+    const frame = decodeFrame(codec, message.payload, this.options.drops);
     let data: unknown;
     try {
       if (frame === undefined) throw new SerializationError('malformed event frame');
