@@ -37,7 +37,10 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
       id,
       scope.tracker,
       pattern,
-      attributionActive() ? attributedHandler(scope.tag, handler) : handler,
+      // Not a function: left to the core, which rejects it with its own message.
+      attributionActive() && typeof handler === 'function'
+        ? attributedHandler(scope.tag, handler)
+        : handler,
       options,
       once,
     );

@@ -67,6 +67,12 @@ void describe('facades: promise-returning methods reject, never throw', () => {
         () => anyCtx.serviceRegistry.discover('bad..type'),
         'PB_VALIDATION',
       );
+      // Handle-returning methods still throw their own validation errors (attribution on).
+      assert.throws(() => anyCtx.eventBus.subscribe('a.b', 'not a function'), {
+        code: 'PB_VALIDATION',
+      });
+      assert.throws(() => anyCtx.eventBus.subscribe('a.b', undefined), { code: 'PB_VALIDATION' });
+      assert.throws(() => anyCtx.rpcServer.register('svc', 42), { code: 'PB_VALIDATION' });
     } finally {
       await host.stop();
     }
