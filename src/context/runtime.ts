@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { answerBarriers } from '../backends/cluster-barrier.js';
-import type { Backend, PortSubscription } from '../backends/ports.js';
+import type { Backend, PortSubscription, TransportFault } from '../backends/ports.js';
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
@@ -60,6 +60,7 @@ class HostRuntime implements Runtime {
   private readonly rpc: RpcCore;
   private readonly registry: ServiceRegistryCore;
   private barrier: PortSubscription | undefined;
+  private stopFaults: (() => void) | undefined;
 
   constructor(options: RuntimeOptions) {
     this.backend = options.backend;
@@ -85,6 +86,9 @@ class HostRuntime implements Runtime {
   }
 
   async start(): Promise<void> {
+    // The backend refuses to start if it cannot carry our largest payload.
+    this.backend.transport.setMaxPayloadBytes(this.limits.maxPayloadBytes);
+    this.stopFaults = this.backend.transport.onFault((fault) => this.reportFault(fault));
     await this.backend.start();
     if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
@@ -139,7 +143,18 @@ class HostRuntime implements Runtime {
     return this.bus.publish('host', PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
   }
 
+  /** A transport fault no caller could be told about: a log line and a `backend.error` event. */
+  private reportFault(fault: TransportFault): void {
+    this.logger.warn({ kind: fault.kind, details: fault.details }, fault.message);
+    this.bus
+      .publish('host', 'backend.error', { ...fault, nodeId: this.nodeId })
+      .catch((error: unknown) =>
+        this.logger.debug({ err: error }, 'Could not publish backend.error'),
+      );
+  }
+
   async close(): Promise<void> {
+    this.stopFaults?.();
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
     await this.backend.close();

@@ -9,6 +9,7 @@ import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
+import { transportFlowConformance } from './transport-flow.js';
 
 let counter = 0;
 /** Short, so crash tests are quick; the real default is 10 s, as on Redis. */
@@ -33,6 +34,7 @@ const memory: HarnessFactory = async () => {
 };
 
 transportConformance('memory', memory);
+transportFlowConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 clusterConformance('memory', memory);

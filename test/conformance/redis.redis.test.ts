@@ -14,6 +14,7 @@ import { queueConformance } from './queue.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
+import { transportFlowConformance } from './transport-flow.js';
 
 const LIVENESS_TTL = 900;
 
@@ -42,6 +43,7 @@ async function redisHarness(): Promise<BackendHarness> {
 }
 
 transportConformance('redis', redisHarness);
+transportFlowConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);

@@ -55,7 +55,7 @@ export class RedisBackend implements Backend {
     this.runner = new CommandRunner(this.commands, this.deadlines, settings);
     this.subRunner = new CommandRunner(this.subscriber, this.deadlines, settings);
     this.hub = new SubscriptionHub(this.subRunner, logger);
-    this.outbox = new Outbox(this.runner);
+    this.outbox = new Outbox(this.runner, settings);
     this.transport = new RedisTransport(
       nodeId,
       keys,
@@ -63,6 +63,10 @@ export class RedisBackend implements Backend {
       this.outbox,
       this.deadlines,
       logger,
+      {
+        ...settings,
+        commands: this.runner,
+      },
     );
     const scripts = loadScripts();
     this.registry = new RedisRegistryStore(
@@ -108,6 +112,11 @@ export class RedisBackend implements Backend {
     return this.commands.status === 'ready' && this.subscriber.status === 'ready'
       ? 'ready'
       : 'reconnecting';
+  }
+
+  /** Bytes of outgoing messages held, bounded by `maxPendingBytes` (flow control). */
+  get pendingBytes(): number {
+    return this.outbox.pendingBytes;
   }
 
   /**
@@ -172,7 +181,7 @@ export class RedisBackend implements Backend {
     } catch (error) {
       // Fail by the deadline: drop the sockets rather than wait for a polite QUIT.
       await this.shutdown();
-      throw error instanceof BackendUnavailableError
+      throw error instanceof BackendUnavailableError || error instanceof ValidationError
         ? error
         : new BackendUnavailableError(
             `Cannot connect to Redis at ${redact(this.settings.url)}: ${(error as Error).message}`,
