@@ -36,6 +36,10 @@ export interface BackendEnvironment {
   logger: Logger;
 }
 
+/**
+ * Build (not start) the backend a host's `backend` option names. Rejects with ValidationError for
+ * an option it does not know; the Redis client is loaded only when a Redis backend is asked for.
+ */
 export async function resolveBackend(
   option: BackendOption | undefined,
   env: BackendEnvironment,

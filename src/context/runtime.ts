@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { answerBarriers } from '../backends/cluster-barrier.js';
 import type { Backend, PortSubscription, TransportFault } from '../backends/ports.js';
-import { EventBusCore } from '../bus/event-bus-core.js';
+import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import type { DurableAdmin } from '../queue/types.js';
@@ -72,7 +72,10 @@ class HostRuntime implements Runtime {
     const nextId = createIdGenerator(this.nodeId);
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
     this.bus = new EventBusCore({ ...shared, nextId, handlerTimeout: this.limits.handlerTimeout });
-    this.chain = new PluginChainCore(this.bus, this.nodeId, nextId);
+    this.chain = new PluginChainCore(this.bus, this.nodeId, nextId, {
+      handlerTimeout: this.limits.handlerTimeout,
+      deadlines: this.deadlines,
+    });
     this.rpc = new RpcCore({
       ...shared,
       defaultTimeout: this.limits.rpcTimeout,
@@ -93,7 +96,13 @@ class HostRuntime implements Runtime {
 
   createContext(identity: PluginIdentity): ScopedContext {
     const logger = this.logger.child({ plugin: identity.name });
-    const scope = new PluginScope(identity.name, logger);
+    const scope = new PluginScope(identity.name, logger, this);
+    const report = (event: string, error: unknown): void =>
+      this.bus.reportHandlerError(
+        identity.name,
+        hostMeta(event, this.nodeId, identity.name),
+        error,
+      );
     const context: PluginContext = Object.freeze({
       pluginId: identity.name,
       version: identity.version,
@@ -105,13 +114,9 @@ class HostRuntime implements Runtime {
       rpcClient: createRpcClient(this.rpc, scope),
       serviceRegistry: createServiceRegistry(this.registry, scope),
       logger,
-      timers: createTimers(scope),
+      timers: createTimers(scope, (error) => report('timer', error)),
       background: createBackgroundTasks(scope, (name, error) =>
-        this.bus.reportHandlerError(
-          identity.name,
-          backgroundMeta(name, this.nodeId, identity.name),
-          error,
-        ),
+        report(`background.${name}`, error),
       ),
       signal: scope.controller.signal,
     });
@@ -132,6 +137,10 @@ class HostRuntime implements Runtime {
 
   publishAsHost(event: string, data: unknown): Promise<void> {
     return this.bus.publish('host', event, data);
+  }
+
+  reportPluginError(pluginId: string, event: string, error: unknown): Promise<void> {
+    return this.bus.publish('host', PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
   }
 
   /** A transport fault no caller could be told about: a log line and a `backend.error` event. */
@@ -160,8 +169,9 @@ class HostRuntime implements Runtime {
   }
 }
 
-function backgroundMeta(name: string, nodeId: string, pluginId: string) {
+/** Meta for a failure outside any event (a timer, a background task), for `plugin.error`. */
+function hostMeta(event: string, nodeId: string, pluginId: string) {
   const timestamp = Date.now();
   const id = `${nodeId}-bg-${timestamp}`;
-  return { event: `background.${name}`, id, source: pluginId, nodeId, timestamp, traceId: id };
+  return { event, id, source: pluginId, nodeId, timestamp, traceId: id };
 }

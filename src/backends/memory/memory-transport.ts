@@ -52,7 +52,7 @@ export class MemoryTransport implements Transport {
   }
 
   publish(topic: string, payload: Uint8Array): Promise<void> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     for (const [nodeId, node] of this.network.nodes) {
       if (nodeId !== this.nodeId) this.deliver(node, topic, payload);
     }
@@ -60,7 +60,7 @@ export class MemoryTransport implements Transport {
   }
 
   send(nodeId: string, topic: string, payload: Uint8Array): Promise<void> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     const node = this.network.nodes.get(nodeId);
     if (node === undefined) {
       return Promise.reject(
@@ -75,7 +75,7 @@ export class MemoryTransport implements Transport {
   }
 
   subscribe(topic: string, handler: TopicHandler): Promise<PortSubscription> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     let set = this.state.topics.get(topic);
     if (set === undefined) this.state.topics.set(topic, (set = new Set()));
     // Wrapped so the same function subscribed twice is two subscriptions; other nodes call the
@@ -98,7 +98,7 @@ export class MemoryTransport implements Transport {
     payload: Uint8Array,
     deadline: number,
   ): Promise<Uint8Array> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     const node = this.network.nodes.get(nodeId);
     const responder = node?.responders.get(topic);
     if (responder === undefined) {
@@ -141,7 +141,7 @@ export class MemoryTransport implements Transport {
   }
 
   respond(topic: string, responder: Responder): Promise<PortSubscription> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     this.state.responders.set(topic, responder);
     return Promise.resolve({
       close: () => {
@@ -182,9 +182,9 @@ export class MemoryTransport implements Transport {
       queueMicrotask(() => void handler(copy, { from }));
     }
   }
+}
 
-  private assertOpen(): void {
-    if (this.closed)
-      throw new BackendUnavailableError('The memory backend of this host is closed.');
-  }
+/** A closed port rejects (never throws), like the Redis backend. */
+function rejectClosed(): Promise<never> {
+  return Promise.reject(new BackendUnavailableError('The memory backend of this host is closed.'));
 }

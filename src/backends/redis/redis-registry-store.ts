@@ -116,7 +116,7 @@ export class RedisRegistryStore implements RegistryStore {
     return records;
   }
 
-  watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
+  async watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
     this.assertOpen();
     return this.watches.watch(kind, listener);
   }
