@@ -5,7 +5,7 @@
  * implementations of these interfaces (`memory`, `redis`, ...) that passes the shared conformance
  * suite in `test/conformance/`. Building blocks never see client types, command names or
  * connection state; they see these promises settle or reject with a Plugboard error
- * (`BackendUnavailableError`, `TimeoutError`, `PayloadTooLargeError`).
+ * (`BackendUnavailableError`, `TimeoutError`, `PayloadTooLargeError`, `BackpressureError`).
  *
  * Payloads are opaque bytes: the one codec (`src/codec`) turns values into bytes above this
  * layer, so every backend carries exactly the same data and no backend has to know about types.
@@ -21,14 +21,47 @@ export interface DeliveryInfo {
   readonly from: string;
 }
 
-/** Called for each message on a subscribed topic. Must not throw (errors are the caller's). */
-export type TopicHandler = (payload: Uint8Array, info: DeliveryInfo) => void;
+/**
+ * Called for each message on a subscribed topic. Must not throw (errors are the caller's). It
+ * returns nothing, or a promise (`void | Promise<void>`): a handler that returns a promise keeps
+ * counting against the transport's bound of concurrently running inbound handlers
+ * (`maxInboundHandlers`) until the promise settles. Typed `unknown` so that handlers written as
+ * expressions (`(p) => list.push(p)`) still fit; any other returned value is ignored.
+ */
+export type TopicHandler = (payload: Uint8Array, info: DeliveryInfo) => unknown;
 
 /** Answers one request; its resolved bytes are the reply, a rejection is sent back as an error. */
 export type Responder = (
   payload: Uint8Array,
   info: DeliveryInfo,
 ) => Promise<Uint8Array> | Uint8Array;
+
+/**
+ * Something went wrong in a transport that no single caller can be told about:
+ * - `inbound-shed`: inbound at-most-once messages were dropped because `maxInboundHandlers`
+ *   handlers were running (reported at most once per second, `details.dropped` since the last
+ *   report);
+ * - `receiver-cut`: the connection that receives messages was cut while the server stayed up
+ *   (Redis: the subscriber passed its pub/sub output buffer limit, or was killed); messages and
+ *   replies in flight to this node were lost.
+ */
+export interface TransportFault {
+  readonly kind: 'inbound-shed' | 'receiver-cut';
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** Flow-control counters of one transport (for health and tests). */
+export interface TransportStats {
+  /** Inbound message handlers running now (sync handlers finish at once and never count). */
+  readonly runningHandlers: number;
+  /** Inbound at-most-once messages dropped at the handler bound, since start. */
+  readonly shedMessages: number;
+  /** Times the receiving connection was cut while the server stayed up, since start. */
+  readonly receiverCuts: number;
+  /** Bytes of outgoing frames held: waiting to be written, or written and not yet answered. */
+  readonly pendingBytes: number;
+}
 
 /** A live subscription or responder; `close()` is idempotent. */
 export interface PortSubscription {
@@ -50,6 +83,13 @@ export interface PortSubscription {
  *   reply back, correlated by the transport. `request` rejects with `TimeoutError` at its
  *   deadline, with `ServiceUnavailableError` when the node is known to be gone, and with the
  *   error the responder sent when it failed (as a `WireError`, see `src/errors/wire.ts`).
+ *
+ * - **Flow control**: outgoing work a backend holds is bounded (Redis: `maxPendingBytes`; past
+ *   it, `BackpressureError` at once), and a frame is never sent after its caller was rejected.
+ *   Inbound message handlers running at once are bounded per node (`maxInboundHandlers`); past
+ *   the bound, broadcasts and direct messages are dropped and counted (`stats()`, an
+ *   `inbound-shed` fault), requests and replies never are. Faults no caller can be told about
+ *   go to `onFault` listeners.
  *
  * Topic names are plain dotted strings chosen by the building blocks (`pb.ev`, `pb.rpc`); the
  * backend may map them to channels however it likes (namespace prefix, node suffix).
@@ -87,6 +127,19 @@ export interface Transport {
 
   /** Answer requests on `topic` addressed to this node. One responder per topic per node. */
   respond(topic: string, responder: Responder): Promise<PortSubscription>;
+
+  /**
+   * The largest payload the building blocks will hand to this transport (their
+   * `maxPayloadBytes`). Call before the backend starts: a backend that cannot carry it fails
+   * `start()` with `ValidationError` instead of cutting receivers off later.
+   */
+  setMaxPayloadBytes(bytes: number): void;
+
+  /** Flow-control counters. */
+  stats(): TransportStats;
+
+  /** Be told of every {@link TransportFault}; returns a function that removes the listener. */
+  onFault(listener: (fault: TransportFault) => void): () => void;
 }
 
 /** One entry in the registry, owned by the node that put it. */

@@ -16,6 +16,10 @@ export interface RedisBackendOption {
   offlineQueueLimit?: number;
   /** Per-operation deadline for backend commands, ms. Default 5000. */
   operationTimeout?: number;
+  /** Bytes of outgoing messages held (unsent, or sent and unanswered); past it, `BackpressureError`. Default 32 MiB. */
+  maxPendingBytes?: number;
+  /** Inbound message handlers running at once per node; past it, events are dropped (counted). Default 1000. */
+  maxInboundHandlers?: number;
 }
 
 /**
@@ -32,6 +36,10 @@ export interface BackendEnvironment {
   logger: Logger;
 }
 
+/**
+ * Build (not start) the backend a host's `backend` option names. Rejects with ValidationError for
+ * an option it does not know; the Redis client is loaded only when a Redis backend is asked for.
+ */
 export async function resolveBackend(
   option: BackendOption | undefined,
   env: BackendEnvironment,

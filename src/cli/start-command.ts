@@ -4,6 +4,7 @@ import { destination, pino, type Level } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
+import { isLogLevel } from '../host/host-logger.js';
 import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { Narrator } from './narrator.js';
@@ -77,9 +78,22 @@ export async function runStart(
           redis: options.redis,
           ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
         };
+  // --log-level is checked by commander; the variable is checked here, before pino sees it.
+  const fromEnv = process.env['PLUGBOARD_LOG_LEVEL'];
+  if (
+    options.logLevel === undefined &&
+    fromEnv !== undefined &&
+    fromEnv !== '' &&
+    !isLogLevel(fromEnv)
+  ) {
+    io.err(
+      `plugboard: PLUGBOARD_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent; got ${JSON.stringify(fromEnv)}.`,
+    );
+    return 1;
+  }
   // Logs go to stderr as JSON; stdout carries the narration.
   const logger = pino(
-    { level: options.logLevel ?? process.env['PLUGBOARD_LOG_LEVEL'] ?? 'warn' },
+    { level: options.logLevel ?? (fromEnv || 'warn') },
     destination({ fd: 2, sync: true }),
   );
 

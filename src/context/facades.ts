@@ -13,11 +13,16 @@ import type { ServiceRegistryCore } from '../registry/service-registry-core.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
 import type { CallOptions, Registration, RpcClient, RpcServer } from '../rpc/types.js';
+import { collectMethods } from '../rpc/providers.js';
+import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
+import { isThenable } from '../util/thenable.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 
 // The facades are what a plugin sees: thin objects that put the plugin's name on everything and
-// record what it holds in its scope. All real work happens in the shared cores.
+// record what it holds in its scope. All real work happens in the shared cores. Every method that
+// returns a promise reports every failure through it (see `attempt`); methods that return a
+// handle (subscribe, register, watch, timers) throw, as they have nothing else to report with.
 
 export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus {
   const id = scope.pluginId;
@@ -28,7 +33,17 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
     once: boolean,
   ): Subscription => {
     scope.assertOpen(`subscribing to "${pattern}"`);
-    const record = core.subscribe(id, scope.tracker, pattern, handler, options, once);
+    const record = core.subscribe(
+      id,
+      scope.tracker,
+      pattern,
+      // Not a function: left to the core, which rejects it with its own message.
+      attributionActive() && typeof handler === 'function'
+        ? attributedHandler(scope.tag, handler)
+        : handler,
+      options,
+      once,
+    );
     const held: Releasable = {
       kind: 'subscription',
       release: () => {
@@ -41,10 +56,11 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
     return record;
   };
   return {
-    publish(event, data) {
-      if (scope.closed) return Promise.reject(closed(scope, `publishing "${event}"`));
-      return core.publish(id, event, data);
-    },
+    publish: (event, data) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `publishing "${String(event)}"`);
+        return core.publish(id, event, data);
+      }),
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
@@ -63,10 +79,11 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
 
 export function createPluginChain(core: PluginChainCore, scope: PluginScope): PluginChain {
   return {
-    execute(event, data) {
-      if (scope.closed) return Promise.reject(closed(scope, `executing the chain "${event}"`));
-      return core.execute(scope.pluginId, event, data);
-    },
+    execute: (event, data) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `executing the chain "${String(event)}"`);
+        return core.execute(scope.pluginId, event, data);
+      }),
   };
 }
 
@@ -78,14 +95,14 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
         scope.pluginId,
         scope.tracker,
         service,
-        methods,
+        attributionActive() ? attributedMethods(scope.tag, service, methods) : methods,
         options?.idempotent,
       );
       let done: Promise<void> | undefined;
       const held: Releasable = { kind: 'registration', release: () => unregister() };
       const unregister = (): Promise<void> => {
         scope.drop(held);
-        return (done ??= core.unregister(provider));
+        return (done ??= attempt(() => core.unregister(provider)));
       };
       scope.hold(held);
       ready.catch((error: unknown) =>
@@ -105,11 +122,11 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
     params: unknown,
     timeout: number | undefined,
     preferLocal?: boolean,
-  ): Promise<unknown> => {
-    if (scope.closed)
-      return Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`));
-    return core.call(id, service, method, params, timeout, preferLocal);
-  };
+  ): Promise<unknown> =>
+    attempt(() => {
+      if (scope.closed) throw closed(scope, `calling ${String(service)}.${String(method)}`);
+      return core.call(id, service, method, params, timeout, preferLocal);
+    });
   const client: RpcClient = {
     call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
       call(service, method, params, options?.timeout, options?.preferLocal)) as RpcClient['call'],
@@ -155,10 +172,11 @@ export function createServiceRegistry(
       );
       return { id, name: descriptor.name, ready, unregister };
     },
-    discover(type, filter) {
-      if (scope.closed) return Promise.reject(closed(scope, `discovering "${type}"`));
-      return core.discover(type, filter);
-    },
+    discover: (type, filter) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `discovering "${String(type)}"`);
+        return core.discover(type, filter);
+      }),
     watch(type, callback) {
       scope.assertOpen(`watching "${type}"`);
       return holdWatch(scope, core.watch(type, callback));
@@ -166,14 +184,18 @@ export function createServiceRegistry(
   };
 }
 
-export function createTimers(scope: PluginScope): PluginTimers {
-  const start = (fn: () => void, ms: number, repeat: boolean): { cancel(): void } => {
+/**
+ * Timers owned by a plugin, cleared when it stops. A callback that throws, or returns a promise
+ * that rejects, is reported through `report` (as `plugin.error`), never left unhandled.
+ */
+export function createTimers(scope: PluginScope, report: (error: unknown) => void): PluginTimers {
+  const start = (fn: () => unknown, ms: number, repeat: boolean): { cancel(): void } => {
     scope.assertOpen('setting a timer');
     const clear = repeat ? clearInterval : clearTimeout;
     const held: Releasable = { kind: 'timer', release: () => clear(handle) };
     const handle = (repeat ? setInterval : setTimeout)(() => {
       if (!repeat) scope.drop(held);
-      runTimer(scope, fn);
+      runTimer(scope, fn, report);
     }, ms);
     scope.hold(held);
     return {
@@ -189,12 +211,15 @@ export function createTimers(scope: PluginScope): PluginTimers {
   };
 }
 
-function runTimer(scope: PluginScope, fn: () => void): void {
+function runTimer(scope: PluginScope, fn: () => unknown, report: (error: unknown) => void): void {
+  let result: unknown;
   try {
-    fn();
+    result = runAsPlugin(scope.tag, fn);
   } catch (error) {
-    scope.logger.error({ err: error }, 'timer callback failed');
+    report(error);
+    return;
   }
+  if (isThenable(result)) result.then(undefined, report);
 }
 
 export function createBackgroundTasks(
@@ -212,7 +237,7 @@ export function createBackgroundTasks(
         // The plugin stopped before the task's turn came: it never starts.
         if (scope.controller.signal.aborted) return done();
         Promise.resolve()
-          .then(() => task(scope.controller.signal))
+          .then(() => runAsPlugin(scope.tag, task, scope.controller.signal))
           .catch((error: unknown) => report(name, error))
           .finally(done);
       });
@@ -221,6 +246,40 @@ export function createBackgroundTasks(
       return scope.background.inFlight;
     },
   };
+}
+
+/**
+ * Run `fn` and hand back its promise; a synchronous throw (bad arguments, a stopped plugin)
+ * becomes a rejected promise, so promise-returning methods never throw.
+ */
+function attempt<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * `handler` run as its plugin's code. The wrapper's arity keeps what the bus reads from it:
+ * 3 parameters when the handler sees `meta` (it declares it, or uses `arguments`), else 2.
+ */
+function attributedHandler(tag: PluginTag, handler: EventHandler): EventHandler {
+  if (handler.length === 0 || handler.length >= 3)
+    return (data, next, meta) => runAsPlugin(tag, handler, data, next, meta);
+  return (data, next, ...rest) => runAsPlugin(tag, handler, data, next, rest[0]);
+}
+
+/** An object with the implementation's RPC methods, each run as its plugin's code. */
+function attributedMethods(tag: PluginTag, service: string, implementation: unknown): unknown {
+  // Not an object: the core rejects it with its own message.
+  if (typeof implementation !== 'object' || implementation === null) return implementation;
+  const wrapped: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const [name, method] of collectMethods(service, implementation)) {
+    wrapped[name] = (...args: unknown[]) =>
+      runAsPlugin(tag, () => method.apply(implementation, args));
+  }
+  return wrapped;
 }
 
 /** Record a watch in the plugin's scope; its handle's `unsubscribe` lets it go early. */

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { ContextClosedError } from '../errors/errors.js';
+import { settleWithin } from '../util/bound.js';
+import type { PluginTag } from '../util/plugin-attribution.js';
 import { WorkTracker } from '../util/work-tracker.js';
 
 /** Something a plugin holds that must be let go when it stops. */
@@ -25,10 +27,17 @@ export class PluginScope {
   /** Set once released: no operation at all. In between, handlers still finishing may publish and call. */
   private isClosed = false;
 
+  /** Marks the plugin's code for unhandled-rejection attribution (see `util/plugin-attribution`). */
+  readonly tag: PluginTag;
+
+  /** `host`: the object that identifies the plugin's host (the runtime) in {@link tag}. */
   constructor(
     readonly pluginId: string,
     readonly logger: Logger,
-  ) {}
+    host: object = {},
+  ) {
+    this.tag = Object.freeze({ pluginId, host });
+  }
 
   get closed(): boolean {
     return this.isClosed;
@@ -100,14 +109,8 @@ export class PluginScope {
         this.logger.warn({ err: result.reason as unknown }, 'could not release a resource cleanly');
       }
     }
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
-    );
-    const idle = this.idle().then(() => 'idle' as const);
-    const outcome = await Promise.race([idle, bound]);
-    clearTimeout(timer);
-    if (outcome === 'idle') return { unfinished: [] };
+    const outcome = await settleWithin(this.idle(), timeoutMs);
+    if (outcome.status === 'ok') return { unfinished: [] };
     const unfinished = [...this.backgroundNames.values()].map(
       (name) => `background task "${name}"`,
     );

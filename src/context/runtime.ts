@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { answerBarriers } from '../backends/cluster-barrier.js';
-import type { Backend, PortSubscription } from '../backends/ports.js';
-import { EventBusCore } from '../bus/event-bus-core.js';
+import type { Backend, PortSubscription, TransportFault } from '../backends/ports.js';
+import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import type { DurableAdmin } from '../queue/types.js';
@@ -60,6 +60,7 @@ class HostRuntime implements Runtime {
   private readonly rpc: RpcCore;
   private readonly registry: ServiceRegistryCore;
   private barrier: PortSubscription | undefined;
+  private stopFaults: (() => void) | undefined;
 
   constructor(options: RuntimeOptions) {
     this.backend = options.backend;
@@ -71,7 +72,10 @@ class HostRuntime implements Runtime {
     const nextId = createIdGenerator(this.nodeId);
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
     this.bus = new EventBusCore({ ...shared, nextId, handlerTimeout: this.limits.handlerTimeout });
-    this.chain = new PluginChainCore(this.bus, this.nodeId, nextId);
+    this.chain = new PluginChainCore(this.bus, this.nodeId, nextId, {
+      handlerTimeout: this.limits.handlerTimeout,
+      deadlines: this.deadlines,
+    });
     this.rpc = new RpcCore({
       ...shared,
       defaultTimeout: this.limits.rpcTimeout,
@@ -82,6 +86,9 @@ class HostRuntime implements Runtime {
   }
 
   async start(): Promise<void> {
+    // The backend refuses to start if it cannot carry our largest payload.
+    this.backend.transport.setMaxPayloadBytes(this.limits.maxPayloadBytes);
+    this.stopFaults = this.backend.transport.onFault((fault) => this.reportFault(fault));
     await this.backend.start();
     if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
@@ -89,7 +96,13 @@ class HostRuntime implements Runtime {
 
   createContext(identity: PluginIdentity): ScopedContext {
     const logger = this.logger.child({ plugin: identity.name });
-    const scope = new PluginScope(identity.name, logger);
+    const scope = new PluginScope(identity.name, logger, this);
+    const report = (event: string, error: unknown): void =>
+      this.bus.reportHandlerError(
+        identity.name,
+        hostMeta(event, this.nodeId, identity.name),
+        error,
+      );
     const context: PluginContext = Object.freeze({
       pluginId: identity.name,
       version: identity.version,
@@ -101,13 +114,9 @@ class HostRuntime implements Runtime {
       rpcClient: createRpcClient(this.rpc, scope),
       serviceRegistry: createServiceRegistry(this.registry, scope),
       logger,
-      timers: createTimers(scope),
+      timers: createTimers(scope, (error) => report('timer', error)),
       background: createBackgroundTasks(scope, (name, error) =>
-        this.bus.reportHandlerError(
-          identity.name,
-          backgroundMeta(name, this.nodeId, identity.name),
-          error,
-        ),
+        report(`background.${name}`, error),
       ),
       signal: scope.controller.signal,
     });
@@ -130,7 +139,22 @@ class HostRuntime implements Runtime {
     return this.bus.publish('host', event, data);
   }
 
+  reportPluginError(pluginId: string, event: string, error: unknown): Promise<void> {
+    return this.bus.publish('host', PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
+  }
+
+  /** A transport fault no caller could be told about: a log line and a `backend.error` event. */
+  private reportFault(fault: TransportFault): void {
+    this.logger.warn({ kind: fault.kind, details: fault.details }, fault.message);
+    this.bus
+      .publish('host', 'backend.error', { ...fault, nodeId: this.nodeId })
+      .catch((error: unknown) =>
+        this.logger.debug({ err: error }, 'Could not publish backend.error'),
+      );
+  }
+
   async close(): Promise<void> {
+    this.stopFaults?.();
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
     await this.backend.close();
@@ -145,8 +169,9 @@ class HostRuntime implements Runtime {
   }
 }
 
-function backgroundMeta(name: string, nodeId: string, pluginId: string) {
+/** Meta for a failure outside any event (a timer, a background task), for `plugin.error`. */
+function hostMeta(event: string, nodeId: string, pluginId: string) {
   const timestamp = Date.now();
   const id = `${nodeId}-bg-${timestamp}`;
-  return { event: `background.${name}`, id, source: pluginId, nodeId, timestamp, traceId: id };
+  return { event, id, source: pluginId, nodeId, timestamp, traceId: id };
 }

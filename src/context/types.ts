@@ -4,10 +4,13 @@ import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcClient, RpcServer } from '../rpc/types.js';
 
-/** Timers owned by a plugin: cleared when the plugin stops. */
+/**
+ * Timers owned by a plugin: cleared when the plugin stops. A callback that throws or returns a
+ * rejected promise is reported as `plugin.error` (event `timer`).
+ */
 export interface PluginTimers {
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
-  setInterval(fn: () => void, ms: number): { cancel(): void };
+  setTimeout(fn: () => void | Promise<void>, ms: number): { cancel(): void };
+  setInterval(fn: () => void | Promise<void>, ms: number): { cancel(): void };
 }
 
 /**
@@ -105,6 +108,8 @@ export interface Runtime {
   createContext(identity: PluginIdentity): ScopedContext;
   /** Publish an event as the host itself (`source: 'host'`), e.g. lifecycle events. */
   publishAsHost(event: string, data: unknown): Promise<void>;
+  /** Publish `plugin.error` as the host for a failure of `pluginId` in `event` (a phase or event name). */
+  reportPluginError(pluginId: string, event: string, error: unknown): Promise<void>;
   /** What the cores hold right now, host-wide (zero everywhere after every plugin is released). */
   stats(): RuntimeStats;
   /** List and remove durable event queues, bindings and dead letters (cluster-wide). */

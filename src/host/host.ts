@@ -13,12 +13,16 @@ import type { Host, HostOptions } from './types.js';
  * await host.stop();    // deactivate in reverse order, release everything, close the backend
  * ```
  *
- * Defaults: backend `'memory'`, `activateTimeout` 10000 ms, `deactivateTimeout` 5000 ms,
- * `stopTimeout` 15000 ms, a pino logger at level `PLUGBOARD_LOG_LEVEL` (or `info`), a random
- * `nodeId`. Asynchronous so that it can be awaited as in the SPEC; plugin objects are validated
- * here, folder plugins are loaded by `start()`.
+ * Defaults: backend `'memory'`, `startTimeout` 30000 ms (connecting the backend),
+ * `activateTimeout` 10000 ms, `deactivateTimeout` 5000 ms, `stopTimeout` 15000 ms, a pino logger
+ * at `logLevel` (else `PLUGBOARD_LOG_LEVEL`, else `info`; `logger: false` for none), a random
+ * `nodeId`, unhandled rejections caught and reported per plugin while running
+ * (`unhandledRejections: 'report'`). Asynchronous so that it can be awaited as in the SPEC; options
+ * and plugin objects are validated here, folder plugins are loaded by `start()`.
  *
- * @throws InvalidManifestError for an invalid plugin object; ValidationError for a bad option.
+ * @returns a promise that rejects (never throws) with InvalidManifestError for an invalid plugin
+ *   object, or ValidationError for a bad option (naming it in `details.field`), including
+ *   `strictPermissions: true` (permissions are not enforced yet) and malformed `keys`.
  */
 export function createHost(options: HostOptions = {}): Promise<Host> {
   try {

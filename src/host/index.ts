@@ -11,6 +11,7 @@ export type {
   HostStatus,
   KeyProvider,
   LifecycleEvent,
+  LogLevel,
   PluginDefinition,
   PluginEntry,
   PluginHealth,
@@ -22,4 +23,5 @@ export type {
   SemverRange,
   StartResult,
   TimelineEntry,
+  UnhandledRejectionPolicy,
 } from './types.js';

@@ -3,7 +3,8 @@ import type { PluginIdentity, Runtime } from '../context/types.js';
 import { PluginActivationError, PluginDeactivationError, TimeoutError } from '../errors/errors.js';
 import type { DependencyGraph } from './dependency-graph.js';
 import { recordError, type PluginRecord } from './plugin-record.js';
-import { runBounded } from './timeout.js';
+import { settleWithin } from '../util/bound.js';
+import { runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import type { Timeline } from './timeline.js';
 import type { LifecycleEvent } from './types.js';
 
@@ -94,9 +95,9 @@ async function activateOne(
     options: definition.options,
   };
 
-  const outcome = await runBounded(() => {
+  const outcome = await settleWithin(() => {
     record.scoped = env.runtime.createContext(identity);
-    return definition.activate(record.scoped.context);
+    return runAsPlugin(tagOf(env, record), definition.activate, record.scoped.context);
   }, timeoutMs);
   const durationMs = performance.now() - started;
   record.activationMs = durationMs;
@@ -193,7 +194,10 @@ async function deactivateOne(
   const outcome =
     deactivate === undefined
       ? ({ status: 'ok' } as const)
-      : await runBounded(() => deactivate(scoped.context), timeoutMs);
+      : await settleWithin(
+          () => runAsPlugin(tagOf(env, record), deactivate, scoped.context),
+          timeoutMs,
+        );
   let detail: string | undefined;
   if (outcome.status !== 'ok') {
     const error =
@@ -259,7 +263,7 @@ async function releaseScope(
   const started = performance.now();
   // The release itself is bounded by `timeoutMs`; the extra grace only guards against a
   // release that ignores its own bound.
-  const outcome = await runBounded(() => scoped.release(timeoutMs), timeoutMs + 1_000);
+  const outcome = await settleWithin(() => scoped.release(timeoutMs), timeoutMs + 1_000);
   const durationMs = performance.now() - started;
   if (outcome.status === 'ok') {
     record.unfinished = outcome.value.unfinished;
@@ -292,6 +296,11 @@ async function releaseScope(
       ? {}
       : { detail: `unfinished: ${record.unfinished.join(', ')}` }),
   });
+}
+
+/** The plugin's attribution tag: the same one its context's callbacks carry (host = runtime). */
+function tagOf(env: LifecycleEnv, record: PluginRecord): PluginTag {
+  return { pluginId: record.name, host: env.runtime };
 }
 
 /** Milliseconds left before `deadline`, never negative. */

@@ -1,18 +1,25 @@
-import { PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
-import { HostStateError, ValidationError } from '../errors/errors.js';
+import {
+  BackendUnavailableError,
+  HostStateError,
+  TimeoutError,
+  ValidationError,
+} from '../errors/errors.js';
 import { forwardDurableAdmin } from '../queue/durable-admin.js';
 import type { DurableAdmin } from '../queue/types.js';
 import { randomId } from '../util/ids.js';
 import { definePlugin } from './define-plugin.js';
+import { hostLogger } from './host-logger.js';
+import { assertKeys, assertPermissionMode } from './host-options.js';
 import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
 import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
-import { runBounded } from './timeout.js';
+import { settleWithin, withDeadline } from '../util/bound.js';
+import { currentPlugin, enableAttribution } from '../util/plugin-attribution.js';
 import { Timeline } from './timeline.js';
 import type {
   Host,
@@ -28,6 +35,7 @@ import type {
   RecordedError,
   StartResult,
   TimelineEntry,
+  UnhandledRejectionPolicy,
 } from './types.js';
 
 /** Builds the runtime over a backend (`createRuntime` from `src/context/runtime.ts`). */
@@ -41,6 +49,7 @@ const DEFAULTS = {
   activateTimeout: 10_000,
   deactivateTimeout: 5_000,
   stopTimeout: 15_000,
+  startTimeout: 30_000,
 } as const;
 
 /**
@@ -49,9 +58,9 @@ const DEFAULTS = {
  */
 export class PluginHost implements Host {
   readonly nodeId: string;
-  /** Encryption keys for the encryption service (kept for later building blocks). */
+  /** Encryption keys (validated, unused until the encryption service exists). */
   readonly keys: HostOptions['keys'];
-  /** Strict permission mode for the permission layer (kept for later building blocks). */
+  /** Always false: permissions are not enforced yet, and `strictPermissions: true` is refused. */
   readonly strictPermissions: boolean;
 
   private readonly options: HostOptions;
@@ -63,7 +72,12 @@ export class PluginHost implements Host {
   private readonly timelineLog = new Timeline();
   private readonly listeners = new Set<(event: LifecycleEvent) => void>();
   private readonly publishes = new Set<Promise<void>>();
-  private readonly timeouts: { activate: number; deactivate: number; stop: number };
+  private readonly timeouts: {
+    activate: number;
+    deactivate: number;
+    stop: number;
+    start: number;
+  };
   private status: HostStatus = 'created';
   private graph: DependencyGraph | undefined;
   private backend: Backend | undefined;
@@ -74,6 +88,9 @@ export class PluginHost implements Host {
   private starting: Promise<StartResult> | undefined;
   private stopping: Promise<void> | undefined;
   private closed = false;
+  private readonly rejectionPolicy: UnhandledRejectionPolicy;
+  /** Removes the unhandled-rejection listener and stops attribution (set while guarding). */
+  private releaseGuard: (() => void) | undefined;
   /** Set when stop() begins deactivating: a start still running must undo what it creates. */
   private shutDownStarted = false;
   /** Durable event queues of the cluster; rejects while the host is not running. */
@@ -90,6 +107,7 @@ export class PluginHost implements Host {
       deactivate:
         positive(options.deactivateTimeout, 'deactivateTimeout') ?? DEFAULTS.deactivateTimeout,
       stop: positive(options.stopTimeout, 'stopTimeout') ?? DEFAULTS.stopTimeout,
+      start: positive(options.startTimeout, 'startTimeout') ?? DEFAULTS.startTimeout,
     };
     this.nodeId = options.nodeId ?? randomId();
     if (typeof this.nodeId !== 'string' || this.nodeId.length === 0) {
@@ -97,10 +115,11 @@ export class PluginHost implements Host {
         details: { field: 'nodeId' },
       });
     }
-    this.keys = options.keys;
-    this.strictPermissions = options.strictPermissions ?? false;
-    this.rootLogger =
-      options.logger ?? pino({ level: process.env['PLUGBOARD_LOG_LEVEL'] ?? 'info' });
+    assertPermissionMode(options.strictPermissions);
+    this.keys = assertKeys(options.keys);
+    this.strictPermissions = false;
+    this.rootLogger = hostLogger(options.logger, options.logLevel);
+    this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
     this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });
     for (const entry of options.plugins ?? []) this.use(entry);
   }
@@ -173,19 +192,20 @@ export class PluginHost implements Host {
   }
 
   async idle(timeoutMs: number): Promise<boolean> {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      throw new ValidationError(
+        `host.idle(timeoutMs) needs a non-negative number of milliseconds, got ${String(timeoutMs)}.`,
+        { details: { field: 'timeoutMs' } },
+      );
+    }
     const scopes = this.ordered().flatMap((record) =>
       record.scoped === undefined ? [] : [record.scoped],
     );
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<false>(
-      (resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)),
+    const outcome = await settleWithin(
+      Promise.all(scopes.map((scoped) => scoped.idle())),
+      timeoutMs,
     );
-    const idle = Promise.all(scopes.map((scoped) => scoped.idle())).then(() => true as const);
-    try {
-      return await Promise.race([idle, bound]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return outcome.status === 'ok';
   }
 
   timeline(): readonly TimelineEntry[] {
@@ -200,6 +220,7 @@ export class PluginHost implements Host {
   // ---- start -----------------------------------------------------------------------------------
 
   private async runStart(): Promise<StartResult> {
+    this.guardRejections();
     this.startedAt = Date.now();
     const started = performance.now();
     try {
@@ -211,7 +232,12 @@ export class PluginHost implements Host {
       this.logger.debug({ levels: this.graph.levels }, 'Plugin dependency graph resolved');
 
       this.backend = await this.step('backend', () =>
-        resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }),
+        this.bounded(
+          'connecting',
+          resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }),
+          undefined,
+          (backend) => backend.close(),
+        ),
       );
       const backend = this.backend;
       if (this.shutDownStarted) {
@@ -226,7 +252,7 @@ export class PluginHost implements Host {
           ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
         });
         this.runtime = runtime;
-        await runtime.start();
+        await this.bounded('starting', runtime.start(), backend.kind);
         return runtime;
       });
       if (this.shutDownStarted) {
@@ -278,6 +304,32 @@ export class PluginHost implements Host {
       await this.shutdown(Date.now() + this.timeouts.stop);
       throw error;
     }
+  }
+
+  /**
+   * Bound a backend step by `startTimeout`: a backend that never connects (a wrong address, a
+   * server that accepts but never answers) fails `start()` with `BackendUnavailableError` naming
+   * it, instead of leaving `start()` pending forever.
+   */
+  private bounded<T>(
+    phase: string,
+    work: Promise<T>,
+    kind?: string,
+    late?: (value: T) => unknown,
+  ): Promise<T> {
+    const timeoutMs = this.timeouts.start;
+    const name = kind ?? backendName(this.options.backend);
+    return withDeadline(work, timeoutMs, () => {
+      // What arrives after the bound is not wanted any more: let it go.
+      if (late !== undefined) work.then(late).catch(() => undefined);
+      const cause = new TimeoutError(`${phase} the ${name} backend exceeded ${timeoutMs} ms`, {
+        details: { timeoutMs },
+      });
+      return new BackendUnavailableError(
+        `The ${name} backend did not become ready within ${timeoutMs} ms (startTimeout) while ${phase}; check that it is reachable.`,
+        { details: { backend: name, phase, timeoutMs }, cause },
+      );
+    });
   }
 
   private async loadAll(): Promise<LoadedPlugin[]> {
@@ -336,7 +388,7 @@ export class PluginHost implements Host {
     }
     if (this.starting !== undefined) {
       // Let a start in progress finish its current level (it launches no new one now).
-      await runBounded(() => this.starting, remaining(deadline));
+      await settleWithin(() => this.starting, remaining(deadline));
     }
     if (this.status !== 'failed') {
       this.status = 'stopping';
@@ -361,9 +413,47 @@ export class PluginHost implements Host {
     this.shutDownStarted = true;
     if (this.runtime !== undefined && this.graph !== undefined) {
       await deactivateLevels(this.lifecycleEnv(), deadline);
-      await runBounded(() => Promise.allSettled([...this.publishes]), remaining(deadline));
+      await settleWithin(() => Promise.allSettled([...this.publishes]), remaining(deadline));
     }
     await this.closeRuntime(deadline);
+    this.releaseGuard?.();
+  }
+
+  /**
+   * The host's unhandled-rejection policy (`unhandledRejections`, see HostOptions): from
+   * `start()` until the host has stopped, listen for `unhandledRejection` (unless `'node'`) and,
+   * with `'report'`, trace which plugin's code runs (`util/plugin-attribution`). The listener
+   * is removed on stop.
+   */
+  private guardRejections(): void {
+    if (this.rejectionPolicy === 'node' || this.releaseGuard !== undefined) return;
+    const disable = this.rejectionPolicy === 'report' ? enableAttribution() : () => undefined;
+    const listener = (reason: unknown): void => this.onUnhandledRejection(reason);
+    process.on('unhandledRejection', listener);
+    this.releaseGuard = () => {
+      process.off('unhandledRejection', listener);
+      disable();
+    };
+  }
+
+  private onUnhandledRejection(reason: unknown): void {
+    const tag = currentPlugin();
+    if (tag === undefined) {
+      this.logger.error(
+        { err: reason },
+        'Unhandled promise rejection outside any plugin; the host keeps running',
+      );
+      return;
+    }
+    // Another host's plugin: that host reports it.
+    if (tag.host !== this.runtime || !this.records.has(tag.pluginId)) return;
+    this.logger.error(
+      { plugin: tag.pluginId, err: reason },
+      `Unhandled promise rejection in plugin "${tag.pluginId}"; reported as plugin.error`,
+    );
+    this.track('plugin.error', (runtime) =>
+      runtime.reportPluginError(tag.pluginId, 'unhandledRejection', reason),
+    );
   }
 
   private async closeRuntime(deadline: number): Promise<void> {
@@ -378,7 +468,7 @@ export class PluginHost implements Host {
     if (close === undefined) return;
     this.closed = true;
     // Closing is attempted even when the stop bound has passed; it is just not waited for long.
-    const outcome = await runBounded(close, Math.max(remaining(deadline), 100));
+    const outcome = await settleWithin(close, Math.max(remaining(deadline), 100));
     if (outcome.status === 'failed')
       this.logger.error({ err: outcome.error }, 'Closing the runtime failed');
     if (outcome.status === 'timeout')
@@ -402,7 +492,7 @@ export class PluginHost implements Host {
       emit: (event) => this.emit(event),
       shutDown: () => this.shutDownStarted,
       reportError: (pluginId, event, error) => {
-        this.publish(PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
+        this.track(`plugin.error`, (runtime) => runtime.reportPluginError(pluginId, event, error));
       },
     };
   }
@@ -444,20 +534,19 @@ export class PluginHost implements Host {
   }
 
   private publishHostEvent<E extends keyof HostEvents>(event: E, data: HostEvents[E]): void {
-    this.publish(event, data);
+    this.track(event, (runtime) => runtime.publishAsHost(event, data));
   }
 
   /** Publish as the host without waiting; `stop()` waits for what is still pending (bounded). */
-  private publish(event: string, data: unknown): void {
+  private track(event: string, publish: (runtime: Runtime) => Promise<void>): void {
     const runtime = this.runtime;
     if (runtime === undefined || this.closed) return;
-    const pending = runBounded(
-      () => runtime.publishAsHost(event, data),
-      runtime.limits.handlerTimeout,
-    ).then((outcome) => {
-      if (outcome.status === 'failed')
-        this.logger.warn({ err: outcome.error, event }, `Publishing ${event} failed`);
-    });
+    const pending = settleWithin(() => publish(runtime), runtime.limits.handlerTimeout).then(
+      (outcome) => {
+        if (outcome.status === 'failed')
+          this.logger.warn({ err: outcome.error, event }, `Publishing ${event} failed`);
+      },
+    );
     this.publishes.add(pending);
     void pending.finally(() => this.publishes.delete(pending));
   }
@@ -479,4 +568,20 @@ function positive(value: number | undefined, field: string): number | undefined 
     );
   }
   return value;
+}
+
+/** The backend's kind before it exists, for error messages. */
+function backendName(option: HostOptions['backend']): string {
+  if (option === undefined || option === 'memory') return 'memory';
+  if (typeof option === 'object' && option !== null && 'redis' in option) return 'redis';
+  return 'memory';
+}
+
+function rejectionPolicy(value: unknown): UnhandledRejectionPolicy {
+  if (value === undefined) return 'report';
+  if (value === 'report' || value === 'log' || value === 'node') return value;
+  throw new ValidationError(
+    `Host option "unhandledRejections" must be 'report', 'log' or 'node', got ${JSON.stringify(value)}.`,
+    { details: { field: 'unhandledRejections' } },
+  );
 }

@@ -96,28 +96,62 @@ export interface HostOptions {
   backend?: BackendOption;
   /** This host's id in the cluster. Default: a random id. */
   nodeId?: string;
-  /** A pino logger. Default: pino at level `PLUGBOARD_LOG_LEVEL` (or `info`). */
-  logger?: Logger;
+  /**
+   * A pino logger, or `false` for none (silent). Default: pino at level `logLevel`.
+   */
+  logger?: Logger | false;
+  /**
+   * Level of the host's logger (`trace`, `debug`, `info`, `warn`, `error`, `fatal`, `silent`).
+   * With the default logger: its level; with a given logger: the level of the host's child
+   * loggers. Default: `PLUGBOARD_LOG_LEVEL`, else `info` (default logger) or the given logger's.
+   * @throws ValidationError (from `createHost`) for any other value, here or in the variable.
+   */
+  logLevel?: LogLevel;
   /** Default bound on each plugin's `activate`. Default 10000. */
   activateTimeout?: number;
   /** Default bound on each plugin's `deactivate` (and on waiting for its in-flight work). Default 5000. */
   deactivateTimeout?: number;
   /** Bound on the whole `host.stop()`, backend close included. Default 15000. */
   stopTimeout?: number;
+  /**
+   * Bound on connecting and starting the backend in `host.start()`; past it, `start()` rejects
+   * with `BackendUnavailableError` naming the backend. Default 30000.
+   */
+  startTimeout?: number;
+  /**
+   * What the host does with unhandled promise rejections while it runs (from `start()` until
+   * `stop()` finished). With a listener installed, Node no longer exits on them:
+   * - `'report'` (default): trace each plugin's code (activate, deactivate, handlers, RPC
+   *   methods, timers, background tasks) with `AsyncLocalStorage`; a rejection traced to a plugin
+   *   is logged and published as `plugin.error` naming it (event `unhandledRejection`), any other
+   *   is logged. The tracking turns on Node's promise hooks for the process, which slows
+   *   promise-heavy code (about 2x on local publish and RPC microbenchmarks).
+   * - `'log'`: log every one, without tracing (no promise-hook cost, no attribution).
+   * - `'node'`: leave Node's own policy in place (by default it exits the process).
+   */
+  unhandledRejections?: UnhandledRejectionPolicy;
   /** Limits shared by every building block (RPC timeout, payload size, ...). */
   limits?: Partial<RuntimeLimits>;
   /**
    * Encryption keys by key id (`{ 'data-encryption-key': '<32 bytes, base64>' }`) or a key
-   * provider. Stored by the host for the encryption service (SPEC section 2); not used by the
-   * lifecycle itself.
+   * provider (an object with `getKey`). Validated by `createHost` (non-empty strings; the data
+   * key must be 32 bytes of base64), then kept for the encryption service (SPEC section 2),
+   * which does not exist yet: nothing uses them today.
    */
   keys?: Readonly<Record<string, string>> | KeyProvider;
   /**
-   * Deny plugins without a `permissions` list instead of trusting them (SPEC section 4). Stored
-   * by the host for the permission layer; default `false` (trusted, for development).
+   * Deny plugins without a `permissions` list instead of trusting them (SPEC section 4). Not
+   * enforced yet: `true` makes `createHost` reject with a `ValidationError` saying so; `false`
+   * (the default) trusts every plugin.
    */
   strictPermissions?: boolean;
 }
+
+/** See {@link HostOptions.unhandledRejections}. */
+export type UnhandledRejectionPolicy = 'report' | 'log' | 'node';
+
+/** The pino levels, plus `silent`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 /** Supplies encryption keys by id and version (for rotation). */
 export interface KeyProvider {
@@ -286,9 +320,11 @@ export interface Host {
    * plugins level by level (in parallel within a level). Resolves even when some plugins
    * failed: see {@link Host.health}. Calling it again returns the same promise.
    *
-   * @throws InvalidManifestError, MissingDependencyError, DependencyVersionError,
-   *   DependencyCycleError, DuplicatePluginError before any plugin starts; backend errors.
-   * @throws HostStateError when called after `stop()`.
+   * Rejects (never throws) with InvalidManifestError, MissingDependencyError,
+   * DependencyVersionError, DependencyCycleError or DuplicatePluginError before any plugin
+   * starts; with the backend's error, or BackendUnavailableError naming the backend when it is
+   * not ready within `startTimeout`; with HostStateError when called after `stop()`. Each plugin
+   * step is bounded by its timeouts, so the promise always settles.
    * @returns which plugins are active, failed and skipped.
    */
   start(): Promise<StartResult>;

@@ -1,18 +1,22 @@
 /**
- * One ticking timer for many deadlines. Every async RPC call and async event handler is
- * bounded, but on the local fast path a `setTimeout` per call, or even one clock read per call
- * (`Date.now()` is a system call on some VMs), costs more than the call itself. So:
+ * The deadline scheduler: one ticking timer for many deadlines, given as a duration (`add`) or
+ * as an absolute epoch time (`at`). Every async RPC call, event handler, chain handler and host
+ * step is bounded, but on the local fast path a `setTimeout` per call, or even one clock read per
+ * call (`Date.now()` is a system call on some VMs), costs more than the call itself. So:
  *
  * - `add()` only appends an entry to a FIFO per duration: no clock read, no timer.
+ * - `at()` pushes an entry on a min-heap ordered by its epoch deadline (absolute deadlines come
+ *   from elsewhere, e.g. a deadline carried by a request, so they share no FIFO order).
  * - While entries are live, a sweeper ticks every {@link TICK_MS}. Each tick stamps the entries
  *   added since the previous tick with `deadline = now + duration` and fires the expired ones.
  *   An entry is stamped at or after the moment it was added, so a deadline can fire up to one
  *   tick late but never early (even after the event loop was blocked).
  * - `cancel()` is a flag; cancelled entries are dropped at the head or by compaction, so memory
  *   stays proportional to live entries even while one entry stays pending for a long time.
- * - The sweeper keeps the process alive only while some entry is live, like a real timer would;
- *   it is unref'd by an idle check on the next macrotask rather than on every 1 → 0 transition,
- *   because toggling a timer's ref is a native call and back-to-back calls would pay it each time.
+ * - The sweeper keeps the process alive only while some entry is live, like a real timer would
+ *   (never, with `{ keepAlive: false }`); it is unref'd by an idle check on the next macrotask
+ *   rather than on every 1 → 0 transition, because toggling a timer's ref is a native call and
+ *   back-to-back calls would pay it each time.
  */
 export interface DeadlineEntry {
   /** Cancel; returns true if this call cancelled it (it had neither fired nor been cancelled). */
@@ -40,6 +44,31 @@ class Entry implements DeadlineEntry {
     this.done = true;
     this.queue.cancelled++;
     this.owner.settled();
+    return true;
+  }
+
+  fire(): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.settled();
+    this.onExpire();
+  }
+}
+
+/** An absolute deadline, kept in {@link Deadlines}' heap. */
+class AtEntry implements DeadlineEntry {
+  done = false;
+
+  constructor(
+    readonly at: number,
+    private readonly onExpire: () => void,
+    private readonly owner: Deadlines,
+  ) {}
+
+  cancel(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.owner.settled(true);
     return true;
   }
 
@@ -82,14 +111,51 @@ class Queue {
   }
 }
 
+export interface DeadlinesOptions {
+  /** Keep the process alive while deadlines are pending, as a timer would. Default true. */
+  keepAlive?: boolean;
+}
+
 export class Deadlines {
   private readonly queues = new Map<number, Queue>();
+  /** Absolute deadlines, a binary min-heap by `at`. */
+  private heap: AtEntry[] = [];
+  private heapCancelled = 0;
+  private readonly keepAlive: boolean;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private live = 0;
   private refed = false;
   private idleCheck = false;
   private ticking = false;
+
+  constructor(options: DeadlinesOptions = {}) {
+    this.keepAlive = options.keepAlive ?? true;
+  }
+
+  /** Number of deadlines neither fired nor cancelled. */
+  get size(): number {
+    return this.live;
+  }
+
+  /**
+   * Call `onExpire` once the clock reaches `epochMs` (up to one tick later), unless cancelled
+   * first. For deadlines that arrive as a time (a request's deadline, a lease end).
+   */
+  at(epochMs: number, onExpire: () => void): DeadlineEntry {
+    if (this.closed) return this.add(0, onExpire);
+    // A NaN deadline would never fire and would break the heap's order: it has passed.
+    const entry = new AtEntry(Number.isNaN(epochMs) ? 0 : epochMs, onExpire, this);
+    heapPush(this.heap, entry);
+    if (
+      this.heapCancelled > COMPACT_MIN &&
+      this.heapCancelled > this.heap.length / 2 &&
+      !this.ticking
+    )
+      this.compactHeap();
+    if (++this.live === 1) this.wake();
+    return entry;
+  }
 
   /** Call `onExpire` once `timeoutMs` have passed (up to one tick later), unless cancelled first. */
   add(timeoutMs: number, onExpire: () => void): DeadlineEntry {
@@ -99,6 +165,8 @@ export class Deadlines {
       queueMicrotask(() => cancelled || onExpire());
       return { cancel: () => !cancelled && (cancelled = true) };
     }
+    // NaN or a negative duration has passed already (NaN would never fire).
+    if (!(timeoutMs > 0)) timeoutMs = 0;
     let queue = this.queues.get(timeoutMs);
     if (queue === undefined) this.queues.set(timeoutMs, (queue = new Queue(timeoutMs)));
     const entry = new Entry(onExpire, queue, this);
@@ -110,8 +178,9 @@ export class Deadlines {
     return entry;
   }
 
-  /** @internal An entry was cancelled or fired. */
-  settled(): void {
+  /** @internal An entry was cancelled (`heapCancel`: one of the heap's) or fired. */
+  settled(heapCancel = false): void {
+    if (heapCancel) this.heapCancelled++;
     if (--this.live === 0 && !this.idleCheck) {
       this.idleCheck = true;
       setImmediate(() => {
@@ -131,6 +200,10 @@ export class Deadlines {
       for (let i = queue.head; i < items.length; i++) items[i]!.fire();
     }
     this.queues.clear();
+    const heap = this.heap;
+    this.heap = [];
+    this.heapCancelled = 0;
+    for (const entry of heap) entry.fire();
   }
 
   close(): void {
@@ -144,8 +217,9 @@ export class Deadlines {
     if (this.closed) return;
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.tick(), TICK_MS);
-      this.refed = true;
-    } else if (!this.refed) {
+      this.refed = this.keepAlive;
+      if (!this.keepAlive) this.timer.unref();
+    } else if (!this.refed && this.keepAlive) {
       this.timer.ref();
       this.refed = true;
     }
@@ -158,7 +232,7 @@ export class Deadlines {
     } finally {
       this.ticking = false;
     }
-    if (this.queues.size === 0 && this.timer !== undefined) {
+    if (this.queues.size === 0 && this.heap.length === 0 && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
       this.refed = false;
@@ -166,6 +240,12 @@ export class Deadlines {
   }
 
   private sweep(now: number): void {
+    const heap = this.heap;
+    while (heap.length > 0 && (heap[0]!.done || heap[0]!.at <= now)) {
+      const entry = heapPop(heap);
+      if (entry.done) this.heapCancelled--;
+      else entry.fire();
+    }
     for (const [duration, queue] of this.queues) {
       const items = queue.items;
       for (let i = queue.stamped; i < items.length; i++) items[i]!.deadline = now + duration;
@@ -186,4 +266,47 @@ export class Deadlines {
       else if (head > COMPACT_MIN) queue.compact();
     }
   }
+
+  private compactHeap(): void {
+    const live = this.heap.filter((entry) => !entry.done);
+    this.heap = [];
+    this.heapCancelled = 0;
+    for (const entry of live) heapPush(this.heap, entry);
+  }
+}
+
+/**
+ * The process-wide scheduler for bounds that have no runtime to belong to (host steps, which run
+ * before the runtime exists and after it closed). Never closed.
+ */
+export const sharedDeadlines = new Deadlines();
+
+function heapPush(heap: AtEntry[], entry: AtEntry): void {
+  heap.push(entry);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]!.at <= entry.at) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = entry;
+}
+
+function heapPop(heap: AtEntry[]): AtEntry {
+  const top = heap[0]!;
+  const last = heap.pop()!;
+  if (heap.length === 0) return top;
+  let i = 0;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= heap.length) break;
+    const right = left + 1;
+    const child = right < heap.length && heap[right]!.at < heap[left]!.at ? right : left;
+    if (heap[child]!.at >= last.at) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = last;
+  return top;
 }

@@ -50,7 +50,7 @@ describe('event bus between nodes', () => {
     const receiver = await node(network, 'recv', (handler) => (payload, info) => {
       const result: unknown = handler(payload, info);
       returned.push(result);
-      return result as void;
+      return result;
     });
     const sender = await node(network, 'send');
     let finish!: () => void;

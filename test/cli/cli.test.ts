@@ -19,11 +19,12 @@ interface Run {
 function cli(
   args: string[],
   onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+  env: Record<string, string> = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'silent' },
+      env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'silent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -187,5 +188,13 @@ void describe('plugboard CLI', () => {
     const missing = await cli(['start', join(dir, 'nope'), '--once']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /is not a folder/);
+  });
+
+  void it('refuses a PLUGBOARD_LOG_LEVEL that is not a log level, naming it', async () => {
+    const run = await cli(['start', join(dir, 'good'), '--once'], undefined, {
+      PLUGBOARD_LOG_LEVEL: 'chatty',
+    });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /PLUGBOARD_LOG_LEVEL must be one of trace, debug/);
   });
 });

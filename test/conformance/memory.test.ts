@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import type { Backend } from '../../src/backends/ports.js';
@@ -8,14 +10,18 @@ import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
+import { transportFlowConformance } from './transport-flow.js';
 
 let counter = 0;
+/** Short, so crash tests are quick; the real default is 10 s, as on Redis. */
+const LIVENESS_TTL = 150;
 
 const memory: HarnessFactory = async () => {
-  const network = new MemoryNetwork();
+  const network = new MemoryNetwork({ livenessTtl: LIVENESS_TTL });
   const created: Backend[] = [];
   return {
-    livenessMs: 100,
+    // A crashed node's entries lapse after the TTL (one timer, no reap interval).
+    livenessMs: LIVENESS_TTL,
     create: async (nodeId) => {
       const backend = new MemoryBackend({ nodeId: nodeId ?? `mem-${++counter}`, network });
       created.push(backend);
@@ -29,8 +35,38 @@ const memory: HarnessFactory = async () => {
 };
 
 transportConformance('memory', memory);
+transportFlowConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 queueLeaseConformance('memory', memory);
 clusterConformance('memory', memory);
 rpcConformance('memory', memory);
+
+void describe('memory network liveness (memory only)', () => {
+  void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {
+    const network = new MemoryNetwork({ livenessTtl: 20 });
+    const a = new MemoryBackend({ nodeId: 'lapse-a', network });
+    const b = new MemoryBackend({ nodeId: 'lapse-b', network });
+    await Promise.all([a.start(), b.start()]);
+    await a.registry.put('k.lapse', 'x', new Uint8Array([1]));
+    network.crash(a.nodeId);
+    // A crashed node writes nothing any more (a dead process).
+    await assert.rejects(a.registry.put('k.lapse', 'y', new Uint8Array([2])), {
+      code: 'PB_BACKEND_UNAVAILABLE',
+    });
+    assert.equal((await b.registry.list('k.lapse')).length, 1);
+    // Block the event loop past the TTL, so the reaping timer cannot have run yet.
+    const until = Date.now() + 40;
+    while (Date.now() < until);
+    const listed = b.registry.list('k.lapse');
+    const live = b.registry.liveNodes();
+    assert.deepEqual(await listed, []);
+    assert.deepEqual(await live, ['lapse-b']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  void it('validates livenessTtl', () => {
+    assert.throws(() => new MemoryNetwork({ livenessTtl: -1 }), { code: 'PB_VALIDATION' });
+    assert.equal(new MemoryNetwork().livenessTtl, 10_000);
+  });
+});

@@ -15,6 +15,7 @@ import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
+import { transportFlowConformance } from './transport-flow.js';
 
 const LIVENESS_TTL = 900;
 
@@ -43,6 +44,7 @@ async function redisHarness(): Promise<BackendHarness> {
 }
 
 transportConformance('redis', redisHarness);
+transportFlowConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
 queueLeaseConformance('redis', redisHarness);

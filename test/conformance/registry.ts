@@ -67,6 +67,10 @@ export function registryConformance(name: string, factory: HarnessFactory): void
       await a.registry.put('k.crash', 'dead-1', bytes('1'));
       await until(async () => (await ids(b, 'k.crash')).length === 1, 2000, 'entry visible');
       await harness.crash(a);
+      // Not a graceful leave: the entry and the node stay until the node's liveness lapses.
+      assert.deepEqual(await ids(b, 'k.crash'), [`${a.nodeId}/dead-1=1`]);
+      assert.ok((await b.registry.liveNodes()).includes(a.nodeId));
+      assert.equal(deletes.length, 0);
       await until(
         () => deletes.includes('dead-1'),
         harness.livenessMs + 2000,

@@ -145,6 +145,42 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
       );
     });
 
+    it('a closed backend rejects every port call with BackendUnavailableError, never throws', async () => {
+      const d = await harness.create();
+      await d.start();
+      await d.close();
+      const payload = bytes('x');
+      const calls: Array<[string, () => unknown]> = [
+        ['transport.publish', () => d.transport.publish('t.closed', payload)],
+        ['transport.send', () => d.transport.send(a.nodeId, 't.closed', payload)],
+        ['transport.subscribe', () => d.transport.subscribe('t.closed', () => undefined)],
+        [
+          'transport.request',
+          () => d.transport.request(a.nodeId, 't.closed', payload, Date.now() + 500),
+        ],
+        ['transport.respond', () => d.transport.respond('t.closed', () => payload)],
+        ['registry.put', () => d.registry.put('k.closed', 'i', payload)],
+        ['registry.remove', () => d.registry.remove('k.closed', 'i')],
+        ['registry.list', () => d.registry.list('k.closed')],
+        ['registry.watch', () => d.registry.watch('k.closed', () => undefined)],
+        ['registry.liveNodes', () => d.registry.liveNodes()],
+        ['queues.enqueue', () => d.queues.enqueue('q.closed', payload)],
+      ];
+      for (const [what, call] of calls) {
+        let result: unknown;
+        assert.doesNotThrow(() => (result = call()), `${what} threw synchronously`);
+        assert.ok(result instanceof Promise, `${what} returned no promise`);
+        await assert.rejects(result, (e: unknown) => {
+          assert.equal(
+            (e as { code?: string }).code,
+            'PB_BACKEND_UNAVAILABLE',
+            `${what}: ${String(e)}`,
+          );
+          return true;
+        });
+      }
+    });
+
     it('carries the wire form of Plugboard errors', () => {
       const wire = errorToWire(new ServiceUnavailableError('x', { details: { service: 's' } }));
       assert.deepEqual(

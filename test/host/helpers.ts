@@ -103,6 +103,17 @@ export function fakeRuntimeFactory(
       publishAsHost: async (event, data) => {
         published.push({ event, data });
       },
+      reportPluginError: async (pluginId, event, error) => {
+        published.push({
+          event: 'plugin.error',
+          data: {
+            pluginId,
+            event,
+            error: error instanceof Error ? error.message : String(error),
+            code: (error as { code?: unknown } | null)?.code,
+          },
+        });
+      },
       close: async () => {
         runtime.closed = true;
         await backend.close();

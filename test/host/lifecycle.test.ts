@@ -376,8 +376,47 @@ void describe('host lifecycle', () => {
       () => makeHost({ plugins: [{ name: 'x', version: 'bad', activate() {} }] }),
       (e: any) => e.details.field === 'version',
     );
-    const { host } = makeHost({ keys: { k: 'abc' }, strictPermissions: true });
-    assert.equal(host.strictPermissions, true);
+    // Permissions are not enforced yet: strict mode is refused rather than silently ignored.
+    assert.throws(
+      () => makeHost({ strictPermissions: true }),
+      (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'strictPermissions',
+    );
+    const { host } = makeHost({ keys: { k: 'abc' }, strictPermissions: false });
+    assert.equal(host.strictPermissions, false);
     assert.deepEqual(host.keys, { k: 'abc' });
+  });
+});
+
+void describe('host start is bounded', () => {
+  void it('rejects with BackendUnavailableError naming the backend when the backend never starts', async () => {
+    const fake = fakeRuntimeFactory();
+    const host = new PluginHost(
+      { logger: silentLogger, startTimeout: 50, plugins: [p('a')] },
+      (options) => {
+        const runtime = fake.factory(options);
+        return Object.assign(runtime, { start: () => new Promise<void>(() => undefined) });
+      },
+    );
+    await assert.rejects(host.start(), (error: any) => {
+      assert.equal(error.code, 'PB_BACKEND_UNAVAILABLE');
+      assert.equal(error.details.backend, 'memory');
+      assert.equal(error.details.timeoutMs, 50);
+      assert.match(
+        error.message,
+        /memory backend did not become ready within 50 ms \(startTimeout\)/,
+      );
+      return true;
+    });
+    assert.equal(host.health().status, 'failed');
+    assert.equal(fake.runtime().closed, true);
+    await host.stop();
+  });
+
+  void it('validates startTimeout', async () => {
+    assert.throws(
+      () =>
+        new PluginHost({ logger: silentLogger, startTimeout: -1 }, fakeRuntimeFactory().factory),
+      (error: any) => error.code === 'PB_VALIDATION' && error.details.field === 'startTimeout',
+    );
   });
 });

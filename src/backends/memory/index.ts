@@ -1,2 +1,2 @@
 export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
-export { MemoryNetwork, createMemoryNetwork } from './memory-network.js';
+export { MemoryNetwork, createMemoryNetwork, type MemoryNetworkOptions } from './memory-network.js';

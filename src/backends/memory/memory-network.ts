@@ -1,3 +1,4 @@
+import { ValidationError } from '../../errors/errors.js';
 import { MemoryQueueState } from './memory-queue-store.js';
 import type {
   Responder,
@@ -13,44 +14,92 @@ export interface MemoryNodeState {
   readonly responders: Map<string, Responder>;
 }
 
+export interface MemoryNetworkOptions {
+  /**
+   * How long a crashed node's registry entries outlive it, ms (its liveness TTL lapsing, as on
+   * Redis). Default 10000, like the Redis backend's `livenessTtl`.
+   */
+  livenessTtl?: number;
+}
+
+/** A crashed node whose liveness has not lapsed yet. */
+interface Lapsing {
+  readonly lapsesAt: number;
+  readonly timer: NodeJS.Timeout;
+}
+
 /**
  * An in-process "network" that memory backends attach to. Every host on the same network forms
  * one cluster, which lets the in-memory backend show exactly the cluster semantics of the
  * distributed ones (and lets the conformance suite test them) without any server. A host that
  * is not given a network gets a private one: the network is owned by its hosts, never global.
+ *
+ * Liveness is simulated as on Redis: a node that leaves (`leave`, on close) takes its registry
+ * entries with it at once; a node that crashes (`crash`) vanishes from the transport at once,
+ * but its entries stay (listed, and still counted among the live nodes) until `livenessTtl`
+ * lapses, when watchers get a delete for each.
  */
 export class MemoryNetwork {
   readonly nodes = new Map<string, MemoryNodeState>();
   /** Durable queues outlive nodes, as they would on a server. */
   readonly queueState = new MemoryQueueState();
+  readonly livenessTtl: number;
   private readonly records = new Map<string, Map<string, RegistryRecord>>();
   private readonly watchers = new Map<string, Set<RegistryListener>>();
+  private readonly lapsing = new Map<string, Lapsing>();
+  /** Crashed nodes (until an id rejoins): a dead process writes nothing. */
+  private readonly dead = new Set<string>();
+
+  constructor(options: MemoryNetworkOptions = {}) {
+    const ttl = options.livenessTtl ?? 10_000;
+    if (!Number.isFinite(ttl) || ttl < 0) {
+      throw new ValidationError(
+        `Memory network option "livenessTtl" must be a non-negative number of ms, got ${String(ttl)}.`,
+        { details: { field: 'livenessTtl' } },
+      );
+    }
+    this.livenessTtl = ttl;
+  }
 
   join(nodeId: string): MemoryNodeState {
     if (this.nodes.has(nodeId)) throw new Error(`Node id "${nodeId}" is already on this network.`);
+    // A node restarting under the id of a crashed one starts clean.
+    if (this.lapsing.has(nodeId)) this.expire(nodeId);
+    this.dead.delete(nodeId);
     const state: MemoryNodeState = { topics: new Map(), responders: new Map() };
     this.nodes.set(nodeId, state);
     return state;
   }
 
-  /** Remove a node and every entry it owns, as liveness expiry would. */
+  /** Remove a node and every entry it owns at once (a graceful leave). A crashed node cannot leave. */
   leave(nodeId: string): void {
-    if (!this.nodes.delete(nodeId)) return;
-    for (const [kind, byId] of this.records) {
-      for (const [id, record] of byId) {
-        if (record.nodeId !== nodeId) continue;
-        byId.delete(id);
-        this.notify(kind, { type: 'delete', kind, id, nodeId });
-      }
-    }
+    if (this.nodes.delete(nodeId)) this.dropEntries(nodeId);
   }
 
   /**
-   * Simulate a crash (kill -9) of a node: it vanishes from the network at once, and its
-   * entries expire as its liveness lapses. Test-only helper.
+   * Simulate a crash (kill -9) of a node: it vanishes from the transport at once (sends to it
+   * are refused), and its entries expire when its liveness TTL lapses. Test helper.
    */
   crash(nodeId: string): void {
-    this.leave(nodeId);
+    if (!this.nodes.delete(nodeId)) return;
+    this.dead.add(nodeId);
+    const timer = setTimeout(() => this.expire(nodeId), this.livenessTtl);
+    // Like a server-side reaper, it does not keep this process alive.
+    timer.unref();
+    this.lapsing.set(nodeId, { lapsesAt: Date.now() + this.livenessTtl, timer });
+  }
+
+  /** True when the node crashed (gone, whether or not its liveness has lapsed yet). */
+  crashed(nodeId: string): boolean {
+    return this.dead.has(nodeId);
+  }
+
+  /** Nodes whose liveness has not lapsed: joined ones, and crashed ones within their TTL. */
+  liveNodes(): string[] {
+    const now = Date.now();
+    const live = [...this.nodes.keys()];
+    for (const [nodeId, lapse] of this.lapsing) if (lapse.lapsesAt > now) live.push(nodeId);
+    return live;
   }
 
   putRecord(record: RegistryRecord): void {
@@ -69,8 +118,12 @@ export class MemoryNetwork {
     this.notify(kind, { type: 'delete', kind, id, nodeId });
   }
 
+  /** Entries of `kind` whose owner is live (those of lapsed nodes not yet reaped are left out). */
   listRecords(kind: string): RegistryRecord[] {
-    return [...(this.records.get(kind)?.values() ?? [])];
+    const all = [...(this.records.get(kind)?.values() ?? [])];
+    if (this.lapsing.size === 0) return all;
+    const now = Date.now();
+    return all.filter((r) => (this.lapsing.get(r.nodeId)?.lapsesAt ?? Infinity) > now);
   }
 
   watch(kind: string, listener: RegistryListener): () => void {
@@ -83,6 +136,25 @@ export class MemoryNetwork {
     };
   }
 
+  /** A crashed node's liveness lapsed: its entries go, and watchers are told. */
+  private expire(nodeId: string): void {
+    const lapse = this.lapsing.get(nodeId);
+    if (lapse === undefined) return;
+    clearTimeout(lapse.timer);
+    this.lapsing.delete(nodeId);
+    this.dropEntries(nodeId);
+  }
+
+  private dropEntries(nodeId: string): void {
+    for (const [kind, byId] of this.records) {
+      for (const [id, record] of byId) {
+        if (record.nodeId !== nodeId) continue;
+        byId.delete(id);
+        this.notify(kind, { type: 'delete', kind, id, nodeId });
+      }
+    }
+  }
+
   private notify(kind: string, change: RegistryChange): void {
     const set = this.watchers.get(kind);
     if (set === undefined) return;
@@ -92,6 +164,6 @@ export class MemoryNetwork {
 }
 
 /** Create a network for several in-process hosts to share (`backend: { memory: network }`). */
-export function createMemoryNetwork(): MemoryNetwork {
-  return new MemoryNetwork();
+export function createMemoryNetwork(options?: MemoryNetworkOptions): MemoryNetwork {
+  return new MemoryNetwork(options);
 }

@@ -17,24 +17,25 @@ export class MemoryRegistryStore implements RegistryStore {
   ) {}
 
   put(kind: string, id: string, value: Uint8Array): Promise<void> {
-    this.assertOpen();
+    // A crashed node is a dead process: nothing it still tries to write may land.
+    if (this.closed || this.network.crashed(this.nodeId)) return rejectClosed();
     this.network.putRecord({ kind, id, nodeId: this.nodeId, value: value.slice() });
     return Promise.resolve();
   }
 
   remove(kind: string, id: string): Promise<void> {
-    this.assertOpen();
+    if (this.closed || this.network.crashed(this.nodeId)) return rejectClosed();
     this.network.removeRecord(kind, id, this.nodeId);
     return Promise.resolve();
   }
 
   list(kind: string): Promise<RegistryRecord[]> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     return Promise.resolve(this.network.listRecords(kind));
   }
 
   watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     const stop = this.network.watch(kind, listener);
     return Promise.resolve({
       close: () => {
@@ -45,15 +46,16 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   liveNodes(): Promise<string[]> {
-    return Promise.resolve([...this.network.nodes.keys()]);
+    if (this.closed) return rejectClosed();
+    return Promise.resolve(this.network.liveNodes());
   }
 
   close(): void {
     this.closed = true;
   }
+}
 
-  private assertOpen(): void {
-    if (this.closed)
-      throw new BackendUnavailableError('The memory backend of this host is closed.');
-  }
+/** A closed port rejects (never throws), like the Redis backend. */
+function rejectClosed(): Promise<never> {
+  return Promise.reject(new BackendUnavailableError('The memory backend of this host is closed.'));
 }

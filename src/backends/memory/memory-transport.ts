@@ -4,21 +4,55 @@ import {
   TimeoutError,
 } from '../../errors/errors.js';
 import { errorToWire, wireToError } from '../../errors/wire.js';
+import {
+  DEFAULT_MAX_INBOUND_HANDLERS,
+  FaultListeners,
+  InboundLimiter,
+} from '../inbound-limiter.js';
 import type { MemoryNetwork, MemoryNodeState } from './memory-network.js';
-import type { PortSubscription, Responder, TopicHandler, Transport } from '../ports.js';
+import type {
+  PortSubscription,
+  Responder,
+  TopicHandler,
+  Transport,
+  TransportFault,
+  TransportStats,
+} from '../ports.js';
 
-/** The transport port over a {@link MemoryNetwork}. Messages are copied and delivered asynchronously. */
+export interface MemoryTransportOptions {
+  /** Bound of concurrently running inbound message handlers of this node. Default 1000. */
+  maxInboundHandlers?: number;
+}
+
+/**
+ * The transport port over a {@link MemoryNetwork}. Messages are copied and delivered
+ * asynchronously; inbound message handlers of this node are bounded like on every backend
+ * ({@link InboundLimiter}), requests are not.
+ */
 export class MemoryTransport implements Transport {
   private closed = false;
+  private readonly faults = new FaultListeners();
+  private readonly limiter: InboundLimiter;
 
   constructor(
     readonly nodeId: string,
     private readonly network: MemoryNetwork,
     private readonly state: MemoryNodeState,
-  ) {}
+    options: MemoryTransportOptions = {},
+  ) {
+    this.limiter = new InboundLimiter(
+      options.maxInboundHandlers ?? DEFAULT_MAX_INBOUND_HANDLERS,
+      // As before the bound existed: a throwing handler surfaces as an uncaught error.
+      (error) =>
+        queueMicrotask(() => {
+          throw error;
+        }),
+      (fault) => this.faults.emit(fault),
+    );
+  }
 
   publish(topic: string, payload: Uint8Array): Promise<void> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     for (const [nodeId, node] of this.network.nodes) {
       if (nodeId !== this.nodeId) this.deliver(node, topic, payload);
     }
@@ -26,7 +60,7 @@ export class MemoryTransport implements Transport {
   }
 
   send(nodeId: string, topic: string, payload: Uint8Array): Promise<void> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     const node = this.network.nodes.get(nodeId);
     if (node === undefined) {
       return Promise.reject(
@@ -41,11 +75,14 @@ export class MemoryTransport implements Transport {
   }
 
   subscribe(topic: string, handler: TopicHandler): Promise<PortSubscription> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     let set = this.state.topics.get(topic);
     if (set === undefined) this.state.topics.set(topic, (set = new Set()));
-    // Wrap so the same function subscribed twice is two subscriptions.
-    const entry: TopicHandler = (payload, info) => handler(payload, info);
+    // Wrapped so the same function subscribed twice is two subscriptions; other nodes call the
+    // wrapper, so this node's bound applies to what it receives.
+    const entry: TopicHandler = (payload, info) => {
+      this.limiter.deliver(handler, payload, info, topic);
+    };
     set.add(entry);
     return Promise.resolve({
       close: () => {
@@ -61,7 +98,7 @@ export class MemoryTransport implements Transport {
     payload: Uint8Array,
     deadline: number,
   ): Promise<Uint8Array> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     const node = this.network.nodes.get(nodeId);
     const responder = node?.responders.get(topic);
     if (responder === undefined) {
@@ -104,7 +141,7 @@ export class MemoryTransport implements Transport {
   }
 
   respond(topic: string, responder: Responder): Promise<PortSubscription> {
-    this.assertOpen();
+    if (this.closed) return rejectClosed();
     this.state.responders.set(topic, responder);
     return Promise.resolve({
       close: () => {
@@ -114,8 +151,26 @@ export class MemoryTransport implements Transport {
     });
   }
 
+  setMaxPayloadBytes(): void {
+    // Any size fits in memory.
+  }
+
+  stats(): TransportStats {
+    return {
+      runningHandlers: this.limiter.active,
+      shedMessages: this.limiter.dropped,
+      receiverCuts: 0,
+      pendingBytes: 0,
+    };
+  }
+
+  onFault(listener: (fault: TransportFault) => void): () => void {
+    return this.faults.add(listener);
+  }
+
   close(): void {
     this.closed = true;
+    this.limiter.close();
   }
 
   private deliver(node: MemoryNodeState, topic: string, payload: Uint8Array): void {
@@ -124,12 +179,12 @@ export class MemoryTransport implements Transport {
     const from = this.nodeId;
     for (const handler of handlers) {
       const copy = payload.slice();
-      queueMicrotask(() => handler(copy, { from }));
+      queueMicrotask(() => void handler(copy, { from }));
     }
   }
+}
 
-  private assertOpen(): void {
-    if (this.closed)
-      throw new BackendUnavailableError('The memory backend of this host is closed.');
-  }
+/** A closed port rejects (never throws), like the Redis backend. */
+function rejectClosed(): Promise<never> {
+  return Promise.reject(new BackendUnavailableError('The memory backend of this host is closed.'));
 }

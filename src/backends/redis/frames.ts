@@ -37,6 +37,13 @@ export type Frame =
       readonly payload: Uint8Array;
     };
 
+/**
+ * Bytes a PUBLISH adds around one payload as a subscriber receives it: frame header (type, node
+ * id up to 255 bytes, id, topic length), batch length prefix, and Redis's `message` reply with
+ * the channel name. Generous for the short building-block topics (`pb.ev`, `pb.rpc`, ...).
+ */
+export const MAX_FRAME_OVERHEAD_BYTES = 1024;
+
 /** Largest topic name in bytes (u16 length field). */
 export const MAX_TOPIC_BYTES = 0xffff;
 

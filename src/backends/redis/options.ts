@@ -1,4 +1,5 @@
 import { ValidationError } from '../../errors/errors.js';
+import { DEFAULT_MAX_INBOUND_HANDLERS, isValidHandlerBound } from '../inbound-limiter.js';
 import type { RedisBackendOption } from '../resolve.js';
 
 /** {@link RedisBackendOption} with every default applied. */
@@ -8,6 +9,8 @@ export interface RedisSettings {
   readonly livenessTtl: number;
   readonly offlineQueueLimit: number;
   readonly operationTimeout: number;
+  readonly maxPendingBytes: number;
+  readonly maxInboundHandlers: number;
 }
 
 /** Defaults of the Redis backend options (see {@link RedisBackendOption}). */
@@ -16,6 +19,8 @@ export const REDIS_DEFAULTS = {
   livenessTtl: 10_000,
   offlineQueueLimit: 1000,
   operationTimeout: 5000,
+  maxPendingBytes: 32 * 1024 * 1024,
+  maxInboundHandlers: DEFAULT_MAX_INBOUND_HANDLERS,
 } as const;
 
 /**
@@ -40,6 +45,8 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
     livenessTtl: option.livenessTtl ?? REDIS_DEFAULTS.livenessTtl,
     offlineQueueLimit: option.offlineQueueLimit ?? REDIS_DEFAULTS.offlineQueueLimit,
     operationTimeout: option.operationTimeout ?? REDIS_DEFAULTS.operationTimeout,
+    maxPendingBytes: option.maxPendingBytes ?? REDIS_DEFAULTS.maxPendingBytes,
+    maxInboundHandlers: option.maxInboundHandlers ?? REDIS_DEFAULTS.maxInboundHandlers,
   };
   if (settings.namespace === '' || /[{}]/.test(settings.namespace)) {
     throw new ValidationError(
@@ -54,6 +61,19 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
   if (!Number.isInteger(settings.offlineQueueLimit) || settings.offlineQueueLimit < 0) {
     throw new ValidationError('offlineQueueLimit must be a non-negative integer.', {
       details: { field: 'offlineQueueLimit' },
+    });
+  }
+  if (!Number.isInteger(settings.maxPendingBytes) || settings.maxPendingBytes < 1024) {
+    throw new ValidationError(
+      'maxPendingBytes must be an integer number of bytes, at least 1024.',
+      {
+        details: { field: 'maxPendingBytes' },
+      },
+    );
+  }
+  if (!isValidHandlerBound(settings.maxInboundHandlers)) {
+    throw new ValidationError('maxInboundHandlers must be a positive integer.', {
+      details: { field: 'maxInboundHandlers' },
     });
   }
   return settings;

@@ -61,7 +61,7 @@ export class RedisBackend implements Backend {
     this.runner = new CommandRunner(this.commands, this.deadlines, settings);
     this.subRunner = new CommandRunner(this.subscriber, this.deadlines, settings);
     this.hub = new SubscriptionHub(this.subRunner, logger);
-    this.outbox = new Outbox(this.runner);
+    this.outbox = new Outbox(this.runner, settings);
     this.transport = new RedisTransport(
       nodeId,
       keys,
@@ -69,6 +69,10 @@ export class RedisBackend implements Backend {
       this.outbox,
       this.deadlines,
       logger,
+      {
+        ...settings,
+        commands: this.runner,
+      },
     );
     const scripts = loadScripts();
     this.registry = new RedisRegistryStore(
@@ -124,6 +128,11 @@ export class RedisBackend implements Backend {
     return this.commands.status === 'ready' && this.subscriber.status === 'ready'
       ? 'ready'
       : 'reconnecting';
+  }
+
+  /** Bytes of outgoing messages held, bounded by `maxPendingBytes` (flow control). */
+  get pendingBytes(): number {
+    return this.outbox.pendingBytes;
   }
 
   /**
@@ -203,7 +212,7 @@ export class RedisBackend implements Backend {
     } catch (error) {
       // Fail by the deadline: drop the sockets rather than wait for a polite QUIT.
       await this.shutdown();
-      throw error instanceof BackendUnavailableError
+      throw error instanceof BackendUnavailableError || error instanceof ValidationError
         ? error
         : new BackendUnavailableError(
             `Cannot connect to Redis at ${redact(this.settings.url)}: ${(error as Error).message}`,

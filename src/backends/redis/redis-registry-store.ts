@@ -197,7 +197,7 @@ export class RedisRegistryStore implements RegistryStore {
     }
   }
 
-  watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
+  async watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
     this.assertOpen();
     return this.watches.watch(kind, listener);
   }

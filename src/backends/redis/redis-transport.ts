@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createCodec } from '../../codec/codec.js';
+import { createCodec, DEFAULT_MAX_PAYLOAD_BYTES } from '../../codec/codec.js';
 import {
   BackendUnavailableError,
   ServiceUnavailableError,
@@ -7,12 +7,33 @@ import {
   ValidationError,
 } from '../../errors/errors.js';
 import { errorToWire, wireToError, type WireError } from '../../errors/wire.js';
-import type { PortSubscription, Responder, TopicHandler, Transport } from '../ports.js';
+import { FaultListeners, InboundLimiter } from '../inbound-limiter.js';
+import type {
+  PortSubscription,
+  Responder,
+  TopicHandler,
+  Transport,
+  TransportFault,
+  TransportStats,
+} from '../ports.js';
+import type { CommandRunner } from './connection.js';
 import type { Deadline, DeadlineTracker } from './deadlines.js';
 import { FrameWriter, forEachFrame, MAX_TOPIC_BYTES, type Frame } from './frames.js';
 import type { RedisKeys } from './keys.js';
 import type { Outbox } from './outbox.js';
+import { assertPayloadFits, readPubsubHardLimit } from './output-limit.js';
 import type { SubscriptionHub } from './subscriptions.js';
+
+/** Flow-control settings and the command connection the transport checks the server with. */
+export interface TransportFlow {
+  /** Bound of concurrently running inbound message handlers of this node. */
+  readonly maxInboundHandlers: number;
+  /** Bound of the outbox's bytes (checked against `maxPayloadBytes` at start). */
+  readonly maxPendingBytes: number;
+  readonly operationTimeout: number;
+  /** The command connection: reads the server's limits, and tells a cut subscriber from an outage. */
+  readonly commands: CommandRunner;
+}
 
 interface PendingRequest {
   readonly nodeId: string;
@@ -47,6 +68,10 @@ export class RedisTransport implements Transport {
   private readonly inboxes = new Map<string, string>();
   private nextId = Math.floor(Math.random() * 0xffffffff);
   private closed = false;
+  private maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+  private readonly faults = new FaultListeners();
+  private readonly limiter: InboundLimiter;
+  private cuts = 0;
 
   constructor(
     readonly nodeId: string,
@@ -55,15 +80,53 @@ export class RedisTransport implements Transport {
     private readonly outbox: Outbox,
     private readonly deadlines: DeadlineTracker,
     private readonly logger: Logger,
+    private readonly flow: TransportFlow,
   ) {
     this.writer = new FrameWriter(nodeId);
+    this.limiter = new InboundLimiter(
+      flow.maxInboundHandlers,
+      (error, topic) => this.logger.error({ err: error, topic }, 'Transport handler threw'),
+      (fault) => this.fault(fault),
+    );
+    this.watchReceiver();
   }
 
-  /** Subscribe this node's inbox; called once by the backend at start. */
+  /**
+   * Check that `maxPayloadBytes` fits the server's pub/sub output limit, then subscribe this
+   * node's inbox; called once by the backend at start.
+   * @throws ValidationError when a message of `maxPayloadBytes` would get receivers cut off.
+   */
   async start(): Promise<void> {
+    assertPayloadFits(
+      this.maxPayloadBytes,
+      this.flow.maxPendingBytes,
+      await readPubsubHardLimit(this.flow.commands),
+    );
     await this.hub.add(this.keys.inboxChannel(this.nodeId), (message) =>
       this.receive(message, undefined),
     );
+  }
+
+  setMaxPayloadBytes(bytes: number): void {
+    this.maxPayloadBytes = bytes;
+  }
+
+  stats(): TransportStats {
+    return {
+      runningHandlers: this.limiter.active,
+      shedMessages: this.limiter.dropped,
+      receiverCuts: this.cuts,
+      pendingBytes: this.outbox.pendingBytes,
+    };
+  }
+
+  /** Bytes of outgoing frames held (see `maxPendingBytes`). */
+  get pendingBytes(): number {
+    return this.outbox.pendingBytes;
+  }
+
+  onFault(listener: (fault: TransportFault) => void): () => void {
+    return this.faults.add(listener);
   }
 
   publish(topic: string, payload: Uint8Array): Promise<void> {
@@ -131,7 +194,10 @@ export class RedisTransport implements Transport {
         this.pending.delete(id);
         reject(this.timeout(nodeId, topic));
       });
-      this.outbox.enqueue(this.inbox(nodeId), this.writer.request(id, topic, payload)).then(
+      // The frame carries the request's own deadline and is left out of its PUBLISH if the
+      // request settled before it is written.
+      const caller = { deadline, waiting: () => this.pending.get(id) === request };
+      this.outbox.enqueue(this.inbox(nodeId), this.writer.request(id, topic, payload), caller).then(
         (receivers) => {
           if (receivers === 0) {
             this.fail(id, this.notConnected(nodeId, topic));
@@ -164,6 +230,7 @@ export class RedisTransport implements Transport {
     for (const id of [...this.pending.keys()]) this.fail(id, error);
     this.topics.clear();
     this.responders.clear();
+    this.limiter.close();
   }
 
   /** Requests waiting for a reply (for tests and health). */
@@ -213,11 +280,45 @@ export class RedisTransport implements Transport {
   }
 
   private deliver(handler: TopicHandler, topic: string, payload: Uint8Array, from: string): void {
-    try {
-      handler(payload, { from });
-    } catch (error) {
-      this.logger.error({ err: error, topic }, 'Transport handler threw');
-    }
+    this.limiter.deliver(handler, payload, { from }, topic);
+  }
+
+  /**
+   * Report the subscriber connection being cut while Redis stays up (past its pub/sub output
+   * buffer limit, or killed): messages and replies in flight to this node were lost. An outage
+   * closes the command connection too, or leaves it unable to answer a PING: not reported.
+   */
+  private watchReceiver(): void {
+    let commandDrops = 0;
+    this.flow.commands.client.on('close', () => void commandDrops++);
+    this.hub.onLost(() => {
+      if (this.closed || this.flow.commands.client.status !== 'ready') return;
+      const before = commandDrops;
+      this.flow.commands
+        .run(
+          'check that Redis is up',
+          (client) => client.ping(),
+          Date.now() + this.flow.operationTimeout,
+        )
+        .then(
+          () => {
+            if (this.closed || commandDrops !== before) return;
+            this.cuts++;
+            this.fault({
+              kind: 'receiver-cut',
+              message:
+                'Redis closed the subscriber connection while it stayed up (pub/sub output buffer limit reached, or the client was killed): messages and replies in flight to this node were lost. Handlers may be too slow for the inbound rate; see maxInboundHandlers.',
+              details: { nodeId: this.nodeId, cuts: this.cuts },
+            });
+          },
+          () => undefined,
+        );
+    });
+  }
+
+  private fault(fault: TransportFault): void {
+    this.logger.debug({ fault }, 'Transport fault');
+    this.faults.emit(fault);
   }
 
   private answer(from: string, id: number, topic: string, payload: Uint8Array): void {

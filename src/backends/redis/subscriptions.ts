@@ -20,6 +20,8 @@ interface ChannelState {
  */
 export class SubscriptionHub {
   private readonly channels = new Map<string, ChannelState>();
+  private closed = false;
+  private wasReady = false;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -31,6 +33,21 @@ export class SubscriptionHub {
     // An UNSUBSCRIBE that could not be sent before its deadline (Redis was away) was dropped,
     // and ioredis resubscribes the channel on reconnect: once it has, unsubscribe again.
     runner.client.on('ready', () => setImmediate(() => this.dropUnwanted()));
+    runner.client.on('ready', () => {
+      this.wasReady = true;
+    });
+  }
+
+  /**
+   * Call `listener` each time the subscriber connection closes after it was ready, while this
+   * hub is open (not on close): messages in flight to it are lost, and ioredis reconnects.
+   */
+  onLost(listener: () => void): void {
+    this.runner.client.on('close', () => {
+      if (this.closed || !this.wasReady) return;
+      this.wasReady = false;
+      listener();
+    });
   }
 
   /**
@@ -75,6 +92,7 @@ export class SubscriptionHub {
 
   /** Drop every handler (the connection is closing). */
   close(): void {
+    this.closed = true;
     for (const state of this.channels.values()) state.handlers.clear();
     this.channels.clear();
   }

@@ -1,0 +1,62 @@
+import { ValidationError } from '../errors/errors.js';
+import type { HostOptions, KeyProvider } from './types.js';
+
+/** The key id whose value must be a 32-byte key (AES-256), base64. */
+const DATA_KEY = 'data-encryption-key';
+
+/**
+ * Refuse `strictPermissions: true`: capabilities are not enforced yet, and a host that says it
+ * enforces them while letting every plugin do everything would be worse than one that does not
+ * claim to.
+ * @throws ValidationError for `true` or a non-boolean.
+ */
+export function assertPermissionMode(value: unknown): void {
+  if (value === undefined || value === false) return;
+  if (value !== true) {
+    throw new ValidationError(
+      `Host option "strictPermissions" must be a boolean, got ${JSON.stringify(value)}.`,
+      { details: { field: 'strictPermissions' } },
+    );
+  }
+  throw new ValidationError(
+    'Host option "strictPermissions: true" is not supported yet: plugin permissions are not ' +
+      'enforced by this version, so a strict host cannot keep its promise. Remove the option ' +
+      '(every plugin is trusted) until permission enforcement is available.',
+    { details: { field: 'strictPermissions', enforced: false } },
+  );
+}
+
+/**
+ * Check `keys`: either a key provider (an object with `getKey`) or an object of non-empty string
+ * values, where `data-encryption-key` must be 32 bytes in base64.
+ * @throws ValidationError naming the key (`details.key`), never the key's value.
+ */
+export function assertKeys(keys: unknown): HostOptions['keys'] {
+  if (keys === undefined) return undefined;
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
+    throw new ValidationError(
+      'Host option "keys" must be an object of key id → key (base64) or a key provider with getKey().',
+      { details: { field: 'keys' } },
+    );
+  }
+  if (typeof (keys as Partial<KeyProvider>).getKey === 'function') return keys as KeyProvider;
+  for (const [id, value] of Object.entries(keys)) {
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new ValidationError(`Host option "keys": key "${id}" must be a non-empty string.`, {
+        details: { field: `keys.${id}`, key: id },
+      });
+    }
+    if (id === DATA_KEY && !isBase64OfLength(value, 32)) {
+      throw new ValidationError(
+        `Host option "keys": "${DATA_KEY}" must be 32 bytes encoded in base64 (44 characters), e.g. from \`openssl rand -base64 32\`.`,
+        { details: { field: `keys.${id}`, key: id } },
+      );
+    }
+  }
+  return Object.freeze({ ...(keys as Record<string, string>) });
+}
+
+function isBase64OfLength(text: string, bytes: number): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return false;
+  return Buffer.from(text, 'base64').length === bytes;
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { createHost } from '../../src/host/host.js';
+import { definePlugin } from '../../src/host/define-plugin.js';
+import type { HostOptions } from '../../src/host/types.js';
+import { silentLogger } from './helpers.js';
+
+const rejectsField = (options: unknown, field: string, message?: RegExp) =>
+  assert.rejects(createHost({ logger: silentLogger, ...(options as HostOptions) }), (e: any) => {
+    assert.equal(e.code, 'PB_VALIDATION', String(e));
+    assert.equal(e.details.field, field);
+    if (message !== undefined) assert.match(e.message, message);
+    return true;
+  });
+
+void describe('host options do what they say', () => {
+  void it('refuses strictPermissions: true, explaining that permissions are not enforced yet', async () => {
+    await rejectsField({ strictPermissions: true }, 'strictPermissions', /not enforced/);
+    await rejectsField({ strictPermissions: 'yes' }, 'strictPermissions');
+    const host = await createHost({ logger: silentLogger, strictPermissions: false });
+    await host.stop();
+  });
+
+  void it('validates keys: non-empty strings, a 32-byte base64 data-encryption-key, or a provider', async () => {
+    await rejectsField({ keys: 'secret' }, 'keys');
+    await rejectsField({ keys: { signing: '' } }, 'keys.signing');
+    await rejectsField({ keys: { signing: 42 } }, 'keys.signing');
+    await rejectsField(
+      { keys: { 'data-encryption-key': randomBytes(16).toString('base64') } },
+      'keys.data-encryption-key',
+      /32 bytes/,
+    );
+    await rejectsField(
+      { keys: { 'data-encryption-key': 'not base64!' } },
+      'keys.data-encryption-key',
+    );
+    const ok = await createHost({
+      logger: silentLogger,
+      keys: { 'data-encryption-key': randomBytes(32).toString('base64'), other: 'x' },
+    });
+    await ok.stop();
+    const provider = await createHost({
+      logger: silentLogger,
+      keys: { getKey: async () => ({ key: 'k', version: 1 }) },
+    });
+    await provider.stop();
+  });
+
+  void it('runs silently with logger: false', async () => {
+    const host = await createHost({
+      logger: false,
+      plugins: [
+        definePlugin({
+          name: 'talker',
+          version: '1.0.0',
+          activate(context) {
+            context.logger.info('hello');
+          },
+        }),
+      ],
+    });
+    assert.equal((await host.start()).ok, true);
+    await host.stop();
+  });
+
+  void it('takes a logLevel and rejects one pino does not know', async () => {
+    await rejectsField({ logger: undefined, logLevel: 'loud' }, 'logLevel', /one of trace/);
+    const host = await createHost({ logLevel: 'silent' });
+    await host.start();
+    await host.stop();
+    const child = await createHost({ logger: silentLogger, logLevel: 'error' });
+    await child.stop();
+    const saved = process.env['PLUGBOARD_LOG_LEVEL'];
+    process.env['PLUGBOARD_LOG_LEVEL'] = 'chatty';
+    try {
+      await rejectsField({ logger: undefined }, 'PLUGBOARD_LOG_LEVEL');
+    } finally {
+      if (saved === undefined) delete process.env['PLUGBOARD_LOG_LEVEL'];
+      else process.env['PLUGBOARD_LOG_LEVEL'] = saved;
+    }
+  });
+});
