@@ -63,9 +63,11 @@ describe('Redis reaper and poisoned nodes', () => {
     );
     assert.deepEqual(await raw.zrange(keys.nodes, 0, -1), ['rp-reaper']);
     assert.equal(deletes.filter((id) => id.startsWith('p')).length, 50, 'their entries announced');
-    const faults = (reaper as RedisBackend).faults;
-    assert.equal(faults.malformedOwnedMember, 50);
-    assert.equal(faults.wrongTypeKey, 5);
+    // Counted by whoever reaped them (the victim may have reaped a few before its crash).
+    const counted = (kind: 'malformedOwnedMember' | 'wrongTypeKey'): number =>
+      (reaper as RedisBackend).faults[kind] + (victim as RedisBackend).faults[kind];
+    assert.ok(counted('malformedOwnedMember') >= 50, `${counted('malformedOwnedMember')} counted`);
+    assert.ok(counted('wrongTypeKey') >= 5, `${counted('wrongTypeKey')} counted`);
     process.stdout.write(
       `# SIGKILLed node reaped ${reapedAfter} ms after the crash (TTL ${TTL})\n`,
     );
