@@ -80,6 +80,9 @@ describe('Redis backend start', () => {
       assert.ok(silent.configSeen(), 'the server was asked CONFIG');
       assert.ok(Date.now() - started <= 500 + 1000, `took ${Date.now() - started} ms`);
       assert.equal(backend.status, 'closed');
+      process.stdout.write(
+        `# start rejected ${Date.now() - started} ms after it began (operationTimeout 500)\n`,
+      );
     } finally {
       await silent.close();
     }
