@@ -5,7 +5,8 @@ import type { RegistryChange } from '../ports.js';
  * `string.sub` and `string.char`):
  *
  *   entry   [u8 nodeLen][nodeId][value...]            value of `{ns}:reg:<kind>` hash fields
- *   change  'P' | 'D' [u16 kindLen][kind] [u16 idLen][id] [entry]   on `{ns}:rc:<kind>`
+ *   change  'P' | 'D' [u16 kindLen][kind] [u16 idLen][id] [entry]   field `f` of the entries
+ *           of `{ns}:log:<kind>`, and published on `{ns}:rc:<kind>` as a hint
  *           (a delete carries the entry without its value)
  */
 
@@ -63,8 +64,8 @@ export function decodeChange(frame: Buffer): RegistryChange {
 }
 
 /**
- * What a change frame says changed: its type, kind and id, without trusting the rest (watchers
- * confirm the entry against Redis, see `registry-watches.ts`).
+ * What a change frame heard on a channel says changed: its type, kind and id. Only checked for
+ * shape: watchers take the change itself from the kind's change log (`registry-watches.ts`).
  * @throws RangeError for a malformed frame.
  */
 export function decodeChangeHint(frame: Buffer): {
