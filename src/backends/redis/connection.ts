@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BackendUnavailableError, isPlugboardError, TimeoutError } from '../../errors/errors.js';
-import type { DeadlineTracker } from './deadlines.js';
+import type { Deadlines } from '../../util/deadlines.js';
 import { reconnectDelay, type RedisSettings } from './options.js';
 
 /** What a connection is for; named in logs and in `CLIENT LIST`. */
@@ -84,7 +84,7 @@ export class CommandRunner {
 
   constructor(
     readonly client: Redis,
-    private readonly deadlines: DeadlineTracker,
+    private readonly deadlines: Deadlines,
     private readonly settings: RedisSettings,
   ) {
     client.on('ready', () => this.drain());
@@ -156,7 +156,7 @@ export class CommandRunner {
         this.inFlight.delete(op);
         return true;
       };
-      const timer = this.deadlines.add(
+      const timer = this.deadlines.at(
         deadline ?? Date.now() + this.settings.operationTimeout,
         () => {
           if (finish()) reject(sent ? this.expired(what) : this.neverSent(what));
@@ -168,7 +168,7 @@ export class CommandRunner {
         },
         fail: (error) => {
           if (!finish()) return;
-          this.deadlines.cancel(timer);
+          timer.cancel();
           reject(error);
         },
         start: () => {
@@ -203,7 +203,7 @@ export class CommandRunner {
           }
           pending.then((value) => {
             if (!finish()) return;
-            this.deadlines.cancel(timer);
+            timer.cancel();
             resolve(value);
           }, refused);
         },
@@ -225,7 +225,7 @@ export class CommandRunner {
   settleBy<T>(what: string, work: () => Promise<T>, deadline: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = this.deadlines.add(deadline, () => {
+      const timer = this.deadlines.at(deadline, () => {
         settled = true;
         reject(this.expired(what));
       });
@@ -233,13 +233,13 @@ export class CommandRunner {
         (value) => {
           if (settled) return;
           settled = true;
-          this.deadlines.cancel(timer);
+          timer.cancel();
           resolve(value);
         },
         (error: unknown) => {
           if (settled) return;
           settled = true;
-          this.deadlines.cancel(timer);
+          timer.cancel();
           reject(toBackendError(error, what));
         },
       );

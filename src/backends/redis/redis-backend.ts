@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { Deadlines } from '../../util/deadlines.js';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
 import type { Backend, BackendStatus } from '../ports.js';
 import { CommandRunner, createClient, toBackendError } from './connection.js';
-import { DeadlineTracker } from './deadlines.js';
 import { MAX_NODE_ID_BYTES } from './entry-codec.js';
 import { checkEvictionPolicy } from './eviction-check.js';
 import { BackendFaults, type FaultCounts } from './faults.js';
@@ -34,7 +34,8 @@ export class RedisBackend implements Backend {
   private readonly subRunner: CommandRunner;
   private readonly hub: SubscriptionHub;
   private readonly outbox: Outbox;
-  private readonly deadlines = new DeadlineTracker();
+  /** Every operation's deadline; never keeps the process alive by itself. */
+  private readonly deadlines = new Deadlines({ keepAlive: false });
   private readonly liveness: Liveness;
   private readonly faultLog: BackendFaults;
   /** Bumped by every watcher repair, so an older repair's retries stop. */
@@ -277,7 +278,7 @@ export class RedisBackend implements Backend {
     this.commands.disconnect();
     this.subscriber.disconnect();
     // Anything still waiting on a command settles now rather than at its deadline.
-    this.deadlines.expireAll();
+    this.deadlines.close();
   }
 }
 

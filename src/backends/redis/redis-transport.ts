@@ -17,7 +17,7 @@ import type {
   TransportStats,
 } from '../ports.js';
 import type { CommandRunner } from './connection.js';
-import type { Deadline, DeadlineTracker } from './deadlines.js';
+import type { DeadlineEntry, Deadlines } from '../../util/deadlines.js';
 import { FrameWriter, forEachFrame, MAX_TOPIC_BYTES, type Frame } from './frames.js';
 import type { RedisKeys } from './keys.js';
 import type { Outbox } from './outbox.js';
@@ -40,7 +40,7 @@ interface PendingRequest {
   readonly topic: string;
   readonly resolve: (reply: Uint8Array) => void;
   readonly reject: (error: Error) => void;
-  deadline?: Deadline;
+  deadline?: DeadlineEntry;
 }
 
 /** Bound of the inbox channel name cache (node ids come and go over a cluster's life). */
@@ -78,7 +78,7 @@ export class RedisTransport implements Transport {
     private readonly keys: RedisKeys,
     private readonly hub: SubscriptionHub,
     private readonly outbox: Outbox,
-    private readonly deadlines: DeadlineTracker,
+    private readonly deadlines: Deadlines,
     private readonly logger: Logger,
     private readonly flow: TransportFlow,
   ) {
@@ -189,7 +189,7 @@ export class RedisTransport implements Transport {
     return new Promise<Uint8Array>((resolve, reject) => {
       const request: PendingRequest = { nodeId, topic, resolve, reject };
       this.pending.set(id, request);
-      request.deadline = this.deadlines.add(deadline, () => {
+      request.deadline = this.deadlines.at(deadline, () => {
         if (this.pending.get(id) !== request) return;
         this.pending.delete(id);
         reject(this.timeout(nodeId, topic));
@@ -271,7 +271,7 @@ export class RedisTransport implements Transport {
         const request = this.pending.get(frame.id);
         if (request === undefined || request.nodeId !== frame.from) return;
         this.pending.delete(frame.id);
-        if (request.deadline !== undefined) this.deadlines.cancel(request.deadline);
+        request.deadline?.cancel();
         if (frame.type === 'reply') request.resolve(frame.payload);
         else request.reject(decodeWireError(frame.payload));
         return;
@@ -375,7 +375,7 @@ export class RedisTransport implements Transport {
     const request = this.pending.get(id);
     if (request === undefined) return;
     this.pending.delete(id);
-    if (request.deadline !== undefined) this.deadlines.cancel(request.deadline);
+    request.deadline?.cancel();
     request.reject(error);
   }
 
