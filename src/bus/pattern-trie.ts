@@ -1,12 +1,11 @@
-/**
- * A trie of dotted subscription patterns. `*` matches exactly one segment, `**` zero or more.
- * Matching walks the event's segments through the trie, so its cost depends on the number of
- * segments and on how many patterns share a path with the event, not on how many patterns exist
- * (10,000 patterns under distinct prefixes cost one map lookup at the root).
- */
-interface TrieNode<T> {
-  /** Identifies the node in a match's memo. */
+/** A trie node as `matchNodes` reports it: one pattern and the values subscribed to it. */
+export interface PatternNode<T> {
+  /** Unique among all tries of the process, never reused (a memo key for this node). */
   readonly key: number;
+  readonly values: ReadonlySet<T>;
+}
+
+interface TrieNode<T> extends PatternNode<T> {
   readonly children: Map<string, TrieNode<T>>;
   star: TrieNode<T> | undefined;
   globstar: TrieNode<T> | undefined;
@@ -25,9 +24,17 @@ function createNode<T>(): TrieNode<T> {
   };
 }
 
+/**
+ * A trie of dotted subscription patterns. `*` matches exactly one segment, `**` zero or more.
+ * Matching walks the event's segments through the trie, so its cost depends on the number of
+ * segments and on how many patterns share a path with the event, not on how many patterns exist
+ * (10,000 patterns under distinct prefixes cost one map lookup at the root).
+ */
 export class PatternTrie<T> {
   private readonly root = createNode<T>();
   private count = 0;
+  /** How many nodes have a `**` child; while 0, matching needs no visited-pairs memo. */
+  private globstars = 0;
 
   get size(): number {
     return this.count;
@@ -37,8 +44,13 @@ export class PatternTrie<T> {
     let node = this.root;
     for (const segment of pattern.split('.')) {
       if (segment === '*') node = node.star ??= createNode();
-      else if (segment === '**') node = node.globstar ??= createNode();
-      else {
+      else if (segment === '**') {
+        if (node.globstar === undefined) {
+          node.globstar = createNode();
+          this.globstars++;
+        }
+        node = node.globstar;
+      } else {
         let child = node.children.get(segment);
         if (child === undefined) node.children.set(segment, (child = createNode()));
         node = child;
@@ -78,8 +90,10 @@ export class PatternTrie<T> {
       )
         break;
       if (step.segment === '*') step.parent.star = undefined;
-      else if (step.segment === '**') step.parent.globstar = undefined;
-      else step.parent.children.delete(step.segment);
+      else if (step.segment === '**') {
+        step.parent.globstar = undefined;
+        this.globstars--;
+      } else step.parent.children.delete(step.segment);
     }
     return true;
   }
@@ -91,31 +105,45 @@ export class PatternTrie<T> {
    */
   match(name: string): Set<T> {
     const out = new Set<T>();
-    this.visit(this.root, name.split('.'), 0, out, new Set());
+    const nodes: Array<PatternNode<T>> = [];
+    this.matchNodes(name.split('.'), nodes);
+    for (const node of nodes) for (const value of node.values) out.add(value);
     return out;
+  }
+
+  /**
+   * Push onto `out` every node holding values whose pattern matches the name split into
+   * `segments`, each node once, in the order the walk meets them. Nodes are stable while their
+   * pattern has values, so callers can memoize per node (see `PatternNode.key`). Allocates
+   * nothing unless the trie has `**` patterns (which need a memo of visited node/index pairs).
+   */
+  matchNodes(segments: readonly string[], out: Array<PatternNode<T>>): void {
+    this.visit(this.root, segments, 0, out, this.globstars > 0 ? new Set() : undefined);
   }
 
   private visit(
     node: TrieNode<T>,
     segments: readonly string[],
     index: number,
-    out: Set<T>,
-    seen: Set<number>,
+    out: Array<PatternNode<T>>,
+    seen: Set<number> | undefined,
   ): void {
-    const visit = node.key * 1024 + index;
-    if (seen.has(visit)) return;
-    seen.add(visit);
-    if (node.globstar !== undefined) {
-      // `**` consumes zero or more segments: try every suffix.
-      for (let i = index; i <= segments.length; i++)
-        this.visit(node.globstar, segments, i, out, seen);
+    // Without `**` every (node, index) pair has a single path to it, so no memo is needed.
+    if (seen !== undefined) {
+      const visit = node.key * 1024 + index;
+      if (seen.has(visit)) return;
+      seen.add(visit);
+      if (node.globstar !== undefined) {
+        // `**` consumes zero or more segments: try every suffix.
+        for (let i = index; i <= segments.length; i++)
+          this.visit(node.globstar, segments, i, out, seen);
+      }
     }
     if (index === segments.length) {
-      for (const value of node.values) out.add(value);
+      if (node.values.size > 0) out.push(node);
       return;
     }
-    const segment = segments[index]!;
-    const child = node.children.get(segment);
+    const child = node.children.get(segments[index]!);
     if (child !== undefined) this.visit(child, segments, index + 1, out, seen);
     if (node.star !== undefined) this.visit(node.star, segments, index + 1, out, seen);
   }

@@ -1,0 +1,177 @@
+import { assertName } from '../util/names.js';
+import type { PatternNode, PatternTrie } from './pattern-trie.js';
+
+/** One cached name: the CLOCK ring's slot, reused when the name is evicted. */
+interface Slot<E> {
+  name: string;
+  entry: E;
+  /** Set by a hit; the clock hand clears it once before evicting (a second chance). */
+  used: boolean;
+}
+
+/**
+ * The dispatch entry of every concrete event name, computed from a pattern trie and cached.
+ *
+ * - **Hit**: one map lookup and a flag write.
+ * - **Miss**: one pass validates and splits the name, the trie reports the pattern nodes it
+ *   matches, and the entry is looked up by that set of nodes: every name matching the same
+ *   patterns (`order.<id>.updated` for many ids) shares one entry, built (values sorted, entry
+ *   derived) only the first time.
+ * - **Bound**: at most `capacity` names; when full, a CLOCK hand evicts a name not hit since
+ *   the hand last passed it, so hot names stay while a stream of one-off names cycles through.
+ *
+ * `clear()` must be called whenever the trie's contents change: entries are not updated in place.
+ */
+export class MatchCache<V, E> {
+  private readonly names = new Map<string, Slot<E>>();
+  private readonly ring: Array<Slot<E>> = [];
+  private hand = 0;
+  /** Entries by the key of the one node that matched. */
+  private readonly byNode = new Map<number, E>();
+  /** Entries by the sorted keys of the nodes that matched, when several did. */
+  private readonly byNodes = new Map<string, E>();
+  private none: E | undefined;
+  /** Scratch arrays for the miss path (never reentered: `build` must not call back in). */
+  private readonly segments: string[] = [];
+  private readonly nodes: Array<PatternNode<V>> = [];
+
+  /**
+   * `build` turns the matching values, already sorted with `compare`, into an entry; it is
+   * called once per distinct set of matched patterns between two `clear()` calls.
+   */
+  constructor(
+    private readonly trie: PatternTrie<V>,
+    private readonly compare: (a: V, b: V) => number,
+    private readonly build: (values: V[]) => E,
+    readonly capacity: number,
+  ) {
+    if (!(capacity >= 1)) throw new RangeError('MatchCache capacity must be at least 1');
+  }
+
+  /** Names currently cached (never more than `capacity`). */
+  get size(): number {
+    return this.names.size;
+  }
+
+  /** The cached entry of `name`, if any (`name` was validated when it was cached). */
+  get(name: string): E | undefined {
+    const slot = this.names.get(name);
+    if (slot === undefined) return undefined;
+    slot.used = true;
+    return slot.entry;
+  }
+
+  /**
+   * The entry of `name`, computed and cached on a miss. Throws a `ValidationError` (before
+   * caching anything) unless `name` is a concrete dotted name.
+   */
+  lookup(name: string): E {
+    return this.get(name) ?? this.miss(name);
+  }
+
+  /** Forget every name and entry (the trie changed). */
+  clear(): void {
+    this.names.clear();
+    this.ring.length = 0;
+    this.hand = 0;
+    this.byNode.clear();
+    this.byNodes.clear();
+    this.none = undefined;
+  }
+
+  private miss(name: string): E {
+    const segments = this.segments;
+    const nodes = this.nodes;
+    segments.length = 0;
+    nodes.length = 0;
+    if (!splitName(name, segments)) {
+      assertName(name, 'Event name'); // throws the precise error
+      // Unreachable while splitName accepts exactly what assertName does; stay correct anyway.
+      segments.length = 0;
+      segments.push(...name.split('.'));
+    }
+    this.trie.matchNodes(segments, nodes);
+    const entry = this.entryFor(nodes);
+    this.insert(name, entry);
+    return entry;
+  }
+
+  private entryFor(nodes: ReadonlyArray<PatternNode<V>>): E {
+    if (nodes.length === 0) return (this.none ??= this.build([]));
+    if (nodes.length === 1) {
+      const node = nodes[0]!;
+      let entry = this.byNode.get(node.key);
+      if (entry === undefined) {
+        entry = this.build([...node.values].sort(this.compare));
+        this.byNode.set(node.key, entry);
+      }
+      return entry;
+    }
+    const keys = nodes.map((n) => n.key).sort((a, b) => a - b);
+    const key = keys.join(',');
+    let entry = this.byNodes.get(key);
+    if (entry === undefined) {
+      const values: V[] = [];
+      for (const node of nodes) for (const value of node.values) values.push(value);
+      entry = this.build(values.sort(this.compare));
+      // A memo only (names hold their own entries): when it is full, start it over.
+      if (this.byNodes.size >= this.capacity) this.byNodes.clear();
+      this.byNodes.set(key, entry);
+    }
+    return entry;
+  }
+
+  private insert(name: string, entry: E): void {
+    const ring = this.ring;
+    if (ring.length < this.capacity) {
+      const slot: Slot<E> = { name, entry, used: false };
+      ring.push(slot);
+      this.names.set(name, slot);
+      return;
+    }
+    // CLOCK: skip (and clear) slots hit since the hand last passed; evict the first other one.
+    let hand = this.hand;
+    let slot = ring[hand]!;
+    while (slot.used) {
+      slot.used = false;
+      hand = hand + 1 === ring.length ? 0 : hand + 1;
+      slot = ring[hand]!;
+    }
+    this.hand = hand + 1 === ring.length ? 0 : hand + 1;
+    this.names.delete(slot.name);
+    slot.name = name;
+    slot.entry = entry;
+    this.names.set(name, slot);
+  }
+}
+
+const MAX_NAME_LENGTH = 256;
+const MAX_SEGMENTS = 64;
+const DOT = 46;
+/** Character codes allowed in a name segment: letters, digits and `_-:/$@` (see util/names). */
+const SEGMENT_CHAR = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:/$@')
+  SEGMENT_CHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * Validate `name` as a concrete event name and push its segments onto `out` in the same pass.
+ * Accepts exactly the names `assertName` accepts; returns false (with `out` in any state) for
+ * anything else, so the caller can let `assertName` throw the detailed error.
+ */
+export function splitName(name: unknown, out: string[]): boolean {
+  if (typeof name !== 'string') return false;
+  const length = name.length;
+  if (length === 0 || length > MAX_NAME_LENGTH) return false;
+  let start = 0;
+  for (let i = 0; i < length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === DOT) {
+      if (i === start || out.length === MAX_SEGMENTS - 1) return false;
+      out.push(name.slice(start, i));
+      start = i + 1;
+    } else if (c >= 128 || SEGMENT_CHAR[c] === 0) return false;
+  }
+  if (start === length) return false;
+  out.push(start === 0 ? name : name.slice(start));
+  return true;
+}

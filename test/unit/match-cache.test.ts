@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MatchCache, splitName } from '../../src/bus/match-cache.js';
+import { PatternTrie } from '../../src/bus/pattern-trie.js';
+import { ValidationError } from '../../src/errors/errors.js';
+import { assertName } from '../../src/util/names.js';
+
+interface Sub {
+  readonly pattern: string;
+  readonly priority: number;
+  readonly seq: number;
+}
+
+interface Entry {
+  readonly subs: readonly Sub[];
+}
+
+const bySeq = (a: Sub, b: Sub): number => b.priority - a.priority || a.seq - b.seq;
+
+function setup(patterns: Array<[string, number?]>, capacity = 100) {
+  const trie = new PatternTrie<Sub>();
+  patterns.forEach(([pattern, priority = 0], seq) => trie.add(pattern, { pattern, priority, seq }));
+  let builds = 0;
+  const cache = new MatchCache<Sub, Entry>(
+    trie,
+    bySeq,
+    (subs) => {
+      builds++;
+      return { subs };
+    },
+    capacity,
+  );
+  return { trie, cache, builds: () => builds };
+}
+
+const patternsOf = (entry: Entry): string[] => entry.subs.map((s) => s.pattern);
+
+describe('MatchCache', () => {
+  it('keeps at most `capacity` names, evicting one at a time instead of clearing', () => {
+    const { cache } = setup([['order.*.updated']], 4);
+    for (let i = 0; i < 4; i++) cache.lookup(`order.${i}.updated`);
+    assert.equal(cache.size, 4);
+    cache.lookup('order.4.updated');
+    // Clearing when full would leave 1 name; eviction keeps the cache full.
+    assert.equal(cache.size, 4);
+    assert.equal(cache.get('order.0.updated'), undefined, 'the oldest name was evicted');
+    for (const i of [1, 2, 3, 4]) assert.notEqual(cache.get(`order.${i}.updated`), undefined);
+    for (let i = 5; i < 1000; i++) {
+      cache.lookup(`order.${i}.updated`);
+      assert.ok(cache.size <= 4);
+    }
+    assert.equal(cache.size, 4);
+  });
+
+  it('keeps a name that is hit while one-off names stream through', () => {
+    const { cache } = setup([['order.*.updated'], ['user.created']], 8);
+    cache.lookup('user.created');
+    for (let i = 0; i < 500; i++) {
+      cache.lookup(`order.${i}.updated`);
+      // The hot name is hit between misses, so the clock hand always gives it a second chance.
+      assert.notEqual(cache.get('user.created'), undefined, `evicted after ${i} one-off names`);
+    }
+  });
+
+  it('shares one entry among names matching the same patterns, built once', () => {
+    const { cache, builds } = setup([['order.*.updated'], ['order.**'], ['user.*']], 2);
+    const a = cache.lookup('order.1.updated');
+    const b = cache.lookup('order.2.updated');
+    const c = cache.lookup('order.3.updated'); // evicts order.1, still the same entry
+    assert.equal(a, b);
+    assert.equal(b, c);
+    assert.equal(cache.lookup('order.1.updated'), a);
+    assert.equal(cache.lookup('user.x'), cache.lookup('user.y'));
+    assert.equal(cache.lookup('nothing.here'), cache.lookup('nobody.listens'));
+    assert.deepEqual(patternsOf(cache.lookup('nothing.here')), []);
+    assert.equal(builds(), 3); // {order.*.updated, order.**}, {user.*}, {}
+  });
+
+  it('orders subscribers by priority, then subscription order, across patterns', () => {
+    const { cache } = setup([['a.*'], ['a.b', 5], ['**'], ['*.b', 5], ['a.**', -1], ['a.b']]);
+    const subs = cache.lookup('a.b').subs;
+    assert.deepEqual(
+      subs.map((s) => [s.pattern, s.priority]),
+      [
+        ['a.b', 5],
+        ['*.b', 5],
+        ['a.*', 0],
+        ['**', 0],
+        ['a.b', 0],
+        ['a.**', -1],
+      ],
+    );
+    // One pattern with mixed priorities (a single trie node) is sorted too.
+    const one = setup([['x.y'], ['x.y', 3], ['x.y', -2], ['x.y', 3]]);
+    assert.deepEqual(
+      one.cache.lookup('x.y').subs.map((s) => [s.priority, s.seq]),
+      [
+        [3, 1],
+        [3, 3],
+        [0, 0],
+        [-2, 2],
+      ],
+    );
+  });
+
+  it('recomputes after clear() when the trie changed', () => {
+    const { trie, cache } = setup([['a.*']]);
+    assert.deepEqual(patternsOf(cache.lookup('a.b')), ['a.*']);
+    trie.add('a.b', { pattern: 'a.b', priority: 1, seq: 9 });
+    cache.clear();
+    assert.equal(cache.size, 0);
+    assert.deepEqual(patternsOf(cache.lookup('a.b')), ['a.b', 'a.*']);
+    assert.deepEqual(patternsOf(cache.lookup('a.c')), ['a.*']);
+  });
+
+  it('rejects invalid names with ValidationError and caches nothing for them', () => {
+    const { cache } = setup([['**']]);
+    for (const bad of ['', 'a..b', '.a', 'a.', 'a.*', 'a.**', 'a b', 'é', 42, undefined]) {
+      assert.throws(() => cache.lookup(bad as string), ValidationError, JSON.stringify(bad));
+    }
+    assert.equal(cache.size, 0);
+    assert.deepEqual(patternsOf(cache.lookup('a.b')), ['**']);
+  });
+});
+
+describe('splitName', () => {
+  it('accepts exactly the names assertName accepts, and splits them on dots', () => {
+    const names: unknown[] = [
+      'user.created',
+      'a',
+      'order.v2.paid',
+      'x:y/z$@_-9',
+      Array(64).fill('a').join('.'),
+      Array(65).fill('a').join('.'),
+      'a'.repeat(256),
+      'a'.repeat(257),
+      '',
+      '.',
+      'a.',
+      '.a',
+      'a..b',
+      'a.*',
+      '*',
+      '**',
+      'a.b c',
+      'a.ü',
+      'a\u0000',
+      'a.b~',
+      null,
+      7,
+    ];
+    const next = (
+      (seed) => () =>
+        (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647
+    )(11);
+    const alphabet = 'ab.*:/$@_- #Zé';
+    for (let i = 0; i < 2000; i++) {
+      const length = Math.floor(next() * 8);
+      names.push(
+        Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''),
+      );
+    }
+    for (const name of names) {
+      let valid = true;
+      try {
+        assertName(name, 'Event name');
+      } catch {
+        valid = false;
+      }
+      const out: string[] = [];
+      assert.equal(splitName(name, out), valid, JSON.stringify(name));
+      if (valid) assert.deepEqual(out, (name as string).split('.'));
+    }
+  });
+});
