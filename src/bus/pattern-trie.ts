@@ -1,3 +1,9 @@
+/**
+ * A trie of dotted subscription patterns. `*` matches exactly one segment, `**` zero or more.
+ * Matching walks the event's segments through the trie, so its cost depends on the number of
+ * segments and on how many patterns share a path with the event, not on how many patterns exist
+ * (10,000 patterns under distinct prefixes cost one map lookup at the root).
+ */
 /** A trie node as `matchNodes` reports it: one pattern and the values subscribed to it. */
 export interface PatternNode<T> {
   /** Unique among all tries of the process, never reused (a memo key for this node). */
@@ -24,17 +30,9 @@ function createNode<T>(): TrieNode<T> {
   };
 }
 
-/**
- * A trie of dotted subscription patterns. `*` matches exactly one segment, `**` zero or more.
- * Matching walks the event's segments through the trie, so its cost depends on the number of
- * segments and on how many patterns share a path with the event, not on how many patterns exist
- * (10,000 patterns under distinct prefixes cost one map lookup at the root).
- */
 export class PatternTrie<T> {
   private readonly root = createNode<T>();
   private count = 0;
-  /** How many nodes have a `**` child; while 0, matching needs no visited-pairs memo. */
-  private globstars = 0;
 
   get size(): number {
     return this.count;
@@ -44,13 +42,8 @@ export class PatternTrie<T> {
     let node = this.root;
     for (const segment of pattern.split('.')) {
       if (segment === '*') node = node.star ??= createNode();
-      else if (segment === '**') {
-        if (node.globstar === undefined) {
-          node.globstar = createNode();
-          this.globstars++;
-        }
-        node = node.globstar;
-      } else {
+      else if (segment === '**') node = node.globstar ??= createNode();
+      else {
         let child = node.children.get(segment);
         if (child === undefined) node.children.set(segment, (child = createNode()));
         node = child;
@@ -90,10 +83,8 @@ export class PatternTrie<T> {
       )
         break;
       if (step.segment === '*') step.parent.star = undefined;
-      else if (step.segment === '**') {
-        step.parent.globstar = undefined;
-        this.globstars--;
-      } else step.parent.children.delete(step.segment);
+      else if (step.segment === '**') step.parent.globstar = undefined;
+      else step.parent.children.delete(step.segment);
     }
     return true;
   }
@@ -115,12 +106,16 @@ export class PatternTrie<T> {
    * Push onto `out` every node holding values whose pattern matches the name split into
    * `segments`, each node once, in the order the walk meets them. Nodes are stable while their
    * pattern has values, so callers can memoize per node (see `PatternNode.key`). Allocates
-   * nothing unless the trie has `**` patterns (which need a memo of visited node/index pairs).
+   * nothing unless the walk goes through a `**` (which needs a memo of visited node/index pairs).
    */
   matchNodes(segments: readonly string[], out: Array<PatternNode<T>>): void {
-    this.visit(this.root, segments, 0, out, this.globstars > 0 ? new Set() : undefined);
+    this.visit(this.root, segments, 0, out, undefined);
   }
 
+  /**
+   * `seen` memoizes (node, index) pairs, needed only below a `**`: a node with no `**` above it
+   * has a single path from the root, so it is reached once, at its depth.
+   */
   private visit(
     node: TrieNode<T>,
     segments: readonly string[],
@@ -128,16 +123,16 @@ export class PatternTrie<T> {
     out: Array<PatternNode<T>>,
     seen: Set<number> | undefined,
   ): void {
-    // Without `**` every (node, index) pair has a single path to it, so no memo is needed.
     if (seen !== undefined) {
       const visit = node.key * 1024 + index;
       if (seen.has(visit)) return;
       seen.add(visit);
-      if (node.globstar !== undefined) {
-        // `**` consumes zero or more segments: try every suffix.
-        for (let i = index; i <= segments.length; i++)
-          this.visit(node.globstar, segments, i, out, seen);
-      }
+    }
+    if (node.globstar !== undefined) {
+      // `**` consumes zero or more segments: try every suffix.
+      const memo = seen ?? new Set<number>();
+      for (let i = index; i <= segments.length; i++)
+        this.visit(node.globstar, segments, i, out, memo);
     }
     if (index === segments.length) {
       if (node.values.size > 0) out.push(node);
