@@ -17,8 +17,12 @@ interface Slot<E> {
  *   matches, and the entry is looked up by that set of nodes: every name matching the same
  *   patterns (`order.<id>.updated` for many ids) shares one entry, built (values sorted, entry
  *   derived) only the first time.
+ * - **Admission**: a name is cached on its second miss within a while, not its first. Inserting
+ *   into (and evicting from) a map of thousands of names costs more than the rest of a miss, so
+ *   a stream of one-off names (`order.<id>.updated`) skips it and cannot push hot names out. A
+ *   direct-mapped table of name hashes (computed during validation) remembers recent misses.
  * - **Bound**: at most `capacity` names; when full, a CLOCK hand evicts a name not hit since
- *   the hand last passed it, so hot names stay while a stream of one-off names cycles through.
+ *   the hand last passed it (a second chance), instead of clearing everything.
  *
  * `clear()` must be called whenever the trie's contents change: entries are not updated in place.
  */
@@ -31,6 +35,9 @@ export class MatchCache<V, E> {
   /** Entries by the sorted keys of the nodes that matched, when several did. */
   private readonly byNodes = new Map<string, E>();
   private none: E | undefined;
+  /** Hashes of recently missed names, by `hash & mask`; -1 where none. */
+  private readonly recent: Int32Array;
+  private readonly mask: number;
 
   /**
    * `build` turns the matching values, already sorted with `compare`, into an entry; it is
@@ -43,6 +50,10 @@ export class MatchCache<V, E> {
     readonly capacity: number,
   ) {
     if (!(capacity >= 1)) throw new RangeError('MatchCache capacity must be at least 1');
+    // A power of two at least twice the capacity keeps collisions (lost "seen once") rare.
+    const size = 2 ** Math.ceil(Math.log2(capacity * 2));
+    this.recent = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
   }
 
   /** Names currently cached (never more than `capacity`). */
@@ -66,7 +77,7 @@ export class MatchCache<V, E> {
     return this.get(name) ?? this.miss(name);
   }
 
-  /** Forget every name and entry (the trie changed). */
+  /** Forget every name and entry (the trie changed); which names were seen is kept. */
   clear(): void {
     this.names.clear();
     this.ring.length = 0;
@@ -80,14 +91,22 @@ export class MatchCache<V, E> {
     // Fresh small arrays: cheaper in V8 than truncating reused ones (`length = 0`).
     let segments: string[] = [];
     const nodes: Array<PatternNode<V>> = [];
-    if (!splitName(name, segments)) {
+    let hash = scanName(name, segments);
+    if (hash < 0) {
       assertName(name, 'Event name'); // throws the precise error
-      // Unreachable while splitName accepts exactly what assertName does; stay correct anyway.
+      // Unreachable while scanName accepts exactly what assertName does; stay correct anyway.
       segments = name.split('.');
+      hash = 0;
     }
     this.trie.matchNodes(segments, nodes);
     const entry = this.entryFor(nodes);
-    this.insert(name, entry);
+    const at = hash & this.mask;
+    if (this.recent[at] === hash) {
+      this.recent[at] = -1;
+      this.insert(name, entry);
+    } else {
+      this.recent[at] = hash;
+    }
     return entry;
   }
 
@@ -150,23 +169,26 @@ for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_
 
 /**
  * Validate `name` as a concrete event name and push its segments onto `out` in the same pass.
- * Accepts exactly the names `assertName` accepts; returns false (with `out` in any state) for
- * anything else, so the caller can let `assertName` throw the detailed error.
+ * Returns a 31-bit hash of the name (never negative), or -1 (with `out` in any state) for
+ * anything `assertName` rejects, so the caller can let `assertName` throw the detailed error.
+ * Accepts exactly the names `assertName` accepts.
  */
-export function splitName(name: unknown, out: string[]): boolean {
-  if (typeof name !== 'string') return false;
+export function scanName(name: unknown, out: string[]): number {
+  if (typeof name !== 'string') return -1;
   const length = name.length;
-  if (length === 0 || length > MAX_NAME_LENGTH) return false;
+  if (length === 0 || length > MAX_NAME_LENGTH) return -1;
+  let hash = 0;
   let start = 0;
   for (let i = 0; i < length; i++) {
     const c = name.charCodeAt(i);
+    hash = (Math.imul(hash, 31) + c) | 0;
     if (c === DOT) {
-      if (i === start || out.length === MAX_SEGMENTS - 1) return false;
+      if (i === start || out.length === MAX_SEGMENTS - 1) return -1;
       out.push(name.slice(start, i));
       start = i + 1;
-    } else if (c >= 128 || SEGMENT_CHAR[c] === 0) return false;
+    } else if (c >= 128 || SEGMENT_CHAR[c] === 0) return -1;
   }
-  if (start === length) return false;
+  if (start === length) return -1;
   out.push(start === 0 ? name : name.slice(start));
-  return true;
+  return hash & 0x7fffffff;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MatchCache, splitName } from '../../src/bus/match-cache.js';
+import { MatchCache, scanName } from '../../src/bus/match-cache.js';
 import { PatternTrie } from '../../src/bus/pattern-trie.js';
 import { ValidationError } from '../../src/errors/errors.js';
 import { assertName } from '../../src/util/names.js';
@@ -38,35 +38,51 @@ const patternsOf = (entry: Entry): string[] => entry.subs.map((s) => s.pattern);
 describe('MatchCache', () => {
   it('keeps at most `capacity` names, evicting one at a time instead of clearing', () => {
     const { cache } = setup([['order.*.updated']], 4);
-    for (let i = 0; i < 4; i++) cache.lookup(`order.${i}.updated`);
+    // A name is cached on its second miss.
+    const twice = (name: string): void => void (cache.lookup(name), cache.lookup(name));
+    for (let i = 0; i < 4; i++) twice(`order.${i}.updated`);
     assert.equal(cache.size, 4);
-    cache.lookup('order.4.updated');
+    twice('order.4.updated');
     // Clearing when full would leave 1 name; eviction keeps the cache full.
     assert.equal(cache.size, 4);
     assert.equal(cache.get('order.0.updated'), undefined, 'the oldest name was evicted');
     for (const i of [1, 2, 3, 4]) assert.notEqual(cache.get(`order.${i}.updated`), undefined);
     for (let i = 5; i < 1000; i++) {
-      cache.lookup(`order.${i}.updated`);
+      twice(`order.${i}.updated`);
       assert.ok(cache.size <= 4);
     }
     assert.equal(cache.size, 4);
   });
 
-  it('keeps a name that is hit while one-off names stream through', () => {
+  it('caches a name on its second miss, so one-off names never displace cached ones', () => {
+    const { cache } = setup([['order.*.updated'], ['user.*']], 4);
+    cache.lookup('user.created');
+    assert.equal(cache.get('user.created'), undefined, 'not cached after one miss');
+    cache.lookup('user.created');
+    assert.notEqual(cache.get('user.created'), undefined, 'cached after the second');
+    for (let i = 0; i < 10_000; i++) cache.lookup(`order.${i}.updated`);
+    assert.equal(cache.size, 1);
+    assert.notEqual(cache.get('user.created'), undefined);
+  });
+
+  it('keeps a name that is hit while other names cycle through', () => {
     const { cache } = setup([['order.*.updated'], ['user.created']], 8);
+    cache.lookup('user.created');
     cache.lookup('user.created');
     for (let i = 0; i < 500; i++) {
       cache.lookup(`order.${i}.updated`);
-      // The hot name is hit between misses, so the clock hand always gives it a second chance.
-      assert.notEqual(cache.get('user.created'), undefined, `evicted after ${i} one-off names`);
+      cache.lookup(`order.${i}.updated`);
+      // The hot name is hit between evictions, so the clock hand always gives it a second chance.
+      assert.notEqual(cache.get('user.created'), undefined, `evicted after ${i} other names`);
     }
+    assert.equal(cache.size, 8);
   });
 
   it('shares one entry among names matching the same patterns, built once', () => {
     const { cache, builds } = setup([['order.*.updated'], ['order.**'], ['user.*']], 2);
     const a = cache.lookup('order.1.updated');
     const b = cache.lookup('order.2.updated');
-    const c = cache.lookup('order.3.updated'); // evicts order.1, still the same entry
+    const c = cache.lookup('order.3.updated');
     assert.equal(a, b);
     assert.equal(b, c);
     assert.equal(cache.lookup('order.1.updated'), a);
@@ -123,7 +139,7 @@ describe('MatchCache', () => {
   });
 });
 
-describe('splitName', () => {
+describe('scanName', () => {
   it('accepts exactly the names assertName accepts, and splits them on dots', () => {
     const names: unknown[] = [
       'user.created',
@@ -168,7 +184,9 @@ describe('splitName', () => {
         valid = false;
       }
       const out: string[] = [];
-      assert.equal(splitName(name, out), valid, JSON.stringify(name));
+      const hash = scanName(name, out);
+      assert.equal(hash >= 0, valid, JSON.stringify(name));
+      assert.ok(Number.isInteger(hash) && hash <= 0x7fffffff);
       if (valid) assert.deepEqual(out, (name as string).split('.'));
     }
   });
