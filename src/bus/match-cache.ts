@@ -17,10 +17,11 @@ interface Slot<E> {
  *   matches, and the entry is looked up by that set of nodes: every name matching the same
  *   patterns (`order.<id>.updated` for many ids) shares one entry, built (values sorted, entry
  *   derived) only the first time.
- * - **Admission**: a name is cached on its second miss within a while, not its first. Inserting
- *   into (and evicting from) a map of thousands of names costs more than the rest of a miss, so
- *   a stream of one-off names (`order.<id>.updated`) skips it and cannot push hot names out. A
- *   direct-mapped table of name hashes (computed during validation) remembers recent misses.
+ * - **Admission**: a name is cached on its second miss within a while (and every 16th miss
+ *   regardless), not on its first (see `admit`). Inserting into (and evicting from) a map of thousands of
+ *   names costs more than the rest of a miss, so a stream of one-off names
+ *   (`order.<id>.updated`) mostly skips it and cannot flush hot names out. A direct-mapped
+ *   table of name hashes (computed during validation) remembers recent misses.
  * - **Bound**: at most `capacity` names; when full, a CLOCK hand evicts a name not hit since
  *   the hand last passed it (a second chance), instead of clearing everything.
  *
@@ -38,6 +39,7 @@ export class MatchCache<V, E> {
   /** Hashes of recently missed names, by `hash & mask`; -1 where none. */
   private readonly recent: Int32Array;
   private readonly mask: number;
+  private misses = 0;
 
   /**
    * `build` turns the matching values, already sorted with `compare`, into an entry; it is
@@ -100,14 +102,24 @@ export class MatchCache<V, E> {
     }
     this.trie.matchNodes(segments, nodes);
     const entry = this.entryFor(nodes);
+    if (this.admit(hash)) this.insert(name, entry);
+    return entry;
+  }
+
+  /**
+   * Whether to cache a missed name: yes when its hash is in `recent` (missed lately), else
+   * record it there. Every 16th miss is admitted regardless, so names that keep overwriting
+   * each other's slot (a cyclic working set) still get in. Being choosy also keeps a working set
+   * larger than the cache from flushing it in a loop: part of it stays and hits.
+   */
+  private admit(hash: number): boolean {
     const at = hash & this.mask;
     if (this.recent[at] === hash) {
       this.recent[at] = -1;
-      this.insert(name, entry);
-    } else {
-      this.recent[at] = hash;
+      return true;
     }
-    return entry;
+    this.recent[at] = hash;
+    return (++this.misses & 15) === 0;
   }
 
   private entryFor(nodes: ReadonlyArray<PatternNode<V>>): E {
@@ -190,5 +202,7 @@ export function scanName(name: unknown, out: string[]): number {
   }
   if (start === length) return -1;
   out.push(start === 0 ? name : name.slice(start));
-  return hash & 0x7fffffff;
+  // Mix, so names differing in a few characters spread over the low bits too.
+  hash = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
+  return (hash ^ (hash >>> 16)) & 0x7fffffff;
 }

@@ -54,15 +54,26 @@ describe('MatchCache', () => {
     assert.equal(cache.size, 4);
   });
 
-  it('caches a name on its second miss, so one-off names never displace cached ones', () => {
-    const { cache } = setup([['order.*.updated'], ['user.*']], 4);
+  it('caches a name on its second miss, and only a few one-off names', () => {
+    const { cache } = setup([['order.*.updated'], ['user.*']], 100);
     cache.lookup('user.created');
     assert.equal(cache.get('user.created'), undefined, 'not cached after one miss');
     cache.lookup('user.created');
     assert.notEqual(cache.get('user.created'), undefined, 'cached after the second');
-    for (let i = 0; i < 10_000; i++) cache.lookup(`order.${i}.updated`);
-    assert.equal(cache.size, 1);
+    for (let i = 0; i < 1000; i++) cache.lookup(`order.${i}.updated`);
+    // Every 16th miss is admitted anyway (so colliding names cannot lock each other out).
+    assert.ok(cache.size <= 1 + Math.ceil(1000 / 16), `${cache.size} names cached`);
     assert.notEqual(cache.get('user.created'), undefined);
+  });
+
+  it('caches nearly all of a rotating working set that fits, even with hash slot collisions', () => {
+    const { cache } = setup([['order.*.updated']], 10_000);
+    const names = Array.from({ length: 9_000 }, (_, i) => `order.${i}.updated`);
+    // Names sharing a slot of the admission table overwrite each other there; they still get
+    // in through every 16th miss, so only a small tail is left after a few passes.
+    for (let pass = 0; pass < 10; pass++) for (const name of names) cache.lookup(name);
+    const missing = names.filter((name) => cache.get(name) === undefined).length;
+    assert.ok(missing < names.length / 200, `${missing} of ${names.length} not cached`);
   });
 
   it('keeps a name that is hit while other names cycle through', () => {
