@@ -108,18 +108,28 @@ export class MatchCache<V, E> {
 
   /**
    * Whether to cache a missed name: yes when its hash is in `recent` (missed lately), else
-   * record it there. Every 16th miss is admitted regardless, so names that keep overwriting
-   * each other's slot (a cyclic working set) still get in. Being choosy also keeps a working set
-   * larger than the cache from flushing it in a loop: part of it stays and hits.
+   * record it there. Each hash has two candidate slots, so names colliding in one slot (which in
+   * a cyclic working set would overwrite each other forever) are both remembered; every 16th
+   * miss is admitted regardless, so no pattern of collisions keeps a name out for good.
    */
   private admit(hash: number): boolean {
-    const at = hash & this.mask;
-    if (this.recent[at] === hash) {
-      this.recent[at] = -1;
+    const recent = this.recent;
+    const a = hash & this.mask;
+    const b = (hash >>> 11) & this.mask;
+    if (recent[a] === hash) {
+      recent[a] = -1;
       return true;
     }
-    this.recent[at] = hash;
-    return (++this.misses & 15) === 0;
+    if (recent[b] === hash) {
+      recent[b] = -1;
+      return true;
+    }
+    const misses = ++this.misses;
+    if ((misses & 15) === 0) return true;
+    if (recent[a] === -1) recent[a] = hash;
+    else if (recent[b] === -1 || (misses & 1) === 0) recent[b] = hash;
+    else recent[a] = hash;
+    return false;
   }
 
   private entryFor(nodes: ReadonlyArray<PatternNode<V>>): E {
