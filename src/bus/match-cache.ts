@@ -4,6 +4,8 @@ import type { PatternNode, PatternTrie } from './pattern-trie.js';
 /** One cached name: the CLOCK ring's slot, reused when the name is evicted. */
 interface Slot<E> {
   name: string;
+  /** The name's hash (see `scanName`), to look up its frequency when it is the eviction victim. */
+  hash: number;
   entry: E;
   /** Set by a hit; the clock hand clears it once before evicting (a second chance). */
   used: boolean;
@@ -22,8 +24,9 @@ interface Slot<E> {
  *   names costs more than the rest of a miss, so a stream of one-off names
  *   (`order.<id>.updated`) mostly skips it and cannot flush hot names out. A direct-mapped
  *   table of name hashes (computed during validation) remembers recent misses.
- * - **Bound**: at most `capacity` names; when full, a CLOCK hand evicts a name not hit since
- *   the hand last passed it (a second chance), instead of clearing everything.
+ * - **Bound**: at most `capacity` names; when full, a CLOCK hand picks a name not hit since
+ *   the hand last passed it (a second chance), and the new name replaces it only if it was
+ *   missed more often lately (TinyLFU-style), instead of the cache being cleared.
  *
  * `clear()` must be called whenever the trie's contents change: entries are not updated in place.
  */
@@ -40,6 +43,9 @@ export class MatchCache<V, E> {
   private readonly recent: Int32Array;
   private readonly mask: number;
   private misses = 0;
+  /** Repeated misses per hash slot (a count-min sketch over slots `a` and `b` of `admit`). */
+  private readonly counts: Uint8Array;
+  private counted = 0;
 
   /**
    * `build` turns the matching values, already sorted with `compare`, into an entry; it is
@@ -52,10 +58,11 @@ export class MatchCache<V, E> {
     readonly capacity: number,
   ) {
     if (!(capacity >= 1)) throw new RangeError('MatchCache capacity must be at least 1');
-    // A power of two at least twice the capacity keeps collisions (lost "seen once") rare.
-    const size = 2 ** Math.ceil(Math.log2(capacity * 2));
+    // A power of two at least twice the capacity (and not tiny) keeps collisions rare.
+    const size = 2 ** Math.ceil(Math.log2(Math.max(capacity * 2, 1024)));
     this.recent = new Int32Array(size).fill(-1);
     this.mask = size - 1;
+    this.counts = new Uint8Array(size);
   }
 
   /** Names currently cached (never more than `capacity`). */
@@ -102,7 +109,7 @@ export class MatchCache<V, E> {
     }
     this.trie.matchNodes(segments, nodes);
     const entry = this.entryFor(nodes);
-    if (this.admit(hash)) this.insert(name, entry);
+    if (this.admit(hash)) this.insert(name, hash, entry);
     return entry;
   }
 
@@ -118,18 +125,41 @@ export class MatchCache<V, E> {
     const b = (hash >>> 11) & this.mask;
     if (recent[a] === hash) {
       recent[a] = -1;
+      this.count(hash);
       return true;
     }
     if (recent[b] === hash) {
       recent[b] = -1;
+      this.count(hash);
       return true;
     }
     const misses = ++this.misses;
-    if ((misses & 15) === 0) return true;
+    if ((misses & 15) === 0) {
+      this.count(hash);
+      return true;
+    }
     if (recent[a] === -1) recent[a] = hash;
     else if (recent[b] === -1 || (misses & 1) === 0) recent[b] = hash;
     else recent[a] = hash;
     return false;
+  }
+
+  /** Count one more repeated miss of the name with this hash (4-bit counters, halved often). */
+  private count(hash: number): void {
+    const counts = this.counts;
+    const a = hash & this.mask;
+    const b = (hash >>> 11) & this.mask;
+    if (counts[a]! < 15) counts[a]!++;
+    if (counts[b]! < 15) counts[b]!++;
+    if (++this.counted === counts.length) {
+      this.counted = 0;
+      for (let i = 0; i < counts.length; i++) counts[i]! >>>= 1;
+    }
+  }
+
+  /** How often the name with this hash was missed again lately (an over-estimate at worst). */
+  private frequency(hash: number): number {
+    return Math.min(this.counts[hash & this.mask]!, this.counts[(hash >>> 11) & this.mask]!);
   }
 
   private entryFor(nodes: ReadonlyArray<PatternNode<V>>): E {
@@ -157,15 +187,20 @@ export class MatchCache<V, E> {
     return entry;
   }
 
-  private insert(name: string, entry: E): void {
+  /**
+   * Cache `name`. When full, the CLOCK hand picks a victim (skipping, and clearing, names hit
+   * since it last passed), and `name` replaces it only if it was missed more often lately: with
+   * a working set larger than the cache, a stable part of it stays cached and hits, instead of
+   * every name being evicted just before it comes back.
+   */
+  private insert(name: string, hash: number, entry: E): void {
     const ring = this.ring;
     if (ring.length < this.capacity) {
-      const slot: Slot<E> = { name, entry, used: false };
+      const slot: Slot<E> = { name, hash, entry, used: false };
       ring.push(slot);
       this.names.set(name, slot);
       return;
     }
-    // CLOCK: skip (and clear) slots hit since the hand last passed; evict the first other one.
     let hand = this.hand;
     let slot = ring[hand]!;
     while (slot.used) {
@@ -173,9 +208,12 @@ export class MatchCache<V, E> {
       hand = hand + 1 === ring.length ? 0 : hand + 1;
       slot = ring[hand]!;
     }
+    this.hand = hand;
+    if (this.frequency(hash) <= this.frequency(slot.hash)) return;
     this.hand = hand + 1 === ring.length ? 0 : hand + 1;
     this.names.delete(slot.name);
     slot.name = name;
+    slot.hash = hash;
     slot.entry = entry;
     this.names.set(name, slot);
   }
