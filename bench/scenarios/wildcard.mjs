@@ -126,13 +126,23 @@ export default {
   title: 'Wildcard matching (100 / 1,000 / 10,000 patterns)',
   notes: `Patterns alternate \`svc<i>.*.created\` and \`svc<i>.**\`, each on its own first segment; every
 published name matches exactly one of them (\`svc<T>.*.created\`), whose synchronous handler
-counts the call (checked: calls = publishes). Three publishing modes:
+counts the call (checked: calls = publishes). Plugboard keeps a match cache of up to 10,000
+event names (\`src/bus/match-cache.ts\`): a name is cached on its second miss, and when the
+cache is full a new name replaces a CLOCK victim only if it was missed more often lately. On a
+miss the name is validated and split in one pass and walked through the trie; the dispatch
+entry is memoized per set of matched patterns, so names matching the same pattern share it
+(no sort, no new entry). Four publishing modes, best case first:
 - **same name**: the best case for any cache.
-- **1,000 rotating names** \`svc<T>.e<k>.created\`: all fit in Plugboard's per-name match cache
-  (10,000 names), so after the first pass this measures the cached path, not the trie.
-- **20,000 rotating names**: more than the cache holds (it is cleared when full), so every
-  publish misses and runs a trie match, a sort and a cache insert; names past the first 10,000
-  also miss the name-validation cache. This is the row that shows the real matching cost.
+- **1,000 rotating names** \`svc<T>.e<k>.created\`: all fit in the cache, so after the first
+  passes this measures the cached path, not the trie.
+- **20,000 rotating names**: twice what the cache holds, each name coming back after 19,999
+  others. About half the publishes hit (the cache keeps a stable half of the names instead of
+  evicting each one just before it returns); the other half miss.
+- **unique names** \`svc<T>.u<k>.created\`, built per publish (on both sides) and never
+  repeated: every publish misses (and hardly any of these names gets cached). The worst case,
+  and the row that shows the cost of a name it has not seen (\`order.<id>.updated\`).
+Not measured here: the first publish after a subscribe or unsubscribe, which clears the cache
+and rebuilds (sorts) the entry of each pattern set on its next use.
 
 Per operation, Plugboard does a full \`await bus.publish\` (as in the publish scenario);
 EventEmitter2 (no cache) does a synchronous \`emit\` with \`wildcard: true\`. The ratios
