@@ -39,6 +39,8 @@ export class MatchCache<V, E> {
   /** Entries by the sorted keys of the nodes that matched, when several did. */
   private readonly byNodes = new Map<string, E>();
   private none: E | undefined;
+  /** The name `get` last missed; reset by every insert, so it is never a cached name. */
+  private lastMiss: string | undefined;
   /** Hashes of recently missed names, by `hash & mask`; -1 where none. */
   private readonly recent: Int32Array;
   private readonly mask: number;
@@ -73,7 +75,10 @@ export class MatchCache<V, E> {
   /** The cached entry of `name`, if any (`name` was validated when it was cached). */
   get(name: string): E | undefined {
     const slot = this.names.get(name);
-    if (slot === undefined) return undefined;
+    if (slot === undefined) {
+      this.lastMiss = name;
+      return undefined;
+    }
     slot.used = true;
     return slot.entry;
   }
@@ -83,11 +88,14 @@ export class MatchCache<V, E> {
    * caching anything) unless `name` is a concrete dotted name.
    */
   lookup(name: string): E {
+    // After `get(name) ?? lookup(name)` (the bus's publish), skip probing the map a second time.
+    if (name === this.lastMiss) return this.miss(name);
     return this.get(name) ?? this.miss(name);
   }
 
   /** Forget every name and entry (the trie changed); which names were seen is kept. */
   clear(): void {
+    this.lastMiss = undefined;
     this.names.clear();
     this.ring.length = 0;
     this.hand = 0;
@@ -194,6 +202,7 @@ export class MatchCache<V, E> {
    * every name being evicted just before it comes back.
    */
   private insert(name: string, hash: number, entry: E): void {
+    this.lastMiss = undefined;
     const ring = this.ring;
     if (ring.length < this.capacity) {
       const slot: Slot<E> = { name, hash, entry, used: false };

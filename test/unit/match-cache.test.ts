@@ -147,6 +147,21 @@ describe('MatchCache', () => {
     );
   });
 
+  it('caches each name once when every lookup follows a missed get (as the bus publishes)', () => {
+    const { cache } = setup([['order.*.updated']], 8);
+    const publish = (name: string): Entry => cache.get(name) ?? cache.lookup(name);
+    for (let pass = 0; pass < 3; pass++) for (let i = 0; i < 8; i++) publish(`order.${i}.updated`);
+    assert.equal(cache.size, 8);
+    for (let i = 0; i < 8; i++) assert.notEqual(cache.get(`order.${i}.updated`), undefined);
+    // A get that missed, then the name cached by a lookup, then a lookup again: still one entry.
+    const { cache: small } = setup([['a.*']], 2);
+    assert.equal(small.get('a.x'), undefined);
+    small.lookup('a.x');
+    small.lookup('a.x');
+    small.lookup('a.x');
+    assert.equal(small.size, 1);
+  });
+
   it('recomputes after clear() when the trie changed', () => {
     const { trie, cache } = setup([['a.*']]);
     assert.deepEqual(patternsOf(cache.lookup('a.b')), ['a.*']);
