@@ -20,10 +20,10 @@ interface Slot<E> {
  *   patterns (`order.<id>.updated` for many ids) shares one entry, built (values sorted, entry
  *   derived) only the first time.
  * - **Admission**: a name is cached on its second miss within a while (and every 16th miss
- *   regardless), not on its first (see `admit`). Inserting into (and evicting from) a map of thousands of
- *   names costs more than the rest of a miss, so a stream of one-off names
- *   (`order.<id>.updated`) mostly skips it and cannot flush hot names out. A direct-mapped
- *   table of name hashes (computed during validation) remembers recent misses.
+ *   regardless), not on its first (see `admit`). Inserting into (and evicting from) a map of
+ *   thousands of names costs more than the rest of a miss, so a stream of one-off names
+ *   (`order.<id>.updated`) mostly skips it and cannot flush hot names out. A table of name
+ *   hashes (computed during validation) remembers recent misses.
  * - **Bound**: at most `capacity` names; when full, a CLOCK hand picks a name not hit since
  *   the hand last passed it (a second chance), and the new name replaces it only if it was
  *   missed more often lately (TinyLFU-style), instead of the cache being cleared.
