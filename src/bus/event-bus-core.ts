@@ -10,6 +10,7 @@ import { ClusterFanout } from './cluster-fanout.js';
 import { DropReporter } from './drop-reporter.js';
 import { DurableBindings } from './durable-bindings.js';
 import { LazyEventMeta } from './event-meta.js';
+import { MatchCache } from './match-cache.js';
 import { Deliver, type GroupSlot, type MatchEntry } from './match-entry.js';
 import { PatternTrie } from './pattern-trie.js';
 import {
@@ -48,8 +49,13 @@ export interface EventBusCoreOptions {
  */
 export class EventBusCore {
   private readonly trie = new PatternTrie<SubscriptionRecord>();
-  private cache = new Map<string, MatchEntry>();
-  private previousCache = new Map<string, MatchEntry>();
+  /** Dispatch entries by event name (bounded; evicts rarely used names when full). */
+  private readonly cache = new MatchCache<SubscriptionRecord, MatchEntry>(
+    this.trie,
+    compareSubscriptions,
+    (subs) => this.match(subs),
+    CACHE_LIMIT,
+  );
   /** Next local member's turn, per group. */
   private readonly localTurns = new Map<string, number>();
   private readonly fanout: ClusterFanout;
@@ -232,48 +238,35 @@ export class EventBusCore {
   }
 
   /**
-   * The dispatch entry of an event name. Cached in two generations: when the current map is full
-   * it becomes the previous one and hits there are promoted, so a working set a little larger
-   * than the limit degrades gradually instead of missing on every publish.
+   * The dispatch entry of an event name (validated on a miss). Names matching the same patterns
+   * share one entry, so group turns rotate across all of them.
    */
   private lookup(event: string): MatchEntry {
-    let entry = this.cache.get(event);
-    if (entry !== undefined) return entry;
-    entry = this.previousCache.get(event);
-    if (entry === undefined) {
-      assertName(event, 'Event name');
-      entry = this.match(event);
-    }
-    if (this.cache.size >= CACHE_LIMIT) {
-      this.previousCache = this.cache;
-      this.cache = new Map();
-    }
-    this.cache.set(event, entry);
-    return entry;
+    return this.cache.lookup(event);
   }
 
-  private match(event: string): MatchEntry {
-    const subs = [...this.trie.match(event)].sort(compareSubscriptions);
+  /** The dispatch entry for matching subscribers already in priority, then subscription order. */
+  private match(subs: SubscriptionRecord[]): MatchEntry {
     let slots: Map<string, GroupSlot> | undefined;
+    let seesMeta = false;
+    let hasPlain = false;
     for (const sub of subs) {
-      if (sub.group === undefined) continue;
+      if (sub.seesMeta) seesMeta = true;
+      if (sub.group === undefined) {
+        hasPlain = true;
+        continue;
+      }
       slots ??= new Map();
       const slot = slots.get(sub.group);
       if (slot === undefined) slots.set(sub.group, { group: sub.group, members: [sub] });
       else slot.members.push(sub);
     }
-    return {
-      subs,
-      slots,
-      seesMeta: subs.some((s) => s.seesMeta),
-      hasPlain: subs.some((s) => s.group === undefined),
-    };
+    return { subs, slots, seesMeta, hasPlain };
   }
 
   /** Forget every cached dispatch entry (the subscriptions changed). */
   private invalidate(): void {
     this.cache.clear();
-    this.previousCache.clear();
   }
 
   /**

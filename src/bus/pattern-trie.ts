@@ -4,9 +4,14 @@
  * segments and on how many patterns share a path with the event, not on how many patterns exist
  * (10,000 patterns under distinct prefixes cost one map lookup at the root).
  */
-interface TrieNode<T> {
-  /** Identifies the node in a match's memo. */
+/** A trie node as `matchNodes` reports it: one pattern and the values subscribed to it. */
+export interface PatternNode<T> {
+  /** Unique among all tries of the process, never reused (a memo key for this node). */
   readonly key: number;
+  readonly values: ReadonlySet<T>;
+}
+
+interface TrieNode<T> extends PatternNode<T> {
   readonly children: Map<string, TrieNode<T>>;
   star: TrieNode<T> | undefined;
   globstar: TrieNode<T> | undefined;
@@ -91,31 +96,49 @@ export class PatternTrie<T> {
    */
   match(name: string): Set<T> {
     const out = new Set<T>();
-    this.visit(this.root, name.split('.'), 0, out, new Set());
+    const nodes: Array<PatternNode<T>> = [];
+    this.matchNodes(name.split('.'), nodes);
+    for (const node of nodes) for (const value of node.values) out.add(value);
     return out;
   }
 
+  /**
+   * Push onto `out` every node holding values whose pattern matches the name split into
+   * `segments`, each node once, in the order the walk meets them. Nodes are stable while their
+   * pattern has values, so callers can memoize per node (see `PatternNode.key`). Allocates
+   * nothing unless the walk goes through a `**` (which needs a memo of visited node/index pairs).
+   */
+  matchNodes(segments: readonly string[], out: Array<PatternNode<T>>): void {
+    this.visit(this.root, segments, 0, out, undefined);
+  }
+
+  /**
+   * `seen` memoizes (node, index) pairs, needed only below a `**`: a node with no `**` above it
+   * has a single path from the root, so it is reached once, at its depth.
+   */
   private visit(
     node: TrieNode<T>,
     segments: readonly string[],
     index: number,
-    out: Set<T>,
-    seen: Set<number>,
+    out: Array<PatternNode<T>>,
+    seen: Set<number> | undefined,
   ): void {
-    const visit = node.key * 1024 + index;
-    if (seen.has(visit)) return;
-    seen.add(visit);
+    if (seen !== undefined) {
+      const visit = node.key * 1024 + index;
+      if (seen.has(visit)) return;
+      seen.add(visit);
+    }
     if (node.globstar !== undefined) {
       // `**` consumes zero or more segments: try every suffix.
+      const memo = seen ?? new Set<number>();
       for (let i = index; i <= segments.length; i++)
-        this.visit(node.globstar, segments, i, out, seen);
+        this.visit(node.globstar, segments, i, out, memo);
     }
     if (index === segments.length) {
-      for (const value of node.values) out.add(value);
+      if (node.values.size > 0) out.push(node);
       return;
     }
-    const segment = segments[index]!;
-    const child = node.children.get(segment);
+    const child = node.children.get(segments[index]!);
     if (child !== undefined) this.visit(child, segments, index + 1, out, seen);
     if (node.star !== undefined) this.visit(node.star, segments, index + 1, out, seen);
   }
