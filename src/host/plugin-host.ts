@@ -431,8 +431,10 @@ export class PluginHost implements Host {
     const disable = this.rejectionPolicy === 'trace' ? enableAttribution() : () => undefined;
     const listener = (reason: unknown): void => this.onUnhandledRejection(reason);
     process.on('unhandledRejection', listener);
+    guarding.add(this);
     this.releaseGuard = () => {
       process.off('unhandledRejection', listener);
+      guarding.delete(this);
       disable();
     };
   }
@@ -447,6 +449,8 @@ export class PluginHost implements Host {
       pluginId = tag?.pluginId;
     } else {
       pluginId = attributeByStack(reason, this.pluginOrigins());
+      // Another running host's plugin: that host reports it.
+      if (pluginId === undefined && attributedElsewhere(this, reason)) return;
     }
     if (pluginId === undefined) {
       this.logger.error(
@@ -466,7 +470,8 @@ export class PluginHost implements Host {
   }
 
   /** Where each plugin's code lives: its folder, or the file that called `definePlugin`. */
-  private pluginOrigins(): PluginOrigin[] {
+  /** @internal */
+  pluginOrigins(): PluginOrigin[] {
     const origins: PluginOrigin[] = [];
     for (const [pluginId, record] of this.records) {
       const { source, definition } = record.loaded;
@@ -598,6 +603,18 @@ function backendName(option: HostOptions['backend']): string {
   if (option === undefined || option === 'memory') return 'memory';
   if (typeof option === 'object' && option !== null && 'redis' in option) return 'redis';
   return 'memory';
+}
+
+/** Hosts listening for unhandled rejections now (several hosts may share a process). */
+const guarding = new Set<PluginHost>();
+
+/** True when some other listening host's plugin is named by `reason`'s stack. */
+function attributedElsewhere(host: PluginHost, reason: unknown): boolean {
+  for (const other of guarding) {
+    if (other !== host && attributeByStack(reason, other.pluginOrigins()) !== undefined)
+      return true;
+  }
+  return false;
 }
 
 function rejectionPolicy(value: unknown): UnhandledRejectionPolicy {

@@ -168,6 +168,7 @@ void describe('plugin failures are reported as plugin.error naming the plugin', 
       logs: [string | null, string, string][];
       tracking: boolean;
       status: string;
+      otherLogs: string[];
     };
     assert.equal(result.tracking, false);
     assert.deepEqual(result.errors.sort(), [
@@ -179,6 +180,8 @@ void describe('plugin failures are reported as plugin.error naming the plugin', 
     const unattributed = result.logs.filter(([plugin]) => plugin === null).map(([, err]) => err);
     assert.deepEqual(unattributed.sort(), ['not an error', 'stray from nowhere']);
     assert.equal(result.logs.length, 6);
+    // The process's other host logs only what no host's plugin is named for.
+    assert.deepEqual(result.otherLogs.sort(), ['not an error', 'stray from nowhere']);
     assert.equal(result.status, 'running');
   });
 
