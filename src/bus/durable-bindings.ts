@@ -4,6 +4,7 @@ import type { Backend, BindingChange, PortSubscription } from '../backends/ports
 import type { Codec } from '../codec/codec.js';
 import { DurableConsumer } from '../queue/durable-consumer.js';
 import { durableQueueName } from '../queue/queue-names.js';
+import type { Deadlines } from '../util/deadlines.js';
 import type { DropReporter } from './drop-reporter.js';
 import { PatternTrie } from './pattern-trie.js';
 import type { SubscriptionRecord } from './subscription-record.js';
@@ -18,6 +19,8 @@ export interface DurableBindingsOptions {
   logger: Logger;
   nextId: () => string;
   handlerTimeout: number;
+  /** Scheduler of the handler bounds. */
+  deadlines: Deadlines;
   /** Bound on the cluster barrier behind `ready`. */
   readyTimeout: number;
   drops: DropReporter;
@@ -91,6 +94,7 @@ export class DurableBindings {
       drops: this.options.drops,
       nextId: this.options.nextId,
       handlerTimeout: this.options.handlerTimeout,
+      deadlines: this.options.deadlines,
       maxAttempts: DURABLE_MAX_ATTEMPTS,
       report: this.options.report,
     });

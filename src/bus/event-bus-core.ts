@@ -93,6 +93,7 @@ export class EventBusCore {
       logger: options.logger,
       nextId: options.nextId,
       handlerTimeout: options.handlerTimeout,
+      deadlines: options.deadlines,
       readyTimeout,
       drops: this.drops,
       report: (owner, meta, error) => this.reportHandlerError(owner, meta, error),

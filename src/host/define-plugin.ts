@@ -1,7 +1,10 @@
 import { assertDependencyRanges, parseManifest, pluginSpecSchema } from './manifest-schema.js';
+import { callerFile } from '../util/stack-origin.js';
 import type { PluginDefinition, PluginSpec } from './types.js';
 
 const defined = new WeakSet<object>();
+/** The file that called `definePlugin` for each definition (for unhandled-rejection attribution). */
+const origins = new WeakMap<PluginDefinition, string>();
 
 /**
  * Validate a plugin and return it frozen, with defaults filled in (`dependencies: {}`,
@@ -23,12 +26,31 @@ const defined = new WeakSet<object>();
  * ```
  */
 export function definePlugin(spec: PluginSpec): PluginDefinition {
-  if (typeof spec === 'object' && spec !== null && defined.has(spec))
-    return spec as PluginDefinition;
+  if (isPluginDefinition(spec)) return spec;
+  const definition = toDefinition(spec);
+  const file = callerFile(definePlugin);
+  if (file !== undefined) origins.set(definition, file);
+  return definition;
+}
+
+/**
+ * {@link definePlugin} without recording where it was called: for plain specs the host
+ * validates itself (their code may live anywhere, so no file is claimed for them).
+ */
+export function toDefinition(spec: PluginSpec): PluginDefinition {
+  if (isPluginDefinition(spec)) return spec;
   const where = typeof spec?.name === 'string' ? `plugin "${spec.name}"` : 'definePlugin()';
   parseManifest(pluginSpecSchema, spec, where);
   assertDependencyRanges(spec.name, spec.dependencies ?? {}, where);
   return freezeDefinition(spec);
+}
+
+/**
+ * The file whose code called {@link definePlugin} for `definition` (plugboard's own frames
+ * skipped), if it was found.
+ */
+export function definitionFile(definition: PluginDefinition): string | undefined {
+  return origins.get(definition);
 }
 
 /** True when `value` came out of {@link definePlugin} (or a folder loader). */

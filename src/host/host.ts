@@ -16,9 +16,10 @@ import type { Host, HostOptions } from './types.js';
  * Defaults: backend `'memory'`, `startTimeout` 30000 ms (connecting the backend),
  * `activateTimeout` 10000 ms, `deactivateTimeout` 5000 ms, `stopTimeout` 15000 ms, a pino logger
  * at `logLevel` (else `PLUGBOARD_LOG_LEVEL`, else `info`; `logger: false` for none), a random
- * `nodeId`, unhandled rejections caught and reported per plugin while running
- * (`unhandledRejections: 'report'`). Asynchronous so that it can be awaited as in the SPEC; options
- * and plugin objects are validated here, folder plugins are loaded by `start()`.
+ * `nodeId`, unhandled rejections caught while running, logged, and reported as `plugin.error`
+ * when their stack trace points at a plugin's file (`unhandledRejections: 'report'`).
+ * Asynchronous so that it can be awaited as in the SPEC; options and plugin objects are
+ * validated here, folder plugins are loaded by `start()`.
  *
  * @returns a promise that rejects (never throws) with InvalidManifestError for an invalid plugin
  *   object, or ValidationError for a bad option (naming it in `details.field`), including

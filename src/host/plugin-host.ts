@@ -11,7 +11,7 @@ import {
 import { forwardDurableAdmin } from '../queue/durable-admin.js';
 import type { DurableAdmin } from '../queue/types.js';
 import { randomId } from '../util/ids.js';
-import { definePlugin } from './define-plugin.js';
+import { definitionFile, toDefinition } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
 import { assertKeys, assertPermissionMode } from './host-options.js';
 import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
@@ -20,6 +20,7 @@ import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
 import { settleWithin, withDeadline } from '../util/bound.js';
 import { currentPlugin, enableAttribution } from '../util/plugin-attribution.js';
+import { attributeByStack, type PluginOrigin } from '../util/stack-origin.js';
 import { Timeline } from './timeline.js';
 import type {
   Host,
@@ -128,7 +129,7 @@ export class PluginHost implements Host {
     if (this.records.size > 0) return [...this.records.values()].map((r) => r.info());
     return this.entries.flatMap((entry) => {
       if (typeof entry === 'string') return [];
-      const definition = definePlugin(entry);
+      const definition = toDefinition(entry);
       return [
         new PluginRecord({
           definition,
@@ -149,7 +150,7 @@ export class PluginHost implements Host {
       );
     }
     // Plugin objects are validated now, so a bad definition fails where it is added.
-    this.entries.push(typeof plugin === 'string' ? plugin : definePlugin(plugin));
+    this.entries.push(typeof plugin === 'string' ? plugin : toDefinition(plugin));
     return this;
   }
 
@@ -340,7 +341,7 @@ export class PluginHost implements Host {
       if (typeof entry === 'string') loaded.push(await loadPluginFromFolder(entry));
       else
         loaded.push({
-          definition: definePlugin(entry),
+          definition: toDefinition(entry),
           source: { kind: 'definition' },
           npmCandidates: new Set(),
         });
@@ -421,39 +422,66 @@ export class PluginHost implements Host {
 
   /**
    * The host's unhandled-rejection policy (`unhandledRejections`, see HostOptions): from
-   * `start()` until the host has stopped, listen for `unhandledRejection` (unless `'node'`) and,
-   * with `'report'`, trace which plugin's code runs (`util/plugin-attribution`). The listener
-   * is removed on stop.
+   * `start()` until the host has stopped, listen for `unhandledRejection` (unless `'node'`);
+   * only `'trace'` tracks which plugin's code runs (`util/plugin-attribution`, promise hooks).
+   * The listener is removed on stop.
    */
   private guardRejections(): void {
     if (this.rejectionPolicy === 'node' || this.releaseGuard !== undefined) return;
-    const disable = this.rejectionPolicy === 'report' ? enableAttribution() : () => undefined;
+    const disable = this.rejectionPolicy === 'trace' ? enableAttribution() : () => undefined;
     const listener = (reason: unknown): void => this.onUnhandledRejection(reason);
     process.on('unhandledRejection', listener);
+    guarding.add(this);
     this.releaseGuard = () => {
       process.off('unhandledRejection', listener);
+      guarding.delete(this);
       disable();
     };
   }
 
   private onUnhandledRejection(reason: unknown): void {
-    const tag = currentPlugin();
-    if (tag === undefined) {
+    let pluginId: string | undefined;
+    if (this.rejectionPolicy === 'trace') {
+      const tag = currentPlugin();
+      // Another host's plugin: that host reports it.
+      if (tag !== undefined && (tag.host !== this.runtime || !this.records.has(tag.pluginId)))
+        return;
+      pluginId = tag?.pluginId;
+    } else {
+      pluginId = attributeByStack(reason, this.pluginOrigins());
+      // Another running host's plugin: that host reports it.
+      if (pluginId === undefined && attributedElsewhere(this, reason)) return;
+    }
+    if (pluginId === undefined) {
       this.logger.error(
         { err: reason },
         'Unhandled promise rejection outside any plugin; the host keeps running',
       );
       return;
     }
-    // Another host's plugin: that host reports it.
-    if (tag.host !== this.runtime || !this.records.has(tag.pluginId)) return;
+    const id = pluginId;
     this.logger.error(
-      { plugin: tag.pluginId, err: reason },
-      `Unhandled promise rejection in plugin "${tag.pluginId}"; reported as plugin.error`,
+      { plugin: id, err: reason },
+      `Unhandled promise rejection in plugin "${id}"; reported as plugin.error`,
     );
     this.track('plugin.error', (runtime) =>
-      runtime.reportPluginError(tag.pluginId, 'unhandledRejection', reason),
+      runtime.reportPluginError(id, 'unhandledRejection', reason),
     );
+  }
+
+  /** Where each plugin's code lives: its folder, or the file that called `definePlugin`. */
+  /** @internal */
+  pluginOrigins(): PluginOrigin[] {
+    const origins: PluginOrigin[] = [];
+    for (const [pluginId, record] of this.records) {
+      const { source, definition } = record.loaded;
+      if (source.kind === 'folder') origins.push({ pluginId, dir: source.path });
+      else {
+        const file = definitionFile(definition);
+        if (file !== undefined) origins.push({ pluginId, file });
+      }
+    }
+    return origins;
   }
 
   private async closeRuntime(deadline: number): Promise<void> {
@@ -577,11 +605,23 @@ function backendName(option: HostOptions['backend']): string {
   return 'memory';
 }
 
+/** Hosts listening for unhandled rejections now (several hosts may share a process). */
+const guarding = new Set<PluginHost>();
+
+/** True when some other listening host's plugin is named by `reason`'s stack. */
+function attributedElsewhere(host: PluginHost, reason: unknown): boolean {
+  for (const other of guarding) {
+    if (other !== host && attributeByStack(reason, other.pluginOrigins()) !== undefined)
+      return true;
+  }
+  return false;
+}
+
 function rejectionPolicy(value: unknown): UnhandledRejectionPolicy {
   if (value === undefined) return 'report';
-  if (value === 'report' || value === 'log' || value === 'node') return value;
+  if (value === 'report' || value === 'trace' || value === 'node') return value;
   throw new ValidationError(
-    `Host option "unhandledRejections" must be 'report', 'log' or 'node', got ${JSON.stringify(value)}.`,
+    `Host option "unhandledRejections" must be 'report', 'trace' or 'node', got ${JSON.stringify(value)}.`,
     { details: { field: 'unhandledRejections' } },
   );
 }

@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import type { ClaimedMessage, QueueStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { SerializationError, TimeoutError } from '../errors/errors.js';
+import { withDeadline } from '../util/bound.js';
+import type { Deadlines } from '../util/deadlines.js';
 import { sleep } from '../util/sleep.js';
+import { isThenable } from '../util/thenable.js';
 import { LazyEventMeta } from '../bus/event-meta.js';
 import type { DropReporter } from '../bus/drop-reporter.js';
 import { decodeFrame } from '../bus/event-frame.js';
@@ -18,6 +21,8 @@ export interface DurableConsumerOptions {
   nextId: () => string;
   /** Bound on one handler call; past it the event counts as failed and is retried. */
   handlerTimeout: number;
+  /** Where that bound's deadlines live (the runtime's scheduler). */
+  deadlines: Deadlines;
   /** Deliveries before a failing event goes to the dead-letter list. */
   maxAttempts: number;
   report: (owner: string, meta: EventMeta, error: unknown) => void;
@@ -135,27 +140,20 @@ export class DurableConsumer {
     );
   }
 
-  /** The handler's result, bounded by the handler timeout. */
+  /** The handler's result, bounded by the handler timeout (a deadline in the runtime's scheduler). */
   private bounded(result: unknown, meta: EventMeta): Promise<unknown> {
+    if (!isThenable(result)) return Promise.resolve(result);
     const timeout = this.options.handlerTimeout;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new TimeoutError(
-              `Durable handler of "${this.record.owner}" for "${meta.event}" ran over ${timeout} ms; the event will be retried.`,
-              {
-                details: { pluginId: this.record.owner, event: meta.event, timeout },
-              },
-            ),
-          ),
-        timeout,
-      );
-      Promise.resolve(result).then(
-        (value) => (clearTimeout(timer), resolve(value)),
-        (error: unknown) => (clearTimeout(timer), reject(error as Error)),
-      );
-    });
+    return withDeadline(
+      result,
+      timeout,
+      () =>
+        new TimeoutError(
+          `Durable handler of "${this.record.owner}" for "${meta.event}" ran over ${timeout} ms; the event will be retried.`,
+          { details: { pluginId: this.record.owner, event: meta.event, timeout } },
+        ),
+      this.options.deadlines,
+    );
   }
 
   /** Settling can fail (backend down) or find the lease lost; either way the event is redelivered later. */

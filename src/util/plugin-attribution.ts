@@ -15,8 +15,9 @@ export interface PluginTag {
  *
  * Tracking costs: once enabled, Node's promise hooks run for every promise in the process
  * (roughly 2-3x the cost of a bare `await` in a microbenchmark). So it is on only while some host
- * that wants it runs ({@link enableAttribution}, reference-counted), and code wraps callbacks only
- * when it is on.
+ * with `unhandledRejections: 'trace'` runs ({@link enableAttribution}, reference-counted), and
+ * code wraps callbacks only when it is on. The default policy attributes by stack trace instead
+ * (`util/stack-origin`).
  */
 const storage = new AsyncLocalStorage<PluginTag>();
 let users = 0;

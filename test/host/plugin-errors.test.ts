@@ -157,17 +157,51 @@ void describe('plugin failures are reported as plugin.error naming the plugin', 
     await host.stop();
   });
 
-  void it("keeps the listener but traces nothing with unhandledRejections: 'log'", async () => {
+  void it('attributes strays by stack trace under the default policy, without promise hooks', async () => {
+    const { stdout } = await run(process.execPath, [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./fixtures/stray-by-stack.ts', import.meta.url)),
+    ]);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      errors: [string, string][];
+      logs: [string | null, string, string][];
+      tracking: boolean;
+      status: string;
+      otherLogs: string[];
+    };
+    assert.equal(result.tracking, false);
+    assert.deepEqual(result.errors.sort(), [
+      ['careless', 'stray from activate'],
+      ['careless', 'stray from handler'],
+      ['careless', 'stray from rpc'],
+      ['folder-careless', 'stray from folder'],
+    ]);
+    const unattributed = result.logs.filter(([plugin]) => plugin === null).map(([, err]) => err);
+    assert.deepEqual(unattributed.sort(), ['not an error', 'stray from nowhere']);
+    assert.equal(result.logs.length, 6);
+    // The process's other host logs only what no host's plugin is named for.
+    assert.deepEqual(result.otherLogs.sort(), ['not an error', 'stray from nowhere']);
+    assert.equal(result.status, 'running');
+  });
+
+  void it('keeps the listener but turns on no tracking under the default policy', async () => {
     const before = process.listenerCount('unhandledRejection');
-    const { host } = await observedHost({ quiet: () => undefined }, { unhandledRejections: 'log' });
+    const { host } = await observedHost({ quiet: () => undefined });
     await host.start();
     assert.equal(process.listenerCount('unhandledRejection'), before + 1);
     assert.equal(attributionActive(), false);
     await host.stop();
     assert.equal(process.listenerCount('unhandledRejection'), before);
-    await assert.rejects(
-      createHost({ logger: false, unhandledRejections: 'ignore' as never }),
-      (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'unhandledRejections',
-    );
+    const traced = await observedHost({ quiet: () => undefined }, { unhandledRejections: 'trace' });
+    await traced.host.start();
+    assert.equal(attributionActive(), true);
+    await traced.host.stop();
+    assert.equal(attributionActive(), false);
+    for (const bad of ['ignore', 'log'])
+      await assert.rejects(
+        createHost({ logger: false, unhandledRejections: bad as never }),
+        (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'unhandledRejections',
+      );
   });
 });

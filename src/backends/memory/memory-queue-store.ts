@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BackendUnavailableError } from '../../errors/errors.js';
+import { Deadlines, sharedDeadlines } from '../../util/deadlines.js';
 import type {
   BindingChange,
   BindingListener,
@@ -55,13 +56,25 @@ export class MemoryQueueState {
   }
 }
 
+export interface MemoryQueueStoreOptions {
+  /** Scheduler of claim waits (which keep the process alive). Default: `sharedDeadlines`. */
+  deadlines?: Deadlines;
+}
+
 /** The queue port over shared in-process state. */
 export class MemoryQueueStore implements QueueStore {
   private closed = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Wakes for delayed releases: they do not keep the process alive, and end with the store. */
+  private readonly wakes = new Deadlines({ keepAlive: false });
+  private readonly waits: Deadlines;
   private readonly watchers = new Set<BindingListener>();
 
-  constructor(private readonly state: MemoryQueueState) {}
+  constructor(
+    private readonly state: MemoryQueueState,
+    options: MemoryQueueStoreOptions = {},
+  ) {
+    this.waits = options.deadlines ?? sharedDeadlines;
+  }
 
   enqueue(queue: string, payload: Uint8Array): Promise<string> {
     if (this.closed) return Promise.reject(closedError());
@@ -265,8 +278,8 @@ export class MemoryQueueStore implements QueueStore {
     this.closed = true;
     for (const watcher of this.watchers) this.state.bindingListeners.delete(watcher);
     this.watchers.clear();
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    // Fires the pending wakes: harmless, every waiter is woken just below anyway.
+    this.wakes.close();
     for (const q of this.state.queues.values()) wake(q);
   }
 
@@ -306,12 +319,12 @@ export class MemoryQueueStore implements QueueStore {
       let next = deadline;
       for (const m of q.held.values()) next = Math.min(next, m.availableAt);
       const done = (): void => {
-        clearTimeout(timer);
+        entry.cancel();
         q.waiters.delete(done);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, next - Date.now()));
+      const entry = this.waits.at(next, done);
       q.waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });
@@ -319,12 +332,7 @@ export class MemoryQueueStore implements QueueStore {
 
   private wakeAt(q: MemoryQueue, delayMs: number): void {
     if (delayMs <= 0) return wake(q);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      wake(q);
-    }, delayMs);
-    timer.unref();
-    this.timers.add(timer);
+    this.wakes.add(delayMs, () => wake(q));
   }
 
   private assertOpen(): void {

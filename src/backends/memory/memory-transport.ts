@@ -9,6 +9,7 @@ import {
   FaultListeners,
   InboundLimiter,
 } from '../inbound-limiter.js';
+import { sharedDeadlines, type Deadlines } from '../../util/deadlines.js';
 import type { MemoryNetwork, MemoryNodeState } from './memory-network.js';
 import type {
   PortSubscription,
@@ -22,6 +23,8 @@ import type {
 export interface MemoryTransportOptions {
   /** Bound of concurrently running inbound message handlers of this node. Default 1000. */
   maxInboundHandlers?: number;
+  /** Scheduler of request deadlines. Default: the process-wide `sharedDeadlines`. */
+  deadlines?: Deadlines;
 }
 
 /**
@@ -33,6 +36,7 @@ export class MemoryTransport implements Transport {
   private closed = false;
   private readonly faults = new FaultListeners();
   private readonly limiter: InboundLimiter;
+  private readonly deadlines: Deadlines;
 
   constructor(
     readonly nodeId: string,
@@ -40,6 +44,7 @@ export class MemoryTransport implements Transport {
     private readonly state: MemoryNodeState,
     options: MemoryTransportOptions = {},
   ) {
+    this.deadlines = options.deadlines ?? sharedDeadlines;
     this.limiter = new InboundLimiter(
       options.maxInboundHandlers ?? DEFAULT_MAX_INBOUND_HANDLERS,
       // As before the bound existed: a throwing handler surfaces as an uncaught error.
@@ -110,29 +115,26 @@ export class MemoryTransport implements Transport {
     }
     const copy = payload.slice();
     return new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, {
-              details: { nodeId, topic },
-            }),
-          ),
-        Math.max(0, deadline - Date.now()),
+      // The request's own epoch deadline, in the shared scheduler (no timer per request).
+      const timer = this.deadlines.at(deadline, () =>
+        reject(
+          new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, {
+            details: { nodeId, topic },
+          }),
+        ),
       );
-      // A node that crashed while working never answers: the caller times out (the timer stays).
+      // A node that crashed while working never answers: the caller times out (the deadline stays).
       const stillThere = (): boolean => this.network.nodes.get(nodeId) === node;
       queueMicrotask(() => {
         Promise.resolve()
           .then(() => responder(copy, { from: this.nodeId }))
           .then(
             (reply) => {
-              if (!stillThere()) return;
-              clearTimeout(timer);
+              if (!stillThere() || !timer.cancel()) return;
               resolve(reply.slice());
             },
             (error: unknown) => {
-              if (!stillThere()) return;
-              clearTimeout(timer);
+              if (!stillThere() || !timer.cancel()) return;
               reject(wireToError(errorToWire(error)));
             },
           );
