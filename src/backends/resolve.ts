@@ -1,26 +1,11 @@
 import type { Logger } from 'pino';
 import { ValidationError } from '../errors/errors.js';
-import { MemoryBackend } from './memory/memory-backend.js';
+import { MemoryBackend, type MemoryBackendOption } from './memory/memory-backend.js';
 import { MemoryNetwork } from './memory/memory-network.js';
 import type { Backend } from './ports.js';
+import type { RedisBackendOption } from './redis/options.js';
 
-/** Options of the Redis backend, as given to `createHost({ backend })`. */
-export interface RedisBackendOption {
-  /** `redis://host:port/db` (or `rediss://`, or `redis+unix:///path/to.sock`). */
-  redis: string;
-  /** Key and channel prefix; hosts with the same Redis and namespace form one cluster. Default `plugboard`. */
-  namespace?: string;
-  /** How long a node stays in the registry without proving it is alive, ms. Default 10000. */
-  livenessTtl?: number;
-  /** Fail operations fast with `BackendUnavailableError` past this many buffered while offline. Default 1000. */
-  offlineQueueLimit?: number;
-  /** Per-operation deadline for backend commands, ms. Default 5000. */
-  operationTimeout?: number;
-  /** Bytes of outgoing messages held (unsent, or sent and unanswered); past it, `BackpressureError`. Default 32 MiB. */
-  maxPendingBytes?: number;
-  /** Inbound message handlers running at once per node; past it, events are dropped (counted). Default 1000. */
-  maxInboundHandlers?: number;
-}
+export type { MemoryBackendOption, RedisBackendOption };
 
 /**
  * Where a host's building blocks keep their state and talk to other hosts.
@@ -28,7 +13,7 @@ export interface RedisBackendOption {
  * - `{ memory: network }`: several in-process hosts sharing a {@link MemoryNetwork} form a cluster.
  * - `{ redis: url, namespace? }`: hosts sharing a Redis and namespace form a cluster.
  */
-export type BackendOption = 'memory' | { memory: MemoryNetwork } | RedisBackendOption;
+export type BackendOption = 'memory' | MemoryBackendOption | RedisBackendOption;
 
 /** What every backend factory is given besides its own options. */
 export interface BackendEnvironment {

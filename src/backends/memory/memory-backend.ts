@@ -4,6 +4,11 @@ import { MemoryRegistryStore } from './memory-registry-store.js';
 import { MemoryTransport } from './memory-transport.js';
 import type { Backend, BackendStatus } from '../ports.js';
 
+/** `createHost({ backend: { memory: network } })`: join the in-process cluster of `network`. */
+export interface MemoryBackendOption {
+  memory: MemoryNetwork;
+}
+
 export interface MemoryBackendOptions {
   nodeId: string;
   /** Share a network to form an in-process cluster; omitted, the backend is alone. */

@@ -1,5 +1,6 @@
 import type { Backend } from '../ports.js';
-import type { BackendEnvironment, RedisBackendOption } from '../resolve.js';
+import type { BackendEnvironment } from '../resolve.js';
+import type { RedisBackendOption } from './options.js';
 import { resolveSettings } from './options.js';
 import { RedisBackend } from './redis-backend.js';
 

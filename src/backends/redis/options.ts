@@ -1,6 +1,23 @@
 import { ValidationError } from '../../errors/errors.js';
 import { DEFAULT_MAX_INBOUND_HANDLERS, isValidHandlerBound } from '../inbound-limiter.js';
-import type { RedisBackendOption } from '../resolve.js';
+
+/** Options of the Redis backend, as given to `createHost({ backend })`. */
+export interface RedisBackendOption {
+  /** `redis://host:port/db` (or `rediss://`, or `redis+unix:///path/to.sock`). */
+  redis: string;
+  /** Key and channel prefix; hosts with the same Redis and namespace form one cluster. Default `plugboard`. */
+  namespace?: string;
+  /** How long a node stays in the registry without proving it is alive, ms. Default 10000. */
+  livenessTtl?: number;
+  /** Fail operations fast with `BackendUnavailableError` past this many buffered while offline. Default 1000. */
+  offlineQueueLimit?: number;
+  /** Per-operation deadline for backend commands, ms. Default 5000. */
+  operationTimeout?: number;
+  /** Bytes of outgoing messages held (unsent, or sent and unanswered); past it, `BackpressureError`. Default 32 MiB. */
+  maxPendingBytes?: number;
+  /** Inbound message handlers running at once per node; past it, events are dropped (counted). Default 1000. */
+  maxInboundHandlers?: number;
+}
 
 /** {@link RedisBackendOption} with every default applied. */
 export interface RedisSettings {

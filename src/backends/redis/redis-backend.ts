@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { settleWithin } from '../../util/bound.js';
 import { Deadlines } from '../../util/deadlines.js';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
 import type { Backend, BackendStatus } from '../ports.js';
@@ -294,18 +295,7 @@ async function quit(client: Redis, timeout: number): Promise<void> {
     client.disconnect();
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeout);
-  });
-  await Promise.race([
-    client.quit().then(
-      () => undefined,
-      () => undefined,
-    ),
-    gaveUp,
-  ]);
-  clearTimeout(timer);
+  await settleWithin(() => client.quit(), timeout);
   client.disconnect();
 }
 

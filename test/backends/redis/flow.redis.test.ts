@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { Backend, TransportFault } from '../../../src/backends/ports.js';
 import { createRedisBackend } from '../../../src/backends/redis/index.js';
 import type { RedisBackend } from '../../../src/backends/redis/redis-backend.js';
-import type { RedisBackendOption } from '../../../src/backends/resolve.js';
+import type { RedisBackendOption } from '../../../src/backends/redis/options.js';
 import { createRuntime } from '../../../src/context/runtime.js';
 import { BackpressureError, ValidationError } from '../../../src/errors/errors.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';

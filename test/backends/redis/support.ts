@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../../../src/backends/ports.js';
-import type { RedisBackendOption } from '../../../src/backends/resolve.js';
+import type { RedisBackendOption } from '../../../src/backends/redis/options.js';
 import { createRedisBackend } from '../../../src/backends/redis/index.js';
 
 /** The shared Redis of plain tests; fault tests use their own throwaway server. */
