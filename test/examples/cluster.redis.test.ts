@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { figure } from '../backends/redis/support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ORDERS = Array.from({ length: 8 }, (_, i) => `o-${i + 1}`);
@@ -23,10 +24,17 @@ interface Run {
   stderr: string;
   /** stdout lines as [prefix node, rest of the line]. */
   lines: Array<[string, string]>;
+  /** For each mark, ms from the start until stdout first matched it (reported, never asserted). */
+  at: Record<string, number>;
 }
 
-/** Run the script; past `ms`, SIGTERM it (it stops its children), then SIGKILL it. */
-function runScript(args: string[], ms: number): Promise<Run> {
+/**
+ * Run the script; past `ms`, SIGTERM it (it stops its children), then SIGKILL it. Notes when
+ * stdout first matches each of `marks`.
+ */
+function runScript(args: string[], ms: number, marks: Record<string, RegExp> = {}): Promise<Run> {
+  const startedAt = Date.now();
+  const at: Record<string, number> = {};
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['scripts/start-cluster.mjs', '--from-source', ...args], {
       cwd: ROOT,
@@ -40,7 +48,11 @@ function runScript(args: string[], ms: number): Promise<Run> {
       child.kill('SIGTERM');
       killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     }, ms);
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      for (const [name, pattern] of Object.entries(marks))
+        if (at[name] === undefined && pattern.test(stdout)) at[name] = Date.now() - startedAt;
+    });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
@@ -51,7 +63,7 @@ function runScript(args: string[], ms: number): Promise<Run> {
         .map((line) => /^(\S+)\s+│ (.*)$/.exec(line))
         .filter((match) => match !== null)
         .map((match): [string, string] => [match[1]!, match[2]!]);
-      resolve({ code, stdout, stderr, lines });
+      resolve({ code, stdout, stderr, lines, at });
     });
   });
 }
@@ -80,7 +92,7 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
   void it(
     'runs three processes; work alternates between the workers; each order charged and fulfilled once',
     { timeout: 60_000 },
-    async () => {
+    async (t) => {
       const run = await runScript(['--redis', redis.url], 45_000);
       const output = `${run.stdout}\n${run.stderr}`;
       assert.equal(run.code, 0, output);
@@ -100,6 +112,11 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
       assert.deepEqual(Object.keys(chargesByNode).sort(), WORKERS, output);
       // Round-robin over two providers: 4 and 4.
       assert.deepEqual(chargesByNode, { 'worker-a': 4, 'worker-b': 4 }, output);
+      figure(
+        t,
+        'charges by worker-a / worker-b',
+        `${chargesByNode['worker-a']} / ${chargesByNode['worker-b']}`,
+      );
       // The gateway saw the same charger for each order.
       const seen = grep(run, /^ {2}\[checkout@gateway\] +(o-\d+) charged by (\S+) /);
       assert.deepEqual(
@@ -121,6 +138,12 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         Object.fromEntries(packed.map((p) => [p.groups[1], p.node])),
       );
       assert.equal(grep(run, /redelivered to/).length, 0, output);
+      figure(
+        t,
+        'orders charged once / packed once',
+        `${charges.length} / ${packed.length}`,
+        'of 8',
+      );
 
       // Plain subscriptions: every worker saw every order (broadcast).
       const metrics = grep(
@@ -144,6 +167,12 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         run.stdout,
         /cluster +│ done in [\d.]+ s: gateway exit 0, worker-a exit 0, worker-b exit 0/,
       );
+      figure(
+        t,
+        'whole run (3 processes, start to clean exit)',
+        /done in ([\d.]+) s/.exec(run.stdout)![1]!,
+        's',
+      );
 
       // The run's namespace is gone from Redis (the --kill-one run may be using its own).
       const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -161,10 +190,13 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
   void it(
     '--kill-one: calls fail over to worker-a and the order worker-b held is redelivered to it',
     { timeout: 60_000 },
-    async () => {
+    async (t) => {
       // The order worker-b held waits for its lease to lapse: ~30-35 s with the default
       // handler timeout.
-      const run = await runScript(['--redis', redis.url, '--kill-one'], 55_000);
+      const run = await runScript(['--redis', redis.url, '--kill-one'], 55_000, {
+        kill: /SIGKILL worker-b while it packs/,
+        redelivered: /redelivered to worker-a/,
+      });
       const output = `${run.stdout}\n${run.stderr}`;
       assert.equal(run.code, 0, output);
       const kill = /SIGKILL worker-b while it packs (o-\d+)/.exec(run.stdout);
@@ -184,6 +216,12 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         chargedAfter.every((c) => c.node === 'worker-a'),
         output,
       );
+      figure(
+        t,
+        'charges after the SIGKILL served by worker-a',
+        chargedAfter.length,
+        `of ${chargedAfter.length}`,
+      );
 
       // worker-b took the order and died; worker-a got it again and fulfilled it, once.
       const packing = grep(run, new RegExp(`^ {2}\\[fulfilment@(\\S+)\\] packing ${victim} `));
@@ -199,6 +237,19 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
       const fulfilled = grep(run, /^ {2}\[checkout@gateway\] +(o-\d+) fulfilled by (\S+)$/);
       assert.deepEqual(countBy(fulfilled.map((f) => f.groups[0]!)), once(ORDERS), output);
       assert.equal(fulfilled.find((f) => f.groups[0] === victim)?.groups[1], 'worker-a');
+      figure(
+        t,
+        'orders fulfilled once',
+        Object.keys(countBy(fulfilled.map((f) => f.groups[0]!))).length,
+        'of 8 (0 lost)',
+      );
+      if (run.at['kill'] !== undefined && run.at['redelivered'] !== undefined)
+        figure(
+          t,
+          'held order redelivered after',
+          run.at['redelivered'] - run.at['kill'],
+          'ms from the SIGKILL (waits for the lease)',
+        );
       assert.match(
         run.stdout,
         new RegExp(
@@ -209,6 +260,7 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         run.stdout,
         /done in [\d.]+ s: gateway exit 0, worker-a exit 0, worker-b killed by --kill-one/,
       );
+      figure(t, 'whole --kill-one run', /done in ([\d.]+) s/.exec(run.stdout)![1]!, 's');
     },
   );
 

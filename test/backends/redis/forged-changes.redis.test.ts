@@ -8,6 +8,7 @@ import type { RedisBackend } from '../../../src/backends/redis/redis-backend.js'
 import {
   bytes,
   deleteNamespace,
+  figure,
   SHARED_REDIS_URL,
   startBackend,
   text,
@@ -35,7 +36,7 @@ describe('Redis registry watchers and forged change frames', () => {
     await deleteNamespace(SHARED_REDIS_URL, namespace);
   });
 
-  it('never reports a forged put or a forged delete, and still reports real changes in order', async () => {
+  it('never reports a forged put or a forged delete, and still reports real changes in order', async (t) => {
     const kind = 'bus.group';
     const changes: string[] = [];
     await watcher.registry.watch(kind, (c) =>
@@ -74,5 +75,23 @@ describe('Redis registry watchers and forged change frames', () => {
       'real',
     ]);
     assert.equal((watcher as RedisBackend).faults.unconfirmedChange, 2);
+    figure(
+      t,
+      'forged frames reported to the watcher',
+      changes.filter((c) => c.includes('phantom') || c === 'delete:real').length,
+      'of 2',
+    );
+    figure(
+      t,
+      'forged frames counted as unconfirmed',
+      (watcher as RedisBackend).faults.unconfirmedChange,
+      'of 2',
+    );
+    figure(
+      t,
+      'real changes reported, in order',
+      changes.length - 1,
+      'of 3 after the forged frames',
+    );
   });
 });

@@ -4,7 +4,7 @@ import type { Backend } from '../../../src/backends/ports.js';
 import type { RedisTransport } from '../../../src/backends/redis/redis-transport.js';
 import { BackendUnavailableError, TimeoutError } from '../../../src/errors/errors.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { bytes, startBackend, text, uniqueNamespace, waitFor } from './support.js';
+import { bytes, figure, startBackend, text, uniqueNamespace, waitFor } from './support.js';
 
 const OPERATION_TIMEOUT = 800;
 const SLACK = 250;
@@ -41,7 +41,7 @@ describe('Redis backend while Redis is frozen (SIGSTOP)', () => {
     await server.stop();
   });
 
-  it('settles every pending operation by its deadline with a typed error, then resumes after SIGCONT', async () => {
+  it('settles every pending operation by its deadline with a typed error, then resumes after SIGCONT', async (t) => {
     assert.equal(
       text(await a.transport.request('freeze-b', 't.rpc', bytes('before'), Date.now() + 1000)),
       're:before',
@@ -64,12 +64,25 @@ describe('Redis backend while Redis is frozen (SIGSTOP)', () => {
     for (const ms of took.slice(1))
       assert.ok(ms <= OPERATION_TIMEOUT + SLACK, `operation settled after ${ms} ms`);
     assert.equal((a.transport as RedisTransport).pendingRequests, 0);
+    const names = ['request (deadline 500 ms)', 'registry.put', 'registry.list'];
+    names.push('liveNodes', 'publish', 'subscribe'); // in the order of `took`
+    names.forEach((name, i) =>
+      figure(
+        t,
+        `frozen: ${name} settled after`,
+        took[i]!,
+        `ms (operationTimeout ${OPERATION_TIMEOUT})`,
+      ),
+    );
+    figure(t, 'frozen: operations left pending', (a.transport as RedisTransport).pendingRequests);
 
     // Stay frozen for about 3 s in all (the fault itself, not a wait for an event).
     await new Promise((resolve) =>
       setTimeout(resolve, Math.max(0, 3000 - (Date.now() - frozenAt))),
     );
     server.resume();
+    const resumedAt = Date.now();
+    figure(t, 'frozen for', resumedAt - frozenAt, 'ms');
 
     await waitFor(
       async () => {
@@ -86,6 +99,7 @@ describe('Redis backend while Redis is frozen (SIGSTOP)', () => {
       5000,
       'traffic to resume',
     );
+    figure(t, 'first answered request after SIGCONT', Date.now() - resumedAt, 'ms');
     await a.registry.put('k.freeze', 'e2', bytes('v'));
     assert.ok((await b.registry.list('k.freeze')).some((r) => r.id === 'e2'));
     assert.equal(a.status, 'ready');

@@ -8,6 +8,7 @@ import type { Backend, RegistryChange } from '../../../src/backends/ports.js';
 import {
   bytes,
   deleteNamespace,
+  figure,
   SHARED_REDIS_URL,
   startBackend,
   uniqueNamespace,
@@ -34,7 +35,7 @@ describe('Redis backend liveness', () => {
     await deleteNamespace(SHARED_REDIS_URL, namespace);
   });
 
-  it('removes the entries of a node killed with SIGKILL and tells watchers, within about the TTL', async () => {
+  it('removes the entries of a node killed with SIGKILL and tells watchers, within about the TTL', async (t) => {
     const changes: RegistryChange[] = [];
     await watcher.registry.watch('k.proc', (c) => changes.push(c));
     const fixture = fileURLToPath(new URL('./fixtures/node-process.ts', import.meta.url));
@@ -66,12 +67,19 @@ describe('Redis backend liveness', () => {
       EXPIRY_BOUND,
       'delete after kill -9',
     );
-    assert.ok(Date.now() - killedAt >= TTL - 400, 'not removed before its liveness could lapse');
+    const removedAfter = Date.now() - killedAt;
+    assert.ok(removedAfter >= TTL - 400, 'not removed before its liveness could lapse');
+    figure(
+      t,
+      'SIGKILLed process: entry delete seen by a watcher after',
+      removedAfter,
+      `ms (livenessTtl ${TTL})`,
+    );
     assert.deepEqual(await watcher.registry.list('k.proc'), []);
     assert.ok(!(await watcher.registry.liveNodes()).includes('doomed'));
   });
 
-  it('a node whose liveness lapsed is reaped, then rejoins with its entries on its next heartbeat', async () => {
+  it('a node whose liveness lapsed is reaped, then rejoins with its entries on its next heartbeat', async (t) => {
     const stalled = await startBackend(option, 'stalled');
     try {
       const changes: string[] = [];
@@ -82,7 +90,14 @@ describe('Redis backend liveness', () => {
       await waitFor(() => changes.length === 1, 2000, 'first put');
       // As if the node had stalled past its TTL (GC pause, frozen VM): its deadline is in the past.
       await raw.zadd(`{${namespace}}:nodes`, 0, 'stalled');
+      const lapsedAt = Date.now();
       await waitFor(() => changes.length >= 3, TTL + 1000, 'reap and rejoin');
+      figure(
+        t,
+        'lapsed node: reaped and rejoined after',
+        Date.now() - lapsedAt,
+        `ms (livenessTtl ${TTL})`,
+      );
       assert.deepEqual(changes.slice(0, 3), ['put:svc', 'delete:svc', 'put:svc']);
       assert.deepEqual(
         (await watcher.registry.list('k.stall')).map((r) => r.id),

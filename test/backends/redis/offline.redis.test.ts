@@ -5,7 +5,7 @@ import type { Backend } from '../../../src/backends/ports.js';
 import { wasNotSent, type CommandRunner } from '../../../src/backends/redis/connection.js';
 import { BackendUnavailableError } from '../../../src/errors/errors.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { bytes, startBackend, text, uniqueNamespace, waitFor } from './support.js';
+import { bytes, figure, startBackend, text, uniqueNamespace, waitFor } from './support.js';
 
 const LIMIT = 5;
 const OPERATION_TIMEOUT = 600;
@@ -38,9 +38,11 @@ describe('Redis backend offline buffer', () => {
     await waitFor(() => a.status === 'ready', 5000, 'reconnect');
   });
 
-  it('fails fast past offlineQueueLimit; what waited past its deadline is never sent', async () => {
+  it('fails fast past offlineQueueLimit; what waited past its deadline is never sent', async (t) => {
     await server.kill();
+    const killedAt = Date.now();
     await waitFor(() => a.status === 'reconnecting', 2000, 'the outage to be noticed');
+    figure(t, 'Redis killed: outage noticed after', Date.now() - killedAt, 'ms');
 
     const started = Date.now();
     const buffered = Array.from({ length: LIMIT }, (_, i) =>
@@ -52,22 +54,36 @@ describe('Redis backend offline buffer', () => {
       return true;
     });
     await assert.rejects(a.transport.publish('t.offline', bytes('x')), BackendUnavailableError);
-    assert.ok(Date.now() - started < 100, 'past the limit, operations fail at once');
+    const refusedAfter = Date.now() - started;
+    assert.ok(refusedAfter < 100, 'past the limit, operations fail at once');
+    figure(t, 'past offlineQueueLimit: 2 operations refused after', refusedAfter, 'ms');
 
     // The buffered ones settle by their deadline, and say that nothing was sent.
     const results = await Promise.allSettled(buffered);
-    assert.ok(
-      Date.now() - started <= OPERATION_TIMEOUT + 250,
-      `settled after ${Date.now() - started} ms`,
+    const settledAfter = Date.now() - started;
+    assert.ok(settledAfter <= OPERATION_TIMEOUT + 250, `settled after ${settledAfter} ms`);
+    figure(
+      t,
+      `buffered puts (${LIMIT}) settled after`,
+      settledAfter,
+      `ms (operationTimeout ${OPERATION_TIMEOUT})`,
     );
     for (const result of results) {
       assert.equal(result.status, 'rejected');
       assert.ok(result.reason instanceof BackendUnavailableError);
       assert.ok(wasNotSent(result.reason), 'dropped before it was sent');
     }
+    figure(
+      t,
+      'buffered puts dropped unsent',
+      results.filter((r) => r.status === 'rejected').length,
+      `of ${LIMIT}`,
+    );
 
     await server.restart();
+    const restartedAt = Date.now();
     await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+    figure(t, 'Redis restarted: ready again after', Date.now() - restartedAt, 'ms');
     await waitFor(
       () =>
         a.registry.put('k.offline', 'back', bytes('v')).then(
@@ -82,9 +98,10 @@ describe('Redis backend offline buffer', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const ids = (await a.registry.list('k.offline')).map((r) => r.id).sort();
     assert.deepEqual(ids, ['back']);
+    figure(t, 'dropped puts found in Redis after the restart', ids.length - 1);
   });
 
-  it('never runs a queue operation after its caller gave up, but runs it if Redis returns in time', async () => {
+  it('never runs a queue operation after its caller gave up, but runs it if Redis returns in time', async (t) => {
     const q = 'q.offline';
     await server.kill();
     await waitFor(() => a.status === 'reconnecting', 2000, 'the outage to be noticed');
@@ -107,23 +124,37 @@ describe('Redis backend offline buffer', () => {
     try {
       await server.kill();
       await waitFor(() => waiting.status === 'reconnecting', 2000, 'the outage to be noticed');
+      const startedInTime = Date.now();
       const inTime = waiting.queues.enqueue(q, bytes('in-time'));
       await new Promise((resolve) => setTimeout(resolve, 200));
       await server.restart();
       const id = await inTime;
       assert.ok(id.length > 0);
+      figure(
+        t,
+        'enqueue buffered during a 200 ms outage: completed after',
+        Date.now() - startedInTime,
+        'ms (operationTimeout 8000)',
+      );
       await waitFor(() => a.status === 'ready', 5000, 'reconnect');
       // Only the enqueue whose caller still waited reached Redis; the dropped claim leased
       // nothing to nobody.
       assert.deepEqual(await a.queues.counts(q), { ready: 1, delayed: 0, leased: 0, dead: 0 });
+      const counts = await a.queues.counts(q);
       const [m] = await a.queues.claim(q, 'c', { count: 5, leaseMs: 60_000, waitMs: 0 });
       assert.equal(text(m!.payload), 'in-time');
+      figure(
+        t,
+        'queue operations given up on that reached Redis',
+        counts.ready + counts.leased - 1,
+        'of 2',
+      );
     } finally {
       await waiting.close();
     }
   });
 
-  it('runs auto-pipelined commands again after a drop that cut one off (no stuck ioredis pipeline)', async () => {
+  it('runs auto-pipelined commands again after a drop that cut one off (no stuck ioredis pipeline)', async (t) => {
     const runner = (a as unknown as { runner: CommandRunner }).runner;
     const probe = new Redis(server.url);
     probe.on('error', () => undefined); // expected while the connection is killed
@@ -141,8 +172,11 @@ describe('Redis backend offline buffer', () => {
         'the BLPOP to be in flight',
       );
       await probe.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      const cutAt = Date.now();
       await assert.rejects(blocked, BackendUnavailableError);
+      figure(t, 'connection cut: in-flight BLPOP failed after', Date.now() - cutAt, 'ms');
       await waitFor(() => a.status === 'ready', 5000, 'reconnect');
+      figure(t, 'connection cut: ready again after', Date.now() - cutAt, 'ms');
       // The next auto-pipelined commands are answered, not held behind the lost pipeline.
       assert.deepEqual(
         await runner.run('read back', (client) => client.smembers('pb-offline-none')),
@@ -154,7 +188,7 @@ describe('Redis backend offline buffer', () => {
     }
   });
 
-  it('fails a command at once when the connection drops before the reply, and never resends it', async () => {
+  it('fails a command at once when the connection drops before the reply, and never resends it', async (t) => {
     const q = 'q.dropped';
     const probe = new Redis(server.url);
     probe.on('error', () => undefined); // expected while the server restarts
@@ -172,12 +206,21 @@ describe('Redis backend offline buffer', () => {
         assert.ok(!wasNotSent(e), 'it was sent: the outcome is unknown');
         return true;
       });
-      assert.ok(Date.now() - started < OPERATION_TIMEOUT, 'told at once, not at the deadline');
+      const failedAfter = Date.now() - started;
+      assert.ok(failedAfter < OPERATION_TIMEOUT, 'told at once, not at the deadline');
+      figure(
+        t,
+        'sent, unanswered enqueue failed after',
+        failedAfter,
+        'ms (connection cut 100 ms after sending)',
+      );
       await probe.call('CLIENT', 'UNPAUSE');
       await waitFor(() => a.status === 'ready', 5000, 'reconnect');
       await new Promise((resolve) => setTimeout(resolve, 200));
       // The killed connection's command was discarded by Redis and not resent by ioredis.
-      assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 0 });
+      const left = await a.queues.counts(q);
+      assert.deepEqual(left, { ready: 0, delayed: 0, leased: 0, dead: 0 });
+      figure(t, 'cut-off enqueue resent', left.ready, 'times');
     } finally {
       await probe.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       probe.disconnect();

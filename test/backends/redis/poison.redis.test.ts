@@ -9,6 +9,7 @@ import {
   bytes,
   captureLogger,
   deleteNamespace,
+  figure,
   SHARED_REDIS_URL,
   startBackend,
   text,
@@ -38,7 +39,7 @@ describe('Redis backend with poisoned state', () => {
     await deleteNamespace(SHARED_REDIS_URL, namespace);
   });
 
-  it('skips empty and overflowing registry entries: list, watch, remove and a new node all work', async () => {
+  it('skips empty and overflowing registry entries: list, watch, remove and a new node all work', async (t) => {
     await a.registry.put('rpc', 'good', bytes('v'));
     await raw.hset(keys.entries('rpc'), 'x', '');
     // Node length 200, but only 2 bytes follow ("ab" could even be a live node's id).
@@ -50,6 +51,12 @@ describe('Redis backend with poisoned state', () => {
       ['poison-a/good'],
     );
     assert.equal(faults(a).malformedEntry - before, 3);
+    figure(
+      t,
+      'malformed registry entries skipped and counted',
+      faults(a).malformedEntry - before,
+      'of 3',
+    );
     // A node joining this namespace starts, watches and lists the kind.
     const b = await startBackend(option, 'poison-b');
     try {
@@ -67,7 +74,7 @@ describe('Redis backend with poisoned state', () => {
     }
   });
 
-  it('lets hosts start in a namespace whose rpc registry holds an empty field', async () => {
+  it('lets hosts start in a namespace whose rpc registry holds an empty field', async (t) => {
     const ns = uniqueNamespace('poison-host');
     await raw.hset(`{${ns}}:reg:rpc`, 'x', '');
     const host = await createHost({
@@ -76,18 +83,26 @@ describe('Redis backend with poisoned state', () => {
       logger: captureLogger().logger,
     });
     try {
+      const startedAt = Date.now();
       await host.start();
+      figure(t, 'host start next to an empty rpc field', Date.now() - startedAt, 'ms');
     } finally {
       await host.stop();
       await deleteNamespace(SHARED_REDIS_URL, ns);
     }
   });
 
-  it('skips a registry key of the wrong type, and a put replaces it', async () => {
+  it('skips a registry key of the wrong type, and a put replaces it', async (t) => {
     await raw.set(keys.entries('k.string'), 'not a hash');
     const before = faults(a).wrongTypeKey;
     assert.deepEqual(await a.registry.list('k.string'), []);
     assert.equal(faults(a).wrongTypeKey - before, 1);
+    figure(
+      t,
+      'registry keys of the wrong type skipped and counted',
+      faults(a).wrongTypeKey - before,
+      'of 1',
+    );
     const changes: string[] = [];
     await a.registry.watch('k.string', (c) => changes.push(c.type));
     await a.registry.put('k.string', 'fresh', bytes('v'));
@@ -99,7 +114,7 @@ describe('Redis backend with poisoned state', () => {
     assert.equal(await raw.type(keys.entries('k.string')), 'hash');
   });
 
-  it('repairs a queue message whose meta is garbage instead of failing every claim', async () => {
+  it('repairs a queue message whose meta is garbage instead of failing every claim', async (t) => {
     const q = 'q.poison';
     const first = await a.queues.enqueue(q, bytes('one'));
     await a.queues.enqueue(q, bytes('two'));
@@ -114,10 +129,11 @@ describe('Redis backend with poisoned state', () => {
       ],
     );
     assert.equal(faults(a).malformedQueueMessage - before, 1);
+    figure(t, 'messages claimed past a garbage meta field', claimed.length, 'of 2');
     for (const m of claimed) assert.equal(await a.queues.ack(q, m.id, m.lease), true);
   });
 
-  it('drops garbage change frames, counts them, and logs them rate-limited', async () => {
+  it('drops garbage change frames, counts them, and logs them rate-limited', async (t) => {
     const changes: string[] = [];
     await a.registry.watch('k.flood', (c) => changes.push(c.type));
     const before = faults(a).malformedChange;
@@ -129,7 +145,13 @@ describe('Redis backend with poisoned state', () => {
     assert.equal(faults(a).malformedChange - before, 301);
     const lines = log.lines.filter((l) => l.msg.startsWith('Dropped a malformed registry change'));
     assert.ok(lines.length <= 2, `${lines.length} log lines for 301 garbage frames`);
-    process.stdout.write(`# ${lines.length} log line(s) for 301 garbage frames\n`);
+    figure(
+      t,
+      'garbage change frames dropped and counted',
+      faults(a).malformedChange - before,
+      'of 301',
+    );
+    figure(t, 'log lines for 301 garbage change frames', lines.length);
     assert.ok(
       lines.every((l) => JSON.stringify(l).length < 600 && !('stack' in l)),
       'short lines without a stack',

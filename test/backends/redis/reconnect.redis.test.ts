@@ -4,7 +4,15 @@ import { Redis } from 'ioredis';
 import type { Backend, RegistryChange } from '../../../src/backends/ports.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
 import { createRedisBackend } from '../../../src/backends/redis/index.js';
-import { bytes, captureLogger, startBackend, text, uniqueNamespace, waitFor } from './support.js';
+import {
+  bytes,
+  captureLogger,
+  figure,
+  startBackend,
+  text,
+  uniqueNamespace,
+  waitFor,
+} from './support.js';
 
 describe('Redis backend across a Redis restart', () => {
   let server: RedisServer;
@@ -20,7 +28,7 @@ describe('Redis backend across a Redis restart', () => {
     await server.stop();
   });
 
-  it('goes connecting → ready → reconnecting → ready → closed, and everything comes back exactly once', async () => {
+  it('goes connecting → ready → reconnecting → ready → closed, and everything comes back exactly once', async (t) => {
     const option = { redis: server.url, namespace, livenessTtl: 3000, operationTimeout: 1000 };
     a = await startBackend(option, 'restart-a');
     b = await createRedisBackend(option, { nodeId: 'restart-b', logger: captureLogger().logger });
@@ -40,9 +48,13 @@ describe('Redis backend across a Redis restart', () => {
     await b.queues.bind('q.restart', 'order.*');
 
     await server.kill();
+    const killedAt = Date.now();
     await waitFor(() => b.status === 'reconnecting', 2000, 'b to notice the outage');
+    figure(t, 'Redis killed: outage noticed after', Date.now() - killedAt, 'ms');
     await server.restart();
+    const restartedAt = Date.now();
     await waitFor(() => a.status === 'ready' && b.status === 'ready', 5000, 'both ready again');
+    figure(t, 'Redis restarted empty: both nodes ready after', Date.now() - restartedAt, 'ms');
 
     // Redis lost everything (no persistence): b rejoins on reconnect and puts its entry again,
     // which also proves the scripts were reloaded after NOSCRIPT.
@@ -51,6 +63,7 @@ describe('Redis backend across a Redis restart', () => {
       3000,
       'entry put again',
     );
+    figure(t, 'registry entry back after', Date.now() - restartedAt, 'ms from the restart');
     assert.deepEqual((await a.registry.liveNodes()).sort(), ['restart-a', 'restart-b']);
     await waitFor(() => changes.some((c) => c.type === 'put'), 3000, 'watcher sees the put again');
     // ...and binds its durable queue again, so publishers keep storing events for it.
@@ -60,6 +73,7 @@ describe('Redis backend across a Redis restart', () => {
       3000,
       'binding re-applied',
     );
+    figure(t, 'durable binding back after', Date.now() - restartedAt, 'ms from the restart');
 
     // Exactly one SUBSCRIBE per channel on b's subscriber connection.
     const probe = new Redis(server.url);
@@ -88,6 +102,12 @@ describe('Redis backend across a Redis restart', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(first, expected);
     assert.deepEqual(second, expected);
+    figure(
+      t,
+      'broadcasts after the restart delivered',
+      first.length + second.length,
+      'of 40 (20 × 2 subscriptions)',
+    );
 
     assert.equal(
       text(await a.transport.request('restart-b', 't.rpc', bytes('x'), Date.now() + 1000)),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../../../src/backends/ports.js';
@@ -78,3 +79,11 @@ export async function waitFor(
 /** Bytes from a string, and back. */
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const text = (data: Uint8Array): string => new TextDecoder().decode(data);
+
+/**
+ * Report a figure a test measured, as one TAP diagnostic line `figure: <name> = <value> <unit>`.
+ * Figures are printed for people (docs/fault-tests.md collects them); no test asserts on speed.
+ */
+export function figure(t: TestContext, name: string, value: number | string, unit = ''): void {
+  t.diagnostic(`figure: ${name} = ${value}${unit === '' ? '' : ` ${unit}`}`);
+}

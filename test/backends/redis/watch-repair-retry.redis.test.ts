@@ -5,7 +5,7 @@ import type { Backend } from '../../../src/backends/ports.js';
 import { encodeEntry } from '../../../src/backends/redis/entry-codec.js';
 import { createKeys } from '../../../src/backends/redis/keys.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { bytes, startBackend, text, uniqueNamespace, waitFor } from './support.js';
+import { bytes, figure, startBackend, text, uniqueNamespace, waitFor } from './support.js';
 
 /** A watcher repair that fails (Redis answers PING but not scripts) is retried until it works. */
 describe('Redis watcher repair after a reconnect, when the first repair fails', () => {
@@ -30,7 +30,7 @@ describe('Redis watcher repair after a reconnect, when the first repair fails', 
     await server.stop();
   });
 
-  it('retries the resync with backoff and delivers what was missed once Redis answers', async () => {
+  it('retries the resync with backoff and delivers what was missed once Redis answers', async (t) => {
     const changes: string[] = [];
     await watcher.registry.watch('k.repair', (c) =>
       changes.push(
@@ -55,8 +55,12 @@ describe('Redis watcher repair after a reconnect, when the first repair fails', 
     // The first resync times out; a retry after the pause delivers the missed put.
     await waitFor(() => changes.includes('put:missed=1'), 8000, 'the repair to be retried');
     assert.deepEqual(changes, ['put:missed=1']);
-    process.stdout.write(
-      `# missed put delivered ${Date.now() - killedAt} ms after the drop (pause 1500 ms)\n`,
+    figure(
+      t,
+      'missed put delivered after',
+      Date.now() - killedAt,
+      'ms from the drop (scripts paused 1500 ms, operationTimeout 400)',
     );
+    figure(t, 'missed changes delivered', changes.length, 'of 1');
   });
 });
