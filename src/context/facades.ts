@@ -56,11 +56,11 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
     return record;
   };
   return {
+    // The hot path: no wrapper, since `core.publish` itself never throws (it rejects).
     publish: (event, data) =>
-      attempt(() => {
-        if (scope.closed) throw closed(scope, `publishing "${String(event)}"`);
-        return core.publish(id, event, data);
-      }),
+      scope.closed
+        ? Promise.reject(closed(scope, `publishing "${String(event)}"`))
+        : core.publish(id, event, data),
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
@@ -123,10 +123,10 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
     timeout: number | undefined,
     preferLocal?: boolean,
   ): Promise<unknown> =>
-    attempt(() => {
-      if (scope.closed) throw closed(scope, `calling ${String(service)}.${String(method)}`);
-      return core.call(id, service, method, params, timeout, preferLocal);
-    });
+    // The hot path: no wrapper, since `core.call` itself never throws (it rejects).
+    scope.closed
+      ? Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`))
+      : core.call(id, service, method, params, timeout, preferLocal);
   const client: RpcClient = {
     call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
       call(service, method, params, options?.timeout, options?.preferLocal)) as RpcClient['call'],
