@@ -5,6 +5,7 @@ import {
   DuplicatePluginError,
   MissingDependencyError,
 } from '../errors/errors.js';
+import { assertEngineRange } from './engine.js';
 import { assertDependencyRanges } from './manifest-schema.js';
 import type { LoadedPlugin } from './types.js';
 
@@ -32,6 +33,9 @@ export interface DependencyGraph {
  * found, in name order, is thrown):
  *
  * @throws DuplicatePluginError two plugins share a name (`details.plugin`, `details.sources`).
+ * @throws DependencyVersionError a plugin's supported Plugboard range (`plugboard`, or
+ *   `peerDependencies.plugboard`) excludes the running version (`details.dependency:
+ *   'plugboard'`, `details.range`, `details.version`).
  * @throws InvalidManifestError a plugin dependency's range is not a semver range.
  * @throws MissingDependencyError a plugin depends on a plugin that is not in the host
  *   (`details.plugin`, `details.dependency`, `details.range`).
@@ -55,6 +59,7 @@ export function resolveDependencyGraph(plugins: readonly LoadedPlugin[]): Depend
     byName.set(name, plugin);
   }
   const names = [...byName.keys()].sort();
+  for (const name of names) assertEngineRange(byName.get(name)!.definition);
 
   const dependenciesOf = new Map<string, string[]>();
   for (const name of names) {
