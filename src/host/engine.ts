@@ -25,7 +25,10 @@ export function plugboardVersion(): string {
  * @throws DependencyVersionError naming the plugin, its range and the running version
  *   (`details.plugin`, `details.dependency: 'plugboard'`, `details.range`, `details.version`).
  */
-export function assertEngineRange(definition: PluginDefinition, version = plugboardVersion()): void {
+export function assertEngineRange(
+  definition: PluginDefinition,
+  version = plugboardVersion(),
+): void {
   const range = definition.plugboard;
   if (range === undefined) return;
   if (semver.satisfies(version, range, { includePrerelease: true })) return;

@@ -122,7 +122,14 @@ export const PLUGIN_SPEC_KEYS: readonly string[] = Object.keys(pluginSpecSchema.
 /** Keys of the `plugboard` field of a package.json. */
 export const PLUGBOARD_FIELD_KEYS: readonly string[] = Object.keys(plugboardFieldSchema.shape);
 /** Top-level package.json fields Plugboard reads. */
-const PACKAGE_JSON_READ = ['name', 'version', 'main', 'dependencies', 'peerDependencies', 'plugboard'];
+const PACKAGE_JSON_READ = [
+  'name',
+  'version',
+  'main',
+  'dependencies',
+  'peerDependencies',
+  'plugboard',
+];
 /**
  * Top-level fields npm and common tools define: never taken for a typo, however close they are
  * to a field Plugboard reads (`man` is one letter from `main`, `devDependencies` three from
@@ -168,7 +175,13 @@ export function assertKnownKeys(
       : `known keys: ${known.map((k) => `"${k}"`).join(', ')}.`;
     throw new InvalidManifestError(
       `Invalid plugin manifest (${where}): unknown key "${field}"; ${hint}`,
-      { details: { field, where, ...(near ? { suggestion: `${options.prefix ?? ''}${suggestion}` } : {}) } },
+      {
+        details: {
+          field,
+          where,
+          ...(near ? { suggestion: `${options.prefix ?? ''}${suggestion}` } : {}),
+        },
+      },
     );
   }
 }
