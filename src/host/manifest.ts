@@ -95,6 +95,19 @@ export async function loadPluginFromFolder(folder: string): Promise<LoadedPlugin
  * @throws InvalidManifestError when `dir` cannot be read or a plugin's manifest is invalid.
  */
 export async function loadPluginsFromDirectory(dir: string): Promise<LoadedPlugin[]> {
+  const plugins: LoadedPlugin[] = [];
+  for (const folder of await listPluginFolders(dir))
+    plugins.push(await loadPluginFromFolder(folder));
+  return plugins;
+}
+
+/**
+ * The plugin folders in `dir`, as {@link loadPluginsFromDirectory} finds them: each subfolder
+ * (not hidden, not `node_modules`) holding a `package.json`, in name order.
+ *
+ * @throws InvalidManifestError when `dir` cannot be read.
+ */
+export async function listPluginFolders(dir: string): Promise<string[]> {
   const root = resolve(dir);
   let names: string[];
   try {
@@ -112,13 +125,12 @@ export async function loadPluginsFromDirectory(dir: string): Promise<LoadedPlugi
     );
   }
   names.sort();
-  const plugins: LoadedPlugin[] = [];
+  const folders: string[] = [];
   for (const name of names) {
     const folder = join(root, name);
-    if (!(await isFile(join(folder, 'package.json')))) continue;
-    plugins.push(await loadPluginFromFolder(folder));
+    if (await isFile(join(folder, 'package.json'))) folders.push(folder);
   }
-  return plugins;
+  return folders;
 }
 
 async function readJson(path: string): Promise<unknown> {
