@@ -257,7 +257,6 @@ export class PluginHost implements Host {
         ),
       );
       const backend = this.backend;
-      if (missing !== undefined) throw await explainMissingDependency(missing, backend);
       if (this.shutDownStarted) {
         // stop() gave up waiting for this start and has shut down already: leave nothing open.
         await backend.close();
@@ -277,6 +276,8 @@ export class PluginHost implements Host {
         await this.runtime.close();
         throw new HostStateError('The host was stopped while it was starting.');
       }
+      // Looked up once the backend has started (a Redis backend answers only then).
+      if (missing !== undefined) throw await explainMissingDependency(missing, backend);
       await this.bounded('starting', announcePlugins(backend, loaded), backend.kind);
       this.logger.info(
         { backend: this.runtime.backendKind, plugins: loaded.length },

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import { definePlugin } from '../../src/host/define-plugin.js';
 import { createHost } from '../../src/host/host.js';
+import type { BackendOption } from '../../src/backends/resolve.js';
+import { deleteNamespace, SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
 
 const auth = definePlugin({ name: 'auth-plugin', version: '1.2.0', activate() {} });
 const web = definePlugin({
@@ -49,6 +51,35 @@ void describe('a dependency missing in this host', () => {
       await authHost.stop();
     }
     assert.equal(network.nodes.size, 0);
+  });
+
+  void it('says which node runs it on Redis too', async () => {
+    const namespace = uniqueNamespace('remote-dep');
+    const backend: BackendOption = { redis: SHARED_REDIS_URL, namespace };
+    const authHost = await createHost({
+      backend,
+      nodeId: 'redis-auth',
+      plugins: [auth],
+      logger: false,
+    });
+    const webHost = await createHost({
+      backend,
+      nodeId: 'redis-web',
+      plugins: [web],
+      logger: false,
+    });
+    try {
+      await authHost.start();
+      await assert.rejects(webHost.start(), (error: any) => {
+        assert.equal(error.code, 'PB_MISSING_DEPENDENCY');
+        assert.deepEqual(error.details.runsOn, ['redis-auth']);
+        return true;
+      });
+    } finally {
+      await webHost.stop();
+      await authHost.stop();
+      await deleteNamespace(SHARED_REDIS_URL, namespace);
+    }
   });
 
   void it('keeps the plain message when no node runs it, clustered or not', async () => {
