@@ -1,10 +1,11 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { destination, pino, type Level } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
 import { isLogLevel } from '../host/host-logger.js';
+import { listPluginFolders } from '../host/manifest.js';
 import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { Narrator } from './narrator.js';
@@ -54,7 +55,8 @@ export const processIo: StartIo = {
 /**
  * `plugboard start <folder>`: run every plugin folder in `<folder>/plugins` (or `<folder>` when it
  * has no `plugins` subfolder) until SIGINT/SIGTERM, `--exit-after` or `--once`. Resolves with
- * the exit code: 0 when every plugin activated and stopped cleanly, 1 otherwise.
+ * the exit code: 0 when every plugin activated and stopped cleanly, 1 otherwise (also when the
+ * folder holds no plugin folder: the message says when `<folder>` is itself a plugin).
  */
 export async function runStart(
   folder: string,
@@ -89,6 +91,11 @@ export async function runStart(
     io.err(
       `plugboard: PLUGBOARD_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent; got ${JSON.stringify(fromEnv)}.`,
     );
+    return 1;
+  }
+  const noPlugins = await describeNoPlugins(folder, root, pluginDirectory);
+  if (noPlugins !== undefined) {
+    io.err(`plugboard: ${noPlugins}`);
     return 1;
   }
   // Logs go to stderr as JSON; stdout carries the narration.
@@ -168,6 +175,49 @@ export async function runStart(
     removeSignalHandler();
   }
   return code;
+}
+
+/**
+ * Why `plugboard start <folder>` would find no plugin to run, or `undefined` when it finds some:
+ * an empty host would run forever doing nothing. The usual mistake, pointing at a plugin folder
+ * instead of the folder holding it, is named.
+ */
+async function describeNoPlugins(
+  folder: string,
+  root: string,
+  pluginDirectory: string,
+): Promise<string | undefined> {
+  let found: string[];
+  try {
+    found = await listPluginFolders(pluginDirectory);
+  } catch (error) {
+    return describe(error);
+  }
+  if (found.length > 0) return undefined;
+  const shown = pluginDirectory === root ? folder : join(folder, 'plugins');
+  const manifest = readPackageJson(join(pluginDirectory, 'package.json'));
+  if (manifest !== undefined) {
+    const why =
+      typeof manifest['main'] === 'string' ? 'a package.json with main' : 'a package.json';
+    return (
+      `No plugins found in ${shown}: it is itself a plugin (it has ${why}); ` +
+      `run \`plugboard start\` on its parent folder, which holds plugin folders.`
+    );
+  }
+  return (
+    `No plugins found in ${shown}: a plugin is a subfolder with a package.json ` +
+    `(in ${join(folder, 'plugins')} or, without that folder, in ${folder} itself).`
+  );
+}
+
+/** The object in a package.json, or `undefined` when there is none or it is not JSON. */
+function readPackageJson(path: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return existsSync(path) ? {} : undefined;
+  }
 }
 
 function isDirectory(path: string): boolean {

@@ -5,6 +5,7 @@ import type { Runtime, RuntimeLimits } from '../context/types.js';
 import {
   BackendUnavailableError,
   HostStateError,
+  type MissingDependencyError,
   TimeoutError,
   ValidationError,
 } from '../errors/errors.js';
@@ -14,7 +15,13 @@ import { randomId } from '../util/ids.js';
 import { definitionFile, toDefinition } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
 import { assertKeys, assertPermissionMode } from './host-options.js';
-import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
+import {
+  announcePlugins,
+  explainMissingDependency,
+  mayRunElsewhere,
+  resolveDependencyGraph,
+  type DependencyGraph,
+} from './dependency-graph.js';
 import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
@@ -226,11 +233,20 @@ export class PluginHost implements Host {
     const started = performance.now();
     try {
       const loaded = await this.step('load', () => this.loadAll());
-      this.graph = await this.step('graph', () => resolveDependencyGraph(loaded));
+      // A missing dependency may run on another node: the error says so once connected.
+      let missing: MissingDependencyError | undefined;
+      const graph = await this.step('graph', () => resolveDependencyGraph(loaded)).catch(
+        (error: unknown) => {
+          if (!mayRunElsewhere(error, this.options.backend)) throw error;
+          missing = error;
+          return undefined;
+        },
+      );
+      this.graph = graph;
       for (const plugin of loaded)
         this.records.set(plugin.definition.name, new PluginRecord(plugin));
-      for (const [name, level] of this.graph.levelOf) this.records.get(name)!.level = level;
-      this.logger.debug({ levels: this.graph.levels }, 'Plugin dependency graph resolved');
+      for (const [name, level] of graph?.levelOf ?? []) this.records.get(name)!.level = level;
+      this.logger.debug({ levels: graph?.levels }, 'Plugin dependency graph resolved');
 
       this.backend = await this.step('backend', () =>
         this.bounded(
@@ -260,8 +276,11 @@ export class PluginHost implements Host {
         await this.runtime.close();
         throw new HostStateError('The host was stopped while it was starting.');
       }
+      // Looked up once the backend has started (a Redis backend answers only then).
+      if (missing !== undefined) throw await explainMissingDependency(missing, backend);
+      await this.bounded('starting', announcePlugins(backend, loaded), backend.kind);
       this.logger.info(
-        { backend: this.runtime.backendKind, plugins: this.graph.order.length },
+        { backend: this.runtime.backendKind, plugins: loaded.length },
         'Host starting plugins',
       );
 

@@ -34,6 +34,8 @@ export interface PluginSpec {
   version: string;
   /** Other plugins this one needs, by name, with the semver range they must satisfy. */
   dependencies?: Readonly<Record<string, SemverRange>>;
+  /** The Plugboard versions this plugin supports (`'^0.1.0'`); checked when the host loads it. */
+  plugboard?: SemverRange;
   /** Capabilities the plugin's context may use (`area:action:pattern`, SPEC section 4). */
   permissions?: readonly string[];
   /** Configuration handed to the plugin as `context.options`. */
@@ -56,6 +58,8 @@ export interface PluginDefinition {
   readonly name: string;
   readonly version: string;
   readonly dependencies: Readonly<Record<string, SemverRange>>;
+  /** The Plugboard versions the plugin supports, if it said. */
+  readonly plugboard?: SemverRange;
   readonly permissions: readonly string[];
   readonly options: Readonly<Record<string, unknown>>;
   readonly activateTimeout: number | undefined;

@@ -84,7 +84,7 @@ export class RpcCore {
 
   /**
    * Offer `implementation` as a provider of `service` (throws `ValidationError` at once for a bad
-   * name or implementation). Local callers can use it immediately; `ready` resolves once every
+   * name or implementation, or when `owner` already provides `service`). Local callers can use it immediately; `ready` resolves once every
    * live node of the cluster routes to it: the registry entry is stored, then a cluster barrier
    * proves every other node has applied it.
    */
@@ -96,6 +96,15 @@ export class RpcCore {
     idempotent: readonly string[] = [],
   ): { provider: LocalProvider; ready: Promise<void> } {
     assertName(service, 'Service name');
+    const active = this.table.local.get(service)?.find((p) => p.owner === owner);
+    if (active !== undefined) {
+      throw new ValidationError(
+        `Plugin "${owner}" already provides service "${service}" (registration ${active.id}); ` +
+          'a plugin registers a service once. Unregister the first registration before ' +
+          'registering it again, or put every method in one implementation.',
+        { details: { service, pluginId: owner, registrationId: active.id } },
+      );
+    }
     const methods = collectMethods(service, implementation);
     for (const name of idempotent) {
       if (!methods.has(name)) {

@@ -32,7 +32,11 @@ export interface Registration {
 export interface RpcServer {
   /**
    * Provide `service` with the given methods (own function properties of `methods`). Several
-   * plugins or nodes may provide the same service; calls are load-balanced among them.
+   * plugins or nodes may provide the same service; calls are load-balanced among them. One
+   * plugin provides a service once: registering a service name the plugin already provides
+   * (its first registration not unregistered) throws `ValidationError`, since a second provider
+   * in one plugin would only split its calls between two copies of itself. After
+   * `unregister()`, the plugin may register the name again.
    */
   register<S extends string>(
     service: S,
