@@ -104,6 +104,7 @@ export {
   PlugboardError,
   PluginActivationError,
   PluginDeactivationError,
+  PluginStartError,
   RemoteError,
   SerializationError,
   ServiceUnavailableError,
