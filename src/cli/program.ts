@@ -30,8 +30,18 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--log-level <level>',
-        'JSON logs on stderr from this level (default: PLUGBOARD_LOG_LEVEL or warn)',
+        'logs on stderr from this level (default: PLUGBOARD_LOG_LEVEL or warn)',
       ).choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log format on stderr (default: PLUGBOARD_LOG_FORMAT, else pretty on a terminal, json otherwise)',
+      ).choices(['json', 'pretty']),
+    )
+    .option(
+      '--strict-start',
+      'fail at once (exit 1, nothing keeps running) when any plugin does not start',
     )
     .addHelpText(
       'after',

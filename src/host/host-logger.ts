@@ -1,6 +1,15 @@
-import { pino, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger } from 'pino';
 import { ValidationError } from '../errors/errors.js';
 import type { LogLevel } from './types.js';
+
+/**
+ * Serializers of the loggers Plugboard creates. A Plugboard error's message already says its
+ * cause ("Plugin "x" failed to activate: no database"); pino's default `err` serializer appends
+ * every cause's message again ("...: no database: no database"). `errWithCause` keeps the
+ * message as is and nests the cause under `err.cause`. Use it on your own logger too:
+ * `pino({ serializers: plugboardLogSerializers })`.
+ */
+export const plugboardLogSerializers = { err: stdSerializers.errWithCause } as const;
 
 const LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -12,7 +21,7 @@ export function isLogLevel(value: unknown): value is LogLevel {
 /**
  * The host's root logger from its options: `false` is a silent logger; a given logger is used
  * as is (or a child at `logLevel`); otherwise pino at `logLevel`, else `PLUGBOARD_LOG_LEVEL`,
- * else `info`.
+ * else `info`, with {@link plugboardLogSerializers}.
  * @throws ValidationError for a `logger` that is not a pino logger or `false`, or a level
  *   (option or environment variable) that is not a pino level.
  */
@@ -23,7 +32,7 @@ export function hostLogger(logger: Logger | false | undefined, logLevel: unknown
       { details: { field: 'logLevel' } },
     );
   }
-  if (logger === false) return pino({ level: 'silent' });
+  if (logger === false) return pino({ level: 'silent', serializers: plugboardLogSerializers });
   if (logger !== undefined) {
     if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') {
       throw new ValidationError('Host option "logger" must be a pino logger or false.', {
@@ -39,5 +48,5 @@ export function hostLogger(logger: Logger | false | undefined, logLevel: unknown
       { details: { field: 'PLUGBOARD_LOG_LEVEL' } },
     );
   }
-  return pino({ level: logLevel ?? (fromEnv || 'info') });
+  return pino({ level: logLevel ?? (fromEnv || 'info'), serializers: plugboardLogSerializers });
 }

@@ -295,7 +295,7 @@ export class PluginHost implements Host {
       const summary = failed
         .map((r) =>
           r.state === 'failed'
-            ? `"${r.name}" failed (${r.error?.message ?? 'unknown error'})`
+            ? `"${r.name}" failed (${failureReason(r)})`
             : `"${r.name}" not started (${r.reason ?? 'skipped'})`,
         )
         .join('; ');
@@ -307,9 +307,7 @@ export class PluginHost implements Host {
               failed: result.failed,
               skipped: result.skipped,
               errors: Object.fromEntries(
-                failed
-                  .filter((r) => r.state === 'failed')
-                  .map((r) => [r.name, r.error?.message ?? 'unknown error']),
+                failed.filter((r) => r.state === 'failed').map((r) => [r.name, failureReason(r)]),
               ),
             },
           },
@@ -630,6 +628,13 @@ function positive(value: number | undefined, field: string): number | undefined 
     );
   }
   return value;
+}
+
+/** Why a plugin failed, without the plugin's name that its error message starts with. */
+function failureReason(record: PluginRecord): string {
+  const message = record.error?.message ?? 'unknown error';
+  const prefix = `Plugin "${record.name}" failed to activate: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 /** The backend's kind before it exists, for error messages. */

@@ -1,0 +1,73 @@
+import { destination, pino, type Level, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
+import { plugboardLogSerializers } from '../host/host-logger.js';
+
+/** How the CLI writes its logs on stderr. */
+export type LogFormat = 'json' | 'pretty';
+
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
+
+/** True for `json` or `pretty`. */
+export function isLogFormat(value: unknown): value is LogFormat {
+  return value === 'json' || value === 'pretty';
+}
+
+/**
+ * The format when none is asked for (`--log-format`, `PLUGBOARD_LOG_FORMAT`): pretty when the
+ * logs go to a terminal (stderr is a TTY), JSON lines otherwise (files, pipes, log collectors).
+ */
+export function defaultLogFormat(stream: { isTTY?: boolean } = process.stderr): LogFormat {
+  return stream.isTTY === true ? 'pretty' : 'json';
+}
+
+/**
+ * The CLI's logger on stderr (fd 2, synchronous so nothing is lost at `process.exit`).
+ *
+ * What the command narrates on stdout (a plugin failed, was skipped or left work running, a
+ * partial start) is not logged again below `debug`: a person sees each failure once. At `debug`
+ * and `trace` every record is kept, with its stack trace.
+ */
+export function createCliLogger(level: Level | 'silent', format: LogFormat): Logger {
+  const verbose = level === 'debug' || level === 'trace';
+  const stream =
+    format === 'pretty'
+      ? PinoPretty({
+          destination: 2,
+          sync: true,
+          colorize: process.stderr.isTTY === true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        })
+      : destination({ fd: 2, sync: true });
+  return pino(
+    {
+      level,
+      serializers: plugboardLogSerializers,
+      hooks: verbose
+        ? {}
+        : {
+            logMethod(args, method) {
+              if (!narrated(args[0])) method.apply(this, args);
+            },
+          },
+    },
+    stream,
+  );
+}
+
+/** Error codes whose failures the narrator prints (`✗ ...`, `■ ... stopped (...)`). */
+const NARRATED_CODES = new Set(['PB_PLUGIN_ACTIVATION', 'PB_PLUGIN_DEACTIVATION']);
+
+/** True for a host record the narrator already tells a person (by its fields, not its text). */
+function narrated(fields: unknown): boolean {
+  if (typeof fields !== 'object' || fields === null) return false;
+  const record = fields as Record<string, unknown>;
+  if (typeof record['plugin'] === 'string') {
+    const code = (record['err'] as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && NARRATED_CODES.has(code)) return true;
+    // Skipped ("depends on ..., which failed") and "still had work running".
+    if (record['err'] === undefined && ('reason' in record || 'unfinished' in record)) return true;
+  }
+  // The host's partial-start warning: the narrator's summary line says it.
+  return Array.isArray(record['failed']) && Array.isArray(record['skipped']);
+}
