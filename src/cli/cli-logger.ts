@@ -36,7 +36,9 @@ export function createCliLogger(level: Level | 'silent', format: LogFormat): Log
           sync: true,
           colorize: process.stderr.isTTY === true,
           translateTime: 'SYS:HH:MM:ss.l',
-          ignore: 'pid,hostname',
+          // The narration names the node; errors still print their stack on the lines below.
+          ignore: 'pid,hostname,component,nodeId',
+          singleLine: true,
         })
       : destination({ fd: 2, sync: true });
   return pino(
