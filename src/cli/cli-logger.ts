@@ -1,5 +1,4 @@
 import { destination, pino, type Level, type Logger } from 'pino';
-import { PinoPretty } from 'pino-pretty';
 import { plugboardLogSerializers } from '../host/host-logger.js';
 
 /** How the CLI writes its logs on stderr. */
@@ -21,17 +20,19 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stderr): 
 }
 
 /**
- * The CLI's logger on stderr (fd 2, synchronous so nothing is lost at `process.exit`).
+ * The CLI's logger on stderr (fd 2, synchronous so nothing is lost at `process.exit`): JSON
+ * lines, or pino-pretty's levelled, coloured lines.
  *
  * What the command narrates on stdout (a plugin failed, was skipped or left work running, a
  * partial start) is not logged again below `debug`: a person sees each failure once. At `debug`
  * and `trace` every record is kept, with its stack trace.
  */
-export function createCliLogger(level: Level | 'silent', format: LogFormat): Logger {
+export async function createCliLogger(level: Level | 'silent', format: LogFormat): Promise<Logger> {
   const verbose = level === 'debug' || level === 'trace';
+  // pino-pretty takes ~100 ms to load: only when asked for.
   const stream =
     format === 'pretty'
-      ? PinoPretty({
+      ? (await import('pino-pretty')).PinoPretty({
           destination: 2,
           sync: true,
           colorize: process.stderr.isTTY === true,

@@ -118,7 +118,7 @@ export async function runStart(
     return 1;
   }
   // Logs go to stderr (pretty on a terminal, JSON lines otherwise); stdout carries the narration.
-  const logger = createCliLogger(
+  const logger = await createCliLogger(
     options.logLevel ?? (isLogLevel(fromEnv) ? fromEnv : 'warn'),
     options.logFormat ?? (isLogFormat(formatFromEnv) ? formatFromEnv : defaultLogFormat()),
   );

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { redisAddress, resolveSettings } from '../../src/backends/redis/options.js';
 import {
   createHost,
@@ -27,7 +27,7 @@ function closedPort(): Promise<number> {
   });
 }
 
-function captured(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+function captured(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
   const logger = pino(
     { level: 'debug', serializers: plugboardLogSerializers },
