@@ -24,11 +24,16 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stderr): 
  * lines, or pino-pretty's levelled, coloured lines.
  *
  * What the command narrates on stdout (a plugin failed, was skipped or left work running, a
- * partial start) is not logged again below `debug`: a person sees each failure once. At `debug`
- * and `trace` every record is kept, with its stack trace.
+ * partial start) is not logged again: a person sees each failure once. Every record is kept at
+ * `debug` and `trace` (with stack traces), and with `complete` (JSON asked for explicitly, for
+ * a log collector).
  */
-export async function createCliLogger(level: Level | 'silent', format: LogFormat): Promise<Logger> {
-  const verbose = level === 'debug' || level === 'trace';
+export async function createCliLogger(
+  level: Level | 'silent',
+  format: LogFormat,
+  complete = false,
+): Promise<Logger> {
+  const verbose = complete || level === 'debug' || level === 'trace';
   // pino-pretty takes ~100 ms to load: only when asked for.
   const stream =
     format === 'pretty'

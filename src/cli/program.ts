@@ -39,7 +39,8 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--log-format <format>',
-        'log format on stderr (default: PLUGBOARD_LOG_FORMAT, else pretty on a terminal, json otherwise)',
+        'log format on stderr (default: PLUGBOARD_LOG_FORMAT, else pretty on a terminal, json otherwise); ' +
+          'json asked for by name also logs what stdout already says',
       ).choices(['json', 'pretty']),
     )
     .option(

@@ -121,6 +121,8 @@ export async function runStart(
   const logger = await createCliLogger(
     options.logLevel ?? (isLogLevel(fromEnv) ? fromEnv : 'warn'),
     options.logFormat ?? (isLogFormat(formatFromEnv) ? formatFromEnv : defaultLogFormat()),
+    // JSON asked for by name feeds a log collector: it gets every record, narrated or not.
+    (options.logFormat ?? formatFromEnv) === 'json',
   );
 
   let host: Host;

@@ -265,6 +265,20 @@ void describe('plugboard CLI', () => {
     assert.equal(run.code, 1);
     assert.equal(run.stdout.split('no database').length - 1, 1, run.stdout);
     assert.equal(run.stderr, '');
+    // JSON asked for by name (a log collector) gets the record too, once.
+    const json = await cli(
+      ['start', join(dir, 'bad'), '--once', '--log-format', 'json'],
+      undefined,
+      {
+        PLUGBOARD_LOG_LEVEL: '',
+      },
+    );
+    const records = json.stderr
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
+    assert.equal(records.filter((r) => r.msg.includes('no database')).length, 2); // failed, summary
+    assert.ok(records.some((r) => r.msg.startsWith('Host started with 1 of 3 plugins')));
   });
 
   void it('JSON lines when not a terminal; a logged error does not repeat its cause', async () => {
