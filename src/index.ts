@@ -5,6 +5,7 @@
 
 // Hosting plugins
 export { createHost, definePlugin, formatTimeline } from './host/index.js';
+export { plugboardLogSerializers } from './host/host-logger.js';
 export type {
   Host,
   HostEvents,
@@ -104,6 +105,7 @@ export {
   PlugboardError,
   PluginActivationError,
   PluginDeactivationError,
+  PluginStartError,
   RemoteError,
   SerializationError,
   ServiceUnavailableError,

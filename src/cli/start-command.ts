@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { destination, pino, type Level } from 'pino';
+import type { Level } from 'pino';
+import { redisAddress } from '../backends/redis/options.js';
 import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
@@ -8,6 +9,7 @@ import { isLogLevel } from '../host/host-logger.js';
 import { listPluginFolders } from '../host/manifest.js';
 import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
+import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
 import { Narrator } from './narrator.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
@@ -25,6 +27,10 @@ export interface StartOptions {
   /** Print the lifecycle timeline after stopping. */
   timeline?: boolean;
   logLevel?: Level | 'silent';
+  /** `json` or `pretty` logs on stderr (default: PLUGBOARD_LOG_FORMAT, else pretty on a TTY). */
+  logFormat?: LogFormat;
+  /** Fail (exit 1 before running) when any plugin does not start. */
+  strictStart?: boolean;
 }
 
 /** Where the command writes and how it waits for signals (replaceable in tests). */
@@ -73,6 +79,14 @@ export async function runStart(
     io.err('plugboard: --namespace only applies with --redis <url>.');
     return 1;
   }
+  if (options.redis !== undefined) {
+    try {
+      redisAddress(options.redis);
+    } catch (error) {
+      io.err(`plugboard: ${describe(error)}`);
+      return 1;
+    }
+  }
   const backend: BackendOption =
     options.redis === undefined
       ? 'memory'
@@ -98,10 +112,24 @@ export async function runStart(
     io.err(`plugboard: ${noPlugins}`);
     return 1;
   }
-  // Logs go to stderr as JSON; stdout carries the narration.
-  const logger = pino(
-    { level: options.logLevel ?? (fromEnv || 'warn') },
-    destination({ fd: 2, sync: true }),
+  const formatFromEnv = process.env['PLUGBOARD_LOG_FORMAT'];
+  if (
+    options.logFormat === undefined &&
+    formatFromEnv !== undefined &&
+    formatFromEnv !== '' &&
+    !isLogFormat(formatFromEnv)
+  ) {
+    io.err(
+      `plugboard: PLUGBOARD_LOG_FORMAT must be json or pretty; got ${JSON.stringify(formatFromEnv)}.`,
+    );
+    return 1;
+  }
+  // Logs go to stderr (pretty on a terminal, JSON lines otherwise); stdout carries the narration.
+  const logger = await createCliLogger(
+    options.logLevel ?? (isLogLevel(fromEnv) ? fromEnv : 'warn'),
+    options.logFormat ?? (isLogFormat(formatFromEnv) ? formatFromEnv : defaultLogFormat()),
+    // JSON asked for by name feeds a log collector: it gets every record, narrated or not.
+    (options.logFormat ?? formatFromEnv) === 'json',
   );
 
   let host: Host;
@@ -110,6 +138,7 @@ export async function runStart(
       pluginDirectory,
       backend,
       logger,
+      ...(options.strictStart === true ? { strictStart: true } : {}),
       ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
     });
   } catch (error) {
@@ -134,14 +163,18 @@ export async function runStart(
   });
 
   let code = 0;
+  let started = false;
   try {
     io.out(`plugboard: starting plugins from ${pluginDirectory}`);
     try {
       await host.start();
     } catch (error) {
+      // The one line a person reads, and what to try next.
       io.err(`plugboard: could not start: ${describe(error)}`);
+      io.err(`  hint: ${hint(error, options)}`);
       return 1;
     }
+    started = true;
     const health = host.health();
     narrator.started(health);
     if (!health.ok) code = 1;
@@ -163,14 +196,15 @@ export async function runStart(
     clearInterval(keepAlive);
     io.out(`plugboard: stopping (${reason})...`);
   } finally {
-    const started = performance.now();
+    const stopping = performance.now();
     await host.stop();
     const stopped = host.health();
     const unclean = Object.values(stopped.plugins).some(
       (p) => p.error?.code === 'PB_PLUGIN_DEACTIVATION' || p.unfinished.length > 0,
     );
     if (unclean) code = 1;
-    io.out(`plugboard: stopped in ${Math.round(performance.now() - started)} ms.`);
+    // A failed start has released everything already: nothing to report about stopping.
+    if (started) io.out(`plugboard: stopped in ${Math.round(performance.now() - stopping)} ms.`);
     if (options.timeline === true) io.out(`\nTimeline:\n${formatTimeline(host.timeline())}`);
     removeSignalHandler();
   }
@@ -227,4 +261,26 @@ function isDirectory(path: string): boolean {
 function describe(error: unknown): string {
   if (isPlugboardError(error)) return `${error.message} [${error.code}]`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What to try after a failed start. */
+function hint(error: unknown, options: StartOptions): string {
+  const code = isPlugboardError(error) ? error.code : undefined;
+  switch (code) {
+    case 'PB_BACKEND_UNAVAILABLE':
+      return options.redis === undefined
+        ? 'run with --log-level debug to see each step.'
+        : 'check that Redis runs at that address (redis-cli -u <url> ping), or leave out --redis to run in memory.';
+    case 'PB_PLUGIN_START':
+      return 'the lines above say why each plugin failed; without --strict-start the others would run.';
+    case 'PB_DEPENDENCY_CYCLE':
+    case 'PB_MISSING_DEPENDENCY':
+    case 'PB_DEPENDENCY_VERSION':
+    case 'PB_DUPLICATE_PLUGIN':
+      return "fix the plugins' package.json dependencies; nothing was started.";
+    case 'PB_INVALID_MANIFEST':
+      return "fix the plugin's package.json (details name the field); nothing was started.";
+    default:
+      return 'run with --log-level debug for the stack trace.';
+  }
 }

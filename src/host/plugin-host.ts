@@ -6,6 +6,7 @@ import {
   BackendUnavailableError,
   HostStateError,
   type MissingDependencyError,
+  PluginStartError,
   TimeoutError,
   ValidationError,
 } from '../errors/errors.js';
@@ -124,6 +125,11 @@ export class PluginHost implements Host {
       });
     }
     assertPermissionMode(options.strictPermissions);
+    if (options.strictStart !== undefined && typeof options.strictStart !== 'boolean') {
+      throw new ValidationError('Host option "strictStart" must be a boolean.', {
+        details: { field: 'strictStart' },
+      });
+    }
     this.keys = assertKeys(options.keys);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
@@ -287,38 +293,64 @@ export class PluginHost implements Host {
       await activateLevels(this.lifecycleEnv(), () => this.stopping !== undefined);
       this.startMs = performance.now() - started;
       if (this.status === 'starting') this.status = 'running';
-      const failed = [...this.records.values()].filter(
-        (r) => r.state === 'failed' || r.state === 'skipped',
-      );
-      const log =
-        failed.length === 0
-          ? this.logger.info.bind(this.logger)
-          : this.logger.warn.bind(this.logger);
-      log(
-        {
-          startMs: Math.round(this.startMs),
-          active: this.records.size - failed.length,
-          notStarted: failed.map((r) => r.name),
-        },
-        failed.length === 0
-          ? 'Host started'
-          : `Host started; ${failed.length} plugin(s) not running`,
-      );
+      const failed = this.ordered().filter((r) => r.state === 'failed' || r.state === 'skipped');
       const named = (state: string): string[] =>
         this.ordered()
           .filter((r) => r.state === state)
           .map((r) => r.name);
-      return Object.freeze({
+      const result: StartResult = Object.freeze({
         ok: failed.length === 0,
         active: named('active'),
         failed: named('failed'),
         skipped: named('skipped'),
       });
+      if (failed.length === 0) {
+        this.logger.info(
+          { startMs: Math.round(this.startMs), active: result.active.length },
+          'Host started',
+        );
+        return result;
+      }
+      const summary = failed
+        .map((r) =>
+          r.state === 'failed'
+            ? `"${r.name}" failed (${failureReason(r)})`
+            : `"${r.name}" not started (${r.reason ?? 'skipped'})`,
+        )
+        .join('; ');
+      if (this.options.strictStart === true) {
+        throw new PluginStartError(
+          `${failed.length} of ${this.records.size} plugins did not start (strictStart): ${summary}.`,
+          {
+            details: {
+              failed: result.failed,
+              skipped: result.skipped,
+              errors: Object.fromEntries(
+                failed.filter((r) => r.state === 'failed').map((r) => [r.name, failureReason(r)]),
+              ),
+            },
+          },
+        );
+      }
+      // One line a person reads: start() resolved, but not everything runs.
+      this.logger.warn(
+        {
+          startMs: Math.round(this.startMs),
+          active: result.active.length,
+          failed: result.failed,
+          skipped: result.skipped,
+        },
+        `Host started with ${result.active.length} of ${this.records.size} plugins: ${summary}. ` +
+          'start() resolved { ok: false }; set strictStart to fail instead.',
+      );
+      return result;
     } catch (error) {
       this.startMs = performance.now() - started;
       this.status = 'failed';
       this.startError = recordError(error);
-      this.logger.error({ err: error }, `Host failed to start: ${this.startError.message}`);
+      // start() rejects with this error: whoever awaits it reports it (once). Logged at debug
+      // only, so a terminal does not show the same failure twice.
+      this.logger.debug({ err: error }, `Host failed to start: ${this.startError.message}`);
       // Whatever was already created is released now, so a failed start leaks nothing even
       // when the caller never calls stop().
       await this.shutdown(Date.now() + this.timeouts.stop);
@@ -615,6 +647,13 @@ function positive(value: number | undefined, field: string): number | undefined 
     );
   }
   return value;
+}
+
+/** Why a plugin failed, without the plugin's name that its error message starts with. */
+function failureReason(record: PluginRecord): string {
+  const message = record.error?.message ?? 'unknown error';
+  const prefix = `Plugin "${record.name}" failed to activate: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 /** The backend's kind before it exists, for error messages. */

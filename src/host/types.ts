@@ -159,6 +159,13 @@ export interface HostOptions {
    * (the default) trusts every plugin.
    */
   strictPermissions?: boolean;
+  /**
+   * Fail `start()` when any plugin fails to activate (or is skipped because a dependency did):
+   * `start()` stops the host again and rejects with `PluginStartError` naming them. Default
+   * `false`: `start()` resolves `{ ok: false, failed, skipped }` and logs one warning naming
+   * them; check `ok`. CLI: `plugboard start --strict-start`.
+   */
+  strictStart?: boolean;
 }
 
 /** See {@link HostOptions.unhandledRejections}. */
@@ -332,12 +339,14 @@ export interface Host {
   /**
    * Load folder plugins, resolve the dependency graph, connect the backend, then activate the
    * plugins level by level (in parallel within a level). Resolves even when some plugins
-   * failed: see {@link Host.health}. Calling it again returns the same promise.
+   * failed, with `ok: false` (check it, or set `strictStart`): see {@link Host.health}. Calling
+   * it again returns the same promise.
    *
    * Rejects (never throws) with InvalidManifestError, MissingDependencyError,
    * DependencyVersionError, DependencyCycleError or DuplicatePluginError before any plugin
    * starts; with the backend's error, or BackendUnavailableError naming the backend when it is
-   * not ready within `startTimeout`; with HostStateError when called after `stop()`. Each plugin
+   * not ready within `startTimeout`; with HostStateError when called after `stop()`; with
+   * PluginStartError when `strictStart` is set and a plugin did not start. Each plugin
    * step is bounded by its timeouts, so the promise always settles.
    * @returns which plugins are active, failed and skipped.
    */
