@@ -48,6 +48,8 @@ export type {
   PluginErrorEvent,
   SubscribeOptions,
   Subscription,
+  WaitedEvent,
+  WaitForOptions,
 } from './bus/types.js';
 export type {
   CallOptions,
@@ -59,6 +61,7 @@ export type {
   ServiceStatus,
   ServiceStatusCallback,
   ServiceWatch,
+  WaitForServiceOptions,
 } from './rpc/types.js';
 export type {
   DiscoverFilter,

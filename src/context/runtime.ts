@@ -112,6 +112,7 @@ class HostRuntime implements Runtime {
   createContext(identity: PluginIdentity): ScopedContext {
     const logger = this.logger.child({ plugin: identity.name });
     const scope = new PluginScope(identity.name, logger, this);
+    const waits = { deadlines: this.deadlines, defaultTimeout: this.limits.rpcTimeout };
     const report = (event: string, error: unknown): void =>
       this.bus.reportHandlerError(
         identity.name,
@@ -123,10 +124,10 @@ class HostRuntime implements Runtime {
       version: identity.version,
       nodeId: this.nodeId,
       options: Object.freeze({ ...identity.options }),
-      eventBus: createEventBus(this.bus, scope),
+      eventBus: createEventBus(this.bus, scope, waits),
       pluginChain: createPluginChain(this.chain, scope),
       rpcServer: createRpcServer(this.rpc, scope),
-      rpcClient: createRpcClient(this.rpc, scope),
+      rpcClient: createRpcClient(this.rpc, scope, waits),
       serviceRegistry: createServiceRegistry(this.registry, scope),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),
