@@ -16,7 +16,10 @@ export function parityDefault(): boolean {
  */
 export function assertParityOption(value: unknown): void {
   if (value === undefined || typeof value === 'boolean') return;
-  throw new ValidationError(`Host option "parity" must be a boolean, got ${JSON.stringify(value)}.`, {
-    details: { field: 'parity' },
-  });
+  throw new ValidationError(
+    `Host option "parity" must be a boolean, got ${JSON.stringify(value)}.`,
+    {
+      details: { field: 'parity' },
+    },
+  );
 }
