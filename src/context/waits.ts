@@ -115,8 +115,16 @@ export function waitForService(
   scope.assertOpen(`waiting for service "${service}"`);
   return new Promise((resolve, reject) => {
     let settled = false;
-    let stop: (() => void) | undefined;
-    let deadline: { cancel(): boolean } | undefined;
+    // Filled in once the watch and the bound exist (the watch may report "available" at once).
+    const live: { stop?: () => void; deadline?: { cancel(): boolean } } = {};
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      live.deadline?.cancel();
+      scope.drop(held);
+      live.stop?.();
+      return true;
+    };
     const held: Releasable = {
       kind: 'subscription',
       release: () => {
@@ -129,14 +137,6 @@ export function waitForService(
         );
       },
     };
-    const settle = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      deadline?.cancel();
-      scope.drop(held);
-      stop?.();
-      return true;
-    };
     // The callback runs once at once (the current status), then on every change.
     const unsubscribe = core.subscribeService(service, (status) => {
       if (status.status === 'available' && settle()) resolve(status);
@@ -145,9 +145,9 @@ export function waitForService(
       unsubscribe();
       return;
     }
-    stop = unsubscribe;
+    live.stop = unsubscribe;
     scope.hold(held);
-    deadline = env.deadlines.add(ms, () => {
+    live.deadline = env.deadlines.add(ms, () => {
       if (!settle()) return;
       reject(
         new TimeoutError(

@@ -16,9 +16,9 @@ export interface ParitySetup {
   subscribers: [PluginContext, PluginContext];
   provider: PluginContext;
   /** Resolves once the provider of `service` is callable from `publisher`. */
-  registered(service: string): Promise<void>;
+  registered: (service: string) => Promise<void>;
   /** Resolves once subscriptions made by `subscribers` receive the publisher's events. */
-  subscribed(): Promise<void>;
+  subscribed: () => Promise<void>;
 }
 
 class Money {
