@@ -168,6 +168,39 @@ export function parityCases(setup: () => ParitySetup): void {
     }
   });
 
+  it('an error class thrown by a method arrives as an Error with its name, message and code', async () => {
+    const { publisher, provider, registered } = setup();
+    class PaymentError extends Error {
+      override name = 'PaymentError';
+      readonly code = 'PAYMENT_DECLINED';
+    }
+    const reg = provider.rpcServer.register('parity-errors', {
+      pay: () => {
+        throw new PaymentError('card declined');
+      },
+      payLater: async () => {
+        await Promise.resolve();
+        throw new PaymentError('card declined');
+      },
+    });
+    try {
+      await registered('parity-errors');
+      for (const method of ['pay', 'payLater']) {
+        const error = (await publisher.rpcClient.call('parity-errors', method, []).then(
+          () => assert.fail('the call must reject'),
+          (e: unknown) => e,
+        )) as Error & { code?: string };
+        assert.equal(error instanceof PaymentError, false);
+        assert.ok(error instanceof Error);
+        assert.equal(error.name, 'PaymentError');
+        assert.equal(error.message, 'card declined');
+        assert.equal(error.code, 'PAYMENT_DECLINED');
+      }
+    } finally {
+      await reg.unregister();
+    }
+  });
+
   it('what the codec carries arrives intact (Date, Map, Set, BigInt, Buffer)', async () => {
     const { publisher, subscribers, subscribed } = setup();
     const got = subscribers[1].eventBus.waitFor('parity.rich', { timeout: 5000 });

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { parityDefault } from '../../src/context/parity.js';
 import type { PluginContext } from '../../src/context/types.js';
 import { ValidationError } from '../../src/errors/errors.js';
+import { createMemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import { createHost, definePlugin } from '../../src/host/index.js';
 import type { Host, HostOptions } from '../../src/host/index.js';
 import { silentLogger } from '../support/runtime.js';
@@ -60,6 +61,27 @@ describe('parity mode on the embedded backend (default options)', () => {
     const { data } = await error;
     assert.equal((data as { pluginId: string }).pluginId, 'subscriber-1');
     sub.unsubscribe();
+  });
+});
+
+describe('parity mode for events from another node', () => {
+  it('each subscriber on the receiving node decodes its own copy', async () => {
+    const network = createMemoryNetwork();
+    const a = await startHost({ backend: { memory: network } });
+    const b = await startHost({ backend: { memory: network } });
+    try {
+      const other = b.ctx['subscriber-2'].eventBus.waitFor('net.order', { timeout: 5000 });
+      const mutator = b.ctx['subscriber-1'].eventBus.subscribe(
+        'net.order',
+        (data) => void (data as { items: string[] }).items.push('added'),
+        { priority: 10 },
+      );
+      await a.ctx.publisher.eventBus.publish('net.order', { items: ['book'] });
+      assert.deepEqual(((await other).data as { items: string[] }).items, ['book']);
+      mutator.unsubscribe();
+    } finally {
+      await Promise.all([a.host.stop(), b.host.stop()]);
+    }
   });
 });
 
