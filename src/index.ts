@@ -49,6 +49,8 @@ export type {
   PluginErrorEvent,
   SubscribeOptions,
   Subscription,
+  WaitedEvent,
+  WaitForOptions,
 } from './bus/types.js';
 export type {
   CallOptions,
@@ -60,6 +62,7 @@ export type {
   ServiceStatus,
   ServiceStatusCallback,
   ServiceWatch,
+  WaitForServiceOptions,
 } from './rpc/types.js';
 export type {
   DiscoverFilter,

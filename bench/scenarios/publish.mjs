@@ -6,9 +6,12 @@ import { createSink, PAYLOAD } from '../lib/sink.mjs';
 
 const EVENT = 'user.created';
 
-/** Plugboard: a `producer` plugin publishes, a `consumer` plugin subscribes. */
-async function plugboard(subs, allFeatures) {
-  const pb = await startPlugboard(['producer', 'consumer']);
+/**
+ * Plugboard: a `producer` plugin publishes, a `consumer` plugin subscribes. Parity mode off
+ * (as in production) unless `parity`: then every subscriber decodes its own copy.
+ */
+async function plugboard(subs, allFeatures, parity = false) {
+  const pb = await startPlugboard(['producer', 'consumer'], { parity });
   const sink = createSink();
   const consumerBus = pb.ctx.consumer.eventBus;
   for (let i = 0; i < subs; i++) consumerBus.subscribe(EVENT, sink.handler());
@@ -124,6 +127,12 @@ const IMPLS = [
     label: 'Plugboard, + wildcard + group subscriber',
     setup: (s) => plugboard(s, true),
   },
+  {
+    key: 'ours-parity',
+    side: 'ours',
+    label: 'Plugboard, parity mode on',
+    setup: (s) => plugboard(s, false, true),
+  },
   { key: 'events', side: 'anchor', label: 'node:events EventEmitter', setup: nodeEvents },
   {
     key: 'events-await',
@@ -167,7 +176,11 @@ Per operation:
   \`EventMeta\` (\`Date.now()\`; the id is generated only if a handler reads it), calls each
   handler with \`(data, next, meta)\` in a try/catch, checks each result for a promise to await,
   and returns a shared resolved promise when all handlers were sync. With no other nodes
-  nothing is encoded or sent to the backend.
+  nothing is encoded or sent to the backend. Parity mode is off (\`parity: false\`, as with
+  \`NODE_ENV=production\`): the payload is passed by reference.
+- **Plugboard, parity mode on** (the default outside production): the same, but the payload
+  is encoded once per publish (msgpackr, size limit checked) and each subscriber decodes its
+  own copy, as a subscriber on another node would.
 - **Plugboard + wildcard + group**: the same, with a \`user.*\` subscriber and a subscriber in
   group \`workers\` also matching (so 2 more handler calls per publish).
 - **node:events**: synchronous \`ee.emit\`, not awaited. **mitt**: synchronous \`emit\`.
@@ -214,5 +227,7 @@ but its \`await\` would reach, so the target leaves only a few ns per publish be
     },
     { label: 'ours, all features ÷ ours plain, 1 sub', a: 'ours-all-1', b: 'ours-1' },
     { label: 'ours, all features ÷ ours plain, 10 subs', a: 'ours-all-10', b: 'ours-10' },
+    { label: 'ours, parity mode on ÷ off, 1 sub', a: 'ours-parity-1', b: 'ours-1' },
+    { label: 'ours, parity mode on ÷ off, 10 subs', a: 'ours-parity-10', b: 'ours-10' },
   ],
 };

@@ -147,6 +147,7 @@ async function plugboard(grouped) {
       startPlugboard(['producer'], {
         nodeId: `${namespace}-pub`,
         backend: { redis: REDIS_URL, namespace },
+        parity: false,
       }),
     publish: (pb) => {
       const bus = pb.ctx.producer.eventBus;
@@ -163,6 +164,7 @@ async function plugboardSubscriber({ namespace, nodeId, grouped, sub }, link) {
   const pb = await startPlugboard(['consumer'], {
     nodeId,
     backend: { redis: REDIS_URL, namespace },
+    parity: false,
   });
   const counter = deliveryCounter(link, sub);
   pb.ctx.consumer.eventBus.subscribe(

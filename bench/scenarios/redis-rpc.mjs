@@ -66,7 +66,7 @@ async function plugboard(inFlight) {
   const backend = { redis: REDIS_URL, namespace };
   const [provider, pb] = await Promise.all([
     startPeer(NAME, 'pb-provider', { namespace, nodeId: `${namespace}-provider` }),
-    startPlugboard(['caller'], { nodeId: `${namespace}-caller`, backend }),
+    startPlugboard(['caller'], { nodeId: `${namespace}-caller`, backend, parity: false }),
   ]);
   const rpc = pb.ctx.caller.rpcClient;
   // The caller learns of the provider through its registry watch: wait (bounded) until it does.
@@ -98,6 +98,7 @@ async function plugboardProvider({ namespace, nodeId }) {
   const pb = await startPlugboard(['provider'], {
     nodeId,
     backend: { redis: REDIS_URL, namespace },
+    parity: false,
   });
   let runs = 0;
   const registration = pb.ctx.provider.rpcServer.register('calculator', {

@@ -7,8 +7,8 @@ const tally = () => ({ runs: 0, sum: 0 });
 const verifyTally = (t) => (ops) =>
   t.runs === ops && t.sum === 5 * ops ? null : `runs ${t.runs}, sum ${t.sum}, ops ${ops}`;
 
-async function plugboard(async) {
-  const pb = await startPlugboard(['provider', 'caller']);
+async function plugboard(async, parity = false) {
+  const pb = await startPlugboard(['provider', 'caller'], { parity });
   const t = tally();
   const add = async ? async (a, b) => (t.runs++, a + b) : (a, b) => (t.runs++, a + b);
   pb.ctx.provider.rpcServer.register('calculator', { add });
@@ -80,6 +80,8 @@ Per operation:
   Moleculer's default \`requestTimeout\` is 0 (no timer), so it also runs with
   \`requestTimeout: 10000\` (a \`setTimeout\` per call) to match our default deadline, and with an
   async action to compare like with like against our async handler.
+- **Plugboard, parity mode on** (the default outside production; the rows above run with
+  \`parity: false\`): params and the result are each encoded and decoded, as across nodes.
 - **bare async function**: \`await add(2, 3)\`, the floor for any promise-based call.
 
 The ≥ 3x target is checked for both handler kinds and both Moleculer configurations. The issue
@@ -104,6 +106,12 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
       side: 'ours',
       label: 'Plugboard, async handler',
       setup: () => plugboard(true),
+    },
+    {
+      id: 'ours-sync-parity',
+      side: 'ours',
+      label: 'Plugboard, sync handler, parity mode on',
+      setup: () => plugboard(false, true),
     },
     { id: 'moleculer', side: 'anchor', label: 'Moleculer 0.14 local', setup: () => moleculer({}) },
     {
@@ -153,5 +161,6 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
     },
     { label: 'ours (sync) ÷ bare async function', a: 'ours-sync', b: 'bare' },
     { label: 'ours (async) ÷ bare async function', a: 'ours-async', b: 'bare' },
+    { label: 'ours (sync), parity mode on ÷ off', a: 'ours-sync-parity', b: 'ours-sync' },
   ],
 };

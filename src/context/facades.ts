@@ -7,6 +7,7 @@ import type {
   PluginChain,
   SubscribeOptions,
   Subscription,
+  WaitForOptions,
 } from '../bus/types.js';
 import { ContextClosedError, ValidationError } from '../errors/errors.js';
 import type { ServiceRegistryCore } from '../registry/service-registry-core.js';
@@ -18,13 +19,14 @@ import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-a
 import { isThenable } from '../util/thenable.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
+import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
 
 // The facades are what a plugin sees: thin objects that put the plugin's name on everything and
 // record what it holds in its scope. All real work happens in the shared cores. Every method that
 // returns a promise reports every failure through it (see `attempt`); methods that return a
 // handle (subscribe, register, watch, timers) throw, as they have nothing else to report with.
 
-export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus {
+export function createEventBus(core: EventBusCore, scope: PluginScope, waits: WaitEnv): EventBus {
   const id = scope.pluginId;
   const subscribe = (
     pattern: string,
@@ -64,6 +66,11 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
+    waitFor: ((event: string, options?: WaitForOptions) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `waiting for "${String(event)}"`);
+        return waitForEvent(core, scope, waits, event, options?.timeout, options?.filter);
+      })) as EventBus['waitFor'],
     unsubscribe(subscription) {
       if (
         typeof (subscription as Partial<SubscriptionRecord> | undefined)?.unsubscribe !== 'function'
@@ -114,7 +121,7 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
   };
 }
 
-export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
+export function createRpcClient(core: RpcCore, scope: PluginScope, waits: WaitEnv): RpcClient {
   const id = scope.pluginId;
   const call = (
     service: string,
@@ -132,6 +139,11 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
       call(service, method, params, options?.timeout, options?.preferLocal)) as RpcClient['call'],
     callWithTimeout: ((service: string, method: string, params: unknown, timeout: number) =>
       call(service, method, params, timeout)) as RpcClient['callWithTimeout'],
+    waitForService: (service, options) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `waiting for service "${String(service)}"`);
+        return waitForService(core, scope, waits, service, options?.timeout);
+      }),
     subscribeService(service, callback) {
       scope.assertOpen(`watching "${service}"`);
       return holdWatch(scope, core.subscribeService(service, callback));

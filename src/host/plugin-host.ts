@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
+import { assertParityOption } from '../context/parity.js';
 import {
   BackendUnavailableError,
   HostStateError,
@@ -52,6 +53,7 @@ export type RuntimeFactory = (options: {
   backend: Backend;
   logger: Logger;
   limits?: Partial<RuntimeLimits>;
+  parity?: boolean;
 }) => Runtime;
 
 const DEFAULTS = {
@@ -130,6 +132,7 @@ export class PluginHost implements Host {
         details: { field: 'strictStart' },
       });
     }
+    assertParityOption(options.parity);
     this.keys = assertKeys(options.keys);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
@@ -273,6 +276,7 @@ export class PluginHost implements Host {
           backend,
           logger: this.rootLogger,
           ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
+          ...(this.options.parity === undefined ? {} : { parity: this.options.parity }),
         });
         this.runtime = runtime;
         await this.bounded('starting', runtime.start(), backend.kind);

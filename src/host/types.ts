@@ -147,6 +147,18 @@ export interface HostOptions {
   /** Limits shared by every building block (RPC timeout, payload size, ...). */
   limits?: Partial<RuntimeLimits>;
   /**
+   * Parity mode: every payload delivered within this process (event data to local subscribers,
+   * RPC params and results of local calls, errors thrown by local RPC methods) is round-tripped
+   * through the same codec and `maxPayloadBytes` limit as a payload sent to another node. So a
+   * function, symbol, circular object or too-large payload fails with the same
+   * `SerializationError`/`PayloadTooLargeError` as on Redis, class instances arrive as plain
+   * objects, and each subscriber gets its own copy. Off, local payloads are passed by reference
+   * (the same object to every local subscriber and method; fastest). Plugin chains always pass
+   * their data by reference: they never leave the node. Default: on unless
+   * `NODE_ENV === 'production'`.
+   */
+  parity?: boolean;
+  /**
    * Encryption keys by key id (`{ 'data-encryption-key': '<32 bytes, base64>' }`) or a key
    * provider (an object with `getKey`). Validated by `createHost` (non-empty strings; the data
    * key must be 32 bytes of base64), then kept for the encryption service (SPEC section 2),

@@ -8,6 +8,7 @@ import { assertName } from '../util/names.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { RPC_TOPIC, RpcCaller } from './caller.js';
 import { LocalRunner } from './local-runner.js';
+import { ParityRunner } from './parity-runner.js';
 import { ProviderTable, RPC_KIND } from './provider-table.js';
 import { collectMethods, type LocalProvider, type ProviderAnnouncement } from './providers.js';
 import { createResponder } from './responder.js';
@@ -22,6 +23,8 @@ export interface RpcCoreOptions {
   defaultTimeout: number;
   /** Calls awaiting an async result at once, before `BackpressureError`. */
   maxInFlight: number;
+  /** Parity mode: local calls round-trip params, results and errors as remote ones do. */
+  parity?: boolean;
 }
 
 /**
@@ -49,7 +52,10 @@ export class RpcCore {
       logger,
       onRemoteGone: (id) => this.caller.providerGone(id),
     });
-    this.runner = new LocalRunner(options.deadlines, options.maxInFlight);
+    this.runner =
+      options.parity === true
+        ? new ParityRunner(options.deadlines, options.maxInFlight, codec, this.nodeId)
+        : new LocalRunner(options.deadlines, options.maxInFlight);
     this.caller = new RpcCaller({
       table: this.table,
       runner: this.runner,

@@ -76,6 +76,12 @@ export interface CallOptions {
   preferLocal?: boolean;
 }
 
+/** Options of {@link RpcClient.waitForService}. */
+export interface WaitForServiceOptions {
+  /** Bound, ms. Default: the host's `rpcTimeout` (10000). */
+  timeout?: number;
+}
+
 /** A handle for a service-status subscription. */
 export interface ServiceWatch {
   unsubscribe(): void;
@@ -104,6 +110,16 @@ export interface RpcClient {
     params: MethodParams<S, M> | undefined,
     timeout: number,
   ): Promise<MethodResult<S, M>>;
+  /**
+   * Resolves with the service's status once some provider of `service` is available, in this
+   * node or another (at once if one is). Bounded: rejects with `TimeoutError` naming the service
+   * past `timeout` (default: the host's `rpcTimeout`, 10 s), and with `ContextClosedError` if the
+   * plugin stops first. Its status watch lasts only while waiting.
+   */
+  waitForService<S extends string>(
+    service: S,
+    options?: WaitForServiceOptions,
+  ): Promise<ServiceStatus>;
   /** Be told now and on every change whether `service` has providers. */
   subscribeService(service: string, callback: ServiceStatusCallback): ServiceWatch;
   /** A typed proxy whose methods call the service (each returns a promise, like `call`). */
