@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tempDir, writePluginFolder } from '../host/helpers.js';
@@ -63,18 +63,31 @@ interface PackedFile {
   path: string;
 }
 
-/** The files of a clean clone: tracked plus new files not ignored by .gitignore. */
+/** What a clean clone lacks: installed and generated folders. */
+const NOT_IN_A_CLONE = /(^|\/)(node_modules|dist|\.git|coverage|\.tmp)(\/|$)|^bench\/results\//;
+
+/**
+ * The files of a clean clone: tracked plus new files not ignored by .gitignore; without git
+ * (no checkout, or one git refuses to read), every file but installed and generated ones.
+ */
 async function cloneFiles(): Promise<string[]> {
   const listed = await run(
     'git',
     ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
     ROOT,
   );
-  ok('git ls-files', listed);
+  const files =
+    listed.code === 0
+      ? listed.stdout.split('\0')
+      : (await readdir(ROOT, { recursive: true, withFileTypes: true }))
+          .filter((entry) => entry.isFile())
+          .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
   // --cached also lists files deleted from the working tree but not from the index.
-  const files = listed.stdout.split('\0').filter((f) => f !== '' && existsSync(join(ROOT, f)));
-  assert.ok(files.includes('package.json'), 'git ls-files lists the repository');
-  return files;
+  const clone = files.filter(
+    (f) => f !== '' && !NOT_IN_A_CLONE.test(f) && existsSync(join(ROOT, f)),
+  );
+  assert.ok(clone.includes('package.json'), 'the repository files are listed');
+  return clone;
 }
 
 /** The scratch project's lockfile: the tarball, and the production tree of our lockfile. */
