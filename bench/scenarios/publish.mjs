@@ -111,7 +111,7 @@ async function moleculer(subs) {
   return {
     perOp: subs,
     delivered: sink.calls,
-    // 0.14's broker.emit returns Promise.all over the local handlers, so it is awaitable.
+    // broker.emit returns Promise.allSettled over the local handlers, so it is awaitable.
     batch: async (n) => {
       for (let i = 0; i < n; i++) await broker.emit(EVENT, PAYLOAD);
     },
@@ -144,7 +144,7 @@ const IMPLS = [
   { key: 'ee2', side: 'anchor', label: 'EventEmitter2 (wildcard: true)', setup: eventEmitter2 },
   { key: 'mitt', side: 'anchor', label: 'mitt', setup: mitt },
   { key: 'emittery', side: 'anchor', label: 'emittery', setup: emittery },
-  { key: 'moleculer', side: 'anchor', label: 'Moleculer 0.14 local', setup: moleculer },
+  { key: 'moleculer', side: 'anchor', label: 'Moleculer 0.15 local', setup: moleculer },
 ];
 
 const variants = [1, 10].flatMap((subs) =>
@@ -188,8 +188,8 @@ Per operation:
   hop that any awaited publish pays; the floor for an awaited API (1 subscriber only).
 - **EventEmitter2**: synchronous \`emit\` with \`wildcard: true\` (pattern tree lookup).
 - **emittery**: \`await emitter.emit\` (async; runs listeners after a microtask).
-- **Moleculer 0.14**: \`await broker.emit\` in a broker with \`transporter: null\`; each subscriber is
-  a local service with an event handler. In 0.14 \`broker.emit\` returns \`Promise.all\` over the
+- **Moleculer 0.15**: \`await broker.emit\` in a broker with \`transporter: null\`; each subscriber is
+  a local service with an event handler. \`broker.emit\` returns \`Promise.allSettled\` over the
   local handlers, so awaiting it waits for them like ours does.
 
 The ≥ 0.15x target compares an awaited publish with a synchronous \`emit\` that V8 can inline

@@ -75,7 +75,7 @@ Per operation:
   at once (\`Promise.resolve\`); no deadline is needed since nothing can run meanwhile. An async
   result gets a deadline entry in the shared deadline queue (one timer for all calls, no
   \`setTimeout\` per call), in-flight and per-plugin accounting, and a wrapping promise.
-- **Moleculer 0.14**: \`await broker.call('calculator.add', { a: 2, b: 3 })\` with
+- **Moleculer 0.15**: \`await broker.call('calculator.add', { a: 2, b: 3 })\` with
   \`transporter: null\` (creates a Context, runs the action through its middleware chain).
   Moleculer's default \`requestTimeout\` is 0 (no timer), so it also runs with
   \`requestTimeout: 10000\` (a \`setTimeout\` per call) to match our default deadline, and with an
@@ -113,17 +113,17 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
       label: 'Plugboard, sync handler, parity mode on',
       setup: () => plugboard(false, true),
     },
-    { id: 'moleculer', side: 'anchor', label: 'Moleculer 0.14 local', setup: () => moleculer({}) },
+    { id: 'moleculer', side: 'anchor', label: 'Moleculer 0.15 local', setup: () => moleculer({}) },
     {
       id: 'moleculer-async',
       side: 'anchor',
-      label: 'Moleculer 0.14 local, async action',
+      label: 'Moleculer 0.15 local, async action',
       setup: () => moleculer({}, true),
     },
     {
       id: 'moleculer-timeout',
       side: 'anchor',
-      label: 'Moleculer 0.14 local, requestTimeout 10 s',
+      label: 'Moleculer 0.15 local, requestTimeout 10 s',
       setup: () => moleculer({ requestTimeout: 10_000 }),
     },
     { id: 'bare', side: 'anchor', label: 'bare `await add(2, 3)`', setup: bare },
