@@ -216,6 +216,17 @@ export class PermissionDeniedError extends PlugboardError {
   }
 }
 
+/**
+ * `host.start()` with `strictStart: true` (CLI `--strict-start`): some plugins did not start.
+ * `details.failed` and `details.skipped` name them; `details.errors` maps each failed plugin to
+ * its error message. The host has been stopped again.
+ */
+export class PluginStartError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_PLUGIN_START', message, options);
+  }
+}
+
 /** Every error class by name, used to rebuild errors that crossed the wire. */
 export const errorClasses = {
   PlugboardError,
@@ -241,15 +252,5 @@ export const errorClasses = {
   RemoteError,
   CircuitOpenError,
   PermissionDeniedError,
+  PluginStartError,
 } as const;
-
-/**
- * `host.start()` with `strictStart: true` (CLI `--strict-start`): some plugins did not start.
- * `details.failed` and `details.skipped` name them; `details.errors` maps each failed plugin to
- * its error message. The host has been stopped again.
- */
-export class PluginStartError extends PlugboardError {
-  constructor(message: string, options?: PlugboardErrorOptions) {
-    super('PB_PLUGIN_START', message, options);
-  }
-}
