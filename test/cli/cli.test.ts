@@ -231,7 +231,10 @@ void describe('plugboard CLI', () => {
     try {
       const noAuth = await cli(['start', join(dir, 'good'), '--once', '--redis', server.url]);
       assert.equal(noAuth.code, 1);
-      assert.match(noAuth.stderr, /authentication failed \(NOAUTH Authentication required\.\)/);
+      assert.match(
+        noAuth.stderr,
+        /authentication failed: the server requires a password \(NOAUTH\)/,
+      );
       const authed = await cli([
         'start',
         join(dir, 'good'),

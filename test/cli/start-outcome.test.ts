@@ -200,11 +200,14 @@ void describe('Redis start failures name the root cause', () => {
 
   void it('no password, wrong password (the password is not shown)', async () => {
     const noAuth = await startError(server.url);
-    assert.match(noAuth.message, /: authentication failed \(NOAUTH Authentication required\.\)$/);
+    assert.match(
+      noAuth.message,
+      /: authentication failed: the server requires a password \(NOAUTH\)$/,
+    );
     const wrong = await startError(`redis://:wrongpw@127.0.0.1:${server.port}`);
     assert.match(
       wrong.message,
-      /at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: authentication failed \(WRONGPASS /,
+      /at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: authentication failed: wrong user name or password \(WRONGPASS\)/,
     );
     assert.doesNotMatch(wrong.message, /wrongpw/);
   });

@@ -127,7 +127,18 @@ export function describeConnectionError(error: Error): { reason: string; code?: 
   const reply = /^([A-Z][A-Z_]+) (.*)$/.exec(error.message);
   if (reply !== null) {
     const [, word, rest] = reply as unknown as [string, string, string];
-    if (word === 'WRONGPASS' || word === 'NOAUTH' || /password|AUTH/i.test(error.message))
+    // The server's own wording varies (RESP3's HELLO explains itself at length): say it plainly.
+    if (word === 'NOAUTH')
+      return {
+        reason: 'authentication failed: the server requires a password (NOAUTH)',
+        code: word,
+      };
+    if (word === 'WRONGPASS')
+      return {
+        reason: 'authentication failed: wrong user name or password (WRONGPASS)',
+        code: word,
+      };
+    if (/password|AUTH/i.test(error.message))
       return { reason: `authentication failed (${word} ${rest})`, code: word };
     return { reason: `Redis refused the connection (${error.message})`, code: word };
   }
