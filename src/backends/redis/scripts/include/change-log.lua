@@ -1,4 +1,5 @@
 --!include key-type.lua
+--!include now.lua
 -- The change log of a kind: a STREAM of change frames (field "f") whose entry ids are
 -- <epoch>-<n>. n counts up by one per change, so a reader that finds a gap knows it missed
 -- changes. The epoch is picked by the write that creates the log (Redis TIME in microseconds)
@@ -30,7 +31,6 @@ local function log_change(log, frame)
     if log_epoch == nil or log_epoch == '' then
       -- DEL also resets an emptied stream's last id, which may lie past the new epoch.
       redis.call('DEL', log)
-      local clock = redis.call('TIME')
       log_epoch = clock[1] .. string.format('%06d', tonumber(clock[2]))
       log_seq = 0
     end
