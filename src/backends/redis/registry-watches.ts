@@ -84,14 +84,18 @@ const MAX_APPLIED = 4096;
  * listeners, plus a mirror of what the listeners were told.
  *
  * Watch events always agree with what Redis holds. Every change is written, in the same
- * script that makes it, to the kind's change log (`{ns}:log:<kind>`, numbered `0-<n>`); the
- * frame published on the kind's channel is only a hint to read that log. Listeners get the
- * logged changes, in order, after the snapshot (`list-entries-3` gives the entries and the log
- * position atomically), read as soon as a frame is heard. A frame on the channel that the log does not back (forged) changes
- * nothing and is counted (`unconfirmedChange`); one that cannot be parsed is dropped and
- * counted (`malformedChange`). A gap in the log (trimmed, or restarted) and every reconnect of
- * the subscriber ({@link resync}) list the kind again and deliver the difference as puts and
- * deletes: watchers converge on Redis's state even across outages and Redis restarts.
+ * script that makes it, to the kind's change log (`{ns}:log:<kind>`, ids `<epoch>-<n>`: n + 1
+ * per change, the epoch new whenever the log is created afresh, e.g. after Redis restarted
+ * empty); the frame published on the kind's channel is only a hint to read that log. Listeners
+ * get the logged changes, in order, after the snapshot (`list-entries-3` gives the entries and
+ * the log position atomically), read as soon as a frame is heard. A frame on the channel that
+ * the log does not back (forged) changes nothing and is counted (`unconfirmedChange`); one that
+ * cannot be parsed is dropped and counted (`malformedChange`). A gap in the log (trimmed), a log
+ * of another epoch (restarted) and every reconnect of the subscriber ({@link resync}) list the
+ * kind again and deliver the difference as puts and deletes: watchers converge on Redis's state
+ * even across outages and Redis restarts. A read's answer is judged against the position it was
+ * asked from, so a listing landing meanwhile never makes a real change look forged, and a
+ * listing never moves the mirror back past changes already applied.
  */
 export class RegistryWatches {
   private readonly kinds = new Map<string, WatchedKind>();
