@@ -63,6 +63,10 @@ export class RedisRegistryStore implements RegistryStore {
   private readonly own = new Map<string, OwnEntry>();
   private readonly watches: RegistryWatches;
   private readonly reapFailures = new Map<string, ReapFailure>();
+  /** A rejoin's puts did not all succeed: the next heartbeat puts every entry again. */
+  private rejoinOwed = false;
+  /** Rejoins begun so far. */
+  private rejoins = 0;
   private closed = false;
 
   constructor(
@@ -227,8 +231,10 @@ export class RedisRegistryStore implements RegistryStore {
   }
 
   /**
-   * Prove this node is alive; if Redis had forgotten it, put all of its entries again.
-   * Resolves with false when the node had to rejoin.
+   * Prove this node is alive; if Redis had forgotten it, put all of its entries again. A rejoin
+   * whose puts did not all succeed is owed: every later heartbeat puts all entries again until
+   * one rejoin succeeds (Redis already knows the node again by then, so its answer alone would
+   * never say so). Resolves with false when the node had to rejoin.
    */
   async heartbeat(): Promise<boolean> {
     const live = await this.script(
@@ -237,7 +243,9 @@ export class RedisRegistryStore implements RegistryStore {
       [this.keys.nodes],
       [this.nodeId, this.livenessTtl],
     );
-    if (live === 1) return true;
+    if (live === 1 && !this.rejoinOwed) return true;
+    this.rejoinOwed = true;
+    const rejoin = ++this.rejoins;
     if (this.own.size > 0)
       this.logger.info(
         { entries: this.own.size },
@@ -248,6 +256,8 @@ export class RedisRegistryStore implements RegistryStore {
     );
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+    // A rejoin begun later puts every entry too; it clears the debt when it succeeds.
+    if (rejoin === this.rejoins) this.rejoinOwed = false;
     return false;
   }
 
