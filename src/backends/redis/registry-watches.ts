@@ -225,12 +225,14 @@ export class RegistryWatches {
         if (gap) return await this.relist(kind, state);
         hints = hints.filter((hint) => !take(state.applied, hint.key));
         if (hints.length === 0) return;
-        // Not in the log after our position. The log may have restarted in an earlier epoch
-        // (or shrunk): then list again. Else the frames are forged.
+        // Not in the log after the position read. The log may have restarted in an earlier
+        // epoch (or shrunk): then list again. Else the frames are forged. Judged against that
+        // position, not the mirror's when the answer comes: other reads may move it meanwhile.
+        const read = position(state);
         const last = await this.source.last(kind);
         if (!live()) return;
         if (relisted()) continue;
-        if (last.epoch !== state.epoch || last.seq < state.seq)
+        if (last.epoch !== read.epoch || last.seq < read.seq)
           return await this.relist(kind, state);
         this.faults.record('unconfirmedChange', { kind }, undefined, hints.length);
         return;

@@ -74,6 +74,13 @@ describe('Redis registry watchers and forged change frames', () => {
       'marker',
       'real',
     ]);
+    // A forged frame is judged after one more round trip (the log's last entry), which may
+    // still be in flight when the marker arrives.
+    await waitFor(
+      () => (watcher as RedisBackend).faults.unconfirmedChange >= 2,
+      2000,
+      'the forged frames to be judged',
+    );
     assert.equal((watcher as RedisBackend).faults.unconfirmedChange, 2);
     figure(
       t,
