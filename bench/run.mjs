@@ -2,6 +2,8 @@
 // Usage: node bench/run.mjs [filter...]   (a filter selects scenarios whose name contains it;
 // `=name` selects exactly that scenario)
 // Settings (runs, warm-up, window) come from the environment: see lib/config.mjs.
+// The anchors are bench/package.json's own dependencies: `npm run bench` installs them (or run
+// `npm ci --prefix bench` once before calling this file directly).
 //
 // Every run of every variant is a fresh child process, so JIT state, caches and garbage from
 // one implementation never leak into another. Within a round the variants run back to back,
@@ -9,7 +11,7 @@
 // ratios taken under the same machine load; the report uses the median of those.
 import { execFile, execFileSync } from 'node:child_process';
 import console from 'node:console';
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import process from 'node:process';
@@ -64,6 +66,29 @@ function machine() {
   };
 }
 
+/** Installed versions of what is measured: ours (and its ioredis) and every anchor. */
+function versions() {
+  const version = (path) => {
+    try {
+      return JSON.parse(readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8'))
+        .version;
+    } catch {
+      return null;
+    }
+  };
+  const anchor = (name) => version(`./node_modules/${name}/package.json`);
+  return {
+    plugboard: version('../package.json'),
+    plugboardIoredis: version('../node_modules/ioredis/package.json'),
+    moleculer: anchor('moleculer'),
+    moleculerIoredis: anchor('ioredis'),
+    nats: anchor('nats'),
+    eventemitter2: anchor('eventemitter2'),
+    mitt: anchor('mitt'),
+    emittery: anchor('emittery'),
+  };
+}
+
 /**
  * Which source was measured: the commit, and how many files under src/ differ from it. Taken
  * once at start, right after `npm run build`, so it describes the dist/ every scenario uses.
@@ -107,6 +132,7 @@ async function runScenario(name) {
     },
     config: settingsFor(scenario),
     machine: machine(),
+    versions: versions(),
     startedAt: new Date().toISOString(),
     skipped,
     oursBuilt: built,
@@ -138,6 +164,11 @@ async function runScenario(name) {
 }
 
 async function main() {
+  if (!existsSync(fileURLToPath(new URL('./node_modules/.package-lock.json', import.meta.url)))) {
+    throw new Error(
+      'The benchmark anchors are not installed: run `npm ci --prefix bench` (npm run bench does).',
+    );
+  }
   const filters = process.argv.slice(2);
   const selected = SCENARIOS.filter(
     (s) =>

@@ -5,6 +5,7 @@
 
 // Hosting plugins
 export { createHost, definePlugin, formatTimeline } from './host/index.js';
+export { plugboardLogSerializers } from './host/host-logger.js';
 export type {
   Host,
   HostEvents,
@@ -48,6 +49,8 @@ export type {
   PluginErrorEvent,
   SubscribeOptions,
   Subscription,
+  WaitedEvent,
+  WaitForOptions,
 } from './bus/types.js';
 export type {
   CallOptions,
@@ -59,6 +62,7 @@ export type {
   ServiceStatus,
   ServiceStatusCallback,
   ServiceWatch,
+  WaitForServiceOptions,
 } from './rpc/types.js';
 export type {
   DiscoverFilter,
@@ -104,6 +108,7 @@ export {
   PlugboardError,
   PluginActivationError,
   PluginDeactivationError,
+  PluginStartError,
   RemoteError,
   SerializationError,
   ServiceUnavailableError,

@@ -1,6 +1,6 @@
 // Anchor setups shared by several scenarios.
 
-/** A Moleculer 0.14 broker that stays in-process: no transporter, no logger. */
+/** A Moleculer 0.15 broker that stays in-process: no transporter, no logger. */
 export async function startMoleculer(options = {}) {
   const { ServiceBroker } = await import('moleculer');
   const broker = new ServiceBroker({

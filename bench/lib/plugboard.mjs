@@ -1,7 +1,8 @@
 // Starts a Plugboard host from the built package (`dist/`, what users get) with a few plugins
 // and hands back their contexts. Imported lazily so anchor-only runs work before `dist` exists.
 import { existsSync } from 'node:fs';
-import { URL, fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
 
 const DIST = new URL('../../dist/index.js', import.meta.url);
 
@@ -23,4 +24,15 @@ export async function startPlugboard(names, hostOptions = {}) {
   const host = await createHost({ plugins, ...hostOptions });
   await host.start();
   return { host, ctx, close: () => host.stop() };
+}
+
+/**
+ * The ioredis that Plugboard itself runs on (the repository's dependency, not the bench
+ * package's, which follows Moleculer's peer range): the raw-client floors measure the same
+ * client as our Redis backend.
+ */
+export async function plugboardRedis() {
+  const require = createRequire(new URL('../../package.json', import.meta.url));
+  const mod = await import(pathToFileURL(require.resolve('ioredis')).href);
+  return mod.Redis ?? mod.default;
 }

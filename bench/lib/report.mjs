@@ -126,7 +126,21 @@ function scenarioSection(result, index) {
   return { out, comparisons: shown.map((c) => ({ ...c, scenario: s.title })) };
 }
 
-const METHOD = `- \`npm run bench\` builds the package and runs \`node bench/run.mjs\`; \`node bench/run.mjs publish\`
+/** The versions measured (recorded by run.mjs since the anchors got their own package). */
+function versionsLine(v) {
+  if (!v) return '';
+  return (
+    `\n- Versions: Plugboard ${v.plugboard} on ioredis ${v.plugboardIoredis} (also the raw-ioredis ` +
+    `floors); Moleculer ${v.moleculer} (its Redis transporter on ioredis ${v.moleculerIoredis}, ` +
+    `NATS client ${v.nats}); EventEmitter2 ${v.eventemitter2}, mitt ${v.mitt}, emittery ${v.emittery}.`
+  );
+}
+
+const METHOD = `- \`npm run bench\` builds the package, installs the anchors (the libraries measured beside
+  Plugboard: \`bench/package.json\`, its own package with its own lockfile, so their version ranges
+  never constrain what Plugboard's users install) with \`npm ci --prefix bench\` when they are
+  missing, and runs \`node bench/run.mjs\`. Plugboard is loaded from the built \`dist/\` with its
+  own dependencies. \`node bench/run.mjs publish\`
   runs only the scenarios whose name contains \`publish\` (the other sections keep their last
   results). Raw per-run JSON is written to \`bench/results/\` (git-ignored).
 - Every run of every variant is a **fresh child process** (\`node bench/scenario.mjs <scenario>
@@ -181,7 +195,8 @@ export async function writeReport(resultsDir, names) {
     m
       ? `- ${m.cpus} CPUs (${m.cpuModel}), ${m.platform}, Node ${m.node}.\n` +
         `- Scenario runs: ${results.map((r) => `${r.scenario.name} ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`).join('; ')}.\n` +
-        '- The machine is shared; the load average at the start of each scenario is given in its section.'
+        '- The machine is shared; the load average at the start of each scenario is given in its section.' +
+        versionsLine(results.at(-1)?.versions)
       : '- No results yet.',
     '',
     '## Method',

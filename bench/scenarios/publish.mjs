@@ -6,9 +6,12 @@ import { createSink, PAYLOAD } from '../lib/sink.mjs';
 
 const EVENT = 'user.created';
 
-/** Plugboard: a `producer` plugin publishes, a `consumer` plugin subscribes. */
-async function plugboard(subs, allFeatures) {
-  const pb = await startPlugboard(['producer', 'consumer']);
+/**
+ * Plugboard: a `producer` plugin publishes, a `consumer` plugin subscribes. Parity mode off
+ * (as in production) unless `parity`: then every subscriber decodes its own copy.
+ */
+async function plugboard(subs, allFeatures, parity = false) {
+  const pb = await startPlugboard(['producer', 'consumer'], { parity });
   const sink = createSink();
   const consumerBus = pb.ctx.consumer.eventBus;
   for (let i = 0; i < subs; i++) consumerBus.subscribe(EVENT, sink.handler());
@@ -108,7 +111,7 @@ async function moleculer(subs) {
   return {
     perOp: subs,
     delivered: sink.calls,
-    // 0.14's broker.emit returns Promise.all over the local handlers, so it is awaitable.
+    // broker.emit returns Promise.allSettled over the local handlers, so it is awaitable.
     batch: async (n) => {
       for (let i = 0; i < n; i++) await broker.emit(EVENT, PAYLOAD);
     },
@@ -124,6 +127,12 @@ const IMPLS = [
     label: 'Plugboard, + wildcard + group subscriber',
     setup: (s) => plugboard(s, true),
   },
+  {
+    key: 'ours-parity',
+    side: 'ours',
+    label: 'Plugboard, parity mode on',
+    setup: (s) => plugboard(s, false, true),
+  },
   { key: 'events', side: 'anchor', label: 'node:events EventEmitter', setup: nodeEvents },
   {
     key: 'events-await',
@@ -135,7 +144,7 @@ const IMPLS = [
   { key: 'ee2', side: 'anchor', label: 'EventEmitter2 (wildcard: true)', setup: eventEmitter2 },
   { key: 'mitt', side: 'anchor', label: 'mitt', setup: mitt },
   { key: 'emittery', side: 'anchor', label: 'emittery', setup: emittery },
-  { key: 'moleculer', side: 'anchor', label: 'Moleculer 0.14 local', setup: moleculer },
+  { key: 'moleculer', side: 'anchor', label: 'Moleculer 0.15 local', setup: moleculer },
 ];
 
 const variants = [1, 10].flatMap((subs) =>
@@ -167,7 +176,11 @@ Per operation:
   \`EventMeta\` (\`Date.now()\`; the id is generated only if a handler reads it), calls each
   handler with \`(data, next, meta)\` in a try/catch, checks each result for a promise to await,
   and returns a shared resolved promise when all handlers were sync. With no other nodes
-  nothing is encoded or sent to the backend.
+  nothing is encoded or sent to the backend. Parity mode is off (\`parity: false\`, as with
+  \`NODE_ENV=production\`): the payload is passed by reference.
+- **Plugboard, parity mode on** (the default outside production): the same, but the payload
+  is encoded once per publish (msgpackr, size limit checked) and each subscriber decodes its
+  own copy, as a subscriber on another node would.
 - **Plugboard + wildcard + group**: the same, with a \`user.*\` subscriber and a subscriber in
   group \`workers\` also matching (so 2 more handler calls per publish).
 - **node:events**: synchronous \`ee.emit\`, not awaited. **mitt**: synchronous \`emit\`.
@@ -175,8 +188,8 @@ Per operation:
   hop that any awaited publish pays; the floor for an awaited API (1 subscriber only).
 - **EventEmitter2**: synchronous \`emit\` with \`wildcard: true\` (pattern tree lookup).
 - **emittery**: \`await emitter.emit\` (async; runs listeners after a microtask).
-- **Moleculer 0.14**: \`await broker.emit\` in a broker with \`transporter: null\`; each subscriber is
-  a local service with an event handler. In 0.14 \`broker.emit\` returns \`Promise.all\` over the
+- **Moleculer 0.15**: \`await broker.emit\` in a broker with \`transporter: null\`; each subscriber is
+  a local service with an event handler. \`broker.emit\` returns \`Promise.allSettled\` over the
   local handlers, so awaiting it waits for them like ours does.
 
 The ≥ 0.15x target compares an awaited publish with a synchronous \`emit\` that V8 can inline
@@ -214,5 +227,7 @@ but its \`await\` would reach, so the target leaves only a few ns per publish be
     },
     { label: 'ours, all features ÷ ours plain, 1 sub', a: 'ours-all-1', b: 'ours-1' },
     { label: 'ours, all features ÷ ours plain, 10 subs', a: 'ours-all-10', b: 'ours-10' },
+    { label: 'ours, parity mode on ÷ off, 1 sub', a: 'ours-parity-1', b: 'ours-1' },
+    { label: 'ours, parity mode on ÷ off, 10 subs', a: 'ours-parity-10', b: 'ours-10' },
   ],
 };

@@ -147,6 +147,7 @@ async function plugboard(grouped) {
       startPlugboard(['producer'], {
         nodeId: `${namespace}-pub`,
         backend: { redis: REDIS_URL, namespace },
+        parity: false,
       }),
     publish: (pb) => {
       const bus = pb.ctx.producer.eventBus;
@@ -163,6 +164,7 @@ async function plugboardSubscriber({ namespace, nodeId, grouped, sub }, link) {
   const pb = await startPlugboard(['consumer'], {
     nodeId,
     backend: { redis: REDIS_URL, namespace },
+    parity: false,
   });
   const counter = deliveryCounter(link, sub);
   pb.ctx.consumer.eventBus.subscribe(
@@ -236,9 +238,9 @@ and that every subscriber got some.
   PUBLISH is acknowledged by Redis; frames within a tick share one PUBLISH.
 - **Plugboard, group**: two subscriber hosts, each \`subscribe(..., { group: '${GROUP}' })\`;
   each event goes to one of them (round-robin across the cluster).
-- **Moleculer 0.14 Redis, \`broker.broadcast\`**: one subscriber broker with a \`consumer\` service
+- **Moleculer 0.15 Redis, \`broker.broadcast\`**: one subscriber broker with a \`consumer\` service
   listening to \`user.created\`.
-- **Moleculer 0.14 Redis, \`broker.emit\`** (balanced): two subscriber brokers with the same
+- **Moleculer 0.15 Redis, \`broker.emit\`** (balanced): two subscriber brokers with the same
   \`consumer\` service; each event goes to one of them. Moleculer's Redis transporter resolves a
   publish at once (fire-and-forget PUBLISH), so for it only the 5,000-event window limits the
   publisher.`,
@@ -258,7 +260,7 @@ and that every subscriber got some.
     {
       id: 'mol-broadcast',
       side: 'anchor',
-      label: 'Moleculer 0.14 Redis `broadcast`, 1 subscriber process',
+      label: 'Moleculer 0.15 Redis `broadcast`, 1 subscriber process',
       setup: () => moleculer(false),
     },
     {
@@ -270,7 +272,7 @@ and that every subscriber got some.
     {
       id: 'mol-emit',
       side: 'anchor',
-      label: 'Moleculer 0.14 Redis `emit` (balanced), 2 subscriber processes',
+      label: 'Moleculer 0.15 Redis `emit` (balanced), 2 subscriber processes',
       setup: () => moleculer(true),
     },
   ],

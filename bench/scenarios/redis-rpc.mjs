@@ -2,7 +2,7 @@
 // This child is the caller; the provider (or echo) runs in a peer process (see lib/remote.mjs).
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
-import { startPlugboard } from '../lib/plugboard.mjs';
+import { plugboardRedis, startPlugboard } from '../lib/plugboard.mjs';
 import {
   deleteNamespaceKeys,
   NATS_URL,
@@ -66,7 +66,7 @@ async function plugboard(inFlight) {
   const backend = { redis: REDIS_URL, namespace };
   const [provider, pb] = await Promise.all([
     startPeer(NAME, 'pb-provider', { namespace, nodeId: `${namespace}-provider` }),
-    startPlugboard(['caller'], { nodeId: `${namespace}-caller`, backend }),
+    startPlugboard(['caller'], { nodeId: `${namespace}-caller`, backend, parity: false }),
   ]);
   const rpc = pb.ctx.caller.rpcClient;
   // The caller learns of the provider through its registry watch: wait (bounded) until it does.
@@ -98,6 +98,7 @@ async function plugboardProvider({ namespace, nodeId }) {
   const pb = await startPlugboard(['provider'], {
     nodeId,
     backend: { redis: REDIS_URL, namespace },
+    parity: false,
   });
   let runs = 0;
   const registration = pb.ctx.provider.rpcServer.register('calculator', {
@@ -153,7 +154,7 @@ async function moleculerProvider({ namespace, transporter }) {
 // ---------------------------------------------------------------- floors: raw ioredis
 
 async function redisClient(options = {}) {
-  const { default: Redis } = await import('ioredis');
+  const Redis = await plugboardRedis();
   const client = new Redis(REDIS_URL, { lazyConnect: true, ...options });
   await withTimeout(client.connect(), 5000, 'redis connect');
   return client;
@@ -258,10 +259,10 @@ Per call:
   is PUBLISHed to the provider's inbox channel, the reply frame back to the caller's inbox:
   two pub/sub hops. Frames to one channel within a tick leave as one PUBLISH (so at 100 in
   flight many calls share a PUBLISH), and ioredis auto-pipelines.
-- **Moleculer 0.14, Redis transporter**: \`await broker.call('calculator.add', { a: 2, b: 3 })\`
+- **Moleculer 0.15, Redis transporter**: \`await broker.call('calculator.add', { a: 2, b: 3 })\`
   between two brokers (\`transporter: 'redis://127.0.0.1:6379'\`, JSON serializer, default
   \`requestTimeout\` 0 = no timer). Also two pub/sub hops, one PUBLISH per packet.
-- **Moleculer 0.14, NATS transporter**: the same against the local NATS server.
+- **Moleculer 0.15, NATS transporter**: the same against the local NATS server.
 - **raw ioredis \`PING\`**: one round trip to Redis, nothing else (auto-pipelined at 100 in
   flight): the physical floor of anything that talks to Redis.
 - **raw ioredis pub/sub ping-pong**: PUBLISH a 4-byte id to a channel the echo process
@@ -294,25 +295,25 @@ load average of the run.`,
     {
       id: 'mol-redis-1',
       side: 'anchor',
-      label: 'Moleculer 0.14 Redis, 1 in flight',
+      label: 'Moleculer 0.15 Redis, 1 in flight',
       setup: () => moleculer(REDIS_URL, 1),
     },
     {
       id: 'mol-redis-100',
       side: 'anchor',
-      label: 'Moleculer 0.14 Redis, 100 in flight',
+      label: 'Moleculer 0.15 Redis, 100 in flight',
       setup: () => moleculer(REDIS_URL, HIGH),
     },
     {
       id: 'mol-nats-1',
       side: 'anchor',
-      label: 'Moleculer 0.14 NATS, 1 in flight',
+      label: 'Moleculer 0.15 NATS, 1 in flight',
       setup: () => moleculer(NATS_URL, 1),
     },
     {
       id: 'mol-nats-100',
       side: 'anchor',
-      label: 'Moleculer 0.14 NATS, 100 in flight',
+      label: 'Moleculer 0.15 NATS, 100 in flight',
       setup: () => moleculer(NATS_URL, HIGH),
     },
     { id: 'ping-1', side: 'anchor', label: 'raw ioredis PING, 1 in flight', setup: () => ping(1) },

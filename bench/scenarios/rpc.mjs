@@ -7,8 +7,8 @@ const tally = () => ({ runs: 0, sum: 0 });
 const verifyTally = (t) => (ops) =>
   t.runs === ops && t.sum === 5 * ops ? null : `runs ${t.runs}, sum ${t.sum}, ops ${ops}`;
 
-async function plugboard(async) {
-  const pb = await startPlugboard(['provider', 'caller']);
+async function plugboard(async, parity = false) {
+  const pb = await startPlugboard(['provider', 'caller'], { parity });
   const t = tally();
   const add = async ? async (a, b) => (t.runs++, a + b) : (a, b) => (t.runs++, a + b);
   pb.ctx.provider.rpcServer.register('calculator', { add });
@@ -75,11 +75,13 @@ Per operation:
   at once (\`Promise.resolve\`); no deadline is needed since nothing can run meanwhile. An async
   result gets a deadline entry in the shared deadline queue (one timer for all calls, no
   \`setTimeout\` per call), in-flight and per-plugin accounting, and a wrapping promise.
-- **Moleculer 0.14**: \`await broker.call('calculator.add', { a: 2, b: 3 })\` with
+- **Moleculer 0.15**: \`await broker.call('calculator.add', { a: 2, b: 3 })\` with
   \`transporter: null\` (creates a Context, runs the action through its middleware chain).
   Moleculer's default \`requestTimeout\` is 0 (no timer), so it also runs with
   \`requestTimeout: 10000\` (a \`setTimeout\` per call) to match our default deadline, and with an
   async action to compare like with like against our async handler.
+- **Plugboard, parity mode on** (the default outside production; the rows above run with
+  \`parity: false\`): params and the result are each encoded and decoded, as across nodes.
 - **bare async function**: \`await add(2, 3)\`, the floor for any promise-based call.
 
 The ≥ 3x target is checked for both handler kinds and both Moleculer configurations. The issue
@@ -105,17 +107,23 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
       label: 'Plugboard, async handler',
       setup: () => plugboard(true),
     },
-    { id: 'moleculer', side: 'anchor', label: 'Moleculer 0.14 local', setup: () => moleculer({}) },
+    {
+      id: 'ours-sync-parity',
+      side: 'ours',
+      label: 'Plugboard, sync handler, parity mode on',
+      setup: () => plugboard(false, true),
+    },
+    { id: 'moleculer', side: 'anchor', label: 'Moleculer 0.15 local', setup: () => moleculer({}) },
     {
       id: 'moleculer-async',
       side: 'anchor',
-      label: 'Moleculer 0.14 local, async action',
+      label: 'Moleculer 0.15 local, async action',
       setup: () => moleculer({}, true),
     },
     {
       id: 'moleculer-timeout',
       side: 'anchor',
-      label: 'Moleculer 0.14 local, requestTimeout 10 s',
+      label: 'Moleculer 0.15 local, requestTimeout 10 s',
       setup: () => moleculer({ requestTimeout: 10_000 }),
     },
     { id: 'bare', side: 'anchor', label: 'bare `await add(2, 3)`', setup: bare },
@@ -153,5 +161,6 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
     },
     { label: 'ours (sync) ÷ bare async function', a: 'ours-sync', b: 'bare' },
     { label: 'ours (async) ÷ bare async function', a: 'ours-async', b: 'bare' },
+    { label: 'ours (sync), parity mode on ÷ off', a: 'ours-sync-parity', b: 'ours-sync' },
   ],
 };

@@ -30,7 +30,7 @@ function workload(count, nameCount) {
 
 async function plugboard(count, nameCount) {
   const { patterns, names, prefix } = workload(count, nameCount);
-  const pb = await startPlugboard(['producer', 'consumer']);
+  const pb = await startPlugboard(['producer', 'consumer'], { parity: false });
   const sink = createSink();
   for (const p of patterns) pb.ctx.consumer.eventBus.subscribe(p, sink.handler());
   const bus = pb.ctx.producer.eventBus;

@@ -35,6 +35,14 @@ export interface LocalDelivery {
     chosen: SubscriptionRecord[] | undefined,
     deliver: Deliver,
   ): Promise<void>;
+  /** `dispatch` in parity mode: each handler called decodes its own copy of `bytes`. */
+  dispatchCopies(
+    subs: readonly SubscriptionRecord[],
+    bytes: Uint8Array,
+    meta: EventMeta,
+    chosen: SubscriptionRecord[] | undefined,
+    deliver: Deliver,
+  ): Promise<void>;
 }
 
 export interface ClusterFanoutOptions {
@@ -45,6 +53,8 @@ export interface ClusterFanoutOptions {
   drops: DropReporter;
   /** Bound on the cluster barrier behind a group subscription's `ready`. */
   readyTimeout: number;
+  /** Parity mode: events from other nodes are decoded once per receiving subscriber. */
+  parity?: boolean;
   local: LocalDelivery;
 }
 
@@ -96,7 +106,7 @@ export class ClusterFanout {
    * Hand the event to the backend: one enqueue per durable queue bound to it, and in a cluster
    * one broadcast plus one direct message per remote group turn. Group turns that fall on this
    * node are pushed to `chosen`. Throws (before anything is sent) when the event cannot be
-   * encoded or is too large.
+   * encoded or is too large. `encoded`: the data already encoded (parity mode).
    */
   handOff(
     entry: MatchEntry,
@@ -104,12 +114,13 @@ export class ClusterFanout {
     data: unknown,
     chosen: SubscriptionRecord[] | undefined,
     durable: ReadonlySet<string> | undefined,
+    encoded?: Uint8Array,
   ): Promise<void> {
     if (!this.clustered && (durable === undefined || durable.size === 0)) return RESOLVED;
     const { transport, queues } = this.options.backend;
     const frame: EventFrame = {
       e: meta.event,
-      d: this.options.codec.encode(data),
+      d: encoded ?? this.options.codec.encode(data),
       i: meta.id,
       s: meta.source,
       n: this.nodeId,
@@ -167,6 +178,11 @@ export class ClusterFanout {
     } else if (!entry.hasPlain) {
       return undefined; // nobody here takes broadcasts of this event: skip decoding its data
     }
+    const deliver = grouped ? Deliver.Groups : Deliver.Plain;
+    if (this.options.parity === true) {
+      const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
+      return local.dispatchCopies(entry.subs, frame.d, meta, chosen, deliver);
+    }
     let data: unknown;
     try {
       data = this.options.codec.decode(frame.d);
@@ -178,7 +194,7 @@ export class ClusterFanout {
       return undefined;
     }
     const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
-    return local.dispatch(entry.subs, data, meta, chosen, grouped ? Deliver.Groups : Deliver.Plain);
+    return local.dispatch(entry.subs, data, meta, chosen, deliver);
   }
 
   /**
@@ -314,8 +330,13 @@ export class ClusterFanout {
     const pending: Array<Promise<void>> = [];
     for (const [node, list] of byNode)
       pending.push(this.sendGroups(node, list, frame, data, meta, tried));
-    if (chosen.length > 0)
-      pending.push(local.dispatch(entry.subs, data, meta, chosen, Deliver.Groups));
+    if (chosen.length > 0) {
+      pending.push(
+        this.options.parity === true
+          ? local.dispatchCopies(entry.subs, frame.d, meta, chosen, Deliver.Groups)
+          : local.dispatch(entry.subs, data, meta, chosen, Deliver.Groups),
+      );
+    }
     return Promise.all(pending).then(noop);
   }
 

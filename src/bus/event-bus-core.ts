@@ -37,11 +37,17 @@ export interface EventBusCoreOptions {
   handlerTimeout: number;
   /** How long `Subscription.ready` waits for every live node to confirm (default 10 s). */
   readyTimeout?: number;
+  /**
+   * Parity mode: local subscribers get the data round-tripped through the codec (encoded once
+   * per publish, decoded once per receiving subscriber), exactly as a subscriber on another node
+   * would. Off: the published object itself, by reference. Default false.
+   */
+  parity?: boolean;
 }
 
 /**
  * The per-host event bus shared by every plugin context: local dispatch. Local delivery never
- * serializes: the matching subscribers of an event name are computed once (trie + sort) and
+ * serializes unless parity mode is on (then every subscriber decodes its own copy): the matching subscribers of an event name are computed once (trie + sort) and
  * cached until the subscriptions change, so a publish is a map lookup and a loop. Other nodes
  * and durable queues get the event through {@link ClusterFanout}; durable subscriptions and the
  * cluster's bindings are kept by {@link DurableBindings}. Group members take turns per group
@@ -63,11 +69,13 @@ export class EventBusCore {
   private readonly drops: DropReporter;
   private readonly nodeId: string;
   private readonly clustered: boolean;
+  private readonly parity: boolean;
   private seq = 0;
 
   constructor(private readonly options: EventBusCoreOptions) {
     this.nodeId = options.backend.nodeId;
     this.clustered = options.backend.clustered;
+    this.parity = options.parity === true;
     this.drops = new DropReporter(
       options.logger,
       'dropped malformed event frames from the backend',
@@ -80,11 +88,14 @@ export class EventBusCore {
       nextId: options.nextId,
       drops: this.drops,
       readyTimeout,
+      parity: this.parity,
       local: {
         lookup: (event) => this.lookup(event),
         nextMember: (slot) => this.nextMember(slot),
         dispatch: (subs, data, meta, chosen, deliver) =>
           this.dispatch(subs, data, meta, chosen, deliver),
+        dispatchCopies: (subs, bytes, meta, chosen, deliver) =>
+          this.dispatchCopies(subs, bytes, meta, chosen, deliver),
       },
     });
     this.durable = new DurableBindings({
@@ -177,6 +188,7 @@ export class EventBusCore {
    * resolved promise is returned.
    */
   publish(source: string, event: string, data: unknown, traceId?: string): Promise<void> {
+    if (this.parity) return this.publishCopies(source, event, data, traceId);
     let entry: MatchEntry;
     try {
       entry = this.lookup(event);
@@ -207,6 +219,60 @@ export class EventBusCore {
       for (const slot of entry.slots.values()) chosen.push(this.nextMember(slot));
     }
     const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All);
+    if (remote === undefined) return local;
+    return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
+  }
+
+  /**
+   * `publish` in parity mode: the data is encoded once (so an unencodable or too-large payload
+   * rejects before any handler runs, as on a clustered backend), the same bytes go to the
+   * backend, and each local subscriber decodes its own copy.
+   */
+  private publishCopies(
+    source: string,
+    event: string,
+    data: unknown,
+    traceId: string | undefined,
+  ): Promise<void> {
+    let entry: MatchEntry;
+    let bytes: Uint8Array;
+    try {
+      entry = this.lookup(event);
+      bytes = this.options.codec.encode(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const meta = new LazyEventMeta(
+      event,
+      source,
+      this.nodeId,
+      entry.seesMeta ? Date.now() : undefined,
+      this.options.nextId,
+      undefined,
+      traceId,
+    );
+    let remote: Promise<void> | undefined;
+    let chosen: SubscriptionRecord[] | undefined;
+    if (this.clustered || this.durable.size > 0) {
+      try {
+        chosen = entry.slots === undefined ? undefined : [];
+        remote = this.fanout.handOff(
+          entry,
+          meta,
+          data,
+          chosen,
+          this.durable.queuesFor(event),
+          bytes,
+        );
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (!this.clustered && entry.slots !== undefined) {
+      chosen = [];
+      for (const slot of entry.slots.values()) chosen.push(this.nextMember(slot));
+    }
+    const local = this.dispatchCopies(entry.subs, bytes, meta, chosen, Deliver.All);
     if (remote === undefined) return local;
     return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
   }
@@ -290,6 +356,49 @@ export class EventBusCore {
       if (sub.group === undefined) {
         if (deliver === Deliver.Groups) continue;
       } else if (deliver === Deliver.Plain || chosen?.includes(sub) !== true) continue;
+      if (sub.once) sub.end('once');
+      let result: unknown;
+      try {
+        result = sub.handler(data, NOOP_NEXT, meta);
+      } catch (error) {
+        this.reportHandlerError(sub.owner, meta, error);
+        continue;
+      }
+      if (isThenable(result)) (pending ??= []).push(this.track(sub, result, meta));
+    }
+    if (pending === undefined) return RESOLVED;
+    return pending.length === 1 ? pending[0]! : Promise.all(pending).then(noop);
+  }
+
+  /**
+   * {@link dispatch} in parity mode: each handler called gets its own copy, decoded from `bytes`
+   * (a separate loop, so the by-reference path pays nothing for parity). Data that cannot be
+   * decoded (from another node) is logged and not delivered.
+   */
+  private dispatchCopies(
+    subs: readonly SubscriptionRecord[],
+    bytes: Uint8Array,
+    meta: EventMeta,
+    chosen: SubscriptionRecord[] | undefined,
+    deliver: Deliver,
+  ): Promise<void> {
+    let pending: Array<Promise<void>> | undefined;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i]!;
+      if (!sub.active) continue;
+      if (sub.group === undefined) {
+        if (deliver === Deliver.Groups) continue;
+      } else if (deliver === Deliver.Plain || chosen?.includes(sub) !== true) continue;
+      let data: unknown;
+      try {
+        data = this.options.codec.decode(bytes);
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error, event: meta.event },
+          'dropped an event whose data cannot be decoded',
+        );
+        break;
+      }
       if (sub.once) sub.end('once');
       let result: unknown;
       try {

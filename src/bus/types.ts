@@ -97,6 +97,30 @@ export interface EventBus {
     handler: EventHandler<EventPayload<E>>,
     options?: SubscribeOptions,
   ): Subscription;
+  /**
+   * The next event matching `event` (a name or pattern) and `filter`, published after the call,
+   * as `{ data, meta }`. Bounded: rejects with `TimeoutError` naming the pattern past `timeout`
+   * (default: the host's `rpcTimeout`, 10 s), with `ContextClosedError` if the plugin stops
+   * first, and with the filter's error if it throws. Its subscription lasts only while waiting.
+   */
+  waitFor<E extends string>(
+    event: E,
+    options?: WaitForOptions<EventPayload<E>>,
+  ): Promise<WaitedEvent<EventPayload<E>>>;
+}
+
+/** Options of {@link EventBus.waitFor}. */
+export interface WaitForOptions<T = unknown> {
+  /** Bound, ms. Default: the host's `rpcTimeout` (10000). */
+  timeout?: number;
+  /** Only an event for which this returns true ends the wait. */
+  filter?: (data: T, meta: EventMeta) => boolean;
+}
+
+/** An event as {@link EventBus.waitFor} resolves with it. */
+export interface WaitedEvent<T = unknown> {
+  readonly data: T;
+  readonly meta: EventMeta;
 }
 
 /** Ordered middleware over one event name. */

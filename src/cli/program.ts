@@ -14,7 +14,10 @@ export function buildProgram(): Command {
       'Run every plugin folder in <folder>/plugins (or in <folder> itself) until stopped.',
     )
     .argument('<folder>', 'an application folder, or a folder of plugin folders')
-    .option('--redis <url>', 'join a cluster through Redis (redis://host:port)')
+    .option(
+      '--redis <url>',
+      'join a cluster through Redis (redis://[:password@]host:port[/db], rediss://... or redis+unix:///path.sock)',
+    )
     .option('--namespace <ns>', 'cluster namespace on Redis (default "plugboard")')
     .option('--node-id <id>', "this node's id in the cluster (default: random)")
     .addOption(
@@ -30,13 +33,26 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--log-level <level>',
-        'JSON logs on stderr from this level (default: PLUGBOARD_LOG_LEVEL or warn)',
+        'logs on stderr from this level (default: PLUGBOARD_LOG_LEVEL or warn)',
       ).choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log format on stderr (default: PLUGBOARD_LOG_FORMAT, else pretty on a terminal, json otherwise); ' +
+          'json asked for by name also logs what stdout already says',
+      ).choices(['json', 'pretty']),
+    )
+    .option(
+      '--strict-start',
+      'fail at once (exit 1, nothing keeps running) when any plugin does not start',
     )
     .addHelpText(
       'after',
       '\nExits with 1 when a plugin failed to start or to stop cleanly. SIGINT/SIGTERM stop the host\n' +
-        'gracefully; a second signal exits at once.',
+        'gracefully; a second signal exits at once. Without --strict-start, plugins that did not\n' +
+        'start are listed and the others keep running. A failed start prints one line saying why\n' +
+        '(and a hint); --log-level debug adds every log record with its stack trace.',
     )
     .action(async (folder: string, options: StartOptions) => {
       process.exitCode = await runStart(folder, options);

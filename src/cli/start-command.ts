@@ -1,12 +1,15 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { destination, pino, type Level } from 'pino';
+import type { Level } from 'pino';
+import { redisAddress } from '../backends/redis/options.js';
 import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
 import { isLogLevel } from '../host/host-logger.js';
+import { listPluginFolders } from '../host/manifest.js';
 import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
+import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
 import { Narrator } from './narrator.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
@@ -24,6 +27,10 @@ export interface StartOptions {
   /** Print the lifecycle timeline after stopping. */
   timeline?: boolean;
   logLevel?: Level | 'silent';
+  /** `json` or `pretty` logs on stderr (default: PLUGBOARD_LOG_FORMAT, else pretty on a TTY). */
+  logFormat?: LogFormat;
+  /** Fail (exit 1 before running) when any plugin does not start. */
+  strictStart?: boolean;
 }
 
 /** Where the command writes and how it waits for signals (replaceable in tests). */
@@ -54,7 +61,8 @@ export const processIo: StartIo = {
 /**
  * `plugboard start <folder>`: run every plugin folder in `<folder>/plugins` (or `<folder>` when it
  * has no `plugins` subfolder) until SIGINT/SIGTERM, `--exit-after` or `--once`. Resolves with
- * the exit code: 0 when every plugin activated and stopped cleanly, 1 otherwise.
+ * the exit code: 0 when every plugin activated and stopped cleanly, 1 otherwise (also when the
+ * folder holds no plugin folder: the message says when `<folder>` is itself a plugin).
  */
 export async function runStart(
   folder: string,
@@ -70,6 +78,14 @@ export async function runStart(
   if (options.namespace !== undefined && options.redis === undefined) {
     io.err('plugboard: --namespace only applies with --redis <url>.');
     return 1;
+  }
+  if (options.redis !== undefined) {
+    try {
+      redisAddress(options.redis);
+    } catch (error) {
+      io.err(`plugboard: ${describe(error)}`);
+      return 1;
+    }
   }
   const backend: BackendOption =
     options.redis === undefined
@@ -91,10 +107,29 @@ export async function runStart(
     );
     return 1;
   }
-  // Logs go to stderr as JSON; stdout carries the narration.
-  const logger = pino(
-    { level: options.logLevel ?? (fromEnv || 'warn') },
-    destination({ fd: 2, sync: true }),
+  const noPlugins = await describeNoPlugins(folder, root, pluginDirectory);
+  if (noPlugins !== undefined) {
+    io.err(`plugboard: ${noPlugins}`);
+    return 1;
+  }
+  const formatFromEnv = process.env['PLUGBOARD_LOG_FORMAT'];
+  if (
+    options.logFormat === undefined &&
+    formatFromEnv !== undefined &&
+    formatFromEnv !== '' &&
+    !isLogFormat(formatFromEnv)
+  ) {
+    io.err(
+      `plugboard: PLUGBOARD_LOG_FORMAT must be json or pretty; got ${JSON.stringify(formatFromEnv)}.`,
+    );
+    return 1;
+  }
+  // Logs go to stderr (pretty on a terminal, JSON lines otherwise); stdout carries the narration.
+  const logger = await createCliLogger(
+    options.logLevel ?? (isLogLevel(fromEnv) ? fromEnv : 'warn'),
+    options.logFormat ?? (isLogFormat(formatFromEnv) ? formatFromEnv : defaultLogFormat()),
+    // JSON asked for by name feeds a log collector: it gets every record, narrated or not.
+    (options.logFormat ?? formatFromEnv) === 'json',
   );
 
   let host: Host;
@@ -103,6 +138,7 @@ export async function runStart(
       pluginDirectory,
       backend,
       logger,
+      ...(options.strictStart === true ? { strictStart: true } : {}),
       ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
     });
   } catch (error) {
@@ -127,14 +163,18 @@ export async function runStart(
   });
 
   let code = 0;
+  let started = false;
   try {
     io.out(`plugboard: starting plugins from ${pluginDirectory}`);
     try {
       await host.start();
     } catch (error) {
+      // The one line a person reads, and what to try next.
       io.err(`plugboard: could not start: ${describe(error)}`);
+      io.err(`  hint: ${hint(error, options)}`);
       return 1;
     }
+    started = true;
     const health = host.health();
     narrator.started(health);
     if (!health.ok) code = 1;
@@ -156,18 +196,62 @@ export async function runStart(
     clearInterval(keepAlive);
     io.out(`plugboard: stopping (${reason})...`);
   } finally {
-    const started = performance.now();
+    const stopping = performance.now();
     await host.stop();
     const stopped = host.health();
     const unclean = Object.values(stopped.plugins).some(
       (p) => p.error?.code === 'PB_PLUGIN_DEACTIVATION' || p.unfinished.length > 0,
     );
     if (unclean) code = 1;
-    io.out(`plugboard: stopped in ${Math.round(performance.now() - started)} ms.`);
+    // A failed start has released everything already: nothing to report about stopping.
+    if (started) io.out(`plugboard: stopped in ${Math.round(performance.now() - stopping)} ms.`);
     if (options.timeline === true) io.out(`\nTimeline:\n${formatTimeline(host.timeline())}`);
     removeSignalHandler();
   }
   return code;
+}
+
+/**
+ * Why `plugboard start <folder>` would find no plugin to run, or `undefined` when it finds some:
+ * an empty host would run forever doing nothing. The usual mistake, pointing at a plugin folder
+ * instead of the folder holding it, is named.
+ */
+async function describeNoPlugins(
+  folder: string,
+  root: string,
+  pluginDirectory: string,
+): Promise<string | undefined> {
+  let found: string[];
+  try {
+    found = await listPluginFolders(pluginDirectory);
+  } catch (error) {
+    return describe(error);
+  }
+  if (found.length > 0) return undefined;
+  const shown = pluginDirectory === root ? folder : join(folder, 'plugins');
+  const manifest = readPackageJson(join(pluginDirectory, 'package.json'));
+  if (manifest !== undefined) {
+    const why =
+      typeof manifest['main'] === 'string' ? 'a package.json with main' : 'a package.json';
+    return (
+      `No plugins found in ${shown}: it is itself a plugin (it has ${why}); ` +
+      `run \`plugboard start\` on its parent folder, which holds plugin folders.`
+    );
+  }
+  return (
+    `No plugins found in ${shown}: a plugin is a subfolder with a package.json ` +
+    `(in ${join(folder, 'plugins')} or, without that folder, in ${folder} itself).`
+  );
+}
+
+/** The object in a package.json, or `undefined` when there is none or it is not JSON. */
+function readPackageJson(path: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return existsSync(path) ? {} : undefined;
+  }
 }
 
 function isDirectory(path: string): boolean {
@@ -177,4 +261,26 @@ function isDirectory(path: string): boolean {
 function describe(error: unknown): string {
   if (isPlugboardError(error)) return `${error.message} [${error.code}]`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What to try after a failed start. */
+function hint(error: unknown, options: StartOptions): string {
+  const code = isPlugboardError(error) ? error.code : undefined;
+  switch (code) {
+    case 'PB_BACKEND_UNAVAILABLE':
+      return options.redis === undefined
+        ? 'run with --log-level debug to see each step.'
+        : 'check that Redis runs at that address (redis-cli -u <url> ping), or leave out --redis to run in memory.';
+    case 'PB_PLUGIN_START':
+      return 'the lines above say why each plugin failed; without --strict-start the others would run.';
+    case 'PB_DEPENDENCY_CYCLE':
+    case 'PB_MISSING_DEPENDENCY':
+    case 'PB_DEPENDENCY_VERSION':
+    case 'PB_DUPLICATE_PLUGIN':
+      return "fix the plugins' package.json dependencies; nothing was started.";
+    case 'PB_INVALID_MANIFEST':
+      return "fix the plugin's package.json (details name the field); nothing was started.";
+    default:
+      return 'run with --log-level debug for the stack trace.';
+  }
 }

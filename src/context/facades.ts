@@ -7,6 +7,7 @@ import type {
   PluginChain,
   SubscribeOptions,
   Subscription,
+  WaitForOptions,
 } from '../bus/types.js';
 import { ContextClosedError, ValidationError } from '../errors/errors.js';
 import type { ServiceRegistryCore } from '../registry/service-registry-core.js';
@@ -18,13 +19,14 @@ import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-a
 import { isThenable } from '../util/thenable.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
+import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
 
 // The facades are what a plugin sees: thin objects that put the plugin's name on everything and
 // record what it holds in its scope. All real work happens in the shared cores. Every method that
 // returns a promise reports every failure through it (see `attempt`); methods that return a
 // handle (subscribe, register, watch, timers) throw, as they have nothing else to report with.
 
-export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus {
+export function createEventBus(core: EventBusCore, scope: PluginScope, waits: WaitEnv): EventBus {
   const id = scope.pluginId;
   const subscribe = (
     pattern: string,
@@ -56,14 +58,19 @@ export function createEventBus(core: EventBusCore, scope: PluginScope): EventBus
     return record;
   };
   return {
+    // The hot path: no wrapper, since `core.publish` itself never throws (it rejects).
     publish: (event, data) =>
-      attempt(() => {
-        if (scope.closed) throw closed(scope, `publishing "${String(event)}"`);
-        return core.publish(id, event, data);
-      }),
+      scope.closed
+        ? Promise.reject(closed(scope, `publishing "${String(event)}"`))
+        : core.publish(id, event, data),
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
+    waitFor: ((event: string, options?: WaitForOptions) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `waiting for "${String(event)}"`);
+        return waitForEvent(core, scope, waits, event, options?.timeout, options?.filter);
+      })) as EventBus['waitFor'],
     unsubscribe(subscription) {
       if (
         typeof (subscription as Partial<SubscriptionRecord> | undefined)?.unsubscribe !== 'function'
@@ -114,7 +121,7 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
   };
 }
 
-export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
+export function createRpcClient(core: RpcCore, scope: PluginScope, waits: WaitEnv): RpcClient {
   const id = scope.pluginId;
   const call = (
     service: string,
@@ -123,15 +130,20 @@ export function createRpcClient(core: RpcCore, scope: PluginScope): RpcClient {
     timeout: number | undefined,
     preferLocal?: boolean,
   ): Promise<unknown> =>
-    attempt(() => {
-      if (scope.closed) throw closed(scope, `calling ${String(service)}.${String(method)}`);
-      return core.call(id, service, method, params, timeout, preferLocal);
-    });
+    // The hot path: no wrapper, since `core.call` itself never throws (it rejects).
+    scope.closed
+      ? Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`))
+      : core.call(id, service, method, params, timeout, preferLocal);
   const client: RpcClient = {
     call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
       call(service, method, params, options?.timeout, options?.preferLocal)) as RpcClient['call'],
     callWithTimeout: ((service: string, method: string, params: unknown, timeout: number) =>
       call(service, method, params, timeout)) as RpcClient['callWithTimeout'],
+    waitForService: (service, options) =>
+      attempt(() => {
+        if (scope.closed) throw closed(scope, `waiting for service "${String(service)}"`);
+        return waitForService(core, scope, waits, service, options?.timeout);
+      }),
     subscribeService(service, callback) {
       scope.assertOpen(`watching "${service}"`);
       return holdWatch(scope, core.subscribeService(service, callback));

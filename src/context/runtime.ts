@@ -6,6 +6,7 @@ import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import type { DurableAdmin } from '../queue/types.js';
 import { createCodec } from '../codec/codec.js';
+import { parityDefault } from './parity.js';
 import { ServiceRegistryCore } from '../registry/service-registry-core.js';
 import { RpcCore } from '../rpc/rpc-core.js';
 import { Deadlines } from '../util/deadlines.js';
@@ -40,6 +41,12 @@ export interface RuntimeOptions {
   backend: Backend;
   logger: Logger;
   limits?: Partial<RuntimeLimits>;
+  /**
+   * Round-trip every payload delivered in this process (event data, RPC params and results)
+   * through the codec, as if it crossed to another node. Default: on unless
+   * `NODE_ENV === 'production'` (see {@link parityDefault}).
+   */
+  parity?: boolean;
 }
 
 /** Create the per-host engine: one core per building block over one backend. */
@@ -51,6 +58,7 @@ class HostRuntime implements Runtime {
   readonly nodeId: string;
   readonly backendKind: string;
   readonly limits: RuntimeLimits;
+  readonly parity: boolean;
   readonly durable: DurableAdmin;
   private readonly backend: Backend;
   private readonly logger: Logger;
@@ -68,10 +76,16 @@ class HostRuntime implements Runtime {
     this.nodeId = options.backend.nodeId;
     this.backendKind = options.backend.kind;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.parity = options.parity ?? parityDefault();
     const codec = createCodec({ maxPayloadBytes: this.limits.maxPayloadBytes });
     const nextId = createIdGenerator(this.nodeId);
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
-    this.bus = new EventBusCore({ ...shared, nextId, handlerTimeout: this.limits.handlerTimeout });
+    this.bus = new EventBusCore({
+      ...shared,
+      nextId,
+      handlerTimeout: this.limits.handlerTimeout,
+      parity: this.parity,
+    });
     this.chain = new PluginChainCore(this.bus, this.nodeId, nextId, {
       handlerTimeout: this.limits.handlerTimeout,
       deadlines: this.deadlines,
@@ -80,6 +94,7 @@ class HostRuntime implements Runtime {
       ...shared,
       defaultTimeout: this.limits.rpcTimeout,
       maxInFlight: this.limits.maxInFlightCalls,
+      parity: this.parity,
     });
     this.registry = new ServiceRegistryCore(shared);
     this.durable = createDurableAdmin(this.backend, codec);
@@ -97,6 +112,7 @@ class HostRuntime implements Runtime {
   createContext(identity: PluginIdentity): ScopedContext {
     const logger = this.logger.child({ plugin: identity.name });
     const scope = new PluginScope(identity.name, logger, this);
+    const waits = { deadlines: this.deadlines, defaultTimeout: this.limits.rpcTimeout };
     const report = (event: string, error: unknown): void =>
       this.bus.reportHandlerError(
         identity.name,
@@ -108,10 +124,10 @@ class HostRuntime implements Runtime {
       version: identity.version,
       nodeId: this.nodeId,
       options: Object.freeze({ ...identity.options }),
-      eventBus: createEventBus(this.bus, scope),
+      eventBus: createEventBus(this.bus, scope, waits),
       pluginChain: createPluginChain(this.chain, scope),
       rpcServer: createRpcServer(this.rpc, scope),
-      rpcClient: createRpcClient(this.rpc, scope),
+      rpcClient: createRpcClient(this.rpc, scope, waits),
       serviceRegistry: createServiceRegistry(this.registry, scope),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),

@@ -242,3 +242,14 @@ export const errorClasses = {
   CircuitOpenError,
   PermissionDeniedError,
 } as const;
+
+/**
+ * `host.start()` with `strictStart: true` (CLI `--strict-start`): some plugins did not start.
+ * `details.failed` and `details.skipped` name them; `details.errors` maps each failed plugin to
+ * its error message. The host has been stopped again.
+ */
+export class PluginStartError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_PLUGIN_START', message, options);
+  }
+}

@@ -1,4 +1,10 @@
-import { assertDependencyRanges, parseManifest, pluginSpecSchema } from './manifest-schema.js';
+import {
+  assertDependencyRanges,
+  assertKnownKeys,
+  parseManifest,
+  PLUGIN_SPEC_KEYS,
+  pluginSpecSchema,
+} from './manifest-schema.js';
 import { callerFile } from '../util/stack-origin.js';
 import type { PluginDefinition, PluginSpec } from './types.js';
 
@@ -11,8 +17,11 @@ const origins = new WeakMap<PluginDefinition, string>();
  * `permissions: []`, `options: {}`).
  *
  * @throws InvalidManifestError naming the field (`details.field`) when the name is not a valid
- *   plugin name, the version is not semver, a dependency range is not a semver range, a timeout
- *   is not a positive integer, or `activate` is missing.
+ *   plugin name, the version is not semver, a dependency range or `plugboard` (the Plugboard
+ *   versions the plugin supports, checked when a host loads it) is not a semver range, a timeout
+ *   is not a positive integer, `activate` is missing, or a key is a typo of one of these
+ *   (`dependecies`: the message suggests the intended key, `details.suggestion`). Other extra
+ *   keys are allowed: they are the plugin object's own state.
  *
  * @example
  * ```ts
@@ -40,9 +49,22 @@ export function definePlugin(spec: PluginSpec): PluginDefinition {
 export function toDefinition(spec: PluginSpec): PluginDefinition {
   if (isPluginDefinition(spec)) return spec;
   const where = typeof spec?.name === 'string' ? `plugin "${spec.name}"` : 'definePlugin()';
+  assertSpecKeys(spec, where);
   parseManifest(pluginSpecSchema, spec, where);
   assertDependencyRanges(spec.name, spec.dependencies ?? {}, where);
   return freezeDefinition(spec);
+}
+
+/**
+ * Refuse a key of a plugin object that is a typo of a key `definePlugin` reads
+ * (`dependecies`, `optoins`): otherwise it would be dropped silently. Other keys are the
+ * plugin object's own (object-style plugins keep state on `this`), so they are allowed.
+ */
+export function assertSpecKeys(spec: unknown, where: string): void {
+  assertKnownKeys(spec, PLUGIN_SPEC_KEYS, where, {
+    onlyNearMisses: true,
+    functions: ['activate', 'deactivate'],
+  });
 }
 
 /**
@@ -66,6 +88,7 @@ export function freezeDefinition(spec: PluginSpec): PluginDefinition {
     name: spec.name,
     version: spec.version,
     dependencies: Object.freeze({ ...spec.dependencies }),
+    ...(spec.plugboard === undefined ? {} : { plugboard: spec.plugboard }),
     permissions: Object.freeze([...(spec.permissions ?? [])]),
     options: Object.freeze({ ...spec.options }),
     activateTimeout: spec.activateTimeout,

@@ -1,10 +1,13 @@
 import semver from 'semver';
+import type { Backend } from '../backends/ports.js';
+import { settleWithin } from '../util/bound.js';
 import {
   DependencyCycleError,
   DependencyVersionError,
   DuplicatePluginError,
   MissingDependencyError,
 } from '../errors/errors.js';
+import { assertEngineRange } from './engine.js';
 import { assertDependencyRanges } from './manifest-schema.js';
 import type { LoadedPlugin } from './types.js';
 
@@ -32,9 +35,14 @@ export interface DependencyGraph {
  * found, in name order, is thrown):
  *
  * @throws DuplicatePluginError two plugins share a name (`details.plugin`, `details.sources`).
+ * @throws DependencyVersionError a plugin's supported Plugboard range (`plugboard`, or
+ *   `peerDependencies.plugboard`) excludes the running version (`details.dependency:
+ *   'plugboard'`, `details.range`, `details.version`).
  * @throws InvalidManifestError a plugin dependency's range is not a semver range.
  * @throws MissingDependencyError a plugin depends on a plugin that is not in the host
- *   (`details.plugin`, `details.dependency`, `details.range`).
+ *   (`details.plugin`, `details.dependency`, `details.range`). Dependencies must be in the same
+ *   host: on a cluster, the host then says which node runs the dependency, if one does
+ *   ({@link explainMissingDependency}, `details.runsOn`).
  * @throws DependencyVersionError the dependency is there but outside the range
  *   (`details.plugin`, `details.dependency`, `details.range`, `details.version`).
  * @throws DependencyCycleError plugins depend on each other in a cycle; the message prints it
@@ -55,6 +63,7 @@ export function resolveDependencyGraph(plugins: readonly LoadedPlugin[]): Depend
     byName.set(name, plugin);
   }
   const names = [...byName.keys()].sort();
+  for (const name of names) assertEngineRange(byName.get(name)!.definition);
 
   const dependenciesOf = new Map<string, string[]>();
   for (const name of names) {
@@ -166,4 +175,82 @@ function compare(a: string, b: string): number {
 
 function describeSource(plugin: LoadedPlugin): string {
   return plugin.source.kind === 'folder' ? `folder ${plugin.source.path}` : 'a definePlugin object';
+}
+
+/** The registry kind where each clustered host lists the plugins it holds (one entry per host). */
+export const HOST_PLUGINS_KIND = 'host.plugins';
+
+/** Bound on looking a missing dependency up in the cluster (a failure path only). */
+const LOOKUP_TIMEOUT_MS = 5_000;
+
+/**
+ * Put this host's plugin names in the cluster registry (one entry, owned by the node, so it
+ * goes away when the node leaves or dies): another host missing one of them as a dependency can
+ * then say where it runs. One registry write per host start.
+ */
+export async function announcePlugins(
+  backend: Pick<Backend, 'clustered' | 'nodeId' | 'registry'>,
+  plugins: readonly LoadedPlugin[],
+): Promise<void> {
+  if (!backend.clustered) return;
+  const names = plugins.map((p) => p.definition.name).sort(compare);
+  await backend.registry.put(
+    HOST_PLUGINS_KIND,
+    backend.nodeId,
+    new TextEncoder().encode(JSON.stringify({ plugins: names })),
+  );
+}
+
+/**
+ * Whether `error` is a missing dependency that may be running on another node of the cluster the
+ * host joins (`backend` is a clustered option): then the host looks it up once it has connected
+ * ({@link explainMissingDependency}) instead of failing at once.
+ */
+export function mayRunElsewhere(error: unknown, backend: unknown): error is MissingDependencyError {
+  return error instanceof MissingDependencyError && typeof backend === 'object' && backend !== null;
+}
+
+/**
+ * `error` (a missing dependency), told where the dependency runs when some other node of the
+ * cluster holds a plugin of that name: dependencies must be in the same host, so a plugin on
+ * another node does not satisfy one. Returns `error` itself when no node holds it, or when the
+ * lookup fails or takes longer than {@link LOOKUP_TIMEOUT_MS}.
+ */
+export async function explainMissingDependency(
+  error: MissingDependencyError,
+  backend: Pick<Backend, 'clustered' | 'nodeId' | 'registry'>,
+): Promise<MissingDependencyError> {
+  if (!backend.clustered) return error;
+  const { plugin, dependency, range } = error.details as {
+    plugin: string;
+    dependency: string;
+    range: string;
+  };
+  const outcome = await settleWithin(
+    () => backend.registry.list(HOST_PLUGINS_KIND),
+    LOOKUP_TIMEOUT_MS,
+  );
+  if (outcome.status !== 'ok') return error;
+  const nodes: string[] = [];
+  for (const record of outcome.value) {
+    if (record.nodeId === backend.nodeId) continue;
+    try {
+      const value = JSON.parse(new TextDecoder().decode(record.value)) as { plugins?: unknown };
+      if (Array.isArray(value.plugins) && value.plugins.includes(dependency))
+        nodes.push(record.nodeId);
+    } catch {
+      // Not an entry this version wrote: ignore it.
+    }
+  }
+  if (nodes.length === 0) return error;
+  nodes.sort(compare);
+  const where =
+    nodes.length === 1 ? `node "${nodes[0]}"` : `nodes ${nodes.map((n) => `"${n}"`).join(', ')}`;
+  return new MissingDependencyError(
+    `Plugin "${plugin}" depends on plugin "${dependency}" (${range}): "${dependency}" runs on ${where}, ` +
+      `but dependencies must be in the same host (activation order and chains are process-local). ` +
+      `Add "${dependency}" to this host's plugins too, or remove it from "${plugin}"'s dependencies ` +
+      `and reach it across nodes through RPC or events.`,
+    { details: { ...error.details, runsOn: nodes }, cause: error },
+  );
 }

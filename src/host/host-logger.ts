@@ -1,6 +1,16 @@
-import { pino, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger } from 'pino';
 import { ValidationError } from '../errors/errors.js';
 import type { LogLevel } from './types.js';
+
+/**
+ * Serializers of the loggers Plugboard creates. A Plugboard error's message already says its
+ * cause ("Plugin "x" failed to activate: no database"); pino's default `err` serializer appends
+ * every cause's message again ("...: no database: no database"). `errWithCause` keeps the
+ * message as is and nests the cause under `err.cause`. The host applies them to a logger it is
+ * given too (through a child); use them for your own records: `pino({ serializers:
+ * plugboardLogSerializers })`.
+ */
+export const plugboardLogSerializers = { err: stdSerializers.errWithCause } as const;
 
 const LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -11,8 +21,8 @@ export function isLogLevel(value: unknown): value is LogLevel {
 
 /**
  * The host's root logger from its options: `false` is a silent logger; a given logger is used
- * as is (or a child at `logLevel`); otherwise pino at `logLevel`, else `PLUGBOARD_LOG_LEVEL`,
- * else `info`.
+ * through a child (with {@link plugboardLogSerializers}, at `logLevel` if given); otherwise pino at `logLevel`, else `PLUGBOARD_LOG_LEVEL`,
+ * else `info`, with {@link plugboardLogSerializers}.
  * @throws ValidationError for a `logger` that is not a pino logger or `false`, or a level
  *   (option or environment variable) that is not a pino level.
  */
@@ -23,14 +33,22 @@ export function hostLogger(logger: Logger | false | undefined, logLevel: unknown
       { details: { field: 'logLevel' } },
     );
   }
-  if (logger === false) return pino({ level: 'silent' });
+  if (logger === false) return pino({ level: 'silent', serializers: plugboardLogSerializers });
   if (logger !== undefined) {
     if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') {
       throw new ValidationError('Host option "logger" must be a pino logger or false.', {
         details: { field: 'logger' },
       });
     }
-    return logLevel === undefined ? logger : logger.child({}, { level: logLevel });
+    // A child, so that the host's records use Plugboard's serializers without changing the
+    // caller's logger.
+    return logger.child(
+      {},
+      {
+        serializers: plugboardLogSerializers,
+        ...(logLevel === undefined ? {} : { level: logLevel }),
+      },
+    );
   }
   const fromEnv = process.env['PLUGBOARD_LOG_LEVEL'];
   if (logLevel === undefined && fromEnv !== undefined && fromEnv !== '' && !isLogLevel(fromEnv)) {
@@ -39,5 +57,5 @@ export function hostLogger(logger: Logger | false | undefined, logLevel: unknown
       { details: { field: 'PLUGBOARD_LOG_LEVEL' } },
     );
   }
-  return pino({ level: logLevel ?? (fromEnv || 'info') });
+  return pino({ level: logLevel ?? (fromEnv || 'info'), serializers: plugboardLogSerializers });
 }

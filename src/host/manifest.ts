@@ -1,13 +1,17 @@
 import { safeJsonParse } from '../codec/safe-json.js';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { InvalidManifestError } from '../errors/errors.js';
-import { freezeDefinition } from './define-plugin.js';
+import { assertSpecKeys, freezeDefinition } from './define-plugin.js';
 import {
+  assertKnownKeys,
+  assertPackageJsonKeys,
   packageJsonSchema,
+  PLUGBOARD_FIELD_KEYS,
   parseManifest,
   pluginSpecSchema,
   type PackageJsonManifest,
@@ -29,9 +33,16 @@ import type { LoadedPlugin, PluginSpec } from './types.js';
  *
  * `main` (default `index.js`) must export the plugin as its default export or as `plugin`:
  * either a `definePlugin(...)` object or a plain object with `activate` (and optionally
- * `deactivate`). The package.json gives the name, version and dependencies; the `plugboard`
- * field gives `permissions`, `options`, `activateTimeout` and `deactivateTimeout`. The exported
- * object may repeat any of these, but must not contradict the package.json.
+ * `deactivate`). The package.json gives the name, version and dependencies, and
+ * `peerDependencies.plugboard` the Plugboard versions the plugin supports (checked when a host
+ * loads it; the exported object's `plugboard` key says the same); the `plugboard` field gives
+ * `permissions`, `options`, `activateTimeout`, `deactivateTimeout` and `npmDependencies`. The
+ * exported object may repeat any of these, but must not contradict the package.json.
+ *
+ * **Typos are refused, not ignored.** An unknown key in the `plugboard` field, a top-level key
+ * that is one typo away from a field Plugboard reads and not an npm field (`dependancies`,
+ * `mian`), and a key of the exported object one typo away from a plugin key fail with
+ * `InvalidManifestError` suggesting the intended key (`details.suggestion`).
  *
  * **Which `dependencies` are plugins.** The chapter lists plugin dependencies in the ordinary
  * `dependencies` field, next to npm packages. The rule:
@@ -45,14 +56,20 @@ import type { LoadedPlugin, PluginSpec } from './types.js';
  *    naming both plugins.
  *
  * @throws InvalidManifestError naming the field (`details.field`): no or unreadable
- *   package.json, invalid name/version/ranges/`plugboard` field, a `main` that fails to load or
- *   exports no plugin (`field: "main"`), or an export that contradicts the package.json.
+ *   package.json, invalid name/version/ranges/`plugboard` field, a typo as above, a `main` that
+ *   fails to load (a syntax error names the file and line:column) or exports no plugin
+ *   (`field: "main"`), or an export that contradicts the package.json.
  */
 export async function loadPluginFromFolder(folder: string): Promise<LoadedPlugin> {
   const root = resolve(folder);
   const pkgPath = join(root, 'package.json');
   const where = pkgPath;
-  const manifest = parseManifest(packageJsonSchema, await readJson(pkgPath), where);
+  const raw = await readJson(pkgPath);
+  assertPackageJsonKeys(raw, where);
+  if (isObject(raw)) {
+    assertKnownKeys(raw['plugboard'], PLUGBOARD_FIELD_KEYS, where, { prefix: 'plugboard.' });
+  }
+  const manifest = parseManifest(packageJsonSchema, raw, where);
   const exported = await importPluginExport(root, manifest, where);
 
   const npmOnly = new Set(manifest.plugboard?.npmDependencies ?? []);
@@ -78,6 +95,19 @@ export async function loadPluginFromFolder(folder: string): Promise<LoadedPlugin
  * @throws InvalidManifestError when `dir` cannot be read or a plugin's manifest is invalid.
  */
 export async function loadPluginsFromDirectory(dir: string): Promise<LoadedPlugin[]> {
+  const plugins: LoadedPlugin[] = [];
+  for (const folder of await listPluginFolders(dir))
+    plugins.push(await loadPluginFromFolder(folder));
+  return plugins;
+}
+
+/**
+ * The plugin folders in `dir`, as {@link loadPluginsFromDirectory} finds them: each subfolder
+ * (not hidden, not `node_modules`) holding a `package.json`, in name order.
+ *
+ * @throws InvalidManifestError when `dir` cannot be read.
+ */
+export async function listPluginFolders(dir: string): Promise<string[]> {
   const root = resolve(dir);
   let names: string[];
   try {
@@ -95,13 +125,12 @@ export async function loadPluginsFromDirectory(dir: string): Promise<LoadedPlugi
     );
   }
   names.sort();
-  const plugins: LoadedPlugin[] = [];
+  const folders: string[] = [];
   for (const name of names) {
     const folder = join(root, name);
-    if (!(await isFile(join(folder, 'package.json')))) continue;
-    plugins.push(await loadPluginFromFolder(folder));
+    if (await isFile(join(folder, 'package.json'))) folders.push(folder);
   }
-  return plugins;
+  return folders;
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -146,6 +175,13 @@ async function importPluginExport(
   try {
     module = (await import(pathToFileURL(mainPath).href)) as Record<string, unknown>;
   } catch (error) {
+    const at = error instanceof SyntaxError ? await findSyntaxError(root, mainPath) : undefined;
+    if (at !== undefined) {
+      throw new InvalidManifestError(
+        `Plugin "${manifest.name}": syntax error in ${at.file}:${at.line}:${at.column}: ${messageOf(error)}`,
+        { details: { field: 'main', where, main: mainPath, ...at }, cause: error },
+      );
+    }
     throw new InvalidManifestError(
       `Plugin "${manifest.name}": loading its main file ${mainPath} failed: ${messageOf(error)}`,
       { details: { field: 'main', where, main: mainPath }, cause: error },
@@ -181,6 +217,7 @@ function mergeSpec(
   exported: ExportedPlugin,
   where: string,
 ): PluginSpec {
+  assertSpecKeys(exported, `${where} (export of "main")`);
   const fromExport = parseManifest(
     pluginSpecSchema.partial().required({ activate: true }),
     exported,
@@ -206,10 +243,16 @@ function mergeSpec(
     dependencies[dep] = agree(`dependencies.${dep}`, pluginDeps[dep], range)!;
   }
   const p = manifest.plugboard;
+  const engine = agree(
+    'peerDependencies.plugboard',
+    manifest.peerDependencies?.plugboard,
+    fromExport.plugboard,
+  );
   return {
     name,
     version,
     dependencies,
+    ...(engine === undefined ? {} : { plugboard: engine }),
     permissions: agree('plugboard.permissions', p?.permissions, fromExport.permissions),
     options: agree('plugboard.options', p?.options, fromExport.options),
     activateTimeout: agree(
@@ -227,6 +270,66 @@ function mergeSpec(
       ? {}
       : { deactivate: exported.deactivate.bind(exported) }),
   };
+}
+
+/** Bound on `node --check`, which parses one file: far more than it ever needs. */
+const CHECK_TIMEOUT_MS = 10_000;
+
+/** Most files of a plugin folder checked for the syntax error an import reported. */
+const CHECK_MAX_FILES = 100;
+
+/**
+ * Where the syntax error that loading `main` hit is: Node's ESM loader reports a SyntaxError
+ * without its file or location. `main` is checked first, then the other JavaScript files of the
+ * plugin folder (not `node_modules`), up to {@link CHECK_MAX_FILES}. `undefined` if none fails.
+ */
+async function findSyntaxError(
+  root: string,
+  main: string,
+): Promise<{ file: string; line: number; column: number } | undefined> {
+  const first = syntaxErrorLocation(main);
+  if (first !== undefined) return first;
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (files.length >= CHECK_MAX_FILES) return;
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (/\.(?:c|m)?js$/.test(entry.name) && path !== main) files.push(path);
+    }
+  };
+  await walk(root);
+  for (const file of files) {
+    const at = syntaxErrorLocation(file);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
+/** Where `node --check` finds a syntax error in `file`, or `undefined`. */
+function syntaxErrorLocation(
+  file: string,
+): { file: string; line: number; column: number } | undefined {
+  const run = spawnSync(process.execPath, ['--check', file], {
+    encoding: 'utf8',
+    timeout: CHECK_TIMEOUT_MS,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (run.status === 0 || typeof run.stderr !== 'string') return undefined;
+  // stderr: "<file>:<line>\n<source line>\n<spaces>^^^\n\nSyntaxError: ..."
+  const lines = run.stderr.split('\n');
+  const head = /^(.*):(\d+)$/.exec(lines[0] ?? '');
+  if (head === null) return undefined;
+  const caret = (lines[2] ?? '').indexOf('^');
+  return { file: head[1]!, line: Number(head[2]), column: caret < 0 ? 1 : caret + 1 };
 }
 
 /** Node's package lookup: `node_modules/<name>` in the folder or any folder above it. */

@@ -2,9 +2,12 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
+import { assertParityOption } from '../context/parity.js';
 import {
   BackendUnavailableError,
   HostStateError,
+  type MissingDependencyError,
+  PluginStartError,
   TimeoutError,
   ValidationError,
 } from '../errors/errors.js';
@@ -14,7 +17,13 @@ import { randomId } from '../util/ids.js';
 import { definitionFile, toDefinition } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
 import { assertKeys, assertPermissionMode } from './host-options.js';
-import { resolveDependencyGraph, type DependencyGraph } from './dependency-graph.js';
+import {
+  announcePlugins,
+  explainMissingDependency,
+  mayRunElsewhere,
+  resolveDependencyGraph,
+  type DependencyGraph,
+} from './dependency-graph.js';
 import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
@@ -44,6 +53,7 @@ export type RuntimeFactory = (options: {
   backend: Backend;
   logger: Logger;
   limits?: Partial<RuntimeLimits>;
+  parity?: boolean;
 }) => Runtime;
 
 const DEFAULTS = {
@@ -117,6 +127,12 @@ export class PluginHost implements Host {
       });
     }
     assertPermissionMode(options.strictPermissions);
+    if (options.strictStart !== undefined && typeof options.strictStart !== 'boolean') {
+      throw new ValidationError('Host option "strictStart" must be a boolean.', {
+        details: { field: 'strictStart' },
+      });
+    }
+    assertParityOption(options.parity);
     this.keys = assertKeys(options.keys);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
@@ -226,11 +242,20 @@ export class PluginHost implements Host {
     const started = performance.now();
     try {
       const loaded = await this.step('load', () => this.loadAll());
-      this.graph = await this.step('graph', () => resolveDependencyGraph(loaded));
+      // A missing dependency may run on another node: the error says so once connected.
+      let missing: MissingDependencyError | undefined;
+      const graph = await this.step('graph', () => resolveDependencyGraph(loaded)).catch(
+        (error: unknown) => {
+          if (!mayRunElsewhere(error, this.options.backend)) throw error;
+          missing = error;
+          return undefined;
+        },
+      );
+      this.graph = graph;
       for (const plugin of loaded)
         this.records.set(plugin.definition.name, new PluginRecord(plugin));
-      for (const [name, level] of this.graph.levelOf) this.records.get(name)!.level = level;
-      this.logger.debug({ levels: this.graph.levels }, 'Plugin dependency graph resolved');
+      for (const [name, level] of graph?.levelOf ?? []) this.records.get(name)!.level = level;
+      this.logger.debug({ levels: graph?.levels }, 'Plugin dependency graph resolved');
 
       this.backend = await this.step('backend', () =>
         this.bounded(
@@ -251,6 +276,7 @@ export class PluginHost implements Host {
           backend,
           logger: this.rootLogger,
           ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
+          ...(this.options.parity === undefined ? {} : { parity: this.options.parity }),
         });
         this.runtime = runtime;
         await this.bounded('starting', runtime.start(), backend.kind);
@@ -260,46 +286,75 @@ export class PluginHost implements Host {
         await this.runtime.close();
         throw new HostStateError('The host was stopped while it was starting.');
       }
+      // Looked up once the backend has started (a Redis backend answers only then).
+      if (missing !== undefined) throw await explainMissingDependency(missing, backend);
+      await this.bounded('starting', announcePlugins(backend, loaded), backend.kind);
       this.logger.info(
-        { backend: this.runtime.backendKind, plugins: this.graph.order.length },
+        { backend: this.runtime.backendKind, plugins: loaded.length },
         'Host starting plugins',
       );
 
       await activateLevels(this.lifecycleEnv(), () => this.stopping !== undefined);
       this.startMs = performance.now() - started;
       if (this.status === 'starting') this.status = 'running';
-      const failed = [...this.records.values()].filter(
-        (r) => r.state === 'failed' || r.state === 'skipped',
-      );
-      const log =
-        failed.length === 0
-          ? this.logger.info.bind(this.logger)
-          : this.logger.warn.bind(this.logger);
-      log(
-        {
-          startMs: Math.round(this.startMs),
-          active: this.records.size - failed.length,
-          notStarted: failed.map((r) => r.name),
-        },
-        failed.length === 0
-          ? 'Host started'
-          : `Host started; ${failed.length} plugin(s) not running`,
-      );
+      const failed = this.ordered().filter((r) => r.state === 'failed' || r.state === 'skipped');
       const named = (state: string): string[] =>
         this.ordered()
           .filter((r) => r.state === state)
           .map((r) => r.name);
-      return Object.freeze({
+      const result: StartResult = Object.freeze({
         ok: failed.length === 0,
         active: named('active'),
         failed: named('failed'),
         skipped: named('skipped'),
       });
+      if (failed.length === 0) {
+        this.logger.info(
+          { startMs: Math.round(this.startMs), active: result.active.length },
+          'Host started',
+        );
+        return result;
+      }
+      const summary = failed
+        .map((r) =>
+          r.state === 'failed'
+            ? `"${r.name}" failed (${failureReason(r)})`
+            : `"${r.name}" not started (${r.reason ?? 'skipped'})`,
+        )
+        .join('; ');
+      if (this.options.strictStart === true) {
+        throw new PluginStartError(
+          `${failed.length} of ${this.records.size} plugins did not start (strictStart): ${summary}.`,
+          {
+            details: {
+              failed: result.failed,
+              skipped: result.skipped,
+              errors: Object.fromEntries(
+                failed.filter((r) => r.state === 'failed').map((r) => [r.name, failureReason(r)]),
+              ),
+            },
+          },
+        );
+      }
+      // One line a person reads: start() resolved, but not everything runs.
+      this.logger.warn(
+        {
+          startMs: Math.round(this.startMs),
+          active: result.active.length,
+          failed: result.failed,
+          skipped: result.skipped,
+        },
+        `Host started with ${result.active.length} of ${this.records.size} plugins: ${summary}. ` +
+          'start() resolved { ok: false }; set strictStart to fail instead.',
+      );
+      return result;
     } catch (error) {
       this.startMs = performance.now() - started;
       this.status = 'failed';
       this.startError = recordError(error);
-      this.logger.error({ err: error }, `Host failed to start: ${this.startError.message}`);
+      // start() rejects with this error: whoever awaits it reports it (once). Logged at debug
+      // only, so a terminal does not show the same failure twice.
+      this.logger.debug({ err: error }, `Host failed to start: ${this.startError.message}`);
       // Whatever was already created is released now, so a failed start leaks nothing even
       // when the caller never calls stop().
       await this.shutdown(Date.now() + this.timeouts.stop);
@@ -596,6 +651,13 @@ function positive(value: number | undefined, field: string): number | undefined 
     );
   }
   return value;
+}
+
+/** Why a plugin failed, without the plugin's name that its error message starts with. */
+function failureReason(record: PluginRecord): string {
+  const message = record.error?.message ?? 'unknown error';
+  const prefix = `Plugin "${record.name}" failed to activate: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 /** The backend's kind before it exists, for error messages. */

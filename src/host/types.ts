@@ -34,6 +34,8 @@ export interface PluginSpec {
   version: string;
   /** Other plugins this one needs, by name, with the semver range they must satisfy. */
   dependencies?: Readonly<Record<string, SemverRange>>;
+  /** The Plugboard versions this plugin supports (`'^0.1.0'`); checked when the host loads it. */
+  plugboard?: SemverRange;
   /** Capabilities the plugin's context may use (`area:action:pattern`, SPEC section 4). */
   permissions?: readonly string[];
   /** Configuration handed to the plugin as `context.options`. */
@@ -56,6 +58,8 @@ export interface PluginDefinition {
   readonly name: string;
   readonly version: string;
   readonly dependencies: Readonly<Record<string, SemverRange>>;
+  /** The Plugboard versions the plugin supports, if it said. */
+  readonly plugboard?: SemverRange;
   readonly permissions: readonly string[];
   readonly options: Readonly<Record<string, unknown>>;
   readonly activateTimeout: number | undefined;
@@ -143,6 +147,18 @@ export interface HostOptions {
   /** Limits shared by every building block (RPC timeout, payload size, ...). */
   limits?: Partial<RuntimeLimits>;
   /**
+   * Parity mode: every payload delivered within this process (event data to local subscribers,
+   * RPC params and results of local calls, errors thrown by local RPC methods) is round-tripped
+   * through the same codec and `maxPayloadBytes` limit as a payload sent to another node. So a
+   * function, symbol, circular object or too-large payload fails with the same
+   * `SerializationError`/`PayloadTooLargeError` as on Redis, class instances arrive as plain
+   * objects, and each subscriber gets its own copy. Off, local payloads are passed by reference
+   * (the same object to every local subscriber and method; fastest). Plugin chains always pass
+   * their data by reference: they never leave the node. Default: on unless
+   * `NODE_ENV === 'production'`.
+   */
+  parity?: boolean;
+  /**
    * Encryption keys by key id (`{ 'data-encryption-key': '<32 bytes, base64>' }`) or a key
    * provider (an object with `getKey`). Validated by `createHost` (non-empty strings; the data
    * key must be 32 bytes of base64), then kept for the encryption service (SPEC section 2),
@@ -155,6 +171,13 @@ export interface HostOptions {
    * (the default) trusts every plugin.
    */
   strictPermissions?: boolean;
+  /**
+   * Fail `start()` when any plugin fails to activate (or is skipped because a dependency did):
+   * `start()` stops the host again and rejects with `PluginStartError` naming them. Default
+   * `false`: `start()` resolves `{ ok: false, failed, skipped }` and logs one warning naming
+   * them; check `ok`. CLI: `plugboard start --strict-start`.
+   */
+  strictStart?: boolean;
 }
 
 /** See {@link HostOptions.unhandledRejections}. */
@@ -328,12 +351,14 @@ export interface Host {
   /**
    * Load folder plugins, resolve the dependency graph, connect the backend, then activate the
    * plugins level by level (in parallel within a level). Resolves even when some plugins
-   * failed: see {@link Host.health}. Calling it again returns the same promise.
+   * failed, with `ok: false` (check it, or set `strictStart`): see {@link Host.health}. Calling
+   * it again returns the same promise.
    *
    * Rejects (never throws) with InvalidManifestError, MissingDependencyError,
    * DependencyVersionError, DependencyCycleError or DuplicatePluginError before any plugin
    * starts; with the backend's error, or BackendUnavailableError naming the backend when it is
-   * not ready within `startTimeout`; with HostStateError when called after `stop()`. Each plugin
+   * not ready within `startTimeout`; with HostStateError when called after `stop()`; with
+   * PluginStartError when `strictStart` is set and a plugin did not start. Each plugin
    * step is bounded by its timeouts, so the promise always settles.
    * @returns which plugins are active, failed and skipped.
    */

@@ -8,6 +8,7 @@ import { assertName } from '../util/names.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { RPC_TOPIC, RpcCaller } from './caller.js';
 import { LocalRunner } from './local-runner.js';
+import { ParityRunner } from './parity-runner.js';
 import { ProviderTable, RPC_KIND } from './provider-table.js';
 import { collectMethods, type LocalProvider, type ProviderAnnouncement } from './providers.js';
 import { createResponder } from './responder.js';
@@ -22,6 +23,8 @@ export interface RpcCoreOptions {
   defaultTimeout: number;
   /** Calls awaiting an async result at once, before `BackpressureError`. */
   maxInFlight: number;
+  /** Parity mode: local calls round-trip params, results and errors as remote ones do. */
+  parity?: boolean;
 }
 
 /**
@@ -49,7 +52,10 @@ export class RpcCore {
       logger,
       onRemoteGone: (id) => this.caller.providerGone(id),
     });
-    this.runner = new LocalRunner(options.deadlines, options.maxInFlight);
+    this.runner =
+      options.parity === true
+        ? new ParityRunner(options.deadlines, options.maxInFlight, codec, this.nodeId)
+        : new LocalRunner(options.deadlines, options.maxInFlight);
     this.caller = new RpcCaller({
       table: this.table,
       runner: this.runner,
@@ -84,7 +90,7 @@ export class RpcCore {
 
   /**
    * Offer `implementation` as a provider of `service` (throws `ValidationError` at once for a bad
-   * name or implementation). Local callers can use it immediately; `ready` resolves once every
+   * name or implementation, or when `owner` already provides `service`). Local callers can use it immediately; `ready` resolves once every
    * live node of the cluster routes to it: the registry entry is stored, then a cluster barrier
    * proves every other node has applied it.
    */
@@ -96,6 +102,15 @@ export class RpcCore {
     idempotent: readonly string[] = [],
   ): { provider: LocalProvider; ready: Promise<void> } {
     assertName(service, 'Service name');
+    const active = this.table.local.get(service)?.find((p) => p.owner === owner);
+    if (active !== undefined) {
+      throw new ValidationError(
+        `Plugin "${owner}" already provides service "${service}" (registration ${active.id}); ` +
+          'a plugin registers a service once. Unregister the first registration before ' +
+          'registering it again, or put every method in one implementation.',
+        { details: { service, pluginId: owner, registrationId: active.id } },
+      );
+    }
     const methods = collectMethods(service, implementation);
     for (const name of idempotent) {
       if (!methods.has(name)) {

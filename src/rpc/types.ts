@@ -32,7 +32,11 @@ export interface Registration {
 export interface RpcServer {
   /**
    * Provide `service` with the given methods (own function properties of `methods`). Several
-   * plugins or nodes may provide the same service; calls are load-balanced among them.
+   * plugins or nodes may provide the same service; calls are load-balanced among them. One
+   * plugin provides a service once: registering a service name the plugin already provides
+   * (its first registration not unregistered) throws `ValidationError`, since a second provider
+   * in one plugin would only split its calls between two copies of itself. After
+   * `unregister()`, the plugin may register the name again.
    */
   register<S extends string>(
     service: S,
@@ -72,6 +76,12 @@ export interface CallOptions {
   preferLocal?: boolean;
 }
 
+/** Options of {@link RpcClient.waitForService}. */
+export interface WaitForServiceOptions {
+  /** Bound, ms. Default: the host's `rpcTimeout` (10000). */
+  timeout?: number;
+}
+
 /** A handle for a service-status subscription. */
 export interface ServiceWatch {
   unsubscribe(): void;
@@ -100,6 +110,16 @@ export interface RpcClient {
     params: MethodParams<S, M> | undefined,
     timeout: number,
   ): Promise<MethodResult<S, M>>;
+  /**
+   * Resolves with the service's status once some provider of `service` is available, in this
+   * node or another (at once if one is). Bounded: rejects with `TimeoutError` naming the service
+   * past `timeout` (default: the host's `rpcTimeout`, 10 s), and with `ContextClosedError` if the
+   * plugin stops first. Its status watch lasts only while waiting.
+   */
+  waitForService<S extends string>(
+    service: S,
+    options?: WaitForServiceOptions,
+  ): Promise<ServiceStatus>;
   /** Be told now and on every change whether `service` has providers. */
   subscribeService(service: string, callback: ServiceStatusCallback): ServiceWatch;
   /** A typed proxy whose methods call the service (each returns a promise, like `call`). */

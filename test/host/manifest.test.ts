@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveDependencyGraph } from '../../src/host/dependency-graph.js';
+import { plugboardVersion } from '../../src/host/engine.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from '../../src/host/manifest.js';
 import { tempDir, writePluginFolder } from './helpers.js';
 
@@ -228,5 +229,213 @@ void describe('folder plugins', () => {
       loadPluginsFromDirectory(join(dir, 'does-not-exist')),
       (e: any) => e.details.field === 'pluginDirectory',
     );
+  });
+});
+
+void describe('folder plugins: typos, supported Plugboard versions, syntax errors', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => ({ dir, cleanup } = await tempDir()));
+  after(() => cleanup());
+
+  const typos: [
+    string,
+    Record<string, unknown>,
+    Record<string, string> | undefined,
+    string,
+    string,
+  ][] = [
+    [
+      'dependancies',
+      { name: 'p', version: '1.0.0', dependancies: { auth: '^1.0.0' } },
+      undefined,
+      'dependancies',
+      'dependencies',
+    ],
+    ['mian', { name: 'p', version: '1.0.0', mian: 'lib.js' }, undefined, 'mian', 'main'],
+    [
+      'peerDependancies',
+      { name: 'p', version: '1.0.0', peerDependancies: { plugboard: '*' } },
+      undefined,
+      'peerDependancies',
+      'peerDependencies',
+    ],
+    [
+      'plugboard.optoins',
+      { name: 'p', version: '1.0.0', plugboard: { optoins: { greeting: 'hi' } } },
+      undefined,
+      'plugboard.optoins',
+      'plugboard.options',
+    ],
+    [
+      'plugboard.activationTimeout',
+      { name: 'p', version: '1.0.0', plugboard: { activationTimeout: 100 } },
+      undefined,
+      'plugboard.activationTimeout',
+      'plugboard.activateTimeout',
+    ],
+    [
+      'dependecies in the exported object',
+      { name: 'p', version: '1.0.0' },
+      { 'index.js': 'export default { dependecies: { auth: "^1.0.0" }, activate() {} };\n' },
+      'dependecies',
+      'dependencies',
+    ],
+  ];
+  for (const [title, pkg, files, field, suggestion] of typos) {
+    void it(`refuses a typo with a suggestion: ${title}`, async () => {
+      const folder = await writePluginFolder(
+        join(dir, `typo-${title.replace(/\W+/g, '-')}`),
+        pkg,
+        files,
+      );
+      await assert.rejects(loadPluginFromFolder(folder), (error: any) => {
+        assert.equal(error.code, 'PB_INVALID_MANIFEST');
+        assert.equal(error.details.field, field);
+        assert.equal(error.details.suggestion, suggestion);
+        assert.ok(error.message.includes(`unknown key "${field}"`), error.message);
+        assert.ok(error.message.includes(`did you mean "${suggestion}"?`), error.message);
+        return true;
+      });
+    });
+  }
+
+  void it('says a top-level near-miss is not an npm field', async () => {
+    const folder = await writePluginFolder(join(dir, 'npm-note'), {
+      name: 'p',
+      version: '1.0.0',
+      dependancies: {},
+    });
+    await assert.rejects(loadPluginFromFolder(folder), /is not a known npm field/);
+  });
+
+  void it('refuses an unknown plugboard key far from any known key, listing the known keys', async () => {
+    const folder = await writePluginFolder(join(dir, 'far'), {
+      name: 'p',
+      version: '1.0.0',
+      plugboard: { colour: 'blue' },
+    });
+    await assert.rejects(loadPluginFromFolder(folder), (error: any) => {
+      assert.equal(error.details.field, 'plugboard.colour');
+      assert.match(error.message, /known keys: "permissions", "options"/);
+      return true;
+    });
+  });
+
+  void it('keeps npm fields, other top-level keys and object-style state', async () => {
+    const folder = await writePluginFolder(
+      join(dir, 'npm-fields'),
+      {
+        name: 'p',
+        version: '1.0.0',
+        description: 'x',
+        man: './man/doc.1',
+        devDependencies: { typescript: '^5.0.0' },
+        optionalDependencies: {},
+        scripts: { test: 'node --test' },
+        eslintConfig: {},
+      },
+      {
+        'index.js':
+          'export default { activated: false, counter: 0, activate() { this.activated = true; } };\n',
+      },
+    );
+    assert.equal((await loadPluginFromFolder(folder)).definition.name, 'p');
+  });
+
+  void it('reads peerDependencies.plugboard and checks it against the running version at load', async () => {
+    const running = plugboardVersion();
+    const ok = await writePluginFolder(join(dir, 'engine-ok'), {
+      name: 'engine-ok',
+      version: '1.0.0',
+      peerDependencies: { plugboard: `^${running}`, react: '^18.0.0' },
+    });
+    const loaded = await loadPluginFromFolder(ok);
+    assert.equal(loaded.definition.plugboard, `^${running}`);
+    assert.deepEqual(resolveDependencyGraph([loaded]).order, ['engine-ok']);
+
+    const old = await writePluginFolder(join(dir, 'engine-old'), {
+      name: 'engine-old',
+      version: '1.0.0',
+      peerDependencies: { plugboard: '>=99.0.0' },
+    });
+    const oldLoaded = await loadPluginFromFolder(old);
+    assert.throws(
+      () => resolveDependencyGraph([oldLoaded]),
+      (error: any) => {
+        assert.equal(error.code, 'PB_DEPENDENCY_VERSION');
+        assert.deepEqual(error.details, {
+          plugin: 'engine-old',
+          dependency: 'plugboard',
+          range: '>=99.0.0',
+          version: running,
+        });
+        assert.match(
+          error.message,
+          new RegExp(
+            `Plugin "engine-old" supports Plugboard >=99\\.0\\.0, but Plugboard ${running.replace(/\./g, '\\.')} is running`,
+          ),
+        );
+        return true;
+      },
+    );
+
+    const bad = await writePluginFolder(join(dir, 'engine-bad'), {
+      name: 'engine-bad',
+      version: '1.0.0',
+      peerDependencies: { plugboard: 'latest please' },
+    });
+    await assert.rejects(
+      loadPluginFromFolder(bad),
+      (e: any) =>
+        e.code === 'PB_INVALID_MANIFEST' && e.details.field === 'peerDependencies.plugboard',
+    );
+  });
+
+  void it('reads the running version from the package.json of the package', async () => {
+    const pkg = JSON.parse(
+      await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    assert.equal(plugboardVersion(), pkg.version);
+  });
+
+  void it('names the file and line:column of a syntax error in main', async () => {
+    const folder = await writePluginFolder(
+      join(dir, 'syntax'),
+      { name: 'syntax-plugin', version: '1.0.0', main: 'index.mjs' },
+      { 'index.mjs': 'export default {\n  activate() {\n    const x = ;\n  },\n};\n' },
+    );
+    await assert.rejects(loadPluginFromFolder(folder), (error: any) => {
+      assert.equal(error.code, 'PB_INVALID_MANIFEST');
+      assert.equal(error.details.field, 'main');
+      assert.equal(error.details.line, 3);
+      assert.equal(error.details.column, 15);
+      assert.ok(
+        error.message.includes(
+          `Plugin "syntax-plugin": syntax error in ${join(folder, 'index.mjs')}:3:15`,
+        ),
+        error.message,
+      );
+      return true;
+    });
+  });
+
+  void it('names the imported file when the syntax error is in a file main imports', async () => {
+    const folder = await writePluginFolder(
+      join(dir, 'syntax-deep'),
+      { name: 'deep-plugin', version: '1.0.0', main: 'index.mjs' },
+      {
+        'index.mjs':
+          'import { helper } from "./lib/helper.mjs";\nexport default { activate() { helper(); } };\n',
+        'lib/helper.mjs': 'export function helper() {\n  return 1 +;\n}\n',
+      },
+    );
+    await assert.rejects(loadPluginFromFolder(folder), (error: any) => {
+      assert.ok(
+        error.message.includes(`syntax error in ${join(folder, 'lib', 'helper.mjs')}:2:13`),
+        error.message,
+      );
+      return true;
+    });
   });
 });

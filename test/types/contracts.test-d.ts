@@ -3,7 +3,7 @@
  * `npm test`). Every `@ts-expect-error` line MUST fail to compile: if misuse ever compiled,
  * the directive would be unused and tsc would fail.
  */
-import type { PluginContext, ServiceProxy } from '../../src/index.js';
+import type { PluginContext, ServiceProxy, ServiceStatus } from '../../src/index.js';
 
 declare module '../../src/index.js' {
   interface PlugboardEvents {
@@ -69,4 +69,32 @@ export async function rpc(): Promise<void> {
   // Undeclared services stay open.
   const anything: unknown = await context.rpcClient.call('legacy', 'whatever', [1, 'two']);
   (void sum, wrong, id, product, anything);
+}
+
+export async function waits(): Promise<void> {
+  // waitFor is typed by the event map: its data, its filter's parameter.
+  const { data, meta } = await context.eventBus.waitFor('order.paid', {
+    timeout: 1000,
+    filter: (order) => order.total > 10,
+  });
+  const total: number = data.total;
+  const event: string = meta.event;
+  // @ts-expect-error the payload has no such field
+  void data.customer;
+  // @ts-expect-error the filter sees the declared payload
+  await context.eventBus.waitFor('user.created', { filter: (user) => user.total > 1 });
+  // @ts-expect-error the filter must return a boolean
+  await context.eventBus.waitFor('user.created', { filter: () => 'yes' });
+  // @ts-expect-error timeout is a number of ms
+  await context.eventBus.waitFor('user.created', { timeout: '1s' });
+  // Undeclared events and patterns stay open.
+  const other: unknown = (await context.eventBus.waitFor('anything.*')).data;
+
+  const status: ServiceStatus = await context.rpcClient.waitForService('calculator', {
+    timeout: 1000,
+  });
+  const available: 'available' | 'unavailable' = status.status;
+  // @ts-expect-error timeout is a number of ms
+  await context.rpcClient.waitForService('calculator', { timeout: true });
+  (void total, event, other, available);
 }

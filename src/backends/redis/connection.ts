@@ -2,7 +2,10 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BackendUnavailableError, isPlugboardError, TimeoutError } from '../../errors/errors.js';
 import type { Deadlines } from '../../util/deadlines.js';
-import { reconnectDelay, type RedisSettings } from './options.js';
+import { reconnectDelay, redactUrl, type RedisSettings } from './options.js';
+
+/** The last connection error each client reported (`'error'` event), for start failures. */
+const lastErrors = new WeakMap<Redis, Error>();
 
 /** What a connection is for; named in logs and in `CLIENT LIST`. */
 export type ConnectionRole = 'commands' | 'subscriber';
@@ -36,17 +39,99 @@ export function createClient(
     retryStrategy: (attempt) => reconnectDelay(attempt),
   });
   let reported = false;
+  let everReady = false;
   // An EventEmitter 'error' without listener would crash the process: log once per outage.
+  // Before the first connection, a failure is the start's to report (with this root cause, see
+  // connectClient), so it is only logged at debug level.
   client.on('error', (error: Error) => {
+    lastErrors.set(client, error);
     if (reported) return;
     reported = true;
-    logger.warn({ err: error, role }, 'Redis connection error; reconnecting with backoff');
+    if (everReady)
+      logger.warn({ err: error, role }, 'Redis connection error; reconnecting with backoff');
+    else logger.debug({ err: error, role }, 'Redis connection error while connecting');
   });
   client.on('ready', () => {
-    if (reported) logger.info({ role }, 'Redis connection restored');
+    if (reported && everReady) logger.info({ role }, 'Redis connection restored');
     reported = false;
+    everReady = true;
   });
   return client;
+}
+
+/**
+ * Connect `client` (settled by `deadline` through `runner`). On failure the error names the root
+ * cause ioredis reported on its `'error'` event (refused, host not found, authentication failed...),
+ * not ioredis's generic "Connection is closed".
+ * @throws BackendUnavailableError `Cannot connect to Redis at <url>: <root cause>`, with
+ *   `details.url` (password redacted), `details.code` (e.g. `ECONNREFUSED`, `WRONGPASS`) when known.
+ */
+export async function connectClient(
+  client: Redis,
+  runner: CommandRunner,
+  url: string,
+  deadline: number,
+): Promise<void> {
+  const shown = redactUrl(url);
+  lastErrors.delete(client);
+  try {
+    await runner.settleBy(`connect to Redis at ${shown}`, () => client.connect(), deadline);
+  } catch (error) {
+    const root = lastErrors.get(client);
+    if (root === undefined) throw error;
+    const { reason, code } = describeConnectionError(root);
+    // The root cause is in the message; `cause` is left out so that loggers which append a
+    // cause's message (pino's default) do not print it twice.
+    throw new BackendUnavailableError(`Cannot connect to Redis at ${shown}: ${reason}`, {
+      details: { url: shown, ...(code === undefined ? {} : { code }), status: client.status },
+    });
+  }
+}
+
+/** A connection error as a person reads it: what happened, then the system's own words. */
+export function describeConnectionError(error: Error): { reason: string; code?: string } {
+  const { code, address, port, hostname } = error as Error & {
+    code?: unknown;
+    address?: unknown;
+    port?: unknown;
+    hostname?: unknown;
+  };
+  const where =
+    typeof address === 'string'
+      ? ` ${address}${typeof port === 'number' ? `:${port}` : ''}`
+      : typeof hostname === 'string'
+        ? ` ${hostname}`
+        : '';
+  const sys = (what: string, c: string): { reason: string; code: string } => ({
+    reason: `${what} (${c}${where})`,
+    code: c,
+  });
+  switch (code) {
+    case 'ECONNREFUSED':
+      return sys('connection refused: nothing listens there', code);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return sys('host not found', code);
+    case 'ETIMEDOUT':
+      return sys('connection timed out', code);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return sys('host unreachable', code);
+    case 'ENOENT':
+      return sys('no Unix socket at that path', code);
+    case 'EACCES':
+      return sys('permission denied', code);
+    case 'ECONNRESET':
+      return sys('connection reset by the server (TLS expected?)', code);
+  }
+  const reply = /^([A-Z][A-Z_]+) (.*)$/.exec(error.message);
+  if (reply !== null) {
+    const [, word, rest] = reply as unknown as [string, string, string];
+    if (word === 'WRONGPASS' || word === 'NOAUTH' || /password|AUTH/i.test(error.message))
+      return { reason: `authentication failed (${word} ${rest})`, code: word };
+    return { reason: `Redis refused the connection (${error.message})`, code: word };
+  }
+  return { reason: error.message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
 /** Handed to a command while it runs: may it still send something? */

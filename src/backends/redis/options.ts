@@ -3,7 +3,11 @@ import { DEFAULT_MAX_INBOUND_HANDLERS, isValidHandlerBound } from '../inbound-li
 
 /** Options of the Redis backend, as given to `createHost({ backend })`. */
 export interface RedisBackendOption {
-  /** `redis://host:port/db` (or `rediss://`, or `redis+unix:///path/to.sock`). */
+  /**
+   * `redis://[user:password@]host:port/db`, `rediss://...` (TLS), or a Unix socket:
+   * `redis+unix:///path/to.sock`, `unix:///path/to.sock` or `/path/to.sock` (`?db=2` allowed).
+   * Anything else (`http://...`, `localhost:6379`) is refused with a ValidationError.
+   */
   redis: string;
   /** Key and channel prefix; hosts with the same Redis and namespace form one cluster. Default `plugboard`. */
   namespace?: string;
@@ -21,6 +25,7 @@ export interface RedisBackendOption {
 
 /** {@link RedisBackendOption} with every default applied. */
 export interface RedisSettings {
+  /** The address as ioredis takes it: a `redis:`/`rediss:` URL, or a socket path (`/x.sock?db=1`). */
   readonly url: string;
   readonly namespace: string;
   readonly livenessTtl: number;
@@ -57,7 +62,7 @@ const BACKOFF_CAP_MS = 2000;
  */
 export function resolveSettings(option: RedisBackendOption): RedisSettings {
   const settings: RedisSettings = {
-    url: option.redis,
+    url: redisAddress(option.redis),
     namespace: option.namespace ?? REDIS_DEFAULTS.namespace,
     livenessTtl: option.livenessTtl ?? REDIS_DEFAULTS.livenessTtl,
     offlineQueueLimit: option.offlineQueueLimit ?? REDIS_DEFAULTS.offlineQueueLimit,
@@ -94,6 +99,46 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
     });
   }
   return settings;
+}
+
+/**
+ * Check that `url` is a Redis address and return it in the form ioredis understands (socket URLs
+ * become paths). ioredis itself would read `http://x` as a Unix socket named `//x` and
+ * `localhost:6379` as a host, then fail later with "Connection is closed".
+ * @throws ValidationError for anything else, naming the accepted forms.
+ */
+export function redisAddress(url: unknown): string {
+  const refuse = (why: string): never => {
+    throw new ValidationError(
+      `Redis URL ${typeof url === 'string' ? JSON.stringify(redactUrl(url)) : String(url)} ${why}; use redis://host:port (rediss:// for TLS) or redis+unix:///path/to.sock.`,
+      { details: { field: 'redis' } },
+    );
+  };
+  if (typeof url !== 'string' || url === '') return refuse('is not a non-empty string');
+  if (url.startsWith('/') && !url.startsWith('//')) return url;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) return refuse('has no scheme');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return refuse('is not a valid URL');
+  }
+  if (scheme === 'redis' || scheme === 'rediss') {
+    if (parsed.hostname === '') return refuse('has no host');
+    return url;
+  }
+  if (scheme === 'redis+unix' || scheme === 'unix') {
+    if (parsed.host !== '' || parsed.pathname === '' || parsed.pathname === '/')
+      return refuse('needs an absolute socket path and no host (three slashes)');
+    return decodeURIComponent(parsed.pathname) + parsed.search;
+  }
+  return refuse(`is not a Redis URL (scheme "${scheme}:")`);
+}
+
+/** `url` without its password (`redis://user:***@host`), for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1:***@').replace(/\/\/[^@/:]*@/, '//***@');
 }
 
 function positive(field: string, value: number, min: number, max = Infinity): void {

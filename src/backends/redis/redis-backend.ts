@@ -4,7 +4,7 @@ import { settleWithin } from '../../util/bound.js';
 import { Deadlines } from '../../util/deadlines.js';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
 import type { Backend, BackendStatus } from '../ports.js';
-import { CommandRunner, createClient, toBackendError } from './connection.js';
+import { CommandRunner, connectClient, createClient, toBackendError } from './connection.js';
 import { MAX_NODE_ID_BYTES } from './entry-codec.js';
 import { checkEvictionPolicy } from './eviction-check.js';
 import { BackendFaults, type FaultCounts } from './faults.js';
@@ -232,11 +232,7 @@ export class RedisBackend implements Backend {
   }
 
   private connect(client: Redis, deadline: number): Promise<void> {
-    return this.runnerFor(client).settleBy(
-      `connect to Redis at ${redact(this.settings.url)}`,
-      () => client.connect(),
-      deadline,
-    );
+    return connectClient(client, this.runnerFor(client), this.settings.url, deadline);
   }
 
   private runnerFor(client: Redis): CommandRunner {

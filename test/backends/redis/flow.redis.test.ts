@@ -248,7 +248,7 @@ describe('Redis flow control: the pub/sub output buffer limit', () => {
       const events: unknown[] = [];
       scoped.context.eventBus.subscribe('backend.error', (data: unknown) => void events.push(data));
       // Only the subscriber connection: Redis itself stays up.
-      await probe.client('KILL', 'TYPE', 'pubsub');
+      await probe.client('KILL', 'TYPE', 'PUBSUB');
       await waitFor(() => events.length > 0, 5000, 'the backend.error event');
       assert.equal((events[0] as TransportFault).kind, 'receiver-cut');
       assert.equal((events[0] as { nodeId: string }).nodeId, 'kill-a');

@@ -63,7 +63,7 @@ describe('Redis reaper and poisoned nodes', () => {
       'every poisoned node to be removed',
     );
     const allReapedAfter = Date.now() - crashedAt;
-    assert.deepEqual(await raw.zrange(keys.nodes, 0, -1), ['rp-reaper']);
+    assert.deepEqual(await raw.zrange(keys.nodes, '0', '-1'), ['rp-reaper']);
     assert.equal(deletes.filter((id) => id.startsWith('p')).length, 50, 'their entries announced');
     // Counted by whoever reaped them (the victim may have reaped a few before its crash).
     const counted = (kind: 'malformedOwnedMember' | 'wrongTypeKey'): number =>

@@ -37,13 +37,13 @@ async function runScenario(context) {
   const say = (/** @type {string} */ line) => console.log(`  [storefront] ${line}`);
   const { customer, orders } = /** @type {ScenarioOptions} */ (context.options);
 
-  // Dependencies are active before this plugin starts; subscribeService is how a plugin without
-  // that guarantee would wait for a service.
-  await whenAvailable(context, 'orders');
+  // Dependencies are active before this plugin starts; waitForService is how a plugin without
+  // that guarantee waits for a service (bounded: it rejects with a TimeoutError naming it).
+  await context.rpcClient.waitForService('orders', { timeout: 5000 });
   say(`scenario: ${customer.name} signs up and places ${orders.length} orders`);
 
   // Listen before acting, so the event cannot be missed.
-  const welcomeSent = nextEvent(context, 'email.sent', 3000);
+  const welcomeSent = context.eventBus.waitFor('email.sent', { timeout: 3000 });
   welcomeSent.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
 
   const users = context.rpcClient.proxy('users');
@@ -93,41 +93,6 @@ async function runScenario(context) {
   );
   await context.eventBus.publish('shop.scenario.completed', summary);
   return summary;
-}
-
-/**
- * Resolve once `service` has a provider.
- * @param {import('plugboard').PluginContext} context
- * @param {string} service
- */
-async function whenAvailable(context, service) {
-  let ready = () => {};
-  const available = new Promise((resolve) => (ready = () => resolve(undefined)));
-  // The callback runs right away with the current status, then on every change.
-  const watch = context.rpcClient.subscribeService(service, (status) => {
-    if (status.status === 'available') ready();
-  });
-  await available;
-  watch.unsubscribe();
-}
-
-/**
- * The next `event`, or a rejection after `ms`.
- * @param {import('plugboard').PluginContext} context
- * @param {string} event
- * @param {number} ms
- */
-function nextEvent(context, event, ms) {
-  return new Promise((resolve, reject) => {
-    const timer = context.timers.setTimeout(() => {
-      subscription.unsubscribe();
-      reject(new Error(`No "${event}" within ${ms} ms.`));
-    }, ms);
-    const subscription = context.eventBus.once(event, (data) => {
-      timer.cancel();
-      resolve(data);
-    });
-  });
 }
 
 /**
