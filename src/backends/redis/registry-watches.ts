@@ -232,8 +232,7 @@ export class RegistryWatches {
         const last = await this.source.last(kind);
         if (!live()) return;
         if (relisted()) continue;
-        if (last.epoch !== read.epoch || last.seq < read.seq)
-          return await this.relist(kind, state);
+        if (last.epoch !== read.epoch || last.seq < read.seq) return await this.relist(kind, state);
         this.faults.record('unconfirmedChange', { kind }, undefined, hints.length);
         return;
       }
