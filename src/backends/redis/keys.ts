@@ -10,7 +10,7 @@
  * | `{ns}:nodes`                 | ZSET    | node id → liveness deadline (Redis TIME, epoch ms)      |
  * | `{ns}:reg:<kind>`            | HASH    | entry id → entry (`[u8 nodeLen][nodeId][value bytes]`)  |
  * | `{ns}:own:<nodeId>`          | SET     | `<len(kind)>:<kind><id>` of every entry the node owns    |
- * | `{ns}:log:<kind>`            | STREAM  | change log of one kind: ids `0-<n>`, field `f` = frame   |
+ * | `{ns}:log:<kind>`            | STREAM  | change log of one kind: ids `<epoch>-<n>`, `f` = frame  |
  * | `{ns}:rc:<kind>` (channel)   | pub/sub | registry change frames of one kind (hints, see watches)  |
  * | `{ns}:t:<topic>` (channel)   | pub/sub | broadcast transport frames of one topic                  |
  * | `{ns}:n:<nodeId>` (channel)  | pub/sub | the node's inbox: direct messages, requests, replies     |

@@ -18,7 +18,13 @@ import {
   type LuaScript,
   type ScriptName,
 } from './scripts.js';
-import { RegistryWatches, type ChangeSource, type LoggedChange } from './registry-watches.js';
+import {
+  RegistryWatches,
+  type ChangeSource,
+  type LoggedChange,
+  type LogPosition,
+  type Snapshot,
+} from './registry-watches.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
 /** Lapsed nodes reaped per round at most. */
@@ -57,6 +63,10 @@ export class RedisRegistryStore implements RegistryStore {
   private readonly own = new Map<string, OwnEntry>();
   private readonly watches: RegistryWatches;
   private readonly reapFailures = new Map<string, ReapFailure>();
+  /** A rejoin's puts did not all succeed: the next heartbeat puts every entry again. */
+  private rejoinOwed = false;
+  /** Rejoins begun so far. */
+  private rejoins = 0;
   private closed = false;
 
   constructor(
@@ -72,7 +82,7 @@ export class RedisRegistryStore implements RegistryStore {
     const source: ChangeSource = {
       snapshot: (kind) => this.snapshot(kind),
       changes: (kind, after, count) => this.changes(kind, after, count),
-      lastSeq: (kind) => this.lastSeq(kind),
+      last: (kind) => this.last(kind),
     };
     this.watches = new RegistryWatches(
       hub,
@@ -131,17 +141,18 @@ export class RedisRegistryStore implements RegistryStore {
     return (await this.snapshot(kind)).records;
   }
 
-  /** Every live entry of `kind`, and the number of the newest change in its log, atomically. */
-  private async snapshot(kind: string): Promise<{ records: RegistryRecord[]; seq: number }> {
-    const [seq, skipped, ...flat] = (await this.script(
+  /** Every live entry of `kind`, and the position of the newest change in its log, atomically. */
+  private async snapshot(kind: string): Promise<Snapshot> {
+    const [epoch, seq, skipped, ...flat] = (await this.script(
       'listEntries',
       `list registry entries of ${kind}`,
       [this.keys.entries(kind), this.keys.nodes, this.keys.changeLog(kind)],
       [],
-    )) as [number, number, ...Buffer[]];
+    )) as [Buffer, number, number, ...Buffer[]];
+    const at: LogPosition = { epoch: epoch.toString('latin1'), seq };
     if (skipped < 0) {
       this.faults.record('wrongTypeKey', { key: this.keys.entries(kind) });
-      return { records: [], seq };
+      return { records: [], ...at };
     }
     this.faults.record('malformedEntry', { kind }, undefined, skipped);
     const records: RegistryRecord[] = [];
@@ -149,41 +160,42 @@ export class RedisRegistryStore implements RegistryStore {
       const record = this.record(kind, flat[i]!.toString(), flat[i + 1]!);
       if (record !== undefined) records.push(record);
     }
-    return { records, seq };
+    return { records, ...at };
   }
 
-  /** Logged changes of `kind` after number `after`, oldest first. */
-  private async changes(kind: string, after: number, count: number): Promise<LoggedChange[]> {
+  /** Logged changes of `kind` after position `after`, oldest first (any later epoch included). */
+  private async changes(kind: string, after: LogPosition, count: number): Promise<LoggedChange[]> {
     const log = this.keys.changeLog(kind);
+    const start = after.epoch === '' ? '-' : `${after.epoch}-${after.seq + 1}`;
     let entries: Array<[Buffer, Buffer[]]>;
     try {
       // Written at once (no auto-pipelining): see RegistryWatches.read on ordering.
       entries = (await this.runner.run(`read registry changes of ${kind}`, (client) =>
-        rawCommand(client, 'xrange', [log, `0-${after + 1}`, '+', 'COUNT', count]),
+        rawCommand(client, 'xrange', [log, start, '+', 'COUNT', count]),
       )) as Array<[Buffer, Buffer[]]>;
     } catch (error) {
       if (!isReplyError(error)) throw error;
       // Not a stream (corrupt or forged): the next change replaces it; watchers list again.
       this.faults.record('wrongTypeKey', { key: log }, error);
-      return [{ seq: Number.NaN, frame: Buffer.alloc(0) }];
+      return [{ epoch: '', seq: Number.NaN, frame: Buffer.alloc(0) }];
     }
     return entries.map(([id, fields]) => ({
-      seq: logSeq(id),
+      ...logPosition(id),
       frame: fields[0]?.toString() === 'f' && fields[1] !== undefined ? fields[1] : Buffer.alloc(0),
     }));
   }
 
-  /** Number of the newest logged change of `kind` (0: none, or not a stream). */
-  private async lastSeq(kind: string): Promise<number> {
+  /** Position of the newest logged change of `kind` ('' and 0: none, or not a stream). */
+  private async last(kind: string): Promise<LogPosition> {
     const log = this.keys.changeLog(kind);
     try {
       const [last] = await this.runner.run(`read the last registry change of ${kind}`, (client) =>
         client.xrevrangeBuffer(log, '+', '-', 'COUNT', 1),
       );
-      return last === undefined ? 0 : logSeq(last[0]);
+      return last === undefined ? { epoch: '', seq: 0 } : logPosition(last[0]);
     } catch (error) {
       if (!isReplyError(error)) throw error;
-      return 0;
+      return { epoch: '', seq: 0 };
     }
   }
 
@@ -219,8 +231,10 @@ export class RedisRegistryStore implements RegistryStore {
   }
 
   /**
-   * Prove this node is alive; if Redis had forgotten it, put all of its entries again.
-   * Resolves with false when the node had to rejoin.
+   * Prove this node is alive; if Redis had forgotten it, put all of its entries again. A rejoin
+   * whose puts did not all succeed is owed: every later heartbeat puts all entries again until
+   * one rejoin succeeds (Redis already knows the node again by then, so its answer alone would
+   * never say so). Resolves with false when the node had to rejoin.
    */
   async heartbeat(): Promise<boolean> {
     const live = await this.script(
@@ -229,7 +243,9 @@ export class RedisRegistryStore implements RegistryStore {
       [this.keys.nodes],
       [this.nodeId, this.livenessTtl],
     );
-    if (live === 1) return true;
+    if (live === 1 && !this.rejoinOwed) return true;
+    this.rejoinOwed = true;
+    const rejoin = ++this.rejoins;
     if (this.own.size > 0)
       this.logger.info(
         { entries: this.own.size },
@@ -240,6 +256,8 @@ export class RedisRegistryStore implements RegistryStore {
     );
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+    // A rejoin begun later puts every entry too; it clears the debt when it succeeds.
+    if (rejoin === this.rejoins) this.rejoinOwed = false;
     return false;
   }
 
@@ -436,10 +454,12 @@ function deleteChange(kind: string, id: string, nodeId: string): Buffer {
   return frame;
 }
 
-/** The `n` of a change log entry id `0-<n>` (NaN for any other id: forged). */
-function logSeq(id: Buffer): number {
-  const match = /^0-(\d+)$/.exec(id.toString('latin1'));
-  return match === null ? Number.NaN : Number(match[1]);
+/** The epoch and `n` of a change log entry id `<epoch>-<n>` (seq NaN for any other id). */
+function logPosition(id: Buffer): LogPosition {
+  const match = /^(\d+)-(\d+)$/.exec(id.toString('latin1'));
+  return match === null
+    ? { epoch: '', seq: Number.NaN }
+    : { epoch: match[1]!, seq: Number(match[2]) };
 }
 
 /**

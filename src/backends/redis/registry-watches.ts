@@ -9,30 +9,60 @@ import { decodeChange, decodeChangeHint } from './entry-codec.js';
 import type { BackendFaults } from './faults.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
+/**
+ * A place in a kind's change log: the entry `<epoch>-<seq>`. The epoch names one life of the
+ * log (a log created afresh, e.g. after Redis restarted empty, has another); '' and 0: no log.
+ */
+export interface LogPosition {
+  readonly epoch: string;
+  readonly seq: number;
+}
+
+/** Every live entry of a kind and the log position they stand at. */
+export interface Snapshot extends LogPosition {
+  readonly records: RegistryRecord[];
+}
+
 /** Where watchers read a kind's state and its changes (the registry store, over Redis). */
 export interface ChangeSource {
-  /** Every live entry of `kind` and the number of the newest logged change, atomically. */
-  snapshot(kind: string): Promise<{ records: RegistryRecord[]; seq: number }>;
-  /** Logged changes after `after`, oldest first, at most `count` (seq NaN: unparsable id). */
-  changes(kind: string, after: number, count: number): Promise<LoggedChange[]>;
-  /** Number of the newest logged change (0: none). */
-  lastSeq(kind: string): Promise<number>;
+  /** Every live entry of `kind` and the position of the newest logged change, atomically. */
+  snapshot(kind: string): Promise<Snapshot>;
+  /**
+   * Logged changes after `after` (entries of a later epoch included), oldest first, at most
+   * `count` (seq NaN: unparsable id).
+   */
+  changes(kind: string, after: LogPosition, count: number): Promise<LoggedChange[]>;
+  /** Position of the newest logged change ('' and 0: none). */
+  last(kind: string): Promise<LogPosition>;
 }
 
 /** One entry of a kind's change log. */
-export interface LoggedChange {
-  readonly seq: number;
+export interface LoggedChange extends LogPosition {
   readonly frame: Buffer;
+}
+
+/** A change frame heard on the channel: its bytes (latin1) and its number in hearing order. */
+interface Hint {
+  readonly key: string;
+  readonly n: number;
 }
 
 interface WatchedKind {
   readonly listeners: Set<RegistryListener>;
   /** What this node's watchers were told the kind holds: id → record. */
   readonly mirror: Map<string, RegistryRecord>;
+  /** Epoch of the log the mirror follows ('' before any change was logged). */
+  epoch: string;
   /** Number of the last logged change applied. */
   seq: number;
-  /** Change frames heard before the mirror was seeded (latin1), read once it is. */
-  early: string[];
+  /** Frames heard so far (numbers the next hint). */
+  heard: number;
+  /** Hints numbered below this were heard before the last listing applied was asked for. */
+  listedBefore: number;
+  /** Listings applied so far: a read that sees this change reads again from the new position. */
+  listings: number;
+  /** Change frames heard before the mirror was seeded, read once it is. */
+  early: Hint[];
   /** Frames applied from the log whose channel copy has not arrived yet (latin1 → count). */
   readonly applied: Map<string, number>;
   /** Subscribed and seeded: changes may be applied. */
@@ -54,14 +84,18 @@ const MAX_APPLIED = 4096;
  * listeners, plus a mirror of what the listeners were told.
  *
  * Watch events always agree with what Redis holds. Every change is written, in the same
- * script that makes it, to the kind's change log (`{ns}:log:<kind>`, numbered `0-<n>`); the
- * frame published on the kind's channel is only a hint to read that log. Listeners get the
- * logged changes, in order, after the snapshot (`list-entries-3` gives the entries and the log
- * position atomically), read as soon as a frame is heard. A frame on the channel that the log does not back (forged) changes
- * nothing and is counted (`unconfirmedChange`); one that cannot be parsed is dropped and
- * counted (`malformedChange`). A gap in the log (trimmed, or restarted) and every reconnect of
- * the subscriber ({@link resync}) list the kind again and deliver the difference as puts and
- * deletes: watchers converge on Redis's state even across outages and Redis restarts.
+ * script that makes it, to the kind's change log (`{ns}:log:<kind>`, ids `<epoch>-<n>`: n + 1
+ * per change, the epoch new whenever the log is created afresh, e.g. after Redis restarted
+ * empty); the frame published on the kind's channel is only a hint to read that log. Listeners
+ * get the logged changes, in order, after the snapshot (`list-entries-3` gives the entries and
+ * the log position atomically), read as soon as a frame is heard. A frame on the channel that
+ * the log does not back (forged) changes nothing and is counted (`unconfirmedChange`); one that
+ * cannot be parsed is dropped and counted (`malformedChange`). A gap in the log (trimmed), a log
+ * of another epoch (restarted) and every reconnect of the subscriber ({@link resync}) list the
+ * kind again and deliver the difference as puts and deletes: watchers converge on Redis's state
+ * even across outages and Redis restarts. A read's answer is judged against the position it was
+ * asked from, so a listing landing meanwhile never makes a real change look forged, and a
+ * listing never moves the mirror back past changes already applied.
  */
 export class RegistryWatches {
   private readonly kinds = new Map<string, WatchedKind>();
@@ -81,7 +115,11 @@ export class RegistryWatches {
       const created: WatchedKind = {
         listeners: new Set(),
         mirror: new Map(),
+        epoch: '',
         seq: 0,
+        heard: 0,
+        listedBefore: 0,
+        listings: 0,
         early: [],
         applied: new Map(),
         opened: false,
@@ -125,9 +163,12 @@ export class RegistryWatches {
     state.unsubscribe = await this.hub.add(this.channel(kind), (message) =>
       this.receive(kind, state, message),
     );
-    const { records, seq } = await this.source.snapshot(kind);
+    const heard = state.heard;
+    const { records, epoch, seq } = await this.source.snapshot(kind);
     for (const record of records) state.mirror.set(record.id, record);
+    state.epoch = epoch;
     state.seq = seq;
+    state.listedBefore = heard;
     state.opened = true;
     if (state.early.length > 0) void this.read(kind, state, state.early.splice(0));
   }
@@ -142,43 +183,58 @@ export class RegistryWatches {
     }
     const key = message.toString('latin1');
     if (take(state.applied, key)) return; // its log entry was applied already
-    if (state.opened) void this.read(kind, state, [key]);
-    else state.early.push(key);
+    const hint: Hint = { key, n: state.heard++ };
+    if (state.opened) void this.read(kind, state, [hint]);
+    else state.early.push(hint);
   }
 
   /**
-   * Apply the logged changes after `state.seq`, then judge `hints` (frames heard) that the log
-   * did not back. Called synchronously on each hint, so the read is written to Redis before
-   * anything this node sends in answer to later messages (a cluster barrier's reply): by the
-   * time another node hears that reply, this node has the read's answer. Reads may overlap;
-   * their answers come in order and entries already applied are skipped.
+   * Apply the logged changes after the mirror's position, then judge `hints` (frames heard)
+   * that the log did not back. Called synchronously on each hint, so the read is written to
+   * Redis before anything this node sends in answer to later messages (a cluster barrier's
+   * reply): by the time another node hears that reply, this node has the read's answer. Reads
+   * may overlap; entries already applied are skipped. An answer is only judged against the
+   * position it was asked from: when a listing lands meanwhile (it may be older than the
+   * hints, and in another epoch), the read starts again from the listing's position, keeping
+   * the hints the listing does not cover.
    */
-  private async read(kind: string, state: WatchedKind, hints: string[]): Promise<void> {
+  private async read(kind: string, state: WatchedKind, hints: Hint[]): Promise<void> {
     const live = (): boolean => this.kinds.get(kind) === state;
     try {
       for (;;) {
-        const batch = await this.source.changes(kind, state.seq, READ_BATCH);
-        if (!live()) return;
-        let more = batch.length === READ_BATCH;
-        for (const change of batch) {
-          if (change.seq <= state.seq) continue; // applied by an earlier, overlapping read
-          if (change.seq !== state.seq + 1) {
-            // Missed changes (log trimmed past us, restarted, or forged): list again.
-            await this.relist(kind, state);
-            hints = [];
-            more = false;
-            break;
+        const listings = state.listings;
+        const relisted = (): boolean => state.listings !== listings;
+        hints = hints.filter((hint) => hint.n >= state.listedBefore);
+        let gap = false;
+        for (let more = true; more && !gap && !relisted();) {
+          const batch = await this.source.changes(kind, position(state), READ_BATCH);
+          if (!live()) return;
+          if (relisted()) break;
+          more = batch.length === READ_BATCH;
+          for (const change of batch) {
+            if (change.epoch === state.epoch && change.seq <= state.seq) continue; // applied
+            if (!follows(state, change)) {
+              gap = true; // trimmed past us, another epoch (log restarted), or an odd id
+              break;
+            }
+            this.applyLogged(kind, state, change);
           }
-          state.seq = change.seq;
-          this.applyLogged(kind, state, change.frame);
         }
-        if (!more || !live()) break;
-      }
-      const unmatched = hints.filter((hint) => !take(state.applied, hint));
-      if (unmatched.length > 0 && live()) {
-        // The log may have restarted below us (keys lost): then list again. Else: forged.
-        if ((await this.source.lastSeq(kind)) < state.seq) await this.relist(kind, state);
-        else this.faults.record('unconfirmedChange', { kind }, undefined, unmatched.length);
+        if (relisted()) continue;
+        // A listing asked for after every hint was heard covers them all.
+        if (gap) return await this.relist(kind, state);
+        hints = hints.filter((hint) => !take(state.applied, hint.key));
+        if (hints.length === 0) return;
+        // Not in the log after the position read. The log may have restarted in an earlier
+        // epoch (or shrunk): then list again. Else the frames are forged. Judged against that
+        // position, not the mirror's when the answer comes: other reads may move it meanwhile.
+        const read = position(state);
+        const last = await this.source.last(kind);
+        if (!live()) return;
+        if (relisted()) continue;
+        if (last.epoch !== read.epoch || last.seq < read.seq) return await this.relist(kind, state);
+        this.faults.record('unconfirmedChange', { kind }, undefined, hints.length);
+        return;
       }
     } catch (error) {
       if (!live()) return;
@@ -189,10 +245,13 @@ export class RegistryWatches {
     }
   }
 
-  private applyLogged(kind: string, state: WatchedKind, frame: Buffer): void {
+  private applyLogged(kind: string, state: WatchedKind, logged: LoggedChange): void {
+    if (logged.epoch !== state.epoch) state.applied.clear(); // frames of the old log never come
+    state.epoch = logged.epoch;
+    state.seq = logged.seq;
     let change: RegistryChange;
     try {
-      change = decodeChange(frame);
+      change = decodeChange(logged.frame);
       const changed = change.type === 'put' ? change.record.kind : change.kind;
       if (changed !== kind) throw new RangeError('Logged change of another kind.');
     } catch (error) {
@@ -200,19 +259,47 @@ export class RegistryWatches {
       return;
     }
     if (state.applied.size >= MAX_APPLIED) state.applied.clear();
-    const key = frame.toString('latin1');
+    const key = logged.frame.toString('latin1');
     state.applied.set(key, (state.applied.get(key) ?? 0) + 1);
     if (change.type === 'put') state.mirror.set(change.record.id, change.record);
     else state.mirror.delete(change.id);
     this.tell(state, change);
   }
 
-  /** List the kind again and tell listeners the difference to what they were told. */
+  /**
+   * List the kind again and tell listeners the difference to what they were told. A listing
+   * never moves the mirror back: one that answers after reads moved the mirror past it in the
+   * same epoch is dropped, and one from another epoch than a mirror that moved meanwhile is
+   * asked for again (which of the two is newer is unknown).
+   */
   private async relist(kind: string, state: WatchedKind): Promise<void> {
-    const { records, seq } = await this.source.snapshot(kind);
-    if (this.kinds.get(kind) !== state) return;
-    state.seq = seq;
-    state.applied.clear();
+    for (;;) {
+      const heard = state.heard;
+      const asked = position(state);
+      const listings = state.listings;
+      const { records, epoch, seq } = await this.source.snapshot(kind);
+      if (this.kinds.get(kind) !== state) return;
+      // Frames whose channel copy was lost would otherwise swallow identical later frames.
+      state.applied.clear();
+      const moved =
+        state.listings !== listings || state.epoch !== asked.epoch || state.seq !== asked.seq;
+      if (moved && epoch === state.epoch && seq <= state.seq) {
+        // The mirror already stands at or past this listing, which covers the hints heard
+        // before it was asked for: so does the mirror.
+        state.listedBefore = Math.max(state.listedBefore, heard);
+        return;
+      }
+      if (moved && epoch !== state.epoch) continue;
+      state.epoch = epoch;
+      state.seq = seq;
+      state.listings++;
+      state.listedBefore = Math.max(state.listedBefore, heard);
+      this.applyListing(kind, state, records);
+      return;
+    }
+  }
+
+  private applyListing(kind: string, state: WatchedKind, records: RegistryRecord[]): void {
     const seen = new Set<string>();
     for (const record of records) {
       seen.add(record.id);
@@ -250,6 +337,22 @@ export class RegistryWatches {
     await state.ready?.catch(() => undefined);
     await state.unsubscribe?.();
   }
+}
+
+/** Where the mirror of `state` stands in the kind's log. */
+function position(state: WatchedKind): LogPosition {
+  return { epoch: state.epoch, seq: state.seq };
+}
+
+/**
+ * Whether `change` is the log entry right after the mirror's position: the next number in the
+ * same epoch, or the first entry of a log that did not exist when the mirror was seeded.
+ */
+function follows(state: WatchedKind, change: LogPosition): boolean {
+  return (
+    change.seq === state.seq + 1 &&
+    (change.epoch === state.epoch || (state.epoch === '' && state.seq === 0))
+  );
 }
 
 /** Take one `key` out of a multiset; true when it was there. */

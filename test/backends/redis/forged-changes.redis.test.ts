@@ -74,12 +74,14 @@ describe('Redis registry watchers and forged change frames', () => {
       'marker',
       'real',
     ]);
-    // A hint the log does not back is judged after one more read: it may trail the marker.
+    // A forged frame is judged after one more round trip (the log's last entry), which may
+    // still be in flight when the marker arrives.
     await waitFor(
-      () => (watcher as RedisBackend).faults.unconfirmedChange === 2,
+      () => (watcher as RedisBackend).faults.unconfirmedChange >= 2,
       2000,
-      'both forged frames to be counted as unconfirmed',
+      'the forged frames to be judged',
     );
+    assert.equal((watcher as RedisBackend).faults.unconfirmedChange, 2);
     figure(
       t,
       'forged frames reported to the watcher',

@@ -8,26 +8,30 @@
   KEYS[2]  {ns}:nodes        ZSET node id -> liveness deadline (epoch ms, Redis TIME)
   KEYS[3]  {ns}:log:<kind>   STREAM change log of the kind (see change-log.lua)
 
-  Returns  flat array: seq, skipped, id1, entry1, id2, entry2, ...
-           seq is the number of the newest change in the log (0: none or unusable);
+  Returns  flat array: epoch, seq, skipped, id1, entry1, id2, entry2, ...
+           epoch and seq name the newest change in the log (<epoch>-<seq>; '' and 0: none, or
+           the log is unusable);
            skipped is the number of malformed entries left out, or -1 when KEYS[1] is not a
            hash (corrupt or forged: nothing is listed)
 ]]
 --!include liveness.lua
 --!include entry.lua
 --!include change-log.lua
-local seq = last_change(KEYS[3]) or 0
+local epoch, seq = last_change(KEYS[3])
+if epoch == nil then
+  epoch, seq = '', 0
+end
 if not usable(KEYS[1], 'hash') then
-  return { seq, -1 }
+  return { epoch, seq, -1 }
 end
 local all = redis.call('HGETALL', KEYS[1])
 local live = {}
-local out = { seq, 0 }
+local out = { epoch, seq, 0 }
 for i = 1, #all, 2 do
   local entry = all[i + 1]
   local owner = owner_of(entry)
   if owner == nil then
-    out[2] = out[2] + 1
+    out[3] = out[3] + 1
   else
     local alive = live[owner]
     if alive == nil then
