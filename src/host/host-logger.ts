@@ -10,7 +10,8 @@ import type { LogLevel } from './types.js';
  * given too (through a child); use them for your own records: `pino({ serializers:
  * plugboardLogSerializers })`.
  */
-export const plugboardLogSerializers = { err: stdSerializers.errWithCause } as const;
+export const plugboardLogSerializers: { readonly err: (error: Error) => Record<string, unknown> } =
+  { err: stdSerializers.errWithCause };
 
 const LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
