@@ -189,11 +189,14 @@ export class EventBusCore {
    */
   publish(source: string, event: string, data: unknown, traceId?: string): Promise<void> {
     if (this.parity) return this.publishCopies(source, event, data, traceId);
-    let entry: MatchEntry;
-    try {
-      entry = this.lookup(event);
-    } catch (error) {
-      return Promise.reject(error);
+    // A hit is one map lookup; only a miss validates the name, which may reject.
+    let entry = this.cache.get(event);
+    if (entry === undefined) {
+      try {
+        entry = this.lookup(event);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     const meta = new LazyEventMeta(
       event,
