@@ -28,6 +28,7 @@ const GUIDE = join(ROOT, 'docs/guide.md');
 const SOURCE_INDEX = join(ROOT, 'src/index.ts');
 const CLI = join(ROOT, 'src/cli/main.ts');
 const TSX = import.meta.resolve('tsx');
+const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 /** Bound on one block (the durable dead-letter block waits about 3 s of backoff). */
 const BLOCK_TIMEOUT_MS = 60_000;
 
@@ -81,6 +82,7 @@ function toTestRedis(code: string): string {
 function run(
   args: string[],
   cwd: string,
+  timeoutMs = BLOCK_TIMEOUT_MS,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, {
@@ -92,7 +94,7 @@ function run(
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), BLOCK_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', fail);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -232,6 +234,41 @@ describe('docs/guide.md', () => {
       }
     }
     assert.ok(blocks.filter((b) => b.lang === 'ts' && b.flags.length === 0).length >= 10);
+  });
+
+  it('type-checks: every TypeScript block compiles against the package types', { timeout: 300_000 }, async () => {
+    // The blocks as a user's project has them (`from 'plugboard'`, `declare module 'plugboard'`),
+    // with 'plugboard' mapped to the source. Blocks of APIs not in the source yet are left out.
+    const dir = join(scratch, 'typecheck');
+    const files: string[] = [];
+    for (const block of blocks) {
+      if (block.lang !== 'ts' || flag(block, 'guide:skip') !== undefined) continue;
+      const requires = flag(block, 'guide:requires');
+      if (requires !== undefined && !(await probes[requires]!())) continue;
+      const file = flag(block, 'guide:file') ?? `block-${block.line}.ts`;
+      await mkdir(dirname(join(dir, file)), { recursive: true });
+      await writeFile(join(dir, file), block.code);
+      files.push(file);
+    }
+    const base = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as {
+      compilerOptions: Record<string, unknown>;
+    };
+    await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          ...base.compilerOptions,
+          declaration: false,
+          sourceMap: false,
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+          paths: { plugboard: [SOURCE_INDEX] },
+        },
+        files,
+      }),
+    );
+    const result = await run([TSC, '--noEmit', '-p', join(dir, 'tsconfig.json')], dir, 300_000);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
   });
 
   for (const block of blocks) {
