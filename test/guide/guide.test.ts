@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PluginContext } from '../../src/index.js';
 import { SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -193,10 +194,12 @@ const probes: Record<string, () => Promise<boolean>> = {
 
 async function probeContext() {
   const { createHost, definePlugin } = await import('../../src/index.js');
-  let context!: import('../../src/index.js').PluginContext;
+  let context!: PluginContext;
   const host = await createHost({
     logger: false,
-    plugins: [definePlugin({ name: 'probe', version: '0.0.0', activate: (c) => void (context = c) })],
+    plugins: [
+      definePlugin({ name: 'probe', version: '0.0.0', activate: (c) => void (context = c) }),
+    ],
   });
   await host.start();
   await host.stop();
@@ -236,40 +239,44 @@ describe('docs/guide.md', () => {
     assert.ok(blocks.filter((b) => b.lang === 'ts' && b.flags.length === 0).length >= 10);
   });
 
-  it('type-checks: every TypeScript block compiles against the package types', { timeout: 300_000 }, async () => {
-    // The blocks as a user's project has them (`from 'plugboard'`, `declare module 'plugboard'`),
-    // with 'plugboard' mapped to the source. Blocks of APIs not in the source yet are left out.
-    const dir = join(scratch, 'typecheck');
-    const files: string[] = [];
-    for (const block of blocks) {
-      if (block.lang !== 'ts' || flag(block, 'guide:skip') !== undefined) continue;
-      const requires = flag(block, 'guide:requires');
-      if (requires !== undefined && !(await probes[requires]!())) continue;
-      const file = flag(block, 'guide:file') ?? `block-${block.line}.ts`;
-      await mkdir(dirname(join(dir, file)), { recursive: true });
-      await writeFile(join(dir, file), block.code);
-      files.push(file);
-    }
-    const base = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as {
-      compilerOptions: Record<string, unknown>;
-    };
-    await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
-    await writeFile(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          ...base.compilerOptions,
-          declaration: false,
-          sourceMap: false,
-          typeRoots: [join(ROOT, 'node_modules/@types')],
-          paths: { plugboard: [SOURCE_INDEX] },
-        },
-        files,
-      }),
-    );
-    const result = await run([TSC, '--noEmit', '-p', join(dir, 'tsconfig.json')], dir, 300_000);
-    assert.equal(result.code, 0, result.stdout + result.stderr);
-  });
+  it(
+    'type-checks: every TypeScript block compiles against the package types',
+    { timeout: 300_000 },
+    async () => {
+      // The blocks as a user's project has them (`from 'plugboard'`, `declare module 'plugboard'`),
+      // with 'plugboard' mapped to the source. Blocks of APIs not in the source yet are left out.
+      const dir = join(scratch, 'typecheck');
+      const files: string[] = [];
+      for (const block of blocks) {
+        if (block.lang !== 'ts' || flag(block, 'guide:skip') !== undefined) continue;
+        const requires = flag(block, 'guide:requires');
+        if (requires !== undefined && !(await probes[requires]!())) continue;
+        const file = flag(block, 'guide:file') ?? `block-${block.line}.ts`;
+        await mkdir(dirname(join(dir, file)), { recursive: true });
+        await writeFile(join(dir, file), block.code);
+        files.push(file);
+      }
+      const base = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as {
+        compilerOptions: Record<string, unknown>;
+      };
+      await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+      await writeFile(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            ...base.compilerOptions,
+            declaration: false,
+            sourceMap: false,
+            typeRoots: [join(ROOT, 'node_modules/@types')],
+            paths: { plugboard: [SOURCE_INDEX] },
+          },
+          files,
+        }),
+      );
+      const result = await run([TSC, '--noEmit', '-p', join(dir, 'tsconfig.json')], dir, 300_000);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+    },
+  );
 
   for (const block of blocks) {
     const where = `docs/guide.md:${block.line}`;
@@ -297,24 +304,28 @@ describe('docs/guide.md', () => {
     }
     if (block.lang !== 'ts') continue;
     if (skip !== undefined) {
-      it.skip(`${where} (not run: ${block.flags.slice(1).join(' ')})`);
+      void it.skip(`${where} (not run: ${block.flags.slice(1).join(' ')})`);
       continue;
     }
     const requires = flag(block, 'guide:requires');
-    it(`${where}${requires === undefined ? '' : ` (${requires})`}`, { timeout: BLOCK_TIMEOUT_MS }, async (t) => {
-      if (requires !== undefined) {
-        const probe = probes[requires];
-        assert.ok(probe, `no probe for guide:requires=${requires}`);
-        if (!(await probe())) {
-          t.skip(`${requires} is not in the source yet`);
-          return;
+    it(
+      `${where}${requires === undefined ? '' : ` (${requires})`}`,
+      { timeout: BLOCK_TIMEOUT_MS },
+      async (t) => {
+        if (requires !== undefined) {
+          const probe = probes[requires];
+          assert.ok(probe, `no probe for guide:requires=${requires}`);
+          if (!(await probe())) {
+            t.skip(`${requires} is not in the source yet`);
+            return;
+          }
         }
-      }
-      let code = toSource(block.code);
-      if (flag(block, 'guide:redis') !== undefined) code = toTestRedis(code);
-      const path = join(scratch, `block-${block.line}.ts`);
-      await writeFile(path, code);
-      await import(pathToFileURL(path).href);
-    });
+        let code = toSource(block.code);
+        if (flag(block, 'guide:redis') !== undefined) code = toTestRedis(code);
+        const path = join(scratch, `block-${block.line}.ts`);
+        await writeFile(path, code);
+        await import(pathToFileURL(path).href);
+      },
+    );
   }
 });
