@@ -22,11 +22,14 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PluginContext } from '../../src/index.js';
+import { takeHosts } from './plugboard.js';
 import { SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GUIDE = join(ROOT, 'docs/guide.md');
 const SOURCE_INDEX = join(ROOT, 'src/index.ts');
+/** What `plugboard` is for the blocks run in this process: the source, hosts recorded. */
+const SHIM = join(ROOT, 'test/guide/plugboard.ts');
 const CLI = join(ROOT, 'src/cli/main.ts');
 const TSX = import.meta.resolve('tsx');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -40,13 +43,17 @@ export interface GuideBlock {
   /** Words after the language. */
   readonly flags: readonly string[];
   readonly code: string;
+  /** The section (`## ` heading) it is in. */
+  readonly section: string;
 }
 
 /** The fenced code blocks of a Markdown text. */
 export function parseBlocks(markdown: string): GuideBlock[] {
   const blocks: GuideBlock[] = [];
   const lines = markdown.split('\n');
+  let section = '';
   for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.startsWith('## ')) section = lines[i]!.slice(3).trim();
     const open = /^```(\S*)\s*(.*)$/.exec(lines[i]!);
     if (open === null) continue;
     const start = i;
@@ -58,6 +65,7 @@ export function parseBlocks(markdown: string): GuideBlock[] {
       lang: open[1]!,
       flags: open[2]!.split(/\s+/).filter(Boolean),
       code: `${body.join('\n')}\n`,
+      section,
     });
   }
   return blocks;
@@ -69,8 +77,8 @@ function flag(block: GuideBlock, name: string): string | undefined {
 }
 
 /** Point `plugboard` imports at the source (`declare module 'plugboard'` stays as written). */
-function toSource(code: string): string {
-  return code.replace(/(\bfrom\s+)'plugboard'/g, `$1${JSON.stringify(SOURCE_INDEX)}`);
+function toSource(code: string, target = SOURCE_INDEX): string {
+  return code.replace(/(\bfrom\s+)'plugboard'/g, `$1${JSON.stringify(target)}`);
 }
 
 /** Redis blocks: the shared test Redis, and a namespace no other run uses. */
@@ -279,7 +287,7 @@ describe('docs/guide.md', () => {
   );
 
   for (const block of blocks) {
-    const where = `docs/guide.md:${block.line}`;
+    const where = `docs/guide.md:${block.line} (${block.section})`;
     const file = flag(block, 'guide:file');
     const skip = flag(block, 'guide:skip');
     if (file !== undefined) {
@@ -309,7 +317,7 @@ describe('docs/guide.md', () => {
     }
     const requires = flag(block, 'guide:requires');
     it(
-      `${where}${requires === undefined ? '' : ` (${requires})`}`,
+      `${where}${requires === undefined ? '' : `, needs ${requires}`}`,
       { timeout: BLOCK_TIMEOUT_MS },
       async (t) => {
         if (requires !== undefined) {
@@ -320,11 +328,23 @@ describe('docs/guide.md', () => {
             return;
           }
         }
-        let code = toSource(block.code);
+        let code = toSource(block.code, SHIM);
         if (flag(block, 'guide:redis') !== undefined) code = toTestRedis(code);
         const path = join(scratch, `block-${block.line}.ts`);
         await writeFile(path, code);
-        await import(pathToFileURL(path).href);
+        takeHosts();
+        try {
+          await import(pathToFileURL(path).href);
+        } finally {
+          const hosts = takeHosts();
+          const running = hosts.filter((host) => host.health().status !== 'stopped');
+          await Promise.all(running.map((host) => host.stop()));
+          assert.deepEqual(
+            running.map((host) => host.nodeId),
+            [],
+            'the block stops every host it creates',
+          );
+        }
       },
     );
   }
