@@ -85,7 +85,9 @@ function toSource(code: string, target = SOURCE_INDEX): string {
 function toTestRedis(code: string): string {
   return code
     .replaceAll("'redis://127.0.0.1:6379'", JSON.stringify(SHARED_REDIS_URL))
-    .replace(/namespace: '([^']+)'/g, (_m, ns: string) => `namespace: '${uniqueNamespace(ns)}'`);
+    .replaceAll('--redis redis://127.0.0.1:6379', `--redis ${SHARED_REDIS_URL}`)
+    .replace(/namespace: '([^']+)'/g, (_m, ns: string) => `namespace: '${uniqueNamespace(ns)}'`)
+    .replace(/--namespace (\S+)/g, (_m, ns: string) => `--namespace ${uniqueNamespace(ns)}`);
 }
 
 function run(
@@ -301,12 +303,15 @@ describe('docs/guide.md', () => {
     }
     if (block.lang === 'sh' && flag(block, 'guide:run') !== undefined) {
       it(`${where}: ${block.code.trim()}`, { timeout: BLOCK_TIMEOUT_MS }, async () => {
-        const command = /npx plugboard (.*)$/m.exec(block.code);
+        const code =
+          flag(block, 'guide:redis') === undefined ? block.code : toTestRedis(block.code);
+        const command = /npx plugboard (.*)$/m.exec(code);
         assert.ok(command, 'a guide:run block runs `npx plugboard ...`');
         // `NODE_OPTIONS="--import tsx" npx plugboard`: the CLI from the source, under tsx.
         const result = await run(['--import', TSX, CLI, ...command[1]!.split(/\s+/)], scratch);
         assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
         assert.match(result.stdout, /plugins active/);
+        if (code !== block.code) assert.match(result.stdout, /backend redis/);
       });
       continue;
     }
