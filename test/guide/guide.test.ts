@@ -23,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PluginContext } from '../../src/index.js';
 import { takeHosts } from './plugboard.js';
-import { SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
+import { deleteNamespace, SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GUIDE = join(ROOT, 'docs/guide.md');
@@ -81,13 +81,21 @@ function toSource(code: string, target = SOURCE_INDEX): string {
   return code.replace(/(\bfrom\s+)'plugboard'/g, `$1${JSON.stringify(target)}`);
 }
 
+/** Namespaces given to Redis blocks, deleted after the run. */
+const namespaces: string[] = [];
+function freshNamespace(label: string): string {
+  const ns = uniqueNamespace(label);
+  namespaces.push(ns);
+  return ns;
+}
+
 /** Redis blocks: the shared test Redis, and a namespace no other run uses. */
 function toTestRedis(code: string): string {
   return code
     .replaceAll("'redis://127.0.0.1:6379'", JSON.stringify(SHARED_REDIS_URL))
     .replaceAll('--redis redis://127.0.0.1:6379', `--redis ${SHARED_REDIS_URL}`)
-    .replace(/namespace: '([^']+)'/g, (_m, ns: string) => `namespace: '${uniqueNamespace(ns)}'`)
-    .replace(/--namespace (\S+)/g, (_m, ns: string) => `--namespace ${uniqueNamespace(ns)}`);
+    .replace(/namespace: '([^']+)'/g, (_m, ns: string) => `namespace: '${freshNamespace(ns)}'`)
+    .replace(/--namespace (\S+)/g, (_m, ns: string) => `--namespace ${freshNamespace(ns)}`);
 }
 
 function run(
@@ -236,6 +244,7 @@ describe('docs/guide.md', () => {
   });
   after(async () => {
     process.chdir(home);
+    await Promise.all(namespaces.map((ns) => deleteNamespace(SHARED_REDIS_URL, ns)));
     await rm(scratch, { recursive: true, force: true });
   });
 
