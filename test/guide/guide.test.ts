@@ -156,7 +156,7 @@ const probes: Record<string, () => Promise<boolean>> = {
       await host.start();
       return await publish!({ f: () => 1 }).then(
         () => false,
-        () => true,
+        (error: unknown) => hasCode(error, 'PB_SERIALIZATION'),
       );
     } finally {
       await host.stop();
@@ -180,7 +180,7 @@ const probes: Record<string, () => Promise<boolean>> = {
     try {
       return await host.start().then(
         () => false,
-        () => true,
+        (error: unknown) => hasCode(error, 'PB_PLUGIN_START'),
       );
     } finally {
       await host.stop();
@@ -199,16 +199,20 @@ const probes: Record<string, () => Promise<boolean>> = {
       try {
         return await host.start().then(
           () => false,
-          () => true,
+          (error: unknown) => hasCode(error, 'PB_DEPENDENCY_VERSION'),
         );
       } finally {
         await host.stop();
       }
     } catch {
-      return true; // refused at definition
+      return false; // definePlugin does not know the `plugboard` field yet
     }
   },
 };
+
+function hasCode(error: unknown, code: string): boolean {
+  return (error as { code?: unknown } | null)?.code === code;
+}
 
 async function probeContext() {
   const { createHost, definePlugin } = await import('../../src/index.js');
