@@ -2,16 +2,22 @@
  * Every code block of docs/guide.md, run as written.
  *
  * The guide is parsed into fenced blocks. Each block's info string says what to do with it:
- * - ```ts                       a complete program: written to a scratch folder and imported
- *                               (tsx compiles it), with `from 'plugboard'` pointing at the source;
+ * - ```ts                       a complete program: written to a scratch folder and imported in
+ *                               this process (tsx compiles it), `from 'plugboard'` meaning the
+ *                               source (through ./plugboard.ts, which records the hosts it creates:
+ *                               a block must stop every host it starts);
  * - ```ts guide:redis           the same, on the shared Redis with a unique namespace;
- * - ```ts guide:requires=<api>  the same, once that agreed API exists (skipped, saying so, before);
+ * - ```ts guide:requires=<api>  the same, once that agreed API exists in the source (before, the
+ *                               test is skipped, saying so); see `probes`;
  * - ```<lang> guide:file=<path> a file the other blocks use, written to the scratch folder first
  *                               (a `*.test.ts` file is also run with `node --test`);
- * - ```sh guide:run             a `plugboard` command, run with the CLI from the source;
- * - ```ts guide:skip <reason>   a fragment (not run);
- * - any other block             illustration (JSON, shell) and not run.
- * Blocks run in order, in one scratch folder (the current directory while they run).
+ * - ```sh guide:run             a `npx plugboard ...` command, run with the CLI from the source
+ *                               under tsx, in the scratch folder; it must exit 0;
+ * - ```ts guide:skip <reason>   a fragment, not run (none today);
+ * - any other block             illustration (JSON, shell), not run.
+ * Blocks run in order, in one scratch folder (the current directory while they run). Besides,
+ * every TypeScript block is type-checked as a user's project would compile it: `plugboard`
+ * mapped to the source, `declare module 'plugboard'` contracts included, strict options.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -252,7 +258,7 @@ describe('docs/guide.md', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('has blocks of every kind the runner knows, and no unknown marker', () => {
+  it('uses only markers the runner knows, and has runnable blocks', () => {
     const known = ['guide:file', 'guide:redis', 'guide:requires', 'guide:run', 'guide:skip'];
     for (const block of blocks) {
       for (const f of block.flags.filter((f) => f.startsWith('guide:'))) {
