@@ -134,7 +134,7 @@ export class PluginChainCore {
 }
 
 /**
- * The SPEC wants `execute` to reject with the handler's own error, naming the plugin: the error
+ * `execute` rejects with the handler's own error, naming the plugin: the error
  * keeps its class and message and gains `pluginId` (the innermost plugin, set once). A thrown
  * non-error, or a frozen error, is wrapped in a {@link ChainHandlerError} with it as `cause`.
  */

@@ -244,7 +244,7 @@ export function createBackgroundTasks(
       if (typeof task !== 'function')
         throw new ValidationError(`Background task "${name}" must be a function.`);
       const done = scope.startBackground(name);
-      // Started on the next turn so the caller can answer first (the chapter's 202 pattern).
+      // Started on the next turn so the caller can answer first (the "202 Accepted" pattern).
       setImmediate(() => {
         // The plugin stopped before the task's turn came: it never starts.
         if (scope.controller.signal.aborted) return done();

@@ -14,7 +14,7 @@ export interface PluginTimers {
 }
 
 /**
- * Work a plugin starts after answering (the chapter's 202 pattern). The host tracks it:
+ * Work a plugin starts after answering (the "202 Accepted" pattern). The host tracks it:
  * failures are reported as `plugin.error`, and `host.stop()` waits for it, with a bound.
  */
 export interface BackgroundTasks {

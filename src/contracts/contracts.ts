@@ -13,7 +13,7 @@
  * }
  * ```
  *
- * Names that are not declared stay open (`unknown` payloads, any method), so the chapter's
+ * Names that are not declared stay open (`unknown` payloads, any method), so untyped
  * untyped examples keep working.
  */
 

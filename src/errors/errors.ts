@@ -20,7 +20,7 @@ export interface PlugboardErrorOptions {
 export class PlugboardError extends Error {
   /** Stable machine-readable code, e.g. `PB_RPC_TIMEOUT`. */
   readonly code: string;
-  /** Same as `name`: the class name (the chapter checks `error.type`). */
+  /** Same as `name`: the class name (code may check `error.type`). */
   readonly type: string;
   readonly retryable: boolean;
   readonly details: Record<string, unknown>;
@@ -200,7 +200,7 @@ export class RemoteError extends PlugboardError {
   }
 }
 
-// ---- later building blocks (SPEC section 2); declared now so codes stay stable ---------------
+// ---- later building blocks (on the road); declared now so codes stay stable ------------------
 
 /** A circuit breaker is open and rejected the call at once. */
 export class CircuitOpenError extends PlugboardError {

@@ -18,7 +18,7 @@ import type { Host, HostOptions } from './types.js';
  * at `logLevel` (else `PLUGBOARD_LOG_LEVEL`, else `info`; `logger: false` for none), a random
  * `nodeId`, unhandled rejections caught while running, logged, and reported as `plugin.error`
  * when their stack trace points at a plugin's file (`unhandledRejections: 'report'`).
- * Asynchronous so that it can be awaited as in the SPEC; options and plugin objects are
+ * Asynchronous so that it is awaited like every other setup step; options and plugin objects are
  * validated here, folder plugins are loaded by `start()`.
  *
  * @returns a promise that rejects (never throws) with InvalidManifestError for an invalid plugin

@@ -19,7 +19,7 @@ import {
 import type { LoadedPlugin, PluginSpec } from './types.js';
 
 /**
- * Load a folder plugin: a folder with a `package.json` like the chapter's
+ * Load a folder plugin: a folder with a `package.json` like the guide's
  *
  * ```json
  * {

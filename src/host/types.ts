@@ -36,7 +36,7 @@ export interface PluginSpec {
   dependencies?: Readonly<Record<string, SemverRange>>;
   /** The Plugboard versions this plugin supports (`'^0.1.0'`); checked when the host loads it. */
   plugboard?: SemverRange;
-  /** Capabilities the plugin's context may use (`area:action:pattern`, SPEC section 4). */
+  /** Capabilities the plugin's context may use (`area:action:pattern`; enforced in a later release). */
   permissions?: readonly string[];
   /** Configuration handed to the plugin as `context.options`. */
   options?: Readonly<Record<string, unknown>>;
@@ -161,12 +161,12 @@ export interface HostOptions {
   /**
    * Encryption keys by key id (`{ 'data-encryption-key': '<32 bytes, base64>' }`) or a key
    * provider (an object with `getKey`). Validated by `createHost` (non-empty strings; the data
-   * key must be 32 bytes of base64), then kept for the encryption service (SPEC section 2),
+   * key must be 32 bytes of base64), then kept for the encryption service (a later release),
    * which does not exist yet: nothing uses them today.
    */
   keys?: Readonly<Record<string, string>> | KeyProvider;
   /**
-   * Deny plugins without a `permissions` list instead of trusting them (SPEC section 4). Not
+   * Deny plugins without a `permissions` list instead of trusting them. Not
    * enforced yet: `true` makes `createHost` reject with a `ValidationError` saying so; `false`
    * (the default) trusts every plugin.
    */

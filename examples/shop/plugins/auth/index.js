@@ -1,6 +1,6 @@
 // auth-plugin: RPC `auth.issueToken(userId)` / `auth.verify(token)`, and the first step of the
-// `request.received` chain, which turns the request's token into a userId (the chapter's
-// "plugin A" in 插件链).
+// `request.received` chain, which turns the request's token into a userId (the guide's
+// "plugin A" of the plugin chain section).
 
 /** Thrown by `auth.verify` (and the chain step) for an unknown token; its `code` crosses RPC. */
 class InvalidTokenError extends Error {

@@ -1,6 +1,6 @@
 // email-plugin: sends a welcome email for each `user.created`. Two mailers subscribe with the
 // same `group`, so each new user is handled by exactly one of them (across the whole cluster on
-// Redis). The handler only accepts the work (the chapter's "202" pattern); the sending runs in
+// Redis). The handler only accepts the work (the "202 Accepted" pattern); the sending runs in
 // `context.background`, which the host tracks and waits for when it stops.
 
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,7 +1,7 @@
 // orders-plugin: RPC `orders.place(order)` / `orders.list()`. Placing an order checks the user
 // (users-plugin), announces `order.created`, charges through payments-plugin, then announces
 // `order.paid` or `order.declined`. It is also the second step of the `request.received` chain
-// (the chapter's "plugin B", which adds a timestamp).
+// (the guide's "plugin B", which adds a timestamp).
 
 /**
  * @typedef {{ userId: string, items: string[], amount: number, currency: string }} OrderInput

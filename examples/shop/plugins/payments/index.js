@@ -1,4 +1,4 @@
-// payments-plugin: payment providers announced in the service registry (the chapter's
+// payments-plugin: payment providers announced in the service registry (the guide's
 // 服务发现与注册) and one front door, RPC `payments.charge`, that discovers the provider for the
 // order's currency and calls it by its `endpoint`. A declined charge is a typed error whose
 // `name` and `code` reach every caller up the line.
@@ -51,7 +51,7 @@ export default {
           return { chargeId: `ch-${++charges}`, provider: provider.name };
         },
       });
-      // ...and an instance of `payment-service` in the registry, exactly as in the chapter.
+      // ...and an instance of `payment-service` in the registry, exactly as in the guide.
       context.serviceRegistry.register('payment-service', {
         name: provider.name,
         version: context.version,
