@@ -95,7 +95,7 @@ export class EventBusCore {
         dispatch: (subs, data, meta, chosen, deliver) =>
           this.dispatch(subs, data, meta, chosen, deliver),
         dispatchCopies: (subs, bytes, meta, chosen, deliver) =>
-          this.dispatchCopies(subs, bytes, meta, chosen, deliver),
+          this.dispatch(subs, undefined, meta, chosen, deliver, bytes),
       },
     });
     this.durable = new DurableBindings({
@@ -188,62 +188,18 @@ export class EventBusCore {
    * resolved promise is returned.
    */
   publish(source: string, event: string, data: unknown, traceId?: string): Promise<void> {
-    if (this.parity) return this.publishCopies(source, event, data, traceId);
-    // A hit is one map lookup; only a miss validates the name, which may reject.
+    // A hit is one map lookup; only a miss (which validates the name) and parity mode (which
+    // encodes the data once, so an unencodable or too-large payload rejects before any handler
+    // runs, as on a clustered backend) may reject.
     let entry = this.cache.get(event);
-    if (entry === undefined) {
+    let bytes: Uint8Array | undefined;
+    if (entry === undefined || this.parity) {
       try {
-        entry = this.lookup(event);
+        entry ??= this.lookup(event);
+        if (this.parity) bytes = this.options.codec.encode(data);
       } catch (error) {
         return Promise.reject(error);
       }
-    }
-    const meta = new LazyEventMeta(
-      event,
-      source,
-      this.nodeId,
-      entry.seesMeta ? Date.now() : undefined,
-      this.options.nextId,
-      undefined,
-      traceId,
-    );
-    let remote: Promise<void> | undefined;
-    let chosen: SubscriptionRecord[] | undefined;
-    if (this.clustered || this.durable.size > 0) {
-      try {
-        chosen = entry.slots === undefined ? undefined : [];
-        remote = this.fanout.handOff(entry, meta, data, chosen, this.durable.queuesFor(event));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    if (!this.clustered && entry.slots !== undefined) {
-      chosen = [];
-      for (const slot of entry.slots.values()) chosen.push(this.nextMember(slot));
-    }
-    const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All);
-    if (remote === undefined) return local;
-    return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
-  }
-
-  /**
-   * `publish` in parity mode: the data is encoded once (so an unencodable or too-large payload
-   * rejects before any handler runs, as on a clustered backend), the same bytes go to the
-   * backend, and each local subscriber decodes its own copy.
-   */
-  private publishCopies(
-    source: string,
-    event: string,
-    data: unknown,
-    traceId: string | undefined,
-  ): Promise<void> {
-    let entry: MatchEntry;
-    let bytes: Uint8Array;
-    try {
-      entry = this.lookup(event);
-      bytes = this.options.codec.encode(data);
-    } catch (error) {
-      return Promise.reject(error);
     }
     const meta = new LazyEventMeta(
       event,
@@ -275,7 +231,7 @@ export class EventBusCore {
       chosen = [];
       for (const slot of entry.slots.values()) chosen.push(this.nextMember(slot));
     }
-    const local = this.dispatchCopies(entry.subs, bytes, meta, chosen, Deliver.All);
+    const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All, bytes);
     if (remote === undefined) return local;
     return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
   }
@@ -343,7 +299,8 @@ export class EventBusCore {
    * Call the handlers of `subs` in order. Group members are called only when in `chosen`
    * (computed per publication, so a nested publish cannot disturb it). `Deliver.Plain` skips
    * group members (a broadcast from another node); `Deliver.Groups` skips plain subscribers (this
-   * node's turn for some groups, whose plain subscribers had the broadcast).
+   * node's turn for some groups, whose plain subscribers had the broadcast). With `copyFrom`
+   * (parity mode), each handler gets its own decoded copy of those bytes instead of `data`.
    */
   private dispatch(
     subs: readonly SubscriptionRecord[],
@@ -351,6 +308,7 @@ export class EventBusCore {
     meta: EventMeta,
     chosen: SubscriptionRecord[] | undefined,
     deliver: Deliver,
+    copyFrom?: Uint8Array,
   ): Promise<void> {
     let pending: Array<Promise<void>> | undefined;
     for (let i = 0; i < subs.length; i++) {
@@ -359,48 +317,17 @@ export class EventBusCore {
       if (sub.group === undefined) {
         if (deliver === Deliver.Groups) continue;
       } else if (deliver === Deliver.Plain || chosen?.includes(sub) !== true) continue;
-      if (sub.once) sub.end('once');
-      let result: unknown;
-      try {
-        result = sub.handler(data, NOOP_NEXT, meta);
-      } catch (error) {
-        this.reportHandlerError(sub.owner, meta, error);
-        continue;
-      }
-      if (isThenable(result)) (pending ??= []).push(this.track(sub, result, meta));
-    }
-    if (pending === undefined) return RESOLVED;
-    return pending.length === 1 ? pending[0]! : Promise.all(pending).then(noop);
-  }
-
-  /**
-   * {@link dispatch} in parity mode: each handler called gets its own copy, decoded from `bytes`
-   * (a separate loop, so the by-reference path pays nothing for parity). Data that cannot be
-   * decoded (from another node) is logged and not delivered.
-   */
-  private dispatchCopies(
-    subs: readonly SubscriptionRecord[],
-    bytes: Uint8Array,
-    meta: EventMeta,
-    chosen: SubscriptionRecord[] | undefined,
-    deliver: Deliver,
-  ): Promise<void> {
-    let pending: Array<Promise<void>> | undefined;
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i]!;
-      if (!sub.active) continue;
-      if (sub.group === undefined) {
-        if (deliver === Deliver.Groups) continue;
-      } else if (deliver === Deliver.Plain || chosen?.includes(sub) !== true) continue;
-      let data: unknown;
-      try {
-        data = this.options.codec.decode(bytes);
-      } catch (error) {
-        this.options.logger.warn(
-          { err: error, event: meta.event },
-          'dropped an event whose data cannot be decoded',
-        );
-        break;
+      if (copyFrom !== undefined) {
+        // Parity mode: each handler decodes its own copy, as across the wire.
+        try {
+          data = this.options.codec.decode(copyFrom);
+        } catch (error) {
+          this.options.logger.warn(
+            { err: error, event: meta.event },
+            'dropped an event whose data cannot be decoded',
+          );
+          break;
+        }
       }
       if (sub.once) sub.end('once');
       let result: unknown;
