@@ -132,14 +132,24 @@ export function queueConformance(name: string, factory: HarnessFactory): void {
       await b.queues.bind(`${q}.w`, 'user.**');
       await a.queues.unbind(`${q}.w`, 'order.*');
       await a.queues.unbind(`${q}.w`, 'order.*');
-      const expected = [`bind ${q}.w order.*`, `bind ${q}.w user.**`, `unbind ${q}.w order.*`];
-      await until(() => seen.length >= 3, 3000, 'three binding changes');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // A marker change last: once it arrives, any duplicate of the earlier ones would have too.
+      await a.queues.bind(`${q}.w`, 'marker');
+      const expected = [
+        `bind ${q}.w order.*`,
+        `bind ${q}.w user.**`,
+        `unbind ${q}.w order.*`,
+        `bind ${q}.w marker`,
+      ];
+      await until(() => seen.includes(`bind ${q}.w marker`), 3000, 'the marker binding');
       assert.deepEqual(seen, expected);
+      // Closed: a second, open watch hears the next change, the closed one does not.
+      const later: string[] = [];
+      const open = await b.queues.watchBindings((c) => later.push(`${c.type} ${c.pattern}`));
       await watch.close();
       await b.queues.bind(`${q}.w`, 'after.close');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(seen.length, 3, 'a closed watch hears nothing');
+      await until(() => later.includes('bind after.close'), 3000, 'the open watch');
+      await open.close();
+      assert.equal(seen.length, expected.length, 'a closed watch hears nothing');
     });
 
     it('lists, retries, removes and purges dead letters', async () => {
