@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Backend } from '../../src/backends/ports.js';
-import { createRuntime } from '../../src/context/runtime.js';
-import type { PluginContext, Runtime, ScopedContext } from '../../src/context/types.js';
 import {
   PayloadTooLargeError,
   ServiceUnavailableError,
@@ -10,15 +7,15 @@ import {
 } from '../../src/errors/errors.js';
 import type { ServiceInstance } from '../../src/registry/types.js';
 import { durableQueueName } from '../../src/queue/queue-names.js';
-import { silentLogger } from '../support/runtime.js';
-import { until, type BackendHarness, type HarnessFactory } from './harness.js';
+import {
+  startClusterNode,
+  until,
+  type BackendHarness,
+  type ClusterNode,
+  type HarnessFactory,
+} from './harness.js';
 
-interface Node {
-  backend: Backend;
-  runtime: Runtime;
-  plugin(name: string): PluginContext;
-  scoped(name: string): ScopedContext;
-}
+type Node = ClusterNode;
 
 /**
  * The building blocks across a cluster, on any backend: the chapter's event, RPC and discovery
@@ -29,31 +26,7 @@ export function clusterConformance(name: string, factory: HarnessFactory): void 
     let harness: BackendHarness;
     let nodes: Node[];
 
-    const startNode = async (): Promise<Node> => {
-      const backend = await harness.create();
-      const runtime = createRuntime({
-        backend,
-        logger: silentLogger,
-        limits: { rpcTimeout: 3000, maxPayloadBytes: 64 * 1024 },
-      });
-      await runtime.start();
-      const scopes = new Map<string, ScopedContext>();
-      const scoped = (plugin: string): ScopedContext => {
-        let s = scopes.get(plugin);
-        if (!s)
-          scopes.set(
-            plugin,
-            (s = runtime.createContext({
-              name: plugin,
-              version: '1.0.0',
-              permissions: [],
-              options: {},
-            })),
-          );
-        return s;
-      };
-      return { backend, runtime, scoped, plugin: (p) => scoped(p).context };
-    };
+    const startNode = (): Promise<Node> => startClusterNode(harness, 3000);
 
     beforeEach(async () => {
       harness = await factory();

@@ -1,4 +1,7 @@
 import type { Backend } from '../../src/backends/ports.js';
+import { createRuntime } from '../../src/context/runtime.js';
+import type { PluginContext, Runtime, ScopedContext } from '../../src/context/types.js';
+import { silentLogger } from '../support/runtime.js';
 
 /**
  * What a backend must provide to run the conformance suites: a way to create nodes of one
@@ -32,3 +35,37 @@ export async function until(
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** A runtime on one node of a harness's cluster, with plugin contexts made on first use. */
+export interface ClusterNode {
+  backend: Backend;
+  runtime: Runtime;
+  /** The context of plugin `name` on this node (created once). */
+  plugin(name: string): PluginContext;
+  /** The same plugin's scoped context (to release it as a stopping plugin would). */
+  scoped(name: string): ScopedContext;
+}
+
+/** Start a node of `harness`'s cluster with a runtime whose RPC deadline is `rpcTimeout`. */
+export async function startClusterNode(
+  harness: BackendHarness,
+  rpcTimeout: number,
+): Promise<ClusterNode> {
+  const backend = await harness.create();
+  const runtime = createRuntime({
+    backend,
+    logger: silentLogger,
+    limits: { rpcTimeout, maxPayloadBytes: 64 * 1024 },
+  });
+  await runtime.start();
+  const scopes = new Map<string, ScopedContext>();
+  const scoped = (name: string): ScopedContext => {
+    let scope = scopes.get(name);
+    if (scope === undefined) {
+      scope = runtime.createContext({ name, version: '1.0.0', permissions: [], options: {} });
+      scopes.set(name, scope);
+    }
+    return scope;
+  };
+  return { backend, runtime, scoped, plugin: (name) => scoped(name).context };
+}

@@ -1,23 +1,21 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Backend } from '../../src/backends/ports.js';
 import { createCodec } from '../../src/codec/codec.js';
-import { createRuntime } from '../../src/context/runtime.js';
-import type { PluginContext, Runtime } from '../../src/context/types.js';
 import {
   MethodNotFoundError,
   ServiceUnavailableError,
   ValidationError,
 } from '../../src/errors/errors.js';
 import type { ReplyFrame, RequestFrame } from '../../src/rpc/wire.js';
-import { silentLogger } from '../support/runtime.js';
-import { until, type BackendHarness, type HarnessFactory } from './harness.js';
+import {
+  startClusterNode,
+  until,
+  type BackendHarness,
+  type ClusterNode,
+  type HarnessFactory,
+} from './harness.js';
 
-interface Node {
-  backend: Backend;
-  runtime: Runtime;
-  plugin(name: string): PluginContext;
-}
+type Node = ClusterNode;
 
 const codec = createCodec({ maxPayloadBytes: 64 * 1024 });
 
@@ -31,30 +29,7 @@ export function rpcConformance(name: string, factory: HarnessFactory): void {
     let harness: BackendHarness;
     let nodes: Node[];
 
-    const startNode = async (): Promise<Node> => {
-      const backend = await harness.create();
-      const runtime = createRuntime({
-        backend,
-        logger: silentLogger,
-        limits: { rpcTimeout: 5000, maxPayloadBytes: 64 * 1024 },
-      });
-      await runtime.start();
-      const contexts = new Map<string, PluginContext>();
-      const plugin = (p: string): PluginContext => {
-        let c = contexts.get(p);
-        if (c === undefined) {
-          c = runtime.createContext({
-            name: p,
-            version: '1.0.0',
-            permissions: [],
-            options: {},
-          }).context;
-          contexts.set(p, c);
-        }
-        return c;
-      };
-      return { backend, runtime, plugin };
-    };
+    const startNode = (): Promise<Node> => startClusterNode(harness, 5000);
 
     beforeEach(async () => {
       harness = await factory();
