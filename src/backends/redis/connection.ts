@@ -229,18 +229,7 @@ export class CommandRunner {
     }
     const ready = this.client.status === 'ready';
     if (!ready && this.waiting.size >= this.settings.offlineQueueLimit) {
-      return Promise.reject(
-        new BackendUnavailableError(
-          `Cannot ${what}: Redis is unreachable and ${this.waiting.size} operations already wait for it (offlineQueueLimit).`,
-          {
-            details: {
-              limit: this.settings.offlineQueueLimit,
-              status: this.client.status,
-              sent: false,
-            },
-          },
-        ),
-      );
+      return Promise.reject(this.bufferFull(what));
     }
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -276,12 +265,12 @@ export class CommandRunner {
           // deadline and the offline limit) instead of failing.
           const refused = (error: unknown): void => {
             const backendError = toBackendError(error, what);
-            if (
-              wasNotSent(backendError) &&
-              !settled &&
-              !this.closed &&
-              this.waiting.size < this.settings.offlineQueueLimit
-            ) {
+            if (wasNotSent(backendError) && !settled && !this.closed) {
+              // The connection dropped before ioredis told us: the same bound as when it had.
+              if (this.waiting.size >= this.settings.offlineQueueLimit) {
+                op.fail(this.bufferFull(what));
+                return;
+              }
               sent = false;
               this.inFlight.delete(op);
               this.waiting.add(op);
@@ -370,6 +359,20 @@ export class CommandRunner {
   private drain(): void {
     if (this.client.status !== 'ready') return;
     for (const op of [...this.waiting]) op.start();
+  }
+
+  /** The offline buffer is full: fail fast, nothing was sent. */
+  private bufferFull(what: string): BackendUnavailableError {
+    return new BackendUnavailableError(
+      `Cannot ${what}: Redis is unreachable and ${this.waiting.size} operations already wait for it (offlineQueueLimit).`,
+      {
+        details: {
+          limit: this.settings.offlineQueueLimit,
+          status: this.client.status,
+          sent: false,
+        },
+      },
+    );
   }
 
   private neverSent(what: string): Error {
