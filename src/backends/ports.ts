@@ -213,6 +213,41 @@ export interface ClaimedMessage {
   readonly lease: string;
 }
 
+/** How a message is enqueued (every field optional; the defaults give a plain FIFO message). */
+export interface EnqueueOptions {
+  /** Not claimable before this many ms from now, measured on the backend's clock (Redis TIME). */
+  delayMs?: number;
+  /**
+   * Not claimable before this epoch ms, on the backend's clock (a repeating message's due time).
+   * With `delayMs` too, the later of the two wins.
+   */
+  notBefore?: number;
+  /**
+   * Integer in [-1_000_000, 1_000_000], default 0. Among ready messages a higher priority is
+   * claimed first; equal priorities are claimed in enqueue order (FIFO).
+   */
+  priority?: number;
+  /**
+   * Idempotency key: when a message was enqueued with the same key in the last `dedupMs`, nothing
+   * is enqueued and `enqueue` resolves with that first message's id.
+   */
+  dedupKey?: string;
+  /** How long `dedupKey` is remembered, in ms (required with `dedupKey`; at most 30 days). */
+  dedupMs?: number;
+  /**
+   * Deliveries after which the backend itself dead-letters the message when it would be delivered
+   * again (receivers that died or overran their lease every time: a poison message). 0 or absent:
+   * no limit. Counted in the backend, so it holds whichever node crashed.
+   */
+  maxAttempts?: number;
+}
+
+/** A cluster-wide rate limit of one queue: at most `max` claims per `intervalMs` window. */
+export interface QueueRateLimit {
+  max: number;
+  intervalMs: number;
+}
+
 export interface ClaimOptions {
   /** Most messages to return. */
   count: number;
@@ -222,6 +257,12 @@ export interface ClaimOptions {
   waitMs: number;
   /** Stop waiting early (returns what it has, possibly nothing). */
   signal?: AbortSignal;
+  /**
+   * Claim no more than the queue's limit allows, counted in the backend across every claimer
+   * (every claimer of a queue should pass the same limit). When the window is used up, a waiting
+   * claim sleeps until the window ends.
+   */
+  rateLimit?: QueueRateLimit;
 }
 
 /** Messages of a queue, by state. */
@@ -230,6 +271,18 @@ export interface QueueCounts {
   delayed: number;
   leased: number;
   dead: number;
+}
+
+/**
+ * What a queue did lately, by the backend's clock: messages enqueued, completed (acknowledged)
+ * and failed (released for a retry or dead-lettered) in the last `windowMs` (60 s, or less just
+ * after the queue was created), plus the current counts.
+ */
+export interface QueueActivity extends QueueCounts {
+  enqueued: number;
+  completed: number;
+  failed: number;
+  windowMs: number;
 }
 
 /** A binding that appeared (`bind`) or went away (`unbind`). */
@@ -267,8 +320,17 @@ export interface DeadLetter {
  * node), so events published while every consumer is down still accumulate.
  */
 export interface QueueStore {
-  /** Append a message; resolves with its id once the backend has stored it. */
-  enqueue(queue: string, payload: Uint8Array): Promise<string>;
+  /**
+   * Append a message; resolves with its id once the backend has stored it (for a duplicate
+   * `dedupKey`, with the first message's id, storing nothing).
+   */
+  enqueue(queue: string, payload: Uint8Array, options?: EnqueueOptions): Promise<string>;
+
+  /**
+   * Remove a message that is waiting (ready or delayed), e.g. a cancelled delayed message.
+   * `false`: no such waiting message (unknown, leased right now, settled or dead).
+   */
+  remove(queue: string, id: string): Promise<boolean>;
 
   /**
    * Lease up to `count` ready messages to `consumer`: expired leases first (redeliveries),
@@ -293,6 +355,9 @@ export interface QueueStore {
 
   /** How many messages are in each state. */
   counts(queue: string): Promise<QueueCounts>;
+
+  /** Counts plus what the queue did in the last minute (see {@link QueueActivity}). */
+  activity(queue: string): Promise<QueueActivity>;
 
   /** Feed events matching `pattern` into `queue` from now on (idempotent, persistent). */
   bind(queue: string, pattern: string): Promise<void>;
@@ -322,6 +387,9 @@ export interface QueueStore {
 
   /** Move one dead letter back to the ready messages (claimable at once, attempt kept). */
   retryDeadLetter(queue: string, id: string): Promise<boolean>;
+
+  /** Move every dead letter of `queue` back to the ready messages; resolves with how many. */
+  retryDeadLetters(queue: string): Promise<number>;
 
   /** Drop every dead letter of `queue`; resolves with how many there were. */
   purgeDeadLetters(queue: string): Promise<number>;
