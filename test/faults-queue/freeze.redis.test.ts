@@ -1,0 +1,114 @@
+/**
+ * Redis frozen with SIGSTOP while a host keeps sending and receiving: sends settle with a typed
+ * error by `operationTimeout`, the sender's memory stays bounded, and after SIGCONT the queue
+ * resumes by itself with no acknowledged send lost. Runs on a throwaway redis-server.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import type { QueueHost } from './support.js';
+import {
+  Deliveries,
+  errorSummary,
+  figure,
+  heapAfterGc,
+  mib,
+  missing,
+  newOutcome,
+  sendLoop,
+  sendOne,
+  startQueueHost,
+  uniqueNamespace,
+  until,
+  type Numbered,
+} from './support.js';
+
+const OPERATION_TIMEOUT = 800;
+/** Scheduling slack on a loaded machine; the bound checked is "settled", not "fast". */
+const SLACK = 2000;
+const FREEZE_MS = 4000;
+const PARALLEL = 200;
+const PAD = 'x'.repeat(4096);
+const QUEUE = 'frozen.jobs';
+
+describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, () => {
+  let server: RedisServer;
+  let node: QueueHost;
+
+  before(async () => {
+    server = await startRedisServer();
+    node = await startQueueHost(
+      { redis: server.url, namespace: uniqueNamespace('mq-freeze'), operationTimeout: OPERATION_TIMEOUT },
+      'freeze-node',
+    );
+  });
+  after(async () => {
+    server?.resume();
+    await node?.host.stop();
+    await server?.stop();
+  });
+
+  it('refuses sends with typed errors in bounded time and memory, then resumes by itself', async (t) => {
+    const { mq } = node;
+    const deliveries = new Deliveries();
+    const consumer = mq.receive<Numbered>(QUEUE, (m) => deliveries.add(m.data.seq), {
+      concurrency: 8,
+      leaseMs: 2000,
+    });
+
+    const before = newOutcome();
+    await sendLoop(mq, QUEUE, before, { parallel: 8, firstSeq: 0, more: (seq) => seq < 200 });
+    assert.equal(before.acked.size, 200);
+    await until(() => missing(before.acked, deliveries.seen).length === 0, 20_000, 'flowing before the freeze');
+
+    const heapBefore = heapAfterGc();
+    server.pause();
+    const frozenAt = Date.now();
+    const during = newOutcome();
+    let peakHeap = 0;
+    const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+    // PARALLEL loops of 4 KiB sends for the whole freeze: each pending send holds its bytes.
+    const sending = sendLoop(mq, QUEUE, during, {
+      parallel: PARALLEL,
+      firstSeq: 10_000,
+      more: () => Date.now() - frozenAt < FREEZE_MS,
+      pad: PAD,
+    });
+    await sending;
+    const heapFrozen = heapAfterGc();
+    clearInterval(sampler);
+    server.resume();
+    const resumedAt = Date.now();
+
+    figure(t, 'frozen for', resumedAt - frozenAt, 'ms');
+    figure(t, 'sends tried during the freeze', during.acked.size + during.failed.size, `(${PARALLEL} at a time, 4 KiB each)`);
+    figure(t, 'sends refused during the freeze', during.failed.size, `(${errorSummary(during)})`);
+    figure(t, 'slowest send to settle during the freeze', during.slowestMs, `ms (operationTimeout ${OPERATION_TIMEOUT})`);
+    figure(t, 'heap growth during the freeze (after GC)', mib(heapFrozen - heapBefore), 'MiB');
+    figure(t, 'peak heap during the freeze', mib(peakHeap - heapBefore), 'MiB above the start');
+    const typed = ['PB_TIMEOUT', 'PB_BACKEND_UNAVAILABLE'];
+    for (const code of during.errors.keys()) assert.ok(typed.includes(code), `typed error: ${code}`);
+    assert.ok(during.failed.size > 0, 'sends during the freeze were refused');
+    assert.ok(during.slowestMs <= OPERATION_TIMEOUT + SLACK, `settled after ${during.slowestMs} ms`);
+    assert.ok(heapFrozen - heapBefore < 32 * 1024 * 1024, `heap grew ${mib(heapFrozen - heapBefore)} MiB`);
+
+    // After SIGCONT: new sends are acknowledged and processed without anyone restarting anything.
+    const afterThaw = newOutcome();
+    let seq = 20_000;
+    await until(() => sendOne(mq, QUEUE, seq++, afterThaw), 20_000, 'a send acknowledged after SIGCONT');
+    figure(t, 'first send acknowledged', Date.now() - resumedAt, 'ms after SIGCONT');
+    await sendLoop(mq, QUEUE, afterThaw, { parallel: 8, firstSeq: seq, more: (n) => n < seq + 200 });
+    const acked = [...before.acked, ...during.acked, ...afterThaw.acked];
+    await until(() => missing(acked, deliveries.seen).length === 0, 30_000, 'every acknowledged send processed').catch(
+      (e: Error) => {
+        throw new Error(`${e.message}: ${missing(acked, deliveries.seen).length} missing`);
+      },
+    );
+    figure(t, 'every acknowledged send processed', Date.now() - resumedAt, 'ms after SIGCONT');
+    figure(t, 'acknowledged sends lost', missing(acked, deliveries.seen).length, `of ${acked.length}`);
+    // A send written before its caller gave up may still run when Redis thaws (outcome unknown).
+    figure(t, 'refused sends processed anyway (landed after the thaw)', [...during.failed].filter((s) => deliveries.has(s)).length);
+    await consumer.stop();
+    assert.equal(consumer.inFlight, 0);
+  });
+});

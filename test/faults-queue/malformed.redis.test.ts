@@ -1,0 +1,99 @@
+/**
+ * Malformed records written straight into a work queue's Redis keys: a payload that is not
+ * MessagePack, a payload that is MessagePack but not a message envelope, garbage metadata, and
+ * an id with nothing stored under it. Each is dead-lettered, repaired or dropped (and counted);
+ * the receiver never crashes and the other messages keep flowing. Runs on a throwaway
+ * redis-server, so nothing is left behind.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { pack } from 'msgpackr';
+import { createKeys } from '../../src/backends/redis/keys.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { captureLogger, type CapturedLog } from '../backends/redis/support.js';
+import {
+  Deliveries,
+  figure,
+  startQueueHost,
+  uniqueNamespace,
+  until,
+  type Numbered,
+  type QueueHost,
+} from './support.js';
+
+const QUEUE = 'poisoned.jobs';
+/** Work queues live under `mq:<name>` in the store (see the plan of the message queue). */
+const STORE_QUEUE = `mq:${QUEUE}`;
+
+describe('message queue with malformed records in Redis', { timeout: 120_000 }, () => {
+  let server: RedisServer;
+  let raw: Redis;
+  let node: QueueHost;
+  let log: CapturedLog;
+  const namespace = uniqueNamespace('mq-malformed');
+
+  before(async () => {
+    server = await startRedisServer();
+    raw = new Redis(server.url);
+    log = captureLogger();
+    node = await startQueueHost({ redis: server.url, namespace }, 'malformed-node', { logger: log.logger });
+  });
+  after(async () => {
+    await node?.host.stop();
+    raw?.disconnect();
+    await server?.stop();
+  });
+
+  it('dead-letters or drops each malformed record, keeps the receiver alive and the rest flowing', async (t) => {
+    const { mq, host } = node;
+    const keys = createKeys(namespace).queue(STORE_QUEUE);
+    await mq.send<Numbered>(QUEUE, { seq: 1 });
+    const notPack = await mq.send<Numbered>(QUEUE, { seq: 2 });
+    const notEnvelope = await mq.send<Numbered>(QUEUE, { seq: 3 });
+    const badMeta = await mq.send<Numbered>(QUEUE, { seq: 4 });
+    await mq.send<Numbered>(QUEUE, { seq: 5 });
+    // 0xc1 is the one byte MessagePack never uses; a bare string is MessagePack but no envelope.
+    assert.equal(await raw.hset(keys.data, notPack, Buffer.from([0xc1, 0xc1, 0xc1])), 0);
+    assert.equal(await raw.hset(keys.data, notEnvelope, pack('just a string')), 0);
+    assert.equal(await raw.hset(keys.meta, badMeta, 'garbage'), 0);
+    // An id that nothing is stored under, queued ahead of the rest.
+    await raw.lpush(keys.ready, '987654321');
+
+    const deliveries = new Deliveries();
+    const strays: unknown[] = []; // deliveries whose data is not one of ours (must stay empty)
+    const errors: string[] = [];
+    node.context.eventBus.subscribe('plugin.error', (data) => void errors.push(JSON.stringify(data)));
+    const consumer = mq.receive<Numbered | undefined>(
+      QUEUE,
+      (m) => (typeof m.data?.seq === 'number' ? deliveries.add(m.data.seq) : void strays.push(m.data)),
+      { concurrency: 4 },
+    );
+    await until(() => deliveries.has(1) && deliveries.has(4) && deliveries.has(5), 20_000, 'the good messages');
+    await until(async () => (await mq.stats(QUEUE)).dead === 2, 20_000, 'two dead letters');
+
+    // Still flowing: a message sent now is processed.
+    await mq.send<Numbered>(QUEUE, { seq: 6 });
+    await until(() => deliveries.has(6), 20_000, 'a message sent after the malformed ones');
+    const stats = await mq.stats(QUEUE);
+    const dead = await mq.deadLetters(QUEUE);
+    const warnings = log.lines.filter((line) => line.level >= 40);
+
+    figure(t, 'good messages processed', [...deliveries.seen].sort().join(', '), '(of 1, 4, 5, 6; 4 had garbage metadata)');
+    figure(t, 'malformed payloads dead-lettered', dead.length, 'of 2');
+    for (const letter of dead) figure(t, `dead letter ${letter.id} reason`, JSON.stringify(letter.reason));
+    figure(t, 'id without data dropped', (await raw.hexists(keys.meta, '987654321')) === 0 ? 'yes' : 'no');
+    figure(t, 'warnings logged', warnings.length, `(${[...new Set(warnings.map((w) => w.msg))].join(' | ')})`);
+    figure(t, 'plugin.error events', errors.length);
+    figure(t, 'malformed records handed to the handler', strays.length);
+
+    assert.deepEqual([...deliveries.seen].sort(), [1, 4, 5, 6], 'every good message, once');
+    assert.equal(deliveries.duplicates, 0);
+    assert.deepEqual(strays, [], 'no malformed record reached the handler');
+    assert.deepEqual(new Set(dead.map((d) => d.id)), new Set([notPack, notEnvelope]));
+    for (const letter of dead) assert.ok(letter.reason.length > 0, 'a reason is recorded');
+    assert.equal(stats.waiting + stats.inFlight, 0, 'nothing left behind');
+    assert.equal(host.health().status, 'running');
+    await consumer.stop();
+  });
+});
