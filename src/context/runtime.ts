@@ -4,6 +4,7 @@ import type { Backend, PortSubscription, TransportFault } from '../backends/port
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
+import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
 import type { DurableAdmin } from '../queue/types.js';
 import { createCodec } from '../codec/codec.js';
 import { parityDefault } from './parity.js';
@@ -67,6 +68,7 @@ class HostRuntime implements Runtime {
   private readonly chain: PluginChainCore;
   private readonly rpc: RpcCore;
   private readonly registry: ServiceRegistryCore;
+  private readonly queues: MessageQueueEnv;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -98,6 +100,13 @@ class HostRuntime implements Runtime {
     });
     this.registry = new ServiceRegistryCore(shared);
     this.durable = createDurableAdmin(this.backend, codec);
+    this.queues = {
+      store: this.backend.queues,
+      codec,
+      logger: this.logger,
+      deadlines: this.deadlines,
+      nodeId: this.nodeId,
+    };
   }
 
   async start(): Promise<void> {
@@ -129,6 +138,9 @@ class HostRuntime implements Runtime {
       rpcServer: createRpcServer(this.rpc, scope),
       rpcClient: createRpcClient(this.rpc, scope, waits),
       serviceRegistry: createServiceRegistry(this.registry, scope),
+      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error) =>
+        report(`queue.${queue}`, error),
+      ),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),
       background: createBackgroundTasks(scope, (name, error) =>

@@ -1,3 +1,4 @@
+import type { MessageQueue } from '../queue/message-types.js';
 import type { DurableAdmin } from '../queue/types.js';
 import type { Logger } from 'pino';
 import type { EventBus, PluginChain } from '../bus/types.js';
@@ -43,6 +44,11 @@ export interface PluginContext {
   readonly rpcServer: RpcServer;
   readonly rpcClient: RpcClient;
   readonly serviceRegistry: ServiceRegistry;
+  /**
+   * Durable work queues: `send` stores a message, `receive` consumes it with competing consumers
+   * across the cluster (at least once), with retries, delays, priorities and dead letters.
+   */
+  readonly messageQueue: MessageQueue;
   readonly logger: Logger;
   readonly timers: PluginTimers;
   readonly background: BackgroundTasks;
