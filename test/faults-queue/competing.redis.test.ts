@@ -44,7 +44,6 @@ describe('message queue: 10 processes competing for 50,000 messages', { timeout:
       concurrency: 16,
       handlerMs: 0,
     };
-    const started = Date.now();
     nodes = await Promise.all(
       Array.from({ length: PROCESSES }, (_, i) => QueueProcess.start({ ...common, nodeId: `w${i}` })),
     );
