@@ -55,7 +55,7 @@ describe('message queue: 10 processes competing for 50,000 messages', { timeout:
     const started = Date.now();
     const sent = await Promise.all(
       nodes.map((node, i) =>
-        node.run<number>({ cmd: 'send', from: i * PER_PROCESS, count: PER_PROCESS, parallel: 16 }, 150_000),
+        node.run<number>({ cmd: 'send', from: i * PER_PROCESS, count: PER_PROCESS, parallel: 64 }, 150_000),
       ),
     );
     assert.equal(

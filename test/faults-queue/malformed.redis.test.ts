@@ -96,4 +96,31 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     assert.equal(host.health().status, 'running');
     await consumer.stop();
   });
+
+  it('survives a queue key of the wrong type, and resumes once the key is repaired', async (t) => {
+    const { mq, host } = node;
+    const queue = 'poisoned.types';
+    const keys = createKeys(namespace).queue(`mq:${queue}`);
+    const deliveries = new Deliveries();
+    const consumer = mq.receive<Numbered>(queue, (m) => deliveries.add(m.data.seq), { concurrency: 2 });
+    await mq.send<Numbered>(queue, { seq: 1 });
+    await until(() => deliveries.has(1), 20_000, 'a message before the damage');
+
+    // The payload hash becomes a string: every script that touches it fails with WRONGTYPE.
+    await raw.del(keys.data);
+    await raw.set(keys.data, 'not a hash');
+    const refused = await mq.send<Numbered>(queue, { seq: 2 }).then(
+      () => 'accepted',
+      (e: Error & { code?: string }) => `${e.name} ${e.code ?? ''}`.trim(),
+    );
+    figure(t, 'send into a queue whose payload key is a string', refused);
+
+    await raw.del(keys.data);
+    await mq.send<Numbered>(queue, { seq: 3 });
+    await until(() => deliveries.has(3), 20_000, 'a message after the repair');
+    figure(t, 'messages processed after the repair', [...deliveries.seen].sort().join(', '));
+    assert.equal(host.health().status, 'running');
+    assert.ok(!deliveries.has(2) || refused === 'accepted', 'a refused send is not delivered');
+    await consumer.stop();
+  });
 });

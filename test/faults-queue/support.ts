@@ -28,7 +28,7 @@ export interface QueueHost {
 export async function startQueueHost(
   backend: RedisBackendOption,
   nodeId: string,
-  options: Pick<HostOptions, 'logger' | 'deactivateTimeout' | 'stopTimeout'> = {},
+  options: Pick<HostOptions, 'logger' | 'deactivateTimeout' | 'stopTimeout' | 'limits'> = {},
 ): Promise<QueueHost> {
   let context: PluginContext | undefined;
   const probe = definePlugin({
