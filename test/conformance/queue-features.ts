@@ -298,7 +298,12 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         );
         assert.deepEqual(payloads([...one, ...two]), ['m0', 'm1', 'm2']);
         // A waiting claim sleeps until the window ends, then gets at most the next window's max.
-        const waited = await b.queues.claim(q, 'c2', { ...lease, count: 5, waitMs: 5000, rateLimit });
+        const waited = await b.queues.claim(q, 'c2', {
+          ...lease,
+          count: 5,
+          waitMs: 5000,
+          rateLimit,
+        });
         const at = Date.now() - started;
         assert.ok(waited.length >= 1 && waited.length <= 3, `got ${waited.length}`);
         assert.ok(at >= rateLimit.intervalMs - EARLY_MS, `more came ${at} ms in`);
