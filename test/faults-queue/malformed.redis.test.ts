@@ -81,7 +81,7 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
 
     figure(t, 'good messages processed', [...deliveries.seen].sort().join(', '), '(of 1, 4, 5, 6; 4 had garbage metadata)');
     figure(t, 'malformed payloads dead-lettered', dead.length, 'of 2');
-    for (const letter of dead) figure(t, `dead letter ${letter.id} reason`, JSON.stringify(letter.reason));
+    for (const letter of dead) figure(t, `dead letter ${letter.id}: reason`, `“${letter.reason}”`);
     figure(t, 'id without data dropped', (await raw.hexists(keys.meta, '987654321')) === 0 ? 'yes' : 'no');
     figure(t, 'warnings logged', warnings.length, `(${[...new Set(warnings.map((w) => w.msg))].join(' | ')})`);
     figure(t, 'plugin.error events', errors.length);
@@ -114,6 +114,12 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
       (e: Error & { code?: string }) => `${e.name} ${e.code ?? ''}`.trim(),
     );
     figure(t, 'send into a queue whose payload key is a string', refused);
+    // A waiting id makes the receiver's next claim touch the damaged key.
+    const failedClaims = () => log.lines.filter((l) => /claiming from the queue failed/.test(l.msg)).length;
+    const before = failedClaims();
+    await raw.lpush(keys.ready, '424242');
+    await until(() => failedClaims() > before, 20_000, 'a claim to meet the damaged key');
+    figure(t, 'claims failed on the damaged key (logged, retried with backoff)', failedClaims() - before);
 
     await raw.del(keys.data);
     await mq.send<Numbered>(queue, { seq: 3 });

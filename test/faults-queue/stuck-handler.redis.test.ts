@@ -92,7 +92,7 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
     const [dead] = await mq.deadLetters<Numbered>(queue);
     assert.equal(dead?.id, id);
     assert.equal(dead?.attempt, 1);
-    figure(t, 'stuck message without retries dead-lettered with reason', JSON.stringify(dead?.reason));
+    figure(t, 'stuck message without retries dead-lettered with reason', `“${dead?.reason}”`);
   });
 
   it('ends consumer.stop() in bounded time with the handler still stuck, and the message is delivered again', async (t) => {
