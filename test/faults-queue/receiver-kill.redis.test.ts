@@ -30,25 +30,19 @@ describe('message queue: a receiver process killed with SIGKILL', { timeout: 150
 
   it('loses no acknowledged send: the dead receiver’s messages are redelivered to the survivor', async (t) => {
     const tally = new Tally(raw, 'kill1');
-    const common = {
-      redisUrl: server.url,
-      namespace: uniqueNamespace('mq-kill'),
-      queue: 'jobs.kill',
-      tally: tally.name,
-      leaseMs: LEASE_MS,
-      concurrency: 8,
-      handlerMs: 20,
-    };
+    const where = { redisUrl: server.url, namespace: uniqueNamespace('mq-kill') };
+    const queue = 'jobs.kill';
     const [doomed, survivor] = await Promise.all([
-      QueueProcess.start({ ...common, nodeId: 'doomed' }),
-      QueueProcess.start({ ...common, nodeId: 'survivor' }),
+      QueueProcess.start({ ...where, nodeId: 'doomed' }),
+      QueueProcess.start({ ...where, nodeId: 'survivor' }),
     ]);
     nodes.push(doomed!, survivor!);
-    await Promise.all([doomed!.run({ cmd: 'receive' }), survivor!.run({ cmd: 'receive' })]);
+    const receive = { cmd: 'receive', queue, tally: tally.name, leaseMs: LEASE_MS, concurrency: 8, handlerMs: 20 } as const;
+    await Promise.all([doomed!.run(receive), survivor!.run(receive)]);
 
     // The survivor sends (parallel 8) while both receive; the backlog keeps both busy.
     const sending = survivor!.run<number>(
-      { cmd: 'send', from: 0, count: MESSAGES, parallel: 8 },
+      { cmd: 'send', queue, from: 0, count: MESSAGES, parallel: 8 },
       120_000,
     );
     await until(async () => (await tally.by('doomed')) >= 300, 60_000, 'the doomed receiver at work');
