@@ -27,7 +27,9 @@ describe('message queue: 10 processes competing for one queue', { timeout: 170_0
     const where = { redisUrl: server.url, namespace };
     const started = Date.now();
     nodes = await Promise.all(
-      Array.from({ length: PROCESSES }, (_, i) => QueueProcess.start({ ...where, nodeId: `w${i}` })),
+      Array.from({ length: PROCESSES }, (_, i) =>
+        QueueProcess.start({ ...where, nodeId: `w${i}` }),
+      ),
     );
     startedIn = Date.now() - started;
   });
@@ -51,7 +53,10 @@ describe('message queue: 10 processes competing for one queue', { timeout: 170_0
     const started = Date.now();
     const sent = await Promise.all(
       nodes.map((node, i) =>
-        node.run<number>({ cmd: 'send', queue, from: i * share, count: share, parallel: 64 }, 150_000),
+        node.run<number>(
+          { cmd: 'send', queue, from: i * share, count: share, parallel: 64 },
+          150_000,
+        ),
       ),
     );
     assert.equal(
@@ -113,7 +118,12 @@ describe('message queue: 10 processes competing for one queue', { timeout: 170_0
     const atKill = await tally.distinct();
     await waitAllProcessed(tally, MESSAGES);
     figure(t, 'processed when 3 processes were killed', atKill, `of ${MESSAGES}`);
-    figure(t, 'the rest processed', Date.now() - killedAt, `ms after the kill (leaseMs ${LEASE_MS})`);
+    figure(
+      t,
+      'the rest processed',
+      Date.now() - killedAt,
+      `ms after the kill (leaseMs ${LEASE_MS})`,
+    );
     const survivors = nodes.slice(3);
     figure(t, 'processed by the survivors', await spread(tally, survivors));
     // Graceful stops: the survivors' last acks land, so the counts below are final.

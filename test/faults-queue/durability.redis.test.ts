@@ -39,68 +39,104 @@ const BEFORE_KILL = 2000;
 const AFTER_RESTART = 300;
 const QUEUE = 'durable.sends';
 
-describe('message queue: acknowledged sends across a Redis crash (kill -9, restart)', { timeout: 170_000 }, () => {
-  for (const setting of SETTINGS) {
-    it(`${setting.name}: ${setting.guaranteed ? 'loses no acknowledged send' : 'measures what is lost'}`, async (t) => {
-      const server = await startRedisServer([...setting.args]);
-      const { host, mq } = await startQueueHost(
-        { redis: server.url, namespace: uniqueNamespace('mq-durable'), operationTimeout: 1000 },
-        'durable-sender',
-      );
-      try {
-        const outcome = newOutcome();
-        let stop = false;
-        const sending = sendLoop(mq, QUEUE, outcome, { parallel: 8, firstSeq: 0, more: () => !stop });
-        await until(() => outcome.acked.size >= BEFORE_KILL, 60_000, `${BEFORE_KILL} sends acknowledged`);
-
-        // Nothing runs between this snapshot and the SIGKILL inside restart() (same tick).
-        const ackedBeforeKill = new Set(outcome.acked);
-        const restarting = server.restart();
-        const killedAt = Date.now();
-        await restarting;
-        const seqAtRestart = Math.max(...outcome.acked, ...outcome.failed);
-        const ackedAfter = () => [...outcome.acked].filter((seq) => seq > seqAtRestart).length;
-        await until(() => ackedAfter() >= 1, 30_000, 'a send acknowledged after the restart');
-        const flowingAfter = Date.now() - killedAt;
-        await until(() => ackedAfter() >= AFTER_RESTART, 30_000, `${AFTER_RESTART} sends after the restart`);
-        stop = true;
-        await sending;
-
-        // Read the queue back: receive everything that is there.
-        const deliveries = new Deliveries();
-        const consumer = mq.receive<Numbered>(QUEUE, (m) => deliveries.add(m.data.seq), {
-          concurrency: 16,
-        });
-        await until(
-          async () => {
-            const stats = await mq.stats(QUEUE);
-            return stats.waiting + stats.delayed + stats.inFlight === 0;
-          },
-          60_000,
-          'the queue read back',
+describe(
+  'message queue: acknowledged sends across a Redis crash (kill -9, restart)',
+  { timeout: 170_000 },
+  () => {
+    for (const setting of SETTINGS) {
+      it(`${setting.name}: ${setting.guaranteed ? 'loses no acknowledged send' : 'measures what is lost'}`, async (t) => {
+        const server = await startRedisServer([...setting.args]);
+        const { host, mq } = await startQueueHost(
+          { redis: server.url, namespace: uniqueNamespace('mq-durable'), operationTimeout: 1000 },
+          'durable-sender',
         );
-        await consumer.stop();
+        try {
+          const outcome = newOutcome();
+          let stop = false;
+          const sending = sendLoop(mq, QUEUE, outcome, {
+            parallel: 8,
+            firstSeq: 0,
+            more: () => !stop,
+          });
+          await until(
+            () => outcome.acked.size >= BEFORE_KILL,
+            60_000,
+            `${BEFORE_KILL} sends acknowledged`,
+          );
 
-        const lost = missing(outcome.acked, deliveries.seen);
-        const lostBeforeKill = missing(ackedBeforeKill, deliveries.seen);
-        const failedButStored = [...outcome.failed].filter((seq) => deliveries.has(seq));
-        figure(t, `${setting.name}: sends acknowledged`, outcome.acked.size, `(${ackedBeforeKill.size} before the kill)`);
-        figure(t, `${setting.name}: sends refused`, outcome.failed.size, `(${errorSummary(outcome)})`);
-        figure(t, `${setting.name}: refused sends found stored anyway`, failedButStored.length);
-        figure(t, `${setting.name}: sends acknowledged again`, flowingAfter, 'ms after the kill');
-        figure(t, `${setting.name}: acknowledged sends lost`, lost.length, `(${lostBeforeKill.length} of them acknowledged before the kill)`);
-        figure(t, `${setting.name}: messages read back`, deliveries.seen.size, `(${deliveries.duplicates} twice)`);
-        if (setting.guaranteed) assert.deepEqual(lost, [], 'every acknowledged send kept');
-        // Whatever the setting: what was acknowledged after the restart is there.
-        assert.deepEqual(
-          lost.filter((seq) => seq > seqAtRestart),
-          [],
-          'sends acknowledged after the restart kept',
-        );
-      } finally {
-        await host.stop();
-        await server.stop();
-      }
-    });
-  }
-});
+          // Nothing runs between this snapshot and the SIGKILL inside restart() (same tick).
+          const ackedBeforeKill = new Set(outcome.acked);
+          const restarting = server.restart();
+          const killedAt = Date.now();
+          await restarting;
+          const seqAtRestart = Math.max(...outcome.acked, ...outcome.failed);
+          const ackedAfter = () => [...outcome.acked].filter((seq) => seq > seqAtRestart).length;
+          await until(() => ackedAfter() >= 1, 30_000, 'a send acknowledged after the restart');
+          const flowingAfter = Date.now() - killedAt;
+          await until(
+            () => ackedAfter() >= AFTER_RESTART,
+            30_000,
+            `${AFTER_RESTART} sends after the restart`,
+          );
+          stop = true;
+          await sending;
+
+          // Read the queue back: receive everything that is there.
+          const deliveries = new Deliveries();
+          const consumer = mq.receive<Numbered>(QUEUE, (m) => deliveries.add(m.data.seq), {
+            concurrency: 16,
+          });
+          await until(
+            async () => {
+              const stats = await mq.stats(QUEUE);
+              return stats.waiting + stats.delayed + stats.inFlight === 0;
+            },
+            60_000,
+            'the queue read back',
+          );
+          await consumer.stop();
+
+          const lost = missing(outcome.acked, deliveries.seen);
+          const lostBeforeKill = missing(ackedBeforeKill, deliveries.seen);
+          const failedButStored = [...outcome.failed].filter((seq) => deliveries.has(seq));
+          figure(
+            t,
+            `${setting.name}: sends acknowledged`,
+            outcome.acked.size,
+            `(${ackedBeforeKill.size} before the kill)`,
+          );
+          figure(
+            t,
+            `${setting.name}: sends refused`,
+            outcome.failed.size,
+            `(${errorSummary(outcome)})`,
+          );
+          figure(t, `${setting.name}: refused sends found stored anyway`, failedButStored.length);
+          figure(t, `${setting.name}: sends acknowledged again`, flowingAfter, 'ms after the kill');
+          figure(
+            t,
+            `${setting.name}: acknowledged sends lost`,
+            lost.length,
+            `(${lostBeforeKill.length} of them acknowledged before the kill)`,
+          );
+          figure(
+            t,
+            `${setting.name}: messages read back`,
+            deliveries.seen.size,
+            `(${deliveries.duplicates} twice)`,
+          );
+          if (setting.guaranteed) assert.deepEqual(lost, [], 'every acknowledged send kept');
+          // Whatever the setting: what was acknowledged after the restart is there.
+          assert.deepEqual(
+            lost.filter((seq) => seq > seqAtRestart),
+            [],
+            'sends acknowledged after the restart kept',
+          );
+        } finally {
+          await host.stop();
+          await server.stop();
+        }
+      });
+    }
+  },
+);

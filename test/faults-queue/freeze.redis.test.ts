@@ -70,14 +70,21 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     const before = newOutcome();
     await sendLoop(mq, QUEUE, before, { parallel: 8, firstSeq: 0, more: (seq) => seq < 200 });
     assert.equal(before.acked.size, 200);
-    await until(() => missing(before.acked, deliveries.seen).length === 0, 20_000, 'flowing before the freeze');
+    await until(
+      () => missing(before.acked, deliveries.seen).length === 0,
+      20_000,
+      'flowing before the freeze',
+    );
 
     const heapBefore = heapAfterGc();
     server.pause();
     const frozenAt = Date.now();
     const during = newOutcome();
     let peakHeap = 0;
-    const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+    const sampler = setInterval(
+      () => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)),
+      50,
+    );
     // PARALLEL loops of 8 KiB sends for the whole freeze, each trying again once refused.
     const sending = sendLoop(mq, QUEUE, during, {
       parallel: PARALLEL,
@@ -92,17 +99,36 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     const resumedAt = Date.now();
 
     figure(t, 'frozen for', resumedAt - frozenAt, 'ms');
-    figure(t, 'sends tried during the freeze', during.acked.size + during.failed.size, `(${PARALLEL} at a time, ${PAYLOAD_KIB} KiB each)`);
+    figure(
+      t,
+      'sends tried during the freeze',
+      during.acked.size + during.failed.size,
+      `(${PARALLEL} at a time, ${PAYLOAD_KIB} KiB each)`,
+    );
     figure(t, 'sends refused during the freeze', during.failed.size, `(${errorSummary(during)})`);
-    figure(t, 'slowest send to settle during the freeze', during.slowestMs, `ms (operationTimeout ${OPERATION_TIMEOUT})`);
+    figure(
+      t,
+      'slowest send to settle during the freeze',
+      during.slowestMs,
+      `ms (operationTimeout ${OPERATION_TIMEOUT})`,
+    );
     const held = heapFrozen - heapBefore;
-    figure(t, 'heap held at the end of the freeze (after GC)', mib(held), `MiB (maxPendingBytes ${mib(BUDGET)} MiB)`);
+    figure(
+      t,
+      'heap held at the end of the freeze (after GC)',
+      mib(held),
+      `MiB (maxPendingBytes ${mib(BUDGET)} MiB)`,
+    );
     figure(t, 'peak heap during the freeze', mib(peakHeap - heapBefore), 'MiB above the start');
     // Refused at once past the byte budget (BackpressureError) is as typed as a timeout.
     const typed = ['PB_TIMEOUT', 'PB_BACKEND_UNAVAILABLE', 'PB_BACKPRESSURE'];
-    for (const code of during.errors.keys()) assert.ok(typed.includes(code), `typed error: ${code}`);
+    for (const code of during.errors.keys())
+      assert.ok(typed.includes(code), `typed error: ${code}`);
     assert.ok(during.failed.size > 0, 'sends during the freeze were refused');
-    assert.ok(during.slowestMs <= OPERATION_TIMEOUT + SLACK, `settled after ${during.slowestMs} ms`);
+    assert.ok(
+      during.slowestMs <= OPERATION_TIMEOUT + SLACK,
+      `settled after ${during.slowestMs} ms`,
+    );
     await t.test(
       'the bytes of refused sends held while Redis is frozen stay within maxPendingBytes',
       {
@@ -117,19 +143,38 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     // After SIGCONT: new sends are acknowledged and processed without anyone restarting anything.
     const afterThaw = newOutcome();
     let seq = 20_000;
-    await until(() => sendOne(mq, QUEUE, seq++, afterThaw), 20_000, 'a send acknowledged after SIGCONT');
-    figure(t, 'first send acknowledged', Date.now() - resumedAt, 'ms after SIGCONT');
-    await sendLoop(mq, QUEUE, afterThaw, { parallel: 8, firstSeq: seq, more: (n) => n < seq + 200 });
-    const acked = [...before.acked, ...during.acked, ...afterThaw.acked];
-    await until(() => missing(acked, deliveries.seen).length === 0, 30_000, 'every acknowledged send processed').catch(
-      (e: Error) => {
-        throw new Error(`${e.message}: ${missing(acked, deliveries.seen).length} missing`);
-      },
+    await until(
+      () => sendOne(mq, QUEUE, seq++, afterThaw),
+      20_000,
+      'a send acknowledged after SIGCONT',
     );
+    figure(t, 'first send acknowledged', Date.now() - resumedAt, 'ms after SIGCONT');
+    await sendLoop(mq, QUEUE, afterThaw, {
+      parallel: 8,
+      firstSeq: seq,
+      more: (n) => n < seq + 200,
+    });
+    const acked = [...before.acked, ...during.acked, ...afterThaw.acked];
+    await until(
+      () => missing(acked, deliveries.seen).length === 0,
+      30_000,
+      'every acknowledged send processed',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: ${missing(acked, deliveries.seen).length} missing`);
+    });
     figure(t, 'every acknowledged send processed', Date.now() - resumedAt, 'ms after SIGCONT');
-    figure(t, 'acknowledged sends lost', missing(acked, deliveries.seen).length, `of ${acked.length}`);
+    figure(
+      t,
+      'acknowledged sends lost',
+      missing(acked, deliveries.seen).length,
+      `of ${acked.length}`,
+    );
     // A send written before its caller gave up may still run when Redis thaws (outcome unknown).
-    figure(t, 'refused sends processed anyway (landed after the thaw), by then', [...during.failed].filter((s) => deliveries.has(s)).length);
+    figure(
+      t,
+      'refused sends processed anyway (landed after the thaw), by then',
+      [...during.failed].filter((s) => deliveries.has(s)).length,
+    );
     await consumer.stop();
     assert.equal(consumer.inFlight, 0);
   });

@@ -37,7 +37,9 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     server = await startRedisServer();
     raw = new Redis(server.url);
     log = captureLogger();
-    node = await startQueueHost({ redis: server.url, namespace }, 'malformed-node', { logger: log.logger });
+    node = await startQueueHost({ redis: server.url, namespace }, 'malformed-node', {
+      logger: log.logger,
+    });
   });
   after(async () => {
     await node?.host.stop();
@@ -63,13 +65,21 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     const deliveries = new Deliveries();
     const strays: unknown[] = []; // deliveries whose data is not one of ours (must stay empty)
     const errors: string[] = [];
-    node.context.eventBus.subscribe('plugin.error', (data) => void errors.push(JSON.stringify(data)));
+    node.context.eventBus.subscribe(
+      'plugin.error',
+      (data) => void errors.push(JSON.stringify(data)),
+    );
     const consumer = mq.receive<Numbered | undefined>(
       QUEUE,
-      (m) => (typeof m.data?.seq === 'number' ? deliveries.add(m.data.seq) : void strays.push(m.data)),
+      (m) =>
+        typeof m.data?.seq === 'number' ? deliveries.add(m.data.seq) : void strays.push(m.data),
       { concurrency: 4 },
     );
-    await until(() => deliveries.has(1) && deliveries.has(4) && deliveries.has(5), 20_000, 'the good messages');
+    await until(
+      () => deliveries.has(1) && deliveries.has(4) && deliveries.has(5),
+      20_000,
+      'the good messages',
+    );
     await until(async () => (await mq.stats(QUEUE)).dead === 2, 20_000, 'two dead letters');
 
     // Still flowing: a message sent now is processed.
@@ -79,11 +89,25 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     const dead = await mq.deadLetters(QUEUE);
     const warnings = log.lines.filter((line) => line.level >= 40);
 
-    figure(t, 'good messages processed', [...deliveries.seen].sort().join(', '), '(of 1, 4, 5, 6; 4 had garbage metadata)');
+    figure(
+      t,
+      'good messages processed',
+      [...deliveries.seen].sort().join(', '),
+      '(of 1, 4, 5, 6; 4 had garbage metadata)',
+    );
     figure(t, 'malformed payloads dead-lettered', dead.length, 'of 2');
     for (const letter of dead) figure(t, `dead letter ${letter.id}: reason`, `“${letter.reason}”`);
-    figure(t, 'id without data dropped', (await raw.hexists(keys.meta, '987654321')) === 0 ? 'yes' : 'no');
-    figure(t, 'warnings logged', warnings.length, `(${[...new Set(warnings.map((w) => w.msg))].join(' | ')})`);
+    figure(
+      t,
+      'id without data dropped',
+      (await raw.hexists(keys.meta, '987654321')) === 0 ? 'yes' : 'no',
+    );
+    figure(
+      t,
+      'warnings logged',
+      warnings.length,
+      `(${[...new Set(warnings.map((w) => w.msg))].join(' | ')})`,
+    );
     figure(t, 'plugin.error events', errors.length);
     figure(t, 'malformed records handed to the handler', strays.length);
 
@@ -102,7 +126,9 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     const queue = 'poisoned.types';
     const keys = createKeys(namespace).queue(`mq:${queue}`);
     const deliveries = new Deliveries();
-    const consumer = mq.receive<Numbered>(queue, (m) => deliveries.add(m.data.seq), { concurrency: 2 });
+    const consumer = mq.receive<Numbered>(queue, (m) => deliveries.add(m.data.seq), {
+      concurrency: 2,
+    });
     await mq.send<Numbered>(queue, { seq: 1 });
     await until(() => deliveries.has(1), 20_000, 'a message before the damage');
 
@@ -115,11 +141,16 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     );
     figure(t, 'send into a queue whose payload key is a string', refused);
     // A waiting id makes the receiver's next claim touch the damaged key.
-    const failedClaims = () => log.lines.filter((l) => /claiming from the queue failed/.test(l.msg)).length;
+    const failedClaims = () =>
+      log.lines.filter((l) => /claiming from the queue failed/.test(l.msg)).length;
     const before = failedClaims();
     await raw.lpush(keys.ready, '424242');
     await until(() => failedClaims() > before, 20_000, 'a claim to meet the damaged key');
-    figure(t, 'claims failed on the damaged key (logged, retried with backoff)', failedClaims() - before);
+    figure(
+      t,
+      'claims failed on the damaged key (logged, retried with backoff)',
+      failedClaims() - before,
+    );
 
     await raw.del(keys.data);
     await mq.send<Numbered>(queue, { seq: 3 });

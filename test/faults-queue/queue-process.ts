@@ -1,11 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import type {
-  QueueNodeCommand,
-  QueueNodeConfig,
-  QueueNodeReport,
-} from './fixtures/queue-node.js';
+import type { Redis } from 'ioredis';
+import type { QueueNodeCommand, QueueNodeConfig, QueueNodeReport } from './fixtures/queue-node.js';
 import { tallyKeys } from './fixtures/tally.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/queue-node.ts', import.meta.url));

@@ -36,28 +36,41 @@ describe('message queue: a receiver process killed with SIGKILL', { timeout: 150
       QueueProcess.start({ ...where, nodeId: 'doomed' }),
       QueueProcess.start({ ...where, nodeId: 'survivor' }),
     ]);
-    nodes.push(doomed!, survivor!);
-    const receive = { cmd: 'receive', queue, tally: tally.name, leaseMs: LEASE_MS, concurrency: 8, handlerMs: 20 } as const;
-    await Promise.all([doomed!.run(receive), survivor!.run(receive)]);
+    nodes.push(doomed, survivor);
+    const receive = {
+      cmd: 'receive',
+      queue,
+      tally: tally.name,
+      leaseMs: LEASE_MS,
+      concurrency: 8,
+      handlerMs: 20,
+    } as const;
+    await Promise.all([doomed.run(receive), survivor.run(receive)]);
 
     // The survivor sends (parallel 8) while both receive; the backlog keeps both busy.
-    const sending = survivor!.run<number>(
+    const sending = survivor.run<number>(
       { cmd: 'send', queue, from: 0, count: MESSAGES, parallel: 8 },
       120_000,
     );
-    await until(async () => (await tally.by('doomed')) >= 300, 60_000, 'the doomed receiver at work');
-    await doomed!.kill();
+    await until(
+      async () => (await tally.by('doomed')) >= 300,
+      60_000,
+      'the doomed receiver at work',
+    );
+    await doomed.kill();
     const killedAt = Date.now();
     const doneByDoomed = await tally.by('doomed');
 
     assert.equal(await sending, MESSAGES, 'every send acknowledged');
-    await until(async () => (await tally.distinct()) === MESSAGES, 60_000, 'every message processed').catch(
-      async (e: Error) => {
-        throw new Error(`${e.message}: ${await tally.distinct()} of ${MESSAGES}`);
-      },
-    );
+    await until(
+      async () => (await tally.distinct()) === MESSAGES,
+      60_000,
+      'every message processed',
+    ).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${await tally.distinct()} of ${MESSAGES}`);
+    });
     const allDoneAfter = Date.now() - killedAt;
-    await survivor!.stop(); // graceful: its last acks land, nothing more is delivered
+    await survivor.stop(); // graceful: its last acks land, nothing more is delivered
 
     const { lost, duplicates } = lossAndDuplicates(await tally.counts(), MESSAGES);
     const redelivered = await tally.redelivered();

@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import type { QueueMessage } from '../../src/queue/message-types.js';
-import { figure, startQueueHost, uniqueNamespace, until, type Numbered, type QueueHost } from './support.js';
+import {
+  figure,
+  startQueueHost,
+  uniqueNamespace,
+  until,
+  type Numbered,
+  type QueueHost,
+} from './support.js';
 
 const TIMEOUT = 600;
 /** Bounds on a loaded machine; what is checked is "ends", not "ends quickly". */
@@ -36,7 +43,10 @@ async function endsWithin(promise: Promise<unknown>, ms: number, what: string): 
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     promise,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms))),
+    new Promise(
+      (_, reject) =>
+        (timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms)),
+    ),
   ]).finally(() => clearTimeout(timer));
   return Date.now() - started;
 }
@@ -49,7 +59,10 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
   before(async () => {
     server = await startRedisServer();
     namespace = uniqueNamespace('mq-stuck');
-    node = await startQueueHost({ redis: server.url, namespace, operationTimeout: 2000 }, 'stuck-a');
+    node = await startQueueHost(
+      { redis: server.url, namespace, operationTimeout: 2000 },
+      'stuck-a',
+    );
   });
   after(async () => {
     await node?.host.stop();
@@ -60,7 +73,11 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
     const { mq } = node;
     const queue = 'stuck.retry';
     const seen: Seen[] = [];
-    await mq.sendWithRetry<Numbered>(queue, { seq: 1 }, { maxRetries: 2, backoff: 'fixed', delay: 10, jitter: false });
+    await mq.sendWithRetry<Numbered>(
+      queue,
+      { seq: 1 },
+      { maxRetries: 2, backoff: 'fixed', delay: 10, jitter: false },
+    );
     await mq.send<Numbered>(queue, { seq: 2 });
     // One slot: seq 2 can only start once the stuck delivery's slot is freed.
     const consumer = mq.receive<Numbered>(
@@ -68,17 +85,43 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
       (m) => (watch(seen, m).seq === 1 && m.attempt === 1 ? never() : undefined),
       { concurrency: 1, leaseMs: 300, timeout: TIMEOUT },
     );
-    await until(() => seen.some((s) => s.seq === 1 && s.attempt === 2) && seen.some((s) => s.seq === 2), BOUND, 'redelivery and the next message');
+    await until(
+      () => seen.some((s) => s.seq === 1 && s.attempt === 2) && seen.some((s) => s.seq === 2),
+      BOUND,
+      'redelivery and the next message',
+    );
     const stuck = seen.find((s) => s.seq === 1 && s.attempt === 1)!;
     const redelivery = seen.find((s) => s.seq === 1 && s.attempt === 2)!;
     const next = seen.find((s) => s.seq === 2)!;
     assert.ok(stuck.abortedAt !== undefined, 'the stuck handler’s signal was aborted');
     assert.ok(next.startedAt >= stuck.abortedAt, 'the slot was freed at the timeout, not before');
-    assert.ok(redelivery.startedAt >= stuck.abortedAt, 'redelivered after the timeout, not while renewed');
-    assert.equal(seen.filter((s) => s.seq === 1).length, 2, 'delivered twice in all (leases renewed meanwhile)');
-    figure(t, 'stuck handler’s signal aborted', stuck.abortedAt - stuck.startedAt, `ms after it started (timeout ${TIMEOUT})`);
-    figure(t, 'next message started in the freed slot', next.startedAt - stuck.startedAt, 'ms after the stuck one');
-    figure(t, 'stuck message redelivered (attempt 2)', redelivery.startedAt - stuck.startedAt, 'ms after attempt 1 started');
+    assert.ok(
+      redelivery.startedAt >= stuck.abortedAt,
+      'redelivered after the timeout, not while renewed',
+    );
+    assert.equal(
+      seen.filter((s) => s.seq === 1).length,
+      2,
+      'delivered twice in all (leases renewed meanwhile)',
+    );
+    figure(
+      t,
+      'stuck handler’s signal aborted',
+      stuck.abortedAt - stuck.startedAt,
+      `ms after it started (timeout ${TIMEOUT})`,
+    );
+    figure(
+      t,
+      'next message started in the freed slot',
+      next.startedAt - stuck.startedAt,
+      'ms after the stuck one',
+    );
+    figure(
+      t,
+      'stuck message redelivered (attempt 2)',
+      redelivery.startedAt - stuck.startedAt,
+      'ms after attempt 1 started',
+    );
     await consumer.stop();
   });
 
@@ -86,8 +129,16 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
     const { mq } = node;
     const queue = 'stuck.plain';
     const id = await mq.send<Numbered>(queue, { seq: 1 });
-    const consumer = mq.receive<Numbered>(queue, never, { concurrency: 1, leaseMs: 300, timeout: TIMEOUT });
-    await until(async () => (await mq.stats(queue)).dead === 1, BOUND, 'the stuck message dead-lettered');
+    const consumer = mq.receive<Numbered>(queue, never, {
+      concurrency: 1,
+      leaseMs: 300,
+      timeout: TIMEOUT,
+    });
+    await until(
+      async () => (await mq.stats(queue)).dead === 1,
+      BOUND,
+      'the stuck message dead-lettered',
+    );
     await consumer.stop();
     const [dead] = await mq.deadLetters<Numbered>(queue);
     assert.equal(dead?.id, id);
@@ -100,7 +151,10 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
     const queue = 'stuck.stop';
     const seen: Seen[] = [];
     await mq.send<Numbered>(queue, { seq: 1 });
-    const first = mq.receive<Numbered>(queue, (m) => (watch(seen, m), never()), { leaseMs: 300, timeout: 60_000 });
+    const first = mq.receive<Numbered>(queue, (m) => (watch(seen, m), never()), {
+      leaseMs: 300,
+      timeout: 60_000,
+    });
     await until(() => seen.length === 1, BOUND, 'the handler to start');
     const tookMs = await endsWithin(first.stop(500), BOUND, 'consumer.stop(500)');
     assert.equal(first.inFlight, 0, 'the stopped consumer holds nothing');
@@ -109,27 +163,46 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
 
     const second = mq.receive<Numbered>(queue, (m) => void watch(seen, m), { leaseMs: 300 });
     await until(() => seen.length === 2, BOUND, 'the message delivered again');
-    figure(t, 'released message delivered again', seen[1]!.startedAt - seen[0]!.startedAt, `ms after the first delivery (attempt ${seen[1]!.attempt})`);
+    figure(
+      t,
+      'released message delivered again',
+      seen[1]!.startedAt - seen[0]!.startedAt,
+      `ms after the first delivery (attempt ${seen[1]!.attempt})`,
+    );
     await second.stop();
   });
 
   it('ends host.stop() in bounded time with a stuck handler in flight', async (t) => {
-    const doomed = await startQueueHost({ redis: server.url, namespace, operationTimeout: 2000 }, 'stuck-b', {
-      deactivateTimeout: 1000,
-      stopTimeout: 5000,
-    });
+    const doomed = await startQueueHost(
+      { redis: server.url, namespace, operationTimeout: 2000 },
+      'stuck-b',
+      {
+        deactivateTimeout: 1000,
+        stopTimeout: 5000,
+      },
+    );
     const queue = 'stuck.host';
     const seen: Seen[] = [];
     await doomed.mq.send<Numbered>(queue, { seq: 1 });
-    doomed.mq.receive<Numbered>(queue, (m) => (watch(seen, m), never()), { leaseMs: 300, timeout: 60_000 });
+    doomed.mq.receive<Numbered>(queue, (m) => (watch(seen, m), never()), {
+      leaseMs: 300,
+      timeout: 60_000,
+    });
     await until(() => seen.length === 1, BOUND, 'the handler to start');
     const tookMs = await endsWithin(doomed.host.stop(), BOUND, 'host.stop()');
-    figure(t, 'host.stop() with a stuck handler ended after', tookMs, 'ms (deactivateTimeout 1000, stopTimeout 5000)');
+    figure(
+      t,
+      'host.stop() with a stuck handler ended after',
+      tookMs,
+      'ms (deactivateTimeout 1000, stopTimeout 5000)',
+    );
     assert.ok(seen[0]!.abortedAt !== undefined, 'the stuck handler was told to stop');
 
     // The message is not lost with the stopped host: another host gets it.
     const after: Seen[] = [];
-    const consumer = node.mq.receive<Numbered>(queue, (m) => void watch(after, m), { leaseMs: 300 });
+    const consumer = node.mq.receive<Numbered>(queue, (m) => void watch(after, m), {
+      leaseMs: 300,
+    });
     await until(() => after.length === 1, BOUND, 'the message delivered on the other host');
     figure(t, 'message held by the stopped host delivered again', `attempt ${after[0]!.attempt}`);
     await consumer.stop();
