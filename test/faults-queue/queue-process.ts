@@ -75,6 +75,11 @@ export class QueueProcess {
     });
   }
 
+  /** Resolves when the process has exited, whatever the cause. */
+  get gone(): Promise<void> {
+    return this.exited;
+  }
+
   /** kill -9: no `stop`, no acks sent, leases left to lapse. */
   async kill(): Promise<void> {
     this.child.kill('SIGKILL');
