@@ -65,7 +65,9 @@ describe('message queue: a poison message whose receivers keep dying', { timeout
         })
         .catch(() => undefined); // it may die before it answers
       await until(
-        async () => died || (await tally.distinct()) === GOOD,
+        // Finished: every good message processed and the poison one gone to the dead letters.
+        async () =>
+          died || ((await tally.distinct()) === GOOD && (await sender.mq.stats(queue)).dead === 1),
         30_000,
         `receiver r${i} to die or finish`,
       );
