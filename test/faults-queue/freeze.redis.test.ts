@@ -178,4 +178,47 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     await consumer.stop();
     assert.equal(consumer.inFlight, 0);
   });
+
+  it('stops a host with a handler in flight in bounded time while Redis is frozen', async (t) => {
+    const stopTimeout = 5000;
+    const doomed = await startQueueHost(
+      {
+        redis: server.url,
+        namespace: uniqueNamespace('mq-freeze-stop'),
+        operationTimeout: OPERATION_TIMEOUT,
+      },
+      'freeze-stopper',
+      { stopTimeout, deactivateTimeout: 1000 },
+    );
+    let started = false;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    doomed.mq.receive(QUEUE + '.stop', () => ((started = true), held), { leaseMs: 2000 });
+    await doomed.mq.send(QUEUE + '.stop', { seq: 1 });
+    await until(() => started, 20_000, 'the handler to start');
+    server.pause();
+    try {
+      const began = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        doomed.host.stop(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('host.stop() did not end')),
+            stopTimeout + SLACK,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      figure(
+        t,
+        'host.stop() with a handler in flight, Redis frozen, ended after',
+        Date.now() - began,
+        `ms (stopTimeout ${stopTimeout}, deactivateTimeout 1000)`,
+      );
+      assert.equal(doomed.host.health().status, 'stopped');
+    } finally {
+      release();
+      server.resume();
+    }
+  });
 });
