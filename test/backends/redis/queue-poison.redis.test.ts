@@ -123,8 +123,32 @@ describe('Redis queues with poisoned records', () => {
     assert.ok((await raw.pttl(k.rateLimit)) > 0, 'a fresh window with an end');
     const activity = await a.queues.activity(q);
     assert.deepEqual([activity.enqueued, activity.completed, activity.ready], [1, 1, 0]);
-    await raw.hset(k.rate, 'e0', 'x', 'e1', 'y', 't0', 'garbage');
+    // Garbage counters for the seconds around now: counting starts afresh, never fails.
+    const second = Math.floor(Date.now() / 1000);
+    for (let at = second - 1; at <= second + 2; at++)
+      await raw.hset(k.rate, `e${at}`, 'x', `c${at}`, 'y', `f${at}`, 'z', 'since', 'soon');
     await a.queues.enqueue(q, bytes('3'));
-    assert.ok((await a.queues.activity(q)).enqueued >= 1);
+    const [n] = await a.queues.claim(q, 'c', claimAll);
+    assert.equal(await a.queues.deadLetter(q, n!.id, n!.lease, 'x'), true);
+    const after = await a.queues.activity(q);
+    assert.ok(after.enqueued >= 1 && after.failed >= 1, JSON.stringify(after));
+    assert.ok(after.windowMs >= 0 && after.windowMs < 5000, 'a garbage start is replaced');
+  });
+
+  it('keeps the activity counters bounded: fields older than a minute go', async () => {
+    const q = 'q.activity';
+    const k = keys.queue(q);
+    const second = Math.floor(Date.now() / 1000);
+    // As if the queue had been busy 100 s ago and 30 s ago.
+    const old = second - 100;
+    const stale = Array.from({ length: 60 }, (_, i) => [`e${old - i}`, '1']).flat();
+    await raw.hset(k.rate, ...stale, 'laste', old, 'since', Date.now() - 200_000);
+    await a.queues.enqueue(q, bytes('now'));
+    const counters = (await raw.hkeys(k.rate)).filter((f) => /^e\d+$/.test(f));
+    assert.equal(counters.length, 1, counters.join(' '));
+    assert.ok(Number(counters[0]!.slice(1)) >= second);
+    const activity = await a.queues.activity(q);
+    assert.equal(activity.enqueued, 1);
+    assert.equal(activity.windowMs, 60_000);
   });
 });
