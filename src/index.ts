@@ -93,6 +93,7 @@ export {
   ChainHandlerError,
   ChainNextCalledTwiceError,
   CircuitOpenError,
+  ClosedError,
   ContextClosedError,
   DependencyCycleError,
   DependencyVersionError,
