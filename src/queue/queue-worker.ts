@@ -173,7 +173,12 @@ export class QueueWorker {
         continue;
       }
       for (const message of batch) {
-        const held: Held = { message, controller: new AbortController(), running: false, done: false };
+        const held: Held = {
+          message,
+          controller: new AbortController(),
+          running: false,
+          done: false,
+        };
         this.held.add(held);
         // Claimed just as we stopped: give it back at once.
         if (this.stopping) this.giveBack(held);
@@ -280,10 +285,17 @@ export class QueueWorker {
     const { logger, queue } = this.options;
     const settled = outcome.then(
       (ok) => {
-        if (!ok) logger.warn({ queue, id }, 'lease lost before settling a message; it will be redelivered');
+        if (!ok)
+          logger.warn(
+            { queue, id },
+            'lease lost before settling a message; it will be redelivered',
+          );
       },
       (error: unknown) =>
-        logger.warn({ err: error, queue, id }, 'could not settle a message; it will be redelivered'),
+        logger.warn(
+          { err: error, queue, id },
+          'could not settle a message; it will be redelivered',
+        ),
     );
     this.settles.add(settled);
     void settled.finally(() => this.settles.delete(settled));
@@ -313,7 +325,8 @@ export class QueueWorker {
     for (const held of this.held) {
       this.extend(held, leaseMs).then(
         (ok) => {
-          if (!ok && !held.done) logger.warn({ queue, id: held.message.id }, 'lease lost while the handler ran');
+          if (!ok && !held.done)
+            logger.warn({ queue, id: held.message.id }, 'lease lost while the handler ran');
         },
         (error: unknown) => logger.debug({ err: error, queue }, 'could not renew a lease'),
       );

@@ -4,7 +4,11 @@ import { pino } from 'pino';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { ClaimedMessage, QueueStore } from '../../src/backends/ports.js';
 import { TimeoutError } from '../../src/errors/errors.js';
-import { QueueWorker, type QueueWorkerOptions, type WorkerTask } from '../../src/queue/queue-worker.js';
+import {
+  QueueWorker,
+  type QueueWorkerOptions,
+  type WorkerTask,
+} from '../../src/queue/queue-worker.js';
 import { NO_RETRY, type RetryPolicy } from '../../src/queue/retry-policy.js';
 import { Deadlines } from '../../src/util/deadlines.js';
 import { WorkTracker } from '../../src/util/work-tracker.js';

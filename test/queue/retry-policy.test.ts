@@ -31,9 +31,15 @@ describe('retry policy', () => {
   it('jitter (the default) draws from [delay/2, delay*3/2)', () => {
     const policy = toRetryPolicy({ maxRetries: 2, backoff: 'exponential', delay: 100 });
     assert.equal(policy.jitter, true);
-    assert.equal(retryDelay(policy, 1, () => 0), 50);
+    assert.equal(
+      retryDelay(policy, 1, () => 0),
+      50,
+    );
     assert.equal(retryDelay(policy, 1, half), 100);
-    assert.equal(retryDelay(policy, 2, () => 0.999), 300);
+    assert.equal(
+      retryDelay(policy, 2, () => 0.999),
+      300,
+    );
     for (let i = 0; i < 100; i++) {
       const delay = retryDelay(policy, 2)!;
       assert.ok(delay >= 100 && delay <= 300, `${delay}`);
