@@ -253,7 +253,7 @@ function prepare(
         attempt: claimed.attempt,
         headers,
         enqueuedAt: claimed.enqueuedAt,
-        extendLease: control.extendLease,
+        extendLease: (ms) => control.extendLease(ms),
         signal: control.signal,
       };
       const status = await (attributionActive()
