@@ -125,14 +125,6 @@ describe("the chapter's examples", () => {
     assert.equal((seen[0] as { pluginId: string }).pluginId, 'plugin-a');
     assert.equal((seen[0] as { error: string }).error, 'disk full');
   });
-});
-
-describe("the chapter's message queue examples", () => {
-  let host: Host;
-  let a: PluginContext;
-  let b: PluginContext;
-  before(async () => ({ host, a, b } = await twoPlugins()));
-  after(() => host.stop());
 
   it('2. message queue: send an email task, receive it with MessageStatus', async () => {
     const delivered: unknown[] = [];
