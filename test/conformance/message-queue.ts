@@ -337,6 +337,50 @@ export function messageQueueConformance(name: string, factory: HarnessFactory): 
       assert.equal(await again.promise, 2);
     });
 
+    it('holds receivers to the rate limit across nodes', async () => {
+      for (let i = 0; i < 6; i++) await ctx(0).messageQueue.send('rl', i);
+      const times: number[] = [];
+      for (const n of [0, 1]) {
+        ctx(n).messageQueue.receive('rl', () => void times.push(Date.now()), {
+          concurrency: 3,
+          rateLimit: { max: 2, interval: 200 },
+        });
+      }
+      await until(() => times.length === 6, 10_000, 'six deliveries');
+      // Six at two per window need three windows: the last comes a window or more after the first.
+      const span = Math.max(...times) - Math.min(...times);
+      assert.ok(span >= 190, `six deliveries within ${span} ms`);
+    });
+
+    it('repeat: each due time once across hosts running the same schedule; cancel stops it', async () => {
+      const times: number[] = [];
+      const ids = new Set<string>();
+      ctx(0).messageQueue.receive('ticks', (m) => {
+        times.push(Date.now());
+        ids.add(m.id);
+      });
+      const handles = await Promise.all(
+        [0, 1].map((n) =>
+          ctx(n).messageQueue.repeat(
+            'ticks',
+            { report: 'daily' },
+            { every: 200 },
+            { name: 'tick' },
+          ),
+        ),
+      );
+      assert.equal(handles[0]!.name, 'tick');
+      await until(() => times.length >= 4, 10_000, 'four ticks');
+      // Two hosts enqueueing each due time would deliver four within about two periods.
+      assert.ok(times[3]! - times[0]! >= 350, `four ticks within ${times[3]! - times[0]!} ms`);
+      assert.equal(ids.size, times.length);
+      await Promise.all(handles.map((h) => h.cancel()));
+      await assert.rejects(
+        ctx(0).messageQueue.repeat('ticks', 1, { every: 200 }, {} as { name: string }),
+        ValidationError,
+      );
+    });
+
     it('stats count waiting, delayed, in-flight and dead messages, with rates', async () => {
       const mq = ctx(0).messageQueue;
       await mq.send('st', 1);
