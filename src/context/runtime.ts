@@ -108,7 +108,11 @@ class HostRuntime implements Runtime {
       deadlines: this.deadlines,
       nodeId: this.nodeId,
       createRepeats: () =>
-        new RepeatScheduler({ store: this.backend.queues, logger: this.logger, deadlines: this.deadlines }),
+        new RepeatScheduler({
+          store: this.backend.queues,
+          logger: this.logger,
+          deadlines: this.deadlines,
+        }),
     };
   }
 
