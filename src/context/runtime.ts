@@ -5,6 +5,7 @@ import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/eve
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
+import { RepeatScheduler } from '../queue/repeat-schedule.js';
 import type { DurableAdmin } from '../queue/types.js';
 import { createCodec } from '../codec/codec.js';
 import { parityDefault } from './parity.js';
@@ -106,6 +107,12 @@ class HostRuntime implements Runtime {
       logger: this.logger,
       deadlines: this.deadlines,
       nodeId: this.nodeId,
+      createRepeats: () =>
+        new RepeatScheduler({
+          store: this.backend.queues,
+          logger: this.logger,
+          deadlines: this.deadlines,
+        }),
     };
   }
 

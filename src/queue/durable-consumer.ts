@@ -33,7 +33,13 @@ const LEASE_MARGIN_MS = 5000;
 
 /** Durable events retry after 0.2 s, 0.4 s, 0.8 s, ... up to 30 s, without jitter. */
 function durablePolicy(maxAttempts: number): RetryPolicy {
-  return { maxRetries: maxAttempts - 1, backoff: 'exponential', delay: 200, maxDelay: 30_000, jitter: false };
+  return {
+    maxRetries: maxAttempts - 1,
+    backoff: 'exponential',
+    delay: 200,
+    maxDelay: 30_000,
+    jitter: false,
+  };
 }
 
 /**

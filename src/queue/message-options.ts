@@ -39,9 +39,12 @@ export function toEnqueueOptions(
   if (o['id'] !== undefined) {
     const id = o['id'];
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
-      throw new ValidationError(`Send option "id" must be a string of 1 to ${MAX_ID_LENGTH} characters.`, {
-        details: { field: 'id' },
-      });
+      throw new ValidationError(
+        `Send option "id" must be a string of 1 to ${MAX_ID_LENGTH} characters.`,
+        {
+          details: { field: 'id' },
+        },
+      );
     }
     enqueue.dedupKey = `id:${id}`;
     enqueue.dedupMs =
@@ -73,7 +76,9 @@ export interface ResolvedReceive {
 export function toReceiveOptions(options: ReceiveOptions | undefined): ResolvedReceive {
   const o = asObject(options, 'Receive options');
   const concurrency =
-    o['concurrency'] === undefined ? 1 : integerIn(o['concurrency'], 'concurrency', 1, MAX_CONCURRENCY);
+    o['concurrency'] === undefined
+      ? 1
+      : integerIn(o['concurrency'], 'concurrency', 1, MAX_CONCURRENCY);
   const prefetch =
     o['prefetch'] === undefined
       ? concurrency

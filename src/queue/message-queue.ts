@@ -139,7 +139,9 @@ export function createMessageQueue(
       },
       stop: (timeout) => {
         try {
-          return stop(timeout === undefined ? undefined : duration(timeout, 'timeout', 0, 7 * 86_400_000));
+          return stop(
+            timeout === undefined ? undefined : duration(timeout, 'timeout', 0, 7 * 86_400_000),
+          );
         } catch (error) {
           return Promise.reject(error);
         }
@@ -168,23 +170,25 @@ export function createMessageQueue(
         send(queue, data, options, toRetryPolicy(retry)),
       ),
     cancel: (queue, id) => admin('cancelling a message', queue, (q) => store.remove(q, String(id))),
-    stats: (queue) => admin('reading the stats', queue, async (q) => toStats(await store.activity(q))),
+    stats: (queue) =>
+      admin('reading the stats', queue, async (q) => toStats(await store.activity(q))),
     deadLetters: <T>(queue: string, limit = DEFAULT_DEAD_LETTER_LIMIT) =>
       admin('listing the dead letters', queue, async (q) => {
         const count = integerIn(limit, 'limit', 1, MAX_DEAD_LETTER_LIMIT);
-        return (await store.deadLetters(q, count)).map(
-          (dead): QueueDeadLetter<T> => {
-            let data: T | undefined;
-            let headers: Readonly<Record<string, string>> = {};
-            try {
-              ({ data, headers } = decodeEnvelope(codec, dead.payload) as { data: T; headers: Record<string, string> });
-            } catch {
-              // Undecodable: kept for inspection with no data.
-            }
-            const { id, reason, attempt, enqueuedAt, deadAt } = dead;
-            return { id, queue, data, headers, reason, attempt, enqueuedAt, deadAt };
-          },
-        );
+        return (await store.deadLetters(q, count)).map((dead): QueueDeadLetter<T> => {
+          let data: T | undefined;
+          let headers: Readonly<Record<string, string>> = {};
+          try {
+            ({ data, headers } = decodeEnvelope(codec, dead.payload) as {
+              data: T;
+              headers: Record<string, string>;
+            });
+          } catch {
+            // Undecodable: kept for inspection with no data.
+          }
+          const { id, reason, attempt, enqueuedAt, deadAt } = dead;
+          return { id, queue, data, headers, reason, attempt, enqueuedAt, deadAt };
+        });
       }),
     retryDeadLetter: (queue, id) =>
       admin('retrying a dead letter', queue, (q) => store.retryDeadLetter(q, String(id))),
@@ -203,9 +207,12 @@ export function createMessageQueue(
         }
         const name = (options as { name?: unknown } | undefined)?.name;
         if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-          throw new ValidationError('repeat() needs options.name: a string of 1 to 200 characters.', {
-            details: { field: 'name' },
-          });
+          throw new ValidationError(
+            'repeat() needs options.name: a string of 1 to 200 characters.',
+            {
+              details: { field: 'name' },
+            },
+          );
         }
         const { enqueue, headers } = toEnqueueOptions(options, undefined);
         const payload = encodeEnvelope(codec, data, headers, undefined);
@@ -246,7 +253,7 @@ function prepare(
         attempt: claimed.attempt,
         headers,
         enqueuedAt: claimed.enqueuedAt,
-        extendLease: control.extendLease,
+        extendLease: (ms) => control.extendLease(ms),
         signal: control.signal,
       };
       const status = await (attributionActive()

@@ -122,12 +122,9 @@ export interface QueueDeadLetter<T = unknown> {
   readonly deadAt: number;
 }
 
-export type RepeatSchedule = { every: number } | { cron: string; timezone?: string };
-
-export interface RepeatHandle {
-  readonly name: string;
-  cancel(): Promise<void>;
-}
+// Defined beside the repeat scheduler, which needs them too; part of this block's API.
+import type { RepeatHandle, RepeatSchedule } from './repeat-types.js';
+export type { RepeatHandle, RepeatSchedule };
 
 /** Durable work queues of the cluster, as one plugin sees them (`context.messageQueue`). */
 export interface MessageQueue {

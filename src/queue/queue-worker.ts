@@ -64,6 +64,8 @@ export interface QueueWorkerOptions {
 const CLAIM_WAIT_MS = 5_000;
 /** Bound on waiting for settles still on the wire when a worker stops. */
 const SETTLE_GRACE_MS = 5_000;
+/** ... but at least this long, even when the stop's bound is used up. */
+const SETTLE_MIN_GRACE_MS = 250;
 
 /** A message this worker holds under a lease. */
 interface Held {
@@ -125,20 +127,25 @@ export class QueueWorker {
 
   private async shutdown(timeoutMs: number): Promise<void> {
     const { deadlines } = this.options;
+    // One bound for the whole stop, whatever each step takes.
+    const end = Date.now() + timeoutMs;
+    const left = (): number => Math.max(0, end - Date.now());
     this.stopping = true;
     this.claimAbort.abort();
     this.wakeLoop?.();
-    await settleWithin(this.loopDone, timeoutMs, deadlines);
+    await settleWithin(this.loopDone, left(), deadlines);
     // Not started yet: straight back to the queue.
     for (const held of this.waiting.splice(0)) this.giveBack(held);
-    await settleWithin(this.idle(), timeoutMs, deadlines);
+    await settleWithin(this.idle(), left(), deadlines);
     for (const held of [...this.held]) {
       held.controller.abort(new Error('The consumer stopped before the handler finished.'));
       this.giveBack(held);
       this.finishRun();
     }
     this.stopRenewing();
-    await settleWithin(Promise.allSettled([...this.settles]), SETTLE_GRACE_MS, deadlines);
+    // The give-backs and acks on the wire get a short grace even when the bound is used up.
+    const grace = Math.min(SETTLE_GRACE_MS, Math.max(SETTLE_MIN_GRACE_MS, left()));
+    await settleWithin(Promise.allSettled([...this.settles]), grace, deadlines);
   }
 
   private idle(): Promise<void> {
@@ -173,7 +180,12 @@ export class QueueWorker {
         continue;
       }
       for (const message of batch) {
-        const held: Held = { message, controller: new AbortController(), running: false, done: false };
+        const held: Held = {
+          message,
+          controller: new AbortController(),
+          running: false,
+          done: false,
+        };
         this.held.add(held);
         // Claimed just as we stopped: give it back at once.
         if (this.stopping) this.giveBack(held);
@@ -280,10 +292,17 @@ export class QueueWorker {
     const { logger, queue } = this.options;
     const settled = outcome.then(
       (ok) => {
-        if (!ok) logger.warn({ queue, id }, 'lease lost before settling a message; it will be redelivered');
+        if (!ok)
+          logger.warn(
+            { queue, id },
+            'lease lost before settling a message; it will be redelivered',
+          );
       },
       (error: unknown) =>
-        logger.warn({ err: error, queue, id }, 'could not settle a message; it will be redelivered'),
+        logger.warn(
+          { err: error, queue, id },
+          'could not settle a message; it will be redelivered',
+        ),
     );
     this.settles.add(settled);
     void settled.finally(() => this.settles.delete(settled));
@@ -313,7 +332,8 @@ export class QueueWorker {
     for (const held of this.held) {
       this.extend(held, leaseMs).then(
         (ok) => {
-          if (!ok && !held.done) logger.warn({ queue, id: held.message.id }, 'lease lost while the handler ran');
+          if (!ok && !held.done)
+            logger.warn({ queue, id: held.message.id }, 'lease lost while the handler ran');
         },
         (error: unknown) => logger.debug({ err: error, queue }, 'could not renew a lease'),
       );

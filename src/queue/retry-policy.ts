@@ -52,7 +52,9 @@ export function retryDelay(
 /** A {@link RetryPolicy} from user options, or a ValidationError naming the bad field. */
 export function toRetryPolicy(options: unknown): RetryPolicy {
   if (typeof options !== 'object' || options === null) {
-    throw new ValidationError('Retry options must be an object like { maxRetries, backoff, delay }.');
+    throw new ValidationError(
+      'Retry options must be an object like { maxRetries, backoff, delay }.',
+    );
   }
   const o = options as Record<string, unknown>;
   const maxRetries = integerIn(o['maxRetries'], 'maxRetries', 0, MAX_RETRIES);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PluginContext } from '../../src/context/types.js';
 import { createHost, definePlugin } from '../../src/host/index.js';
+import { MessageStatus } from '../../src/index.js';
 import type { Host } from '../../src/host/index.js';
 import { silentLogger } from '../support/runtime.js';
 
@@ -123,6 +124,83 @@ describe("the chapter's examples", () => {
     await assert.rejects(attempt(), /disk full/);
     assert.equal((seen[0] as { pluginId: string }).pluginId, 'plugin-a');
     assert.equal((seen[0] as { error: string }).error, 'disk full');
+  });
+
+  it('2. message queue: send an email task, receive it with MessageStatus', async () => {
+    const delivered: unknown[] = [];
+    let settle!: () => void;
+    const twoHandled = new Promise<void>((resolve) => (settle = resolve));
+    // A mail sender that bounces one address, so FAILED is exercised too.
+    const sendEmail = async (email: unknown): Promise<void> => {
+      delivered.push(email);
+      if (delivered.length === 2) settle();
+      if ((email as { to: string }).to === 'bounce@example.com') throw new Error('bounced');
+    };
+    let context = a;
+    // 发送任务到队列
+    const messageId = await context.messageQueue.send('email.tasks', {
+      to: 'user@example.com',
+      subject: 'Welcome',
+      body: 'Hello from Claude Code',
+    });
+    await context.messageQueue.send('email.tasks', {
+      to: 'bounce@example.com',
+      subject: 'x',
+      body: 'y',
+    });
+    context = b;
+    // 处理队列消息
+    context.messageQueue.receive('email.tasks', async (message) => {
+      try {
+        await sendEmail(message.data);
+        return MessageStatus.SUCCESS;
+        // eslint-disable-next-line @typescript-eslint/no-unused-vars -- as the example has it
+      } catch (error) {
+        return MessageStatus.FAILED;
+      }
+    });
+    await twoHandled;
+    assert.equal(typeof messageId, 'string');
+    assert.deepEqual(delivered[0], {
+      to: 'user@example.com',
+      subject: 'Welcome',
+      body: 'Hello from Claude Code',
+    });
+    // The FAILED one is kept as a dead letter (a plain send is not retried).
+    let dead = await a.messageQueue.deadLetters('email.tasks');
+    for (let i = 0; dead.length === 0 && i < 500; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      dead = await a.messageQueue.deadLetters('email.tasks');
+    }
+    assert.equal((dead[0]?.data as { to: string }).to, 'bounce@example.com');
+  });
+
+  it('2. message queue: sendDelayed(queue, message, delay)', async () => {
+    const sentAt = Date.now();
+    const received = new Promise<number>((resolve) =>
+      b.messageQueue.receive('reminders', () => resolve(Date.now())),
+    );
+    await a.messageQueue.sendDelayed('reminders', { text: 'stand up' }, 200);
+    assert.ok((await received) - sentAt >= 199);
+  });
+
+  it('2. message queue: sendWithRetry(queue, message, retryOptions)', async () => {
+    const attempts: number[] = [];
+    const succeeded = new Promise<number>((resolve) =>
+      b.messageQueue.receive('flaky.tasks', (message) => {
+        attempts.push(message.attempt);
+        if (message.attempt < 3) return MessageStatus.FAILED;
+        resolve(message.attempt);
+        return MessageStatus.SUCCESS;
+      }),
+    );
+    await a.messageQueue.sendWithRetry(
+      'flaky.tasks',
+      { job: 'sync' },
+      { maxRetries: 3, backoff: 'exponential', delay: 20 },
+    );
+    assert.equal(await succeeded, 3);
+    assert.deepEqual(attempts, [1, 2, 3]);
   });
 });
 

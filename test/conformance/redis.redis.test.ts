@@ -10,6 +10,7 @@ import {
 } from '../backends/redis/support.js';
 import type { BackendHarness } from './harness.js';
 import { clusterConformance } from './cluster.js';
+import { messageQueueConformance } from './message-queue.js';
 import { queueConformance } from './queue.js';
 import { queueFeaturesConformance } from './queue-features.js';
 import { queueLeaseConformance } from './queue-lease.js';
@@ -52,3 +53,4 @@ queueLeaseConformance('redis', redisHarness);
 queueFeaturesConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
 rpcConformance('redis', redisHarness);
+messageQueueConformance('redis', redisHarness);
