@@ -12,6 +12,7 @@ import {
   Deliveries,
   errorSummary,
   figure,
+  hold,
   missing,
   newOutcome,
   sendLoop,
@@ -138,5 +139,81 @@ describe(
         }
       });
     }
+
+    it('appendfsync always: a consumer busy across the crash resumes by itself and loses nothing', async (t) => {
+      const server = await startRedisServer([...SETTINGS[0].args]);
+      const { host, mq } = await startQueueHost(
+        {
+          redis: server.url,
+          namespace: uniqueNamespace('mq-durable-busy'),
+          operationTimeout: 1000,
+        },
+        'durable-busy',
+      );
+      try {
+        const queue = 'durable.busy';
+        const deliveries = new Deliveries();
+        // Handlers of 5 ms, so some are running (and holding leases) when Redis dies.
+        const consumer = mq.receive<Numbered>(
+          queue,
+          async (m) => {
+            await hold(5);
+            deliveries.add(m.data.seq);
+          },
+          { concurrency: 4, leaseMs: 2000 },
+        );
+        const outcome = newOutcome();
+        let stop = false;
+        // Paced below what the consumer handles, so no backlog hides when it resumed.
+        const sending = sendLoop(mq, queue, outcome, {
+          parallel: 2,
+          firstSeq: 0,
+          more: () => !stop,
+          pauseMs: 5,
+        });
+        await until(() => deliveries.seen.size >= 200, 60_000, '200 messages processed');
+        const restarting = server.restart();
+        const killedAt = Date.now();
+        const inFlightAtKill = consumer.inFlight;
+        await restarting;
+        const restartedAfter = Date.now() - killedAt;
+        const seqAtRestart = Math.max(...outcome.acked, ...outcome.failed);
+        const sentAfter = () => [...deliveries.seen].filter((seq) => seq > seqAtRestart).length;
+        await until(() => sentAfter() >= 1, 30_000, 'a message sent after the restart processed');
+        figure(
+          t,
+          'busy consumer: first message sent after the restart processed',
+          Date.now() - killedAt,
+          `ms after the kill (Redis listening again after ${restartedAfter} ms; ${inFlightAtKill} messages held at the kill)`,
+        );
+        await until(
+          () => sentAfter() >= 200,
+          30_000,
+          '200 messages sent after the restart processed',
+        );
+        stop = true;
+        await sending;
+        await until(
+          () => missing(outcome.acked, deliveries.seen).length === 0,
+          30_000,
+          'every acknowledged send processed',
+        ).catch((e: Error) => {
+          throw new Error(
+            `${e.message}: ${missing(outcome.acked, deliveries.seen).length} missing`,
+          );
+        });
+        await consumer.stop();
+        figure(
+          t,
+          'busy consumer: acknowledged sends lost',
+          0,
+          `of ${outcome.acked.size} (${outcome.failed.size} refused: ${errorSummary(outcome)})`,
+        );
+        figure(t, 'busy consumer: processed twice', deliveries.duplicates);
+      } finally {
+        await host.stop();
+        await server.stop();
+      }
+    });
   },
 );

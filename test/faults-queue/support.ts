@@ -103,7 +103,14 @@ export async function sendLoop(
   mq: MessageQueue,
   queue: string,
   outcome: SendOutcome,
-  options: { parallel: number; firstSeq: number; more: (seq: number) => boolean; pad?: string },
+  options: {
+    parallel: number;
+    firstSeq: number;
+    more: (seq: number) => boolean;
+    pad?: string;
+    /** Pause after each acknowledged send, ms (a paced sender; default none). */
+    pauseMs?: number;
+  },
 ): Promise<number> {
   let next = options.firstSeq;
   const loop = async (): Promise<void> => {
@@ -111,6 +118,7 @@ export async function sendLoop(
       // Back off a little after a refusal, as a real sender would: a send refused at once must
       // not turn this loop into a microtask spin that starves the reconnect it waits for.
       if (!(await sendOne(mq, queue, next++, outcome, options.pad))) await hold(10);
+      else if (options.pauseMs !== undefined) await hold(options.pauseMs);
     }
   };
   await Promise.all(Array.from({ length: options.parallel }, loop));
