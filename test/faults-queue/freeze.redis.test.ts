@@ -35,6 +35,7 @@ const BUDGET = 1024 * 1024;
 /** Heap besides the held bytes: pending promises, timers, the sampler's own garbage. */
 const HEAP_SLACK = 4 * 1024 * 1024;
 const QUEUE = 'frozen.jobs';
+const IDEMPOTENT = 20;
 
 describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, () => {
   let server: RedisServer;
@@ -92,6 +93,11 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
       more: () => Date.now() - frozenAt < FREEZE_MS,
       pad: PAD,
     });
+    // Sends with an idempotency key, refused too: retried after the thaw, each must be stored once.
+    const keyed = Array.from({ length: IDEMPOTENT }, (_, n) => 30_000 + n);
+    const keyedFirst = await Promise.allSettled(
+      keyed.map((seq) => mq.send<Numbered>(QUEUE, { seq }, { id: `idem-${seq}` })),
+    );
     await sending;
     const heapFrozen = heapAfterGc();
     clearInterval(sampler);
@@ -154,7 +160,8 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
       firstSeq: seq,
       more: (n) => n < seq + 200,
     });
-    const acked = [...before.acked, ...during.acked, ...afterThaw.acked];
+    await Promise.all(keyed.map((seq) => mq.send<Numbered>(QUEUE, { seq }, { id: `idem-${seq}` })));
+    const acked = [...before.acked, ...during.acked, ...afterThaw.acked, ...keyed];
     await until(
       () => missing(acked, deliveries.seen).length === 0,
       30_000,
@@ -169,12 +176,27 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
       missing(acked, deliveries.seen).length,
       `of ${acked.length}`,
     );
+    await until(
+      async () => {
+        const stats = await mq.stats(QUEUE);
+        return stats.waiting + stats.delayed + stats.inFlight === 0;
+      },
+      30_000,
+      'the queue drained',
+    );
     // A send written before its caller gave up may still run when Redis thaws (outcome unknown).
     figure(
       t,
-      'refused sends processed anyway (landed after the thaw), by then',
+      'refused sends processed anyway (they ran when Redis thawed)',
       [...during.failed].filter((s) => deliveries.has(s)).length,
     );
+    const keyedTwice = keyed.filter((seq) => (deliveries.counts.get(seq) ?? 0) > 1).length;
+    figure(
+      t,
+      'sends with an idempotency key: refused during the freeze, sent again after it',
+      `${keyedFirst.filter((r) => r.status === 'rejected').length} of ${IDEMPOTENT} refused; ${keyed.filter((seq) => deliveries.has(seq)).length} processed, ${keyedTwice} twice`,
+    );
+    assert.equal(keyedTwice, 0, 'an idempotency key makes retrying a refused send safe');
     await consumer.stop();
     assert.equal(consumer.inFlight, 0);
   });
