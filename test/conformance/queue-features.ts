@@ -133,6 +133,16 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         assert.deepEqual(payloads(await b.queues.claim(q, 'c', lease)), ['first', 'second']);
       });
 
+      it('queues a message that fell due between the ones ready before and after its due time', async () => {
+        const started = Date.now();
+        await a.queues.enqueue(q, bytes('before'));
+        await a.queues.enqueue(q, bytes('due'), { delayMs: 100 });
+        await clockAt(started + 100 + 100);
+        // Nothing claimed or counted since it fell due: its place is still its due time.
+        await a.queues.enqueue(q, bytes('after'));
+        assert.deepEqual(payloads(await b.queues.claim(q, 'c', lease)), ['before', 'due', 'after']);
+      });
+
       it('keeps a delayMs of 0 and a plain message in enqueue order', async () => {
         await a.queues.enqueue(q, bytes('one'), { delayMs: 0 });
         await a.queues.enqueue(q, bytes('two'));
