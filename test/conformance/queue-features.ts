@@ -368,6 +368,16 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         const l = byId.get(leased)!;
         assert.equal(await a.queues.ack(q, l.id, l.lease), true);
       });
+
+      it('leaves a message whose lease lapsed alone until it is claimed again', async () => {
+        const id = await a.queues.enqueue(q, bytes('lapsing'));
+        const [m] = await a.queues.claim(q, 'slow', { ...lease, leaseMs: 50 });
+        await clockAt(Date.now() + 50 + 100);
+        // Its receiver may still settle it: not a waiting message.
+        assert.equal(await b.queues.remove(q, id), false);
+        assert.equal(await a.queues.ack(q, m!.id, m!.lease), true);
+        assert.equal(await b.queues.remove(q, id), false, 'settled');
+      });
     });
 
     describe('activity', () => {
