@@ -99,6 +99,21 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         assert.ok(elapsed < 300 + LATE_MS, `delivered ${elapsed} ms after enqueue, due at 300`);
       });
 
+      it('stops a claim waiting for a due time on abort', async () => {
+        await a.queues.enqueue(q, bytes('far'), { delayMs: 60_000 });
+        const controller = new AbortController();
+        const started = Date.now();
+        const waiting = b.queues.claim(q, 'c', {
+          ...lease,
+          waitMs: 10_000,
+          signal: controller.signal,
+        });
+        setTimeout(() => controller.abort(), 50);
+        assert.deepEqual(await waiting, []);
+        assert.ok(Date.now() - started < 50 + LATE_MS, 'returned soon after the abort');
+        assert.equal((await b.queues.counts(q)).delayed, 1);
+      });
+
       it('honours notBefore; a past one is ready at once', async () => {
         const started = Date.now();
         await a.queues.enqueue(q, bytes('past'), { notBefore: started - 60_000 });
@@ -280,6 +295,17 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         await clockAt(Date.now() + 50 + 150);
         assert.deepEqual(await b.queues.claim(q, 'c', lease), []);
         assert.deepEqual(await a.queues.counts(q), { ready: 0, delayed: 0, leased: 0, dead: 1 });
+      });
+
+      it('delivers a retried dead letter again, however many attempts it had', async () => {
+        const id = await a.queues.enqueue(q, bytes('poison'), { maxAttempts: 1 });
+        await a.queues.claim(q, 'dies', { ...lease, leaseMs: 50 });
+        await clockAt(Date.now() + 50 + 150);
+        assert.deepEqual(await b.queues.claim(q, 'c', lease), []);
+        assert.equal(await b.queues.retryDeadLetter(q, id), true);
+        const [again] = await b.queues.claim(q, 'c', lease);
+        assert.deepEqual([again?.id, again?.attempt], [id, 2]);
+        assert.equal(await b.queues.ack(q, id, again!.lease), true);
       });
 
       it('redelivers a message released by its consumer while attempts remain', async () => {
