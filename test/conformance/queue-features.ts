@@ -131,8 +131,8 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         const started = Date.now();
         await a.queues.enqueue(q, bytes('delay-wins'), { delayMs: 400, notBefore: started + 100 });
         await a.queues.enqueue(q, bytes('due-wins'), { delayMs: 100, notBefore: started + 400 });
-        await clockAt(started + 250);
-        assert.deepEqual(await b.queues.claim(q, 'c', lease), [], 'neither is due at 250 ms');
+        await clockAt(started + 200);
+        assert.deepEqual(await b.queues.claim(q, 'c', lease), [], 'neither is due at 200 ms');
         assert.equal((await b.queues.counts(q)).delayed, 2);
         const got = await claimAll(b, 2);
         const elapsed = Date.now() - started;
@@ -142,17 +142,16 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
 
       it('makes due messages ready in due order, not enqueue order', async () => {
         const started = Date.now();
-        await a.queues.enqueue(q, bytes('second'), { delayMs: 300 });
-        await a.queues.enqueue(q, bytes('first'), { delayMs: 150 });
-        await clockAt(started + 300 + 100);
+        await a.queues.enqueue(q, bytes('second'), { delayMs: 500 });
+        await a.queues.enqueue(q, bytes('first'), { delayMs: 100 });
+        await clockAt(started + 500 + 100);
         assert.deepEqual(payloads(await b.queues.claim(q, 'c', lease)), ['first', 'second']);
       });
 
       it('queues a message that fell due between the ones ready before and after its due time', async () => {
-        const started = Date.now();
         await a.queues.enqueue(q, bytes('before'));
         await a.queues.enqueue(q, bytes('due'), { delayMs: 100 });
-        await clockAt(started + 100 + 100);
+        await clockAt(Date.now() + 100 + 50);
         // Nothing claimed or counted since it fell due: its place is still its due time.
         await a.queues.enqueue(q, bytes('after'));
         assert.deepEqual(payloads(await b.queues.claim(q, 'c', lease)), ['before', 'due', 'after']);
@@ -197,11 +196,11 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
       });
 
       it('puts a delayed high-priority message ahead of ready ones once it is due', async () => {
-        const started = Date.now();
         await a.queues.enqueue(q, bytes('urgent'), { delayMs: 150, priority: 10 });
+        const due = Date.now() + 150;
         await a.queues.enqueue(q, bytes('plain1'));
         await a.queues.enqueue(q, bytes('plain2'));
-        await clockAt(started + 150 + 100);
+        await clockAt(due + 50);
         assert.deepEqual(payloads(await b.queues.claim(q, 'c', lease)), [
           'urgent',
           'plain1',
@@ -245,13 +244,13 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
       });
 
       it('enqueues anew once the window has passed', async () => {
-        const started = Date.now();
-        const first = await a.queues.enqueue(q, bytes('one'), { dedupKey: 'k', dedupMs: 200 });
+        const first = await a.queues.enqueue(q, bytes('one'), { dedupKey: 'k', dedupMs: 400 });
+        const expired = Date.now() + 400;
         assert.equal(
-          await b.queues.enqueue(q, bytes('dup'), { dedupKey: 'k', dedupMs: 200 }),
+          await b.queues.enqueue(q, bytes('dup'), { dedupKey: 'k', dedupMs: 400 }),
           first,
         );
-        await clockAt(started + 200 + 150);
+        await clockAt(expired + 50);
         const again = await b.queues.enqueue(q, bytes('again'), { dedupKey: 'k', dedupMs: 200 });
         assert.notEqual(again, first);
         assert.equal(
