@@ -1,9 +1,6 @@
 import { ValidationError } from '../../errors/errors.js';
 import type { ClaimOptions, EnqueueOptions } from '../ports.js';
-
-/** Bounds of {@link EnqueueOptions} (see ports.ts). */
-export const PRIORITY_BOUND = 1_000_000;
-export const MAX_DEDUP_MS = 30 * 24 * 3_600_000;
+import { validateEnqueueOptions, validateRateLimit } from '../queue-options.js';
 
 /** Enqueue options as the enqueue script takes them (ARGV[3..7]). */
 export interface EnqueueArgs {
@@ -24,48 +21,21 @@ const PLAIN: EnqueueArgs = {
   dedupKey: undefined,
 };
 
-function invalid(queue: string, field: string, message: string): ValidationError {
-  return new ValidationError(message, { details: { queue, field } });
-}
-
-function isTime(value: number): boolean {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
-}
-
 /**
- * Check `options` and turn them into script arguments (times rounded up to whole ms).
- * @throws ValidationError naming the bad field.
+ * Check `options` (the shared validator) and turn them into script arguments: times rounded up
+ * to whole ms, so nothing is claimable before it is due.
+ * @throws ValidationError naming the bad option.
  */
-export function enqueueArgs(queue: string, options: EnqueueOptions | undefined): EnqueueArgs {
+export function enqueueArgs(options: EnqueueOptions | undefined): EnqueueArgs {
   if (options === undefined) return PLAIN;
+  validateEnqueueOptions(options);
   const { delayMs = 0, notBefore = 0, priority = 0, maxAttempts = 0, dedupKey, dedupMs } = options;
-  if (!isTime(delayMs)) throw invalid(queue, 'delayMs', 'delayMs must be a finite number >= 0.');
-  if (!isTime(notBefore))
-    throw invalid(queue, 'notBefore', 'notBefore must be an epoch time in ms (>= 0).');
-  if (!Number.isInteger(priority) || Math.abs(priority) > PRIORITY_BOUND)
-    throw invalid(
-      queue,
-      'priority',
-      `priority must be an integer in [-${PRIORITY_BOUND}, ${PRIORITY_BOUND}].`,
-    );
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 0)
-    throw invalid(queue, 'maxAttempts', 'maxAttempts must be an integer >= 0 (0: no limit).');
-  let dedupWindow = 0;
-  if (dedupKey !== undefined) {
-    if (typeof dedupKey !== 'string' || dedupKey === '')
-      throw invalid(queue, 'dedupKey', 'dedupKey must be a non-empty string.');
-    if (typeof dedupMs !== 'number' || !(dedupMs >= 1 && dedupMs <= MAX_DEDUP_MS))
-      throw invalid(queue, 'dedupMs', `dedupKey needs dedupMs in [1, ${MAX_DEDUP_MS}] ms.`);
-    dedupWindow = Math.ceil(dedupMs);
-  } else if (dedupMs !== undefined) {
-    throw invalid(queue, 'dedupMs', 'dedupMs only applies with a dedupKey.');
-  }
   return {
     delayMs: Math.ceil(delayMs),
-    notBefore: Math.ceil(notBefore),
+    notBefore: Math.max(0, Math.ceil(notBefore)),
     priority,
     maxAttempts,
-    dedupMs: dedupWindow,
+    dedupMs: dedupKey === undefined ? 0 : Math.ceil(dedupMs ?? 0),
     dedupKey,
   };
 }
@@ -80,16 +50,5 @@ export function checkClaimOptions(queue: string, consumer: string, options: Clai
       details: { queue, consumer, field: options.count >= 1 ? 'leaseMs' : 'count' },
     });
   }
-  const limit = options.rateLimit;
-  if (
-    limit !== undefined &&
-    !(
-      Number.isInteger(limit.max) &&
-      limit.max >= 1 &&
-      isTime(limit.intervalMs) &&
-      limit.intervalMs >= 1
-    )
-  ) {
-    throw invalid(queue, 'rateLimit', 'rateLimit needs an integer max >= 1 and intervalMs >= 1.');
-  }
+  validateRateLimit(options.rateLimit);
 }

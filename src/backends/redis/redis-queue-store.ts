@@ -88,7 +88,7 @@ export class RedisQueueStore implements QueueStore {
 
   async enqueue(queue: string, payload: Uint8Array, options?: EnqueueOptions): Promise<string> {
     const k = this.queueKeys(queue);
-    const o = enqueueArgs(queue, options);
+    const o = enqueueArgs(options);
     const id = (await this.script(
       'enqueueMessage',
       `enqueue to ${queue}`,
