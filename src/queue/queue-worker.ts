@@ -74,7 +74,6 @@ const SETTLE_MIN_GRACE_MS = 250;
 interface Held {
   readonly message: ClaimedMessage;
   readonly controller: AbortController;
-  running: boolean;
   /** Settled (acked, released or dead-lettered) or given up: nothing more is done with it. */
   done: boolean;
 }
@@ -188,7 +187,6 @@ export class QueueWorker {
         const held: Held = {
           message,
           controller: new AbortController(),
-          running: false,
           done: false,
         };
         this.held.add(held);
@@ -210,7 +208,6 @@ export class QueueWorker {
 
   private run(held: Held): void {
     const { message } = held;
-    held.running = true;
     this.running++;
     this.options.tracker?.begin();
     let task: WorkerTask | string;
