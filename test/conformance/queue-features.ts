@@ -48,18 +48,30 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
       return out;
     }
 
+    /**
+     * Claim without waiting, as a check that nothing comes early: before `dueAt` it must come back
+     * empty. On a machine so busy that the call ends after `dueAt`, a message may come, and then
+     * only that is checked (a timer's lateness is no fault of the backend).
+     */
+    async function claimNotBefore(store: Backend, dueAt: number): Promise<ClaimedMessage[]> {
+      const got = await store.queues.claim(q, 'c', lease);
+      const at = Date.now();
+      if (got.length > 0)
+        assert.ok(at >= dueAt - EARLY_MS, `claimed ${dueAt - at} ms before it was due`);
+      return got;
+    }
+
     describe('delays and due times', () => {
       it('never delivers a delayed message early, and delivers it soon after it is due', async () => {
         const started = Date.now();
         const id = await a.queues.enqueue(q, bytes('later'), { delayMs: 400 });
         assert.deepEqual(await b.queues.counts(q), { ready: 0, delayed: 1, leased: 0, dead: 0 });
-        assert.deepEqual(await b.queues.claim(q, 'c', lease), []);
+        let got = await claimNotBefore(b, started + 400);
         await clockAt(started + 200);
-        assert.deepEqual(await b.queues.claim(q, 'c', lease), [], 'not claimable before it is due');
+        if (got.length === 0) got = await claimNotBefore(b, started + 400);
         // Polled without waiting: claimable once due, with no claim having to wait for it.
-        let got: ClaimedMessage[] = [];
         await until(
-          async () => (got = await b.queues.claim(q, 'c', lease)).length > 0,
+          async () => got.length > 0 || (got = await b.queues.claim(q, 'c', lease)).length > 0,
           400 + LATE_MS,
           'the delayed message',
         );
@@ -131,10 +143,10 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         const started = Date.now();
         await a.queues.enqueue(q, bytes('delay-wins'), { delayMs: 400, notBefore: started + 100 });
         await a.queues.enqueue(q, bytes('due-wins'), { delayMs: 100, notBefore: started + 400 });
-        await clockAt(started + 200);
-        assert.deepEqual(await b.queues.claim(q, 'c', lease), [], 'neither is due at 200 ms');
         assert.equal((await b.queues.counts(q)).delayed, 2);
-        const got = await claimAll(b, 2);
+        await clockAt(started + 200);
+        const early = await claimNotBefore(b, started + 400);
+        const got = [...early, ...(await claimAll(b, 2 - early.length))];
         const elapsed = Date.now() - started;
         assert.deepEqual(payloads(got).sort(), ['delay-wins', 'due-wins']);
         assert.ok(elapsed >= 400 - EARLY_MS, `both delivered after ${elapsed} ms, due at 400`);
@@ -529,8 +541,9 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
         const released = Date.now();
         assert.equal(await a.queues.release(q, m!.id, m!.lease, 200), true);
         assert.deepEqual(await b.queues.counts(q), { ready: 0, delayed: 1, leased: 0, dead: 0 });
-        assert.deepEqual(await b.queues.claim(q, 'c', lease), []);
-        const [again] = await b.queues.claim(q, 'c', { ...lease, waitMs: 5000 });
+        const early = await claimNotBefore(b, released + 200);
+        const [again] =
+          early.length > 0 ? early : await b.queues.claim(q, 'c', { ...lease, waitMs: 5000 });
         const elapsed = Date.now() - released;
         assert.ok(elapsed >= 200 - EARLY_MS, `redelivered after ${elapsed} ms, released for 200`);
         assert.deepEqual([again?.id, again?.attempt], [m!.id, 2]);
