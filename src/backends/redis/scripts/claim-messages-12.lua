@@ -1,6 +1,6 @@
 --[[
   claim-messages-12: lease up to `count` messages to one consumer. First due delayed messages
-  become ready (at most MOVE_BOUND per call), then expired leases are redelivered (a message
+  become ready (move_due: at most 1000 per call), then expired leases are redelivered (a message
   whose next delivery would pass its max deliveries is dead-lettered instead, and counted as
   `died`), then ready messages: priorities > 0 (highest first), the ready LIST (priority 0),
   priorities < 0; FIFO within a priority. With a rate limit, at most `max` claims per window
@@ -41,6 +41,7 @@
 --!include now.lua
 --!include queue-meta.lua
 --!include activity.lua
+--!include move-due.lua
 local MOVE_BOUND = 1000
 local count = tonumber(ARGV[1])
 local leaseEnd = now + tonumber(ARGV[2])
@@ -68,28 +69,7 @@ if rateMax > 0 then
 end
 
 -- Due delayed messages become ready, in due order.
-local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, MOVE_BOUND)
-if #due > 0 then
-  -- They are the lowest-ranked members.
-  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, #due - 1)
-  local plain = {}
-  for _, id in ipairs(due) do
-    local meta = redis.call('HGET', KEYS[5], id)
-    local _, _, _, priority = parse_meta(meta)
-    if not meta then
-      redis.call('HDEL', KEYS[6], id)
-      out[2] = out[2] + 1
-    elseif priority == nil or priority == 0 then
-      plain[#plain + 1] = id
-    else
-      local seq = redis.call('INCR', KEYS[7])
-      redis.call('ZADD', KEYS[2], priority_score(priority, seq), id)
-    end
-  end
-  if #plain > 0 then
-    redis.call('RPUSH', KEYS[1], unpack(plain))
-  end
-end
+out[2] = move_due(KEYS[4], KEYS[5], KEYS[6], KEYS[1], KEYS[2], KEYS[7])
 
 -- lease(id, redelivery): lease one message to the caller, or dead-letter a redelivery past its
 -- max deliveries, or drop an id without payload or meta.
