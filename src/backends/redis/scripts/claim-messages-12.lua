@@ -71,46 +71,70 @@ end
 -- Due delayed messages become ready, in due order.
 out[2] = move_due(KEYS[4], KEYS[5], KEYS[6], KEYS[1], KEYS[2], KEYS[7])
 
--- lease(id, redelivery): lease one message to the caller, or dead-letter a redelivery past its
--- max deliveries, or drop an id without payload or meta.
-local function lease(id, redelivery)
-  local meta = redis.call('HGET', KEYS[5], id)
-  local payload = redis.call('HGET', KEYS[6], id)
-  if not payload or not meta then
-    redis.call('HDEL', KEYS[5], id)
-    redis.call('HDEL', KEYS[6], id)
-    redis.call('ZREM', KEYS[3], id)
-    out[2] = out[2] + 1
-    return
+-- die(id, ...): dead-letter a redelivery past its max deliveries (rare: one id at a time).
+local function die(id, attempt, enqueuedAt, maxAttempts, priority)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HSET', KEYS[5], id, format_meta(attempt, enqueuedAt, maxAttempts, priority))
+  redis.call('ZADD', KEYS[8], now, id)
+  redis.call(
+    'HSET',
+    KEYS[9],
+    id,
+    'delivered ' .. attempt .. ' times without being settled (its receivers died or overran their lease)'
+  )
+  count_activity(KEYS[10], 'f')
+  out[3] = out[3] + 1
+end
+
+-- LEASE_CHUNK: ids leased per batch of commands (keeps every unpack far below Lua's stack limit).
+local LEASE_CHUNK = 500
+-- lease_all(ids, redelivery): lease these ids to the caller, in order, with a few commands per
+-- chunk (HMGET metas and payloads, one HSET of the new metas, one ZADD of the lease ends); a
+-- redelivery past its max deliveries is dead-lettered instead, an id without payload or meta
+-- dropped.
+local function lease_all(ids, redelivery)
+  for first = 1, #ids, LEASE_CHUNK do
+    local chunk = { unpack(ids, first, math.min(#ids, first + LEASE_CHUNK - 1)) }
+    local metas = redis.call('HMGET', KEYS[5], unpack(chunk))
+    local payloads = redis.call('HMGET', KEYS[6], unpack(chunk))
+    local newMetas, leaseEnds, gone = {}, {}, {}
+    for i, id in ipairs(chunk) do
+      local payload = payloads[i]
+      local attempt, enqueuedAt, maxAttempts, priority = parse_meta(metas[i])
+      if not payload or not metas[i] then
+        gone[#gone + 1] = id
+      else
+        if attempt == nil then
+          attempt, enqueuedAt, maxAttempts, priority = 0, now, 0, 0
+          out[2] = out[2] + 1
+        end
+        if redelivery and maxAttempts > 0 and attempt >= maxAttempts then
+          die(id, attempt, enqueuedAt, maxAttempts, priority)
+        else
+          attempt = attempt + 1
+          newMetas[#newMetas + 1] = id
+          newMetas[#newMetas + 1] = format_meta(attempt, enqueuedAt, maxAttempts, priority) .. ':' .. ARGV[3] .. taken
+          leaseEnds[#leaseEnds + 1] = leaseEnd
+          leaseEnds[#leaseEnds + 1] = id
+          out[#out + 1] = id
+          out[#out + 1] = payload
+          out[#out + 1] = attempt
+          out[#out + 1] = enqueuedAt
+          taken = taken + 1
+        end
+      end
+    end
+    if #gone > 0 then
+      redis.call('HDEL', KEYS[5], unpack(gone))
+      redis.call('HDEL', KEYS[6], unpack(gone))
+      redis.call('ZREM', KEYS[3], unpack(gone))
+      out[2] = out[2] + #gone
+    end
+    if #newMetas > 0 then
+      redis.call('HSET', KEYS[5], unpack(newMetas))
+      redis.call('ZADD', KEYS[3], unpack(leaseEnds))
+    end
   end
-  local attempt, enqueuedAt, maxAttempts, priority = parse_meta(meta)
-  if attempt == nil then
-    attempt, enqueuedAt, maxAttempts, priority = 0, now, 0, 0
-    out[2] = out[2] + 1
-  end
-  local settled = format_meta(attempt, enqueuedAt, maxAttempts, priority)
-  if redelivery and maxAttempts > 0 and attempt >= maxAttempts then
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('HSET', KEYS[5], id, settled)
-    redis.call('ZADD', KEYS[8], now, id)
-    redis.call(
-      'HSET',
-      KEYS[9],
-      id,
-      'delivered ' .. attempt .. ' times without being settled (its receivers died or overran their lease)'
-    )
-    count_activity(KEYS[10], 'f')
-    out[3] = out[3] + 1
-    return
-  end
-  attempt = attempt + 1
-  redis.call('HSET', KEYS[5], id, format_meta(attempt, enqueuedAt, maxAttempts, priority) .. ':' .. ARGV[3] .. taken)
-  redis.call('ZADD', KEYS[3], leaseEnd, id)
-  out[#out + 1] = id
-  out[#out + 1] = payload
-  out[#out + 1] = attempt
-  out[#out + 1] = enqueuedAt
-  taken = taken + 1
 end
 
 -- Expired leases first (each lease moves its score past now; each death removes it).
@@ -120,10 +144,8 @@ while taken < count and examined < MOVE_BOUND do
   if #expired == 0 then
     break
   end
-  for _, id in ipairs(expired) do
-    examined = examined + 1
-    lease(id, true)
-  end
+  examined = examined + #expired
+  lease_all(expired, true)
 end
 
 -- take_prio(max): lease ready ids of the prio ZSET scored below `max`, lowest score first.
@@ -134,9 +156,7 @@ local function take_prio(max)
       return
     end
     redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #ids - 1)
-    for _, id in ipairs(ids) do
-      lease(id, false)
-    end
+    lease_all(ids, false)
   end
 end
 
@@ -156,9 +176,7 @@ while taken < count do
   if #ids == 0 then
     break
   end
-  for _, id in ipairs(ids) do
-    lease(id, false)
-  end
+  lease_all(ids, false)
 end
 take_prio('+inf')
 
