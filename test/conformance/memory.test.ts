@@ -6,6 +6,7 @@ import type { Backend } from '../../src/backends/ports.js';
 import { clusterConformance } from './cluster.js';
 import type { HarnessFactory } from './harness.js';
 import { queueConformance } from './queue.js';
+import { queueFeaturesConformance } from './queue-features.js';
 import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
@@ -39,6 +40,7 @@ transportFlowConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 queueLeaseConformance('memory', memory);
+queueFeaturesConformance('memory', memory);
 clusterConformance('memory', memory);
 rpcConformance('memory', memory);
 

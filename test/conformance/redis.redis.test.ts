@@ -11,6 +11,7 @@ import {
 import type { BackendHarness } from './harness.js';
 import { clusterConformance } from './cluster.js';
 import { queueConformance } from './queue.js';
+import { queueFeaturesConformance } from './queue-features.js';
 import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
@@ -48,5 +49,6 @@ transportFlowConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
 queueLeaseConformance('redis', redisHarness);
+queueFeaturesConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
 rpcConformance('redis', redisHarness);
