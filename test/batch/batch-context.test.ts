@@ -55,7 +55,7 @@ describe('context.batchProcessor', () => {
 
   it('is flushed when the plugin stops; a stopped plugin can neither add nor create', async () => {
     const scoped = rt.scoped('flushed-on-stop');
-    const processor = scoped.context.batchProcessor.create('events', {
+    const processor = scoped.context.batchProcessor.create<number>('events', {
       batchSize: 100,
       batchTimeout: 60_000,
     });

@@ -83,7 +83,7 @@ describe('batch processor', () => {
   });
 
   it('sends fewer items batchTimeout ms after the oldest waiting one was added', async () => {
-    const { p } = processor({ batchSize: 100, batchTimeout: 1000 });
+    const { p } = processor<string>({ batchSize: 100, batchTimeout: 1000 });
     const r = recorder<string>();
     p.on('batch', r.handler);
     void p.add('a');
