@@ -47,7 +47,9 @@ export interface RepeatStartOptions {
  * schedule, the backend stores each occurrence once (the key) and makes it claimable at its due
  * time by the backend's clock, so each due time fires once across the cluster.
  *
- * Occurrences missed while no host ran the schedule are not caught up. When enqueueing fails
+ * Hosts' clocks may disagree by up to the key's grace (at least a minute past the due time)
+ * without a due time firing twice. Occurrences missed while no host ran the schedule are not
+ * caught up. When enqueueing fails
  * (backend unreachable) it is logged and retried with backoff; an occurrence is still enqueued
  * late (delivered at once) until the next one is due, after which it is skipped, with a warning.
  *
