@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Command, Redis } from 'ioredis';
+import type { Command } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Backend } from '../../../src/backends/ports.js';
 import { createKeys } from '../../../src/backends/redis/keys.js';
 import {
@@ -101,7 +102,7 @@ describe('Redis queue commands on Redis', () => {
         sent.push({ name, keys: args });
       }
       return original.call(this, command, stream as never);
-    } as typeof original;
+    };
   });
   after(async () => {
     Redis.prototype.sendCommand = original;

@@ -18,7 +18,7 @@
   KEYS[7]   {ns:q:<queue>}:seq       STRING id counter (orders due priority messages)
   KEYS[8]   {ns:q:<queue>}:dead      ZSET id -> when it died
   KEYS[9]   {ns:q:<queue>}:why       HASH id -> reason
-  KEYS[10]  {ns:q:<queue>}:rate      HASH activity ring
+  KEYS[10]  {ns:q:<queue>}:rate      HASH activity counters
   KEYS[11]  {ns:q:<queue>}:rl        STRING claims in the current rate-limit window (PX: its end)
   KEYS[12]  {ns:q:<queue>}:wake      STRING present while a claimer waits
   ARGV[1]  most messages to lease

@@ -7,7 +7,7 @@
   KEYS[2]  {ns:q:<queue>}:meta      HASH id -> "<attempt>:<enqueuedAt>:<maxAttempts>:<priority>[:<lease token>]"
   KEYS[3]  {ns:q:<queue>}:dead      ZSET id -> when it died (epoch ms)
   KEYS[4]  {ns:q:<queue>}:why       HASH id -> reason
-  KEYS[5]  {ns:q:<queue>}:rate      HASH activity ring
+  KEYS[5]  {ns:q:<queue>}:rate      HASH activity counters
   ARGV[1]  message id
   ARGV[2]  lease token (returned by the claim)
   ARGV[3]  reason

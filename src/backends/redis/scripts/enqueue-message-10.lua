@@ -9,7 +9,7 @@
   KEYS[4]   {ns:q:<queue>}:ready     LIST of ready ids of priority 0, oldest first
   KEYS[5]   {ns:q:<queue>}:prio      ZSET ready ids of other priorities -> priority score
   KEYS[6]   {ns:q:<queue>}:delayed   ZSET id -> when it becomes ready (epoch ms)
-  KEYS[7]   {ns:q:<queue>}:rate      HASH activity ring
+  KEYS[7]   {ns:q:<queue>}:rate      HASH activity counters
   KEYS[8]   {ns:q:<queue>}:wake      STRING present while a claimer waits
   KEYS[9]   {ns:q:<queue>}:epoch     STRING when the queue's dedup memory began
   KEYS[10]  {ns:q:<queue>}:dd:<key>  STRING "<epoch>:<id>" (any key of the queue when no dedup)

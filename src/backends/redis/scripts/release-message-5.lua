@@ -6,7 +6,7 @@
   KEYS[1]  {ns:q:<queue>}:leased    ZSET id -> lease end
   KEYS[2]  {ns:q:<queue>}:delayed   ZSET id -> when it becomes ready (epoch ms)
   KEYS[3]  {ns:q:<queue>}:meta      HASH id -> "<attempt>:<enqueuedAt>:<maxAttempts>:<priority>[:<lease token>]"
-  KEYS[4]  {ns:q:<queue>}:rate      HASH activity ring
+  KEYS[4]  {ns:q:<queue>}:rate      HASH activity counters
   KEYS[5]  {ns:q:<queue>}:wake      STRING present while a claimer waits
   ARGV[1]  message id
   ARGV[2]  lease token (returned by the claim)

@@ -1,25 +1,39 @@
 --!include now.lua
--- A queue's activity ring: one HASH of per-second buckets for the last minute, slot
--- s = second mod 60 holding "t<s>" (the epoch second it counts), "e<s>" enqueued, "c<s>"
--- completed (acknowledged), "f<s>" failed (released for a retry or dead-lettered); "since" is
--- when the ring was started (epoch ms). A bucket of an older second is reset before counting.
--- Activity is bookkeeping: a ring of the wrong type or with garbage counters (corrupt or forged)
--- is started afresh rather than failing the transition that counts.
-local ACTIVITY_SLOTS = 60
--- count_activity(rate, kind, n): count n (default 1) events of `kind` ('e', 'c' or 'f') now.
-local function count_activity(rate, kind, n)
+-- A queue's activity: one HASH of per-second counters of the last minute. Field
+-- "<kind><epoch second>" counts the events of one kind in that second: "e" enqueued, "c"
+-- completed (acknowledged), "f" failed (released for a retry, or dead-lettered). "last<kind>"
+-- is the newest second counted for the kind, "since" when counting began (epoch ms). Counting is
+-- one HINCRBY; only the first event of a kind in a new second also drops that kind's fields
+-- that left the window (each field of a kind lies within ACTIVITY_SECONDS of "last<kind>", so
+-- at most ACTIVITY_SECONDS fields are dropped, in one HDEL), so the HASH stays bounded.
+-- Activity is bookkeeping: a HASH of the wrong type or a garbage counter (corrupt or forged)
+-- starts afresh rather than failing the transition that counts.
+local ACTIVITY_SECONDS = 60
+-- count_activity(rate, kind): count one event of `kind` ('e', 'c' or 'f') now.
+local function count_activity(rate, kind)
   local second = math.floor(now / 1000)
-  local slot = second % ACTIVITY_SLOTS
-  local stamp = redis.pcall('HGET', rate, 't' .. slot)
-  if type(stamp) == 'table' then
+  local counted = redis.pcall('HINCRBY', rate, kind .. second, 1)
+  if type(counted) == 'table' then
     redis.call('DEL', rate)
-    stamp = false
+    counted = redis.call('HINCRBY', rate, kind .. second, 1)
   end
-  if tonumber(stamp) ~= second then
-    redis.call('HSET', rate, 't' .. slot, second, 'e' .. slot, 0, 'c' .. slot, 0, 'f' .. slot, 0)
-    redis.call('HSETNX', rate, 'since', now)
+  if counted ~= 1 then
+    return
   end
-  if type(redis.pcall('HINCRBY', rate, kind .. slot, n or 1)) == 'table' then
-    redis.call('HSET', rate, kind .. slot, n or 1)
+  local last = tonumber(redis.call('HGET', rate, 'last' .. kind))
+  if last ~= nil and last < second then
+    local stale = {}
+    for s = last - ACTIVITY_SECONDS + 1, math.min(last, second - ACTIVITY_SECONDS) do
+      stale[#stale + 1] = kind .. s
+    end
+    if #stale > 0 then
+      redis.call('HDEL', rate, unpack(stale))
+    end
+  end
+  if last == nil or last < second then
+    redis.call('HSET', rate, 'last' .. kind, second)
+  end
+  if tonumber(redis.call('HGET', rate, 'since')) == nil then
+    redis.call('HSET', rate, 'since', now)
   end
 end
