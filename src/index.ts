@@ -92,6 +92,14 @@ export type {
   ServiceRegistry,
 } from './registry/types.js';
 
+export type {
+  BatchErrorListener,
+  BatchHandler,
+  BatchOptions,
+  BatchProcessor,
+  BatchProcessors,
+} from './batch/types.js';
+
 // Typed contracts (declaration merging targets)
 export type {
   EventPayload,

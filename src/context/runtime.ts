@@ -3,6 +3,7 @@ import { answerBarriers } from '../backends/cluster-barrier.js';
 import type { Backend, PortSubscription, TransportFault } from '../backends/ports.js';
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
+import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
 import { RepeatScheduler } from '../queue/repeat-schedule.js';
@@ -153,6 +154,7 @@ class HostRuntime implements Runtime {
       background: createBackgroundTasks(scope, (name, error) =>
         report(`background.${name}`, error),
       ),
+      batchProcessor: createBatchProcessors(scope, (name, error) => report(`batch.${name}`, error)),
       signal: scope.controller.signal,
     });
     return {

@@ -1,5 +1,6 @@
 import type { MessageQueue } from '../queue/message-types.js';
 import type { DurableAdmin } from '../queue/types.js';
+import type { BatchProcessors } from '../batch/types.js';
 import type { Logger } from 'pino';
 import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
@@ -52,6 +53,8 @@ export interface PluginContext {
   readonly logger: Logger;
   readonly timers: PluginTimers;
   readonly background: BackgroundTasks;
+  /** Batch processors: items grouped into batches (closed and flushed when the plugin stops). */
+  readonly batchProcessor: BatchProcessors;
   /** Aborted when the plugin is being stopped. */
   readonly signal: AbortSignal;
 }

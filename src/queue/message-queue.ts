@@ -5,7 +5,7 @@ import { ContextClosedError, TimeoutError, ValidationError } from '../errors/err
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { attributionActive, runAsPlugin } from '../util/plugin-attribution.js';
-import { decodeEnvelope, encodeEnvelope } from './message-envelope.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from './message-envelope.js';
 import {
   assertQueueName,
   duration,
@@ -20,6 +20,7 @@ import {
   type QueueDeadLetter,
   type QueueMessage,
   type QueueStats,
+  type ReceiveOptions,
   type RepeatHandle,
   type RepeatSchedule,
   type SendOptions,
@@ -95,13 +96,17 @@ export function createMessageQueue(
       return store.enqueue(workQueueName(queue), payload, { ...enqueue, ...extra });
     });
 
-  const receive = (queue: string, handler: MessageHandler, options: unknown): Consumer => {
+  const receive = (
+    queue: string,
+    handler: MessageHandler,
+    options: ReceiveOptions | undefined,
+  ): Consumer => {
     scope.assertOpen(`receiving from "${String(queue)}"`);
     assertQueueName(queue);
     if (typeof handler !== 'function') {
       throw new ValidationError(`The handler for queue "${queue}" must be a function.`);
     }
-    const settings = toReceiveOptions(options as never);
+    const settings = toReceiveOptions(options);
     const worker = new QueueWorker({
       store,
       queue: workQueueName(queue),
@@ -176,17 +181,10 @@ export function createMessageQueue(
       admin('listing the dead letters', queue, async (q) => {
         const count = integerIn(limit, 'limit', 1, MAX_DEAD_LETTER_LIMIT);
         return (await store.deadLetters(q, count)).map((dead): QueueDeadLetter<T> => {
-          let data: T | undefined;
-          let headers: Readonly<Record<string, string>> = {};
-          try {
-            ({ data, headers } = decodeEnvelope(codec, dead.payload) as {
-              data: T;
-              headers: Record<string, string>;
-            });
-          } catch {
-            // Undecodable: kept for inspection with no data.
-          }
           const { id, reason, attempt, enqueuedAt, deadAt } = dead;
+          const envelope = tryDecode(codec, dead.payload);
+          const data = envelope?.data as T | undefined;
+          const headers = envelope?.headers ?? {};
           return { id, queue, data, headers, reason, attempt, enqueuedAt, deadAt };
         });
       }),
@@ -271,6 +269,15 @@ function prepare(
         { details: { pluginId: scope.pluginId, queue, timeout } },
       ),
   };
+}
+
+/** A stored message's envelope, or undefined when it cannot be decoded (kept for inspection). */
+function tryDecode(codec: Codec, payload: Uint8Array): Envelope | undefined {
+  try {
+    return decodeEnvelope(codec, payload);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A handler returned MessageStatus.FAILED. */

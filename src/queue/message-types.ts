@@ -44,7 +44,11 @@ export interface QueueMessage<T = unknown> {
   readonly enqueuedAt: number;
   /** Renew the lease by `ms` (default: the receiver's leaseMs) from now. false: lease lost. */
   extendLease(ms?: number): Promise<boolean>;
-  /** Aborted when the handler ran over its timeout or the consumer is stopping. */
+  /**
+   * Aborted when the handler ran over its timeout or the consumer is stopping. A handler that
+   * gives up by throwing while its consumer stops has its message given back to the queue (not
+   * counted as a failure).
+   */
   readonly signal: AbortSignal;
 }
 

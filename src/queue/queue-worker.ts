@@ -7,7 +7,10 @@ import { retryDelay, type RetryPolicy } from './retry-policy.js';
 
 /** What a running handler may do with its delivery. */
 export interface DeliveryControl {
-  /** Aborted when the handler ran over its timeout or the consumer stopped waiting for it. */
+  /**
+   * Aborted when the handler ran over its timeout, or when the consumer is stopping (a handler
+   * that then gives up by throwing has its message given back to the queue, not failed).
+   */
   readonly signal: AbortSignal;
   /** Renew the lease by `ms` (default: the worker's leaseMs) from now. false: lease lost. */
   extendLease(ms?: number): Promise<boolean>;
@@ -71,7 +74,6 @@ const SETTLE_MIN_GRACE_MS = 250;
 interface Held {
   readonly message: ClaimedMessage;
   readonly controller: AbortController;
-  running: boolean;
   /** Settled (acked, released or dead-lettered) or given up: nothing more is done with it. */
   done: boolean;
 }
@@ -133,12 +135,14 @@ export class QueueWorker {
     this.stopping = true;
     this.claimAbort.abort();
     this.wakeLoop?.();
+    // Handlers that watch their signal may give up early; their messages go back to the queue.
+    const stopping = new DOMException('The consumer is stopping.', 'AbortError');
+    for (const held of this.held) held.controller.abort(stopping);
     await settleWithin(this.loopDone, left(), deadlines);
     // Not started yet: straight back to the queue.
     for (const held of this.waiting.splice(0)) this.giveBack(held);
     await settleWithin(this.idle(), left(), deadlines);
     for (const held of [...this.held]) {
-      held.controller.abort(new Error('The consumer stopped before the handler finished.'));
       this.giveBack(held);
       this.finishRun();
     }
@@ -183,7 +187,6 @@ export class QueueWorker {
         const held: Held = {
           message,
           controller: new AbortController(),
-          running: false,
           done: false,
         };
         this.held.add(held);
@@ -205,7 +208,6 @@ export class QueueWorker {
 
   private run(held: Held): void {
     const { message } = held;
-    held.running = true;
     this.running++;
     this.options.tracker?.begin();
     let task: WorkerTask | string;
@@ -238,7 +240,14 @@ export class QueueWorker {
       },
       (error: unknown) => {
         if (held.done) return;
-        if (timedOut !== undefined) held.controller.abort(timedOut);
+        if (timedOut !== undefined) {
+          held.controller.abort(timedOut);
+        } else if (this.stopping && held.controller.signal.aborted) {
+          // Gave up because the consumer is stopping: not a failure, back to the queue.
+          this.giveBack(held);
+          this.finishRun();
+          return;
+        }
         this.fail(held, prepared, error);
       },
     );

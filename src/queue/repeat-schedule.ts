@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { QueueStore } from '../backends/ports.js';
-import { ClosedError, TimeoutError, ValidationError } from '../errors/errors.js';
+import { validateEnqueueOptions } from '../backends/queue-options.js';
+import { ClosedError, isPlugboardError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { withDeadline } from '../util/bound.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { compileSchedule, type NextDue } from './repeat-due.js';
@@ -46,7 +47,9 @@ export interface RepeatStartOptions {
  * schedule, the backend stores each occurrence once (the key) and makes it claimable at its due
  * time by the backend's clock, so each due time fires once across the cluster.
  *
- * Occurrences missed while no host ran the schedule are not caught up. When enqueueing fails
+ * Hosts' clocks may disagree by up to the key's grace (at least a minute past the due time)
+ * without a due time firing twice. Occurrences missed while no host ran the schedule are not
+ * caught up. When enqueueing fails
  * (backend unreachable) it is logged and retried with backoff; an occurrence is still enqueued
  * late (delivered at once) until the next one is due, after which it is skipped, with a warning.
  *
@@ -73,6 +76,7 @@ export class RepeatScheduler {
       );
     }
     const nextDue = compileSchedule(schedule, `Repeat schedule "${name}"`);
+    validateEnqueueOptions({ priority: options.priority, maxAttempts: options.maxAttempts });
     if (this.closed) {
       throw new ClosedError(`The repeat scheduler is closed; cannot start "${name}".`, {
         details: { name },
@@ -133,14 +137,17 @@ class RepeatRun {
         await sleepUntil(due - MAX_LEAD_MS, signal);
         continue;
       }
-      await this.enqueue(due, signal);
+      if (!(await this.enqueue(due, signal))) return;
       // At the due time (or at once, if enqueueing took that long) the next one is enqueued.
       await sleepUntil(due, signal);
     }
   }
 
-  /** Enqueue the occurrence `due`, retrying with backoff until done, cancelled or superseded. */
-  private async enqueue(due: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Enqueue the occurrence `due`, retrying with backoff until done, cancelled or superseded.
+   * False: the backend refused it for good (e.g. the payload is too large), and the schedule ends.
+   */
+  private async enqueue(due: number, signal: AbortSignal): Promise<boolean> {
     const following = this.nextDue(due);
     // The key is remembered from now until well after the due time, so a host whose clock is
     // late (or that starts just after the delivery) cannot enqueue the occurrence a second time.
@@ -150,7 +157,7 @@ class RepeatRun {
       const now = Date.now();
       if (following !== undefined && now >= following) {
         this.logger.warn({ due }, 'skipped an occurrence: it could not be enqueued in time');
-        return;
+        return true;
       }
       try {
         await withDeadline(
@@ -168,8 +175,12 @@ class RepeatRun {
         );
         if (attempt > 1)
           this.logger.info({ due, attempt }, 'enqueued the occurrence after retrying');
-        return;
+        return true;
       } catch (error) {
+        if (isPlugboardError(error) && !error.retryable) {
+          this.logger.error({ err: error, due }, 'repeat schedule stopped: the backend refused it');
+          return false;
+        }
         this.logger.warn(
           { err: error, due, attempt, retryInMs: backoff },
           'could not enqueue the next occurrence; retrying',
@@ -178,6 +189,7 @@ class RepeatRun {
         backoff = Math.min(RETRY_LAST_MS, backoff * 2);
       }
     }
+    return true;
   }
 }
 

@@ -295,6 +295,29 @@ export function messageQueueConformance(name: string, factory: HarnessFactory): 
       assert.deepEqual(deliveries, [[0, 1]]);
     });
 
+    it("redelivers a crashed receiver's message to another node once its lease lapses", async () => {
+      await ctx(0).messageQueue.send('crash', 'x');
+      const started = gate();
+      ctx(0).messageQueue.receive(
+        'crash',
+        () => {
+          started.open();
+          return never();
+        },
+        { leaseMs: 300 },
+      );
+      await started.promise;
+      // Dead: no renewal, no settle reaches the store any more (the memory network's crash cuts
+      // the transport only, so the backend is closed too, without stopping the consumer).
+      await harness.crash(nodes[0]!.backend);
+      await nodes[0]!.backend.close();
+      const redelivered = gate<number>();
+      const t0 = Date.now();
+      ctx(1).messageQueue.receive('crash', (m) => redelivered.open(m.attempt), { leaseMs: 300 });
+      assert.equal(await redelivered.promise, 2);
+      assert.ok(Date.now() - t0 < 5000);
+    });
+
     it('consumer.stop() is bounded with a stuck handler and gives the message back', async () => {
       const mq = ctx(0).messageQueue;
       await mq.send('halt', 'x');

@@ -214,6 +214,28 @@ describe('queue worker', () => {
     assert.equal(again?.attempt, 2);
   });
 
+  it('a handler that gives up when its signal aborts at stop gives the message back, not failed', async () => {
+    await store.enqueue('q', enc(1));
+    const failures: unknown[] = [];
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const worker = start(
+      (_m, signal) =>
+        new Promise((_resolve, reject) => {
+          started();
+          signal.addEventListener('abort', () => reject(signal.reason as Error));
+        }),
+      { failures, policy: NO_RETRY },
+    );
+    await running;
+    const t0 = Date.now();
+    await worker.stop(5000);
+    assert.ok(Date.now() - t0 < 1000, 'the stop did not wait for its bound');
+    assert.deepEqual(failures, []);
+    const counts = await store.counts('q');
+    assert.deepEqual([counts.ready, counts.dead], [1, 0]);
+  });
+
   it('a handler that resolves after its timeout settles nothing (its delivery was given up)', async () => {
     await store.enqueue('q', enc(1));
     const late = gate();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EnqueueOptions, QueueStore } from '../../src/backends/ports.js';
+import { PayloadTooLargeError } from '../../src/errors/errors.js';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { createMemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import { compileSchedule } from '../../src/queue/repeat-due.js';
@@ -171,6 +172,25 @@ describe('RepeatScheduler', () => {
     assert.ok(lines.some((l) => l.msg === 'enqueued the occurrence after retrying'));
   });
 
+  it('ends the schedule when the backend refuses it for good (not retryable)', async () => {
+    const store = {
+      enqueue: () => Promise.reject(new PayloadTooLargeError('payload over 1 MiB')),
+    } as unknown as QueueStore;
+    const { logger, lines } = captureLogger();
+    const scheduler = new RepeatScheduler({ store, logger });
+    scheduler.start('q', payload, { every: 60_000 }, { name: 'huge' });
+    while (scheduler.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const stopped = lines.find((l) => l.msg.startsWith('repeat schedule stopped'));
+    assert.equal(
+      (stopped?.['err'] as { message?: string } | undefined)?.message,
+      'payload over 1 MiB',
+    );
+    assert.throws(
+      () => scheduler.start('q', payload, { every: 1000 }, { name: 'p', priority: 1.5 }),
+      { code: 'PB_VALIDATION', message: /priority/ },
+    );
+  });
+
   it('cancel while the backend is down stops the retries at once', async () => {
     const { store, calls } = fakeStore(() => true);
     const scheduler = new RepeatScheduler({ store, logger: quiet });
@@ -210,7 +230,9 @@ describe('RepeatScheduler on the memory backend', () => {
       const handle = scheduler.start('mq:once', payload, { every: 300 }, { name: 'bye' });
       while (calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       await handle.cancel();
-      assert.equal((await backend.queues.counts('mq:once')).delayed, 1);
+      // Stored (delayed, or ready if its due time has just passed), and not removed.
+      const counts = await backend.queues.counts('mq:once');
+      assert.equal(counts.delayed + counts.ready, 1);
       const [message] = await backend.queues.claim('mq:once', 'c', {
         count: 1,
         leaseMs: 1000,

@@ -105,9 +105,9 @@ export class MemoryQueueStore implements QueueStore {
     let removed: boolean;
     if (message.state === 'ready') removed = q.ready.remove(message);
     else if (message.state === 'delayed') removed = q.delayed.remove(message);
-    // Released (no consumer), or leased but lapsed: waiting for its redelivery.
-    else if (message.consumer === undefined || message.availableAt <= now)
-      removed = q.held.remove(message);
+    // Released: waiting for its redelivery. A leased one is not, even once its lease lapsed:
+    // its receiver may still settle it until someone claims it again.
+    else if (message.consumer === undefined) removed = q.held.remove(message);
     else removed = false;
     if (removed) {
       q.messages.delete(id);

@@ -64,7 +64,7 @@ export class MemoryQueue {
 
   constructor(readonly createdAt: number) {}
 
-  /** Add a new message: ready, or delayed until `dueAt` when that is in the future. */
+  /** Add a new message: ready, or delayed until its `availableAt` when that is in the future. */
   add(message: StoredMessage, now: number): void {
     this.promote(now);
     this.messages.set(message.id, message);

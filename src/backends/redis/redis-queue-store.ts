@@ -113,8 +113,11 @@ export class RedisQueueStore implements QueueStore {
         o.maxAttempts,
         o.dedupMs,
       ],
-    )) as number | Buffer;
-    return String(id);
+    )) as number | Buffer | [number, number];
+    if (!Array.isArray(id)) return String(id);
+    // Due delayed ids without meta (corrupt or forged) were dropped on the way.
+    this.faults.record('malformedQueueMessage', { queue }, undefined, id[1]);
+    return String(id[0]);
   }
 
   async remove(queue: string, id: string): Promise<boolean> {

@@ -102,6 +102,16 @@ describe('Redis queues with poisoned records', () => {
     assert.equal(bad() - before, 2);
     assert.equal(await raw.zcard(k.leased), 1, 'only the new lease');
     assert.equal(await raw.hlen(k.data), 1);
+
+    // An enqueue makes due messages ready first, and drops (and counts) those without meta.
+    const ghost = await a.queues.enqueue(q, bytes('ghost'), { delayMs: 1 });
+    await raw.hdel(k.meta, ghost);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const beforeEnqueue = bad();
+    await a.queues.enqueue(q, bytes('next'));
+    assert.equal(bad() - beforeEnqueue, 1);
+    assert.equal(await raw.zcard(k.delayed), 0);
+    assert.equal(await raw.hexists(k.data, ghost), 0);
   });
 
   it('survives bookkeeping keys of the wrong type or with garbage: activity, rate limit, dedup', async () => {

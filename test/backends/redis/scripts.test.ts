@@ -20,6 +20,7 @@ const KEY_FUNCTIONS: Record<string, number[]> = {
   unleased_meta: [0],
   count_activity: [0],
   count_states: [0, 1, 2, 3, 4],
+  move_due: [0, 1, 2, 3, 4, 5],
   last_change: [0],
   log_change: [0],
 };

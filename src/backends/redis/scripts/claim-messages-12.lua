@@ -1,6 +1,6 @@
 --[[
   claim-messages-12: lease up to `count` messages to one consumer. First due delayed messages
-  become ready (at most MOVE_BOUND per call), then expired leases are redelivered (a message
+  become ready (move_due: at most 1000 per call), then expired leases are redelivered (a message
   whose next delivery would pass its max deliveries is dead-lettered instead, and counted as
   `died`), then ready messages: priorities > 0 (highest first), the ready LIST (priority 0),
   priorities < 0; FIFO within a priority. With a rate limit, at most `max` claims per window
@@ -41,6 +41,7 @@
 --!include now.lua
 --!include queue-meta.lua
 --!include activity.lua
+--!include move-due.lua
 local MOVE_BOUND = 1000
 local count = tonumber(ARGV[1])
 local leaseEnd = now + tonumber(ARGV[2])
@@ -68,69 +69,72 @@ if rateMax > 0 then
 end
 
 -- Due delayed messages become ready, in due order.
-local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, MOVE_BOUND)
-if #due > 0 then
-  -- They are the lowest-ranked members.
-  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, #due - 1)
-  local plain = {}
-  for _, id in ipairs(due) do
-    local meta = redis.call('HGET', KEYS[5], id)
-    local _, _, _, priority = parse_meta(meta)
-    if not meta then
-      redis.call('HDEL', KEYS[6], id)
-      out[2] = out[2] + 1
-    elseif priority == nil or priority == 0 then
-      plain[#plain + 1] = id
-    else
-      local seq = redis.call('INCR', KEYS[7])
-      redis.call('ZADD', KEYS[2], priority_score(priority, seq), id)
-    end
-  end
-  if #plain > 0 then
-    redis.call('RPUSH', KEYS[1], unpack(plain))
-  end
+out[2] = move_due(KEYS[4], KEYS[5], KEYS[6], KEYS[1], KEYS[2], KEYS[7])
+
+-- die(id, ...): dead-letter a redelivery past its max deliveries (rare: one id at a time).
+local function die(id, attempt, enqueuedAt, maxAttempts, priority)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HSET', KEYS[5], id, format_meta(attempt, enqueuedAt, maxAttempts, priority))
+  redis.call('ZADD', KEYS[8], now, id)
+  redis.call(
+    'HSET',
+    KEYS[9],
+    id,
+    'delivered ' .. attempt .. ' times without being settled (its receivers died or overran their lease)'
+  )
+  count_activity(KEYS[10], 'f')
+  out[3] = out[3] + 1
 end
 
--- lease(id, redelivery): lease one message to the caller, or dead-letter a redelivery past its
--- max deliveries, or drop an id without payload or meta.
-local function lease(id, redelivery)
-  local meta = redis.call('HGET', KEYS[5], id)
-  local payload = redis.call('HGET', KEYS[6], id)
-  if not payload or not meta then
-    redis.call('HDEL', KEYS[5], id)
-    redis.call('HDEL', KEYS[6], id)
-    redis.call('ZREM', KEYS[3], id)
-    out[2] = out[2] + 1
-    return
+-- LEASE_CHUNK: ids leased per batch of commands (keeps every unpack far below Lua's stack limit).
+local LEASE_CHUNK = 500
+-- lease_all(ids, redelivery): lease these ids to the caller, in order, with a few commands per
+-- chunk (HMGET metas and payloads, one HSET of the new metas, one ZADD of the lease ends); a
+-- redelivery past its max deliveries is dead-lettered instead, an id without payload or meta
+-- dropped.
+local function lease_all(ids, redelivery)
+  for first = 1, #ids, LEASE_CHUNK do
+    local chunk = { unpack(ids, first, math.min(#ids, first + LEASE_CHUNK - 1)) }
+    local metas = redis.call('HMGET', KEYS[5], unpack(chunk))
+    local payloads = redis.call('HMGET', KEYS[6], unpack(chunk))
+    local newMetas, leaseEnds, gone = {}, {}, {}
+    for i, id in ipairs(chunk) do
+      local payload = payloads[i]
+      local attempt, enqueuedAt, maxAttempts, priority = parse_meta(metas[i])
+      if not payload or not metas[i] then
+        gone[#gone + 1] = id
+      else
+        if attempt == nil then
+          attempt, enqueuedAt, maxAttempts, priority = 0, now, 0, 0
+          out[2] = out[2] + 1
+        end
+        if redelivery and maxAttempts > 0 and attempt >= maxAttempts then
+          die(id, attempt, enqueuedAt, maxAttempts, priority)
+        else
+          attempt = attempt + 1
+          newMetas[#newMetas + 1] = id
+          newMetas[#newMetas + 1] = format_meta(attempt, enqueuedAt, maxAttempts, priority) .. ':' .. ARGV[3] .. taken
+          leaseEnds[#leaseEnds + 1] = leaseEnd
+          leaseEnds[#leaseEnds + 1] = id
+          out[#out + 1] = id
+          out[#out + 1] = payload
+          out[#out + 1] = attempt
+          out[#out + 1] = enqueuedAt
+          taken = taken + 1
+        end
+      end
+    end
+    if #gone > 0 then
+      redis.call('HDEL', KEYS[5], unpack(gone))
+      redis.call('HDEL', KEYS[6], unpack(gone))
+      redis.call('ZREM', KEYS[3], unpack(gone))
+      out[2] = out[2] + #gone
+    end
+    if #newMetas > 0 then
+      redis.call('HSET', KEYS[5], unpack(newMetas))
+      redis.call('ZADD', KEYS[3], unpack(leaseEnds))
+    end
   end
-  local attempt, enqueuedAt, maxAttempts, priority = parse_meta(meta)
-  if attempt == nil then
-    attempt, enqueuedAt, maxAttempts, priority = 0, now, 0, 0
-    out[2] = out[2] + 1
-  end
-  local settled = format_meta(attempt, enqueuedAt, maxAttempts, priority)
-  if redelivery and maxAttempts > 0 and attempt >= maxAttempts then
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('HSET', KEYS[5], id, settled)
-    redis.call('ZADD', KEYS[8], now, id)
-    redis.call(
-      'HSET',
-      KEYS[9],
-      id,
-      'delivered ' .. attempt .. ' times without being settled (its receivers died or overran their lease)'
-    )
-    count_activity(KEYS[10], 'f')
-    out[3] = out[3] + 1
-    return
-  end
-  attempt = attempt + 1
-  redis.call('HSET', KEYS[5], id, format_meta(attempt, enqueuedAt, maxAttempts, priority) .. ':' .. ARGV[3] .. taken)
-  redis.call('ZADD', KEYS[3], leaseEnd, id)
-  out[#out + 1] = id
-  out[#out + 1] = payload
-  out[#out + 1] = attempt
-  out[#out + 1] = enqueuedAt
-  taken = taken + 1
 end
 
 -- Expired leases first (each lease moves its score past now; each death removes it).
@@ -140,10 +144,8 @@ while taken < count and examined < MOVE_BOUND do
   if #expired == 0 then
     break
   end
-  for _, id in ipairs(expired) do
-    examined = examined + 1
-    lease(id, true)
-  end
+  examined = examined + #expired
+  lease_all(expired, true)
 end
 
 -- take_prio(max): lease ready ids of the prio ZSET scored below `max`, lowest score first.
@@ -154,9 +156,7 @@ local function take_prio(max)
       return
     end
     redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #ids - 1)
-    for _, id in ipairs(ids) do
-      lease(id, false)
-    end
+    lease_all(ids, false)
   end
 end
 
@@ -176,9 +176,7 @@ while taken < count do
   if #ids == 0 then
     break
   end
-  for _, id in ipairs(ids) do
-    lease(id, false)
-  end
+  lease_all(ids, false)
 end
 take_prio('+inf')
 

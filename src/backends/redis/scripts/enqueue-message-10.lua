@@ -2,6 +2,8 @@
   enqueue-message-10: store a message, ready at once (the ready LIST for priority 0, the prio
   ZSET otherwise) or delayed until its due time, and wake waiting claimers. With a dedup key,
   a key enqueued within its window makes this a no-op that answers the first message's id.
+  A message ready at once is queued behind the delayed messages that fell due before it
+  (move_due first).
 
   KEYS[1]   {ns:q:<queue>}:seq       STRING id counter
   KEYS[2]   {ns:q:<queue>}:data      HASH id -> payload
@@ -21,11 +23,14 @@
   ARGV[6]  max deliveries (0: no limit)
   ARGV[7]  dedup window in ms (0: no dedup key)
 
-  Returns  the new message id (integer), or for a duplicate the first one's id (string)
+  Returns  the new message id (integer), or for a duplicate the first one's id (string); when
+           due delayed ids without meta were dropped on the way (corrupt or forged), the table
+           { id, how many were dropped }
 ]]
 --!include now.lua
 --!include queue-meta.lua
 --!include activity.lua
+--!include move-due.lua
 local dedupMs = tonumber(ARGV[7])
 local epoch = nil
 if dedupMs > 0 then
@@ -44,11 +49,16 @@ if dedupMs > 0 then
     end
   end
 end
-local id = redis.call('INCR', KEYS[1])
 local priority = tonumber(ARGV[5])
+local due = math.max(now + tonumber(ARGV[3]), tonumber(ARGV[4]))
+local dropped = 0
+if due <= now then
+  -- Messages that fell due before now go first: they became ready earlier.
+  dropped = move_due(KEYS[6], KEYS[3], KEYS[2], KEYS[4], KEYS[5], KEYS[1])
+end
+local id = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], id, ARGV[1])
 redis.call('HSET', KEYS[3], id, format_meta(0, now, tonumber(ARGV[6]), priority))
-local due = math.max(now + tonumber(ARGV[3]), tonumber(ARGV[4]))
 if due > now then
   redis.call('ZADD', KEYS[6], due, id)
 elseif priority == 0 then
@@ -62,5 +72,8 @@ end
 count_activity(KEYS[7], 'e')
 if redis.call('EXISTS', KEYS[8]) == 1 then
   redis.call('PUBLISH', ARGV[2], '')
+end
+if dropped > 0 then
+  return { id, dropped }
 end
 return id
