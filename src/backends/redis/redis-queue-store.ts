@@ -31,8 +31,8 @@ export { QUEUE_WATCH_IDLE_MS } from './queue-wakeups.js';
 
 /** Most queues whose key names are kept built (a cache for the hot path, cleared when full). */
 const KEY_CACHE_SIZE = 1024;
-/** Dead letters moved back per script call by `retryDeadLetters` (bounds each call's work). */
-const RETRY_CHUNK = 1000;
+/** Dead letters moved back or purged per script call (bounds each call's work). */
+const DEAD_LETTER_CHUNK = 1000;
 /** How much longer than its own wait a claimer's "someone waits" mark lasts (latency slack). */
 const WAKE_MARK_SLACK_MS = 1000;
 
@@ -398,19 +398,13 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async retryDeadLetters(queue: string): Promise<number> {
-    let moved = 0;
-    // In chunks, so no one script call holds Redis for long; stops at a short chunk.
-    for (;;) {
-      const n = await this.retryDead(queue);
-      moved += n;
-      if (n < RETRY_CHUNK) return moved;
-    }
+    return this.inChunks(() => this.retryDead(queue));
   }
 
   /** Move dead letters back (one by id, or the oldest chunk); resolves with how many. */
   private async retryDead(queue: string, id?: string): Promise<number> {
     const k = this.queueKeys(queue);
-    const args: Array<string | number> = [RETRY_CHUNK, k.notify];
+    const args: Array<string | number> = [DEAD_LETTER_CHUNK, k.notify];
     if (id !== undefined) args.push(id);
     return (await this.script(
       'retryDeadLetters',
@@ -422,12 +416,25 @@ export class RedisQueueStore implements QueueStore {
 
   async purgeDeadLetters(queue: string): Promise<number> {
     const k = this.queueKeys(queue);
-    return (await this.script(
-      'purgeDeadLetters',
-      `purge dead letters of ${queue}`,
-      [k.dead, k.why, k.data, k.meta],
-      [],
-    )) as number;
+    return this.inChunks(
+      () =>
+        this.script(
+          'purgeDeadLetters',
+          `purge dead letters of ${queue}`,
+          [k.dead, k.why, k.data, k.meta],
+          [DEAD_LETTER_CHUNK],
+        ) as Promise<number>,
+    );
+  }
+
+  /** Run `step` (which handles up to DEAD_LETTER_CHUNK items) until it handles fewer; the total. */
+  private async inChunks(step: () => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await step();
+      total += n;
+      if (n < DEAD_LETTER_CHUNK) return total;
+    }
   }
 
   /**
