@@ -14,6 +14,8 @@ const MAX_PRIORITY = 1_000_000;
 const MAX_DELIVERIES = 1_000;
 const MAX_CONCURRENCY = 1_000;
 const MAX_PREFETCH = 10_000;
+/** Adaptive prefetch ceiling beyond the running handlers: max(this, concurrency). */
+const DEFAULT_PREFETCH_EXTRA = 64;
 const MAX_ID_LENGTH = 512;
 const MAX_HEADERS = 64;
 const DAY_MS = 86_400_000;
@@ -68,6 +70,8 @@ export function toEnqueueOptions(
 export interface ResolvedReceive {
   concurrency: number;
   prefetch: number;
+  /** No `prefetch` given: `prefetch` is a ceiling, used as far as the handlers are fast. */
+  adaptivePrefetch: boolean;
   leaseMs: number;
   timeout: number;
   rateLimit: QueueRateLimit | undefined;
@@ -79,10 +83,10 @@ export function toReceiveOptions(options: ReceiveOptions | undefined): ResolvedR
     o['concurrency'] === undefined
       ? 1
       : integerIn(o['concurrency'], 'concurrency', 1, MAX_CONCURRENCY);
-  const prefetch =
-    o['prefetch'] === undefined
-      ? concurrency
-      : integerIn(o['prefetch'], 'prefetch', concurrency, MAX_PREFETCH);
+  const adaptivePrefetch = o['prefetch'] === undefined;
+  const prefetch = adaptivePrefetch
+    ? Math.min(MAX_PREFETCH, concurrency + Math.max(DEFAULT_PREFETCH_EXTRA, concurrency))
+    : integerIn(o['prefetch'], 'prefetch', concurrency, MAX_PREFETCH);
   const leaseMs =
     o['leaseMs'] === undefined ? DEFAULT_LEASE_MS : duration(o['leaseMs'], 'leaseMs', 30, DAY_MS);
   const timeout =
@@ -97,7 +101,7 @@ export function toReceiveOptions(options: ReceiveOptions | undefined): ResolvedR
       intervalMs: duration(r['interval'], 'rateLimit.interval', 1, DAY_MS),
     };
   }
-  return { concurrency, prefetch, leaseMs, timeout, rateLimit };
+  return { concurrency, prefetch, adaptivePrefetch, leaseMs, timeout, rateLimit };
 }
 
 function toHeaders(value: unknown): Record<string, string> | undefined {

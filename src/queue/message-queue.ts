@@ -115,6 +115,7 @@ export function createMessageQueue(
       deadlines: env.deadlines,
       concurrency: settings.concurrency,
       prefetch: settings.prefetch,
+      adaptivePrefetch: settings.adaptivePrefetch,
       leaseMs: settings.leaseMs,
       handlerTimeout: settings.timeout,
       rateLimit: settings.rateLimit,

@@ -47,6 +47,12 @@ export interface QueueWorkerOptions {
   concurrency: number;
   /** Messages held at once, running or waiting for a slot (at least `concurrency`). */
   prefetch: number;
+  /**
+   * Treat `prefetch` as a ceiling and hold beyond `concurrency` only what the handlers get
+   * through in about {@link PREFETCH_BUDGET_MS} (measured): fast handlers get a deep buffer and
+   * few claims, slow ones none, so messages never sit leased in one consumer while another idles.
+   */
+  adaptivePrefetch?: boolean;
   /** Lease of each claimed message; renewed every leaseMs/3 while it is held. */
   leaseMs: number;
   /** Bound on one handler call, ms; past it the delivery fails and its slot is freed. */
@@ -62,6 +68,11 @@ export interface QueueWorkerOptions {
   /** [0, 1) for retry jitter. Default Math.random. */
   random?: () => number;
 }
+
+/** Adaptive prefetch holds about this much work (ms of handler time) beyond the running slots. */
+const PREFETCH_BUDGET_MS = 100;
+/** Weight of the newest handler duration in the moving average. */
+const DURATION_WEIGHT = 0.2;
 
 /** How long one claim waits for a message before the loop asks again. */
 const CLAIM_WAIT_MS = 5_000;
@@ -99,8 +110,19 @@ export class QueueWorker {
   private wakeLoop: (() => void) | undefined;
   private wakeIdle: (() => void) | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  /** Moving average of handler durations, ms; undefined until one finished. */
+  private averageMs: number | undefined;
 
   constructor(private readonly options: QueueWorkerOptions) {}
+
+  /** Messages to hold now: `prefetch`, or its adaptive share (see `adaptivePrefetch`). */
+  private holdLimit(): number {
+    const { prefetch, concurrency, adaptivePrefetch } = this.options;
+    if (adaptivePrefetch !== true) return prefetch;
+    if (this.averageMs === undefined) return concurrency;
+    const extra = Math.floor((PREFETCH_BUDGET_MS * concurrency) / Math.max(this.averageMs, 0.001));
+    return Math.min(prefetch, concurrency + extra);
+  }
 
   /** Messages held now (running or waiting for a slot). */
   get inFlight(): number {
@@ -162,8 +184,11 @@ export class QueueWorker {
     const signal = this.claimAbort.signal;
     let failures = 0;
     while (!this.stopping) {
-      const room = this.options.prefetch - this.held.size;
-      if (room <= 0) {
+      const limit = this.holdLimit();
+      const room = limit - this.held.size;
+      const buffer = limit - this.options.concurrency;
+      // A deep buffer is topped up once half used, so a claim carries many messages, not one.
+      if (room <= 0 || (buffer > 1 && this.waiting.length > buffer / 2)) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         this.wakeLoop = undefined;
         continue;
@@ -228,6 +253,7 @@ export class QueueWorker {
     };
     const timeout = this.options.handlerTimeout;
     let timedOut: Error | undefined;
+    const started = performance.now();
     withDeadline(
       () => prepared.run(control),
       timeout,
@@ -235,10 +261,12 @@ export class QueueWorker {
       this.options.deadlines,
     ).then(
       () => {
+        this.recordDuration(performance.now() - started);
         if (held.done) return; // given up at stop: released already
         this.settle(held, (s) => s.ack(this.options.queue, message.id, message.lease));
       },
       (error: unknown) => {
+        this.recordDuration(performance.now() - started);
         if (held.done) return;
         if (timedOut !== undefined) {
           held.controller.abort(timedOut);
@@ -251,6 +279,11 @@ export class QueueWorker {
         this.fail(held, prepared, error);
       },
     );
+  }
+
+  private recordDuration(ms: number): void {
+    this.averageMs =
+      this.averageMs === undefined ? ms : this.averageMs + DURATION_WEIGHT * (ms - this.averageMs);
   }
 
   /** A failed delivery: reported, then retried after its delay or dead-lettered. */
