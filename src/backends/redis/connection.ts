@@ -200,6 +200,11 @@ export class CommandRunner {
     });
   }
 
+  /** How long an operation waits for Redis unless it names its own deadline, ms. */
+  get operationTimeout(): number {
+    return this.settings.operationTimeout;
+  }
+
   /** Operations waiting for the connection (they count against `offlineQueueLimit`). */
   get offlineCount(): number {
     return this.waiting.size;

@@ -24,6 +24,7 @@ import {
   sleepUntil,
   type Waiter,
 } from './queue-wakeups.js';
+import { RedisClock } from './redis-clock.js';
 import { evalScript, type LuaScript, type ScriptName } from './scripts.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
@@ -35,6 +36,15 @@ const KEY_CACHE_SIZE = 1024;
 const DEAD_LETTER_CHUNK = 1000;
 /** How much longer than its own wait a claimer's "someone waits" mark lasts (latency slack). */
 const WAKE_MARK_SLACK_MS = 1000;
+/** claim-messages-12's `next` when it ran past its "not after" bound and took nothing. */
+const CLAIM_RAN_LATE = -2;
+/** Claim runs in a row that may come back "too late" before a claim call gives up (empty). */
+const MAX_LATE_CLAIMS = 3;
+/**
+ * Time left for a claim's reply to travel back: Redis runs a claim only if it starts this long
+ * before the caller's deadline (at most a fifth of operationTimeout).
+ */
+const CLAIM_REPLY_MS = 100;
 
 /**
  * The queue port over Redis. Each queue's keys share the hash tag `{<ns>:q:<queue>}` (one slot
@@ -61,6 +71,8 @@ const WAKE_MARK_SLACK_MS = 1000;
 export class RedisQueueStore implements QueueStore {
   private readonly wakeups: QueueWakeups;
   private readonly keyCache = new Map<string, QueueKeys>();
+  /** The offset between this process's clock and Redis's, learned from claim replies. */
+  private readonly clock = new RedisClock();
   private closed = false;
   /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
   private readonly boundHere = new Set<string>();
@@ -145,39 +157,28 @@ export class RedisQueueStore implements QueueStore {
     const watch = options.waitMs > 0 ? this.wakeups.join(queue, k.notify, waiter) : undefined;
     try {
       if (watch !== undefined) await watch.ready;
+      let late = 0;
       for (;;) {
         waiter.notified = false;
         const prefix = leaseTokenPrefix();
         const left = deadline - Date.now();
-        const flat = (await this.queueScript(
-          k,
-          'claimMessages',
-          `claim from ${queue}`,
-          [
-            k.ready,
-            k.prio,
-            k.leased,
-            k.delayed,
-            k.meta,
-            k.data,
-            k.seq,
-            k.dead,
-            k.why,
-            k.rate,
-            k.rateLimit,
-            k.wake,
-          ],
-          [
-            count,
-            leaseMs,
-            prefix,
-            limit?.max ?? 0,
-            Math.ceil(limit?.intervalMs ?? 0),
-            watch === undefined || left <= 0
-              ? 0
-              : Math.min(MAX_TIMER_MS, Math.ceil(left) + WAKE_MARK_SLACK_MS),
-          ],
-        )) as Array<Buffer | number>;
+        const flat = await this.claimOnce(k, queue, [
+          count,
+          leaseMs,
+          prefix,
+          limit?.max ?? 0,
+          Math.ceil(limit?.intervalMs ?? 0),
+          watch === undefined || left <= 0
+            ? 0
+            : Math.min(MAX_TIMER_MS, Math.ceil(left) + WAKE_MARK_SLACK_MS),
+        ]);
+        if (flat === undefined) {
+          // Ran past its bound although we still wait (the clock offset was underestimated;
+          // the reply taught a better one): nothing was taken, look again.
+          if (++late < MAX_LATE_CLAIMS && !this.closed && options.signal?.aborted !== true)
+            continue;
+          return [];
+        }
         this.faults.record('malformedQueueMessage', { queue }, undefined, flat[1] as number);
         if ((flat[2] as number) > 0) {
           this.logger.debug(
@@ -206,6 +207,64 @@ export class RedisQueueStore implements QueueStore {
     } finally {
       if (watch !== undefined) this.wakeups.leave(queue, watch, waiter);
     }
+  }
+
+  /**
+   * One run of the claim script, bounded on Redis's clock by this run's deadline: a run that
+   * Redis starts after this process stopped waiting for its reply (written before a freeze and
+   * run at the thaw) takes nothing, instead of leasing messages to nobody for a whole lease.
+   * The bound is this process's deadline moved onto Redis's clock by the offset learned from
+   * earlier replies (see {@link RedisClock}; the first claim asks Redis's TIME), so skew
+   * between the clocks does not matter. Resolves with the script's reply, or undefined when
+   * it ran too late.
+   */
+  private async claimOnce(
+    k: QueueKeys,
+    queue: string,
+    args: Array<string | number>,
+  ): Promise<Array<Buffer | number> | undefined> {
+    const timeout = this.runner.operationTimeout;
+    const runDeadline = Date.now() + timeout;
+    if (!this.clock.known) await this.readRedisClock(runDeadline);
+    // The reply must still reach us before the deadline: leave it a little time to travel.
+    const margin = Math.min(CLAIM_REPLY_MS, timeout / 5);
+    const notAfter = this.clock.toRedis(runDeadline - margin) ?? 0;
+    const sentAt = Date.now();
+    const flat = (await this.queueScript(
+      k,
+      'claimMessages',
+      `claim from ${queue}`,
+      [
+        k.ready,
+        k.prio,
+        k.leased,
+        k.delayed,
+        k.meta,
+        k.data,
+        k.seq,
+        k.dead,
+        k.why,
+        k.rate,
+        k.rateLimit,
+        k.wake,
+      ],
+      [...args, notAfter],
+      runDeadline,
+    )) as Array<Buffer | number>;
+    this.clock.sample(flat[3] as number, sentAt, Date.now());
+    return flat[0] === CLAIM_RAN_LATE ? undefined : flat;
+  }
+
+  /** Learn the offset between this process's clock and Redis's from one TIME round trip. */
+  private async readRedisClock(deadline: number): Promise<void> {
+    const sentAt = Date.now();
+    const [seconds, micros] = await this.runner.run(
+      'read the Redis clock',
+      (client) => client.time(),
+      deadline,
+    );
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    this.clock.sample(redisNow, sentAt, Date.now());
   }
 
   async ack(queue: string, id: string, lease: string): Promise<boolean> {
@@ -499,9 +558,10 @@ export class RedisQueueStore implements QueueStore {
     what: string,
     keys: string[],
     args: (string | Buffer | number)[],
+    deadline?: number,
   ): Promise<unknown> {
     try {
-      return await this.script(name, what, keys, args);
+      return await this.script(name, what, keys, args, deadline);
     } catch (error) {
       if (!isWrongKeyError(error)) throw error;
       const replaced = (await this.script(
@@ -512,7 +572,7 @@ export class RedisQueueStore implements QueueStore {
       )) as number;
       if (replaced === 0) throw error;
       this.faults.record('wrongTypeKey', { script: name, replaced }, error);
-      return this.script(name, what, keys, args);
+      return this.script(name, what, keys, args, deadline);
     }
   }
 
@@ -521,11 +581,14 @@ export class RedisQueueStore implements QueueStore {
     what: string,
     keys: string[],
     args: (string | Buffer | number)[],
+    deadline?: number,
   ): Promise<unknown> {
     this.assertOpen();
     const script = this.scripts[name];
-    return this.runner.run(what, (client, caller) =>
-      evalScript(client, script, keys, args, caller),
+    return this.runner.run(
+      what,
+      (client, caller) => evalScript(client, script, keys, args, caller),
+      deadline,
     );
   }
 
@@ -558,12 +621,12 @@ function leaseTokenPrefix(): string {
 }
 
 /**
- * `next, bad, died, (id, payload, attempt, enqueuedAt)...` as claim-messages-12 returns it; the
- * lease token of the i-th message is the call's prefix followed by i.
+ * `next, bad, died, now, (id, payload, attempt, enqueuedAt)...` as claim-messages-12 returns
+ * it; the lease token of the i-th message is the call's prefix followed by i.
  */
 function decodeClaimed(flat: Array<Buffer | number>, prefix: string): ClaimedMessage[] {
   const out: ClaimedMessage[] = [];
-  for (let i = 3; i + 3 < flat.length; i += 4) {
+  for (let i = 4; i + 3 < flat.length; i += 4) {
     out.push({
       id: (flat[i] as Buffer).toString(),
       payload: flat[i + 1] as Buffer,

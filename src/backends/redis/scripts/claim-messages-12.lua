@@ -27,13 +27,19 @@
   ARGV[4]  rate limit: most claims per window (0: no limit)
   ARGV[5]  rate limit: window length in ms
   ARGV[6]  when nothing is leased: how long the caller will wait, in ms (0: it will not wait)
+  ARGV[7]  not after: the Redis time (epoch ms) past which the caller no longer waits for the
+           reply (0: no bound). A call that Redis runs later (written before a freeze, run at
+           the thaw) does nothing and returns next = -2: leasing to a caller that gave up would
+           hold the messages from everyone for a whole lease.
 
   A meta that cannot be parsed (corrupt or forged) is rewritten as a first delivery enqueued
   now; an id without payload or meta is dropped. Both are counted in `bad`.
 
-  Returns  flat array: next, bad, died, id1, payload1, attempt1, enqueuedAt1, id2, ...
-           (the lease token of the i-th message, from 0, is ARGV[3] .. i)
-           next is -1 when messages were leased or nothing is held; else how many ms from now
+  Returns  flat array: next, bad, died, now, id1, payload1, attempt1, enqueuedAt1, id2, ...
+           (the lease token of the i-th message, from 0, is ARGV[3] .. i; now is Redis TIME in
+           epoch ms, from which the caller learns the offset of its clock)
+           next is -2 when the call ran past ARGV[7] and did nothing;
+           -1 when messages were leased or nothing is held; else how many ms from now
            (Redis TIME, so node clocks never matter) a claimer should look again: until the
            rate-limit window's end when the limit is used up, otherwise until the earliest lease
            end or due time
@@ -42,10 +48,14 @@
 --!include queue-meta.lua
 --!include activity.lua
 --!include move-due.lua
+local notAfter = tonumber(ARGV[7])
+if notAfter > 0 and now > notAfter then
+  return { -2, 0, 0, now }
+end
 local MOVE_BOUND = 1000
 local count = tonumber(ARGV[1])
 local leaseEnd = now + tonumber(ARGV[2])
-local out = { -1, 0, 0 }
+local out = { -1, 0, 0, now }
 local taken = 0
 
 -- The rate limit: how many claims the window still allows.
