@@ -95,6 +95,21 @@ export class QueueWakeups {
     watch.idleTimer.unref();
   }
 
+  /**
+   * Tell every waiting claim to look again at once; looking again marks its queue as waited
+   * on anew. For after a reconnect: a Redis that came back empty has lost the marks (so
+   * enqueues publish no wake-up), and what was published while the subscriber was away was
+   * never heard.
+   */
+  wakeAll(): void {
+    for (const watch of this.watches.values()) {
+      for (const waiter of watch.waiters) {
+        waiter.notified = true;
+        waiter.wake?.();
+      }
+    }
+  }
+
   /** Wake every waiting claim and drop every wake-up subscription. */
   close(): void {
     for (const watch of [...this.watches.values()]) {

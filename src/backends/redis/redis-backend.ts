@@ -96,10 +96,12 @@ export class RedisBackend implements Backend {
     );
     let commandsWereReady = false;
     this.commands.on('ready', () => {
-      // After a reconnect Redis may be a fresh server: prove liveness (and rejoin) at once, and
-      // bind this node's durable queues again.
+      // After a reconnect Redis may be a fresh server: prove liveness (and rejoin) at once, have
+      // waiting claims mark their queues as waited on again, and bind this node's durable
+      // queues again.
       if (commandsWereReady) {
         this.liveness.beatNow();
+        this.queues.wakeWaiters();
         this.queues
           .reapplyBindings()
           .catch((error: unknown) =>
@@ -179,9 +181,13 @@ export class RedisBackend implements Backend {
     void (async () => {
       // ioredis emits 'ready' before writing its SUBSCRIBE replay: queue the PING after it.
       await new Promise((resolve) => setImmediate(resolve));
+      let woken = false;
       for (let attempt = 1; current(); attempt++) {
         try {
           await this.subRunner.run('confirm resubscription', (client) => client.ping());
+          // Wake-ups published while the subscriber was away are lost: waiting claims look again.
+          if (!woken) this.queues.wakeWaiters();
+          woken = true;
           await Promise.all([this.registry.resyncWatchers(), this.queues.resyncBindingWatchers()]);
           if (attempt > 1 && current())
             this.logger.info({ attempts: attempt }, 'Registry watchers resynced');

@@ -533,6 +533,16 @@ export class RedisQueueStore implements QueueStore {
     return this.runner.run('list bindings', (client) => client.smembersBuffer(this.keys.bindings));
   }
 
+  /**
+   * Have every waiting claim look again now (and mark its queue as waited on again). Called
+   * after the command connection came back (Redis may have restarted empty, losing the marks)
+   * and once the subscriber's channels are subscribed again (wake-ups published meanwhile were
+   * lost), so an idle consumer never sleeps through a message sent around a reconnect.
+   */
+  wakeWaiters(): void {
+    if (!this.closed) this.wakeups.wakeAll();
+  }
+
   /** Wake every waiting claim (they return what they have) and drop every wake-up subscription. */
   close(): void {
     this.closed = true;
