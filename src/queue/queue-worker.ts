@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClaimedMessage, QueueRateLimit, QueueStore } from '../backends/ports.js';
+import { isPlugboardError } from '../errors/errors.js';
 import { settleWithin, withDeadline } from '../util/bound.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { sleep } from '../util/sleep.js';
@@ -76,6 +77,8 @@ const DURATION_WEIGHT = 0.2;
 
 /** How long one claim waits for a message before the loop asks again. */
 const CLAIM_WAIT_MS = 5_000;
+/** First backoff after a failed claim (doubling up to 5 s; not growing after timeouts). */
+const CLAIM_RETRY_MS = 100;
 /** Bound on waiting for settles still on the wire when a worker stops. */
 const SETTLE_GRACE_MS = 5_000;
 /** ... but at least this long, even when the stop's bound is used up. */
@@ -204,8 +207,21 @@ export class QueueWorker {
         });
         failures = 0;
       } catch (error) {
-        logger.warn({ err: error, queue }, 'claiming from the queue failed; retrying');
-        await sleep(Math.min(5000, 100 * 2 ** failures++), signal);
+        // Once per run of failures: a frozen Redis fails every claim until it thaws.
+        logger[failures === 0 ? 'warn' : 'debug'](
+          { err: error, queue, failures: failures + 1 },
+          'claiming from the queue failed; retrying',
+        );
+        // A claim that timed out (the store connected, Redis silent: frozen, or busy) has
+        // waited its operation timeout already, and a claim the store runs after its caller
+        // gave up takes nothing: ask again soon, without growing the backoff, so the consumer
+        // resumes right after Redis answers again. Other failures back off exponentially.
+        const timedOut = isPlugboardError(error) && error.code === 'PB_TIMEOUT';
+        await sleep(
+          timedOut ? CLAIM_RETRY_MS : Math.min(5000, CLAIM_RETRY_MS * 2 ** failures),
+          signal,
+        );
+        failures++;
         continue;
       }
       for (const message of batch) {
