@@ -87,7 +87,16 @@ export class RedisBackend implements Backend {
       logger,
       this.faultLog,
     );
-    this.queues = new RedisQueueStore(keys, this.runner, this.hub, scripts, logger, this.faultLog);
+    // Enqueued payloads share the outbox's byte budget (`maxPendingBytes`).
+    this.queues = new RedisQueueStore(
+      keys,
+      this.runner,
+      this.hub,
+      scripts,
+      logger,
+      this.faultLog,
+      this.outbox,
+    );
     this.liveness = new Liveness(
       this.registry,
       settings.livenessTtl,
@@ -134,7 +143,7 @@ export class RedisBackend implements Backend {
       : 'reconnecting';
   }
 
-  /** Bytes of outgoing messages held, bounded by `maxPendingBytes` (flow control). */
+  /** Bytes of outgoing messages and enqueued payloads held, bounded by `maxPendingBytes` (flow control). */
   get pendingBytes(): number {
     return this.outbox.pendingBytes;
   }

@@ -26,6 +26,7 @@ import {
 } from './queue-wakeups.js';
 import { RedisClock } from './redis-clock.js';
 import { evalScript, type LuaScript, type ScriptName } from './scripts.js';
+import type { ChargedBytes } from './outbox.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
 export { QUEUE_WATCH_IDLE_MS } from './queue-wakeups.js';
@@ -85,6 +86,8 @@ export class RedisQueueStore implements QueueStore {
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
+    /** The byte budget payloads are counted against while unanswered (`maxPendingBytes`). */
+    private readonly budget?: { charge(bytes: number): ChargedBytes },
     watchIdleMs = QUEUE_WATCH_IDLE_MS,
   ) {
     this.wakeups = new QueueWakeups(hub, logger, watchIdleMs);
@@ -595,11 +598,31 @@ export class RedisQueueStore implements QueueStore {
   ): Promise<unknown> {
     this.assertOpen();
     const script = this.scripts[name];
-    return this.runner.run(
+    // Payloads (the Buffer arguments) count against the byte budget until Redis answered:
+    // enqueues written to a frozen Redis keep them in this process however often they time out.
+    let bytes = 0;
+    for (const arg of args) if (Buffer.isBuffer(arg)) bytes += arg.length;
+    let charged: ChargedBytes | undefined;
+    try {
+      charged = bytes > 0 ? this.budget?.charge(bytes) : undefined;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let reply: Promise<unknown> | undefined;
+    const outcome = this.runner.run(
       what,
-      (client, caller) => evalScript(client, script, keys, args, caller),
+      (client, caller) => {
+        reply = evalScript(client, script, keys, args, caller);
+        charged?.written();
+        return reply;
+      },
       deadline,
     );
+    if (charged !== undefined) {
+      const settle = (): void => charged.settle(reply);
+      outcome.then(settle, settle);
+    }
+    return outcome;
   }
 
   private queueKeys(queue: string): QueueKeys {
