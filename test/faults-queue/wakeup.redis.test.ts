@@ -13,6 +13,7 @@ import { createKeys } from '../../src/backends/redis/keys.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import {
   figure,
+  hold,
   startQueueHost,
   uniqueNamespace,
   until,
@@ -60,6 +61,9 @@ describe('message queue: an idle consumer whose wake-up is lost', () => {
     // with the queue marked as waited on.
     const wake = createKeys(namespace).queue(`mq:${queue}`).wake;
     await until(async () => (await raw.exists(wake)) === 1, 20_000, 'the consumer waiting');
+    // The mark may still be the one of the wait that the first message ended: give the worker's
+    // next claim (issued as soon as the handler returned) time to run and renew it.
+    await hold(200);
     await server.restart();
     const restartedAt = Date.now();
     let sentAt = 0;
@@ -104,6 +108,9 @@ describe('message queue: an idle consumer whose wake-up is lost', () => {
     await until(() => processedAt.has(1), 20_000, 'the first message');
     const wake = createKeys(namespace).queue(`mq:${queue}`).wake;
     await until(async () => (await raw.exists(wake)) === 1, 20_000, 'the consumer waiting');
+    // The mark may still be the one of the wait that the first message ended: give the worker's
+    // next claim (issued as soon as the handler returned) time to run and renew it.
+    await hold(200);
     // Redis closes the node's subscriber connection (as for `client-output-buffer-limit pubsub`).
     const cut = Number(await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
     await mq.send<Numbered>(queue, { seq: 2 });
