@@ -1,0 +1,36 @@
+// What the previous docs/benchmarks.md said about each scenario, so a run of some scenarios on
+// a checkout without the others' result files (bench/results/ is git-ignored) keeps their last
+// published sections instead of dropping them.
+
+/**
+ * Parse a generated report: per scenario title, its section body (the lines after its
+ * `## N. title` heading), its rows of the Targets table, and its entry in "Scenario runs".
+ */
+export function previousSections(text) {
+  const sections = new Map();
+  const targets = new Map();
+  const runs = new Map();
+  if (!text) return { sections, targets, runs };
+  const lines = text.split('\n');
+  let inTargets = false;
+  let current = null;
+  for (const line of lines) {
+    const heading = /^## (?:(\d+)\. )?(.*)$/.exec(line);
+    if (heading) {
+      inTargets = heading[2] === 'Targets' && !heading[1];
+      current = heading[1] ? [] : null;
+      if (current) sections.set(heading[2], current);
+      continue;
+    }
+    if (current) current.push(line);
+    else if (inTargets && line.startsWith('| ') && !line.startsWith('| Scenario |')) {
+      const title = line.slice(2, line.indexOf(' | '));
+      targets.set(title, [...(targets.get(title) ?? []), line]);
+    }
+    const list = /^- Scenario runs: (.*)\.$/.exec(line);
+    if (list) {
+      for (const entry of list[1].split('; ')) runs.set(entry.split(' ')[0], entry);
+    }
+  }
+  return { sections, targets, runs };
+}
