@@ -1,7 +1,7 @@
 // The two queue workloads, run the same way against every adapter (lib/queue-adapters.mjs).
 // A workload is a fixed job, not a timed window: `setup()` of a queue variant resolves with
 // `{ workload(), close() }` and the child (bench/scenario.mjs) records what workload() returns:
-// `{ opsPerSec, metrics: { name: number }, invalid }`.
+// `{ opsPerSec, metrics: { name: number }, handled (messages through the backend), invalid }`.
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setTimeout } from 'node:timers';
@@ -106,7 +106,7 @@ export function throughputRun(open, concurrency) {
         warm.t.problem() ??
         t.problem() ??
         (left > 0 ? `${left} messages still in the backend after processing` : null);
-      return { opsPerSec: metrics.e2e, metrics, messages: MESSAGES, invalid };
+      return { opsPerSec: metrics.e2e, metrics, handled: WARMUP + MESSAGES, invalid };
     },
     close: () => impl?.close(),
   };
@@ -164,7 +164,7 @@ export function delayedRun(open) {
         t.problem() ??
         (metrics.early ? `${metrics.early} messages ran before they were due` : null) ??
         (left > 0 ? `${left} messages still in the backend after processing` : null);
-      return { opsPerSec: NaN, metrics, invalid };
+      return { opsPerSec: NaN, metrics, handled: 2 * messages, invalid };
     },
     close: () => impl?.close(),
   };
