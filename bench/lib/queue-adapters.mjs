@@ -42,8 +42,15 @@ export async function openPlugboard(backend) {
     ...(backend === 'redis' ? { backend: { redis: REDIS_URL, namespace } } : {}),
     parity: false,
   });
+  const close = async () => {
+    await bounded(pb.close(), 'host stop');
+    if (backend === 'redis') await bounded(deleteNamespaceKeys(namespace), 'key cleanup');
+  };
   const mq = pb.ctx.jobs.messageQueue;
-  if (!mq) throw new Error('this build has no context.messageQueue');
+  if (!mq) {
+    await close();
+    throw new Error('this build has no context.messageQueue');
+  }
   return {
     queue(name) {
       const queue = `bench.${name}`;
@@ -69,10 +76,7 @@ export async function openPlugboard(backend) {
         },
       };
     },
-    close: async () => {
-      await bounded(pb.close(), 'host stop');
-      if (backend === 'redis') await bounded(deleteNamespaceKeys(namespace), 'key cleanup');
-    },
+    close,
   };
 }
 
