@@ -265,7 +265,9 @@ export async function writeReport(resultsDir, names) {
         `- Scenario runs: ${runLines.join('; ')}.\n` +
         '- The machine is shared; the load average at the start of each scenario is given in its section.' +
         versionsLine(results.at(-1)?.versions)
-      : '- No results yet.',
+      : previous.machine.length
+        ? previous.machine.join('\n')
+        : '- No results yet.',
     '',
     '## Method',
     '',
