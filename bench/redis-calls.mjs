@@ -96,15 +96,43 @@ function runChild(url, variant) {
   });
 }
 
+/**
+ * Per script, from the slow log (every command logged: slowlog-log-slower-than 0): calls and
+ * server time. A script is named by its sha, key count and first key's last segment (e.g.
+ * `ab12cd34 10 keys …:seq`), enough to tell which one it is.
+ */
+function scriptRows(entries) {
+  const by = new Map();
+  for (const [, , usec, args] of entries) {
+    const cmd = String(args[0]).toLowerCase();
+    if (cmd !== 'evalsha' && cmd !== 'eval') continue;
+    const sha = cmd === 'eval' ? 'eval' : String(args[1]).slice(0, 8);
+    const first = String(args[3] ?? '');
+    const name = `${sha} ${args[2]} keys …${first.slice(first.lastIndexOf(':'))}`;
+    const row = by.get(name) ?? { name, calls: 0, usec: 0, all: [] };
+    row.calls++;
+    row.usec += usec;
+    row.all.push(usec);
+    by.set(name, row);
+  }
+  return [...by.values()]
+    .map((r) => ({ ...r, median: r.all.sort((a, b) => a - b)[r.all.length >> 1] }))
+    .sort((a, b) => b.usec - a.usec);
+}
+
 const server = await startServer();
+await server.redis.config('SET', 'slowlog-log-slower-than', '0');
+await server.redis.config('SET', 'slowlog-max-len', '200000');
 try {
   for (const variant of variants) {
     await server.redis.config('RESETSTAT');
+    await server.redis.slowlog('RESET');
     const cpu0 = await info(server.redis, 'cpu');
     const r = await runChild(server.url, variant);
     const cpu1 = await info(server.redis, 'cpu');
     const stats = await info(server.redis, 'stats');
     const commands = await info(server.redis, 'commandstats');
+    const slow = await server.redis.slowlog('GET', -1);
     if (r.error) {
       console.log(`${variant}: ERROR ${r.error}`);
       continue;
@@ -137,6 +165,13 @@ try {
       console.log(
         `  ${c.name.padEnd(16)} ${per(c.calls).padStart(7)} calls/msg ` +
           `${(c.usec / handled).toFixed(1).padStart(7)} µs/msg  (${c.calls} calls)`,
+      );
+    }
+    console.log('  scripts (slowlog: each call, timed by the server):');
+    for (const s of scriptRows(slow)) {
+      console.log(
+        `  ${s.name.padEnd(44)} ${per(s.calls).padStart(7)} calls/msg ` +
+          `${(s.usec / s.calls).toFixed(1).padStart(7)} µs/call (median ${s.median} µs)`,
       );
     }
   }

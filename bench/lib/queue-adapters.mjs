@@ -33,9 +33,10 @@ async function bounded(promise, what, ms = 5000) {
 
 /**
  * Plugboard: one host with one plugin using `context.messageQueue` (`backend` 'redis': the
- * shared Redis under a fresh namespace; 'memory': the embedded backend).
+ * shared Redis under a fresh namespace; 'memory': the embedded backend). `receiveOptions`
+ * (e.g. `{ prefetch }`) are passed to every `receive`.
  */
-export async function openPlugboard(backend) {
+export async function openPlugboard(backend, receiveOptions = {}) {
   const namespace = uniqueNamespace();
   const pb = await startPlugboard(['jobs'], {
     nodeId: `${namespace}-node`,
@@ -64,6 +65,7 @@ export async function openPlugboard(backend) {
           return {
             start: () => {
               consumer = mq.receive(queue, (message) => handler(message.data), {
+                ...receiveOptions,
                 concurrency,
               });
             },

@@ -12,14 +12,25 @@ const IMPLS = [
 ];
 const CONCURRENCY = [1, 50];
 
-const variants = CONCURRENCY.flatMap((c) =>
-  IMPLS.map((impl) => ({
-    id: `${impl.key}-c${c}`,
-    side: impl.side,
-    label: `${impl.label}, concurrency ${c}`,
-    setup: async () => throughputRun(impl.open, c),
-  })),
-);
+/** Ours at concurrency 1 with a larger prefetch: the claim round trip shared by many messages. */
+const PREFETCH = 100;
+
+const variants = [
+  ...CONCURRENCY.flatMap((c) =>
+    IMPLS.map((impl) => ({
+      id: `${impl.key}-c${c}`,
+      side: impl.side,
+      label: `${impl.label}, concurrency ${c}`,
+      setup: async () => throughputRun(impl.open, c),
+    })),
+  ),
+  {
+    id: `ours-c1-p${PREFETCH}`,
+    side: 'ours',
+    label: `Plugboard, Redis, concurrency 1, \`prefetch: ${PREFETCH}\``,
+    setup: async () => throughputRun(() => openPlugboard('redis', { prefetch: PREFETCH }), 1),
+  },
+];
 
 const METRICS = [
   { key: 'e2e', label: 'end to end' },
@@ -42,6 +53,16 @@ const comparisons = CONCURRENCY.flatMap((c) => [
     metric: m.key,
     target: m.key === 'e2e' ? { op: '>', value: 1 } : undefined,
   })),
+  ...(c === 1
+    ? [
+        {
+          label: `ours (Redis, \`prefetch: ${PREFETCH}\`) ÷ BullMQ, end to end, concurrency 1`,
+          a: `ours-c1-p${PREFETCH}`,
+          b: 'bull-c1',
+          metric: 'e2e',
+        },
+      ]
+    : []),
   {
     label: `ours (embedded) ÷ ours (Redis), end to end, concurrency ${c}`,
     a: `mem-c${c}`,
@@ -71,7 +92,10 @@ acknowledged messages, in chunks of ${chunk} (each chunk issued at once, then aw
 - **Plugboard**: a host with one plugin; \`context.messageQueue.send('bench.jobs', data)\`, the
   ${chunk} sends of a chunk issued concurrently; \`receive('bench.jobs', handler, { concurrency })\`.
   On Redis (\`backend: { redis, namespace }\`) and on the embedded backend (the default, in
-  process), both with \`parity: false\`.
+  process), both with \`parity: false\`. \`prefetch\` is left at its default (= concurrency),
+  except in the row marked \`prefetch: ${PREFETCH}\` (at concurrency 1 each claim then leases
+  up to ${PREFETCH} messages: one claim round trip for many messages; neither anchor has such
+  an option).
 - **BullMQ 6**: \`queue.addBulk(jobs)\` per chunk (one MULTI of add-job scripts); a \`Worker\` with
   \`concurrency\`; jobs removed on completion (\`removeOnComplete: true\`), as an acknowledged
   message is removed.
