@@ -19,6 +19,7 @@ import { URL, fileURLToPath } from 'node:url';
 import { config, settingsFor } from './lib/config.mjs';
 import { plugboardBuilt } from './lib/plugboard.mjs';
 import { writeReport } from './lib/report.mjs';
+import { withUnit } from './lib/report-workload.mjs';
 import { loadScenario, RESULT_PREFIX, SCENARIOS } from './lib/scenarios.mjs';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -125,7 +126,7 @@ function describe(r, metrics) {
     ? metrics
         .map((m) => {
           const x = r.metrics?.[m.key];
-          return `${m.label} ${m.unit === 'ms' ? `${x?.toFixed(1)} ms` : `${fmtOps(x)}/s`}`;
+          return `${m.label} ${withUnit(x, m.unit)}`;
         })
         .join(', ')
     : `${fmtOps(r.opsPerSec)} ops/s` + (r.latency ? `, p50 ${r.latency.p50Us.toFixed(2)} µs` : '');

@@ -56,17 +56,28 @@ async function addAll(queue, n) {
   }
 }
 
-/** Add `n`, then process them all with a consumer of `concurrency`; returns the timings. */
+/** CPU time this process used (user + system), µs: unlike wall time, barely moved by load. */
+const cpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/**
+ * Add `n`, then process them all with a consumer of `concurrency`; returns the wall times and
+ * this process's CPU time in both phases.
+ */
 async function addThenProcess(queue, n, concurrency) {
   const t = tracker(n);
   const consumer = await queue.prepare(t.handler, concurrency);
+  const c0 = cpuUs();
   const t0 = now();
   await addAll(queue, n);
   const t1 = now();
   consumer.start();
   await withTimeout(t.done, DONE_WITHIN_MS, `processing (${t.calls()} of ${n} ran)`);
   const t2 = now();
-  return { t, consumer, addMs: t1 - t0, processMs: t2 - t1 };
+  const cpu = cpuUs() - c0;
+  return { t, consumer, addMs: t1 - t0, processMs: t2 - t1, cpuUs: cpu };
 }
 
 /** Poll (bounded) until the backend holds nothing for the queue: every message acknowledged. */
@@ -82,7 +93,8 @@ async function drained(queue, ms = 10_000) {
 
 /**
  * Throughput: add MESSAGES (no consumer running), then start a consumer of `concurrency` and
- * process them all. add/s, process/s, and end to end = messages ÷ (add time + process time).
+ * process them all. add/s, process/s, and end to end = messages ÷ (add time + process time);
+ * cpu = this process's CPU µs per message over both phases (producer and consumer together).
  * A warm-up of WARMUP messages runs the same steps on another queue first.
  */
 export function throughputRun(open, concurrency) {
@@ -93,7 +105,11 @@ export function throughputRun(open, concurrency) {
       const warm = await addThenProcess(impl.queue('warmup'), WARMUP, concurrency);
       await warm.consumer.stop();
       const queue = impl.queue('jobs');
-      const { t, consumer, addMs, processMs } = await addThenProcess(queue, MESSAGES, concurrency);
+      const { t, consumer, addMs, processMs, cpuUs } = await addThenProcess(
+        queue,
+        MESSAGES,
+        concurrency,
+      );
       const left = await drained(queue);
       await consumer.stop();
       const perSec = (ms) => (MESSAGES / ms) * 1e3;
@@ -101,6 +117,7 @@ export function throughputRun(open, concurrency) {
         add: perSec(addMs),
         process: perSec(processMs),
         e2e: perSec(addMs + processMs),
+        cpu: cpuUs / MESSAGES,
       };
       const invalid =
         warm.t.problem() ??

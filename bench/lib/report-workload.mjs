@@ -7,16 +7,26 @@ const okRuns = (runs) => runs.filter((r) => !r.error && !r.invalid);
 /** A workload run's value of `key` (its `metrics` object). */
 export const metricValue = (run, key) => run.metrics?.[key];
 
-const fmtOps = (x) =>
-  !Number.isFinite(x) ? '—' : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(0);
-const fmtMs = (x) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const fixed = (digits) => (x) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+
+/** How each metric unit is written, and whether lower is better (then the worst is the max). */
+export const UNITS = {
+  ops: {
+    suffix: 'msg/s',
+    lower: false,
+    fmt: (x) => (!Number.isFinite(x) ? '—' : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(0)),
+  },
+  ms: { suffix: 'ms', lower: true, fmt: fixed(1) },
+  us: { suffix: 'µs', lower: true, fmt: fixed(0) },
+};
+
+/** `x` with its unit, e.g. `12.3 ms`, `4.5 k msg/s`. */
+export const withUnit = (x, unit) => `${UNITS[unit].fmt(x)} ${UNITS[unit].suffix}`;
 
 /** Markdown lines: one row per variant that ran, one column per metric. */
 export function workloadTable(scenario, runs) {
   const metrics = scenario.metrics ?? [];
-  const head = metrics.map((m) =>
-    m.unit === 'ms' ? `${m.label}, ms (worst – best)` : `${m.label}, msg/s (worst – best)`,
-  );
+  const head = metrics.map((m) => `${m.label}, ${UNITS[m.unit].suffix} (worst – best)`);
   const out = [
     `| Implementation | Side | ${head.join(' | ')} | Good runs |`,
     `|---|---|${metrics.map(() => '--:|').join('')}--:|`,
@@ -28,9 +38,8 @@ export function workloadTable(scenario, runs) {
     const cells = metrics.map((m) => {
       const xs = ok.map((r) => metricValue(r, m.key));
       const [min, max] = range(xs);
-      const fmt = m.unit === 'ms' ? fmtMs : fmtOps;
-      // Lower is better for ms (lateness): the worst is the max.
-      const [worst, best] = m.unit === 'ms' ? [max, min] : [min, max];
+      const { fmt, lower } = UNITS[m.unit];
+      const [worst, best] = lower ? [max, min] : [min, max];
       return `**${fmt(median(xs))}** (${fmt(worst)} – ${fmt(best)})`;
     });
     out.push(`| ${v.label} | ${v.side} | ${cells.join(' | ')} | ${ok.length}/${all.length} |`);

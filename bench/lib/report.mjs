@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { URL, fileURLToPath } from 'node:url';
 import { previousSections } from './report-previous.mjs';
-import { metricValue, workloadTable } from './report-workload.mjs';
+import { metricValue, UNITS, withUnit, workloadTable } from './report-workload.mjs';
 import { loadScenario } from './scenarios.mjs';
 import { median, range } from './stats.mjs';
 
@@ -71,18 +71,17 @@ function summarizeComparison(c, runs, metrics) {
 }
 
 const OPS = { '>=': '≥', '>': '>', '<=': '≤', '<': '<' };
-const fmtIn = (x, unit) =>
-  unit === 'ms' ? (Number.isFinite(x) ? `${x.toFixed(1)} ms` : '—') : fmtX(x);
+const fmtIn = (x, unit) => (unit === 'x' ? fmtX(x) : withUnit(x, unit));
 /**
  * min – max, or (workload scenarios) worst – best: where lower is better (lateness, a ratio of
  * latencies: `lower: true` or an upper-bound target) the worst is the max, written first.
  */
 const rangeText = (c, worstFirst) =>
-  worstFirst && (c.lower || c.unit === 'ms' || c.target?.op?.startsWith('<'))
+  worstFirst && (c.lower || UNITS[c.unit]?.lower || c.target?.op?.startsWith('<'))
     ? `${fmtIn(c.max, c.unit)} – ${fmtIn(c.min, c.unit)}`
     : `${fmtIn(c.min, c.unit)} – ${fmtIn(c.max, c.unit)}`;
 const targetText = (t, unit = 'x') =>
-  t ? `${OPS[t.op]} ${t.value}${unit === 'ms' ? ' ms' : 'x'}` : '';
+  t ? `${OPS[t.op]} ${unit === 'x' ? `${t.value}x` : withUnit(t.value, unit)}` : '';
 const metText = (c) => (c.met === null ? (c.target ? 'n/a' : '') : c.met ? '**yes**' : '**NO**');
 
 function scenarioSection(result, index) {
