@@ -33,6 +33,25 @@ export type { BackendOption, MemoryBackendOption, RedisBackendOption } from './b
 export type { DurableAdmin, DurableDeadLetter, DurableQueueInfo } from './queue/types.js';
 export type { QueueCounts } from './backends/ports.js';
 
+// Message queues: context.messageQueue
+export { MessageStatus } from './queue/message-types.js';
+export type {
+  Consumer,
+  MessageHandler,
+  MessageId,
+  MessageQueue,
+  PlugboardQueues,
+  QueueDeadLetter,
+  QueueMessage,
+  QueuePayload,
+  QueueStats,
+  ReceiveOptions,
+  RepeatHandle,
+  RepeatSchedule,
+  RetryOptions,
+  SendOptions,
+} from './queue/message-types.js';
+
 // The plugin context and its building blocks
 export type {
   BackgroundTasks,
@@ -73,6 +92,14 @@ export type {
   ServiceRegistry,
 } from './registry/types.js';
 
+export type {
+  BatchErrorListener,
+  BatchHandler,
+  BatchOptions,
+  BatchProcessor,
+  BatchProcessors,
+} from './batch/types.js';
+
 // Typed contracts (declaration merging targets)
 export type {
   EventPayload,
@@ -93,6 +120,7 @@ export {
   ChainHandlerError,
   ChainNextCalledTwiceError,
   CircuitOpenError,
+  ClosedError,
   ContextClosedError,
   DependencyCycleError,
   DependencyVersionError,

@@ -6,8 +6,9 @@ import { WorkTracker } from '../util/work-tracker.js';
 
 /** Something a plugin holds that must be let go when it stops. */
 export interface Releasable {
-  readonly kind: 'subscription' | 'registration' | 'registryEntry' | 'timer';
-  release(): void | Promise<void>;
+  readonly kind: 'subscription' | 'registration' | 'registryEntry' | 'timer' | 'batchProcessor';
+  /** `timeoutMs`: the bound of the plugin's release (work still running past it is given up). */
+  release(timeoutMs?: number): void | Promise<void>;
 }
 
 /**
@@ -103,7 +104,7 @@ export class PluginScope {
     this.controller.abort(new ContextClosedError(`Plugin "${this.pluginId}" is stopping.`));
     const items = [...this.held];
     this.held.clear();
-    const results = await Promise.allSettled(items.map(async (item) => item.release()));
+    const results = await Promise.allSettled(items.map(async (item) => item.release(timeoutMs)));
     for (const result of results) {
       if (result.status === 'rejected') {
         this.logger.warn({ err: result.reason as unknown }, 'could not release a resource cleanly');

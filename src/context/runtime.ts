@@ -3,7 +3,10 @@ import { answerBarriers } from '../backends/cluster-barrier.js';
 import type { Backend, PortSubscription, TransportFault } from '../backends/ports.js';
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
+import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
+import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
+import { RepeatScheduler } from '../queue/repeat-schedule.js';
 import type { DurableAdmin } from '../queue/types.js';
 import { createCodec } from '../codec/codec.js';
 import { parityDefault } from './parity.js';
@@ -67,6 +70,7 @@ class HostRuntime implements Runtime {
   private readonly chain: PluginChainCore;
   private readonly rpc: RpcCore;
   private readonly registry: ServiceRegistryCore;
+  private readonly queues: MessageQueueEnv;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -98,6 +102,19 @@ class HostRuntime implements Runtime {
     });
     this.registry = new ServiceRegistryCore(shared);
     this.durable = createDurableAdmin(this.backend, codec);
+    this.queues = {
+      store: this.backend.queues,
+      codec,
+      logger: this.logger,
+      deadlines: this.deadlines,
+      nodeId: this.nodeId,
+      createRepeats: () =>
+        new RepeatScheduler({
+          store: this.backend.queues,
+          logger: this.logger,
+          deadlines: this.deadlines,
+        }),
+    };
   }
 
   async start(): Promise<void> {
@@ -129,11 +146,15 @@ class HostRuntime implements Runtime {
       rpcServer: createRpcServer(this.rpc, scope),
       rpcClient: createRpcClient(this.rpc, scope, waits),
       serviceRegistry: createServiceRegistry(this.registry, scope),
+      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error) =>
+        report(`queue.${queue}`, error),
+      ),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),
       background: createBackgroundTasks(scope, (name, error) =>
         report(`background.${name}`, error),
       ),
+      batchProcessor: createBatchProcessors(scope, (name, error) => report(`batch.${name}`, error)),
       signal: scope.controller.signal,
     });
     return {

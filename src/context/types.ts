@@ -1,4 +1,6 @@
+import type { MessageQueue } from '../queue/message-types.js';
 import type { DurableAdmin } from '../queue/types.js';
+import type { BatchProcessors } from '../batch/types.js';
 import type { Logger } from 'pino';
 import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
@@ -43,9 +45,16 @@ export interface PluginContext {
   readonly rpcServer: RpcServer;
   readonly rpcClient: RpcClient;
   readonly serviceRegistry: ServiceRegistry;
+  /**
+   * Durable work queues: `send` stores a message, `receive` consumes it with competing consumers
+   * across the cluster (at least once), with retries, delays, priorities and dead letters.
+   */
+  readonly messageQueue: MessageQueue;
   readonly logger: Logger;
   readonly timers: PluginTimers;
   readonly background: BackgroundTasks;
+  /** Batch processors: items grouped into batches (closed and flushed when the plugin stops). */
+  readonly batchProcessor: BatchProcessors;
   /** Aborted when the plugin is being stopped. */
   readonly signal: AbortSignal;
 }

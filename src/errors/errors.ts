@@ -142,6 +142,13 @@ export class ContextClosedError extends PlugboardError {
   }
 }
 
+/** An object that was closed (e.g. a batch processor) was asked to take more work. */
+export class ClosedError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_CLOSED', message, options);
+  }
+}
+
 // ---- communication ----------------------------------------------------------------------------
 
 /** An operation did not complete by its deadline. */
@@ -242,6 +249,7 @@ export const errorClasses = {
   PluginDeactivationError,
   HostStateError,
   ContextClosedError,
+  ClosedError,
   TimeoutError,
   ServiceUnavailableError,
   MethodNotFoundError,

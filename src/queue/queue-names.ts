@@ -26,3 +26,11 @@ export function parseDurableQueueName(
     pattern: rest.toString('utf8', length + 1),
   };
 }
+
+/** Work queues of `context.messageQueue` live apart from durable event queues. */
+const WORK_PREFIX = 'mq:';
+
+/** The backend queue behind the work queue `name`. */
+export function workQueueName(name: string): string {
+  return `${WORK_PREFIX}${name}`;
+}

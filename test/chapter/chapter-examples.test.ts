@@ -1,7 +1,8 @@
 /**
  * The chapter's examples (shared/seed/plugin-communication.md), as written there, through a real
  * host and `context.<name>`: event bus, RPC, plugin dependencies in package.json, service
- * discovery, plugin chain, and error propagation over `plugin.error`.
+ * discovery, plugin chain, error propagation over `plugin.error`, batch processing, and the
+ * "answer 202, work in the background" pattern.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PluginContext } from '../../src/context/types.js';
 import { createHost, definePlugin } from '../../src/host/index.js';
+import { MessageStatus } from '../../src/index.js';
 import type { Host } from '../../src/host/index.js';
 import { silentLogger } from '../support/runtime.js';
 
@@ -123,6 +125,144 @@ describe("the chapter's examples", () => {
     await assert.rejects(attempt(), /disk full/);
     assert.equal((seen[0] as { pluginId: string }).pluginId, 'plugin-a');
     assert.equal((seen[0] as { error: string }).error, 'disk full');
+  });
+
+  it('2. message queue: send an email task, receive it with MessageStatus', async () => {
+    const delivered: unknown[] = [];
+    let settle!: () => void;
+    const twoHandled = new Promise<void>((resolve) => (settle = resolve));
+    // A mail sender that bounces one address, so FAILED is exercised too.
+    const sendEmail = async (email: unknown): Promise<void> => {
+      delivered.push(email);
+      if (delivered.length === 2) settle();
+      if ((email as { to: string }).to === 'bounce@example.com') throw new Error('bounced');
+    };
+    let context = a;
+    // 发送任务到队列
+    const messageId = await context.messageQueue.send('email.tasks', {
+      to: 'user@example.com',
+      subject: 'Welcome',
+      body: 'Hello from Claude Code',
+    });
+    await context.messageQueue.send('email.tasks', {
+      to: 'bounce@example.com',
+      subject: 'x',
+      body: 'y',
+    });
+    context = b;
+    // 处理队列消息
+    context.messageQueue.receive('email.tasks', async (message) => {
+      try {
+        await sendEmail(message.data);
+        return MessageStatus.SUCCESS;
+        // eslint-disable-next-line @typescript-eslint/no-unused-vars -- as the example has it
+      } catch (error) {
+        return MessageStatus.FAILED;
+      }
+    });
+    await twoHandled;
+    assert.equal(typeof messageId, 'string');
+    assert.deepEqual(delivered[0], {
+      to: 'user@example.com',
+      subject: 'Welcome',
+      body: 'Hello from Claude Code',
+    });
+    // The FAILED one is kept as a dead letter (a plain send is not retried).
+    let dead = await a.messageQueue.deadLetters('email.tasks');
+    for (let i = 0; dead.length === 0 && i < 500; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      dead = await a.messageQueue.deadLetters('email.tasks');
+    }
+    assert.equal((dead[0]?.data as { to: string }).to, 'bounce@example.com');
+  });
+
+  it('2. message queue: sendDelayed(queue, message, delay)', async () => {
+    const sentAt = Date.now();
+    const received = new Promise<number>((resolve) =>
+      b.messageQueue.receive('reminders', () => resolve(Date.now())),
+    );
+    await a.messageQueue.sendDelayed('reminders', { text: 'stand up' }, 200);
+    assert.ok((await received) - sentAt >= 199);
+  });
+
+  it('2. message queue: sendWithRetry(queue, message, retryOptions)', async () => {
+    const attempts: number[] = [];
+    const succeeded = new Promise<number>((resolve) =>
+      b.messageQueue.receive('flaky.tasks', (message) => {
+        attempts.push(message.attempt);
+        if (message.attempt < 3) return MessageStatus.FAILED;
+        resolve(message.attempt);
+        return MessageStatus.SUCCESS;
+      }),
+    );
+    await a.messageQueue.sendWithRetry(
+      'flaky.tasks',
+      { job: 'sync' },
+      { maxRetries: 3, backoff: 'exponential', delay: 20 },
+    );
+    assert.equal(await succeeded, 3);
+    assert.deepEqual(attempts, [1, 2, 3]);
+  });
+
+  it('performance 1. batch processing: user-events', async () => {
+    const context = a;
+    let inserted!: (rows: { table: string; events: unknown[] }) => void;
+    const insert = new Promise<{ table: string; events: unknown[] }>((r) => (inserted = r));
+    const database = {
+      batchInsert: async (table: string, events: unknown[]) => inserted({ table, events }),
+    };
+    // 批量处理事件
+    const batchProcessor = context.batchProcessor.create('user-events', {
+      batchSize: 100,
+      batchTimeout: 1000,
+    });
+    // 发送事件
+    // (Not awaited, as written: add() resolves at once while there is room, and never rejects
+    // then; our lint rule asks for `void` or `await`.)
+    // eslint-disable-next-line @typescript-eslint/no-floating-promises
+    batchProcessor.add({ type: 'created', userId: '123' });
+    // eslint-disable-next-line @typescript-eslint/no-floating-promises
+    batchProcessor.add({ type: 'updated', userId: '456' });
+    // 处理批量
+    batchProcessor.on('batch', async (events) => {
+      await database.batchInsert('user_events', events);
+    });
+    // Fewer than batchSize events: they go together batchTimeout (1 s) after the first one.
+    const started = Date.now();
+    assert.deepEqual(await insert, {
+      table: 'user_events',
+      events: [
+        { type: 'created', userId: '123' },
+        { type: 'updated', userId: '456' },
+      ],
+    });
+    assert.ok(Date.now() - started >= 900);
+    await batchProcessor.close();
+  });
+
+  it('performance 2. asynchronous processing: answer 202 at once, work in the background', async () => {
+    const context = b;
+    const done: string[] = [];
+    const createUser = async (user: { email: string }) => void done.push(`created ${user.email}`);
+    const sendWelcomeEmail = async (email: string) => void done.push(`welcomed ${email}`);
+    let finished!: () => void;
+    const allDone = new Promise<void>((resolve) => (finished = resolve));
+    // The route as an RPC method; context.background.run stands for setTimeout(..., 0): the
+    // host reports its failures and waits for it (bounded) when the plugin stops.
+    context.rpcServer.register('users-api', {
+      post(body: { email: string }) {
+        context.background.run('create-user', async () => {
+          await createUser(body);
+          await sendWelcomeEmail(body.email);
+          finished();
+        });
+        return { status: 202, body: { status: 'accepted' } };
+      },
+    });
+    const response = await a.rpcClient.call('users-api', 'post', [{ email: 'ada@example.com' }]);
+    assert.deepEqual(response, { status: 202, body: { status: 'accepted' } });
+    await allDone;
+    assert.deepEqual(done, ['created ada@example.com', 'welcomed ada@example.com']);
   });
 });
 

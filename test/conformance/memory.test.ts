@@ -5,7 +5,9 @@ import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import type { Backend } from '../../src/backends/ports.js';
 import { clusterConformance } from './cluster.js';
 import type { HarnessFactory } from './harness.js';
+import { messageQueueConformance } from './message-queue.js';
 import { queueConformance } from './queue.js';
+import { queueFeaturesConformance } from './queue-features.js';
 import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
@@ -39,8 +41,10 @@ transportFlowConformance('memory', memory);
 registryConformance('memory', memory);
 queueConformance('memory', memory);
 queueLeaseConformance('memory', memory);
+queueFeaturesConformance('memory', memory);
 clusterConformance('memory', memory);
 rpcConformance('memory', memory);
+messageQueueConformance('memory', memory);
 
 void describe('memory network liveness (memory only)', () => {
   void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {

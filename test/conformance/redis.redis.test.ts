@@ -10,7 +10,9 @@ import {
 } from '../backends/redis/support.js';
 import type { BackendHarness } from './harness.js';
 import { clusterConformance } from './cluster.js';
+import { messageQueueConformance } from './message-queue.js';
 import { queueConformance } from './queue.js';
+import { queueFeaturesConformance } from './queue-features.js';
 import { queueLeaseConformance } from './queue-lease.js';
 import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
@@ -48,5 +50,7 @@ transportFlowConformance('redis', redisHarness);
 registryConformance('redis', redisHarness);
 queueConformance('redis', redisHarness);
 queueLeaseConformance('redis', redisHarness);
+queueFeaturesConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
 rpcConformance('redis', redisHarness);
+messageQueueConformance('redis', redisHarness);

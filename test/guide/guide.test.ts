@@ -214,6 +214,11 @@ const probes: Record<string, () => Promise<boolean>> = {
       return false; // definePlugin does not know the `plugboard` field yet
     }
   },
+  async repeat() {
+    const context = (await probeContext()) as unknown as Record<string, unknown>;
+    const queue = context['messageQueue'] as Record<string, unknown> | undefined;
+    return typeof queue?.['repeat'] === 'function';
+  },
 };
 
 function hasCode(error: unknown, code: string): boolean {

@@ -4,6 +4,7 @@
  * the directive would be unused and tsc would fail.
  */
 import type { PluginContext, ServiceProxy, ServiceStatus } from '../../src/index.js';
+import { MessageStatus } from '../../src/index.js';
 
 declare module '../../src/index.js' {
   interface PlugboardEvents {
@@ -16,6 +17,9 @@ declare module '../../src/index.js' {
       multiply(a: number, b: number): number;
     };
     users: { get(id: string): Promise<{ id: string; name: string }> };
+  }
+  interface PlugboardQueues {
+    'email.tasks': { to: string; subject: string; body: string };
   }
 }
 
@@ -97,4 +101,28 @@ export async function waits(): Promise<void> {
   // @ts-expect-error timeout is a number of ms
   await context.rpcClient.waitForService('calculator', { timeout: true });
   (void total, event, other, available);
+}
+
+export async function queues(): Promise<void> {
+  const mq = context.messageQueue;
+  await mq.send('email.tasks', { to: 'a@example.com', subject: 'Hi', body: 'Hello' });
+  // @ts-expect-error wrong payload shape for a declared queue
+  await mq.send('email.tasks', { to: 1, subject: 'Hi', body: 'Hello' });
+  // @ts-expect-error missing field
+  await mq.sendDelayed('email.tasks', { to: 'a@example.com' }, 1000);
+  mq.receive('email.tasks', (message) => {
+    const to: string = message.data.to;
+    // @ts-expect-error the payload has no such field
+    void message.data.cc;
+    void to;
+    return MessageStatus.SUCCESS;
+  });
+  // Undeclared queues stay open; an explicit type argument types the data.
+  await mq.send('other.queue', { anything: true });
+  mq.receive<{ n: number }>('other.queue', (message) => {
+    const n: number = message.data.n;
+    void n;
+  });
+  // @ts-expect-error handlers return a MessageStatus or nothing
+  mq.receive('other.queue', () => 42);
 }

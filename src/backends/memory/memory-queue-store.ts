@@ -1,38 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { BackendUnavailableError } from '../../errors/errors.js';
-import { Deadlines, sharedDeadlines } from '../../util/deadlines.js';
+import type { Deadlines } from '../../util/deadlines.js';
+import { sharedDeadlines } from '../../util/deadlines.js';
 import type {
   BindingChange,
   BindingListener,
   ClaimedMessage,
   ClaimOptions,
   DeadLetter,
+  EnqueueOptions,
   PortSubscription,
+  QueueActivity,
   QueueCounts,
   QueueStore,
 } from '../ports.js';
-
-interface StoredMessage {
-  readonly id: string;
-  readonly payload: Uint8Array;
-  readonly enqueuedAt: number;
-  attempt: number;
-  /** Epoch ms when it may be claimed (now, later for released ones, lease end for leased ones). */
-  availableAt: number;
-  consumer: string | undefined;
-  /** Token of the current lease: random, unique per delivery (never the attempt number). */
-  lease: string | undefined;
-}
-
-interface MemoryQueue {
-  /** Not yet claimed or released, in order. */
-  readonly ready: StoredMessage[];
-  /** Leased or delayed, by id. */
-  readonly held: Map<string, StoredMessage>;
-  readonly dead: Array<{ message: StoredMessage; reason: string; deadAt: number }>;
-  readonly waiters: Set<() => void>;
-  seq: number;
-}
+import { validateEnqueueOptions, validateRateLimit } from '../queue-options.js';
+import { ACTIVITY_WINDOW_SECONDS, ActivityKind } from './activity-ring.js';
+import { MemoryQueue, type StoredMessage } from './memory-queue.js';
 
 /** Queue state shared by every node of one {@link MemoryNetwork}. */
 export class MemoryQueueState {
@@ -45,16 +28,16 @@ export class MemoryQueueState {
     for (const listener of this.bindingListeners) queueMicrotask(() => listener(change));
   }
 
+  /** The queue, created on first use (enqueue, claim). */
   queue(name: string): MemoryQueue {
     let q = this.queues.get(name);
-    if (q === undefined)
-      this.queues.set(
-        name,
-        (q = { ready: [], held: new Map(), dead: [], waiters: new Set(), seq: 0 }),
-      );
+    if (q === undefined) this.queues.set(name, (q = new MemoryQueue(Date.now())));
     return q;
   }
 }
+
+const ZERO_COUNTS: QueueCounts = { ready: 0, delayed: 0, leased: 0, dead: 0 };
+const WINDOW_MS = ACTIVITY_WINDOW_SECONDS * 1000;
 
 export interface MemoryQueueStoreOptions {
   /** Scheduler of claim waits (which keep the process alive). Default: `sharedDeadlines`. */
@@ -64,8 +47,6 @@ export interface MemoryQueueStoreOptions {
 /** The queue port over shared in-process state. */
 export class MemoryQueueStore implements QueueStore {
   private closed = false;
-  /** Wakes for delayed releases: they do not keep the process alive, and end with the store. */
-  private readonly wakes = new Deadlines({ keepAlive: false });
   private readonly waits: Deadlines;
   private readonly watchers = new Set<BindingListener>();
 
@@ -76,66 +57,110 @@ export class MemoryQueueStore implements QueueStore {
     this.waits = options.deadlines ?? sharedDeadlines;
   }
 
-  enqueue(queue: string, payload: Uint8Array): Promise<string> {
+  enqueue(queue: string, payload: Uint8Array, options: EnqueueOptions = {}): Promise<string> {
     if (this.closed) return Promise.reject(closedError());
+    try {
+      validateEnqueueOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const q = this.state.queue(queue);
-    const id = `${Date.now()}-${++q.seq}`;
-    q.ready.push({
-      id,
-      payload: payload.slice(),
-      enqueuedAt: Date.now(),
-      attempt: 0,
-      availableAt: 0,
-      consumer: undefined,
-      lease: undefined,
-    });
-    wake(q);
+    const now = Date.now();
+    const { dedupKey, dedupMs } = options;
+    if (dedupKey !== undefined) {
+      const first = q.dedup.get(dedupKey, now);
+      if (first !== undefined) return Promise.resolve(first);
+    } else q.dedup.sweep(now);
+    const seq = ++q.seq;
+    const id = `${now}-${seq}`;
+    q.add(
+      {
+        id,
+        payload: payload.slice(),
+        enqueuedAt: now,
+        priority: options.priority ?? 0,
+        maxAttempts: options.maxAttempts ?? 0,
+        seq,
+        attempt: 0,
+        state: 'ready',
+        // The later of the delay and the due time; a past one is due now.
+        availableAt: Math.max(now + (options.delayMs ?? 0), options.notBefore ?? 0),
+        consumer: undefined,
+        lease: undefined,
+        heapIndex: -1,
+      },
+      now,
+    );
+    if (dedupKey !== undefined) q.dedup.put(dedupKey, id, now + dedupMs!);
     return Promise.resolve(id);
+  }
+
+  remove(queue: string, id: string): Promise<boolean> {
+    if (this.closed) return Promise.reject(closedError());
+    const q = this.state.queues.get(queue);
+    const message = q?.messages.get(id);
+    if (q === undefined || message === undefined) return Promise.resolve(false);
+    const now = Date.now();
+    q.promote(now);
+    let removed: boolean;
+    if (message.state === 'ready') removed = q.ready.remove(message);
+    else if (message.state === 'delayed') removed = q.delayed.remove(message);
+    // Released: waiting for its redelivery. A leased one is not, even once its lease lapsed:
+    // its receiver may still settle it until someone claims it again.
+    else if (message.consumer === undefined) removed = q.held.remove(message);
+    else removed = false;
+    if (removed) {
+      q.messages.delete(id);
+      message.state = 'gone';
+    }
+    return Promise.resolve(removed);
   }
 
   async claim(queue: string, consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]> {
     this.assertOpen();
-    const q = this.state.queue(queue);
+    validateRateLimit(options.rateLimit);
     const deadline = Date.now() + options.waitMs;
     for (;;) {
-      const taken = this.take(q, consumer, options);
-      if (
-        taken.length > 0 ||
-        Date.now() >= deadline ||
-        options.signal?.aborted === true ||
-        this.closed
-      )
+      // Looked up each time: a queue deleted while we waited is a new, empty one.
+      const q = this.state.queue(queue);
+      const now = Date.now();
+      const taken = q.take(consumer, options, now);
+      if (taken.length > 0 || now >= deadline || options.signal?.aborted === true || this.closed)
         return taken;
-      await this.waitForWork(q, deadline, options.signal);
+      await this.waitForWork(q, q.nextLook(options.rateLimit, now, deadline), options.signal);
     }
   }
 
   ack(queue: string, id: string, lease: string): Promise<boolean> {
-    return this.settle(queue, id, lease, (q) => {
-      q.held.delete(id);
+    return this.settle(queue, id, lease, (q, message, now) => {
+      q.held.remove(message);
+      q.messages.delete(id);
+      message.state = 'gone';
+      q.activity.record(ActivityKind.Completed, now);
     });
   }
 
   release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
-    return this.settle(queue, id, lease, (q, message) => {
+    return this.settle(queue, id, lease, (q, message, now) => {
       message.consumer = undefined;
       message.lease = undefined;
-      message.availableAt = Date.now() + delayMs;
-      this.wakeAt(q, delayMs);
+      message.availableAt = now + Math.max(0, delayMs);
+      q.held.update(message);
+      q.activity.record(ActivityKind.Failed, now);
+      // Waiting claims look again: now, or at the new, possibly earlier, release time.
+      q.wake();
     });
   }
 
   extend(queue: string, id: string, lease: string, leaseMs: number): Promise<boolean> {
-    return this.settle(queue, id, lease, (_q, message) => {
-      message.availableAt = Date.now() + leaseMs;
+    return this.settle(queue, id, lease, (q, message, now) => {
+      message.availableAt = now + leaseMs;
+      q.held.update(message);
     });
   }
 
   deadLetter(queue: string, id: string, lease: string, reason: string): Promise<boolean> {
-    return this.settle(queue, id, lease, (q, message) => {
-      q.held.delete(id);
-      q.dead.push({ message, reason, deadAt: Date.now() });
-    });
+    return this.settle(queue, id, lease, (q, message, now) => q.bury(message, reason, now));
   }
 
   /** Apply `change` only if `lease` is the message's current lease token. */
@@ -143,33 +168,45 @@ export class MemoryQueueStore implements QueueStore {
     queue: string,
     id: string,
     lease: string,
-    change: (q: MemoryQueue, message: StoredMessage) => void,
+    change: (q: MemoryQueue, message: StoredMessage, now: number) => void,
   ): Promise<boolean> {
     if (this.closed) return Promise.reject(closedError());
-    const q = this.state.queue(queue);
-    const message = q.held.get(id);
-    if (message === undefined || message.consumer === undefined || message.lease !== lease) {
+    const q = this.state.queues.get(queue);
+    const message = q?.messages.get(id);
+    if (
+      q === undefined ||
+      message === undefined ||
+      message.state !== 'held' ||
+      message.consumer === undefined ||
+      message.lease !== lease
+    )
       return Promise.resolve(false);
-    }
-    change(q, message);
+    change(q, message, Date.now());
     return Promise.resolve(true);
   }
 
   counts(queue: string): Promise<QueueCounts> {
-    const q = this.state.queue(queue);
+    const q = this.state.queues.get(queue);
+    return Promise.resolve(q === undefined ? { ...ZERO_COUNTS } : q.counts(Date.now()));
+  }
+
+  activity(queue: string): Promise<QueueActivity> {
+    const q = this.state.queues.get(queue);
+    if (q === undefined)
+      return Promise.resolve({
+        ...ZERO_COUNTS,
+        enqueued: 0,
+        completed: 0,
+        failed: 0,
+        windowMs: WINDOW_MS,
+      });
     const now = Date.now();
-    let delayed = 0;
-    let leased = 0;
-    for (const m of q.held.values()) {
-      if (m.consumer !== undefined && m.availableAt > now) leased++;
-      else if (m.availableAt > now) delayed++;
-    }
-    const expired = q.held.size - delayed - leased;
+    q.dedup.sweep(now);
     return Promise.resolve({
-      ready: q.ready.length + expired,
-      delayed,
-      leased,
-      dead: q.dead.length,
+      ...q.counts(now),
+      ...q.activity.totals(now),
+      // Whole seconds, as the buckets are: a queue made a moment ago has a 1 s window, not 0.
+      windowMs: Math.min(WINDOW_MS, Math.max(1000, now - q.createdAt)),
     });
   }
 
@@ -234,7 +271,7 @@ export class MemoryQueueStore implements QueueStore {
     const dead = this.state.queues.get(queue)?.dead;
     const index = dead?.findIndex((d) => d.message.id === id) ?? -1;
     if (index < 0) return Promise.resolve(false);
-    dead!.splice(index, 1);
+    dead!.splice(index, 1)[0]!.message.state = 'gone';
     return Promise.resolve(true);
   }
 
@@ -243,18 +280,22 @@ export class MemoryQueueStore implements QueueStore {
     const q = this.state.queues.get(queue);
     const index = q?.dead.findIndex((d) => d.message.id === id) ?? -1;
     if (q === undefined || index < 0) return Promise.resolve(false);
-    const { message } = q.dead.splice(index, 1)[0]!;
-    message.consumer = undefined;
-    message.availableAt = 0;
-    q.held.set(message.id, message);
-    wake(q);
+    revive(q, q.dead.splice(index, 1));
     return Promise.resolve(true);
+  }
+
+  retryDeadLetters(queue: string): Promise<number> {
+    if (this.closed) return Promise.reject(closedError());
+    const q = this.state.queues.get(queue);
+    if (q === undefined) return Promise.resolve(0);
+    return Promise.resolve(revive(q, q.dead.splice(0)));
   }
 
   purgeDeadLetters(queue: string): Promise<number> {
     if (this.closed) return Promise.reject(closedError());
-    const dead = this.state.queues.get(queue)?.dead;
-    return Promise.resolve(dead?.splice(0).length ?? 0);
+    const dead = this.state.queues.get(queue)?.dead.splice(0) ?? [];
+    for (const d of dead) d.message.state = 'gone';
+    return Promise.resolve(dead.length);
   }
 
   deleteQueue(queue: string): Promise<void> {
@@ -263,7 +304,7 @@ export class MemoryQueueStore implements QueueStore {
       void this.unbind(queue, pattern);
     const q = this.state.queues.get(queue);
     this.state.queues.delete(queue);
-    if (q !== undefined) wake(q);
+    q?.wake();
     return Promise.resolve();
   }
 
@@ -278,66 +319,30 @@ export class MemoryQueueStore implements QueueStore {
     this.closed = true;
     for (const watcher of this.watchers) this.state.bindingListeners.delete(watcher);
     this.watchers.clear();
-    // Fires the pending wakes: harmless, every waiter is woken just below anyway.
-    this.wakes.close();
-    for (const q of this.state.queues.values()) wake(q);
+    for (const q of this.state.queues.values()) q.wake();
   }
 
-  /** Redeliveries (expired leases, due releases) first, then new messages in order. */
-  private take(q: MemoryQueue, consumer: string, options: ClaimOptions): ClaimedMessage[] {
-    const now = Date.now();
-    const out: ClaimedMessage[] = [];
-    const lease = (m: StoredMessage): void => {
-      m.attempt++;
-      m.consumer = consumer;
-      m.lease = randomBytes(12).toString('base64url');
-      m.availableAt = now + options.leaseMs;
-      q.held.set(m.id, m);
-      out.push({
-        id: m.id,
-        payload: m.payload,
-        attempt: m.attempt,
-        enqueuedAt: m.enqueuedAt,
-        lease: m.lease,
-      });
-    };
-    for (const m of q.held.values()) {
-      if (out.length >= options.count) break;
-      if (m.availableAt <= now) lease(m);
-    }
-    while (out.length < options.count && q.ready.length > 0) lease(q.ready.shift()!);
-    return out;
-  }
-
+  /** Sleep until `until`, a wake-up of the queue (new work) or the abort, whichever is first. */
   private waitForWork(
     q: MemoryQueue,
-    deadline: number,
+    until: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
     return new Promise((resolve) => {
-      // Also wake when the earliest lease or delay ends, so redeliveries are not missed.
-      let next = deadline;
-      for (const m of q.held.values()) next = Math.min(next, m.availableAt);
       const done = (): void => {
         entry.cancel();
         q.waiters.delete(done);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const entry = this.waits.at(next, done);
+      const entry = this.waits.at(until, done);
       q.waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });
   }
 
-  private wakeAt(q: MemoryQueue, delayMs: number): void {
-    if (delayMs <= 0) return wake(q);
-    this.wakes.add(delayMs, () => wake(q));
-  }
-
   private assertOpen(): void {
-    if (this.closed)
-      throw new BackendUnavailableError('The memory backend of this host is closed.');
+    if (this.closed) throw closedError();
   }
 }
 
@@ -345,6 +350,12 @@ function closedError(): BackendUnavailableError {
   return new BackendUnavailableError('The memory backend of this host is closed.');
 }
 
-function wake(q: MemoryQueue): void {
-  for (const waiter of [...q.waiters]) waiter();
+/** Put dead letters back among the ready messages (attempts kept); how many. */
+function revive(q: MemoryQueue, entries: Array<{ message: StoredMessage }>): number {
+  for (const { message } of entries) {
+    q.messages.set(message.id, message);
+    q.makeReady(message);
+  }
+  if (entries.length > 0) q.wake();
+  return entries.length;
 }

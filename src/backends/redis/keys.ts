@@ -1,39 +1,50 @@
 /**
  * Every Redis key and channel name of the Redis backend, built here and nowhere else.
  *
- * All names start with the hash tag `{<namespace>}` so that, on Redis Cluster, all keys of a
- * namespace live in one slot and any script may take any of them. Scripts never build key
- * names: each declares every key it touches in KEYS.
+ * Namespace-wide names start with the hash tag `{<ns>}`; the names of one queue start with a
+ * hash tag of their own, `{<ns>:q:<queue>}`, so that on Redis Cluster a namespace's queues
+ * spread over the slots while every key of one queue shares a slot (like BullMQ's `{queue}`).
+ * No script touches two slots: a script takes either namespace-wide keys or the keys of one
+ * queue. Scripts never build key names: each declares every key it touches in KEYS.
  *
- * | name                         | type    | holds                                                    |
- * | ---------------------------- | ------- | -------------------------------------------------------- |
- * | `{ns}:nodes`                 | ZSET    | node id → liveness deadline (Redis TIME, epoch ms)      |
- * | `{ns}:reg:<kind>`            | HASH    | entry id → entry (`[u8 nodeLen][nodeId][value bytes]`)  |
- * | `{ns}:own:<nodeId>`          | SET     | `<len(kind)>:<kind><id>` of every entry the node owns    |
- * | `{ns}:log:<kind>`            | STREAM  | change log of one kind: ids `<epoch>-<n>`, `f` = frame  |
- * | `{ns}:rc:<kind>` (channel)   | pub/sub | registry change frames of one kind (hints, see watches)  |
- * | `{ns}:t:<topic>` (channel)   | pub/sub | broadcast transport frames of one topic                  |
- * | `{ns}:n:<nodeId>` (channel)  | pub/sub | the node's inbox: direct messages, requests, replies     |
- * | `{ns}:q:<queue>:seq`         | STRING  | message id counter                                       |
- * | `{ns}:q:<queue>:data`        | HASH    | message id → payload                                     |
- * | `{ns}:q:<queue>:meta`        | HASH    | id → `<attempt>:<enqueuedAt ms>[:<lease token>]`         |
- * | `{ns}:q:<queue>:ready`       | LIST    | ids never claimed, oldest first                          |
- * | `{ns}:q:<queue>:leased`      | ZSET    | id → lease end (epoch ms)                                |
- * | `{ns}:q:<queue>:delayed`     | ZSET    | id → when a released message is claimable again          |
- * | `{ns}:q:<queue>:dead`        | ZSET    | id → when it was dead-lettered                           |
- * | `{ns}:q:<queue>:why`         | HASH    | id → dead-letter reason                                  |
- * | `{ns}:bindings`              | SET     | `<len(queue)>:<queue><pattern>` event pattern bindings   |
- * | `{ns}:qn:<queue>` (channel)  | pub/sub | "something to claim" wake-ups of one queue               |
- * | `{ns}:bc` (channel)          | pub/sub | binding changes: `+` or `-` then the bindings member     |
+ * | name                          | type    | holds                                                   |
+ * | ----------------------------- | ------- | ------------------------------------------------------- |
+ * | `{ns}:nodes`                  | ZSET    | node id → liveness deadline (Redis TIME, epoch ms)     |
+ * | `{ns}:reg:<kind>`             | HASH    | entry id → entry (`[u8 nodeLen][nodeId][value bytes]`) |
+ * | `{ns}:own:<nodeId>`           | SET     | `<len(kind)>:<kind><id>` of every entry the node owns   |
+ * | `{ns}:log:<kind>`             | STREAM  | change log of one kind: ids `<epoch>-<n>`, `f` = frame |
+ * | `{ns}:rc:<kind>` (channel)    | pub/sub | registry change frames of one kind (hints, see watches) |
+ * | `{ns}:t:<topic>` (channel)    | pub/sub | broadcast transport frames of one topic                 |
+ * | `{ns}:n:<nodeId>` (channel)   | pub/sub | the node's inbox: direct messages, requests, replies    |
+ * | `{ns}:bindings`               | SET     | `<len(queue)>:<queue><pattern>` event pattern bindings  |
+ * | `{ns}:bc` (channel)           | pub/sub | binding changes: `+` or `-` then the bindings member    |
+ * | `{ns:q:<queue>}:seq`          | STRING  | message id counter                                      |
+ * | `{ns:q:<queue>}:data`         | HASH    | message id → payload                                    |
+ * | `{ns:q:<queue>}:meta`         | HASH    | id → `<attempt>:<enqueuedAt>:<maxAttempts>:<priority>[:<lease token>]` |
+ * | `{ns:q:<queue>}:ready`        | LIST    | ready ids of priority 0, oldest first                   |
+ * | `{ns:q:<queue>}:prio`         | ZSET    | ready ids of other priorities → -priority·2³² + seq mod 2³² |
+ * | `{ns:q:<queue>}:leased`       | ZSET    | id → lease end (epoch ms)                               |
+ * | `{ns:q:<queue>}:delayed`      | ZSET    | id → when it becomes ready (delayed, released, retried) |
+ * | `{ns:q:<queue>}:dead`         | ZSET    | id → when it was dead-lettered                          |
+ * | `{ns:q:<queue>}:why`          | HASH    | id → dead-letter reason                                 |
+ * | `{ns:q:<queue>}:rate`         | HASH    | activity ring: per-second counters of the last minute   |
+ * | `{ns:q:<queue>}:rl`           | STRING  | claims in the current rate-limit window (PX = its end)  |
+ * | `{ns:q:<queue>}:wake`         | STRING  | set (PX) while a claimer waits: enqueues then publish   |
+ * | `{ns:q:<queue>}:epoch`        | STRING  | when the queue's dedup memory began (Redis TIME, µs)    |
+ * | `{ns:q:<queue>}:dd:<key>`     | STRING  | `<epoch>:<id>` of the first message with a dedup key (PX) |
+ * | `{ns:q:<queue>}:qn` (channel) | pub/sub | "something to claim" wake-ups of one queue              |
  *
- * A queue's key names end in a fixed suffix without `:`, so no two queues share a key whatever
- * their names.
+ * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
+ * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
+ * whatever their names (a queue name holding `}` shortens the hash tag, but all keys of that
+ * queue still share it). Namespace-wide names never collide with queue names either: after the
+ * tag they take other suffixes.
  *
  * Keys live in one logical database (`redis://host/<db>`), but pub/sub channels are
  * server-wide: channel names of a database other than 0 therefore carry it after the hash tag,
- * `{ns}:db<N>:rc:<kind>`, `{ns}:db<N>:t:<topic>` and so on, so two clusters sharing a server
- * and a namespace in different databases never hear each other (database 0 keeps the plain
- * names; `db<N>:` never starts a name of database 0).
+ * `{ns}:db<N>:rc:<kind>`, `{ns}:db<N>:t:<topic>`, `{ns:q:<queue>}:db<N>:qn` and so on, so two
+ * clusters sharing a server and a namespace in different databases never hear each other
+ * (database 0 keeps the plain names; `db<N>:` never starts a name of database 0).
  */
 export interface RedisKeys {
   /** The prefix every name starts with: `{namespace}:`. */
@@ -64,7 +75,7 @@ export interface RedisKeys {
   readonly bindings: string;
   /** Channel carrying binding changes (published by the bind/unbind scripts). */
   readonly bindingsChannel: string;
-  /** Prefix of every queue key (`{ns}:q:`). */
+  /** What every queue's hash tag starts with (`{ns:q:`). */
   readonly queuePrefix: string;
 }
 
@@ -74,11 +85,25 @@ export interface QueueKeys {
   readonly data: string;
   readonly meta: string;
   readonly ready: string;
+  readonly prio: string;
   readonly leased: string;
   readonly delayed: string;
   readonly dead: string;
   readonly why: string;
+  readonly rate: string;
+  readonly rateLimit: string;
+  readonly wake: string;
+  readonly epoch: string;
+  /** Every key above (what deleting the queue removes; dedup keys expire on their own). */
+  readonly all: readonly string[];
+  /** The key remembering one dedup key. */
+  dedup(key: string): string;
   readonly notify: string;
+}
+
+/** A dedup key as a key-name suffix without `}` (and without `%` standing for itself). */
+function escapeDedupKey(key: string): string {
+  return key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D'));
 }
 
 /** Member of an owned set naming one entry: the kind's length keeps any kind/id pair unambiguous. */
@@ -95,8 +120,8 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
   const changePrefix = `${channels}rc:`;
   const topicPrefix = `${channels}t:`;
   const inboxPrefix = `${channels}n:`;
-  const queuePrefix = `${prefix}q:`;
-  const notifyPrefix = `${channels}qn:`;
+  const queuePrefix = `{${namespace}:q:`;
+  const notifyName = db === 0 ? 'qn' : `db${db}:qn`;
   return {
     prefix,
     nodes: `${prefix}nodes`,
@@ -113,17 +138,27 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     bindingsChannel: `${prefix}bc`,
     queuePrefix,
     queue: (name) => {
-      const base = `${queuePrefix}${name}:`;
-      return {
+      const base = `${queuePrefix}${name}}:`;
+      const keys = {
         seq: `${base}seq`,
         data: `${base}data`,
         meta: `${base}meta`,
         ready: `${base}ready`,
+        prio: `${base}prio`,
         leased: `${base}leased`,
         delayed: `${base}delayed`,
         dead: `${base}dead`,
         why: `${base}why`,
-        notify: notifyPrefix + name,
+        rate: `${base}rate`,
+        rateLimit: `${base}rl`,
+        wake: `${base}wake`,
+        epoch: `${base}epoch`,
+      };
+      return {
+        ...keys,
+        all: Object.values(keys),
+        dedup: (key: string) => `${base}dd:${escapeDedupKey(key)}`,
+        notify: base + notifyName,
       };
     },
   };

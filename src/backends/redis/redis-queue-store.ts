@@ -6,7 +6,9 @@ import type {
   ClaimedMessage,
   ClaimOptions,
   DeadLetter,
+  EnqueueOptions,
   PortSubscription,
+  QueueActivity,
   QueueCounts,
   QueueStore,
 } from '../ports.js';
@@ -14,47 +16,51 @@ import { BindingWatch, decodeBinding } from './binding-watch.js';
 import type { CommandRunner } from './connection.js';
 import type { BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
+import { checkClaimOptions, enqueueArgs } from './queue-options.js';
+import {
+  MAX_TIMER_MS,
+  QUEUE_WATCH_IDLE_MS,
+  QueueWakeups,
+  sleepUntil,
+  type Waiter,
+} from './queue-wakeups.js';
 import { evalScript, type LuaScript, type ScriptName } from './scripts.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
-/** Someone waiting in `claim` for work on one queue. */
-interface Waiter {
-  notified: boolean;
-  wake?: () => void;
-}
+export { QUEUE_WATCH_IDLE_MS } from './queue-wakeups.js';
 
-/** The wake-up subscription of one queue, shared by every claim waiting on it. */
-interface QueueWatch {
-  readonly queue: string;
-  readonly waiters: Set<Waiter>;
-  /** Resolves once the wake-up channel is subscribed. */
-  readonly ready: Promise<void>;
-  /** Removes the channel handler; set once subscribed. */
-  unsubscribe?: () => Promise<void>;
-  /** Pending close after the last waiter left. */
-  idleTimer?: NodeJS.Timeout;
-  closed: boolean;
-}
-
-/** How long a queue's wake-up subscription outlives its last waiting claim (a consumer loop claims again at once). */
-export const QUEUE_WATCH_IDLE_MS = 1000;
+/** Most queues whose key names are kept built (a cache for the hot path, cleared when full). */
+const KEY_CACHE_SIZE = 1024;
+/** Dead letters moved back per script call by `retryDeadLetters` (bounds each call's work). */
+const RETRY_CHUNK = 1000;
+/** How much longer than its own wait a claimer's "someone waits" mark lasts (latency slack). */
+const WAKE_MARK_SLACK_MS = 1000;
 
 /**
- * The queue port over Redis: per queue a LIST of new ids, ZSETs of leased and delayed ids
- * scored by time (Redis TIME), a HASH of payloads and one of attempt counters, a ZSET and HASH
- * of dead letters; every transition is one script. A lease is proven by its token, random and
- * unique per delivery (a random prefix per claim call plus the delivery's position in it),
- * stored with the message by the claim: `ack`, `release`, `extend` and `deadLetter` compare it
- * atomically in their script and change nothing for a lease that was lost or already settled,
- * and no token of an earlier delivery (even one from before a Redis restart) ever matches.
- * Claimers never block a connection: a claim that finds nothing waits for a wake-up on the
- * queue's channel (published by enqueue and release), for the earliest lease or delay to end,
- * or for `waitMs`, whichever comes first. The channel is subscribed while claims wait on it
- * (and {@link QUEUE_WATCH_IDLE_MS} longer), not for the life of the process.
+ * The queue port over Redis. Each queue's keys share the hash tag `{<ns>:q:<queue>}` (one slot
+ * per queue on Redis Cluster, see keys.ts): a LIST of ready ids of priority 0 and a ZSET of
+ * ready ids of other priorities, ZSETs of leased and delayed ids scored by time (Redis TIME),
+ * a HASH of payloads and one of metas (attempt, enqueue time, max deliveries, priority, lease
+ * token), a ZSET and HASH of dead letters, an activity ring; every transition is one script,
+ * O(1) or O(log n) on the hot path (enqueue, claim, ack).
+ *
+ * A lease is proven by its token, random and unique per delivery (a random prefix per claim
+ * call plus the delivery's position in it), stored with the message by the claim: `ack`,
+ * `release`, `extend` and `deadLetter` compare it atomically in their script and change
+ * nothing for a lease that was lost or already settled, and no token of an earlier delivery
+ * (even one from before a Redis restart) ever matches.
+ *
+ * Claimers never block a connection: a claim that finds nothing marks the queue as waited on
+ * (a key with an expiry) and waits for a wake-up on the queue's channel (published by enqueue,
+ * release and retry while the mark exists), until the time the script named (earliest lease
+ * end, due time, or rate-limit window end, measured on Redis's clock), or `waitMs`, whichever
+ * comes first. The channel is subscribed while claims wait on it (and
+ * {@link QUEUE_WATCH_IDLE_MS} longer), not for the life of the process.
  * Messages live as long as Redis keeps data (configure persistence for durability).
  */
 export class RedisQueueStore implements QueueStore {
-  private readonly watches = new Map<string, QueueWatch>();
+  private readonly wakeups: QueueWakeups;
+  private readonly keyCache = new Map<string, QueueKeys>();
   private closed = false;
   /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
   private readonly boundHere = new Set<string>();
@@ -63,12 +69,13 @@ export class RedisQueueStore implements QueueStore {
   constructor(
     private readonly keys: RedisKeys,
     private readonly runner: CommandRunner,
-    private readonly hub: SubscriptionHub,
+    hub: SubscriptionHub,
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
-    private readonly watchIdleMs = QUEUE_WATCH_IDLE_MS,
+    watchIdleMs = QUEUE_WATCH_IDLE_MS,
   ) {
+    this.wakeups = new QueueWakeups(hub, logger, watchIdleMs);
     this.bindingWatch = new BindingWatch(
       hub,
       keys.bindingsChannel,
@@ -79,40 +86,103 @@ export class RedisQueueStore implements QueueStore {
     );
   }
 
-  async enqueue(queue: string, payload: Uint8Array): Promise<string> {
+  async enqueue(queue: string, payload: Uint8Array, options?: EnqueueOptions): Promise<string> {
     const k = this.queueKeys(queue);
+    const o = enqueueArgs(options);
     const id = (await this.script(
       'enqueueMessage',
       `enqueue to ${queue}`,
-      [k.seq, k.data, k.meta, k.ready],
-      [Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), k.notify],
-    )) as Buffer;
-    return id.toString();
+      [
+        k.seq,
+        k.data,
+        k.meta,
+        k.ready,
+        k.prio,
+        k.delayed,
+        k.rate,
+        k.wake,
+        k.epoch,
+        o.dedupKey === undefined ? k.epoch : k.dedup(o.dedupKey),
+      ],
+      [
+        Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+        k.notify,
+        o.delayMs,
+        o.notBefore,
+        o.priority,
+        o.maxAttempts,
+        o.dedupMs,
+      ],
+    )) as number | Buffer | [number, number];
+    if (!Array.isArray(id)) return String(id);
+    // Due delayed ids without meta (corrupt or forged) were dropped on the way.
+    this.faults.record('malformedQueueMessage', { queue }, undefined, id[1]);
+    return String(id[0]);
+  }
+
+  async remove(queue: string, id: string): Promise<boolean> {
+    const k = this.queueKeys(queue);
+    const done = await this.script(
+      'removeMessage',
+      `remove ${queue}/${id}`,
+      [k.meta, k.data, k.delayed, k.prio, k.dead, k.ready],
+      [id],
+    );
+    return done === 1;
   }
 
   async claim(queue: string, consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]> {
     const k = this.queueKeys(queue);
-    if (!(options.count >= 1) || !(options.leaseMs >= 1)) {
-      throw new ValidationError('claim needs count >= 1 and leaseMs >= 1.', {
-        details: { queue, consumer },
-      });
-    }
+    checkClaimOptions(queue, consumer, options);
+    const count = Math.floor(options.count);
+    const leaseMs = Math.max(1, Math.round(options.leaseMs));
+    const limit = options.rateLimit;
     const deadline = Date.now() + Math.max(0, options.waitMs);
     const waiter: Waiter = { notified: false };
     // Subscribed before the first look, so no wake-up between the look and the wait is lost.
-    const watch = options.waitMs > 0 ? this.join(queue, k, waiter) : undefined;
+    const watch = options.waitMs > 0 ? this.wakeups.join(queue, k.notify, waiter) : undefined;
     try {
       if (watch !== undefined) await watch.ready;
       for (;;) {
         waiter.notified = false;
+        const prefix = leaseTokenPrefix();
+        const left = deadline - Date.now();
         const flat = (await this.script(
           'claimMessages',
           `claim from ${queue}`,
-          [k.ready, k.leased, k.delayed, k.meta, k.data],
-          [options.count, options.leaseMs, leaseTokenPrefix()],
+          [
+            k.ready,
+            k.prio,
+            k.leased,
+            k.delayed,
+            k.meta,
+            k.data,
+            k.seq,
+            k.dead,
+            k.why,
+            k.rate,
+            k.rateLimit,
+            k.wake,
+          ],
+          [
+            count,
+            leaseMs,
+            prefix,
+            limit?.max ?? 0,
+            Math.ceil(limit?.intervalMs ?? 0),
+            watch === undefined || left <= 0
+              ? 0
+              : Math.min(MAX_TIMER_MS, Math.ceil(left) + WAKE_MARK_SLACK_MS),
+          ],
         )) as Array<Buffer | number>;
         this.faults.record('malformedQueueMessage', { queue }, undefined, flat[1] as number);
-        const messages = decodeClaimed(flat);
+        if ((flat[2] as number) > 0) {
+          this.logger.debug(
+            { queue, count: flat[2] },
+            'Dead-lettered messages delivered too often without being settled',
+          );
+        }
+        const messages = decodeClaimed(flat, prefix);
         if (
           messages.length > 0 ||
           this.closed ||
@@ -122,12 +192,16 @@ export class RedisQueueStore implements QueueStore {
           return messages;
         if (waiter.notified) continue;
         const next = flat[0] as number;
-        await sleepUntil(waiter, Math.min(deadline, next > 0 ? next : Infinity), options.signal);
+        await sleepUntil(
+          waiter,
+          Math.min(deadline, next >= 0 ? Date.now() + next : Infinity),
+          options.signal,
+        );
         // Closed meanwhile: nothing was claimed, end the wait empty-handed.
         if (this.closed) return [];
       }
     } finally {
-      if (watch !== undefined) this.leave(queue, watch, waiter);
+      if (watch !== undefined) this.wakeups.leave(queue, watch, waiter);
     }
   }
 
@@ -136,7 +210,7 @@ export class RedisQueueStore implements QueueStore {
     const done = await this.script(
       'ackMessage',
       `ack ${queue}/${id}`,
-      [k.leased, k.data, k.meta],
+      [k.leased, k.data, k.meta, k.rate],
       [id, lease],
     );
     return done === 1;
@@ -147,7 +221,7 @@ export class RedisQueueStore implements QueueStore {
     const done = await this.script(
       'releaseMessage',
       `release ${queue}/${id}`,
-      [k.leased, k.delayed, k.meta],
+      [k.leased, k.delayed, k.meta, k.rate, k.wake],
       [id, lease, Math.max(0, Math.round(delayMs)), k.notify],
     );
     return done === 1;
@@ -172,7 +246,7 @@ export class RedisQueueStore implements QueueStore {
     const done = await this.script(
       'deadLetterMessage',
       `dead-letter ${queue}/${id}`,
-      [k.leased, k.meta, k.dead, k.why],
+      [k.leased, k.meta, k.dead, k.why, k.rate],
       [id, lease, reason],
     );
     return done === 1;
@@ -183,10 +257,31 @@ export class RedisQueueStore implements QueueStore {
     const [ready, delayed, leased, dead] = (await this.script(
       'countMessages',
       `count ${queue}`,
-      [k.ready, k.leased, k.delayed, k.dead],
+      [k.ready, k.prio, k.leased, k.delayed, k.dead],
       [],
     )) as number[];
     return { ready: ready ?? 0, delayed: delayed ?? 0, leased: leased ?? 0, dead: dead ?? 0 };
+  }
+
+  async activity(queue: string): Promise<QueueActivity> {
+    const k = this.queueKeys(queue);
+    const [ready, delayed, leased, dead, enqueued, completed, failed, windowMs] =
+      (await this.script(
+        'queueActivity',
+        `read the activity of ${queue}`,
+        [k.ready, k.prio, k.leased, k.delayed, k.dead, k.rate],
+        [],
+      )) as number[];
+    return {
+      ready: ready ?? 0,
+      delayed: delayed ?? 0,
+      leased: leased ?? 0,
+      dead: dead ?? 0,
+      enqueued: enqueued ?? 0,
+      completed: completed ?? 0,
+      failed: failed ?? 0,
+      windowMs: windowMs ?? 0,
+    };
   }
 
   async bind(queue: string, pattern: string): Promise<void> {
@@ -250,14 +345,15 @@ export class RedisQueueStore implements QueueStore {
     this.assertOpen();
     const names = new Set((await this.bindings()).map((b) => b.queue));
     const { queuePrefix } = this.keys;
-    const match = `${escapeGlob(queuePrefix)}*:seq`;
+    // Every queue's seq key: `{ns:q:<queue>}:seq` (no other key ends in `}:seq`, see keys.ts).
+    const match = `${escapeGlob(queuePrefix)}*}:seq`;
     let cursor = '0';
     do {
       const [next, found] = await this.runner.run('list queues', (client) =>
         client.scan(cursor, 'MATCH', match, 'COUNT', 500),
       );
       cursor = next;
-      for (const key of found) names.add(key.slice(queuePrefix.length, -':seq'.length));
+      for (const key of found) names.add(key.slice(queuePrefix.length, -'}:seq'.length));
     } while (cursor !== '0');
     return [...names];
   }
@@ -272,15 +368,15 @@ export class RedisQueueStore implements QueueStore {
     )) as Array<Buffer | number>;
     const out: DeadLetter[] = [];
     for (let i = 0; i + 4 < flat.length; i += 5) {
-      const meta = (flat[i + 4] as Buffer).toString();
-      const colon = meta.indexOf(':');
+      // "<attempt>:<enqueuedAt>:..."; a garbage meta reads as 0.
+      const [attempt, enqueuedAt] = (flat[i + 4] as Buffer).toString().split(':', 2);
       out.push({
         id: (flat[i] as Buffer).toString(),
         deadAt: flat[i + 1] as number,
         reason: (flat[i + 2] as Buffer).toString(),
         payload: flat[i + 3] as Buffer,
-        attempt: Number(meta.slice(0, colon)),
-        enqueuedAt: Number(meta.slice(colon + 1)),
+        attempt: Number(attempt) || 0,
+        enqueuedAt: Number(enqueuedAt) || 0,
       });
     }
     return out;
@@ -298,14 +394,30 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async retryDeadLetter(queue: string, id: string): Promise<boolean> {
+    return (await this.retryDead(queue, id)) === 1;
+  }
+
+  async retryDeadLetters(queue: string): Promise<number> {
+    let moved = 0;
+    // In chunks, so no one script call holds Redis for long; stops at a short chunk.
+    for (;;) {
+      const n = await this.retryDead(queue);
+      moved += n;
+      if (n < RETRY_CHUNK) return moved;
+    }
+  }
+
+  /** Move dead letters back (one by id, or the oldest chunk); resolves with how many. */
+  private async retryDead(queue: string, id?: string): Promise<number> {
     const k = this.queueKeys(queue);
-    const done = await this.script(
-      'retryDeadLetter',
-      `retry dead letter ${queue}/${id}`,
-      [k.dead, k.why, k.delayed],
-      [id, k.notify],
-    );
-    return done === 1;
+    const args: Array<string | number> = [RETRY_CHUNK, k.notify];
+    if (id !== undefined) args.push(id);
+    return (await this.script(
+      'retryDeadLetters',
+      id === undefined ? `retry dead letters of ${queue}` : `retry dead letter ${queue}/${id}`,
+      [k.dead, k.why, k.delayed, k.wake],
+      args,
+    )) as number;
   }
 
   async purgeDeadLetters(queue: string): Promise<number> {
@@ -318,17 +430,23 @@ export class RedisQueueStore implements QueueStore {
     )) as number;
   }
 
+  /**
+   * Two steps, one per slot: unbind every pattern (the namespace's slot) so no more events feed
+   * the queue, then delete the queue's keys (its own slot). Dedup keys are left to expire: the
+   * queue's dedup epoch goes with its keys, so they never match again.
+   */
   async deleteQueue(queue: string): Promise<void> {
     const k = this.queueKeys(queue);
     const prefix = ownedMember(queue, '');
     for (const member of [...this.boundHere])
       if (member.startsWith(prefix)) this.boundHere.delete(member);
     await this.script(
-      'deleteQueue',
-      `delete ${queue}`,
-      [this.keys.bindings, k.seq, k.data, k.meta, k.ready, k.leased, k.delayed, k.dead, k.why],
+      'unbindAll',
+      `unbind every pattern of ${queue}`,
+      [this.keys.bindings],
       [prefix, this.keys.bindingsChannel],
     );
+    await this.runner.run(`delete ${queue}`, (client) => client.unlink(...k.all));
   }
 
   private async bindingMembers(): Promise<Buffer[]> {
@@ -340,93 +458,12 @@ export class RedisQueueStore implements QueueStore {
   close(): void {
     this.closed = true;
     this.bindingWatch.close();
-    for (const watch of [...this.watches.values()]) {
-      for (const waiter of watch.waiters) waiter.wake?.();
-      this.closeWatch(watch);
-    }
-    this.watches.clear();
+    this.wakeups.close();
   }
 
   /** Queues whose wake-up channel is subscribed (or being subscribed) now; for tests. */
   get watchedQueues(): string[] {
-    return [...this.watches.keys()];
-  }
-
-  /** Add `waiter` to the queue's watch, subscribing its wake-up channel if nobody else does. */
-  private join(queue: string, k: QueueKeys, waiter: Waiter): QueueWatch {
-    let watch = this.watches.get(queue);
-    if (watch === undefined) {
-      const waiters = new Set<Waiter>();
-      const created: QueueWatch = {
-        queue,
-        waiters,
-        closed: false,
-        ready: this.hub
-          .add(k.notify, () => {
-            for (const w of waiters) {
-              w.notified = true;
-              w.wake?.();
-            }
-          })
-          .then(
-            (unsubscribe) => {
-              created.unsubscribe = unsubscribe;
-              // Closed while subscribing (idle, or the store closed): undo at once.
-              if (created.closed) this.unsubscribe(created);
-            },
-            (error: unknown) => {
-              // A failed subscribe is retried by the next claim.
-              this.forget(queue, created);
-              throw error;
-            },
-          ),
-      };
-      created.ready.catch(() => undefined);
-      this.watches.set(queue, (watch = created));
-    }
-    clearTimeout(watch.idleTimer);
-    watch.idleTimer = undefined;
-    watch.waiters.add(waiter);
-    return watch;
-  }
-
-  /** `waiter` is done: once nobody waits for a while, unsubscribe. */
-  private leave(queue: string, watch: QueueWatch, waiter: Waiter): void {
-    watch.waiters.delete(waiter);
-    if (watch.waiters.size > 0 || watch.closed || this.watches.get(queue) !== watch) return;
-    clearTimeout(watch.idleTimer);
-    watch.idleTimer = setTimeout(() => {
-      watch.idleTimer = undefined;
-      if (watch.waiters.size === 0) {
-        this.forget(queue, watch);
-        this.closeWatch(watch);
-      }
-    }, this.watchIdleMs);
-    watch.idleTimer.unref();
-  }
-
-  private forget(queue: string, watch: QueueWatch): void {
-    if (this.watches.get(queue) === watch) this.watches.delete(queue);
-  }
-
-  private closeWatch(watch: QueueWatch): void {
-    clearTimeout(watch.idleTimer);
-    watch.idleTimer = undefined;
-    if (watch.closed) return;
-    watch.closed = true;
-    // Not subscribed yet: `join` undoes it once the SUBSCRIBE is confirmed.
-    if (watch.unsubscribe !== undefined) this.unsubscribe(watch);
-  }
-
-  private unsubscribe(watch: QueueWatch): void {
-    watch
-      .unsubscribe?.()
-      .catch((error: unknown) =>
-        this.logger.debug(
-          { err: error, queue: watch.queue },
-          'Could not unsubscribe from queue wake-ups',
-        ),
-      );
+    return this.wakeups.watchedQueues;
   }
 
   private script(
@@ -449,7 +486,12 @@ export class RedisQueueStore implements QueueStore {
         details: { field: 'queue' },
       });
     }
-    return this.keys.queue(queue);
+    let k = this.keyCache.get(queue);
+    if (k === undefined) {
+      if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+      this.keyCache.set(queue, (k = this.keys.queue(queue)));
+    }
+    return k;
   }
 
   private assertOpen(): void {
@@ -460,44 +502,24 @@ export class RedisQueueStore implements QueueStore {
   }
 }
 
-/** Longest delay `setTimeout` honours (longer ones fire at once). */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/**
- * Wait until `until` (epoch ms), until `waiter` is woken, or until `signal` aborts (at once if
- * it already has). Leaves no timer, listener or wake function behind, whichever comes first.
- */
-function sleepUntil(waiter: Waiter, until: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted === true) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      if (waiter.wake === done) waiter.wake = undefined;
-      resolve();
-    };
-    // Capped: past it the caller simply looks again.
-    const timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(0, until - Date.now())));
-    waiter.wake = done;
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** A random prefix of the lease tokens of one claim call (base64url: never a ':'). */
 function leaseTokenPrefix(): string {
   return `${randomBytes(12).toString('base64url')}.`;
 }
 
-/** `next, bad, (id, payload, attempt, enqueuedAt, lease)...` as claim-messages-5 returns it. */
-function decodeClaimed(flat: Array<Buffer | number>): ClaimedMessage[] {
+/**
+ * `next, bad, died, (id, payload, attempt, enqueuedAt)...` as claim-messages-12 returns it; the
+ * lease token of the i-th message is the call's prefix followed by i.
+ */
+function decodeClaimed(flat: Array<Buffer | number>, prefix: string): ClaimedMessage[] {
   const out: ClaimedMessage[] = [];
-  for (let i = 2; i + 4 < flat.length; i += 5) {
+  for (let i = 3; i + 3 < flat.length; i += 4) {
     out.push({
       id: (flat[i] as Buffer).toString(),
       payload: flat[i + 1] as Buffer,
       attempt: flat[i + 2] as number,
       enqueuedAt: flat[i + 3] as number,
-      lease: (flat[i + 4] as Buffer).toString(),
+      lease: prefix + out.length,
     });
   }
   return out;

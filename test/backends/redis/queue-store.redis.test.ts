@@ -3,6 +3,7 @@ import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Backend } from '../../../src/backends/ports.js';
+import { createKeys } from '../../../src/backends/redis/keys.js';
 import {
   QUEUE_WATCH_IDLE_MS,
   type RedisQueueStore,
@@ -242,7 +243,7 @@ describe('Redis queue store', () => {
   it('subscribes a queue wake-up channel only while claims wait on it, and closes it on close()', async () => {
     const probe = new Redis(SHARED_REDIS_URL);
     const numsub = async (queue: string): Promise<number> =>
-      Number((await probe.pubsub('NUMSUB', `{${namespace}}:qn:${queue}`))[1]);
+      Number((await probe.pubsub('NUMSUB', createKeys(namespace).queue(queue).notify))[1]);
     const node = await startBackend(option, 'queue-watch');
     const store = node.queues as RedisQueueStore;
     try {

@@ -17,6 +17,10 @@ const KEY_FUNCTIONS: Record<string, number[]> = {
   replace_wrong_type: [0],
   deadline_of: [0],
   holds_lease: [0, 1],
+  unleased_meta: [0],
+  count_activity: [0],
+  count_states: [0, 1, 2, 3, 4],
+  move_due: [0, 1, 2, 3, 4, 5],
   last_change: [0],
   log_change: [0],
 };
@@ -56,7 +60,7 @@ describe('Redis Lua scripts', () => {
       const keyVars = [
         ...body.matchAll(/for _, (\w+) in ipairs\(\{\s*KEYS\[\d+\](?:,\s*KEYS\[\d+\])*\s*\}\)/g),
       ].map((m) => m[1]);
-      for (const m of body.matchAll(/redis\.call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?/g)) {
+      for (const m of body.matchAll(/redis\.p?call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?/g)) {
         const command = m[1]!.toUpperCase();
         if (NO_KEY.has(command) || keyVars.includes(m[2])) continue;
         assert.match(m[2] ?? '', /^KEYS\[\d+\]$/, `${command} on ${m[2]} (not a declared key)`);
@@ -84,7 +88,7 @@ describe('Redis Lua scripts', () => {
           m[1]!.split(',').map((p) => p.trim()),
         ),
       );
-      for (const m of source.matchAll(/redis\.call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?/g)) {
+      for (const m of source.matchAll(/redis\.p?call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?/g)) {
         if (NO_KEY.has(m[1]!.toUpperCase())) continue;
         assert.ok(params.has(m[2]!), `${file}: ${m[1]} on ${m[2]} (not a key parameter)`);
       }

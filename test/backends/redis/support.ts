@@ -52,12 +52,15 @@ export async function deleteNamespace(url: string, namespace: string): Promise<v
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await client.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `{${namespace}}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    // Namespace-wide keys, then every queue's keys (their own hash tag, `{ns:q:<queue>}`).
+    for (const match of [`{${namespace}}:*`, `{${namespace}:q:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await client.del(...keys);
+      } while (cursor !== '0');
+    }
   } finally {
     client.disconnect();
   }

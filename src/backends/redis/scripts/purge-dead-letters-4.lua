@@ -1,10 +1,10 @@
 --[[
   purge-dead-letters-4: drop every dead letter of a queue, with payloads and bookkeeping.
 
-  KEYS[1]  {ns}:q:<queue>:dead      ZSET id -> when it died
-  KEYS[2]  {ns}:q:<queue>:why       HASH id -> reason
-  KEYS[3]  {ns}:q:<queue>:data      HASH id -> payload
-  KEYS[4]  {ns}:q:<queue>:meta      HASH id -> "<attempt>:<enqueuedAt ms>"
+  KEYS[1]  {ns:q:<queue>}:dead      ZSET id -> when it died
+  KEYS[2]  {ns:q:<queue>}:why       HASH id -> reason
+  KEYS[3]  {ns:q:<queue>}:data      HASH id -> payload
+  KEYS[4]  {ns:q:<queue>}:meta      HASH id -> "<attempt>:<enqueuedAt>:<maxAttempts>:<priority>"
 
   Returns  how many dead letters were dropped
 ]]

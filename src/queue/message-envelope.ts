@@ -1,0 +1,91 @@
+import type { Codec } from '../codec/codec.js';
+import { SerializationError } from '../errors/errors.js';
+import { NO_RETRY, type RetryPolicy } from './retry-policy.js';
+
+/**
+ * The stored form of a work-queue message: the codec's encoding of `{ d: data, h?: headers,
+ * r?: retry policy }`. Headers and the policy travel with the message, so whichever node claims
+ * it knows how to retry it.
+ */
+export interface Envelope {
+  readonly data: unknown;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly policy: RetryPolicy;
+}
+
+const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Encode a message; PayloadTooLargeError / SerializationError come from the codec. */
+export function encodeEnvelope(
+  codec: Codec,
+  data: unknown,
+  headers: Record<string, string> | undefined,
+  policy: RetryPolicy | undefined,
+): Uint8Array {
+  assertNoPollutingKeys(data, 0);
+  const envelope: { d: unknown; h?: Record<string, string>; r?: RetryPolicy } = { d: data };
+  if (headers !== undefined && Object.keys(headers).length > 0) envelope.h = { ...headers };
+  if (policy !== undefined && policy.maxRetries > 0) envelope.r = { ...policy };
+  return codec.encode(envelope);
+}
+
+/** Decode a stored message; throws SerializationError when it is not an envelope. */
+export function decodeEnvelope(codec: Codec, payload: Uint8Array): Envelope {
+  const value = codec.decode(payload) as { d?: unknown; h?: unknown; r?: unknown } | null;
+  if (typeof value !== 'object' || value === null || !('d' in value)) {
+    throw new SerializationError('not a message envelope');
+  }
+  return {
+    data: value.d,
+    headers: isHeaders(value.h) ? Object.freeze({ ...value.h }) : EMPTY_HEADERS,
+    policy: isPolicy(value.r) ? value.r : NO_RETRY,
+  };
+}
+
+function isHeaders(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.values(value).every((v) => typeof v === 'string')
+  );
+}
+
+function isPolicy(value: unknown): value is RetryPolicy {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    typeof r['maxRetries'] === 'number' &&
+    (r['backoff'] === 'fixed' || r['backoff'] === 'exponential') &&
+    typeof r['delay'] === 'number' &&
+    typeof r['maxDelay'] === 'number' &&
+    typeof r['jitter'] === 'boolean'
+  );
+}
+
+const MAX_DEPTH = 64;
+
+/**
+ * Refuse `__proto__` as an own key (what `JSON.parse` makes of a polluting document): the codec
+ * would carry it as plain data, but a receiver that merges `message.data` into an object
+ * (`Object.assign`, spread into a config) would then set a prototype. Refused at the sender,
+ * where the mistake can be seen.
+ */
+function assertNoPollutingKeys(value: unknown, depth: number): void {
+  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return;
+  if (ArrayBuffer.isView(value) || value instanceof Date) return;
+  if (Array.isArray(value) || value instanceof Set) {
+    for (const item of value) assertNoPollutingKeys(item, depth + 1);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const item of value.values()) assertNoPollutingKeys(item, depth + 1);
+    return;
+  }
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) {
+    throw new SerializationError(
+      'Message data has an own "__proto__" key (prototype pollution); rename the field.',
+      { details: { key: '__proto__' } },
+    );
+  }
+  for (const item of Object.values(value)) assertNoPollutingKeys(item, depth + 1);
+}

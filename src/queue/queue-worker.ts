@@ -1,0 +1,362 @@
+import type { Logger } from 'pino';
+import type { ClaimedMessage, QueueRateLimit, QueueStore } from '../backends/ports.js';
+import { settleWithin, withDeadline } from '../util/bound.js';
+import type { Deadlines } from '../util/deadlines.js';
+import { sleep } from '../util/sleep.js';
+import { retryDelay, type RetryPolicy } from './retry-policy.js';
+
+/** What a running handler may do with its delivery. */
+export interface DeliveryControl {
+  /**
+   * Aborted when the handler ran over its timeout, or when the consumer is stopping (a handler
+   * that then gives up by throwing has its message given back to the queue, not failed).
+   */
+  readonly signal: AbortSignal;
+  /** Renew the lease by `ms` (default: the worker's leaseMs) from now. false: lease lost. */
+  extendLease(ms?: number): Promise<boolean>;
+}
+
+/** A claimed message made ready to run (decoded by the worker's owner). */
+export interface WorkerTask {
+  /** Call the handler: returning (or resolving) is success, throwing (or rejecting) failure. */
+  run(control: DeliveryControl): unknown;
+  /** How a failure of this delivery is retried. */
+  readonly policy: RetryPolicy;
+  /** A failure of this delivery, for the owner to report (`plugin.error`). */
+  onFailure(error: unknown): void;
+  /** The error a handler that ran over the timeout fails with. */
+  timeoutError(timeoutMs: number): Error;
+}
+
+/** Work-tracking hooks (the plugin's in-flight handler count). */
+export interface WorkCounter {
+  begin(): void;
+  end(): void;
+}
+
+export interface QueueWorkerOptions {
+  store: QueueStore;
+  /** The backend queue name. */
+  queue: string;
+  /** This claimer's name in the store (node and consumer). */
+  consumerId: string;
+  logger: Logger;
+  /** Scheduler of the handler bounds. */
+  deadlines: Deadlines;
+  /** Handlers running at once. */
+  concurrency: number;
+  /** Messages held at once, running or waiting for a slot (at least `concurrency`). */
+  prefetch: number;
+  /** Lease of each claimed message; renewed every leaseMs/3 while it is held. */
+  leaseMs: number;
+  /** Bound on one handler call, ms; past it the delivery fails and its slot is freed. */
+  handlerTimeout: number;
+  rateLimit?: QueueRateLimit;
+  /** Counts running handlers (so a stopping plugin waits for them). */
+  tracker?: WorkCounter;
+  /**
+   * Decode a claimed message into a task; a string is why it cannot be run (it is
+   * dead-lettered with that reason).
+   */
+  prepare(message: ClaimedMessage): WorkerTask | string;
+  /** [0, 1) for retry jitter. Default Math.random. */
+  random?: () => number;
+}
+
+/** How long one claim waits for a message before the loop asks again. */
+const CLAIM_WAIT_MS = 5_000;
+/** Bound on waiting for settles still on the wire when a worker stops. */
+const SETTLE_GRACE_MS = 5_000;
+/** ... but at least this long, even when the stop's bound is used up. */
+const SETTLE_MIN_GRACE_MS = 250;
+
+/** A message this worker holds under a lease. */
+interface Held {
+  readonly message: ClaimedMessage;
+  readonly controller: AbortController;
+  /** Settled (acked, released or dead-lettered) or given up: nothing more is done with it. */
+  done: boolean;
+}
+
+/**
+ * The one consumer engine of queues (work queues and durable event subscriptions alike): claims
+ * up to `prefetch` messages under a lease, runs up to `concurrency` handlers at once (claim order,
+ * so FIFO at concurrency 1), keeps the leases of held messages alive, bounds each handler by
+ * `handlerTimeout`, and settles each delivery: ack on success; on failure release with the
+ * message's retry delay, or dead-letter with the error once its retries are spent. Settles are
+ * pipelined (not awaited one by one): a slot is free once its handler finished, and an ack that
+ * never lands only means a redelivery (at-least-once).
+ */
+export class QueueWorker {
+  private readonly claimAbort = new AbortController();
+  private readonly held = new Set<Held>();
+  private readonly waiting: Held[] = [];
+  private readonly settles = new Set<Promise<unknown>>();
+  private running = 0;
+  private stopping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopped: Promise<void> | undefined;
+  private wakeLoop: (() => void) | undefined;
+  private wakeIdle: (() => void) | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: QueueWorkerOptions) {}
+
+  /** Messages held now (running or waiting for a slot). */
+  get inFlight(): number {
+    return this.held.size;
+  }
+
+  /** Start claiming once `ready` resolves (e.g. the queue's binding is stored). */
+  start(ready: Promise<void> = Promise.resolve()): void {
+    this.loopDone = ready.then(
+      () => this.loop(),
+      (error: unknown) =>
+        this.options.logger.error(
+          { err: error, queue: this.options.queue },
+          'could not start consuming the queue',
+        ),
+    );
+  }
+
+  /**
+   * Stop claiming, wait up to `timeoutMs` for running handlers, then release what is still held
+   * (redelivered to another consumer) and wait briefly for settles on the wire. Idempotent.
+   */
+  stop(timeoutMs: number = this.options.handlerTimeout): Promise<void> {
+    return (this.stopped ??= this.shutdown(timeoutMs));
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    const { deadlines } = this.options;
+    // One bound for the whole stop, whatever each step takes.
+    const end = Date.now() + timeoutMs;
+    const left = (): number => Math.max(0, end - Date.now());
+    this.stopping = true;
+    this.claimAbort.abort();
+    this.wakeLoop?.();
+    // Handlers that watch their signal may give up early; their messages go back to the queue.
+    const stopping = new DOMException('The consumer is stopping.', 'AbortError');
+    for (const held of this.held) held.controller.abort(stopping);
+    await settleWithin(this.loopDone, left(), deadlines);
+    // Not started yet: straight back to the queue.
+    for (const held of this.waiting.splice(0)) this.giveBack(held);
+    await settleWithin(this.idle(), left(), deadlines);
+    for (const held of [...this.held]) {
+      this.giveBack(held);
+      this.finishRun();
+    }
+    this.stopRenewing();
+    // The give-backs and acks on the wire get a short grace even when the bound is used up.
+    const grace = Math.min(SETTLE_GRACE_MS, Math.max(SETTLE_MIN_GRACE_MS, left()));
+    await settleWithin(Promise.allSettled([...this.settles]), grace, deadlines);
+  }
+
+  private idle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.wakeIdle = resolve));
+  }
+
+  private async loop(): Promise<void> {
+    const { store, queue, consumerId, leaseMs, rateLimit, logger } = this.options;
+    const signal = this.claimAbort.signal;
+    let failures = 0;
+    while (!this.stopping) {
+      const room = this.options.prefetch - this.held.size;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        this.wakeLoop = undefined;
+        continue;
+      }
+      let batch: ClaimedMessage[];
+      try {
+        batch = await store.claim(queue, consumerId, {
+          count: room,
+          leaseMs,
+          waitMs: CLAIM_WAIT_MS,
+          signal,
+          ...(rateLimit === undefined ? {} : { rateLimit }),
+        });
+        failures = 0;
+      } catch (error) {
+        logger.warn({ err: error, queue }, 'claiming from the queue failed; retrying');
+        await sleep(Math.min(5000, 100 * 2 ** failures++), signal);
+        continue;
+      }
+      for (const message of batch) {
+        const held: Held = {
+          message,
+          controller: new AbortController(),
+          done: false,
+        };
+        this.held.add(held);
+        // Claimed just as we stopped: give it back at once.
+        if (this.stopping) this.giveBack(held);
+        else this.waiting.push(held);
+      }
+      if (this.held.size > 0) this.startRenewing();
+      this.pump();
+    }
+  }
+
+  /** Start waiting messages while slots are free, in claim order. */
+  private pump(): void {
+    while (this.running < this.options.concurrency && this.waiting.length > 0) {
+      this.run(this.waiting.shift()!);
+    }
+  }
+
+  private run(held: Held): void {
+    const { message } = held;
+    this.running++;
+    this.options.tracker?.begin();
+    let task: WorkerTask | string;
+    try {
+      task = this.options.prepare(message);
+    } catch (error) {
+      task = `undecodable: ${errorMessage(error)}`;
+    }
+    if (typeof task === 'string') {
+      const reason = task;
+      this.settle(held, (s) => s.deadLetter(this.options.queue, message.id, message.lease, reason));
+      return;
+    }
+    const prepared = task;
+    const control: DeliveryControl = {
+      signal: held.controller.signal,
+      extendLease: (ms) => this.extend(held, ms ?? this.options.leaseMs),
+    };
+    const timeout = this.options.handlerTimeout;
+    let timedOut: Error | undefined;
+    withDeadline(
+      () => prepared.run(control),
+      timeout,
+      () => (timedOut = prepared.timeoutError(timeout)),
+      this.options.deadlines,
+    ).then(
+      () => {
+        if (held.done) return; // given up at stop: released already
+        this.settle(held, (s) => s.ack(this.options.queue, message.id, message.lease));
+      },
+      (error: unknown) => {
+        if (held.done) return;
+        if (timedOut !== undefined) {
+          held.controller.abort(timedOut);
+        } else if (this.stopping && held.controller.signal.aborted) {
+          // Gave up because the consumer is stopping: not a failure, back to the queue.
+          this.giveBack(held);
+          this.finishRun();
+          return;
+        }
+        this.fail(held, prepared, error);
+      },
+    );
+  }
+
+  /** A failed delivery: reported, then retried after its delay or dead-lettered. */
+  private fail(held: Held, task: WorkerTask, error: unknown): void {
+    const { message } = held;
+    const { queue } = this.options;
+    try {
+      task.onFailure(error);
+    } catch (reportError) {
+      this.options.logger.error({ err: reportError, queue }, 'reporting a failed message failed');
+    }
+    const delay = retryDelay(task.policy, message.attempt, this.options.random);
+    this.settle(held, (s) =>
+      delay === undefined
+        ? s.deadLetter(queue, message.id, message.lease, errorMessage(error))
+        : s.release(queue, message.id, message.lease, delay),
+    );
+  }
+
+  /** Settle a held message (not awaited: pipelined), free its slot and wake the loop. */
+  private settle(held: Held, op: (store: QueueStore) => Promise<boolean>): void {
+    held.done = true;
+    this.held.delete(held);
+    this.track(op(this.options.store), held.message.id);
+    this.finishRun();
+  }
+
+  /** A held message goes back to the queue (stop): redelivered at once to another consumer. */
+  private giveBack(held: Held): void {
+    if (held.done) return;
+    held.done = true;
+    this.held.delete(held);
+    const { queue, store } = this.options;
+    this.track(store.release(queue, held.message.id, held.message.lease, 0), held.message.id);
+  }
+
+  /** Count a finished handler out and start the next. */
+  private finishRun(): void {
+    this.running--;
+    this.options.tracker?.end();
+    if (this.held.size === 0) this.stopRenewing();
+    if (this.running === 0) this.wakeIdle?.();
+    this.wakeLoop?.();
+    if (!this.stopping) this.pump();
+  }
+
+  private track(outcome: Promise<boolean>, id: string): void {
+    const { logger, queue } = this.options;
+    const settled = outcome.then(
+      (ok) => {
+        if (!ok)
+          logger.warn(
+            { queue, id },
+            'lease lost before settling a message; it will be redelivered',
+          );
+      },
+      (error: unknown) =>
+        logger.warn(
+          { err: error, queue, id },
+          'could not settle a message; it will be redelivered',
+        ),
+    );
+    this.settles.add(settled);
+    void settled.finally(() => this.settles.delete(settled));
+  }
+
+  private async extend(held: Held, ms: number): Promise<boolean> {
+    if (held.done) return false;
+    const { store, queue } = this.options;
+    return store.extend(queue, held.message.id, held.message.lease, ms);
+  }
+
+  /** Renew every held lease each leaseMs/3, so a long handler keeps its message. */
+  private startRenewing(): void {
+    if (this.renewTimer !== undefined) return;
+    const every = Math.max(10, Math.floor(this.options.leaseMs / 3));
+    this.renewTimer = setInterval(() => this.renewAll(), every);
+  }
+
+  private stopRenewing(): void {
+    if (this.renewTimer === undefined) return;
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private renewAll(): void {
+    const { logger, queue, leaseMs } = this.options;
+    for (const held of this.held) {
+      this.extend(held, leaseMs).then(
+        (ok) => {
+          if (!ok && !held.done)
+            logger.warn({ queue, id: held.message.id }, 'lease lost while the handler ran');
+        },
+        (error: unknown) => logger.debug({ err: error, queue }, 'could not renew a lease'),
+      );
+    }
+  }
+}
+
+/** A failure's message, for a dead letter's reason. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
