@@ -194,7 +194,10 @@ const METHOD = `- \`npm run bench\` builds the package, installs the anchors (th
   other round). **Ratios are the headline**: for each round, ours ÷ anchor from runs taken back
   to back, then the median over rounds. Absolute ops/s depend heavily on machine load.
 - Scenarios are one file each in \`bench/scenarios/\` (see \`bench/lib/scenarios.mjs\` for the
-  shape); \`node bench/profile.mjs <scenario> <variant>\` profiles one variant (\`--cpu-prof\`).
+  shape); \`node bench/profile.mjs <scenario> <variant>\` profiles one variant (\`--cpu-prof\`);
+  \`node bench/redis-calls.mjs <scenario> <variant>...\` runs Redis variants once each against a
+  throwaway redis-server and prints, per message, the commands, read events (≈ round trips),
+  Redis CPU and each script's server time.
 - **Correctness check**: each child counts handler calls (and RPC results) and marks the run
   invalid unless every operation reached every handler it should have; invalid runs are
   excluded and listed.`;
