@@ -14,7 +14,7 @@ import type {
 } from '../ports.js';
 import { BindingWatch, decodeBinding } from './binding-watch.js';
 import type { CommandRunner } from './connection.js';
-import type { BackendFaults } from './faults.js';
+import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
 import { checkClaimOptions, enqueueArgs } from './queue-options.js';
 import {
@@ -31,8 +31,8 @@ export { QUEUE_WATCH_IDLE_MS } from './queue-wakeups.js';
 
 /** Most queues whose key names are kept built (a cache for the hot path, cleared when full). */
 const KEY_CACHE_SIZE = 1024;
-/** Dead letters moved back per script call by `retryDeadLetters` (bounds each call's work). */
-const RETRY_CHUNK = 1000;
+/** Dead letters moved back or purged per script call (bounds each call's work). */
+const DEAD_LETTER_CHUNK = 1000;
 /** How much longer than its own wait a claimer's "someone waits" mark lasts (latency slack). */
 const WAKE_MARK_SLACK_MS = 1000;
 
@@ -89,7 +89,8 @@ export class RedisQueueStore implements QueueStore {
   async enqueue(queue: string, payload: Uint8Array, options?: EnqueueOptions): Promise<string> {
     const k = this.queueKeys(queue);
     const o = enqueueArgs(options);
-    const id = (await this.script(
+    const id = (await this.queueScript(
+      k,
       'enqueueMessage',
       `enqueue to ${queue}`,
       [
@@ -122,7 +123,8 @@ export class RedisQueueStore implements QueueStore {
 
   async remove(queue: string, id: string): Promise<boolean> {
     const k = this.queueKeys(queue);
-    const done = await this.script(
+    const done = await this.queueScript(
+      k,
       'removeMessage',
       `remove ${queue}/${id}`,
       [k.meta, k.data, k.delayed, k.prio, k.dead, k.ready],
@@ -147,7 +149,8 @@ export class RedisQueueStore implements QueueStore {
         waiter.notified = false;
         const prefix = leaseTokenPrefix();
         const left = deadline - Date.now();
-        const flat = (await this.script(
+        const flat = (await this.queueScript(
+          k,
           'claimMessages',
           `claim from ${queue}`,
           [
@@ -207,7 +210,8 @@ export class RedisQueueStore implements QueueStore {
 
   async ack(queue: string, id: string, lease: string): Promise<boolean> {
     const k = this.queueKeys(queue);
-    const done = await this.script(
+    const done = await this.queueScript(
+      k,
       'ackMessage',
       `ack ${queue}/${id}`,
       [k.leased, k.data, k.meta, k.rate],
@@ -218,7 +222,8 @@ export class RedisQueueStore implements QueueStore {
 
   async release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
     const k = this.queueKeys(queue);
-    const done = await this.script(
+    const done = await this.queueScript(
+      k,
       'releaseMessage',
       `release ${queue}/${id}`,
       [k.leased, k.delayed, k.meta, k.rate, k.wake],
@@ -232,7 +237,8 @@ export class RedisQueueStore implements QueueStore {
     if (!(leaseMs >= 1)) {
       throw new ValidationError('extend needs leaseMs >= 1.', { details: { queue, id } });
     }
-    const done = await this.script(
+    const done = await this.queueScript(
+      k,
       'extendLease',
       `extend the lease of ${queue}/${id}`,
       [k.leased, k.meta],
@@ -243,7 +249,8 @@ export class RedisQueueStore implements QueueStore {
 
   async deadLetter(queue: string, id: string, lease: string, reason: string): Promise<boolean> {
     const k = this.queueKeys(queue);
-    const done = await this.script(
+    const done = await this.queueScript(
+      k,
       'deadLetterMessage',
       `dead-letter ${queue}/${id}`,
       [k.leased, k.meta, k.dead, k.why, k.rate],
@@ -254,7 +261,8 @@ export class RedisQueueStore implements QueueStore {
 
   async counts(queue: string): Promise<QueueCounts> {
     const k = this.queueKeys(queue);
-    const [ready, delayed, leased, dead] = (await this.script(
+    const [ready, delayed, leased, dead] = (await this.queueScript(
+      k,
       'countMessages',
       `count ${queue}`,
       [k.ready, k.prio, k.leased, k.delayed, k.dead],
@@ -266,7 +274,8 @@ export class RedisQueueStore implements QueueStore {
   async activity(queue: string): Promise<QueueActivity> {
     const k = this.queueKeys(queue);
     const [ready, delayed, leased, dead, enqueued, completed, failed, windowMs] =
-      (await this.script(
+      (await this.queueScript(
+        k,
         'queueActivity',
         `read the activity of ${queue}`,
         [k.ready, k.prio, k.leased, k.delayed, k.dead, k.rate],
@@ -360,7 +369,8 @@ export class RedisQueueStore implements QueueStore {
 
   async deadLetters(queue: string, limit: number): Promise<DeadLetter[]> {
     const k = this.queueKeys(queue);
-    const flat = (await this.script(
+    const flat = (await this.queueScript(
+      k,
       'listDeadLetters',
       `list dead letters of ${queue}`,
       [k.dead, k.why, k.data, k.meta],
@@ -384,7 +394,8 @@ export class RedisQueueStore implements QueueStore {
 
   async removeDeadLetter(queue: string, id: string): Promise<boolean> {
     const k = this.queueKeys(queue);
-    const done = await this.script(
+    const done = await this.queueScript(
+      k,
       'removeDeadLetter',
       `remove dead letter ${queue}/${id}`,
       [k.dead, k.why, k.data, k.meta],
@@ -398,21 +409,16 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async retryDeadLetters(queue: string): Promise<number> {
-    let moved = 0;
-    // In chunks, so no one script call holds Redis for long; stops at a short chunk.
-    for (;;) {
-      const n = await this.retryDead(queue);
-      moved += n;
-      if (n < RETRY_CHUNK) return moved;
-    }
+    return this.inChunks(() => this.retryDead(queue));
   }
 
   /** Move dead letters back (one by id, or the oldest chunk); resolves with how many. */
   private async retryDead(queue: string, id?: string): Promise<number> {
     const k = this.queueKeys(queue);
-    const args: Array<string | number> = [RETRY_CHUNK, k.notify];
+    const args: Array<string | number> = [DEAD_LETTER_CHUNK, k.notify];
     if (id !== undefined) args.push(id);
-    return (await this.script(
+    return (await this.queueScript(
+      k,
       'retryDeadLetters',
       id === undefined ? `retry dead letters of ${queue}` : `retry dead letter ${queue}/${id}`,
       [k.dead, k.why, k.delayed, k.wake],
@@ -422,12 +428,26 @@ export class RedisQueueStore implements QueueStore {
 
   async purgeDeadLetters(queue: string): Promise<number> {
     const k = this.queueKeys(queue);
-    return (await this.script(
-      'purgeDeadLetters',
-      `purge dead letters of ${queue}`,
-      [k.dead, k.why, k.data, k.meta],
-      [],
-    )) as number;
+    return this.inChunks(
+      () =>
+        this.queueScript(
+          k,
+          'purgeDeadLetters',
+          `purge dead letters of ${queue}`,
+          [k.dead, k.why, k.data, k.meta],
+          [DEAD_LETTER_CHUNK],
+        ) as Promise<number>,
+    );
+  }
+
+  /** Run `step` (which handles up to DEAD_LETTER_CHUNK items) until it handles fewer; the total. */
+  private async inChunks(step: () => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await step();
+      total += n;
+      if (n < DEAD_LETTER_CHUNK) return total;
+    }
   }
 
   /**
@@ -464,6 +484,36 @@ export class RedisQueueStore implements QueueStore {
   /** Queues whose wake-up channel is subscribed (or being subscribed) now; for tests. */
   get watchedQueues(): string[] {
     return this.wakeups.watchedQueues;
+  }
+
+  /**
+   * A script on one queue's keys. When Redis refuses it for a key of the wrong type (corrupt or
+   * forged state), every wrong key of the queue is replaced (counted as `wrongTypeKey`) and the
+   * script runs once more, so neither claimers nor producers stay stuck on it. The failed run may
+   * have written part of its work (Redis does not roll scripts back); the scripts order their
+   * writes so that this loses nothing a sound key held.
+   */
+  private async queueScript(
+    k: QueueKeys,
+    name: ScriptName,
+    what: string,
+    keys: string[],
+    args: (string | Buffer | number)[],
+  ): Promise<unknown> {
+    try {
+      return await this.script(name, what, keys, args);
+    } catch (error) {
+      if (!isWrongKeyError(error)) throw error;
+      const replaced = (await this.script(
+        'repairQueueKeys',
+        `repair the keys of a queue (${what})`,
+        [k.ready, k.prio, k.leased, k.delayed, k.dead, k.why, k.data, k.meta, k.seq],
+        [],
+      )) as number;
+      if (replaced === 0) throw error;
+      this.faults.record('wrongTypeKey', { script: name, replaced }, error);
+      return this.script(name, what, keys, args);
+    }
   }
 
   private script(
@@ -523,6 +573,14 @@ function decodeClaimed(flat: Array<Buffer | number>, prefix: string): ClaimedMes
     });
   }
   return out;
+}
+
+/** Redis refused a command for a key of the wrong type, or a counter that is not an integer. */
+function isWrongKeyError(error: unknown): boolean {
+  if (!isReplyError(error)) return false;
+  const cause = (error as Error).cause ?? error;
+  const message = cause instanceof Error ? cause.message : '';
+  return message.includes('WRONGTYPE') || message.includes('not an integer');
 }
 
 /** `s` as a literal in a SCAN MATCH pattern. */

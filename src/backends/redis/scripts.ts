@@ -36,6 +36,7 @@ export const SCRIPT_FILES = {
   removeDeadLetter: 'remove-dead-letter-4.lua',
   retryDeadLetters: 'retry-dead-letters-4.lua',
   purgeDeadLetters: 'purge-dead-letters-4.lua',
+  repairQueueKeys: 'repair-queue-keys-9.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

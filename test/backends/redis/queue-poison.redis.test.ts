@@ -145,6 +145,43 @@ describe('Redis queues with poisoned records', () => {
     assert.ok(after.windowMs >= 0 && after.windowMs < 5000, 'a garbage start is replaced');
   });
 
+  it('replaces queue keys of the wrong type and goes on, for producers and claimers alike', async (t) => {
+    const q = 'q.wrong-type';
+    const k = keys.queue(q);
+    const wrong = (): number => (a as RedisBackend).faults.wrongTypeKey;
+    const kept = await a.queues.enqueue(q, bytes('kept'), { priority: 1 });
+    await raw.set(k.ready, 'not a list');
+    await raw.hset(k.leased, 'x', 'not a zset');
+    const before = wrong();
+    // The enqueue fails on the ready LIST, the repair replaces it and the leased ZSET, once.
+    const fresh = await a.queues.enqueue(q, bytes('fresh'));
+    assert.equal(wrong() - before, 1);
+    assert.deepEqual([await raw.type(k.ready), await raw.type(k.leased)], ['list', 'none']);
+    // A counter that is not an integer restarts far past every id given so far.
+    await raw.set(k.seq, 'garbage');
+    const third = await a.queues.enqueue(q, bytes('third'));
+    assert.ok(Number(third) > Number(fresh) + 1e12, third);
+    // The claimer: a delayed ZSET of the wrong type.
+    await raw.sadd(k.delayed, 'x');
+    const claimed = await a.queues.claim(q, 'c', claimAll);
+    assert.deepEqual(
+      claimed.map((m) => [m.id, text(m.payload)]),
+      [
+        [kept, 'kept'],
+        [fresh, 'fresh'],
+        [third, 'third'],
+      ],
+    );
+    assert.equal(wrong() - before, 3);
+    figure(
+      t,
+      'queue keys of the wrong type replaced (enqueue, enqueue, claim)',
+      wrong() - before,
+      'of 3',
+    );
+    for (const m of claimed) assert.equal(await a.queues.ack(q, m.id, m.lease), true);
+  });
+
   it('keeps the activity counters bounded: fields older than a minute go', async () => {
     const q = 'q.activity';
     const k = keys.queue(q);

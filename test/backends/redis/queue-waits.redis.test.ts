@@ -85,7 +85,7 @@ describe('Redis queue waits and bounded work', () => {
     }
   });
 
-  it('moves dead letters back in chunks, and due messages into ready in bounded steps', async (t) => {
+  it('moves dead letters back and purges them in chunks, and due messages into ready in bounded steps', async (t) => {
     const q = 'q.bulk';
     const n = 2500;
     const k = keys.queue(q);
@@ -110,6 +110,23 @@ describe('Redis queue waits and bounded work', () => {
       assert.deepEqual(await a.queues.counts(q), { ready: n, delayed: 0, leased: 0, dead: 0 });
       const activity = await a.queues.activity(q);
       assert.deepEqual([activity.enqueued, activity.failed], [n, n]);
+
+      // Purged in chunks too, payloads and metas with them.
+      const p = 'q.purge';
+      await Promise.all(Array.from({ length: 1500 }, (_, i) => a.queues.enqueue(p, bytes(`${i}`))));
+      const claimed = await a.queues.claim(p, 'c', { count: 1500, leaseMs: 60_000, waitMs: 0 });
+      await Promise.all(claimed.map((m) => a.queues.deadLetter(p, m.id, m.lease, 'bulk')));
+      assert.equal(await a.queues.purgeDeadLetters(p), 1500);
+      const kp = keys.queue(p);
+      assert.deepEqual(
+        await Promise.all([
+          raw.zcard(kp.dead),
+          raw.hlen(kp.why),
+          raw.hlen(kp.data),
+          raw.hlen(kp.meta),
+        ]),
+        [0, 0, 0, 0],
+      );
     } finally {
       raw.disconnect();
     }

@@ -2,13 +2,18 @@
 // publishing plugin, and to `plugin.error`, the event the host publishes when a handler,
 // background task or activation fails. RPC `audit.report()` returns what it saw.
 //
+// Every event also goes into an audit log through a batch processor (written 20 at a time, or
+// 50 ms after the first waiting entry), and a repeating message (`messageQueue.repeat`, every
+// `digestEveryMs`) prints a digest: on a cluster, each due time fires once, whichever processes
+// run this plugin.
+//
 // A `**` subscriber also takes part in every plugin chain (`pluginChain.execute` runs all local
 // subscribers of the event), so the handler calls `next()`: harmless in a plain publish, and
 // it keeps a chain going. Priority -100 puts it after the other steps.
 
 export default {
   /** @param {import('plugboard').PluginContext} context */
-  activate(context) {
+  async activate(context) {
     /** @type {Record<string, number>} */
     const byEvent = {};
     /** @type {Record<string, number>} */
@@ -16,16 +21,41 @@ export default {
     /** @type {Array<{ pluginId: string, event: string, error: string, code?: string }>} */
     const errors = [];
     let total = 0;
+    /** @type {Array<{ event: string, source: string }>} */
+    const auditLog = [];
+    let batchesWritten = 0;
+    const { digestEveryMs } = /** @type {{ digestEveryMs: number }} */ (context.options);
+
+    const log = context.batchProcessor.create('audit-log', { batchSize: 20, batchTimeout: 50 });
+    log.on('batch', (entries) => {
+      // Stands in for one bulk insert into an audit table.
+      auditLog.push(...entries);
+      batchesWritten++;
+    });
 
     context.eventBus.subscribe(
       '**',
-      (_data, next, meta) => {
+      async (_data, next, meta) => {
         total++;
         byEvent[meta.event] = (byEvent[meta.event] ?? 0) + 1;
         bySource[meta.source] = (bySource[meta.source] ?? 0) + 1;
+        // Resolves once the entry is accepted (it waits only if 1,000 entries are pending).
+        await log.add({ event: meta.event, source: meta.source });
         return next();
       },
       { priority: -100 },
+    );
+
+    context.messageQueue.receive('audit.digest', () => {
+      console.log(
+        `  [audit]      digest: ${total} events seen, ${auditLog.length} logged in ${batchesWritten} batch${batchesWritten === 1 ? '' : 'es'}`,
+      );
+    });
+    await context.messageQueue.repeat(
+      'audit.digest',
+      {},
+      { every: digestEveryMs },
+      { name: 'audit-digest' },
     );
 
     context.eventBus.subscribe('plugin.error', (error) => {
@@ -50,6 +80,8 @@ export default {
         byEvent: { ...byEvent },
         bySource: { ...bySource },
         errors: [...errors],
+        logged: auditLog.length,
+        batches: batchesWritten,
       }),
     });
   },

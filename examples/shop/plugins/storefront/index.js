@@ -42,9 +42,17 @@ async function runScenario(context) {
   await context.rpcClient.waitForService('orders', { timeout: 5000 });
   say(`scenario: ${customer.name} signs up and places ${orders.length} orders`);
 
-  // Listen before acting, so the event cannot be missed.
-  const welcomeSent = context.eventBus.waitFor('email.sent', { timeout: 3000 });
-  welcomeSent.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+  // Listen before acting, so the events cannot be missed.
+  const emailSent = (/** @type {string} */ kind) => {
+    const sent = context.eventBus.waitFor('email.sent', {
+      timeout: 3000,
+      filter: (mail) => mail.kind === kind,
+    });
+    sent.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+    return sent;
+  };
+  const welcomeSent = emailSent('welcome');
+  const tipsSent = emailSent('tips');
 
   const users = context.rpcClient.proxy('users');
   const { user, token } = await users.create(customer);
@@ -71,7 +79,8 @@ async function runScenario(context) {
     }
   }
 
-  await welcomeSent;
+  // The welcome email went through the queue; the tips email was delayed by the queue.
+  await Promise.all([welcomeSent, tipsSent]);
   const [placed, outbox, audit] = await Promise.all([
     context.rpcClient.call('orders', 'list'),
     context.rpcClient.call('email', 'outbox'),
@@ -82,13 +91,17 @@ async function runScenario(context) {
     orders: placed.map((o) => ({ id: o.id, status: o.status, code: o.code })),
     paid: placed.filter((o) => o.status === 'paid').length,
     declined: placed.filter((o) => o.status === 'declined').length,
-    welcomeEmails: outbox.filter((mail) => mail.to === user.email).length,
+    welcomeEmails: outbox.filter((mail) => mail.to === user.email && mail.kind === 'welcome')
+      .length,
+    tipsEmails: outbox.filter((mail) => mail.to === user.email && mail.kind === 'tips').length,
     eventsAudited: audit.total,
+    auditBatches: audit.batches,
     pluginErrors: audit.errors.length,
   };
   say(
     `summary: ${count(summary.orders.length, 'order')} (${summary.paid} paid, ${summary.declined} declined), ` +
-      `${count(summary.welcomeEmails, 'welcome email')}, audit saw ${count(summary.eventsAudited, 'event')} ` +
+      `${count(summary.welcomeEmails, 'welcome email')}, ${count(summary.tipsEmails, 'tips email')}, ` +
+      `audit saw ${count(summary.eventsAudited, 'event')} (logged in ${count(summary.auditBatches, 'batch', 'batches')}) ` +
       `and ${count(summary.pluginErrors, 'plugin error')}`,
   );
   await context.eventBus.publish('shop.scenario.completed', summary);
@@ -98,7 +111,8 @@ async function runScenario(context) {
 /**
  * @param {number} n
  * @param {string} noun
+ * @param {string} [plural]
  */
-function count(n, noun) {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+function count(n, noun, plural = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : plural}`;
 }

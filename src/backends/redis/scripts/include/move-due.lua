@@ -12,8 +12,6 @@ local function move_due(delayed, meta, data, ready, prio, seq)
   if #due == 0 then
     return 0
   end
-  -- They are the lowest-ranked members.
-  redis.call('ZREMRANGEBYRANK', delayed, 0, #due - 1)
   local dropped = 0
   local plain = {}
   for _, id in ipairs(due) do
@@ -31,5 +29,8 @@ local function move_due(delayed, meta, data, ready, prio, seq)
   if #plain > 0 then
     redis.call('RPUSH', ready, unpack(plain))
   end
+  -- Taken out last: a write above that fails (a key of the wrong type) loses no message. They
+  -- are the lowest-ranked members.
+  redis.call('ZREMRANGEBYRANK', delayed, 0, #due - 1)
   return dropped
 end
