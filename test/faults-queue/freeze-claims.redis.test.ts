@@ -5,18 +5,15 @@
  * lease lapses. Nothing is lost; the question is how late. Runs on a throwaway redis-server.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { describe, it } from 'node:test';
 import {
   figure,
   hold,
   newOutcome,
   sendLoop,
-  startQueueHost,
-  uniqueNamespace,
   until,
+  useQueueServer,
   type Numbered,
-  type QueueHost,
 } from './support.js';
 
 const OPERATION_TIMEOUT = 800;
@@ -26,28 +23,10 @@ const LEASE_MS = 10_000;
 const QUEUE = 'frozen.claims';
 
 describe('message queue: claims written while Redis is frozen', { timeout: 120_000 }, () => {
-  let server: RedisServer;
-  let node: QueueHost;
-
-  before(async () => {
-    server = await startRedisServer();
-    node = await startQueueHost(
-      {
-        redis: server.url,
-        namespace: uniqueNamespace('mq-freeze-claims'),
-        operationTimeout: OPERATION_TIMEOUT,
-      },
-      'freeze-claims',
-    );
-  });
-  after(async () => {
-    server?.resume();
-    await node?.host.stop();
-    await server?.stop();
-  });
+  const fx = useQueueServer('mq-freeze-claims', { operationTimeout: OPERATION_TIMEOUT });
 
   it('processes every message sent during the freeze; counts those leased by a late claim', async (t) => {
-    const { mq } = node;
+    const { mq } = fx.node;
     const processed = new Map<number, { at: number; attempt: number }>();
     const consumer = mq.receive<Numbered>(
       QUEUE,
@@ -57,7 +36,7 @@ describe('message queue: claims written while Redis is frozen', { timeout: 120_0
     await mq.send<Numbered>(QUEUE, { seq: -1 });
     await until(() => processed.has(-1), 20_000, 'the consumer at work');
 
-    server.pause();
+    fx.server.pause();
     const frozenAt = Date.now();
     const during = newOutcome();
     await sendLoop(mq, QUEUE, during, {
@@ -66,7 +45,7 @@ describe('message queue: claims written while Redis is frozen', { timeout: 120_0
       more: () => Date.now() - frozenAt < FREEZE_MS,
     });
     await hold(Math.max(0, FREEZE_MS - (Date.now() - frozenAt))); // the fault lasts FREEZE_MS
-    server.resume();
+    fx.server.resume();
     const thawedAt = Date.now();
 
     // Sends written before the thaw ran then, refused or not: wait until the queue is empty.

@@ -4,9 +4,7 @@
  * resumes by itself with no acknowledged send lost. Runs on a throwaway redis-server.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import type { QueueHost } from './support.js';
+import { describe, it } from 'node:test';
 import {
   Deliveries,
   errorSummary,
@@ -20,6 +18,7 @@ import {
   startQueueHost,
   uniqueNamespace,
   until,
+  useQueueServer,
   type Numbered,
 } from './support.js';
 
@@ -38,30 +37,14 @@ const QUEUE = 'frozen.jobs';
 const IDEMPOTENT = 20;
 
 describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, () => {
-  let server: RedisServer;
-  let node: QueueHost;
-
-  before(async () => {
-    server = await startRedisServer();
-    node = await startQueueHost(
-      {
-        redis: server.url,
-        namespace: uniqueNamespace('mq-freeze'),
-        operationTimeout: OPERATION_TIMEOUT,
-        maxPendingBytes: BUDGET,
-      },
-      'freeze-node',
-      { limits: { maxPayloadBytes: 64 * 1024 } }, // the budget must hold one largest message
-    );
-  });
-  after(async () => {
-    server?.resume();
-    await node?.host.stop();
-    await server?.stop();
-  });
+  const fx = useQueueServer(
+    'mq-freeze',
+    { operationTimeout: OPERATION_TIMEOUT, maxPendingBytes: BUDGET },
+    { limits: { maxPayloadBytes: 64 * 1024 } }, // the budget must hold one largest message
+  );
 
   it('refuses sends with typed errors in bounded time and memory, then resumes by itself', async (t) => {
-    const { mq } = node;
+    const { mq } = fx.node;
     const deliveries = new Deliveries();
     const consumer = mq.receive<Numbered>(QUEUE, (m) => deliveries.add(m.data.seq), {
       concurrency: 8,
@@ -78,7 +61,7 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     );
 
     const heapBefore = heapAfterGc();
-    server.pause();
+    fx.server.pause();
     const frozenAt = Date.now();
     const during = newOutcome();
     let peakHeap = 0;
@@ -101,7 +84,7 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     await sending;
     const heapFrozen = heapAfterGc();
     clearInterval(sampler);
-    server.resume();
+    fx.server.resume();
     const resumedAt = Date.now();
 
     figure(t, 'frozen for', resumedAt - frozenAt, 'ms');
@@ -199,7 +182,7 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     const stopTimeout = 5000;
     const doomed = await startQueueHost(
       {
-        redis: server.url,
+        redis: fx.server.url,
         namespace: uniqueNamespace('mq-freeze-stop'),
         operationTimeout: OPERATION_TIMEOUT,
       },
@@ -212,7 +195,7 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     doomed.mq.receive(QUEUE + '.stop', () => ((started = true), held), { leaseMs: 2000 });
     await doomed.mq.send(QUEUE + '.stop', { seq: 1 });
     await until(() => started, 20_000, 'the handler to start');
-    server.pause();
+    fx.server.pause();
     try {
       const began = Date.now();
       let timer: NodeJS.Timeout | undefined;
@@ -234,7 +217,7 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
       assert.equal(doomed.host.health().status, 'stopped');
     } finally {
       release();
-      server.resume();
+      fx.server.resume();
     }
   });
 });

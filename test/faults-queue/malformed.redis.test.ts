@@ -6,66 +6,39 @@
  * redis-server, so nothing is left behind.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import { pack } from 'msgpackr';
 import { createKeys } from '../../src/backends/redis/keys.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { captureLogger, type CapturedLog } from '../backends/redis/support.js';
-import {
-  Deliveries,
-  figure,
-  startQueueHost,
-  uniqueNamespace,
-  until,
-  type Numbered,
-  type QueueHost,
-} from './support.js';
+import { captureLogger } from '../backends/redis/support.js';
+import { Deliveries, figure, until, useQueueServer, type Numbered } from './support.js';
 
 const QUEUE = 'poisoned.jobs';
 /** Work queues live under `mq:<name>` in the store (see the plan of the message queue). */
 const STORE_QUEUE = `mq:${QUEUE}`;
 
 describe('message queue with malformed records in Redis', { timeout: 120_000 }, () => {
-  let server: RedisServer;
-  let raw: Redis;
-  let node: QueueHost;
-  let log: CapturedLog;
-  const namespace = uniqueNamespace('mq-malformed');
-
-  before(async () => {
-    server = await startRedisServer();
-    raw = new Redis(server.url);
-    log = captureLogger();
-    node = await startQueueHost({ redis: server.url, namespace }, 'malformed-node', {
-      logger: log.logger,
-    });
-  });
-  after(async () => {
-    await node?.host.stop();
-    raw?.disconnect();
-    await server?.stop();
-  });
+  const log = captureLogger();
+  const fx = useQueueServer('mq-malformed', {}, { logger: log.logger });
 
   it('dead-letters or drops each malformed record, keeps the receiver alive and the rest flowing', async (t) => {
-    const { mq, host } = node;
-    const keys = createKeys(namespace).queue(STORE_QUEUE);
+    const { mq, host } = fx.node;
+    const keys = createKeys(fx.namespace).queue(STORE_QUEUE);
     await mq.send<Numbered>(QUEUE, { seq: 1 });
     const notPack = await mq.send<Numbered>(QUEUE, { seq: 2 });
     const notEnvelope = await mq.send<Numbered>(QUEUE, { seq: 3 });
     const badMeta = await mq.send<Numbered>(QUEUE, { seq: 4 });
     await mq.send<Numbered>(QUEUE, { seq: 5 });
     // 0xc1 is the one byte MessagePack never uses; a bare string is MessagePack but no envelope.
-    assert.equal(await raw.hset(keys.data, notPack, Buffer.from([0xc1, 0xc1, 0xc1])), 0);
-    assert.equal(await raw.hset(keys.data, notEnvelope, pack('just a string')), 0);
-    assert.equal(await raw.hset(keys.meta, badMeta, 'garbage'), 0);
+    assert.equal(await fx.raw.hset(keys.data, notPack, Buffer.from([0xc1, 0xc1, 0xc1])), 0);
+    assert.equal(await fx.raw.hset(keys.data, notEnvelope, pack('just a string')), 0);
+    assert.equal(await fx.raw.hset(keys.meta, badMeta, 'garbage'), 0);
     // An id that nothing is stored under, queued ahead of the rest.
-    await raw.lpush(keys.ready, '987654321');
+    await fx.raw.lpush(keys.ready, '987654321');
 
     const deliveries = new Deliveries();
     const strays: unknown[] = []; // deliveries whose data is not one of ours (must stay empty)
     const errors: string[] = [];
-    node.context.eventBus.subscribe(
+    fx.node.context.eventBus.subscribe(
       'plugin.error',
       (data) => void errors.push(JSON.stringify(data)),
     );
@@ -100,7 +73,7 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     figure(
       t,
       'id without data dropped',
-      (await raw.hexists(keys.meta, '987654321')) === 0 ? 'yes' : 'no',
+      (await fx.raw.hexists(keys.meta, '987654321')) === 0 ? 'yes' : 'no',
     );
     figure(
       t,
@@ -122,9 +95,9 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
   });
 
   it('repairs a queue key of the wrong type, for a sender and for a waiting receiver', async (t) => {
-    const { mq, host } = node;
+    const { mq, host } = fx.node;
     const queue = 'poisoned.types';
-    const keys = createKeys(namespace).queue(`mq:${queue}`);
+    const keys = createKeys(fx.namespace).queue(`mq:${queue}`);
     const deliveries = new Deliveries();
     const consumer = mq.receive<Numbered>(queue, (m) => deliveries.add(m.data.seq), {
       concurrency: 2,
@@ -135,8 +108,8 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     const repairsBefore = repairs();
 
     // The payload hash becomes a string: the sender's enqueue meets it first.
-    await raw.del(keys.data);
-    await raw.set(keys.data, 'not a hash');
+    await fx.raw.del(keys.data);
+    await fx.raw.set(keys.data, 'not a hash');
     const outcome = await mq.send<Numbered>(queue, { seq: 2 }).then(
       () => 'accepted',
       (e: Error & { code?: string }) => `${e.name} ${e.code ?? ''}`.trim(),
@@ -145,14 +118,14 @@ describe('message queue with malformed records in Redis', { timeout: 120_000 }, 
     await until(() => deliveries.has(2), 20_000, 'the message sent into the damaged queue');
 
     // Again, now with the receiver waiting: a ready id makes its next claim meet the damage.
-    await until(async () => (await raw.exists(keys.wake)) === 1, 20_000, 'the receiver waiting');
-    await raw.del(keys.data);
-    await raw.set(keys.data, 'not a hash');
-    await raw.lpush(keys.ready, '424242');
+    await until(async () => (await fx.raw.exists(keys.wake)) === 1, 20_000, 'the receiver waiting');
+    await fx.raw.del(keys.data);
+    await fx.raw.set(keys.data, 'not a hash');
+    await fx.raw.lpush(keys.ready, '424242');
     // Wake the receiver as an enqueue would; only its claim touches the damaged key now.
-    await raw.publish(keys.notify, '');
+    await fx.raw.publish(keys.notify, '');
     await until(
-      async () => (await raw.type(keys.data)) !== 'string',
+      async () => (await fx.raw.type(keys.data)) !== 'string',
       20_000,
       'the receiver’s claim to repair the key',
     );

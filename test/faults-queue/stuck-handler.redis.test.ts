@@ -5,17 +5,9 @@
  * flight, and the message it held is delivered again. Runs on a throwaway redis-server.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { describe, it } from 'node:test';
 import type { QueueMessage } from '../../src/queue/message-types.js';
-import {
-  figure,
-  startQueueHost,
-  uniqueNamespace,
-  until,
-  type Numbered,
-  type QueueHost,
-} from './support.js';
+import { figure, startQueueHost, until, useQueueServer, type Numbered } from './support.js';
 
 const TIMEOUT = 600;
 /** Bounds on a loaded machine; what is checked is "ends", not "ends quickly". */
@@ -52,25 +44,10 @@ async function endsWithin(promise: Promise<unknown>, ms: number, what: string): 
 }
 
 describe('message queue: a handler that never resolves', { timeout: 120_000 }, () => {
-  let server: RedisServer;
-  let node: QueueHost;
-  let namespace: string;
-
-  before(async () => {
-    server = await startRedisServer();
-    namespace = uniqueNamespace('mq-stuck');
-    node = await startQueueHost(
-      { redis: server.url, namespace, operationTimeout: 2000 },
-      'stuck-a',
-    );
-  });
-  after(async () => {
-    await node?.host.stop();
-    await server?.stop();
-  });
+  const fx = useQueueServer('mq-stuck', { operationTimeout: 2000 });
 
   it('frees the slot at the timeout, aborts the signal and redelivers per the retry policy', async (t) => {
-    const { mq } = node;
+    const { mq } = fx.node;
     const queue = 'stuck.retry';
     const seen: Seen[] = [];
     await mq.sendWithRetry<Numbered>(
@@ -126,7 +103,7 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
   });
 
   it('dead-letters a stuck message that has no retry policy, with the timeout as reason', async (t) => {
-    const { mq } = node;
+    const { mq } = fx.node;
     const queue = 'stuck.plain';
     const id = await mq.send<Numbered>(queue, { seq: 1 });
     const consumer = mq.receive<Numbered>(queue, never, {
@@ -147,7 +124,7 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
   });
 
   it('ends consumer.stop() in bounded time with the handler still stuck, and the message is delivered again', async (t) => {
-    const { mq } = node;
+    const { mq } = fx.node;
     const queue = 'stuck.stop';
     const seen: Seen[] = [];
     await mq.send<Numbered>(queue, { seq: 1 });
@@ -174,7 +151,7 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
 
   it('ends host.stop() in bounded time with a stuck handler in flight', async (t) => {
     const doomed = await startQueueHost(
-      { redis: server.url, namespace, operationTimeout: 2000 },
+      { redis: fx.server.url, namespace: fx.namespace, operationTimeout: 2000 },
       'stuck-b',
       {
         deactivateTimeout: 1000,
@@ -200,7 +177,7 @@ describe('message queue: a handler that never resolves', { timeout: 120_000 }, (
 
     // The message is not lost with the stopped host: another host gets it.
     const after: Seen[] = [];
-    const consumer = node.mq.receive<Numbered>(queue, (m) => void watch(after, m), {
+    const consumer = fx.node.mq.receive<Numbered>(queue, (m) => void watch(after, m), {
       leaseMs: 300,
     });
     await until(() => after.length === 1, BOUND, 'the message delivered on the other host');

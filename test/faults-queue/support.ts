@@ -3,13 +3,17 @@
  * out its `messageQueue`, a tally of processed messages, and send loops that record exactly
  * which sends were acknowledged.
  */
+import { after, before } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Redis } from 'ioredis';
 import type { RedisBackendOption } from '../../src/backends/redis/options.js';
 import type { PluginContext } from '../../src/context/types.js';
 import { createHost, definePlugin } from '../../src/host/index.js';
 import type { Host, HostOptions } from '../../src/host/types.js';
 import type { MessageQueue } from '../../src/queue/message-types.js';
+import { uniqueNamespace } from '../backends/redis/support.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 export { figure, uniqueNamespace } from '../backends/redis/support.js';
 export { until } from '../conformance/harness.js';
@@ -42,6 +46,64 @@ export async function startQueueHost(
   await host.start();
   if (context === undefined) throw new Error(`host ${nodeId}: the probe plugin did not activate`);
   return { host, mq: context.messageQueue, context };
+}
+
+/** What {@link useQueueServer} sets up for a `describe` block. */
+export interface QueueServerFixture {
+  /** The namespace of the block's host. */
+  readonly namespace: string;
+  /** The block's throwaway redis-server (thawed, stopped and removed after the block). */
+  readonly server: RedisServer;
+  /** A plain client of that server, to write keys straight into Redis. */
+  readonly raw: Redis;
+  /** A host on that server whose plugin hands out its `messageQueue`. */
+  readonly node: QueueHost;
+}
+
+/**
+ * For the `describe` block it is called in: a throwaway redis-server, a raw client and one
+ * queue host on it (started before the block's tests, all gone after them).
+ */
+export function useQueueServer(
+  label: string,
+  backend: Omit<RedisBackendOption, 'redis' | 'namespace'> = {},
+  options: Parameters<typeof startQueueHost>[2] = {},
+): QueueServerFixture {
+  const namespace = uniqueNamespace(label);
+  let server: RedisServer | undefined;
+  let raw: Redis | undefined;
+  let node: QueueHost | undefined;
+  before(async () => {
+    server = await startRedisServer();
+    raw = new Redis(server.url);
+    node = await startQueueHost(
+      { ...backend, redis: server.url, namespace },
+      `${label}-node`,
+      options,
+    );
+  });
+  after(async () => {
+    server?.resume();
+    await node?.host.stop();
+    raw?.disconnect();
+    await server?.stop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useQueueServer: used outside its tests');
+    return value;
+  };
+  return {
+    namespace,
+    get server() {
+      return ready(server);
+    },
+    get raw() {
+      return ready(raw);
+    },
+    get node() {
+      return ready(node);
+    },
+  };
 }
 
 /** Numbered messages: the sequence number says which send a delivery belongs to. */
