@@ -66,7 +66,10 @@ const CLAIM_REPLY_MS = 100;
  * release and retry while the mark exists), until the time the script named (earliest lease
  * end, due time, or rate-limit window end, measured on Redis's clock), or `waitMs`, whichever
  * comes first. The channel is subscribed while claims wait on it (and
- * {@link QUEUE_WATCH_IDLE_MS} longer), not for the life of the process.
+ * {@link QUEUE_WATCH_IDLE_MS} longer), not for the life of the process. After a reconnect every
+ * waiting claim looks again ({@link wakeWaiters}): marks and wake-ups may have been lost.
+ * A claim that Redis runs after its caller gave up takes nothing ({@link claimOnce}), and
+ * enqueued payloads count against the backend's byte budget until Redis answers them.
  * Messages live as long as Redis keeps data (configure persistence for durability).
  */
 export class RedisQueueStore implements QueueStore {
