@@ -168,7 +168,7 @@ export class RedisQueueStore implements QueueStore {
         waiter.notified = false;
         const prefix = leaseTokenPrefix();
         const left = deadline - Date.now();
-        const flat = await this.claimOnce(k, queue, [
+        const flat = await this.claimOnce(k, queue, prefix, [
           count,
           leaseMs,
           prefix,
@@ -221,12 +221,14 @@ export class RedisQueueStore implements QueueStore {
    * run at the thaw) takes nothing, instead of leasing messages to nobody for a whole lease.
    * The bound is this process's deadline moved onto Redis's clock by the offset learned from
    * earlier replies (see {@link RedisClock}; the first claim asks Redis's TIME), so skew
-   * between the clocks does not matter. Resolves with the script's reply, or undefined when
-   * it ran too late.
+   * between the clocks does not matter. A run that took messages but whose reply came after
+   * the caller gave up (Redis ran it just before the bound) gives them back at once. Resolves
+   * with the script's reply, or undefined when it ran too late.
    */
   private async claimOnce(
     k: QueueKeys,
     queue: string,
+    prefix: string,
     args: Array<string | number>,
   ): Promise<Array<Buffer | number> | undefined> {
     const timeout = this.runner.operationTimeout;
@@ -236,29 +238,68 @@ export class RedisQueueStore implements QueueStore {
     const margin = Math.min(CLAIM_REPLY_MS, timeout / 5);
     const notAfter = this.clock.toRedis(runDeadline - margin) ?? 0;
     const sentAt = Date.now();
-    const flat = (await this.queueScript(
-      k,
-      'claimMessages',
-      `claim from ${queue}`,
-      [
-        k.ready,
-        k.prio,
-        k.leased,
-        k.delayed,
-        k.meta,
-        k.data,
-        k.seq,
-        k.dead,
-        k.why,
-        k.rate,
-        k.rateLimit,
-        k.wake,
-      ],
-      [...args, notAfter],
-      runDeadline,
-    )) as Array<Buffer | number>;
+    let written: Promise<unknown> | undefined;
+    let flat: Array<Buffer | number>;
+    try {
+      flat = (await this.queueScript(
+        k,
+        'claimMessages',
+        `claim from ${queue}`,
+        [
+          k.ready,
+          k.prio,
+          k.leased,
+          k.delayed,
+          k.meta,
+          k.data,
+          k.seq,
+          k.dead,
+          k.why,
+          k.rate,
+          k.rateLimit,
+          k.wake,
+        ],
+        [...args, notAfter],
+        {
+          deadline: runDeadline,
+          written: (reply) => {
+            written = reply;
+          },
+        },
+      )) as Array<Buffer | number>;
+    } catch (error) {
+      if (written !== undefined) this.giveBackLate(queue, prefix, written);
+      throw error;
+    }
     this.clock.sample(flat[3] as number, sentAt, Date.now());
     return flat[0] === CLAIM_RAN_LATE ? undefined : flat;
+  }
+
+  /**
+   * A claim whose caller gave up (timeout, or the connection dropped) may still be answered:
+   * release what it leased at once (redelivered now, its attempt counted), rather than leave
+   * it leased to nobody for a whole lease.
+   */
+  private giveBackLate(queue: string, prefix: string, reply: Promise<unknown>): void {
+    reply.then(
+      (flat) => {
+        if (!Array.isArray(flat) || flat[0] === CLAIM_RAN_LATE || this.closed) return;
+        const messages = decodeClaimed(flat as Array<Buffer | number>, prefix);
+        if (messages.length === 0) return;
+        this.logger.debug(
+          { queue, count: messages.length },
+          'Giving back messages of a claim answered after its caller gave up',
+        );
+        for (const m of messages)
+          this.release(queue, m.id, m.lease, 0).catch((error: unknown) =>
+            this.logger.debug(
+              { err: error, queue, id: m.id },
+              'Could not give back a message of a late claim; it is redelivered when its lease ends',
+            ),
+          );
+      },
+      () => undefined,
+    );
   }
 
   /** Learn the offset between this process's clock and Redis's from one TIME round trip. */
@@ -574,10 +615,10 @@ export class RedisQueueStore implements QueueStore {
     what: string,
     keys: string[],
     args: (string | Buffer | number)[],
-    deadline?: number,
+    run: ScriptRun = {},
   ): Promise<unknown> {
     try {
-      return await this.script(name, what, keys, args, deadline);
+      return await this.script(name, what, keys, args, run);
     } catch (error) {
       if (!isWrongKeyError(error)) throw error;
       const replaced = (await this.script(
@@ -588,7 +629,7 @@ export class RedisQueueStore implements QueueStore {
       )) as number;
       if (replaced === 0) throw error;
       this.faults.record('wrongTypeKey', { script: name, replaced }, error);
-      return this.script(name, what, keys, args, deadline);
+      return this.script(name, what, keys, args, run);
     }
   }
 
@@ -597,7 +638,7 @@ export class RedisQueueStore implements QueueStore {
     what: string,
     keys: string[],
     args: (string | Buffer | number)[],
-    deadline?: number,
+    run: ScriptRun = {},
   ): Promise<unknown> {
     this.assertOpen();
     const script = this.scripts[name];
@@ -617,9 +658,10 @@ export class RedisQueueStore implements QueueStore {
       (client, caller) => {
         reply = evalScript(client, script, keys, args, caller);
         charged?.written();
+        run.written?.(reply);
         return reply;
       },
-      deadline,
+      run.deadline,
     );
     if (charged !== undefined) {
       const settle = (): void => charged.settle(reply);
@@ -649,6 +691,14 @@ export class RedisQueueStore implements QueueStore {
         details: { sent: false },
       });
   }
+}
+
+/** How one script call runs. */
+interface ScriptRun {
+  /** Epoch ms by which the call settles (default: operationTimeout from now). */
+  readonly deadline?: number;
+  /** Told the reply of each write of the script, even one its caller stops waiting for. */
+  readonly written?: (reply: Promise<unknown>) => void;
 }
 
 /** A random prefix of the lease tokens of one claim call (base64url: never a ':'). */

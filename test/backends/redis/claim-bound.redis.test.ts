@@ -11,6 +11,7 @@ import {
   SHARED_REDIS_URL,
   startBackend,
   uniqueNamespace,
+  waitFor,
 } from './support.js';
 
 const OPERATION_TIMEOUT = 300;
@@ -28,7 +29,8 @@ describe('Redis claim: bounded on Redis clock by its caller deadline', () => {
   const claimSha = loadScripts().claimMessages.sha;
   // eslint-disable-next-line @typescript-eslint/unbound-method -- restored in after()
   const original = Redis.prototype.sendCommand;
-  let hold = false;
+  /** Hold claims here before writing them ('write'), or hold their replies ('reply'). */
+  let hold: false | 'write' | 'reply' = false;
   const held: Array<Promise<unknown>> = [];
 
   before(async () => {
@@ -39,6 +41,12 @@ describe('Redis claim: bounded on Redis clock by its caller deadline', () => {
     Redis.prototype.sendCommand = function (this: Redis, command: Command, stream?: unknown) {
       const isClaim = /^eval(sha)?$/i.test(command.name) && String(command.args[0]) === claimSha;
       if (!hold || !isClaim) return original.call(this, command, stream as never);
+      if (hold === 'reply') {
+        const answered = original.call(this, command, stream as never) as Promise<unknown>;
+        const late = new Promise((resolve) => setTimeout(resolve, HOLD_MS)).then(() => answered);
+        held.push(late.catch(() => undefined));
+        return late;
+      }
       const sent = new Promise<unknown>((resolve) =>
         setTimeout(() => resolve(original.call(this, command, stream as never)), HOLD_MS),
       );
@@ -60,7 +68,7 @@ describe('Redis claim: bounded on Redis clock by its caller deadline', () => {
       [],
     );
     await backend.queues.enqueue(q, bytes('m'));
-    hold = true;
+    hold = 'write';
     const started = Date.now();
     await assert.rejects(
       backend.queues.claim(q, 'c', { count: 1, leaseMs: 60_000, waitMs: 0 }),
@@ -75,5 +83,28 @@ describe('Redis claim: bounded on Redis clock by its caller deadline', () => {
     const got = await backend.queues.claim(q, 'c', { count: 1, leaseMs: 60_000, waitMs: 0 });
     assert.equal(got.length, 1);
     assert.equal(got[0]?.attempt, 1, 'never delivered to the caller that gave up');
+  });
+
+  it('a claim answered after its caller timed out gives what it leased back at once', async () => {
+    const q = 'q.late-reply';
+    await backend.queues.enqueue(q, bytes('m'));
+    held.length = 0;
+    hold = 'reply';
+    await assert.rejects(
+      backend.queues.claim(q, 'c', { count: 1, leaseMs: 60_000, waitMs: 0 }),
+      (error: Error & { code?: string }) => error.code === 'PB_TIMEOUT',
+    );
+    assert.equal(held.length, 1, 'the reply was held');
+    await Promise.all(held);
+    hold = false;
+    // Redis ran that claim: the message was leased (attempt 1), then given back by the store.
+    await waitFor(
+      async () => (await backend.queues.counts(q)).ready === 1,
+      3000,
+      'the message given back',
+    );
+    const got = await backend.queues.claim(q, 'c', { count: 1, leaseMs: 60_000, waitMs: 0 });
+    assert.equal(got.length, 1);
+    assert.equal(got[0]?.attempt, 2, 'the late claim counted as a delivery');
   });
 });
