@@ -11,6 +11,7 @@ import { BackendFaults, type FaultCounts } from './faults.js';
 import { createKeys } from './keys.js';
 import { Liveness } from './liveness.js';
 import { reconnectDelay, type RedisSettings } from './options.js';
+import { ByteBudget } from './byte-budget.js';
 import { Outbox } from './outbox.js';
 import { RedisQueueStore } from './redis-queue-store.js';
 import { RedisRegistryStore } from './redis-registry-store.js';
@@ -87,7 +88,16 @@ export class RedisBackend implements Backend {
       logger,
       this.faultLog,
     );
-    this.queues = new RedisQueueStore(keys, this.runner, this.hub, scripts, logger, this.faultLog);
+    this.queues = new RedisQueueStore(
+      keys,
+      this.runner,
+      this.hub,
+      scripts,
+      logger,
+      this.faultLog,
+      undefined,
+      new ByteBudget(settings.maxPendingBytes),
+    );
     this.liveness = new Liveness(
       this.registry,
       settings.livenessTtl,

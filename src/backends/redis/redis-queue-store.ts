@@ -13,9 +13,11 @@ import type {
   QueueStore,
 } from '../ports.js';
 import { BindingWatch, decodeBinding } from './binding-watch.js';
+import { ByteBudget } from './byte-budget.js';
 import type { CommandRunner } from './connection.js';
 import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
+import { REDIS_DEFAULTS } from './options.js';
 import { checkClaimOptions, enqueueArgs } from './queue-options.js';
 import {
   MAX_TIMER_MS,
@@ -62,6 +64,8 @@ export class RedisQueueStore implements QueueStore {
   private readonly wakeups: QueueWakeups;
   private readonly keyCache = new Map<string, QueueKeys>();
   private closed = false;
+  /** Releases of the budget taken by commands written and not answered yet. */
+  private readonly written = new Set<() => void>();
   /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
   private readonly boundHere = new Set<string>();
   private readonly bindingWatch: BindingWatch;
@@ -74,7 +78,14 @@ export class RedisQueueStore implements QueueStore {
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
     watchIdleMs = QUEUE_WATCH_IDLE_MS,
+    private readonly budget = new ByteBudget(REDIS_DEFAULTS.maxPendingBytes),
   ) {
+    // Commands of a dropped connection are never answered (no resend): their bytes are gone.
+    runner.client.on('close', () => {
+      const lost = [...this.written];
+      this.written.clear();
+      for (const release of lost) release();
+    });
     this.wakeups = new QueueWakeups(hub, logger, watchIdleMs);
     this.bindingWatch = new BindingWatch(
       hub,
@@ -524,9 +535,39 @@ export class RedisQueueStore implements QueueStore {
   ): Promise<unknown> {
     this.assertOpen();
     const script = this.scripts[name];
-    return this.runner.run(what, (client, caller) =>
-      evalScript(client, script, keys, args, caller),
+    const bytes = payloadBytes(args);
+    if (bytes === 0) {
+      return this.runner.run(what, (client, caller) =>
+        evalScript(client, script, keys, args, caller),
+      );
+    }
+    // Payloads are held against the backend's byte budget until Redis answers (or the
+    // connection drops), not until the caller gives up: a frozen Redis keeps them in the client.
+    let release: () => void;
+    try {
+      release = this.budget.take(bytes, what);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let written: Promise<unknown> | undefined;
+    const outcome = this.runner.run(
+      what,
+      (client, caller) => (written = evalScript(client, script, keys, args, caller)),
     );
+    const settled = (): void => {
+      if (written === undefined) {
+        release();
+        return;
+      }
+      this.written.add(release);
+      const done = (): void => {
+        this.written.delete(release);
+        release();
+      };
+      written.then(done, done);
+    };
+    outcome.then(settled, settled);
+    return outcome;
   }
 
   private queueKeys(queue: string): QueueKeys {
@@ -581,6 +622,13 @@ function isWrongKeyError(error: unknown): boolean {
   const cause = (error as Error).cause ?? error;
   const message = cause instanceof Error ? cause.message : '';
   return message.includes('WRONGTYPE') || message.includes('not an integer');
+}
+
+/** Bytes of the payloads among a script's arguments. */
+function payloadBytes(args: ReadonlyArray<string | Buffer | number>): number {
+  let bytes = 0;
+  for (const arg of args) if (Buffer.isBuffer(arg)) bytes += arg.length;
+  return bytes;
 }
 
 /** `s` as a literal in a SCAN MATCH pattern. */
