@@ -1,8 +1,9 @@
 /**
- * The chapter's examples, as written there, through a real
- * host and `context.<name>`: event bus, RPC, plugin dependencies in package.json, service
- * discovery, plugin chain, error propagation over `plugin.error`, batch processing, and the
- * "answer 202, work in the background" pattern.
+ * The chapter's examples, as written there, through a real host and `context.<name>`, on the
+ * embedded backend and on Redis: event bus, RPC, plugin dependencies in package.json, service
+ * discovery, plugin chain, error propagation over `plugin.error`, message queues (send/receive,
+ * sendDelayed, sendWithRetry), batch processing, and the "answer 202, work in the background"
+ * pattern.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
