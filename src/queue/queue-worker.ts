@@ -259,6 +259,11 @@ export class QueueWorker {
     }
     if (typeof task === 'string') {
       const reason = task;
+      // Never handed to anyone: say so, or it would only show as a dead-letter count.
+      this.options.logger.warn(
+        { queue: this.options.queue, id: message.id, reason },
+        'a message could not be decoded; it was moved to the dead letters',
+      );
       this.settle(held, (s) => s.deadLetter(this.options.queue, message.id, message.lease, reason));
       return;
     }

@@ -27,14 +27,6 @@ interface Pending extends Frames {
   reject(error: unknown): void;
 }
 
-/** Bytes of another command counted against the outbox's budget (see {@link Outbox.charge}). */
-export interface ChargedBytes {
-  /** The command was written (its bytes now wait for Redis's reply or the connection's drop). */
-  written(): void;
-  /** The runner settled the command: `reply` of its last write, or undefined if never written. */
-  settle(reply: Promise<unknown> | undefined): void;
-}
-
 /** Above this many bytes, a channel's batch is published at once instead of waiting for the tick. */
 const MAX_BATCH_BYTES = 256 * 1024;
 
@@ -91,36 +83,6 @@ export class Outbox {
   /** Bytes held now (see {@link OutboxOptions.maxPendingBytes}). */
   get pendingBytes(): number {
     return this.held;
-  }
-
-  /**
-   * Count `bytes` of a command that is not a frame (a queue enqueue's payload) against the same
-   * budget: written to a frozen Redis, they sit in the client and the socket exactly as a
-   * PUBLISH's do. The caller reports when the command is written (`written`, from inside its
-   * runner command) and, once the runner settled it, the reply of the command as last written
-   * (`settle`; undefined: never written): the bytes are released when that reply comes or the
-   * connection drops, not when the caller gave up.
-   * @throws BackpressureError when `maxPendingBytes` are held already (nothing is counted).
-   */
-  charge(bytes: number): ChargedBytes {
-    if (this.held > 0 && this.held + bytes > this.options.maxPendingBytes) {
-      throw this.overBudget(bytes);
-    }
-    this.held += bytes;
-    let released = false;
-    const release = (): void => {
-      this.written.delete(release);
-      if (released) return;
-      released = true;
-      this.held -= bytes;
-    };
-    return {
-      written: () => this.written.add(release),
-      settle: (reply) => {
-        if (reply === undefined) release();
-        else reply.then(release, release);
-      },
-    };
   }
 
   /**
@@ -267,14 +229,7 @@ export class Outbox {
   private overBudget(bytes: number): BackpressureError {
     return new BackpressureError(
       `Cannot send ${bytes} more bytes to Redis: ${this.held} bytes already wait to be written or answered (maxPendingBytes ${this.options.maxPendingBytes}); Redis is slow or unreachable.`,
-      {
-        details: {
-          held: this.held,
-          limit: this.options.maxPendingBytes,
-          size: bytes,
-          sent: false,
-        },
-      },
+      { details: { held: this.held, limit: this.options.maxPendingBytes, size: bytes } },
     );
   }
 }

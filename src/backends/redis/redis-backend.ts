@@ -11,6 +11,7 @@ import { BackendFaults, type FaultCounts } from './faults.js';
 import { createKeys } from './keys.js';
 import { Liveness } from './liveness.js';
 import { reconnectDelay, type RedisSettings } from './options.js';
+import { ByteBudget } from './byte-budget.js';
 import { Outbox } from './outbox.js';
 import { RedisQueueStore } from './redis-queue-store.js';
 import { RedisRegistryStore } from './redis-registry-store.js';
@@ -87,7 +88,6 @@ export class RedisBackend implements Backend {
       logger,
       this.faultLog,
     );
-    // Enqueued payloads share the outbox's byte budget (`maxPendingBytes`).
     this.queues = new RedisQueueStore(
       keys,
       this.runner,
@@ -95,7 +95,8 @@ export class RedisBackend implements Backend {
       scripts,
       logger,
       this.faultLog,
-      this.outbox,
+      undefined,
+      new ByteBudget(settings.maxPendingBytes),
     );
     this.liveness = new Liveness(
       this.registry,
@@ -143,7 +144,7 @@ export class RedisBackend implements Backend {
       : 'reconnecting';
   }
 
-  /** Bytes of outgoing messages and enqueued payloads held, bounded by `maxPendingBytes` (flow control). */
+  /** Bytes of outgoing messages held, bounded by `maxPendingBytes` (flow control). */
   get pendingBytes(): number {
     return this.outbox.pendingBytes;
   }

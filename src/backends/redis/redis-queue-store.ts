@@ -13,9 +13,11 @@ import type {
   QueueStore,
 } from '../ports.js';
 import { BindingWatch, decodeBinding } from './binding-watch.js';
+import { ByteBudget } from './byte-budget.js';
 import type { CommandRunner } from './connection.js';
 import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
+import { REDIS_DEFAULTS } from './options.js';
 import { checkClaimOptions, enqueueArgs } from './queue-options.js';
 import {
   MAX_TIMER_MS,
@@ -26,7 +28,6 @@ import {
 } from './queue-wakeups.js';
 import { RedisClock } from './redis-clock.js';
 import { evalScript, type LuaScript, type ScriptName } from './scripts.js';
-import type { ChargedBytes } from './outbox.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
 export { QUEUE_WATCH_IDLE_MS } from './queue-wakeups.js';
@@ -78,6 +79,8 @@ export class RedisQueueStore implements QueueStore {
   /** The offset between this process's clock and Redis's, learned from claim replies. */
   private readonly clock = new RedisClock();
   private closed = false;
+  /** Releases of the budget taken by commands written and not answered yet. */
+  private readonly written = new Set<() => void>();
   /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
   private readonly boundHere = new Set<string>();
   private readonly bindingWatch: BindingWatch;
@@ -89,10 +92,15 @@ export class RedisQueueStore implements QueueStore {
     private readonly scripts: Record<ScriptName, LuaScript>,
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
-    /** The byte budget payloads are counted against while unanswered (`maxPendingBytes`). */
-    private readonly budget?: { charge(bytes: number): ChargedBytes },
     watchIdleMs = QUEUE_WATCH_IDLE_MS,
+    private readonly budget = new ByteBudget(REDIS_DEFAULTS.maxPendingBytes),
   ) {
+    // Commands of a dropped connection are never answered (no resend): their bytes are gone.
+    runner.client.on('close', () => {
+      const lost = [...this.written];
+      this.written.clear();
+      for (const release of lost) release();
+    });
     this.wakeups = new QueueWakeups(hub, logger, watchIdleMs);
     this.bindingWatch = new BindingWatch(
       hub,
@@ -642,31 +650,48 @@ export class RedisQueueStore implements QueueStore {
   ): Promise<unknown> {
     this.assertOpen();
     const script = this.scripts[name];
-    // Payloads (the Buffer arguments) count against the byte budget until Redis answered:
-    // enqueues written to a frozen Redis keep them in this process however often they time out.
-    let bytes = 0;
-    for (const arg of args) if (Buffer.isBuffer(arg)) bytes += arg.length;
-    let charged: ChargedBytes | undefined;
+    const bytes = payloadBytes(args);
+    if (bytes === 0) {
+      return this.runner.run(
+        what,
+        (client, caller) => {
+          const reply = evalScript(client, script, keys, args, caller);
+          run.written?.(reply);
+          return reply;
+        },
+        run.deadline,
+      );
+    }
+    // Payloads are held against the backend's byte budget until Redis answers (or the
+    // connection drops), not until the caller gives up: a frozen Redis keeps them in the client.
+    let taken: () => void;
     try {
-      charged = bytes > 0 ? this.budget?.charge(bytes) : undefined;
+      taken = this.budget.take(bytes, what);
     } catch (error) {
       return Promise.reject(error);
     }
-    let reply: Promise<unknown> | undefined;
+    const release = (): void => {
+      this.written.delete(release);
+      taken();
+    };
+    let written: Promise<unknown> | undefined;
     const outcome = this.runner.run(
       what,
       (client, caller) => {
-        reply = evalScript(client, script, keys, args, caller);
-        charged?.written();
-        run.written?.(reply);
-        return reply;
+        written = evalScript(client, script, keys, args, caller);
+        // Marked as written at once, not once the runner settled: the connection may drop
+        // first, and then the reply never comes (its 'close' releases what is marked).
+        this.written.add(release);
+        run.written?.(written);
+        return written;
       },
       run.deadline,
     );
-    if (charged !== undefined) {
-      const settle = (): void => charged.settle(reply);
-      outcome.then(settle, settle);
-    }
+    const settled = (): void => {
+      if (written === undefined) release();
+      else written.then(release, release);
+    };
+    outcome.then(settled, settled);
     return outcome;
   }
 
@@ -730,6 +755,13 @@ function isWrongKeyError(error: unknown): boolean {
   const cause = (error as Error).cause ?? error;
   const message = cause instanceof Error ? cause.message : '';
   return message.includes('WRONGTYPE') || message.includes('not an integer');
+}
+
+/** Bytes of the payloads among a script's arguments. */
+function payloadBytes(args: ReadonlyArray<string | Buffer | number>): number {
+  let bytes = 0;
+  for (const arg of args) if (Buffer.isBuffer(arg)) bytes += arg.length;
+  return bytes;
 }
 
 /** `s` as a literal in a SCAN MATCH pattern. */

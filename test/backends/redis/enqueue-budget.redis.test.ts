@@ -4,7 +4,13 @@ import type { Command } from 'ioredis';
 import { Redis } from 'ioredis';
 import type { RedisBackend } from '../../../src/backends/redis/redis-backend.js';
 import { loadScripts } from '../../../src/backends/redis/scripts.js';
-import { deleteNamespace, SHARED_REDIS_URL, startBackend, uniqueNamespace } from './support.js';
+import {
+  deleteNamespace,
+  SHARED_REDIS_URL,
+  startBackend,
+  uniqueNamespace,
+  waitFor,
+} from './support.js';
 
 const OPERATION_TIMEOUT = 300;
 /** The smallest budget a backend accepts (one largest message of 1 MiB, plus framing). */
@@ -57,7 +63,6 @@ describe('Redis queue enqueues: payloads within the byte budget', () => {
       (error: Error & { code?: string }) => error.code === 'PB_TIMEOUT',
     );
     assert.equal(held.length, 1, 'the enqueue was written (held unanswered)');
-    assert.equal(backend.pendingBytes, PAYLOAD.length, 'its payload still counted');
     await assert.rejects(
       backend.queues.enqueue(q, PAYLOAD),
       (error: Error & { code?: string; details?: Record<string, unknown> }) =>
@@ -65,12 +70,53 @@ describe('Redis queue enqueues: payloads within the byte budget', () => {
     );
     assert.equal(held.length, 1, 'the refused enqueue was never written');
     hold = false;
-    held.shift()!(); // Redis answers at last
-    const deadline = Date.now() + 2000;
-    while (backend.pendingBytes > 0 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(backend.pendingBytes, 0, 'released once answered');
-    await backend.queues.enqueue(q, PAYLOAD);
+    held.shift()!(); // Redis answers at last: its payload is released
+    await waitFor(
+      () =>
+        backend.queues.enqueue(q, PAYLOAD).then(
+          () => true,
+          () => false,
+        ),
+      2000,
+      'an enqueue accepted once the held one was answered',
+    );
     assert.equal((await backend.queues.counts(q)).ready, 2, 'the late one and the new one');
+  });
+
+  it('releases an unanswered payload whose connection drops before its caller gave up', async () => {
+    const q = 'q.budget-drop';
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      const clients = String(await raw.call('CLIENT', 'LIST'));
+      const name = `plugboard:${namespace}:qbudget-node:commands`;
+      const id = clients
+        .split('\n')
+        .find((line) => line.includes(`name=${name} `))
+        ?.match(/^id=(\d+)/)?.[1];
+      assert.ok(id !== undefined, 'the commands connection found');
+      held.length = 0;
+      hold = true;
+      const lost = backend.queues.enqueue(q, PAYLOAD);
+      await waitFor(() => held.length === 1, 1000, 'the enqueue written');
+      // Cut while the caller still waits: the reply will never come.
+      await raw.call('CLIENT', 'KILL', 'ID', id);
+      await assert.rejects(lost, (error: Error & { code?: string }) =>
+        ['PB_BACKEND_UNAVAILABLE', 'PB_TIMEOUT'].includes(error.code ?? ''),
+      );
+      hold = false;
+      held.length = 0;
+      await waitFor(
+        () =>
+          backend.queues.enqueue(q, PAYLOAD).then(
+            () => true,
+            () => false,
+          ),
+        3000,
+        'an enqueue of the same size accepted after the reconnect',
+      );
+    } finally {
+      hold = false;
+      raw.disconnect();
+    }
   });
 });
