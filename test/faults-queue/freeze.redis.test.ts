@@ -72,7 +72,7 @@ describe('message queue while Redis is frozen (SIGSTOP)', { timeout: 120_000 }, 
     // PARALLEL loops of 8 KiB sends for the whole freeze, each trying again once refused.
     const sending = sendLoop(mq, QUEUE, during, {
       parallel: PARALLEL,
-      firstSeq: 10_000,
+      firstSeq: 1_000_000, // above every other number, however many sends are refused
       more: () => Date.now() - frozenAt < FREEZE_MS,
       pad: PAD,
     });
