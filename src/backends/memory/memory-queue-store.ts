@@ -332,11 +332,13 @@ export class MemoryQueueStore implements QueueStore {
       const done = (): void => {
         entry.cancel();
         q.waiters.delete(done);
+        if (q.waiters.size === 0) q.armDueTimer(Date.now());
         signal?.removeEventListener('abort', done);
         resolve();
       };
       const entry = this.waits.at(until, done);
       q.waiters.add(done);
+      q.armDueTimer(Date.now());
       signal?.addEventListener('abort', done, { once: true });
     });
   }

@@ -23,7 +23,7 @@ export interface StoredMessage {
   availableAt: number;
   /** Set while leased (also once the lease lapsed, until it is claimed again). */
   consumer: string | undefined;
-  /** Token of the current lease: random, unique per delivery (never the attempt number). */
+  /** Token of the current lease: unique per delivery, unguessable (never the attempt number). */
   lease: string | undefined;
   heapIndex: number;
 }
@@ -60,6 +60,9 @@ export class MemoryQueue {
   /** The current rate-limit window: it starts with the first claim that takes something. */
   private rateStart = 0;
   private rateTaken = 0;
+  /** Wakes the waiting claims when the earliest delayed or held message falls due (see {@link armDueTimer}). */
+  private dueTimer: NodeJS.Timeout | undefined;
+  private dueTimerAt = Infinity;
   seq = 0;
 
   constructor(readonly createdAt: number) {}
@@ -100,6 +103,7 @@ export class MemoryQueue {
     this.promote(now);
     const budget = Math.min(options.count, this.rateAllowance(options.rateLimit, now));
     const out: ClaimedMessage[] = [];
+    const token = leaseTokens();
     while (out.length < budget) {
       const due = this.held.peek();
       if (due === undefined || due.availableAt > now) break;
@@ -112,12 +116,12 @@ export class MemoryQueue {
         );
         continue;
       }
-      out.push(this.lease(due, consumer, options.leaseMs, now));
+      out.push(this.lease(due, consumer, options.leaseMs, now, token()));
     }
     while (out.length < budget) {
       const next = this.ready.shift();
       if (next === undefined) break;
-      out.push(this.lease(next, consumer, options.leaseMs, now));
+      out.push(this.lease(next, consumer, options.leaseMs, now, token()));
     }
     if (out.length > 0 && options.rateLimit !== undefined) {
       if (now >= this.rateStart + options.rateLimit.intervalMs) {
@@ -136,7 +140,12 @@ export class MemoryQueue {
   nextLook(rateLimit: QueueRateLimit | undefined, now: number, deadline: number): number {
     if (this.rateAllowance(rateLimit, now) === 0)
       return Math.min(deadline, this.rateStart + rateLimit!.intervalMs);
-    let next = deadline;
+    return Math.min(deadline, this.earliestDue());
+  }
+
+  /** When the earliest delay, release or lease ends (Infinity: none). */
+  private earliestDue(): number {
+    let next = Infinity;
     for (const heap of [this.delayed, this.held]) {
       const first = heap.peek();
       if (first !== undefined) next = Math.min(next, first.availableAt);
@@ -172,6 +181,35 @@ export class MemoryQueue {
     for (const waiter of [...this.waiters]) waiter();
   }
 
+  /**
+   * While claims wait, keep one timer for when the earliest delayed or held message falls due,
+   * which wakes them: the claim's own wait rides the shared deadline sweeper, which ticks every
+   * 10 ms, so a delayed message would be delivered up to a tick late. Called after a claim
+   * starts or stops waiting; without waiters, or without such a message, there is no timer.
+   * The timer is unref'd: the waiting claim's own deadline keeps the process alive, as before.
+   */
+  armDueTimer(now: number): void {
+    const due = this.waiters.size > 0 ? this.earliestDue() : Infinity;
+    // One already due is not waited for: either the claims take it now, or a rate limit holds
+    // them back, until a window end their own wait is for (a timer for it would spin).
+    const at = due > now ? due : Infinity;
+    if (at === this.dueTimerAt) return;
+    if (this.dueTimer !== undefined) clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
+    this.dueTimerAt = at;
+    if (at === Infinity) return;
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = undefined;
+      this.dueTimerAt = Infinity;
+      this.wake();
+    }, at - now).unref();
+  }
+
+  /** True while a due-time timer is armed (for tests). */
+  get hasDueTimer(): boolean {
+    return this.dueTimer !== undefined;
+  }
+
   /** How many more claims the current window allows (Infinity without a limit). */
   private rateAllowance(limit: QueueRateLimit | undefined, now: number): number {
     if (limit === undefined) return Infinity;
@@ -179,11 +217,17 @@ export class MemoryQueue {
     return Math.max(0, limit.max - this.rateTaken);
   }
 
-  private lease(m: StoredMessage, consumer: string, leaseMs: number, now: number): ClaimedMessage {
+  private lease(
+    m: StoredMessage,
+    consumer: string,
+    leaseMs: number,
+    now: number,
+    token: string,
+  ): ClaimedMessage {
     m.attempt++;
     m.state = 'held';
     m.consumer = consumer;
-    m.lease = randomBytes(12).toString('base64url');
+    m.lease = token;
     m.availableAt = now + leaseMs;
     this.held.push(m);
     return {
@@ -194,4 +238,15 @@ export class MemoryQueue {
       lease: m.lease,
     };
   }
+}
+
+/**
+ * Lease tokens for one claim: a random prefix drawn once (on the first lease) plus a counter, so
+ * each delivery's token is unique and unguessable across claims at the cost of one
+ * `randomBytes` per claim rather than per message.
+ */
+function leaseTokens(): () => string {
+  let prefix: string | undefined;
+  let n = 0;
+  return () => `${(prefix ??= randomBytes(12).toString('base64url'))}.${(n++).toString(36)}`;
 }

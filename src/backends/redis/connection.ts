@@ -161,7 +161,8 @@ interface Operation extends CommandCaller {
  * Runs commands on one client under the backend's rules: every operation settles by its
  * deadline, and either reaches Redis while its caller still waits or never does.
  *
- * - Connected: the command is written at once.
+ * - Connected: the command is written at once (scripts and other direct commands: in this tick's
+ *   one socket write, see `corkForTick`).
  * - Not connected: the operation waits here (at most `offlineQueueLimit` of them; past that,
  *   operations fail fast) and is written when the client is ready again, if its deadline has
  *   not passed. At the deadline it is dropped and fails with `details.sent === false`: nothing

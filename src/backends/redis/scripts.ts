@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, type Redis } from 'ioredis';
 import { BackendUnavailableError } from '../../errors/errors.js';
 import type { CommandCaller } from './connection.js';
+import { corkForTick } from './tick-cork.js';
 
 /**
  * The Lua scripts of the Redis backend, one per atomic transition, each in
@@ -96,9 +97,12 @@ export function expandIncludes(
 }
 
 /**
- * Run a script with EVALSHA; when Redis answers NOSCRIPT (first use, or after a restart or
- * `SCRIPT FLUSH`), send it once with EVAL, which also caches it for the next EVALSHA, unless
- * the caller gave up meanwhile (`caller.waiting` false: then nothing ran and nothing will).
+ * Run a script with EVALSHA. When Redis answers NOSCRIPT (first use, or after a restart,
+ * failover or `SCRIPT FLUSH`), the script is loaded once with SCRIPT LOAD, shared by every
+ * caller that met the NOSCRIPT meanwhile (see {@link loadOnce}), and each runs EVALSHA again,
+ * unless it gave up meanwhile (`caller.waiting` false: then nothing ran and nothing will).
+ * Should the cache be flushed again between the load and the retry, the retry falls back to
+ * EVAL with the full source, so a caller makes progress whatever the server does.
  * Replies keep binary strings as Buffers.
  */
 export async function evalScript(
@@ -114,22 +118,64 @@ export async function evalScript(
   try {
     return await rawCommand(client, 'evalsha', [script.sha, ...rest]);
   } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    if (caller !== undefined && !caller.waiting) throw error;
+    if (!isNoScript(error) || (caller !== undefined && !caller.waiting)) throw error;
+  }
+  await loadOnce(client, script);
+  if (caller !== undefined && !caller.waiting) throw noScriptGaveUp(script);
+  try {
+    return await rawCommand(client, 'evalsha', [script.sha, ...rest]);
+  } catch (error) {
+    if (!isNoScript(error) || (caller !== undefined && !caller.waiting)) throw error;
     return rawCommand(client, 'eval', [script.source, ...rest]);
   }
 }
 
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+function noScriptGaveUp(script: LuaScript): Error {
+  return new Error(
+    `NOSCRIPT ${script.file} was not cached by Redis; the caller gave up meanwhile.`,
+  );
+}
+
+/** SCRIPT LOADs in flight, per client and script SHA. */
+const loading = new WeakMap<Redis, Map<string, Promise<unknown>>>();
+
+/**
+ * Load `script` into Redis's script cache, once for all concurrent callers on `client`: after
+ * a restart every caller meets NOSCRIPT at about the same time, and each sending the full
+ * source with EVAL (kilobytes, compiled by Redis each time) would be a storm. The load is
+ * forgotten once settled, so a later flush triggers a new one.
+ */
+function loadOnce(client: Redis, script: LuaScript): Promise<unknown> {
+  let byScript = loading.get(client);
+  if (byScript === undefined) loading.set(client, (byScript = new Map<string, Promise<unknown>>()));
+  const running = byScript.get(script.sha);
+  if (running !== undefined) return running;
+  const scripts = byScript;
+  const load = rawCommand(client, 'script', ['load', script.source]).finally(() =>
+    scripts.delete(script.sha),
+  );
+  scripts.set(script.sha, load);
+  return load;
+}
+
 /**
  * One command with binary replies, written at once: not through ioredis's auto-pipelining
- * (which defers it to the next tick; `callBuffer` also loses its command name there). Only for
- * use inside a `runner.run` callback, with the client the runner hands over.
+ * (which defers it to the next macrotask, and runs one pipeline at a time per connection, each
+ * waiting for the previous one's replies; `callBuffer` also loses its command name there).
+ * The commands of one tick still leave together: the socket is corked until the next tick
+ * ({@link corkForTick}). Only for use inside a `runner.run` callback, with the client the
+ * runner hands over.
  */
 export function rawCommand(
   client: Redis,
   name: string,
   args: (string | Buffer | number)[],
 ): Promise<unknown> {
+  corkForTick(client);
   // eslint-disable-next-line plugboard/redis-commands-through-runner -- see above
   return client.sendCommand(new Command(name, args, { replyEncoding: null })) as Promise<unknown>;
 }
