@@ -19,19 +19,20 @@ import { URL, fileURLToPath } from 'node:url';
 import { config, settingsFor } from './lib/config.mjs';
 import { plugboardBuilt } from './lib/plugboard.mjs';
 import { writeReport } from './lib/report.mjs';
+import { withUnit } from './lib/report-workload.mjs';
 import { loadScenario, RESULT_PREFIX, SCENARIOS } from './lib/scenarios.mjs';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const CHILD = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 const RUNS = config.runs;
 
-function runChild(scenario, id) {
+function runChild(scenario, id, timeout = 120_000) {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CHILD, scenario, id],
       {
-        timeout: 120_000,
+        timeout,
         maxBuffer: 16 << 20,
         env: { PLUGBOARD_LOG_LEVEL: 'warn', ...process.env },
       },
@@ -86,6 +87,8 @@ function versions() {
     eventemitter2: anchor('eventemitter2'),
     mitt: anchor('mitt'),
     emittery: anchor('emittery'),
+    bullmq: anchor('bullmq'),
+    beeQueue: anchor('bee-queue'),
   };
 }
 
@@ -116,6 +119,20 @@ const SOURCE = source();
 
 const fmtOps = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(1)}k`);
 
+/** One run's figures for the console: ops/s (and latency), or a workload's own metrics. */
+function describe(r, metrics) {
+  if (r.error) return `ERROR ${r.error.split('\n')[0]}`;
+  const what = metrics
+    ? metrics
+        .map((m) => {
+          const x = r.metrics?.[m.key];
+          return `${m.label} ${withUnit(x, m.unit)}`;
+        })
+        .join(', ')
+    : `${fmtOps(r.opsPerSec)} ops/s` + (r.latency ? `, p50 ${r.latency.p50Us.toFixed(2)} µs` : '');
+  return what + (r.invalid ? `  INVALID: ${r.invalid}` : '');
+}
+
 async function runScenario(name) {
   const scenario = await loadScenario(name);
   const skipped = (await scenario.available?.()) ?? null;
@@ -127,6 +144,8 @@ async function runScenario(name) {
       title: scenario.title,
       notes: scenario.notes,
       latency: Boolean(scenario.latency),
+      workload: Boolean(scenario.workload),
+      metrics: scenario.metrics,
       variants: scenario.variants.map(({ id, side, label }) => ({ id, side, label })),
       comparisons: scenario.comparisons,
     },
@@ -146,14 +165,11 @@ async function runScenario(name) {
     for (let round = 0; round < RUNS; round++) {
       const order = round % 2 ? [...variants].reverse() : variants;
       for (const v of order) {
-        const r = await runChild(name, v.id);
+        const r = await runChild(name, v.id, scenario.childTimeoutMs);
         result.runs[v.id].push({ round, ...r });
-        const what = r.error
-          ? `ERROR ${r.error.split('\n')[0]}`
-          : `${fmtOps(r.opsPerSec)} ops/s` +
-            (r.latency ? `, p50 ${r.latency.p50Us.toFixed(2)} µs` : '') +
-            (r.invalid ? `  INVALID: ${r.invalid}` : '');
-        console.log(`${name} ${round + 1}/${RUNS} ${v.id.padEnd(22)} ${what}`);
+        console.log(
+          `${name} ${round + 1}/${RUNS} ${v.id.padEnd(22)} ${describe(r, scenario.metrics)}`,
+        );
       }
     }
   }

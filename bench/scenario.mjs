@@ -16,6 +16,16 @@ async function main() {
   if (!variant) throw new Error(`unknown variant ${name}/${id}`);
   const config = settingsFor(scenario);
   const run = await variant.setup();
+  // A fixed workload (the queue scenarios) measures itself: no window, no warm-up loop here.
+  if (run.workload) {
+    try {
+      const result = await run.workload();
+      result.invalid ??= null;
+      return result;
+    } finally {
+      await run.close?.();
+    }
+  }
   const result = await throughput(run.batch, config);
   let totalOps = result.ops + result.warmupOps;
   if (scenario.latency && run.once) {

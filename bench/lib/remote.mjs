@@ -111,26 +111,25 @@ export async function startPeer(scenario, role, options, { onMessage, startMs = 
   };
 }
 
-/**
- * Key cleanup: delete every key of `namespace` (our keys all start with `{<namespace>}`).
- * Never FLUSHDB: the server is shared.
- */
-export async function deleteNamespaceKeys(namespace) {
+/** Delete every key matching one of `patterns` (SCAN + DEL, bounded). */
+async function deleteMatching(patterns, what) {
   const { default: Redis } = await import('ioredis');
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
-    await withTimeout(redis.connect(), 3000, 'redis connect (cleanup)');
-    let cursor = '0';
+    await withTimeout(redis.connect(), 3000, `redis connect (${what})`);
     let deleted = 0;
-    do {
-      const [next, keys] = await withTimeout(
-        redis.scan(cursor, 'MATCH', `{${namespace}}*`, 'COUNT', 1000),
-        3000,
-        'redis scan (cleanup)',
-      );
-      cursor = next;
-      if (keys.length) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
+    for (const pattern of patterns) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await withTimeout(
+          redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+          3000,
+          `redis scan (${what})`,
+        );
+        cursor = next;
+        if (keys.length) deleted += await redis.del(...keys);
+      } while (cursor !== '0');
+    }
     return deleted;
   } finally {
     redis.disconnect();
@@ -138,9 +137,61 @@ export async function deleteNamespaceKeys(namespace) {
 }
 
 /**
+ * Key cleanup: delete every key of `namespace`. Namespace-wide keys start with `{<namespace>}`,
+ * a queue's keys with `{<namespace>:q:<queue>}` (a hash tag per queue). Never FLUSHDB: the
+ * server is shared.
+ */
+export const deleteNamespaceKeys = (namespace) =>
+  deleteMatching([`{${namespace}}*`, `{${namespace}:*`], 'cleanup');
+
+/** A key prefix for another library's keys (`<prefix>:...`), unique like a namespace. */
+export const uniquePrefix = (library) => `${uniqueNamespace()}-${library}`;
+
+/** Delete every key under an anchor library's `prefix` (`<prefix>:*`). */
+export const deletePrefixKeys = (prefix) => deleteMatching([`${prefix}:*`], 'cleanup');
+
+/**
+ * Keys left by crashed runs whose process is gone, found by the pid in their name (the runs
+ * happen on this machine, so a live pid means a run may still use them): anchor libraries'
+ * `pbbench-<pid>-<hex>-<library>:*`, and our queues' `{pbbench-<pid>-<hex>:q:<queue>}:*` (a
+ * namespace's queue keys outlive its node list).
+ */
+async function sweepDeadPrefixes(redis) {
+  const prefixes = new Set();
+  const namespaces = new Set();
+  for (const pattern of [`${NS_PREFIX}-*`, `{${NS_PREFIX}-*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const ours = key.startsWith('{');
+        const name = ours ? key.slice(1).split(/[}:]/)[0] : key.slice(0, key.indexOf(':'));
+        const pid = Number(name.split('-')[1]);
+        if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+        (ours ? namespaces : prefixes).add(name);
+      }
+    } while (cursor !== '0');
+  }
+  for (const prefix of prefixes) await deletePrefixKeys(prefix);
+  for (const namespace of namespaces) await deleteNamespaceKeys(namespace);
+  return prefixes.size + namespaces.size;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
  * Remove what crashed earlier runs left: namespaces `{pbbench-*}` whose every node's liveness
- * deadline passed more than a minute ago (nobody alive can be using them). Safe on a shared
- * server: live namespaces always hold a fresh deadline.
+ * deadline passed more than a minute ago (nobody alive can be using them), and keys of runs
+ * whose process is gone (see sweepDeadPrefixes). Safe on a shared server: live namespaces always
+ * hold a fresh deadline, live runs a live pid.
  */
 export async function sweepDeadNamespaces() {
   const { default: Redis } = await import('ioredis');
@@ -167,7 +218,7 @@ export async function sweepDeadNamespaces() {
       }
     } while (cursor !== '0');
     for (const ns of dead) await deleteNamespaceKeys(ns);
-    return dead.length;
+    return dead.length + (await sweepDeadPrefixes(redis));
   } finally {
     redis.disconnect();
   }

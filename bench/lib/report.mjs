@@ -1,6 +1,9 @@
 // Turns the latest result file of each scenario into docs/benchmarks.md.
 import { readFile, writeFile } from 'node:fs/promises';
 import { URL, fileURLToPath } from 'node:url';
+import { previousSections } from './report-previous.mjs';
+import { metricValue, UNITS, withUnit, workloadTable } from './report-workload.mjs';
+import { loadScenario } from './scenarios.mjs';
 import { median, range } from './stats.mjs';
 
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
@@ -38,41 +41,60 @@ function summarizeVariant(v, runs = []) {
 
 /**
  * Median over rounds of ops(a) / ops(b), both measured in the same round (with
- * `metric: 'p50'`, of p50 latency(a) / p50 latency(b) instead).
+ * `metric: 'p50'`, of p50 latency(a) / p50 latency(b) instead; with a workload's metric key, of
+ * that metric). Without `b`: the median of a's own metric over its runs (an absolute figure,
+ * in the metric's unit).
  */
-function summarizeComparison(c, runs) {
-  const value = c.metric === 'p50' ? (r) => r.latency?.p50Us : (r) => r.opsPerSec;
+function summarizeComparison(c, runs, metrics) {
+  const value =
+    c.metric === 'p50'
+      ? (r) => r.latency?.p50Us
+      : c.metric
+        ? (r) => metricValue(r, c.metric)
+        : (r) => r.opsPerSec;
   const byRound = (id) => new Map(okRuns(runs[id] ?? []).map((r) => [r.round, value(r)]));
   const a = byRound(c.a);
-  const b = byRound(c.b);
-  const ratios = [...a].filter(([round]) => b.has(round)).map(([round, x]) => x / b.get(round));
+  const b = c.b ? byRound(c.b) : null;
+  const ratios = b
+    ? [...a].filter(([round]) => b.has(round)).map(([round, x]) => x / b.get(round))
+    : [...a.values()];
   const ratio = median(ratios);
   const [min, max] = range(ratios);
   let met = null;
   if (c.target && Number.isFinite(ratio)) {
-    met =
-      c.target.op === '>='
-        ? ratio >= c.target.value
-        : c.target.op === '<='
-          ? ratio <= c.target.value
-          : ratio < c.target.value;
+    const { op, value: v } = c.target;
+    met = op === '>=' ? ratio >= v : op === '>' ? ratio > v : op === '<=' ? ratio <= v : ratio < v;
   }
-  return { ...c, ratio, min, max, pairs: ratios.length, met };
+  // Absolute figures carry their metric's unit; ratios are "x".
+  const unit = b ? 'x' : (metrics?.find((m) => m.key === c.metric)?.unit ?? 'x');
+  return { ...c, ratio, min, max, pairs: ratios.length, met, unit };
 }
 
-const OPS = { '>=': '≥', '<=': '≤', '<': '<' };
-const targetText = (t) => (t ? `${OPS[t.op]} ${t.value}x` : '');
+const OPS = { '>=': '≥', '>': '>', '<=': '≤', '<': '<' };
+const fmtIn = (x, unit) => (unit === 'x' ? fmtX(x) : withUnit(x, unit));
+/**
+ * min – max, or (workload scenarios) worst – best: where lower is better (lateness, a ratio of
+ * latencies: `lower: true` or an upper-bound target) the worst is the max, written first.
+ */
+const rangeText = (c, worstFirst) =>
+  worstFirst && (c.lower || UNITS[c.unit]?.lower || c.target?.op?.startsWith('<'))
+    ? `${fmtIn(c.max, c.unit)} – ${fmtIn(c.min, c.unit)}`
+    : `${fmtIn(c.min, c.unit)} – ${fmtIn(c.max, c.unit)}`;
+const targetText = (t, unit = 'x') =>
+  t ? `${OPS[t.op]} ${unit === 'x' ? `${t.value}x` : withUnit(t.value, unit)}` : '';
 const metText = (c) => (c.met === null ? (c.target ? 'n/a' : '') : c.met ? '**yes**' : '**NO**');
 
 function scenarioSection(result, index) {
   const s = result.scenario;
   const variants = s.variants.map((v) => summarizeVariant(v, result.runs[v.id]));
-  const comparisons = s.comparisons.map((c) => summarizeComparison(c, result.runs));
+  const comparisons = s.comparisons.map((c) => summarizeComparison(c, result.runs, s.metrics));
   const out = [`## ${index}. ${s.title}`, '', s.notes, ''];
   out.push(
     `Run ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC, load average at start ` +
       `${result.machine.loadAvgAtStart.join(' / ')}; ${result.config.runs} runs per variant, ` +
-      `each ${result.config.warmupMs} ms warm-up + ${result.config.measureMs} ms measured` +
+      (s.workload
+        ? 'each a fixed workload'
+        : `each ${result.config.warmupMs} ms warm-up + ${result.config.measureMs} ms measured`) +
       (result.source
         ? `; Plugboard at commit ${result.source.commit}` +
           (result.source.dirtySrcFiles
@@ -90,11 +112,13 @@ function scenarioSection(result, index) {
     out.push('**Plugboard was not built (`dist/index.js` missing): anchors only.**', '');
 
   const lat = s.latency;
-  out.push(
-    `| Implementation | Side | Median ops/s | ns/op | Min–max ops/s |${lat ? ' p50 µs | p99 µs |' : ''} Good runs |`,
-    `|---|---|--:|--:|--:|${lat ? '--:|--:|' : ''}--:|`,
-  );
-  for (const v of variants.filter((x) => x.ran)) {
+  if (s.workload) out.push(...workloadTable(s, result.runs));
+  else
+    out.push(
+      `| Implementation | Side | Median ops/s | ns/op | Min–max ops/s |${lat ? ' p50 µs | p99 µs |' : ''} Good runs |`,
+      `|---|---|--:|--:|--:|${lat ? '--:|--:|' : ''}--:|`,
+    );
+  for (const v of s.workload ? [] : variants.filter((x) => x.ran)) {
     out.push(
       `| ${v.label} | ${v.side} | ${fmtOps(v.median)} | ${fmtNs(v.median)} | ` +
         `${fmtOps(v.min)} – ${fmtOps(v.max)} |${lat ? ` ${fmtUs(v.p50)} | ${fmtUs(v.p99)} |` : ''} ` +
@@ -113,12 +137,14 @@ function scenarioSection(result, index) {
   if (shown.length) {
     out.push(
       '',
-      '| Ratio (median of paired runs) | Value | Min–max | Target | Met |',
+      s.workload
+        ? '| Ratio (median of paired runs) or figure (median of runs) | Value | Worst – best | Target | Met |'
+        : '| Ratio (median of paired runs) | Value | Min–max | Target | Met |',
       '|---|--:|--:|--:|:-:|',
     );
     for (const c of shown) {
       out.push(
-        `| ${c.label} | ${fmtX(c.ratio)} | ${fmtX(c.min)} – ${fmtX(c.max)} | ${targetText(c.target)} | ${metText(c)} |`,
+        `| ${c.label} | ${fmtIn(c.ratio, c.unit)} | ${rangeText(c, s.workload)} | ${targetText(c.target, c.unit)} | ${metText(c)} |`,
       );
     }
   }
@@ -132,7 +158,11 @@ function versionsLine(v) {
   return (
     `\n- Versions: Plugboard ${v.plugboard} on ioredis ${v.plugboardIoredis} (also the raw-ioredis ` +
     `floors); Moleculer ${v.moleculer} (its Redis transporter on ioredis ${v.moleculerIoredis}, ` +
-    `NATS client ${v.nats}); EventEmitter2 ${v.eventemitter2}, mitt ${v.mitt}, emittery ${v.emittery}.`
+    `NATS client ${v.nats}); EventEmitter2 ${v.eventemitter2}, mitt ${v.mitt}, emittery ${v.emittery}` +
+    (v.bullmq
+      ? `; BullMQ ${v.bullmq} (on the bench package's ioredis), bee-queue ${v.beeQueue}`
+      : '') +
+    '.'
   );
 }
 
@@ -155,26 +185,67 @@ const METHOD = `- \`npm run bench\` builds the package, installs the anchors (th
   counted where they complete (RPC results at the caller, deliveries at the subscribers), with a
   fixed number kept in flight; see each section. A ratio marked "p50" compares latencies (lower
   is better for ours).
+- **Queue scenarios** (\`node bench/run.mjs queue\`): a fixed workload per run instead of a
+  timed window (add 20,000 messages then process them; 100 delayed messages), producer and
+  consumer in the child, each implementation under its own namespace or key prefix on the
+  shared Redis, deleted afterwards; each section gives its metrics as the median over runs with
+  the worst and best run beside it.
 - **Medians of 5 runs**; ours and the anchors alternate within a round (order reversed every
   other round). **Ratios are the headline**: for each round, ours ÷ anchor from runs taken back
   to back, then the median over rounds. Absolute ops/s depend heavily on machine load.
 - Scenarios are one file each in \`bench/scenarios/\` (see \`bench/lib/scenarios.mjs\` for the
-  shape); \`node bench/profile.mjs <scenario> <variant>\` profiles one variant (\`--cpu-prof\`).
+  shape); \`node bench/profile.mjs <scenario> <variant>\` profiles one variant (\`--cpu-prof\`);
+  \`node bench/redis-calls.mjs <scenario> <variant>...\` runs Redis variants once each against a
+  throwaway redis-server and prints, per message, the commands, read events (≈ round trips),
+  Redis CPU and each script's server time.
 - **Correctness check**: each child counts handler calls (and RPC results) and marks the run
   invalid unless every operation reached every handler it should have; invalid runs are
   excluded and listed.`;
 
+const targetRow = (c) =>
+  `| ${c.scenario} | ${c.label} | ${fmtIn(c.ratio, c.unit)} | ${rangeText(c, false)} | ` +
+  `${targetText(c.target, c.unit)} | ${metText(c)} |`;
+
+/**
+ * A scenario without a result file here keeps its section (and Targets rows) from the previous
+ * report, so running some scenarios never drops the others' last published figures.
+ */
+function carriedSection(title, index, previous) {
+  const body = previous.sections.get(title);
+  if (!body) return null;
+  return {
+    out: [`## ${index}. ${title}`, ...body],
+    comparisons: [],
+    targetRows: previous.targets.get(title) ?? [],
+  };
+}
+
 export async function writeReport(resultsDir, names) {
+  const previous = previousSections(await readFile(DOC, 'utf8').catch(() => ''));
   const results = [];
+  const sections = [];
+  const runLines = [];
   for (const name of names) {
+    let result;
     try {
-      results.push(JSON.parse(await readFile(`${resultsDir}latest-${name}.json`, 'utf8')));
+      result = JSON.parse(await readFile(`${resultsDir}latest-${name}.json`, 'utf8'));
     } catch {
-      // Not run yet.
+      // Not run on this checkout: keep what the previous report said.
+      const carried = carriedSection(
+        (await loadScenario(name)).title,
+        sections.length + 1,
+        previous,
+      );
+      if (carried) {
+        sections.push(carried);
+        if (previous.runs.has(name)) runLines.push(previous.runs.get(name));
+      }
+      continue;
     }
+    results.push(result);
+    sections.push(scenarioSection(result, sections.length + 1));
+    runLines.push(`${name} ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC`);
   }
-  const sections = results.map((r, i) => scenarioSection(r, i + 1));
-  const targets = sections.flatMap((s) => s.comparisons).filter((c) => c.target);
   const m = results.at(-1)?.machine;
   const lines = [
     '# Benchmarks',
@@ -185,19 +256,20 @@ export async function writeReport(resultsDir, names) {
     '',
     '| Scenario | Ratio | Value | Min–max | Target | Met |',
     '|---|---|--:|--:|--:|:-:|',
-    ...targets.map(
-      (c) =>
-        `| ${c.scenario} | ${c.label} | ${fmtX(c.ratio)} | ${fmtX(c.min)} – ${fmtX(c.max)} | ${targetText(c.target)} | ${metText(c)} |`,
+    ...sections.flatMap((s) =>
+      s.targetRows ? s.targetRows : s.comparisons.filter((c) => c.target).map(targetRow),
     ),
     '',
     '## Machine',
     '',
     m
       ? `- ${m.cpus} CPUs (${m.cpuModel}), ${m.platform}, Node ${m.node}.\n` +
-        `- Scenario runs: ${results.map((r) => `${r.scenario.name} ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`).join('; ')}.\n` +
+        `- Scenario runs: ${runLines.join('; ')}.\n` +
         '- The machine is shared; the load average at the start of each scenario is given in its section.' +
         versionsLine(results.at(-1)?.versions)
-      : '- No results yet.',
+      : previous.machine.length
+        ? previous.machine.join('\n')
+        : '- No results yet.',
     '',
     '## Method',
     '',

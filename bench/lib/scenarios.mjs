@@ -4,12 +4,25 @@
 //   `{ batch(n), once?(), perOp?, delivered?(), verify?(ops) (may be async), close?() }`.
 // - `comparisons[]`: `{ label, a, b, metric?, target?: { op: '>=' | '<' | '<=', value } }`,
 //   ratio = ops/s of a ÷ b (or, with `metric: 'p50'`, p50 latency of a ÷ b), per round.
+// - `workload: true` (optional): a fixed job instead of a timed window. `setup()` then resolves
+//   with `{ workload(), close?() }`; workload() resolves with `{ opsPerSec, metrics, invalid }`
+//   and the scenario lists its `metrics: [{ key, label, unit: 'ops' | 'ms' }]` (report columns).
+//   A comparison may then name a `metric` key; without `b` it reports a's own median (e.g. a
+//   latency against an absolute target). `childTimeoutMs` raises the 120 s bound of one run.
 // - `available()` (optional): resolves with a reason string to skip the scenario (e.g. no Redis).
 // - `peers` (optional): `{ [role]: (options, link) => commands }` run in forked peer processes
 //   (`bench/peer.mjs`, started with `startPeer()` from `lib/remote.mjs`).
 // To add one (say `redis-publish`), write the file and add its name here.
 import { URL } from 'node:url';
-export const SCENARIOS = ['publish', 'wildcard', 'rpc', 'redis-rpc', 'redis-events'];
+export const SCENARIOS = [
+  'publish',
+  'wildcard',
+  'rpc',
+  'redis-rpc',
+  'redis-events',
+  'queue-throughput',
+  'queue-delayed',
+];
 
 export async function loadScenario(name) {
   const mod = await import(new URL(`../scenarios/${name}.mjs`, import.meta.url).href);
