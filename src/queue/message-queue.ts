@@ -27,6 +27,7 @@ import {
 } from './message-types.js';
 import { workQueueName } from './queue-names.js';
 import { QueueWorker, type WorkerTask } from './queue-worker.js';
+import { SendBatch } from './send-batch.js';
 import { integerIn, toRetryPolicy, type RetryPolicy } from './retry-policy.js';
 
 /** What keeps repeating messages enqueued (see `repeat-schedule.ts`). */
@@ -70,6 +71,7 @@ export function createMessageQueue(
   report: (queue: string, error: unknown) => void,
 ): MessageQueue {
   const { store, codec } = env;
+  const sends = new SendBatch(store);
   let repeats: RepeatStarter | undefined;
 
   /** Run `fn` unless the plugin stopped; a throw becomes a rejection. */
@@ -87,13 +89,17 @@ export function createMessageQueue(
     data: unknown,
     options: SendOptions | undefined,
     policy: RetryPolicy | undefined,
-    extra: EnqueueOptions = {},
+    extra?: EnqueueOptions,
   ): Promise<string> =>
     guarded(`sending to "${String(queue)}"`, () => {
       assertQueueName(queue);
       const { enqueue, headers } = toEnqueueOptions(options, policy);
       const payload = encodeEnvelope(codec, data, headers, policy);
-      return store.enqueue(workQueueName(queue), payload, { ...enqueue, ...extra });
+      return sends.send(
+        workQueueName(queue),
+        payload,
+        extra === undefined ? enqueue : { ...enqueue, ...extra },
+      );
     });
 
   const receive = (
@@ -253,7 +259,10 @@ function prepare(
         headers,
         enqueuedAt: claimed.enqueuedAt,
         extendLease: (ms) => control.extendLease(ms),
-        signal: control.signal,
+        // Read through: the worker makes the signal only when someone asks for it.
+        get signal() {
+          return control.signal;
+        },
       };
       const status = await (attributionActive()
         ? runAsPlugin(scope.tag, handler, message)

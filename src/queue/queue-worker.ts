@@ -3,6 +3,7 @@ import type { ClaimedMessage, QueueRateLimit, QueueStore } from '../backends/por
 import { settleWithin, withDeadline } from '../util/bound.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { sleep } from '../util/sleep.js';
+import { AckBatch } from './ack-batch.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 
 /** What a running handler may do with its delivery. */
@@ -84,9 +85,31 @@ const SETTLE_MIN_GRACE_MS = 250;
 /** A message this worker holds under a lease. */
 interface Held {
   readonly message: ClaimedMessage;
-  readonly controller: AbortController;
+  /**
+   * Made when a handler first reads its signal: most never do, and a controller per message is
+   * a measurable share of a fast consumer's CPU.
+   */
+  controller: AbortController | undefined;
+  /** Why it was aborted, when that happened before anyone asked for the signal. */
+  abortReason: unknown;
+  aborted: boolean;
   /** Settled (acked, released or dead-lettered) or given up: nothing more is done with it. */
   done: boolean;
+}
+
+function signalOf(held: Held): AbortSignal {
+  if (held.controller === undefined) {
+    held.controller = new AbortController();
+    if (held.aborted) held.controller.abort(held.abortReason);
+  }
+  return held.controller.signal;
+}
+
+function abort(held: Held, reason: unknown): void {
+  if (held.aborted) return;
+  held.aborted = true;
+  held.abortReason = reason;
+  held.controller?.abort(reason);
 }
 
 /**
@@ -113,7 +136,13 @@ export class QueueWorker {
   /** Moving average of handler durations, ms; undefined until one finished. */
   private averageMs: number | undefined;
 
-  constructor(private readonly options: QueueWorkerOptions) {}
+  private readonly acks: AckBatch;
+
+  constructor(private readonly options: QueueWorkerOptions) {
+    this.acks = new AckBatch(options.store, options.queue, options.logger, (call) =>
+      this.keep(call),
+    );
+  }
 
   /** Messages to hold now: `prefetch`, or its adaptive share (see `adaptivePrefetch`). */
   private holdLimit(): number {
@@ -159,7 +188,7 @@ export class QueueWorker {
     this.wakeLoop?.();
     // Handlers that watch their signal may give up early; their messages go back to the queue.
     const stopping = new DOMException('The consumer is stopping.', 'AbortError');
-    for (const held of this.held) held.controller.abort(stopping);
+    for (const held of this.held) abort(held, stopping);
     await settleWithin(this.loopDone, left(), deadlines);
     // Not started yet: straight back to the queue.
     for (const held of this.waiting.splice(0)) this.giveBack(held);
@@ -169,6 +198,7 @@ export class QueueWorker {
       this.finishRun();
     }
     this.stopRenewing();
+    this.acks.flush();
     // The give-backs and acks on the wire get a short grace even when the bound is used up.
     const grace = Math.min(SETTLE_GRACE_MS, Math.max(SETTLE_MIN_GRACE_MS, left()));
     await settleWithin(Promise.allSettled([...this.settles]), grace, deadlines);
@@ -211,7 +241,9 @@ export class QueueWorker {
       for (const message of batch) {
         const held: Held = {
           message,
-          controller: new AbortController(),
+          controller: undefined,
+          abortReason: undefined,
+          aborted: false,
           done: false,
         };
         this.held.add(held);
@@ -248,7 +280,9 @@ export class QueueWorker {
     }
     const prepared = task;
     const control: DeliveryControl = {
-      signal: held.controller.signal,
+      get signal() {
+        return signalOf(held);
+      },
       extendLease: (ms) => this.extend(held, ms ?? this.options.leaseMs),
     };
     const timeout = this.options.handlerTimeout;
@@ -263,14 +297,15 @@ export class QueueWorker {
       () => {
         this.recordDuration(performance.now() - started);
         if (held.done) return; // given up at stop: released already
-        this.settle(held, (s) => s.ack(this.options.queue, message.id, message.lease));
+        this.acks.add(message.id, message.lease);
+        this.settled(held);
       },
       (error: unknown) => {
         this.recordDuration(performance.now() - started);
         if (held.done) return;
         if (timedOut !== undefined) {
-          held.controller.abort(timedOut);
-        } else if (this.stopping && held.controller.signal.aborted) {
+          abort(held, timedOut);
+        } else if (this.stopping && held.aborted) {
           // Gave up because the consumer is stopping: not a failure, back to the queue.
           this.giveBack(held);
           this.finishRun();
@@ -305,9 +340,14 @@ export class QueueWorker {
 
   /** Settle a held message (not awaited: pipelined), free its slot and wake the loop. */
   private settle(held: Held, op: (store: QueueStore) => Promise<boolean>): void {
+    this.track(op(this.options.store), held.message.id);
+    this.settled(held);
+  }
+
+  /** A held message's settle is on its way: free its slot and wake the loop. */
+  private settled(held: Held): void {
     held.done = true;
     this.held.delete(held);
-    this.track(op(this.options.store), held.message.id);
     this.finishRun();
   }
 
@@ -346,6 +386,11 @@ export class QueueWorker {
           'could not settle a message; it will be redelivered',
         ),
     );
+    this.keep(settled);
+  }
+
+  /** Remember a settle on the wire until it lands (a stopping worker waits for them). */
+  private keep(settled: Promise<void>): void {
     this.settles.add(settled);
     void settled.finally(() => this.settles.delete(settled));
   }

@@ -78,7 +78,12 @@ export function queueBatchConformance(name: string, factory: HarnessFactory): vo
         assert.equal(ids[0], first);
         assert.equal(ids[3], ids[1]);
         assert.equal(new Set([first, ids[1], ids[2], ids[4]]).size, 4);
-        assert.deepEqual(payloads(await a.queues.claim(q, 'c', lease)), ['k1', 'k2', 'plain', 'k3']);
+        assert.deepEqual(payloads(await a.queues.claim(q, 'c', lease)), [
+          'k1',
+          'k2',
+          'plain',
+          'k3',
+        ]);
         // Remembered as if sent one by one.
         assert.equal(await a.queues.enqueue(q, bytes('again'), dedup('k3')), ids[4]);
         assert.equal((await a.queues.activity(q)).enqueued, 4);
@@ -108,7 +113,12 @@ export function queueBatchConformance(name: string, factory: HarnessFactory): vo
         );
         const got = await a.queues.claim(q, 'c1', { ...lease, leaseMs: 5000 });
         assert.equal(got.length, 4);
-        const [m1, m2, m3, m4] = got as [ClaimedMessage, ClaimedMessage, ClaimedMessage, ClaimedMessage];
+        const [m1, m2, m3, m4] = got as [
+          ClaimedMessage,
+          ClaimedMessage,
+          ClaimedMessage,
+          ClaimedMessage,
+        ];
         // m2 released, then claimed by someone else: its old lease is late.
         assert.equal(await a.queues.release(q, m2.id, m2.lease, 0), true);
         const [again] = await b.queues.claim(q, 'c2', lease);

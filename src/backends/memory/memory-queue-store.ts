@@ -119,7 +119,9 @@ export class MemoryQueueStore implements QueueStore {
   ackMany(queue: string, items: readonly SettleItem[]): Promise<boolean[]> {
     if (this.closed) return Promise.reject(closedError());
     const now = Date.now();
-    return Promise.resolve(items.map(({ id, lease }) => this.apply(queue, id, lease, complete, now)));
+    return Promise.resolve(
+      items.map(({ id, lease }) => this.apply(queue, id, lease, complete, now)),
+    );
   }
 
   release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {

@@ -23,7 +23,7 @@ export interface StoredMessage {
   availableAt: number;
   /** Set while leased (also once the lease lapsed, until it is claimed again). */
   consumer: string | undefined;
-  /** Token of the current lease: random, unique per delivery (never the attempt number). */
+  /** Token of the current lease: unique per delivery (random per claim call, plus its position). */
   lease: string | undefined;
   heapIndex: number;
 }
@@ -100,6 +100,9 @@ export class MemoryQueue {
     this.promote(now);
     const budget = Math.min(options.count, this.rateAllowance(options.rateLimit, now));
     const out: ClaimedMessage[] = [];
+    // One random prefix per call, the delivery's position after it (as the Redis store does):
+    // unique per delivery without paying for random bytes per message.
+    const prefix = `${randomBytes(12).toString('base64url')}.`;
     while (out.length < budget) {
       const due = this.held.peek();
       if (due === undefined || due.availableAt > now) break;
@@ -112,12 +115,12 @@ export class MemoryQueue {
         );
         continue;
       }
-      out.push(this.lease(due, consumer, options.leaseMs, now));
+      out.push(this.lease(due, consumer, options.leaseMs, now, prefix + out.length));
     }
     while (out.length < budget) {
       const next = this.ready.shift();
       if (next === undefined) break;
-      out.push(this.lease(next, consumer, options.leaseMs, now));
+      out.push(this.lease(next, consumer, options.leaseMs, now, prefix + out.length));
     }
     if (out.length > 0 && options.rateLimit !== undefined) {
       if (now >= this.rateStart + options.rateLimit.intervalMs) {
@@ -179,11 +182,17 @@ export class MemoryQueue {
     return Math.max(0, limit.max - this.rateTaken);
   }
 
-  private lease(m: StoredMessage, consumer: string, leaseMs: number, now: number): ClaimedMessage {
+  private lease(
+    m: StoredMessage,
+    consumer: string,
+    leaseMs: number,
+    now: number,
+    token: string,
+  ): ClaimedMessage {
     m.attempt++;
     m.state = 'held';
     m.consumer = consumer;
-    m.lease = randomBytes(12).toString('base64url');
+    m.lease = token;
     m.availableAt = now + leaseMs;
     this.held.push(m);
     return {
