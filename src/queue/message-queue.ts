@@ -5,6 +5,7 @@ import { ContextClosedError, TimeoutError, ValidationError } from '../errors/err
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { attributionActive, runAsPlugin } from '../util/plugin-attribution.js';
+import { isThenable } from '../util/thenable.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './message-envelope.js';
 import {
   assertQueueName,
@@ -250,7 +251,7 @@ function prepare(
   const { data, headers, policy } = decodeEnvelope(codec, claimed.payload);
   return {
     policy,
-    run: async (control) => {
+    run: (control) => {
       const message: QueueMessage = {
         id: claimed.id,
         queue,
@@ -264,10 +265,11 @@ function prepare(
           return control.signal;
         },
       };
-      const status = await (attributionActive()
+      const status = attributionActive()
         ? runAsPlugin(scope.tag, handler, message)
-        : handler(message));
-      if (status === MessageStatus.FAILED) throw new HandlerFailed();
+        : handler(message);
+      // A synchronous handler's verdict is returned as is (the worker settles it at once).
+      return isThenable(status) ? Promise.resolve(status).then(verdict) : verdict(status);
     },
     onFailure: (error) => {
       // A FAILED status is the handler's own verdict, not an error to report.
@@ -288,6 +290,11 @@ function tryDecode(codec: Codec, payload: Uint8Array): Envelope | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A handler's status: FAILED is a failure (thrown), anything else success. */
+function verdict(status: unknown): void {
+  if (status === MessageStatus.FAILED) throw new HandlerFailed();
 }
 
 /** A handler returned MessageStatus.FAILED. */

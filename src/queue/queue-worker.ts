@@ -3,6 +3,7 @@ import type { ClaimedMessage, QueueRateLimit, QueueStore } from '../backends/por
 import { settleWithin, withDeadline } from '../util/bound.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { sleep } from '../util/sleep.js';
+import { isThenable } from '../util/thenable.js';
 import { AckBatch } from './ack-batch.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 
@@ -127,6 +128,8 @@ export class QueueWorker {
   private readonly waiting: Held[] = [];
   private readonly settles = new Set<Promise<unknown>>();
   private running = 0;
+  /** Inside `pump` (see there). */
+  private pumping = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
@@ -256,10 +259,20 @@ export class QueueWorker {
     }
   }
 
-  /** Start waiting messages while slots are free, in claim order. */
+  /**
+   * Start waiting messages while slots are free, in claim order. Not re-entered: a synchronous
+   * handler settles inside `run`, and this loop (not a nested call) starts the next, so a deep
+   * buffer of fast handlers never deepens the stack.
+   */
   private pump(): void {
-    while (this.running < this.options.concurrency && this.waiting.length > 0) {
-      this.run(this.waiting.shift()!);
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running < this.options.concurrency && this.waiting.length > 0) {
+        this.run(this.waiting.shift()!);
+      }
+    } finally {
+      this.pumping = false;
     }
   }
 
@@ -285,35 +298,58 @@ export class QueueWorker {
       },
       extendLease: (ms) => this.extend(held, ms ?? this.options.leaseMs),
     };
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = prepared.run(control);
+    } catch (error) {
+      this.finished(held, prepared, started, false, error);
+      return;
+    }
+    // A synchronous handler is done: settled now, without a promise chain or a deadline entry
+    // (its timeout could never fire before it returned anyway).
+    if (!isThenable(result)) {
+      this.finished(held, prepared, started, true);
+      return;
+    }
     const timeout = this.options.handlerTimeout;
     let timedOut: Error | undefined;
-    const started = performance.now();
     withDeadline(
-      () => prepared.run(control),
+      result,
       timeout,
       () => (timedOut = prepared.timeoutError(timeout)),
       this.options.deadlines,
     ).then(
-      () => {
-        this.recordDuration(performance.now() - started);
-        if (held.done) return; // given up at stop: released already
-        this.acks.add(message.id, message.lease);
-        this.settled(held);
-      },
-      (error: unknown) => {
-        this.recordDuration(performance.now() - started);
-        if (held.done) return;
-        if (timedOut !== undefined) {
-          abort(held, timedOut);
-        } else if (this.stopping && held.aborted) {
-          // Gave up because the consumer is stopping: not a failure, back to the queue.
-          this.giveBack(held);
-          this.finishRun();
-          return;
-        }
-        this.fail(held, prepared, error);
-      },
+      () => this.finished(held, prepared, started, true),
+      (error: unknown) => this.finished(held, prepared, started, false, error, timedOut),
     );
+  }
+
+  /** A handler call ended: ack on success, else fail (or give back at stop). */
+  private finished(
+    held: Held,
+    task: WorkerTask,
+    started: number,
+    ok: boolean,
+    error?: unknown,
+    timedOut?: Error,
+  ): void {
+    this.recordDuration(performance.now() - started);
+    if (held.done) return; // given up at stop: released already
+    if (ok) {
+      this.acks.add(held.message.id, held.message.lease);
+      this.settled(held);
+      return;
+    }
+    if (timedOut !== undefined) {
+      abort(held, timedOut);
+    } else if (this.stopping && held.aborted) {
+      // Gave up because the consumer is stopping: not a failure, back to the queue.
+      this.giveBack(held);
+      this.finishRun();
+      return;
+    }
+    this.fail(held, task, error);
   }
 
   private recordDuration(ms: number): void {
