@@ -156,6 +156,17 @@ export class QueueWorker {
     return Math.min(prefetch, concurrency + extra);
   }
 
+  /**
+   * How many messages to claim now; 0 while the buffer is full enough. A deep buffer is topped up
+   * once half used, so a claim carries many messages, not one.
+   */
+  private claimRoom(): number {
+    const limit = this.holdLimit();
+    const room = limit - this.held.size;
+    const buffer = limit - this.options.concurrency;
+    return room <= 0 || (buffer > 1 && this.waiting.length > buffer / 2) ? 0 : room;
+  }
+
   /** Messages held now (running or waiting for a slot). */
   get inFlight(): number {
     return this.held.size;
@@ -217,11 +228,8 @@ export class QueueWorker {
     const signal = this.claimAbort.signal;
     let failures = 0;
     while (!this.stopping) {
-      const limit = this.holdLimit();
-      const room = limit - this.held.size;
-      const buffer = limit - this.options.concurrency;
-      // A deep buffer is topped up once half used, so a claim carries many messages, not one.
-      if (room <= 0 || (buffer > 1 && this.waiting.length > buffer / 2)) {
+      const room = this.claimRoom();
+      if (room === 0) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         this.wakeLoop = undefined;
         continue;
@@ -402,7 +410,8 @@ export class QueueWorker {
     this.options.tracker?.end();
     if (this.held.size === 0) this.stopRenewing();
     if (this.running === 0) this.wakeIdle?.();
-    this.wakeLoop?.();
+    // Only when it would claim: waking it for nothing costs a promise per message.
+    if (this.wakeLoop !== undefined && this.claimRoom() > 0) this.wakeLoop();
     if (!this.stopping) this.pump();
   }
 
