@@ -19,9 +19,10 @@
   KEYS[9]   {ns:q:<queue>}:epoch     STRING when the queue's dedup memory began
   KEYS[10..]  {ns:q:<queue>}:dd:<key>  STRING "<epoch>:<id>", one per distinct dedup key of the batch
   ARGV[1]  notify channel ({ns:q:<queue>}:qn)
-  ARGV[2..]  per message, 7 fields: payload; delay in ms from now (>= 0); not before this epoch
-           ms (0: no bound); priority (integer in [-1e6, 1e6]); max deliveries (0: no limit);
-           dedup window in ms (0: no dedup key); its dedup key's index in KEYS (0: none)
+  ARGV[2..]  per message, 2 fields: its payload, then its options as one string
+           "<delay ms from now>:<not before epoch ms, 0: no bound>:<priority>:<max deliveries, 0:
+           no limit>:<dedup window ms, 0: no dedup key>:<its dedup key's index in KEYS, 0: none>"
+           (one string, parsed once per distinct value: a batch usually shares its options)
 
   Returns  flat array: how many due delayed ids without meta were dropped on the way (corrupt
            or forged), then per message its id: the new message's id (integer), or for a
@@ -31,13 +32,24 @@
 --!include queue-meta.lua
 --!include activity.lua
 --!include move-due.lua
-local FIELDS = 7
-local count = (#ARGV - 1) / FIELDS
+local count = (#ARGV - 1) / 2
 local out = { 0 }
 
--- field(i, f): field f (1..FIELDS) of message i.
+-- field(i, f): field f of message i: 1 its payload, 2.. its options (delay, not before,
+-- priority, max deliveries, dedup window, dedup key index), as numbers.
+local parsed = {}
 local function field(i, f)
-  return ARGV[1 + (i - 1) * FIELDS + f]
+  if f == 1 then
+    return ARGV[2 * i]
+  end
+  local spec = ARGV[2 * i + 1]
+  local options = parsed[spec]
+  if options == nil then
+    local d, nb, p, m, w, k = string.match(spec, '^(%d+):(%d+):(%-?%d+):(%d+):(%d+):(%d+)$')
+    options = { tonumber(d), tonumber(nb), tonumber(p), tonumber(m), tonumber(w), tonumber(k) }
+    parsed[spec] = options
+  end
+  return options[f - 1]
 end
 local function due_at(i)
   return math.max(now + tonumber(field(i, 2)), tonumber(field(i, 3)))
