@@ -3,9 +3,10 @@
 -- "<kind><epoch second>" counts the events of one kind in that second: "e" enqueued, "c"
 -- completed (acknowledged), "f" failed (released for a retry, or dead-lettered). "last<kind>"
 -- is the newest second counted for the kind, "since" when counting began (epoch ms). Counting is
--- one HINCRBY per script call; only the first count of a kind in a new second also drops that kind's fields
--- that left the window (each field of a kind lies within ACTIVITY_SECONDS of "last<kind>", so
--- at most ACTIVITY_SECONDS fields are dropped, in one HDEL), so the HASH stays bounded.
+-- one HINCRBY per script call (a batch counts once); only the first count of a kind in a new
+-- second also drops that kind's fields that left the window (each field of a kind lies within
+-- ACTIVITY_SECONDS of "last<kind>", so at most ACTIVITY_SECONDS fields are dropped, in one
+-- HDEL), so the HASH stays bounded.
 -- Activity is bookkeeping: a HASH of the wrong type or a garbage counter (corrupt or forged)
 -- starts afresh rather than failing the transition that counts.
 local ACTIVITY_SECONDS = 60
