@@ -16,15 +16,17 @@ local function holds_lease(leased, meta, id, token)
   local held = lease_token(redis.call('HGET', meta, id))
   return held ~= nil and held == token
 end
--- holding_leases(leased, meta, ids, tokens): holds_lease for many messages with two commands
--- (ZMSCORE, HMGET) instead of two per message: a table of booleans in the order of `ids`. An id
--- given twice holds only the first time (the second would settle it again).
+-- holding_leases(leased, meta, ids, tokens): holds_lease for many messages: one HMGET of their
+-- metas, then a ZSCORE only for those whose token matches (ZMSCORE would need Redis 6.2; the
+-- backend supports 5). A table of booleans in the order of `ids`. An id given twice holds only
+-- the first time (the second would settle it again).
 local function holding_leases(leased, meta, ids, tokens)
-  local scores = redis.call('ZMSCORE', leased, unpack(ids))
   local metas = redis.call('HMGET', meta, unpack(ids))
   local holds, seen = {}, {}
   for i, id in ipairs(ids) do
-    holds[i] = scores[i] and lease_token(metas[i]) == tokens[i] and not seen[id]
+    holds[i] = lease_token(metas[i]) == tokens[i]
+      and not seen[id]
+      and redis.call('ZSCORE', leased, id) ~= false
     if holds[i] then
       seen[id] = true
     end
