@@ -90,10 +90,12 @@ require a promise). Adding is each library's fastest honest way to add individua
 acknowledged messages, in chunks of ${chunk} (each chunk issued at once, then awaited):
 
 - **Plugboard**: a host with one plugin; \`context.messageQueue.send('bench.jobs', data)\`, the
-  ${chunk} sends of a chunk issued concurrently; \`receive('bench.jobs', handler, { concurrency })\`.
-  On Redis (\`backend: { redis, namespace }\`) and on the embedded backend (the default, in
-  process), both with \`parity: false\`. \`prefetch\` is left at its default (= concurrency),
-  except in the row marked \`prefetch: ${PREFETCH}\` (at concurrency 1 each claim then leases
+  ${chunk} sends of a chunk issued concurrently (the message queue sends the sends of one tick
+  to one queue as one batch); \`receive('bench.jobs', handler, { concurrency })\` (acks of one
+  event-loop turn go as one batch). On Redis (\`backend: { redis, namespace }\`) and on the
+  embedded backend (the default, in process), both with \`parity: false\`. \`prefetch\` is left
+  at its default (adaptive: up to concurrency + max(64, concurrency), as far as the handlers are
+  fast), except in the row marked \`prefetch: ${PREFETCH}\` (at concurrency 1 each claim then leases
   up to ${PREFETCH} messages: one claim round trip for many messages; neither anchor has such
   an option).
 - **BullMQ 6**: \`queue.addBulk(jobs)\` per chunk (one MULTI of add-job scripts); a \`Worker\` with

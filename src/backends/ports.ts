@@ -242,6 +242,18 @@ export interface EnqueueOptions {
   maxAttempts?: number;
 }
 
+/** One message of {@link QueueStore.enqueueMany}. */
+export interface EnqueueItem {
+  readonly payload: Uint8Array;
+  readonly options?: EnqueueOptions;
+}
+
+/** One leased message to settle (see {@link QueueStore.ackMany}). */
+export interface SettleItem {
+  readonly id: string;
+  readonly lease: string;
+}
+
 /** A cluster-wide rate limit of one queue: at most `max` claims per `intervalMs` window. */
 export interface QueueRateLimit {
   max: number;
@@ -327,6 +339,14 @@ export interface QueueStore {
   enqueue(queue: string, payload: Uint8Array, options?: EnqueueOptions): Promise<string>;
 
   /**
+   * Append many messages, in order, as `enqueue` would one by one (a dedup key used twice in the
+   * batch stores the first message only; the later ones answer its id), at the cost of few
+   * backend calls. Resolves with one id per item, in order. Every item's options are checked
+   * first: one bad item rejects the whole call (ValidationError) and nothing is stored.
+   */
+  enqueueMany(queue: string, items: readonly EnqueueItem[]): Promise<string[]>;
+
+  /**
    * Remove a message that is waiting (ready or delayed), e.g. a cancelled delayed message.
    * `false`: no such waiting message (unknown, leased right now, settled or dead).
    */
@@ -343,6 +363,12 @@ export interface QueueStore {
    * is no longer the message's current lease (it lapsed and was claimed again, or was settled).
    */
   ack(queue: string, id: string, lease: string): Promise<boolean>;
+
+  /**
+   * `ack` for many leased messages at the cost of few backend calls: one boolean per item, in
+   * order (`false` for a lease that is no longer current, as `ack` answers).
+   */
+  ackMany(queue: string, items: readonly SettleItem[]): Promise<boolean[]>;
 
   /** Give a leased message back, to be redelivered after `delayMs`. `false`: not your lease. */
   release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean>;

@@ -5,6 +5,7 @@ import { ContextClosedError, TimeoutError, ValidationError } from '../errors/err
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { attributionActive, runAsPlugin } from '../util/plugin-attribution.js';
+import { isThenable } from '../util/thenable.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './message-envelope.js';
 import {
   assertQueueName,
@@ -27,6 +28,7 @@ import {
 } from './message-types.js';
 import { workQueueName } from './queue-names.js';
 import { QueueWorker, type WorkerTask } from './queue-worker.js';
+import { SendBatch } from './send-batch.js';
 import { integerIn, toRetryPolicy, type RetryPolicy } from './retry-policy.js';
 
 /** What keeps repeating messages enqueued (see `repeat-schedule.ts`). */
@@ -70,6 +72,7 @@ export function createMessageQueue(
   report: (queue: string, error: unknown) => void,
 ): MessageQueue {
   const { store, codec } = env;
+  const sends = new SendBatch(store);
   let repeats: RepeatStarter | undefined;
 
   /** Run `fn` unless the plugin stopped; a throw becomes a rejection. */
@@ -87,13 +90,17 @@ export function createMessageQueue(
     data: unknown,
     options: SendOptions | undefined,
     policy: RetryPolicy | undefined,
-    extra: EnqueueOptions = {},
+    extra?: EnqueueOptions,
   ): Promise<string> =>
     guarded(`sending to "${String(queue)}"`, () => {
       assertQueueName(queue);
       const { enqueue, headers } = toEnqueueOptions(options, policy);
       const payload = encodeEnvelope(codec, data, headers, policy);
-      return store.enqueue(workQueueName(queue), payload, { ...enqueue, ...extra });
+      return sends.send(
+        workQueueName(queue),
+        payload,
+        extra === undefined ? enqueue : { ...enqueue, ...extra },
+      );
     });
 
   const receive = (
@@ -244,7 +251,7 @@ function prepare(
   const { data, headers, policy } = decodeEnvelope(codec, claimed.payload);
   return {
     policy,
-    run: async (control) => {
+    run: (control) => {
       const message: QueueMessage = {
         id: claimed.id,
         queue,
@@ -253,12 +260,16 @@ function prepare(
         headers,
         enqueuedAt: claimed.enqueuedAt,
         extendLease: (ms) => control.extendLease(ms),
-        signal: control.signal,
+        // Read through: the worker makes the signal only when someone asks for it.
+        get signal() {
+          return control.signal;
+        },
       };
-      const status = await (attributionActive()
+      const status = attributionActive()
         ? runAsPlugin(scope.tag, handler, message)
-        : handler(message));
-      if (status === MessageStatus.FAILED) throw new HandlerFailed();
+        : handler(message);
+      // A synchronous handler's verdict is returned as is (the worker settles it at once).
+      return isThenable(status) ? Promise.resolve(status).then(verdict) : verdict(status);
     },
     onFailure: (error) => {
       // A FAILED status is the handler's own verdict, not an error to report.
@@ -279,6 +290,11 @@ function tryDecode(codec: Codec, payload: Uint8Array): Envelope | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A handler's status: FAILED is a failure (thrown), anything else success. */
+function verdict(status: unknown): void {
+  if (status === MessageStatus.FAILED) throw new HandlerFailed();
 }
 
 /** A handler returned MessageStatus.FAILED. */

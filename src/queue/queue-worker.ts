@@ -4,6 +4,8 @@ import { isPlugboardError } from '../errors/errors.js';
 import { settleWithin, withDeadline } from '../util/bound.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { sleep } from '../util/sleep.js';
+import { isThenable } from '../util/thenable.js';
+import { AckBatch } from './ack-batch.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 
 /** What a running handler may do with its delivery. */
@@ -87,9 +89,31 @@ const SETTLE_MIN_GRACE_MS = 250;
 /** A message this worker holds under a lease. */
 interface Held {
   readonly message: ClaimedMessage;
-  readonly controller: AbortController;
+  /**
+   * Made when a handler first reads its signal: most never do, and a controller per message is
+   * a measurable share of a fast consumer's CPU.
+   */
+  controller: AbortController | undefined;
+  /** Why it was aborted, when that happened before anyone asked for the signal. */
+  abortReason: unknown;
+  aborted: boolean;
   /** Settled (acked, released or dead-lettered) or given up: nothing more is done with it. */
   done: boolean;
+}
+
+function signalOf(held: Held): AbortSignal {
+  if (held.controller === undefined) {
+    held.controller = new AbortController();
+    if (held.aborted) held.controller.abort(held.abortReason);
+  }
+  return held.controller.signal;
+}
+
+function abort(held: Held, reason: unknown): void {
+  if (held.aborted) return;
+  held.aborted = true;
+  held.abortReason = reason;
+  held.controller?.abort(reason);
 }
 
 /**
@@ -107,6 +131,8 @@ export class QueueWorker {
   private readonly waiting: Held[] = [];
   private readonly settles = new Set<Promise<unknown>>();
   private running = 0;
+  /** Inside `pump` (see there). */
+  private pumping = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
@@ -116,7 +142,13 @@ export class QueueWorker {
   /** Moving average of handler durations, ms; undefined until one finished. */
   private averageMs: number | undefined;
 
-  constructor(private readonly options: QueueWorkerOptions) {}
+  private readonly acks: AckBatch;
+
+  constructor(private readonly options: QueueWorkerOptions) {
+    this.acks = new AckBatch(options.store, options.queue, options.logger, (call) =>
+      this.keep(call),
+    );
+  }
 
   /** Messages to hold now: `prefetch`, or its adaptive share (see `adaptivePrefetch`). */
   private holdLimit(): number {
@@ -125,6 +157,17 @@ export class QueueWorker {
     if (this.averageMs === undefined) return concurrency;
     const extra = Math.floor((PREFETCH_BUDGET_MS * concurrency) / Math.max(this.averageMs, 0.001));
     return Math.min(prefetch, concurrency + extra);
+  }
+
+  /**
+   * How many messages to claim now; 0 while the buffer is full enough. A deep buffer is topped up
+   * once half used, so a claim carries many messages, not one.
+   */
+  private claimRoom(): number {
+    const limit = this.holdLimit();
+    const room = limit - this.held.size;
+    const buffer = limit - this.options.concurrency;
+    return room <= 0 || (buffer > 1 && this.waiting.length > buffer / 2) ? 0 : room;
   }
 
   /** Messages held now (running or waiting for a slot). */
@@ -162,7 +205,7 @@ export class QueueWorker {
     this.wakeLoop?.();
     // Handlers that watch their signal may give up early; their messages go back to the queue.
     const stopping = new DOMException('The consumer is stopping.', 'AbortError');
-    for (const held of this.held) held.controller.abort(stopping);
+    for (const held of this.held) abort(held, stopping);
     await settleWithin(this.loopDone, left(), deadlines);
     // Not started yet: straight back to the queue.
     for (const held of this.waiting.splice(0)) this.giveBack(held);
@@ -172,6 +215,7 @@ export class QueueWorker {
       this.finishRun();
     }
     this.stopRenewing();
+    this.acks.flush();
     // The give-backs and acks on the wire get a short grace even when the bound is used up.
     const grace = Math.min(SETTLE_GRACE_MS, Math.max(SETTLE_MIN_GRACE_MS, left()));
     await settleWithin(Promise.allSettled([...this.settles]), grace, deadlines);
@@ -187,11 +231,8 @@ export class QueueWorker {
     const signal = this.claimAbort.signal;
     let failures = 0;
     while (!this.stopping) {
-      const limit = this.holdLimit();
-      const room = limit - this.held.size;
-      const buffer = limit - this.options.concurrency;
-      // A deep buffer is topped up once half used, so a claim carries many messages, not one.
-      if (room <= 0 || (buffer > 1 && this.waiting.length > buffer / 2)) {
+      const room = this.claimRoom();
+      if (room === 0) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         this.wakeLoop = undefined;
         continue;
@@ -227,7 +268,9 @@ export class QueueWorker {
       for (const message of batch) {
         const held: Held = {
           message,
-          controller: new AbortController(),
+          controller: undefined,
+          abortReason: undefined,
+          aborted: false,
           done: false,
         };
         this.held.add(held);
@@ -240,10 +283,20 @@ export class QueueWorker {
     }
   }
 
-  /** Start waiting messages while slots are free, in claim order. */
+  /**
+   * Start waiting messages while slots are free, in claim order. Not re-entered: a synchronous
+   * handler settles inside `run`, and this loop (not a nested call) starts the next, so a deep
+   * buffer of fast handlers never deepens the stack.
+   */
   private pump(): void {
-    while (this.running < this.options.concurrency && this.waiting.length > 0) {
-      this.run(this.waiting.shift()!);
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running < this.options.concurrency && this.waiting.length > 0) {
+        this.run(this.waiting.shift()!);
+      }
+    } finally {
+      this.pumping = false;
     }
   }
 
@@ -269,37 +322,63 @@ export class QueueWorker {
     }
     const prepared = task;
     const control: DeliveryControl = {
-      signal: held.controller.signal,
+      get signal() {
+        return signalOf(held);
+      },
       extendLease: (ms) => this.extend(held, ms ?? this.options.leaseMs),
     };
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = prepared.run(control);
+    } catch (error) {
+      this.finished(held, prepared, started, false, error);
+      return;
+    }
+    // A synchronous handler is done: settled now, without a promise chain or a deadline entry
+    // (its timeout could never fire before it returned anyway).
+    if (!isThenable(result)) {
+      this.finished(held, prepared, started, true);
+      return;
+    }
     const timeout = this.options.handlerTimeout;
     let timedOut: Error | undefined;
-    const started = performance.now();
     withDeadline(
-      () => prepared.run(control),
+      result,
       timeout,
       () => (timedOut = prepared.timeoutError(timeout)),
       this.options.deadlines,
     ).then(
-      () => {
-        this.recordDuration(performance.now() - started);
-        if (held.done) return; // given up at stop: released already
-        this.settle(held, (s) => s.ack(this.options.queue, message.id, message.lease));
-      },
-      (error: unknown) => {
-        this.recordDuration(performance.now() - started);
-        if (held.done) return;
-        if (timedOut !== undefined) {
-          held.controller.abort(timedOut);
-        } else if (this.stopping && held.controller.signal.aborted) {
-          // Gave up because the consumer is stopping: not a failure, back to the queue.
-          this.giveBack(held);
-          this.finishRun();
-          return;
-        }
-        this.fail(held, prepared, error);
-      },
+      () => this.finished(held, prepared, started, true),
+      (error: unknown) => this.finished(held, prepared, started, false, error, timedOut),
     );
+  }
+
+  /** A handler call ended: ack on success, else fail (or give back at stop). */
+  private finished(
+    held: Held,
+    task: WorkerTask,
+    started: number,
+    ok: boolean,
+    error?: unknown,
+    timedOut?: Error,
+  ): void {
+    this.recordDuration(performance.now() - started);
+    if (held.done) return; // given up at stop: released already
+    if (ok) {
+      this.acks.add(held.message.id, held.message.lease);
+      this.settled(held);
+      return;
+    }
+    if (timedOut !== undefined) {
+      abort(held, timedOut);
+    } else if (this.stopping && held.aborted) {
+      // Gave up because the consumer is stopping: not a failure, back to the queue.
+      this.giveBack(held);
+      this.finishRun();
+      return;
+    }
+    this.fail(held, task, error);
   }
 
   private recordDuration(ms: number): void {
@@ -326,9 +405,14 @@ export class QueueWorker {
 
   /** Settle a held message (not awaited: pipelined), free its slot and wake the loop. */
   private settle(held: Held, op: (store: QueueStore) => Promise<boolean>): void {
+    this.track(op(this.options.store), held.message.id);
+    this.settled(held);
+  }
+
+  /** A held message's settle is on its way: free its slot and wake the loop. */
+  private settled(held: Held): void {
     held.done = true;
     this.held.delete(held);
-    this.track(op(this.options.store), held.message.id);
     this.finishRun();
   }
 
@@ -347,7 +431,8 @@ export class QueueWorker {
     this.options.tracker?.end();
     if (this.held.size === 0) this.stopRenewing();
     if (this.running === 0) this.wakeIdle?.();
-    this.wakeLoop?.();
+    // Only when it would claim: waking it for nothing costs a promise per message.
+    if (this.wakeLoop !== undefined && this.claimRoom() > 0) this.wakeLoop();
     if (!this.stopping) this.pump();
   }
 
@@ -367,6 +452,11 @@ export class QueueWorker {
           'could not settle a message; it will be redelivered',
         ),
     );
+    this.keep(settled);
+  }
+
+  /** Remember a settle on the wire until it lands (a stopping worker waits for them). */
+  private keep(settled: Promise<void>): void {
     this.settles.add(settled);
     void settled.finally(() => this.settles.delete(settled));
   }

@@ -71,6 +71,31 @@ describe('queue worker', () => {
     return worker;
   };
 
+  it('settles a deep buffer of synchronous handlers in order, without deepening the stack', async () => {
+    const n = 20_000;
+    await store.enqueueMany(
+      'q',
+      Array.from({ length: n }, (_, i) => ({ payload: enc(i % 256) })),
+    );
+    let calls = 0;
+    const failures: unknown[] = [];
+    const seen: number[] = [];
+    start(
+      (m) => {
+        if (seen.length < 512) seen.push(m.payload[0]!);
+        calls++;
+      },
+      { prefetch: n, failures },
+    );
+    await until(() => calls === n, 20_000, 'every message');
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 512 }, (_, i) => i % 256),
+    );
+    assert.deepEqual(failures, []);
+    await until(async () => (await store.counts('q')).leased === 0, 5000, 'every ack');
+  });
+
   it('runs one at a time in order at concurrency 1', async () => {
     for (let i = 0; i < 5; i++) await store.enqueue('q', enc(i));
     const seen: number[] = [];

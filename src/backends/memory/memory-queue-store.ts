@@ -7,11 +7,13 @@ import type {
   ClaimedMessage,
   ClaimOptions,
   DeadLetter,
+  EnqueueItem,
   EnqueueOptions,
   PortSubscription,
   QueueActivity,
   QueueCounts,
   QueueStore,
+  SettleItem,
 } from '../ports.js';
 import { validateEnqueueOptions, validateRateLimit } from '../queue-options.js';
 import { ACTIVITY_WINDOW_SECONDS, ActivityKind } from './activity-ring.js';
@@ -58,41 +60,20 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   enqueue(queue: string, payload: Uint8Array, options: EnqueueOptions = {}): Promise<string> {
+    return this.enqueueMany(queue, [{ payload, options }]).then(([id]) => id!);
+  }
+
+  enqueueMany(queue: string, items: readonly EnqueueItem[]): Promise<string[]> {
     if (this.closed) return Promise.reject(closedError());
     try {
-      validateEnqueueOptions(options);
+      // Every item checked before anything is stored: a bad one stores nothing.
+      for (const item of items) validateEnqueueOptions(item.options);
     } catch (error) {
       return Promise.reject(error);
     }
     const q = this.state.queue(queue);
     const now = Date.now();
-    const { dedupKey, dedupMs } = options;
-    if (dedupKey !== undefined) {
-      const first = q.dedup.get(dedupKey, now);
-      if (first !== undefined) return Promise.resolve(first);
-    } else q.dedup.sweep(now);
-    const seq = ++q.seq;
-    const id = `${now}-${seq}`;
-    q.add(
-      {
-        id,
-        payload: payload.slice(),
-        enqueuedAt: now,
-        priority: options.priority ?? 0,
-        maxAttempts: options.maxAttempts ?? 0,
-        seq,
-        attempt: 0,
-        state: 'ready',
-        // The later of the delay and the due time; a past one is due now.
-        availableAt: Math.max(now + (options.delayMs ?? 0), options.notBefore ?? 0),
-        consumer: undefined,
-        lease: undefined,
-        heapIndex: -1,
-      },
-      now,
-    );
-    if (dedupKey !== undefined) q.dedup.put(dedupKey, id, now + dedupMs!);
-    return Promise.resolve(id);
+    return Promise.resolve(items.map(({ payload, options = {} }) => add(q, payload, options, now)));
   }
 
   remove(queue: string, id: string): Promise<boolean> {
@@ -132,12 +113,15 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   ack(queue: string, id: string, lease: string): Promise<boolean> {
-    return this.settle(queue, id, lease, (q, message, now) => {
-      q.held.remove(message);
-      q.messages.delete(id);
-      message.state = 'gone';
-      q.activity.record(ActivityKind.Completed, now);
-    });
+    return this.settle(queue, id, lease, complete);
+  }
+
+  ackMany(queue: string, items: readonly SettleItem[]): Promise<boolean[]> {
+    if (this.closed) return Promise.reject(closedError());
+    const now = Date.now();
+    return Promise.resolve(
+      items.map(({ id, lease }) => this.apply(queue, id, lease, complete, now)),
+    );
   }
 
   release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
@@ -171,6 +155,17 @@ export class MemoryQueueStore implements QueueStore {
     change: (q: MemoryQueue, message: StoredMessage, now: number) => void,
   ): Promise<boolean> {
     if (this.closed) return Promise.reject(closedError());
+    return Promise.resolve(this.apply(queue, id, lease, change, Date.now()));
+  }
+
+  /** `settle`'s check and change, synchronous; whether the lease was current. */
+  private apply(
+    queue: string,
+    id: string,
+    lease: string,
+    change: (q: MemoryQueue, message: StoredMessage, now: number) => void,
+    now: number,
+  ): boolean {
     const q = this.state.queues.get(queue);
     const message = q?.messages.get(id);
     if (
@@ -180,9 +175,9 @@ export class MemoryQueueStore implements QueueStore {
       message.consumer === undefined ||
       message.lease !== lease
     )
-      return Promise.resolve(false);
-    change(q, message, Date.now());
-    return Promise.resolve(true);
+      return false;
+    change(q, message, now);
+    return true;
   }
 
   counts(queue: string): Promise<QueueCounts> {
@@ -346,6 +341,45 @@ export class MemoryQueueStore implements QueueStore {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
+}
+
+/** Store one message (options already checked); its id, or a duplicate's first id. */
+function add(q: MemoryQueue, payload: Uint8Array, options: EnqueueOptions, now: number): string {
+  const { dedupKey, dedupMs } = options;
+  if (dedupKey !== undefined) {
+    const first = q.dedup.get(dedupKey, now);
+    if (first !== undefined) return first;
+  } else q.dedup.sweep(now);
+  const seq = ++q.seq;
+  const id = `${now}-${seq}`;
+  q.add(
+    {
+      id,
+      payload: payload.slice(),
+      enqueuedAt: now,
+      priority: options.priority ?? 0,
+      maxAttempts: options.maxAttempts ?? 0,
+      seq,
+      attempt: 0,
+      state: 'ready',
+      // The later of the delay and the due time; a past one is due now.
+      availableAt: Math.max(now + (options.delayMs ?? 0), options.notBefore ?? 0),
+      consumer: undefined,
+      lease: undefined,
+      heapIndex: -1,
+    },
+    now,
+  );
+  if (dedupKey !== undefined) q.dedup.put(dedupKey, id, now + dedupMs!);
+  return id;
+}
+
+/** An acknowledged message: gone for good, counted as completed. */
+function complete(q: MemoryQueue, message: StoredMessage, now: number): void {
+  q.held.remove(message);
+  q.messages.delete(message.id);
+  message.state = 'gone';
+  q.activity.record(ActivityKind.Completed, now);
 }
 
 function closedError(): BackendUnavailableError {

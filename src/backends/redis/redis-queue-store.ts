@@ -6,11 +6,13 @@ import type {
   ClaimedMessage,
   ClaimOptions,
   DeadLetter,
+  EnqueueItem,
   EnqueueOptions,
   PortSubscription,
   QueueActivity,
   QueueCounts,
   QueueStore,
+  SettleItem,
 } from '../ports.js';
 import { BindingWatch, decodeBinding } from './binding-watch.js';
 import { ByteBudget } from './byte-budget.js';
@@ -18,7 +20,7 @@ import type { CommandRunner } from './connection.js';
 import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
 import { REDIS_DEFAULTS } from './options.js';
-import { checkClaimOptions, enqueueArgs } from './queue-options.js';
+import { checkClaimOptions, enqueueArgs, type EnqueueArgs } from './queue-options.js';
 import {
   MAX_TIMER_MS,
   QUEUE_WATCH_IDLE_MS,
@@ -36,6 +38,11 @@ export { QUEUE_WATCH_IDLE_MS } from './queue-wakeups.js';
 const KEY_CACHE_SIZE = 1024;
 /** Dead letters moved back or purged per script call (bounds each call's work). */
 const DEAD_LETTER_CHUNK = 1000;
+/**
+ * Most messages per enqueue or ack script call: bounds one call's work (and its Lua `unpack`s,
+ * far below Lua's stack limit); a larger batch is several calls sent back to back.
+ */
+const BATCH_CHUNK = 500;
 /** How much longer than its own wait a claimer's "someone waits" mark lasts (latency slack). */
 const WAKE_MARK_SLACK_MS = 1000;
 /** claim-messages-12's `next` when it ran past its "not after" bound and took nothing. */
@@ -113,38 +120,57 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async enqueue(queue: string, payload: Uint8Array, options?: EnqueueOptions): Promise<string> {
+    const [id] = await this.enqueueMany(queue, [{ payload, ...(options && { options }) }]);
+    return id!;
+  }
+
+  async enqueueMany(queue: string, items: readonly EnqueueItem[]): Promise<string[]> {
     const k = this.queueKeys(queue);
-    const o = enqueueArgs(options);
-    const id = (await this.queueScript(
-      k,
-      'enqueueMessage',
-      `enqueue to ${queue}`,
-      [
-        k.seq,
-        k.data,
-        k.meta,
-        k.ready,
-        k.prio,
-        k.delayed,
-        k.rate,
-        k.wake,
-        k.epoch,
-        o.dedupKey === undefined ? k.epoch : k.dedup(o.dedupKey),
-      ],
-      [
+    // Every item checked before anything is sent: a bad one stores nothing.
+    const args = items.map((item) => enqueueArgs(item.options));
+    const calls: Array<Promise<string[]>> = [];
+    for (let first = 0; first < items.length; first += BATCH_CHUNK) {
+      const end = Math.min(items.length, first + BATCH_CHUNK);
+      calls.push(this.enqueueChunk(queue, k, items.slice(first, end), args.slice(first, end)));
+    }
+    // Issued back to back on one connection, so Redis runs the chunks in order.
+    return (await Promise.all(calls)).flat();
+  }
+
+  private async enqueueChunk(
+    queue: string,
+    k: QueueKeys,
+    items: readonly EnqueueItem[],
+    options: readonly EnqueueArgs[],
+  ): Promise<string[]> {
+    const keys = [k.seq, k.data, k.meta, k.ready, k.prio, k.delayed, k.rate, k.wake, k.epoch];
+    /** KEYS index (1-based) of each distinct dedup key of the chunk. */
+    const dedupIndex = new Map<string, number>();
+    const argv: Array<string | Buffer | number> = [k.notify];
+    items.forEach(({ payload }, i) => {
+      const o = options[i]!;
+      let keyIndex = 0;
+      if (o.dedupKey !== undefined) {
+        keyIndex = dedupIndex.get(o.dedupKey) ?? keys.push(k.dedup(o.dedupKey));
+        dedupIndex.set(o.dedupKey, keyIndex);
+      }
+      // The options as one argument: five fewer per message to write, parse and send.
+      argv.push(
         Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
-        k.notify,
-        o.delayMs,
-        o.notBefore,
-        o.priority,
-        o.maxAttempts,
-        o.dedupMs,
-      ],
-    )) as number | Buffer | [number, number];
-    if (!Array.isArray(id)) return String(id);
+        `${o.delayMs}:${o.notBefore}:${o.priority}:${o.maxAttempts}:${o.dedupMs}:${keyIndex}`,
+      );
+    });
+    const flat = (await this.queueScript(
+      k,
+      'enqueueMessages',
+      `enqueue to ${queue}`,
+      keys,
+      argv,
+    )) as Array<number | Buffer>;
     // Due delayed ids without meta (corrupt or forged) were dropped on the way.
-    this.faults.record('malformedQueueMessage', { queue }, undefined, id[1]);
-    return String(id[0]);
+    if ((flat[0] as number) > 0)
+      this.faults.record('malformedQueueMessage', { queue }, undefined, flat[0] as number);
+    return flat.slice(1).map(String);
   }
 
   async remove(queue: string, id: string): Promise<boolean> {
@@ -323,15 +349,24 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async ack(queue: string, id: string, lease: string): Promise<boolean> {
+    const [done] = await this.ackMany(queue, [{ id, lease }]);
+    return done!;
+  }
+
+  async ackMany(queue: string, items: readonly SettleItem[]): Promise<boolean[]> {
     const k = this.queueKeys(queue);
-    const done = await this.queueScript(
-      k,
-      'ackMessage',
-      `ack ${queue}/${id}`,
-      [k.leased, k.data, k.meta, k.rate],
-      [id, lease],
-    );
-    return done === 1;
+    const calls: Array<Promise<boolean[]>> = [];
+    for (let first = 0; first < items.length; first += BATCH_CHUNK) {
+      const argv = items.slice(first, first + BATCH_CHUNK).flatMap(({ id, lease }) => [id, lease]);
+      const what = `ack ${argv.length / 2} message(s) of ${queue}`;
+      const keys = [k.leased, k.data, k.meta, k.rate];
+      calls.push(
+        this.queueScript(k, 'ackMessages', what, keys, argv).then((done) =>
+          (done as number[]).map((d) => d === 1),
+        ),
+      );
+    }
+    return (await Promise.all(calls)).flat();
   }
 
   async release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {

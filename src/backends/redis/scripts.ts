@@ -21,9 +21,9 @@ export const SCRIPT_FILES = {
   removeOwnedEntries: 'remove-owned-entries-4.lua',
   listEntries: 'list-entries-3.lua',
   listNodes: 'list-nodes-1.lua',
-  enqueueMessage: 'enqueue-message-10.lua',
+  enqueueMessages: 'enqueue-messages-9.lua',
   claimMessages: 'claim-messages-12.lua',
-  ackMessage: 'ack-message-4.lua',
+  ackMessages: 'ack-messages-4.lua',
   releaseMessage: 'release-message-5.lua',
   extendLease: 'extend-lease-2.lua',
   deadLetterMessage: 'dead-letter-message-5.lua',
@@ -47,6 +47,11 @@ export interface LuaScript {
   readonly name: ScriptName;
   readonly file: string;
   readonly keys: number;
+  /**
+   * Takes more keys after its `keys` declared ones (its header lists them as `KEYS[n..]`): keys
+   * that depend on the call, e.g. one dedup key per message of an enqueued batch.
+   */
+  readonly variadic: boolean;
   readonly source: string;
   readonly sha: string;
 }
@@ -65,6 +70,7 @@ export function loadScripts(): Record<ScriptName, LuaScript> {
       name,
       file,
       keys,
+      variadic: new RegExp(`^\\s*KEYS\\[${keys + 1}\\.\\.\\]`, 'm').test(source),
       source,
       sha: createHash('sha1').update(source).digest('hex'),
     };
@@ -112,9 +118,9 @@ export async function evalScript(
   args: readonly (string | Buffer | number)[],
   caller?: CommandCaller,
 ): Promise<unknown> {
-  if (keys.length !== script.keys)
+  if (script.variadic ? keys.length < script.keys : keys.length !== script.keys)
     throw new Error(`${script.file} takes ${script.keys} keys, got ${keys.length}.`);
-  const rest = [script.keys, ...keys, ...args];
+  const rest = [keys.length, ...keys, ...args];
   try {
     return await rawCommand(client, 'evalsha', [script.sha, ...rest]);
   } catch (error) {

@@ -25,7 +25,7 @@ const PAYLOAD = new Uint8Array(700_000);
 describe('Redis queue enqueues: payloads within the byte budget', () => {
   const namespace = uniqueNamespace('qbudget');
   let backend: RedisBackend;
-  const enqueueSha = loadScripts().enqueueMessage.sha;
+  const enqueueSha = loadScripts().enqueueMessages.sha;
   // eslint-disable-next-line @typescript-eslint/unbound-method -- restored in after()
   const original = Redis.prototype.sendCommand;
   let hold = false;

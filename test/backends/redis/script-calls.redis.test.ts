@@ -15,6 +15,7 @@ function script(source: string): LuaScript {
     keys: 1,
     source,
     sha: createHash('sha1').update(source).digest('hex'),
+    variadic: false,
   };
 }
 

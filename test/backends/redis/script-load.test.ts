@@ -9,6 +9,7 @@ const SCRIPT: LuaScript = {
   keys: 1,
   source: 'return 1',
   sha: 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db',
+  variadic: false,
 };
 
 /**

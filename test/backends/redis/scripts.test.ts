@@ -43,6 +43,12 @@ describe('Redis Lua scripts', () => {
       );
       for (const m of body.matchAll(/KEYS\[(\d+)\]/g))
         assert.ok(Number(m[1]) <= script.keys, `KEYS[${m[1]}] is not declared`);
+      // Keys past the declared ones (`KEYS[n..]` in the header) only through an index variable.
+      const keyPattern = script.variadic ? /^KEYS\[(\d+|[a-z]\w*)\]$/ : /^KEYS\[\d+\]$/;
+      assert.equal(
+        script.variadic,
+        new RegExp(`^\\s*KEYS\\[${script.keys + 1}\\.\\.\\]`, 'm').test(header),
+      );
 
       // ARGV: every one used is documented (singly, or as a trailing range "ARGV[n..]").
       const range = /^\s*ARGV\[(\d+)\.\.\]/m.exec(header);
@@ -63,7 +69,7 @@ describe('Redis Lua scripts', () => {
       for (const m of body.matchAll(/redis\.p?call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?/g)) {
         const command = m[1]!.toUpperCase();
         if (NO_KEY.has(command) || keyVars.includes(m[2])) continue;
-        assert.match(m[2] ?? '', /^KEYS\[\d+\]$/, `${command} on ${m[2]} (not a declared key)`);
+        assert.match(m[2] ?? '', keyPattern, `${command} on ${m[2]} (not a declared key)`);
       }
       for (const [fn, positions] of Object.entries(KEY_FUNCTIONS)) {
         for (const m of body.matchAll(new RegExp(`\\b${fn}\\(([^)]*)\\)`, 'g'))) {
@@ -108,7 +114,7 @@ describe('Redis Lua scripts', () => {
     const sources = Object.values(loadScripts());
     const leaseUsers = sources.filter((s) => s.source.includes('local function holds_lease'));
     assert.deepEqual(leaseUsers.map((s) => s.name).sort(), [
-      'ackMessage',
+      'ackMessages',
       'deadLetterMessage',
       'extendLease',
       'releaseMessage',

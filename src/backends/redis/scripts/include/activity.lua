@@ -3,21 +3,24 @@
 -- "<kind><epoch second>" counts the events of one kind in that second: "e" enqueued, "c"
 -- completed (acknowledged), "f" failed (released for a retry, or dead-lettered). "last<kind>"
 -- is the newest second counted for the kind, "since" when counting began (epoch ms). Counting is
--- one HINCRBY; only the first event of a kind in a new second also drops that kind's fields
--- that left the window (each field of a kind lies within ACTIVITY_SECONDS of "last<kind>", so
--- at most ACTIVITY_SECONDS fields are dropped, in one HDEL), so the HASH stays bounded.
+-- one HINCRBY per script call (a batch counts once); only the first count of a kind in a new
+-- second also drops that kind's fields that left the window (each field of a kind lies within
+-- ACTIVITY_SECONDS of "last<kind>", so at most ACTIVITY_SECONDS fields are dropped, in one
+-- HDEL), so the HASH stays bounded.
 -- Activity is bookkeeping: a HASH of the wrong type or a garbage counter (corrupt or forged)
 -- starts afresh rather than failing the transition that counts.
 local ACTIVITY_SECONDS = 60
--- count_activity(rate, kind): count one event of `kind` ('e', 'c' or 'f') now.
-local function count_activity(rate, kind)
+-- count_activity(rate, kind, n): count `n` events (default 1) of `kind` ('e', 'c' or 'f') now;
+-- a batch counts once, with one HINCRBY.
+local function count_activity(rate, kind, n)
+  n = n or 1
   local second = math.floor(now / 1000)
-  local counted = redis.pcall('HINCRBY', rate, kind .. second, 1)
+  local counted = redis.pcall('HINCRBY', rate, kind .. second, n)
   if type(counted) == 'table' then
     redis.call('DEL', rate)
-    counted = redis.call('HINCRBY', rate, kind .. second, 1)
+    counted = redis.call('HINCRBY', rate, kind .. second, n)
   end
-  if counted ~= 1 then
+  if counted ~= n then
     return
   end
   local last = tonumber(redis.call('HGET', rate, 'last' .. kind))
