@@ -1,6 +1,6 @@
 /**
  * Ten host processes compete for one queue. With nobody killed, each of 50,000 messages is
- * processed exactly once; then, on a second queue of 20,000, three of the ten are killed mid-run
+ * processed exactly once; then, on a second queue of 50,000, three of the ten are killed mid-run
  * (SIGKILL): none is lost and the duplicates (at-least-once) are counted. The same ten processes
  * serve both tests (starting them is most of the cost). Runs on a throwaway redis-server.
  */
@@ -105,7 +105,7 @@ describe('message queue: 10 processes competing for one queue', { timeout: 170_0
   });
 
   it('loses nothing when 3 of the 10 processes are killed mid-run (duplicates counted)', async (t) => {
-    const MESSAGES = 20_000;
+    const MESSAGES = 50_000;
     const LEASE_MS = 2000;
     const queue = 'work.kill3';
     const tally = new Tally(raw, queue);
