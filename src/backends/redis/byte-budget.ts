@@ -17,24 +17,44 @@ export class ByteBudget {
   }
 
   /**
+   * Whether `bytes` more fit. One item always fits when nothing is held, so an item larger than
+   * the limit is never stuck.
+   */
+  fits(bytes: number): boolean {
+    return this.held === 0 || this.held + bytes <= this.limit;
+  }
+
+  /** The error for `bytes` that do not fit. */
+  refusal(bytes: number, what: string): BackpressureError {
+    return new BackpressureError(
+      `Cannot ${what}: ${this.held} bytes already wait to be written to Redis or answered by it (maxPendingBytes ${this.limit}); Redis is slow or unreachable.`,
+      // Refused before anything was written: retrying is safe.
+      { details: { held: this.held, limit: this.limit, size: bytes, sent: false } },
+    );
+  }
+
+  /** Count `bytes` as held (the caller checked {@link fits}, or holds them already). */
+  add(bytes: number): void {
+    this.held += bytes;
+  }
+
+  /** `bytes` added earlier are no longer held. */
+  remove(bytes: number): void {
+    this.held -= bytes;
+  }
+
+  /**
    * Take `bytes` and return their idempotent release.
-   * @throws BackpressureError when taking them would pass the limit. One item is always
-   *   accepted when nothing is held, so an item larger than the limit is never stuck.
+   * @throws BackpressureError when they do not fit.
    */
   take(bytes: number, what: string): () => void {
-    if (this.held > 0 && this.held + bytes > this.limit) {
-      throw new BackpressureError(
-        `Cannot ${what}: ${this.held} bytes already wait to be written to Redis or answered by it (maxPendingBytes ${this.limit}); Redis is slow or unreachable.`,
-        // Refused before anything was written: retrying is safe.
-        { details: { held: this.held, limit: this.limit, size: bytes, sent: false } },
-      );
-    }
-    this.held += bytes;
+    if (!this.fits(bytes)) throw this.refusal(bytes, what);
+    this.add(bytes);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.held -= bytes;
+      this.remove(bytes);
     };
   }
 }

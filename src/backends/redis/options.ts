@@ -17,7 +17,7 @@ export interface RedisBackendOption {
   offlineQueueLimit?: number;
   /** Per-operation deadline for backend commands, ms. Default 5000. */
   operationTimeout?: number;
-  /** Bytes of outgoing messages held (unsent, or sent and unanswered); past it, `BackpressureError`. Default 32 MiB. */
+  /** Bytes held for Redis, messages and queue payloads together (unsent, or sent and unanswered); past it, `BackpressureError`. Default 32 MiB. */
   maxPendingBytes?: number;
   /** Inbound message handlers running at once per node; past it, events are dropped (counted). Default 1000. */
   maxInboundHandlers?: number;

@@ -1,4 +1,4 @@
-import { BackpressureError } from '../../errors/errors.js';
+import { ByteBudget } from './byte-budget.js';
 import type { CommandRunner } from './connection.js';
 import { encodeBatch } from './frames.js';
 
@@ -70,6 +70,8 @@ export class Outbox {
   constructor(
     private readonly runner: CommandRunner,
     private readonly options: OutboxOptions,
+    /** The backend's one bound on bytes held for Redis (shared with queue payloads). */
+    private readonly budget = new ByteBudget(options.maxPendingBytes),
   ) {
     // ioredis never settles the commands of a dropped connection when it does not resend them
     // (`autoResendUnfulfilledCommands: false`): their bytes are gone with the socket.
@@ -94,10 +96,10 @@ export class Outbox {
    */
   enqueue(channel: string, frame: Buffer, caller?: FrameCaller): Promise<number> {
     // One frame is always accepted when nothing is held, so a frame can never be stuck.
-    if (this.held > 0 && this.held + frame.length > this.options.maxPendingBytes) {
-      return Promise.reject(this.overBudget(frame.length));
+    if (!this.budget.fits(frame.length)) {
+      return Promise.reject(this.budget.refusal(frame.length, `send ${frame.length} more bytes`));
     }
-    this.held += frame.length;
+    this.hold(frame.length);
     // Idle: nothing to coalesce with, and nothing sent is still on its way.
     if (this.unanswered === 0 && !this.scheduled) {
       const single = { frames: [frame], callers: caller === undefined ? undefined : [caller] };
@@ -166,7 +168,7 @@ export class Outbox {
       this.written.delete(release);
       if (released) return;
       released = true;
-      this.held -= liveBytes;
+      this.hold(-liveBytes);
     };
     const sent = this.runner.run(
       `publish to ${channel}`,
@@ -183,7 +185,7 @@ export class Outbox {
             kept.callers!.push(caller);
             keptBytes += live[i]!.length;
           }
-          this.held -= liveBytes - keptBytes;
+          this.hold(keptBytes - liveBytes);
           batch = kept;
           live = kept.frames;
           liveBytes = keptBytes;
@@ -226,10 +228,9 @@ export class Outbox {
     return Math.min(latest, longest);
   }
 
-  private overBudget(bytes: number): BackpressureError {
-    return new BackpressureError(
-      `Cannot send ${bytes} more bytes to Redis: ${this.held} bytes already wait to be written or answered (maxPendingBytes ${this.options.maxPendingBytes}); Redis is slow or unreachable.`,
-      { details: { held: this.held, limit: this.options.maxPendingBytes, size: bytes } },
-    );
+  /** Count `delta` bytes more (or fewer) as held, here and in the backend's budget. */
+  private hold(delta: number): void {
+    this.held += delta;
+    this.budget.add(delta);
   }
 }

@@ -64,7 +64,9 @@ export class RedisBackend implements Backend {
     this.runner = new CommandRunner(this.commands, this.deadlines, settings);
     this.subRunner = new CommandRunner(this.subscriber, this.deadlines, settings);
     this.hub = new SubscriptionHub(this.subRunner, logger);
-    this.outbox = new Outbox(this.runner, settings);
+    // One bound on the bytes held for Redis: transport frames and queue payloads alike.
+    const budget = new ByteBudget(settings.maxPendingBytes);
+    this.outbox = new Outbox(this.runner, settings, budget);
     this.transport = new RedisTransport(
       nodeId,
       keys,
@@ -96,7 +98,7 @@ export class RedisBackend implements Backend {
       logger,
       this.faultLog,
       undefined,
-      new ByteBudget(settings.maxPendingBytes),
+      budget,
     );
     this.liveness = new Liveness(
       this.registry,

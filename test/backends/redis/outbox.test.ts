@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { CommandRunner } from '../../../src/backends/redis/connection.js';
 import { forEachFrame, FrameWriter, type Frame } from '../../../src/backends/redis/frames.js';
+import { ByteBudget } from '../../../src/backends/redis/byte-budget.js';
 import { Outbox } from '../../../src/backends/redis/outbox.js';
 import { BackpressureError } from '../../../src/errors/errors.js';
 
@@ -171,6 +172,25 @@ describe('Outbox', () => {
     assert.equal(outbox.pendingBytes, 0);
     void outbox.enqueue('b', kb).catch(() => undefined);
     assert.equal(outbox.pendingBytes, 1000);
+  });
+
+  it("shares the backend's byte budget: bytes held elsewhere (queue payloads) count against its frames", async () => {
+    const { runner, ops } = heldRunner();
+    const budget = new ByteBudget(4096);
+    const outbox = new Outbox(runner, { maxPendingBytes: 4096, operationTimeout: 1000 }, budget);
+    const release = budget.take(3500, 'enqueue a payload');
+    await assert.rejects(outbox.enqueue('a', Buffer.alloc(1000)), BackpressureError);
+    assert.equal(outbox.pendingBytes, 0);
+    release();
+    const sent = outbox.enqueue('a', Buffer.alloc(1000));
+    assert.equal(budget.pendingBytes, 1000, "the outbox's frames are in the shared budget");
+    assert.throws(() => budget.take(3500, 'enqueue a payload'), BackpressureError);
+    await tick();
+    for (const op of ops) op.start();
+    for (const op of ops) for (const written of op.sent) written.answer(1);
+    await sent;
+    await tick();
+    assert.equal(budget.pendingBytes, 0);
   });
 
   it('leaves out of a batch the frames whose caller was rejected before it was written', async () => {
