@@ -7,6 +7,7 @@ import { createMemoryNetwork } from '../../src/backends/memory/memory-network.js
 import { compileSchedule } from '../../src/queue/repeat-due.js';
 import { RepeatScheduler } from '../../src/queue/repeat-schedule.js';
 import { captureLogger } from '../backends/redis/support.js';
+import { eventually } from '../support/runtime.js';
 import { quiet, recording, twoHostsFireEachDueOnce, type EnqueueCall } from './repeat-support.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -119,7 +120,7 @@ describe('RepeatScheduler', () => {
     assert.equal(handle.name, 'new-year');
     // An occurrence more than 7 days away is enqueued later (keys are kept 30 days at most).
     const soon = scheduler.start('q', payload, { every: 60_000 }, { name: 'minutely' });
-    while (calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await eventually(() => calls.length > 0, 10_000, 'the first occurrence enqueued');
     const [call] = calls;
     const due = Math.ceil((before + 1) / 60_000) * 60_000;
     assert.equal(call!.options.notBefore, due);
@@ -144,8 +145,7 @@ describe('RepeatScheduler', () => {
         maxAttempts: 3,
       },
     );
-    // Bounded by the test timeout; each step is 40 ms.
-    while (calls.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => calls.length >= 3, 10_000, 'three occurrences enqueued');
     await handle.cancel();
     const dues = calls.map((c) => c.options.notBefore!);
     // Consecutive due times, unless this process ran a whole period late (a loaded machine),
@@ -166,7 +166,7 @@ describe('RepeatScheduler', () => {
     const { logger, lines } = captureLogger();
     const scheduler = new RepeatScheduler({ store, logger });
     const handle = scheduler.start('q', payload, { every: 60_000 }, { name: 'flaky' });
-    while (calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(() => calls.length > 0, 10_000, 'the enqueue to succeed after retries');
     await handle.cancel();
     const warnings = lines.filter((l) => l.msg.startsWith('could not enqueue'));
     assert.deepEqual(
@@ -184,7 +184,7 @@ describe('RepeatScheduler', () => {
     const { logger, lines } = captureLogger();
     const scheduler = new RepeatScheduler({ store, logger });
     scheduler.start('q', payload, { every: 60_000 }, { name: 'huge' });
-    while (scheduler.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => scheduler.size === 0, 10_000, 'the schedule to end');
     const stopped = lines.find((l) => l.msg.startsWith('repeat schedule stopped'));
     assert.equal(
       (stopped?.['err'] as { message?: string } | undefined)?.message,
@@ -233,7 +233,7 @@ describe('RepeatScheduler on the memory backend', () => {
     });
     try {
       const handle = scheduler.start('mq:once', payload, { every: 300 }, { name: 'bye' });
-      while (calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await eventually(() => calls.length > 0, 10_000, 'the first occurrence enqueued');
       await handle.cancel();
       // Stored (delayed, or ready if its due time has just passed), and not removed.
       const counts = await backend.queues.counts('mq:once');
