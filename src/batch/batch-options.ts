@@ -6,6 +6,8 @@ export type BatchSettings = Required<BatchOptions>;
 
 const MAX_BATCH_SIZE = 1_000_000;
 const DEFAULT_RETRY_DELAY_MS = 1000;
+/** Longest delay a timer honours (Node fires longer ones after 1 ms). */
+const MAX_DELAY_MS = 2_147_483_647;
 /** Ten batches may wait by default: enough to ride out a slow handler, still bounded. */
 const DEFAULT_PENDING_BATCHES = 10;
 
@@ -17,10 +19,18 @@ export function batchSettings(name: string, options: BatchOptions | undefined): 
   }
   const { batchSize, batchTimeout, retries = 0, retryDelay = DEFAULT_RETRY_DELAY_MS } = options;
   wholeNumber(batchSize, 1, MAX_BATCH_SIZE, `${what}: batchSize`);
-  if (typeof batchTimeout !== 'number' || !Number.isFinite(batchTimeout) || batchTimeout <= 0) {
-    throw new ValidationError(`${what}: batchTimeout must be a number of ms above 0.`, {
-      details: { batchTimeout },
-    });
+  if (
+    typeof batchTimeout !== 'number' ||
+    !Number.isFinite(batchTimeout) ||
+    batchTimeout <= 0 ||
+    batchTimeout > MAX_DELAY_MS
+  ) {
+    throw new ValidationError(
+      `${what}: batchTimeout must be a number of ms above 0, at most ${MAX_DELAY_MS}.`,
+      {
+        details: { batchTimeout },
+      },
+    );
   }
   const maxPending = options.maxPending ?? DEFAULT_PENDING_BATCHES * batchSize;
   wholeNumber(maxPending, batchSize, Number.MAX_SAFE_INTEGER, `${what}: maxPending`);
@@ -31,8 +41,13 @@ export function batchSettings(name: string, options: BatchOptions | undefined): 
     });
   }
   wholeNumber(retries, 0, 1000, `${what}: retries`);
-  if (typeof retryDelay !== 'number' || !Number.isFinite(retryDelay) || retryDelay < 0) {
-    throw new ValidationError(`${what}: retryDelay must be a number of ms, 0 or more.`, {
+  if (
+    typeof retryDelay !== 'number' ||
+    !Number.isFinite(retryDelay) ||
+    retryDelay < 0 ||
+    retryDelay > MAX_DELAY_MS
+  ) {
+    throw new ValidationError(`${what}: retryDelay must be a number of ms, 0 to ${MAX_DELAY_MS}.`, {
       details: { retryDelay },
     });
   }

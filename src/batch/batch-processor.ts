@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BackpressureError, ClosedError, ValidationError } from '../errors/errors.js';
 import { isThenable } from '../util/thenable.js';
+import { sleep } from '../util/sleep.js';
 import type { BatchSettings } from './batch-options.js';
 import type { BatchErrorListener, BatchHandler, BatchProcessor } from './types.js';
 
@@ -195,7 +196,7 @@ export class BatchProcessorImpl<T> implements BatchProcessor<T> {
           { err: error, processor: this.name, attempt, items: items.length },
           'batch handler failed; retrying',
         );
-        await new Promise((resolve) => setTimeout(resolve, retryDelay));
+        await sleep(retryDelay);
         if (this.env.abandoned()) {
           const stopped = new ClosedError(
             `The plugin stopped before batch processor "${this.name}" could retry a failed batch.`,

@@ -334,6 +334,9 @@ describe('batch options', () => {
       [{ batchSize: 1.5, batchTimeout: 1 }, /batchSize/],
       [{ batchSize: 1, batchTimeout: 0 }, /batchTimeout must be a number of ms above 0/],
       [{ batchSize: 1, batchTimeout: Infinity }, /batchTimeout/],
+      // Past what a timer honours (Node would fire it after 1 ms, over and over).
+      [{ batchSize: 1, batchTimeout: 2 ** 31 }, /batchTimeout .* at most 2147483647/],
+      [{ batchSize: 1, batchTimeout: 1, retryDelay: 2 ** 31 }, /retryDelay .* to 2147483647/],
       [
         { batchSize: 10, batchTimeout: 1, maxPending: 5 },
         /maxPending must be a whole number of at least 10/,
