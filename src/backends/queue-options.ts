@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/errors.js';
-import type { EnqueueOptions, QueueRateLimit } from './ports.js';
+import type { ClaimOptions, EnqueueOptions, QueueRateLimit } from './ports.js';
 
 /** Bounds of {@link EnqueueOptions}, the same for every backend. */
 export const QUEUE_PRIORITY_MAX = 1_000_000;
@@ -41,6 +41,27 @@ export function validateRateLimit(limit: QueueRateLimit | undefined): void {
     refuse('rateLimit.max', limit.max, 'an integer, 1 or more');
   if (!(Number.isFinite(limit.intervalMs) && limit.intervalMs > 0))
     refuse('rateLimit.intervalMs', limit.intervalMs, 'a finite number of ms above 0');
+}
+
+/** Check claim options: at least one message, a lease of at least 1 ms, a wait of 0 or more. */
+export function validateClaimOptions(options: ClaimOptions): void {
+  if (!(Number.isInteger(options.count) && options.count >= 1))
+    refuse('count', options.count, 'an integer, 1 or more');
+  validateLeaseMs(options.leaseMs);
+  if (!(options.waitMs >= 0)) refuse('waitMs', options.waitMs, 'a number of ms, 0 or more');
+  validateRateLimit(options.rateLimit);
+}
+
+/** Check a lease length (claim, extend): a finite number of ms, at least 1. */
+export function validateLeaseMs(leaseMs: number): void {
+  if (!(Number.isFinite(leaseMs) && leaseMs >= 1))
+    refuse('leaseMs', leaseMs, 'a finite number of ms, 1 or more');
+}
+
+/** Check a release's delay: a finite number of ms, 0 or more. */
+export function validateDelayMs(delayMs: number): void {
+  if (!(Number.isFinite(delayMs) && delayMs >= 0))
+    refuse('delayMs', delayMs, 'a finite number of ms, 0 or more');
 }
 
 function refuse(option: string, value: unknown, expected: string): never {

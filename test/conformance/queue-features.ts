@@ -532,6 +532,31 @@ export function queueFeaturesConformance(name: string, factory: HarnessFactory):
           });
         assert.equal((await a.queues.counts(q)).ready, 1, 'nothing was claimed');
       });
+
+      it('refuses a bad claim count, lease or wait, and a bad extend or release, alike on every backend', async () => {
+        await a.queues.enqueue(q, bytes('x'));
+        for (const bad of [
+          { count: 0 },
+          { count: 1.5 },
+          { leaseMs: 0 },
+          { leaseMs: Number.NaN },
+          { waitMs: -1 },
+        ])
+          await assert.rejects(async () => a.queues.claim(q, 'c', { ...lease, ...bad }), {
+            code: 'PB_VALIDATION',
+          });
+        const [m] = await a.queues.claim(q, 'c', lease);
+        for (const leaseMs of [0, Number.NaN, Infinity])
+          await assert.rejects(async () => a.queues.extend(q, m!.id, m!.lease, leaseMs), {
+            code: 'PB_VALIDATION',
+          });
+        for (const delayMs of [-1, Number.NaN, Infinity])
+          await assert.rejects(async () => a.queues.release(q, m!.id, m!.lease, delayMs), {
+            code: 'PB_VALIDATION',
+          });
+        // The lease is untouched by the refused calls.
+        assert.equal(await a.queues.ack(q, m!.id, m!.lease), true);
+      });
     });
 
     describe('existing behaviour with options in play', () => {

@@ -15,7 +15,12 @@ import type {
   QueueStore,
   SettleItem,
 } from '../ports.js';
-import { validateEnqueueOptions, validateRateLimit } from '../queue-options.js';
+import {
+  validateClaimOptions,
+  validateDelayMs,
+  validateEnqueueOptions,
+  validateLeaseMs,
+} from '../queue-options.js';
 import { ACTIVITY_WINDOW_SECONDS, ActivityKind } from './activity-ring.js';
 import { MemoryQueue, type StoredMessage } from './memory-queue.js';
 
@@ -99,7 +104,7 @@ export class MemoryQueueStore implements QueueStore {
 
   async claim(queue: string, consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]> {
     this.assertOpen();
-    validateRateLimit(options.rateLimit);
+    validateClaimOptions(options);
     const deadline = Date.now() + options.waitMs;
     for (;;) {
       // Looked up each time: a queue deleted while we waited is a new, empty one.
@@ -124,7 +129,8 @@ export class MemoryQueueStore implements QueueStore {
     );
   }
 
-  release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
+  async release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
+    validateDelayMs(delayMs);
     return this.settle(queue, id, lease, (q, message, now) => {
       message.consumer = undefined;
       message.lease = undefined;
@@ -136,7 +142,8 @@ export class MemoryQueueStore implements QueueStore {
     });
   }
 
-  extend(queue: string, id: string, lease: string, leaseMs: number): Promise<boolean> {
+  async extend(queue: string, id: string, lease: string, leaseMs: number): Promise<boolean> {
+    validateLeaseMs(leaseMs);
     return this.settle(queue, id, lease, (q, message, now) => {
       message.availableAt = now + leaseMs;
       q.held.update(message);

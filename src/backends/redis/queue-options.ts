@@ -1,6 +1,5 @@
-import { ValidationError } from '../../errors/errors.js';
-import type { ClaimOptions, EnqueueOptions } from '../ports.js';
-import { validateEnqueueOptions, validateRateLimit } from '../queue-options.js';
+import type { EnqueueOptions } from '../ports.js';
+import { validateEnqueueOptions } from '../queue-options.js';
 
 /** Enqueue options as the enqueue script takes them (ARGV[3..7]). */
 export interface EnqueueArgs {
@@ -38,17 +37,4 @@ export function enqueueArgs(options: EnqueueOptions | undefined): EnqueueArgs {
     dedupMs: dedupKey === undefined ? 0 : Math.ceil(dedupMs ?? 0),
     dedupKey,
   };
-}
-
-/**
- * Check claim options.
- * @throws ValidationError naming the bad field.
- */
-export function checkClaimOptions(queue: string, consumer: string, options: ClaimOptions): void {
-  if (!(options.count >= 1) || !(options.leaseMs >= 1)) {
-    throw new ValidationError('claim needs count >= 1 and leaseMs >= 1.', {
-      details: { queue, consumer, field: options.count >= 1 ? 'leaseMs' : 'count' },
-    });
-  }
-  validateRateLimit(options.rateLimit);
 }

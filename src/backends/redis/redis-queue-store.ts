@@ -20,7 +20,8 @@ import type { CommandRunner } from './connection.js';
 import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
 import { REDIS_DEFAULTS } from './options.js';
-import { checkClaimOptions, enqueueArgs, type EnqueueArgs } from './queue-options.js';
+import { enqueueArgs, type EnqueueArgs } from './queue-options.js';
+import { validateClaimOptions, validateDelayMs, validateLeaseMs } from '../queue-options.js';
 import {
   MAX_TIMER_MS,
   QUEUE_WATCH_IDLE_MS,
@@ -185,9 +186,9 @@ export class RedisQueueStore implements QueueStore {
     return done === 1;
   }
 
-  async claim(queue: string, consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]> {
+  async claim(queue: string, _consumer: string, options: ClaimOptions): Promise<ClaimedMessage[]> {
     const k = this.queueKeys(queue);
-    checkClaimOptions(queue, consumer, options);
+    validateClaimOptions(options);
     const count = Math.floor(options.count);
     const leaseMs = Math.max(1, Math.round(options.leaseMs));
     const limit = options.rateLimit;
@@ -370,6 +371,7 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async release(queue: string, id: string, lease: string, delayMs: number): Promise<boolean> {
+    validateDelayMs(delayMs);
     const k = this.queueKeys(queue);
     const done = await this.queueScript(
       k,
@@ -383,9 +385,7 @@ export class RedisQueueStore implements QueueStore {
 
   async extend(queue: string, id: string, lease: string, leaseMs: number): Promise<boolean> {
     const k = this.queueKeys(queue);
-    if (!(leaseMs >= 1)) {
-      throw new ValidationError('extend needs leaseMs >= 1.', { details: { queue, id } });
-    }
+    validateLeaseMs(leaseMs);
     const done = await this.queueScript(
       k,
       'extendLease',
