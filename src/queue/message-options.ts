@@ -2,15 +2,15 @@ import type { EnqueueOptions, QueueRateLimit } from '../backends/ports.js';
 import { ValidationError } from '../errors/errors.js';
 import { assertName } from '../util/names.js';
 import type { ReceiveOptions, SendOptions } from './message-types.js';
+import { QUEUE_DEDUP_MAX_MS, QUEUE_PRIORITY_MAX } from '../backends/queue-options.js';
 import { integerIn, MAX_RETRY_DELAY_MS, type RetryPolicy } from './retry-policy.js';
 
 /** Validated user options of `messageQueue`, in the forms the store and the worker take. */
 
-export const DEFAULT_DEDUP_WINDOW_MS = 3_600_000;
-export const DEFAULT_MAX_DELIVERIES = 5;
-export const DEFAULT_LEASE_MS = 30_000;
-export const DEFAULT_HANDLER_TIMEOUT_MS = 300_000;
-const MAX_PRIORITY = 1_000_000;
+const DEFAULT_DEDUP_WINDOW_MS = 3_600_000;
+const DEFAULT_MAX_DELIVERIES = 5;
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_HANDLER_TIMEOUT_MS = 300_000;
 const MAX_DELIVERIES = 1_000;
 const MAX_CONCURRENCY = 1_000;
 const MAX_PREFETCH = 10_000;
@@ -36,7 +36,12 @@ export function toEnqueueOptions(
     enqueue.delayMs = duration(o['delay'], 'delay', 0, MAX_RETRY_DELAY_MS);
   }
   if (o['priority'] !== undefined) {
-    enqueue.priority = integerIn(o['priority'], 'priority', -MAX_PRIORITY, MAX_PRIORITY);
+    enqueue.priority = integerIn(
+      o['priority'],
+      'priority',
+      -QUEUE_PRIORITY_MAX,
+      QUEUE_PRIORITY_MAX,
+    );
   }
   if (o['id'] !== undefined) {
     const id = o['id'];
@@ -52,7 +57,7 @@ export function toEnqueueOptions(
     enqueue.dedupMs =
       o['dedupWindow'] === undefined
         ? DEFAULT_DEDUP_WINDOW_MS
-        : duration(o['dedupWindow'], 'dedupWindow', 1, 30 * DAY_MS);
+        : duration(o['dedupWindow'], 'dedupWindow', 1, QUEUE_DEDUP_MAX_MS);
   } else if (o['dedupWindow'] !== undefined) {
     throw new ValidationError('Send option "dedupWindow" needs an "id".', {
       details: { field: 'dedupWindow' },

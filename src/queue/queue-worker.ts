@@ -495,7 +495,7 @@ export class QueueWorker {
 }
 
 /** A failure's message, for a dead letter's reason. */
-export function errorMessage(error: unknown): string {
+function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (typeof error === 'string') return error;
   try {

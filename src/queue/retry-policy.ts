@@ -29,7 +29,7 @@ export const NO_RETRY: RetryPolicy = Object.freeze({
 /** Largest delay or maxDelay accepted, ms (30 days, the longest a queue store remembers). */
 export const MAX_RETRY_DELAY_MS = 30 * 24 * 3_600_000;
 /** Most retries accepted. */
-export const MAX_RETRIES = 1_000;
+const MAX_RETRIES = 1_000;
 
 /**
  * The delay before redelivering a message whose delivery number `attempt` (1-based) just failed,

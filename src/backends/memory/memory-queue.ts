@@ -178,6 +178,7 @@ export class MemoryQueue {
 
   /** Wake every waiting claim to look again (new work, or the queue went away). */
   wake(): void {
+    if (this.waiters.size === 0) return;
     for (const waiter of [...this.waiters]) waiter();
   }
 

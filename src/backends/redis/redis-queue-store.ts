@@ -87,6 +87,8 @@ export class RedisQueueStore implements QueueStore {
   /** The offset between this process's clock and Redis's, learned from claim replies. */
   private readonly clock = new RedisClock();
   private closed = false;
+  /** The TIME round trip in flight while the clock offset is unknown. */
+  private clockRead: Promise<void> | undefined;
   /** Releases of the budget taken by commands written and not answered yet. */
   private readonly written = new Set<() => void>();
   /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
@@ -268,7 +270,13 @@ export class RedisQueueStore implements QueueStore {
   ): Promise<Array<Buffer | number> | undefined> {
     const timeout = this.runner.operationTimeout;
     const runDeadline = Date.now() + timeout;
-    if (!this.clock.known) await this.readRedisClock(runDeadline);
+    // Concurrent first claims share one TIME round trip.
+    if (!this.clock.known) {
+      this.clockRead ??= this.readRedisClock(runDeadline).finally(
+        () => (this.clockRead = undefined),
+      );
+      await this.clockRead;
+    }
     // The reply must still reach us before the deadline: leave it a little time to travel.
     const margin = Math.min(CLAIM_REPLY_MS, timeout / 5);
     const notAfter = this.clock.toRedis(runDeadline - margin) ?? 0;

@@ -12,7 +12,7 @@ import { corkForTick } from './tick-cork.js';
  * lives in `scripts/include/*.lua` and is pulled in by a `--!include <file>` line, expanded
  * at load (see {@link expandIncludes}), so each script's SHA1 covers what Redis runs.
  */
-export const SCRIPT_FILES = {
+const SCRIPT_FILES = {
   refreshNode: 'refresh-node-1.lua',
   putEntry: 'put-entry-4.lua',
   removeEntry: 'remove-entry-3.lua',
