@@ -152,7 +152,11 @@ export function queueBatchConformance(name: string, factory: HarnessFactory): vo
           Array.from({ length: n }, (_, i) => ({ payload: bytes(String(i)) })),
         );
         const got: ClaimedMessage[] = [];
-        while (got.length < n) got.push(...(await a.queues.claim(q, 'c', lease)));
+        while (got.length < n) {
+          const batch = await a.queues.claim(q, 'c', lease);
+          assert.ok(batch.length > 0, `claimed ${got.length} of ${n}`);
+          got.push(...batch);
+        }
         const done = await b.queues.ackMany(
           q,
           got.map(({ id, lease: l }) => ({ id, lease: l })),

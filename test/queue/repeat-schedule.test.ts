@@ -197,14 +197,19 @@ describe('RepeatScheduler', () => {
   });
 
   it('cancel while the backend is down stops the retries at once', async () => {
-    const { store, calls } = fakeStore(() => true);
+    let attempts = 0;
+    const { store } = fakeStore(() => (attempts++, true));
     const scheduler = new RepeatScheduler({ store, logger: quiet });
     const handle = scheduler.start('q', payload, { every: 60_000 }, { name: 'down' });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // At least one retry happened (backoff starts at 100 ms).
+    await eventually(() => attempts >= 2, 10_000, 'a retry after the first failure');
     const started = Date.now();
     await handle.cancel();
     assert.ok(Date.now() - started < 50);
-    assert.equal(calls.length, 0);
+    const atCancel = attempts;
+    // Past the next backoff (200 ms, then 400 ms): no attempt after the cancel.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(attempts, atCancel, 'no retry after cancel');
   });
 });
 

@@ -208,8 +208,8 @@ describe('Redis queue store', () => {
     const [again] = await b.queues.claim(q, 'c2', { count: 1, leaseMs: 50, waitMs: 0 });
     assert.equal(again?.attempt, 2);
     assert.notEqual(again.lease, m!.lease);
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    const [third] = await a.queues.claim(q, 'c3', claimNow);
+    // A waiting claim: Redis hands the message over when that 50 ms lease lapses, by its clock.
+    const [third] = await a.queues.claim(q, 'c3', { count: 1, leaseMs: 60_000, waitMs: 5000 });
     assert.equal(third?.attempt, 3);
     assert.notEqual(third.lease, again.lease);
     assert.equal(await b.queues.extend(q, again.id, again.lease, 60_000), false);
