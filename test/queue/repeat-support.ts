@@ -72,18 +72,26 @@ export async function twoHostsFireEachDueOnce(
   const dueOf = new Map(calls.map((c) => [c.id, c.options.notBefore!]));
   const dues = delivered.map((d) => dueOf.get(d.id));
   assert.equal(new Set(delivered.map((d) => d.id)).size, delivered.length, 'an id came twice');
+  // On a loaded machine one host can miss an occurrence (its timer or its enqueue came after
+  // the next due time, so it skipped it); most occurrences must still have been enqueued by both,
+  // or the idempotency key was never put to the test.
+  let bothEnqueued = 0;
   for (const [i, d] of delivered.entries()) {
     const due = dues[i]!;
     assert.ok(due !== undefined, 'a delivered message no scheduler enqueued');
     assert.equal(due % every, 0, 'due times are multiples of `every` since the epoch');
     // The backend clock decides; on one machine it is ours (give Redis TIME a millisecond).
     assert.ok(d.at >= due - 2, `delivered ${due - d.at} ms before it was due`);
-    // Both hosts enqueued this occurrence and got the same id back (the idempotency key).
+    // Every host that enqueued this occurrence got the same id back (the idempotency key).
     const mine = calls.filter((c) => c.options.notBefore === due);
-    assert.deepEqual(new Set(mine.map((c) => c.host)), new Set([0, 1]));
+    if (new Set(mine.map((c) => c.host)).size === 2) bothEnqueued++;
     assert.deepEqual(new Set(mine.map((c) => c.id)), new Set([d.id]));
     assert.equal(mine[0]!.options.dedupKey, `repeat:tick:${due}`);
   }
+  assert.ok(
+    bothEnqueued >= delivered.length - 1,
+    `only ${bothEnqueued} of ${delivered.length} occurrences were enqueued by both hosts`,
+  );
   const sorted = [...dues].sort((a, b) => a! - b!);
   assert.deepEqual(dues, sorted, 'occurrences came in due order');
   for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, every);
