@@ -117,6 +117,10 @@ export type {
 export {
   BackendUnavailableError,
   BackpressureError,
+  CacheConflictError,
+  CrossSlotError,
+  LockNotHeldError,
+  LockTimeoutError,
   ChainHandlerError,
   ChainNextCalledTwiceError,
   CircuitOpenError,

@@ -424,6 +424,133 @@ export interface QueueStore {
   deleteQueue(queue: string): Promise<void>;
 }
 
+// ---- Cache (src/cache/) ---------------------------------------------------------------------
+
+/** One cache entry as stored: the encoded value and its version. */
+export interface CacheRecord {
+  value: Uint8Array;
+  /** Opaque, different after every write of the key: what compare-and-set compares. */
+  version: string;
+}
+
+/** One operation of an atomic batch ({@link CacheStore.exec}); TTLs in ms here (seconds only at the API). */
+export type CacheOp =
+  | { op: 'get'; key: string }
+  | { op: 'set'; key: string; value: Uint8Array; ttlMs?: number }
+  | { op: 'delete'; key: string }
+  | { op: 'expire'; key: string; ttlMs: number };
+
+/** Per op, in order: `get` → record or undefined; `set` → the new version; `delete`/`expire` → whether the key existed. */
+export type CacheOpResult = CacheRecord | string | boolean | undefined;
+
+/**
+ * What a node's local tier must drop: the keys some node (this one included) wrote, deleted or
+ * let expire, or `all` when this node may have missed invalidations (its channel dropped).
+ */
+export type CacheInvalidation = { kind: 'keys'; keys: readonly string[] } | { kind: 'all' };
+
+/** The shared cache tier: keys with TTLs, versions for compare-and-set, invalidations. */
+export interface CacheStore {
+  get(key: string): Promise<CacheRecord | undefined>;
+  /** Store `value`; `ttlMs` undefined: no expiry. Resolves with the new version. */
+  set(key: string, value: Uint8Array, ttlMs?: number): Promise<string>;
+  /**
+   * Store `value` only if the key's version is `expected` (`null`: only if the key is absent).
+   * Resolves with the new version, or undefined when the version did not match (nothing written).
+   */
+  setIfVersion(
+    key: string,
+    value: Uint8Array,
+    expected: string | null,
+    ttlMs?: number,
+  ): Promise<string | undefined>;
+  delete(key: string): Promise<boolean>;
+  has(key: string): Promise<boolean>;
+  /** Give an existing key a new TTL; false when the key does not exist. */
+  expire(key: string, ttlMs: number): Promise<boolean>;
+  /** Apply every op atomically (all or none, no other write in between); results in order. */
+  exec(ops: readonly CacheOp[]): Promise<CacheOpResult[]>;
+  /** Hear every invalidation (see {@link CacheInvalidation}) until the subscription closes. */
+  watchInvalidations(
+    listener: (invalidation: CacheInvalidation) => void,
+  ): Promise<PortSubscription>;
+  /**
+   * Take the cluster-wide right to load `key` (stampede protection) for `leaseMs`; false while
+   * another owner holds it. Waiters learn the load finished from the key's invalidation.
+   */
+  claimLoad(key: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Give the load right back (only if `owner` still holds it). */
+  releaseLoad(key: string, owner: string): Promise<void>;
+}
+
+// ---- Locks (src/lock/) -----------------------------------------------------------------------
+
+/** The outcome of one acquire attempt. */
+export type LockAttempt =
+  | {
+      granted: true;
+      /** Strictly increasing per resource across the cluster, also across backend restarts. */
+      fencingToken: number;
+    }
+  | {
+      granted: false;
+      /** Upper bound on how long the current holder can keep it without extending, ms. */
+      holderTtlMs: number;
+    };
+
+/** Exclusive, expiring ownership of named resources, with a FIFO line of waiters per resource. */
+export interface LockStore {
+  /**
+   * Grant `resource` to `owner` for `ttlMs` when it is free and `owner` is first in its line (or
+   * the line is empty). When not granted and `lineMs > 0`, `owner` joins the line (or keeps its
+   * place) for `lineMs`: each attempt renews it; a waiter that stops trying drops out.
+   */
+  acquire(resource: string, owner: string, ttlMs: number, lineMs: number): Promise<LockAttempt>;
+  /** Leave the line without the lock (the waiter gave up). */
+  leave(resource: string, owner: string): Promise<void>;
+  /** Free the lock if `owner` holds it; false (and nothing touched) otherwise. */
+  release(resource: string, owner: string): Promise<boolean>;
+  /** Set the lock's TTL to `ttlMs` from now if `owner` holds it; false otherwise. */
+  extend(resource: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Called when `resource` may have become free (released, or its line changed): waiters try again. */
+  watch(resource: string, listener: () => void): Promise<PortSubscription>;
+}
+
+// ---- Change feeds (src/sync/) ----------------------------------------------------------------
+
+/** One recorded change: `seq` increases by one per change of a collection. */
+export interface FeedEntry {
+  seq: number;
+  /** When the backend recorded it (its clock, epoch ms); never decreases along a feed. */
+  timestamp: number;
+  data: Uint8Array;
+}
+
+/** How much of each feed a backend keeps. */
+export interface FeedRetention {
+  /** Changes kept per collection (the oldest are trimmed beyond). */
+  maxChanges: number;
+  /** Changes older than this are trimmed, ms. */
+  maxAgeMs: number;
+}
+
+/** Per-collection, ordered, retained change logs with durable named cursors. */
+export interface ChangeFeedStore {
+  /** Record a change; the backend assigns `seq` and `timestamp`. */
+  append(collection: string, data: Uint8Array): Promise<FeedEntry>;
+  /** Changes with `seq > afterSeq`, oldest first, at most `limit`. */
+  read(collection: string, afterSeq: number, limit: number): Promise<FeedEntry[]>;
+  /** The last `seq` before the first change recorded at or after `timestampMs` (0 when none). */
+  seqBefore(collection: string, timestampMs: number): Promise<number>;
+  /** The last `seq` recorded in the collection (0 when none). */
+  lastSeq(collection: string): Promise<number>;
+  /** Called after each append to `collection` by any node (with the entry when the backend has it). */
+  watch(collection: string, listener: (entry?: FeedEntry) => void): Promise<PortSubscription>;
+  /** Remember how far the named watcher got (cluster-wide). */
+  saveCursor(collection: string, name: string, seq: number): Promise<void>;
+  loadCursor(collection: string, name: string): Promise<number | undefined>;
+}
+
 /** Where a backend stands; building blocks may read it, only the backend changes it. */
 export type BackendStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -438,6 +565,9 @@ export interface Backend {
   readonly transport: Transport;
   readonly registry: RegistryStore;
   readonly queues: QueueStore;
+  readonly cache: CacheStore;
+  readonly locks: LockStore;
+  readonly feeds: ChangeFeedStore;
   /**
    * False when no other node can ever exist (a lone in-memory host). Building blocks use it to
    * skip cluster bookkeeping entirely.

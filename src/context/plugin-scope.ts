@@ -6,7 +6,15 @@ import { WorkTracker } from '../util/work-tracker.js';
 
 /** Something a plugin holds that must be let go when it stops. */
 export interface Releasable {
-  readonly kind: 'subscription' | 'registration' | 'registryEntry' | 'timer' | 'batchProcessor';
+  readonly kind:
+    | 'subscription'
+    | 'registration'
+    | 'registryEntry'
+    | 'timer'
+    | 'batchProcessor'
+    | 'lock'
+    | 'feedWatch'
+    | 'cacheTier';
   /** `timeoutMs`: the bound of the plugin's release (work still running past it is given up). */
   release(timeoutMs?: number): void | Promise<void>;
 }

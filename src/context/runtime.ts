@@ -4,6 +4,9 @@ import type { Backend, PortSubscription, TransportFault } from '../backends/port
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createBatchProcessors } from '../batch/batch-processors.js';
+import { createCache, type CacheEnv } from '../cache/cache.js';
+import { createLockService, type LockEnv } from '../lock/lock-service.js';
+import { createDataSync, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
 import { RepeatScheduler } from '../queue/repeat-schedule.js';
@@ -71,6 +74,9 @@ class HostRuntime implements Runtime {
   private readonly rpc: RpcCore;
   private readonly registry: ServiceRegistryCore;
   private readonly queues: MessageQueueEnv;
+  private readonly cacheEnv: CacheEnv;
+  private readonly lockEnv: LockEnv;
+  private readonly syncEnv: DataSyncEnv;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -115,6 +121,14 @@ class HostRuntime implements Runtime {
           deadlines: this.deadlines,
         }),
     };
+    const blockEnv = { codec, logger: this.logger, deadlines: this.deadlines, nodeId: this.nodeId };
+    this.cacheEnv = {
+      ...blockEnv,
+      store: this.backend.cache,
+      maxValueBytes: this.limits.maxPayloadBytes,
+    };
+    this.lockEnv = { ...blockEnv, store: this.backend.locks };
+    this.syncEnv = { ...blockEnv, store: this.backend.feeds };
   }
 
   async start(): Promise<void> {
@@ -148,6 +162,15 @@ class HostRuntime implements Runtime {
       serviceRegistry: createServiceRegistry(this.registry, scope),
       messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error) =>
         report(`queue.${queue}`, error),
+      ),
+      cache: createCache({ ...this.cacheEnv, logger }, scope, (what, error) =>
+        report(`cache.${what}`, error),
+      ),
+      lock: createLockService({ ...this.lockEnv, logger }, scope, (what, error) =>
+        report(`lock.${what}`, error),
+      ),
+      dataSync: createDataSync({ ...this.syncEnv, logger }, scope, (what, error) =>
+        report(`dataSync.${what}`, error),
       ),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),

@@ -1,3 +1,6 @@
+import type { Cache } from '../cache/types.js';
+import type { LockService } from '../lock/types.js';
+import type { DataSync } from '../sync/types.js';
 import type { MessageQueue } from '../queue/message-types.js';
 import type { DurableAdmin } from '../queue/types.js';
 import type { BatchProcessors } from '../batch/types.js';
@@ -50,6 +53,12 @@ export interface PluginContext {
    * across the cluster (at least once), with retries, delays, priorities and dead letters.
    */
   readonly messageQueue: MessageQueue;
+  /** Shared cache with TTLs (seconds), atomic `multi()`, compare-and-set and local tiers. */
+  readonly cache: Cache;
+  /** Distributed locks with fencing tokens. */
+  readonly lock: LockService;
+  /** Change feeds: record, watch in order, resume, replay a time range. */
+  readonly dataSync: DataSync;
   readonly logger: Logger;
   readonly timers: PluginTimers;
   readonly background: BackgroundTasks;

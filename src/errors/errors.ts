@@ -234,9 +234,41 @@ export class PluginStartError extends PlugboardError {
   }
 }
 
+/** A lock was not acquired within its `waitTimeout`. */
+export class LockTimeoutError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_LOCK_TIMEOUT', message, { retryable: true, ...options });
+  }
+}
+
+/** `release()` or `extend()` of a lock this holder no longer holds (it expired or was taken). */
+export class LockNotHeldError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_LOCK_NOT_HELD', message, options);
+  }
+}
+
+/** A compare-and-set kept losing to other writers (`cache.update` ran out of attempts). */
+export class CacheConflictError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_CACHE_CONFLICT', message, { retryable: true, ...options });
+  }
+}
+
+/** An atomic operation names keys of different Redis Cluster slots (group them with a `{tag}`). */
+export class CrossSlotError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_CROSS_SLOT', message, options);
+  }
+}
+
 /** Every error class by name, used to rebuild errors that crossed the wire. */
 export const errorClasses = {
   PlugboardError,
+  LockTimeoutError,
+  LockNotHeldError,
+  CacheConflictError,
+  CrossSlotError,
   ValidationError,
   PayloadTooLargeError,
   SerializationError,

@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import type { Backend } from '../../src/backends/ports.js';
+import { cacheConformance } from './cache.js';
 import { clusterConformance } from './cluster.js';
+import { feedConformance } from './feed.js';
+import { lockConformance } from './lock.js';
 import type { HarnessFactory } from './harness.js';
 import { messageQueueConformance } from './message-queue.js';
 import { queueConformance } from './queue.js';
@@ -47,6 +50,9 @@ queueBatchConformance('memory', memory);
 clusterConformance('memory', memory);
 rpcConformance('memory', memory);
 messageQueueConformance('memory', memory);
+cacheConformance('memory', memory);
+lockConformance('memory', memory);
+feedConformance('memory', memory);
 
 void describe('memory network liveness (memory only)', () => {
   void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {

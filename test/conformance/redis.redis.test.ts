@@ -9,7 +9,10 @@ import {
   uniqueNamespace,
 } from '../backends/redis/support.js';
 import type { BackendHarness } from './harness.js';
+import { cacheConformance } from './cache.js';
 import { clusterConformance } from './cluster.js';
+import { feedConformance } from './feed.js';
+import { lockConformance } from './lock.js';
 import { messageQueueConformance } from './message-queue.js';
 import { queueConformance } from './queue.js';
 import { queueBatchConformance } from './queue-batch.js';
@@ -56,3 +59,6 @@ queueBatchConformance('redis', redisHarness);
 clusterConformance('redis', redisHarness);
 rpcConformance('redis', redisHarness);
 messageQueueConformance('redis', redisHarness);
+cacheConformance('redis', redisHarness);
+lockConformance('redis', redisHarness);
+feedConformance('redis', redisHarness);

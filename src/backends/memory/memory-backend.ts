@@ -1,3 +1,6 @@
+import { MemoryCacheStore } from './memory-cache-store.js';
+import { MemoryFeedStore } from './memory-feed-store.js';
+import { MemoryLockStore } from './memory-lock-store.js';
 import { MemoryNetwork } from './memory-network.js';
 import { MemoryQueueStore } from './memory-queue-store.js';
 import { MemoryRegistryStore } from './memory-registry-store.js';
@@ -22,6 +25,9 @@ export class MemoryBackend implements Backend {
   readonly transport: MemoryTransport;
   readonly registry: MemoryRegistryStore;
   readonly queues: MemoryQueueStore;
+  readonly cache: MemoryCacheStore;
+  readonly locks: MemoryLockStore;
+  readonly feeds: MemoryFeedStore;
   readonly clustered: boolean;
   private currentStatus: BackendStatus = 'connecting';
   private readonly network: MemoryNetwork;
@@ -34,6 +40,9 @@ export class MemoryBackend implements Backend {
     this.transport = new MemoryTransport(this.nodeId, this.network, state);
     this.registry = new MemoryRegistryStore(this.nodeId, this.network);
     this.queues = new MemoryQueueStore(this.network.queueState);
+    this.cache = new MemoryCacheStore(this.nodeId, this.network.cacheState);
+    this.locks = new MemoryLockStore(this.nodeId, this.network.lockState);
+    this.feeds = new MemoryFeedStore(this.nodeId, this.network.feedState);
   }
 
   get status(): BackendStatus {
@@ -52,6 +61,9 @@ export class MemoryBackend implements Backend {
     this.transport.close();
     this.registry.close();
     this.queues.close();
+    this.cache.close();
+    this.locks.close();
+    this.feeds.close();
     return Promise.resolve();
   }
 }

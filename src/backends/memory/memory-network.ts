@@ -1,3 +1,6 @@
+import { MemoryCacheState } from './memory-cache-store.js';
+import { MemoryFeedState } from './memory-feed-store.js';
+import { MemoryLockState } from './memory-lock-store.js';
 import { ValidationError } from '../../errors/errors.js';
 import { MemoryQueueState } from './memory-queue-store.js';
 import type {
@@ -43,6 +46,10 @@ export class MemoryNetwork {
   readonly nodes = new Map<string, MemoryNodeState>();
   /** Durable queues outlive nodes, as they would on a server. */
   readonly queueState = new MemoryQueueState();
+  /** The shared cache, the locks and the change feeds outlive nodes too. */
+  readonly cacheState = new MemoryCacheState();
+  readonly lockState = new MemoryLockState();
+  readonly feedState = new MemoryFeedState();
   readonly livenessTtl: number;
   private readonly records = new Map<string, Map<string, RegistryRecord>>();
   private readonly watchers = new Map<string, Set<RegistryListener>>();

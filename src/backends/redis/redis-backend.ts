@@ -13,6 +13,9 @@ import { Liveness } from './liveness.js';
 import { reconnectDelay, type RedisSettings } from './options.js';
 import { ByteBudget } from './byte-budget.js';
 import { Outbox } from './outbox.js';
+import { RedisCacheStore } from './redis-cache-store.js';
+import { RedisFeedStore } from './redis-feed-store.js';
+import { RedisLockStore } from './redis-lock-store.js';
 import { RedisQueueStore } from './redis-queue-store.js';
 import { RedisRegistryStore } from './redis-registry-store.js';
 import { RedisTransport } from './redis-transport.js';
@@ -30,6 +33,9 @@ export class RedisBackend implements Backend {
   readonly transport: RedisTransport;
   readonly registry: RedisRegistryStore;
   readonly queues: RedisQueueStore;
+  readonly cache: RedisCacheStore;
+  readonly locks: RedisLockStore;
+  readonly feeds: RedisFeedStore;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly runner: CommandRunner;
@@ -100,6 +106,20 @@ export class RedisBackend implements Backend {
       undefined,
       budget,
     );
+    const deps = {
+      nodeId,
+      keys,
+      runner: this.runner,
+      hub: this.hub,
+      scripts,
+      settings,
+      logger,
+      faults: this.faultLog,
+      deadlines: this.deadlines,
+    };
+    this.cache = new RedisCacheStore(deps);
+    this.locks = new RedisLockStore(deps);
+    this.feeds = new RedisFeedStore(deps);
     this.liveness = new Liveness(
       this.registry,
       settings.livenessTtl,
@@ -285,6 +305,9 @@ export class RedisBackend implements Backend {
     this.liveness.stop();
     this.transport.close();
     this.queues.close();
+    this.cache.close();
+    this.locks.close();
+    this.feeds.close();
     this.hub.close();
     this.runner.close();
     this.subRunner.close();

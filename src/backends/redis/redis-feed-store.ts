@@ -1,0 +1,37 @@
+import type { ChangeFeedStore } from '../ports.js';
+import type { RedisStoreDeps } from './store-deps.js';
+
+/** BASE STUB: replaced by the issue-9 helper that owns it. */
+export class RedisFeedStore implements ChangeFeedStore {
+  constructor(readonly deps: RedisStoreDeps) {}
+
+  append(): never {
+    throw new Error('TODO(issue 9): ChangeFeedStore.append');
+  }
+
+  read(): never {
+    throw new Error('TODO(issue 9): ChangeFeedStore.read');
+  }
+
+  seqBefore(): never {
+    throw new Error('TODO(issue 9): ChangeFeedStore.seqBefore');
+  }
+
+  lastSeq(): never {
+    throw new Error('TODO(issue 9): ChangeFeedStore.lastSeq');
+  }
+
+  watch(): never {
+    throw new Error('TODO(issue 9): ChangeFeedStore.watch');
+  }
+
+  saveCursor(): never {
+    throw new Error('TODO(issue 9): ChangeFeedStore.saveCursor');
+  }
+
+  loadCursor(): never {
+    throw new Error('TODO(issue 9): ChangeFeedStore.loadCursor');
+  }
+
+  close(): void {}
+}
