@@ -99,6 +99,20 @@ export type {
   BatchProcessor,
   BatchProcessors,
 } from './batch/types.js';
+export type {
+  Change,
+  ChangeHandler,
+  ChangeInput,
+  ChangeType,
+  DataSync,
+  DataSyncOptions,
+  FeedSubscription,
+  Published,
+  RecordId,
+  SyncRange,
+  TimeInput,
+  WatchOptions,
+} from './sync/types.js';
 
 // Typed contracts (declaration merging targets)
 export type {

@@ -534,17 +534,33 @@ export interface FeedRetention {
   maxAgeMs: number;
 }
 
-/** Per-collection, ordered, retained change logs with durable named cursors. */
+/**
+ * Per-collection, ordered, retained change logs with durable named cursors. `seq` starts at 1
+ * and increases by one per change of a collection, also across trimming: entries between the
+ * oldest kept and the last one are contiguous.
+ */
 export interface ChangeFeedStore {
-  /** Record a change; the backend assigns `seq` and `timestamp`. */
-  append(collection: string, data: Uint8Array): Promise<FeedEntry>;
-  /** Changes with `seq > afterSeq`, oldest first, at most `limit`. */
+  /**
+   * Record a change; the backend assigns `seq` and `timestamp` (its own clock, made
+   * non-decreasing) and trims the collection to `retention` (count and age; a backend may keep
+   * slightly more than `maxChanges`, never fewer, and trims by age on later appends).
+   */
+  append(collection: string, data: Uint8Array, retention: FeedRetention): Promise<FeedEntry>;
+  /** Changes with `seq > afterSeq`, oldest first, at most `limit` (trimmed ones are gone). */
   read(collection: string, afterSeq: number, limit: number): Promise<FeedEntry[]>;
-  /** The last `seq` before the first change recorded at or after `timestampMs` (0 when none). */
+  /**
+   * The seq just before the first kept change recorded at or after `timestampMs`: reading after
+   * it yields the changes from that moment on. The last seq when every kept change is older (0
+   * for an empty feed).
+   */
   seqBefore(collection: string, timestampMs: number): Promise<number>;
   /** The last `seq` recorded in the collection (0 when none). */
   lastSeq(collection: string): Promise<number>;
-  /** Called after each append to `collection` by any node (with the entry when the backend has it). */
+  /**
+   * Called after each append to `collection` by any node, in seq order, with the entry when the
+   * backend has it; called without an entry when notifications may have been missed (e.g. after
+   * a reconnect): listeners then read from where they are.
+   */
   watch(collection: string, listener: (entry?: FeedEntry) => void): Promise<PortSubscription>;
   /** Remember how far the named watcher got (cluster-wide). */
   saveCursor(collection: string, name: string, seq: number): Promise<void>;

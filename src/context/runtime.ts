@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { answerBarriers } from '../backends/cluster-barrier.js';
-import type { Backend, PortSubscription, TransportFault } from '../backends/ports.js';
+import type { Backend, FeedRetention, PortSubscription, TransportFault } from '../backends/ports.js';
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createCache, type CacheEnv } from '../cache/cache.js';
 import { createLockService, type LockEnv } from '../lock/lock-service.js';
-import { createDataSync, type DataSyncEnv } from '../sync/data-sync.js';
+import { createDataSync, DEFAULT_RETENTION, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
 import { RepeatScheduler } from '../queue/repeat-schedule.js';
@@ -53,6 +53,8 @@ export interface RuntimeOptions {
    * `NODE_ENV === 'production'` (see {@link parityDefault}).
    */
   parity?: boolean;
+  /** Change-feed retention per collection (default: {@link DEFAULT_RETENTION}). */
+  dataSync?: FeedRetention;
 }
 
 /** Create the per-host engine: one core per building block over one backend. */
@@ -128,7 +130,11 @@ class HostRuntime implements Runtime {
       maxValueBytes: this.limits.maxPayloadBytes,
     };
     this.lockEnv = { ...blockEnv, store: this.backend.locks };
-    this.syncEnv = { ...blockEnv, store: this.backend.feeds };
+    this.syncEnv = {
+      ...blockEnv,
+      store: this.backend.feeds,
+      retention: options.dataSync ?? DEFAULT_RETENTION,
+    };
   }
 
   async start(): Promise<void> {

@@ -1,4 +1,6 @@
 import { ValidationError } from '../errors/errors.js';
+import type { FeedRetention } from '../backends/ports.js';
+import { DEFAULT_RETENTION } from '../sync/data-sync.js';
 import type { HostOptions, KeyProvider } from './types.js';
 
 /** The key id whose value must be a 32-byte key (AES-256), base64. */
@@ -59,4 +61,30 @@ export function assertKeys(keys: unknown): HostOptions['keys'] {
 function isBase64OfLength(text: string, bytes: number): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return false;
   return Buffer.from(text, 'base64').length === bytes;
+}
+
+/**
+ * Check the `dataSync` host option (change-feed retention) and fill in the defaults.
+ * @throws ValidationError naming the field for anything but positive integers.
+ */
+export function dataSyncRetention(option: HostOptions['dataSync']): FeedRetention {
+  if (option === undefined) return DEFAULT_RETENTION;
+  if (typeof option !== 'object' || option === null) {
+    throw new ValidationError('Host option "dataSync" must be an object { maxChanges, maxAgeMs }.', {
+      details: { field: 'dataSync' },
+    });
+  }
+  const retention = { ...DEFAULT_RETENTION };
+  for (const field of ['maxChanges', 'maxAgeMs'] as const) {
+    const value = option[field];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ValidationError(
+        `Host option "dataSync.${field}" must be a positive integer, got ${String(value)}.`,
+        { details: { field: `dataSync.${field}` } },
+      );
+    }
+    retention[field] = value;
+  }
+  return retention;
 }

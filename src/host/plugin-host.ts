@@ -16,7 +16,8 @@ import type { DurableAdmin } from '../queue/types.js';
 import { randomId } from '../util/ids.js';
 import { definitionFile, toDefinition } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
-import { assertKeys, assertPermissionMode } from './host-options.js';
+import { assertKeys, assertPermissionMode, dataSyncRetention } from './host-options.js';
+import type { FeedRetention } from '../backends/ports.js';
 import {
   announcePlugins,
   explainMissingDependency,
@@ -54,6 +55,7 @@ export type RuntimeFactory = (options: {
   logger: Logger;
   limits?: Partial<RuntimeLimits>;
   parity?: boolean;
+  dataSync?: FeedRetention;
 }) => Runtime;
 
 const DEFAULTS = {
@@ -78,6 +80,7 @@ export class PluginHost implements Host {
   private readonly rootLogger: Logger;
   private readonly logger: Logger;
   private readonly createRuntime: RuntimeFactory;
+  private readonly retention: FeedRetention;
   private readonly entries: PluginEntry[] = [];
   private readonly records = new Map<string, PluginRecord>();
   private readonly timelineLog = new Timeline();
@@ -133,6 +136,7 @@ export class PluginHost implements Host {
       });
     }
     assertParityOption(options.parity);
+    this.retention = dataSyncRetention(options.dataSync);
     this.keys = assertKeys(options.keys);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
@@ -277,6 +281,7 @@ export class PluginHost implements Host {
           logger: this.rootLogger,
           ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
           ...(this.options.parity === undefined ? {} : { parity: this.options.parity }),
+          dataSync: this.retention,
         });
         this.runtime = runtime;
         await this.bounded('starting', runtime.start(), backend.kind);

@@ -1,6 +1,7 @@
 import type { DurableAdmin } from '../queue/types.js';
 import type { Logger } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
+import type { DataSyncOptions } from '../sync/types.js';
 import type {
   PluginContext,
   PluginHoldings,
@@ -146,6 +147,11 @@ export interface HostOptions {
   unhandledRejections?: UnhandledRejectionPolicy;
   /** Limits shared by every building block (RPC timeout, payload size, ...). */
   limits?: Partial<RuntimeLimits>;
+  /**
+   * Change-feed retention per collection (`context.dataSync`): `maxChanges` (default 10000) and
+   * `maxAgeMs` (default 7 days). Older changes are trimmed as new ones are published.
+   */
+  dataSync?: DataSyncOptions;
   /**
    * Parity mode: every payload delivered within this process (event data to local subscribers,
    * RPC params and results of local calls, errors thrown by local RPC methods) is round-tripped

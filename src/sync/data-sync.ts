@@ -1,27 +1,130 @@
 import type { Logger } from 'pino';
-import type { ChangeFeedStore } from '../backends/ports.js';
+import type { ChangeFeedStore, FeedEntry, FeedRetention } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
-import type { PluginScope } from '../context/plugin-scope.js';
+import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import type { Deadlines } from '../util/deadlines.js';
-import type { DataSync } from './types.js';
+import { FeedWatcher, READ_PAGE } from './feed-watcher.js';
+import type { ChangeHandler, DataSync, FeedSubscription, WatchOptions } from './types.js';
+import { assertName, checkChange, checkWatchOptions, toTimeRange } from './validate.js';
 
-/** What the runtime gives the block (one per host). BASE DRAFT: the helper owns this file. */
+/** Retention when the host sets none: 10000 changes and 7 days per collection. */
+export const DEFAULT_RETENTION: FeedRetention = {
+  maxChanges: 10_000,
+  maxAgeMs: 7 * 24 * 60 * 60 * 1000,
+};
+
+/** What the runtime gives the block (one per host). */
 export interface DataSyncEnv {
   store: ChangeFeedStore;
   codec: Codec;
   logger: Logger;
   deadlines: Deadlines;
   nodeId: string;
+  /** How much of each feed the backend keeps (host option `dataSync`). */
+  retention?: FeedRetention;
 }
 
-/** `context.dataSync` for one plugin. BASE STUB. */
+/** `context.dataSync` for one plugin. */
 export function createDataSync(
   env: DataSyncEnv,
   scope: PluginScope,
   report: (what: string, error: unknown) => void,
 ): DataSync {
-  void env;
-  void scope;
-  void report;
-  return {};
+  const retention = env.retention ?? DEFAULT_RETENTION;
+  /** This plugin's watchers per collection (what `sync()` replays to). */
+  const watchers = new Map<string, Set<FeedWatcher>>();
+
+  const forget = (watcher: FeedWatcher): void => {
+    const set = watchers.get(watcher.collection);
+    set?.delete(watcher);
+    if (set?.size === 0) watchers.delete(watcher.collection);
+  };
+
+  return {
+    async publish(collection, change) {
+      scope.assertOpen(`publishing to "${String(collection)}"`);
+      assertName(collection, 'collection');
+      // Encoded like an RPC payload: the codec refuses what it cannot carry, or too large.
+      const data = env.codec.encode(checkChange(change));
+      const entry = await env.store.append(collection, data, retention);
+      return { seq: entry.seq, timestamp: entry.timestamp };
+    },
+
+    watch<T>(collection: string, handler: ChangeHandler<T>, options?: WatchOptions) {
+      scope.assertOpen(`watching "${String(collection)}"`);
+      assertName(collection, 'collection');
+      if (typeof handler !== 'function') {
+        throw new TypeError('dataSync.watch() takes a handler function.');
+      }
+      const { from, name } = checkWatchOptions(options);
+      const watcher = new FeedWatcher(collection, handler as ChangeHandler, from, name, {
+        store: env.store,
+        codec: env.codec,
+        logger: env.logger,
+        report: (error) => report(`watch.${collection}`, error),
+        begin: () => {
+          scope.tracker.begin();
+          return () => scope.tracker.end();
+        },
+      });
+      let set = watchers.get(collection);
+      if (set === undefined) watchers.set(collection, (set = new Set()));
+      set.add(watcher);
+      const held: Releasable = {
+        kind: 'feedWatch',
+        release: async (timeoutMs) => {
+          forget(watcher);
+          await watcher.stop(timeoutMs);
+        },
+      };
+      scope.hold(held);
+      // A watch that cannot start is reported (and kept for `ready` to reject), never unhandled.
+      watcher.ready.catch((error: unknown) => {
+        report(`watch.${collection}`, error);
+        scope.drop(held);
+        forget(watcher);
+        void watcher.stop();
+      });
+      let active = true;
+      const subscription: FeedSubscription = {
+        get active() {
+          return active && !scope.closed;
+        },
+        ready: watcher.ready,
+        async unsubscribe() {
+          if (!active) return;
+          active = false;
+          scope.drop(held);
+          await held.release();
+        },
+      };
+      return subscription;
+    },
+
+    async sync(collection, range) {
+      scope.assertOpen(`syncing "${String(collection)}"`);
+      assertName(collection, 'collection');
+      const { fromMs, toMs } = toTimeRange(range);
+      const targets = [...(watchers.get(collection) ?? [])];
+      await Promise.all(targets.map((w) => w.ready.catch(() => undefined)));
+      let position = await env.store.seqBefore(collection, fromMs);
+      const end = await env.store.seqBefore(collection, toMs + 1);
+      let count = 0;
+      while (position < end) {
+        const page: FeedEntry[] = (
+          await env.store.read(collection, position, Math.min(READ_PAGE, end - position))
+        ).filter((e) => e.seq <= end);
+        const last = page[page.length - 1];
+        if (last === undefined) break;
+        count += page.length;
+        position = last.seq;
+        // Awaited page by page (bounded memory), except for a watcher whose handler is running:
+        // it may be the caller, waiting for itself would never end.
+        await Promise.all(
+          targets.map((w) => (w.inHandler ? void w.replay(page) : w.replay(page))),
+        );
+      }
+      return count;
+    },
+  };
 }

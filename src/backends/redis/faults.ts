@@ -16,6 +16,7 @@ export const FAULT_MESSAGES = {
   poisonedNode: 'Removed a node that could not be reaped normally (poisoned state)',
   malformedQueueMessage: 'Repaired or dropped a queue message with malformed metadata',
   malformedFrame: 'Dropped a malformed transport frame',
+  malformedFeedChange: 'Skipped a malformed change-feed entry or notification (corrupt or forged)',
 } as const;
 
 export type FaultKind = keyof typeof FAULT_MESSAGES;

@@ -33,6 +33,10 @@
  * | `{ns:q:<queue>}:epoch`        | STRING  | when the queue's dedup memory began (Redis TIME, µs)    |
  * | `{ns:q:<queue>}:dd:<key>`     | STRING  | `<epoch>:<id>` of the first message with a dedup key (PX) |
  * | `{ns:q:<queue>}:qn` (channel) | pub/sub | "something to claim" wake-ups of one queue              |
+ * | `{ns:f:<coll>}:log`           | STREAM  | change feed: ids `0-<seq>`, fields `t` (ms), `d` (data)  |
+ * | `{ns:f:<coll>}:meta`          | HASH    | `s` last seq, `t` last timestamp, `a` next age trim due  |
+ * | `{ns:f:<coll>}:cur`           | HASH    | durable watcher name → last handled seq                  |
+ * | `{ns:f:<coll>}:fn` (channel)  | pub/sub | each appended change: `<seq>:<timestamp>:<data>`         |
  *
  * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
  * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
@@ -77,6 +81,16 @@ export interface RedisKeys {
   readonly bindingsChannel: string;
   /** What every queue's hash tag starts with (`{ns:q:`). */
   readonly queuePrefix: string;
+  /** The keys of one collection's change feed (hash tag `{ns:f:<collection>}`). */
+  feed(collection: string): FeedKeys;
+}
+
+/** Keys and notification channel of one change feed (see the table in {@link RedisKeys}). */
+export interface FeedKeys {
+  readonly log: string;
+  readonly meta: string;
+  readonly cursors: string;
+  readonly notify: string;
 }
 
 /** Keys and wake-up channel of one durable queue (see the table in {@link RedisKeys}). */
@@ -122,6 +136,7 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
   const inboxPrefix = `${channels}n:`;
   const queuePrefix = `{${namespace}:q:`;
   const notifyName = db === 0 ? 'qn' : `db${db}:qn`;
+  const feedNotify = db === 0 ? 'fn' : `db${db}:fn`;
   return {
     prefix,
     nodes: `${prefix}nodes`,
@@ -137,6 +152,15 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     bindings: `${prefix}bindings`,
     bindingsChannel: `${prefix}bc`,
     queuePrefix,
+    feed: (collection) => {
+      const base = `{${namespace}:f:${collection}}:`;
+      return {
+        log: `${base}log`,
+        meta: `${base}meta`,
+        cursors: `${base}cur`,
+        notify: base + feedNotify,
+      };
+    },
     queue: (name) => {
       const base = `${queuePrefix}${name}}:`;
       const keys = {

@@ -218,7 +218,10 @@ export class RedisBackend implements Backend {
         try {
           await this.subRunner.run('confirm resubscription', (client) => client.ping());
           // Wake-ups published while the subscriber was away are lost: waiting claims look again.
-          if (!woken) this.queues.wakeWaiters();
+          if (!woken) {
+            this.queues.wakeWaiters();
+            this.feeds.wakeWatchers();
+          }
           woken = true;
           await Promise.all([this.registry.resyncWatchers(), this.queues.resyncBindingWatchers()]);
           if (attempt > 1 && current())

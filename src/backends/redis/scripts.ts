@@ -38,6 +38,8 @@ const SCRIPT_FILES = {
   retryDeadLetters: 'retry-dead-letters-4.lua',
   purgeDeadLetters: 'purge-dead-letters-4.lua',
   repairQueueKeys: 'repair-queue-keys-9.lua',
+  appendChange: 'append-change-2.lua',
+  feedSeqBefore: 'feed-seq-before-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
