@@ -38,6 +38,8 @@ export class FeedWatcher {
   private readonly buffer: FeedEntry[] = [];
   private readonly replays: Replay[] = [];
   private needRead = false;
+  /** Notifications may have been missed (a reconnect): also check the feed was not reset. */
+  private checkReset = false;
   private pumping: Promise<void> | undefined;
   private started = false;
   private stopped = false;
@@ -92,7 +94,7 @@ export class FeedWatcher {
       if (entry !== undefined && this.buffer.length < WATCH_BUFFER) this.buffer.push(entry);
       return;
     }
-    if (entry === undefined) this.needRead = true;
+    if (entry === undefined) this.needRead = this.checkReset = true;
     else this.offer(entry);
     this.kick();
   }
@@ -154,10 +156,12 @@ export class FeedWatcher {
   /** Read after `position` into the buffer; false after a failure (a retry is scheduled). */
   private async read(): Promise<boolean> {
     this.needRead = false;
-    const after = this.position;
     let entries: FeedEntry[];
+    let from = this.position;
     try {
-      entries = await this.deps.store.read(this.collection, after, READ_PAGE);
+      if (this.checkReset) await this.detectReset();
+      from = this.position;
+      entries = await this.deps.store.read(this.collection, from, READ_PAGE);
     } catch (error) {
       if (this.stopped) return false;
       this.deps.logger.warn(
@@ -173,9 +177,9 @@ export class FeedWatcher {
       return false;
     }
     const first = entries[0];
-    if (first !== undefined && first.seq > after + 1) {
+    if (first !== undefined && first.seq > from + 1) {
       this.deps.logger.warn(
-        { collection: this.collection, watcher: this.name, missed: first.seq - after - 1 },
+        { collection: this.collection, watcher: this.name, missed: first.seq - from - 1 },
         'A change-feed watcher fell behind retention: the oldest changes it had not seen were trimmed',
       );
     }
@@ -187,6 +191,23 @@ export class FeedWatcher {
     // A full page may have more behind it.
     if (entries.length === READ_PAGE) this.needRead = true;
     return true;
+  }
+
+  /**
+   * A feed whose last seq is below this watcher's position was recreated (the backend lost its
+   * data, e.g. Redis restarted without persistence): start again from its beginning.
+   */
+  private async detectReset(): Promise<void> {
+    const last = await this.deps.store.lastSeq(this.collection);
+    this.checkReset = false;
+    if (last >= this.position) return;
+    this.deps.logger.warn(
+      { collection: this.collection, watcher: this.name, position: this.position, lastSeq: last },
+      'A change feed restarted from seq 1 (its backend lost its data); the watcher starts over from its beginning',
+    );
+    this.buffer.length = 0;
+    this.position = 0;
+    this.saver?.startAt(0);
   }
 
   private async deliver(entry: FeedEntry): Promise<void> {

@@ -10,7 +10,7 @@ import {
   SerializationError,
   ValidationError,
 } from '../../src/errors/errors.js';
-import type { Change } from '../../src/sync/types.js';
+import type { Change, Published } from '../../src/sync/types.js';
 import { until } from '../conformance/harness.js';
 import { silentLogger } from '../support/runtime.js';
 
@@ -80,7 +80,7 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
       const local: number[] = [];
       const subLocal = one.ctx('writer').dataSync.watch(users, (c) => void local.push(c.seq));
       await Promise.all([sub.ready, subLocal.ready]);
-      const published = [];
+      const published: Published[] = [];
       for (let i = 1; i <= 50; i++) {
         published.push(
           await one.ctx('writer').dataSync.publish(users, {
@@ -191,7 +191,7 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
     it('sync() replays a time range to this plugin’s watchers and returns the count', async () => {
       const users = fresh();
       const writer = one.ctx('writer').dataSync;
-      const stamps = [];
+      const stamps: Published[] = [];
       for (let i = 1; i <= 6; i++) {
         stamps.push(await writer.publish(users, { type: 'update', id: i, data: i }));
         // Distinct backend timestamps, so the range can cut between changes.
