@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import { answerBarriers } from '../backends/cluster-barrier.js';
-import type { Backend, FeedRetention, PortSubscription, TransportFault } from '../backends/ports.js';
+import type {
+  Backend,
+  FeedRetention,
+  PortSubscription,
+  TransportFault,
+} from '../backends/ports.js';
 import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createBatchProcessors } from '../batch/batch-processors.js';

@@ -70,9 +70,12 @@ function isBase64OfLength(text: string, bytes: number): boolean {
 export function dataSyncRetention(option: HostOptions['dataSync']): FeedRetention {
   if (option === undefined) return DEFAULT_RETENTION;
   if (typeof option !== 'object' || option === null) {
-    throw new ValidationError('Host option "dataSync" must be an object { maxChanges, maxAgeMs }.', {
-      details: { field: 'dataSync' },
-    });
+    throw new ValidationError(
+      'Host option "dataSync" must be an object { maxChanges, maxAgeMs }.',
+      {
+        details: { field: 'dataSync' },
+      },
+    );
   }
   const retention = { ...DEFAULT_RETENTION };
   for (const field of ['maxChanges', 'maxAgeMs'] as const) {

@@ -120,9 +120,12 @@ export function createDataSync(
         position = last.seq;
         // Awaited page by page (bounded memory), except for a watcher whose handler is running:
         // it may be the caller, waiting for itself would never end.
-        await Promise.all(
-          targets.map((w) => (w.inHandler ? void w.replay(page) : w.replay(page))),
-        );
+        const waits: Promise<void>[] = [];
+        for (const w of targets) {
+          const replayed = w.replay(page);
+          if (!w.inHandler) waits.push(replayed);
+        }
+        await Promise.all(waits);
       }
       return count;
     },

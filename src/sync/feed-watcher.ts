@@ -72,7 +72,8 @@ export class FeedWatcher {
       await this.subscription.close();
       return;
     }
-    const saved = this.name === undefined ? undefined : await store.loadCursor(this.collection, this.name);
+    const saved =
+      this.name === undefined ? undefined : await store.loadCursor(this.collection, this.name);
     let cursor: number;
     if (saved !== undefined) cursor = saved;
     else if (this.from === 'now') cursor = await store.lastSeq(this.collection);
@@ -157,7 +158,7 @@ export class FeedWatcher {
   private async read(): Promise<boolean> {
     this.needRead = false;
     let entries: FeedEntry[];
-    let from = this.position;
+    let from: number;
     try {
       if (this.checkReset) await this.detectReset();
       from = this.position;
@@ -253,9 +254,11 @@ export class FeedWatcher {
     this.retryTimer = undefined;
     for (const replay of this.replays.splice(0)) replay.done();
     this.buffer.length = 0;
-    const closing = this.subscription?.close().catch((error: unknown) =>
-      this.deps.logger.debug({ err: error }, 'Could not unsubscribe a change-feed watcher'),
-    );
+    const closing = this.subscription
+      ?.close()
+      .catch((error: unknown) =>
+        this.deps.logger.debug({ err: error }, 'Could not unsubscribe a change-feed watcher'),
+      );
     const finishing = (async () => {
       await this.pumping;
       await closing;

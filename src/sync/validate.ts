@@ -111,7 +111,8 @@ function toMs(value: TimeInput, field: 'from' | 'to', endOfDay: boolean): number
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'number') return String(value);
   return value === null ? 'null' : typeof value;
 }

@@ -20,7 +20,11 @@ async function oneHost(redis: boolean): Promise<Plugins> {
   const contexts: Record<string, PluginContext> = {};
   const namespace = uniqueNamespace('chapter-sync');
   const plugin = (name: string) =>
-    definePlugin({ name, version: '1.0.0', activate: (context) => void (contexts[name] = context) });
+    definePlugin({
+      name,
+      version: '1.0.0',
+      activate: (context) => void (contexts[name] = context),
+    });
   const host = await createHost({
     logger: silentLogger,
     ...(redis ? { backend: { redis: SHARED_REDIS_URL, namespace } } : {}),
@@ -54,8 +58,16 @@ for (const [label, redis] of [
       const sendWelcomeEmail = async (user: unknown) => void emails.push(user);
       const updateUserCache = async (user: unknown) => void cached.push(user);
       // Recorded before the watch starts: only sync() brings them.
-      await plugins.b.dataSync.publish('users', { type: 'create', id: 'u1', data: { name: 'Ann' } });
-      await plugins.b.dataSync.publish('users', { type: 'update', id: 'u1', data: { name: 'Anna' } });
+      await plugins.b.dataSync.publish('users', {
+        type: 'create',
+        id: 'u1',
+        data: { name: 'Ann' },
+      });
+      await plugins.b.dataSync.publish('users', {
+        type: 'update',
+        id: 'u1',
+        data: { name: 'Anna' },
+      });
 
       // 监听数据变化
       context.dataSync.watch('users', async (change) => {
@@ -67,6 +79,7 @@ for (const [label, redis] of [
       });
 
       // 同步数据
+      // prettier-ignore
       await context.dataSync.sync('users', {
         from: '2024-01-01',
         to: '2024-01-31'

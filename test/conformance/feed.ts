@@ -25,13 +25,17 @@ export function feedConformance(name: string, factory: HarnessFactory): void {
     it('assigns seq 1, 2, 3... and non-decreasing timestamps; reads after a seq, in order', async () => {
       const c = fresh();
       const appended: FeedEntry[] = [];
-      for (let i = 0; i < 30; i++) appended.push(await (i % 2 ? a : b).feeds.append(c, bytes(`v${i}`), KEEP));
+      for (let i = 0; i < 30; i++)
+        appended.push(await (i % 2 ? a : b).feeds.append(c, bytes(`v${i}`), KEEP));
       assert.deepEqual(
         appended.map((e) => e.seq),
         Array.from({ length: 30 }, (_, i) => i + 1),
       );
       for (let i = 1; i < 30; i++)
-        assert.ok(appended[i]!.timestamp >= appended[i - 1]!.timestamp, 'timestamps never decrease');
+        assert.ok(
+          appended[i]!.timestamp >= appended[i - 1]!.timestamp,
+          'timestamps never decrease',
+        );
       assert.ok(Math.abs(appended[29]!.timestamp - Date.now()) < 5000, 'timestamps are epoch ms');
       const read = await b.feeds.read(c, 10, 5);
       assert.deepEqual(
@@ -55,8 +59,7 @@ export function feedConformance(name: string, factory: HarnessFactory): void {
         Array.from({ length: 100 }, (_, i) => i + 1),
       );
       const read = await a.feeds.read(c, 0, 200);
-      for (let i = 1; i < read.length; i++)
-        assert.ok(read[i]!.timestamp >= read[i - 1]!.timestamp);
+      for (let i = 1; i < read.length; i++) assert.ok(read[i]!.timestamp >= read[i - 1]!.timestamp);
     });
 
     it('seqBefore finds the seq before the first change at or after a time', async () => {
@@ -83,7 +86,11 @@ export function feedConformance(name: string, factory: HarnessFactory): void {
         kept.map((e) => [e.seq, text(e.data)]),
         [8, 9, 10, 11, 12].map((s) => [s, `${s}`]),
       );
-      assert.equal((await a.feeds.append(c, bytes('13'), retention)).seq, 13, 'seq survives trimming');
+      assert.equal(
+        (await a.feeds.append(c, bytes('13'), retention)).seq,
+        13,
+        'seq survives trimming',
+      );
       assert.equal(await a.feeds.seqBefore(c, 0), 8, 'seqBefore starts at the oldest kept');
     });
 

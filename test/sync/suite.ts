@@ -92,7 +92,10 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
       }
       await until(() => got.length === 50 && local.length === 50, 5000, 'every change');
       assert.equal(overlap, false, 'handler calls never overlap');
-      assert.deepEqual(local, published.map((p) => p.seq));
+      assert.deepEqual(
+        local,
+        published.map((p) => p.seq),
+      );
       got.forEach((change, i) => {
         assert.deepEqual(change, {
           collection: users,
@@ -123,7 +126,10 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
       );
       await assert.rejects(sync.publish('c', { ...ok, id: '' }), ValidationError);
       await assert.rejects(sync.publish('c', { ...ok, id: NaN }), ValidationError);
-      await assert.rejects(sync.publish('c', { ...ok, id: {} as unknown as string }), ValidationError);
+      await assert.rejects(
+        sync.publish('c', { ...ok, id: {} as unknown as string }),
+        ValidationError,
+      );
       await assert.rejects(sync.publish('c', null as unknown as typeof ok), ValidationError);
       await assert.rejects(sync.publish('c', { ...ok, data: { f: () => 1 } }), SerializationError);
       await assert.rejects(
@@ -156,9 +162,16 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
       ];
       await Promise.all(subs.map((s) => s.ready));
       await writer.publish(users, { type: 'update', id: 1, data: 11 });
-      await until(() => after4.length === 7 && all.length === 11 && now.length === 1, 5000, 'deliveries');
+      await until(
+        () => after4.length === 7 && all.length === 11 && now.length === 1,
+        5000,
+        'deliveries',
+      );
       assert.deepEqual(after4, [5, 6, 7, 8, 9, 10, 11]);
-      assert.deepEqual(all, Array.from({ length: 11 }, (_, i) => i + 1));
+      assert.deepEqual(
+        all,
+        Array.from({ length: 11 }, (_, i) => i + 1),
+      );
       assert.deepEqual(now, [11]);
       await Promise.all(subs.map((s) => s.unsubscribe()));
     });
@@ -240,7 +253,8 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
         if (c.seq === 2) throw new Error('boom on 2');
       });
       await sub.ready;
-      for (let i = 1; i <= 4; i++) await one.ctx('writer').dataSync.publish(users, { type: 'create', id: i });
+      for (let i = 1; i <= 4; i++)
+        await one.ctx('writer').dataSync.publish(users, { type: 'create', id: i });
       await until(() => seen.length === 4 && errors.length > 0, 5000, 'deliveries and the report');
       assert.deepEqual(seen, [1, 2, 3, 4]);
       assert.equal(errors[0]?.pluginId, 'fragile');

@@ -23,14 +23,16 @@ export class RedisFeedStore implements ChangeFeedStore {
     const keys = this.deps.keys.feed(collection);
     const script = this.deps.scripts.appendChange;
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const reply = (await this.deps.runner.run(`publish a change to ${collection}`, (client, caller) =>
-      evalScript(
-        client,
-        script,
-        [keys.log, keys.meta],
-        [bytes, retention.maxChanges, retention.maxAgeMs, keys.notify],
-        caller,
-      ),
+    const reply = (await this.deps.runner.run(
+      `publish a change to ${collection}`,
+      (client, caller) =>
+        evalScript(
+          client,
+          script,
+          [keys.log, keys.meta],
+          [bytes, retention.maxChanges, retention.maxAgeMs, keys.notify],
+          caller,
+        ),
     )) as [number, number];
     return { seq: Number(reply[0]), timestamp: Number(reply[1]), data };
   }
