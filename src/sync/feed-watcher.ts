@@ -246,7 +246,10 @@ export class FeedWatcher {
     };
   }
 
-  /** Stop delivering; the change being handled finishes (bounded by `timeoutMs`), the cursor is saved. */
+  /**
+   * Stop delivering; the change being handled finishes (bounded by `timeoutMs`) and the cursor
+   * is saved (in the background when called from the handler).
+   */
   async stop(timeoutMs?: number): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -259,12 +262,13 @@ export class FeedWatcher {
       .catch((error: unknown) =>
         this.deps.logger.debug({ err: error }, 'Could not unsubscribe a change-feed watcher'),
       );
-    const finishing = (async () => {
+    const afterPump = (async () => {
       await this.pumping;
-      await closing;
       await this.saver?.flush();
     })();
-    if (timeoutMs === undefined) return finishing;
+    // Called from the handler itself: waiting for the handler would never end.
+    const finishing = this.inHandler ? closing : Promise.all([afterPump, closing]);
+    if (timeoutMs === undefined) return void (await finishing);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       finishing,
