@@ -122,8 +122,10 @@ export function createDataSync(
         // it may be the caller, waiting for itself would never end.
         const waits: Promise<void>[] = [];
         for (const w of targets) {
+          // Read before replay(), which may start the handler at once.
+          const busy = w.inHandler;
           const replayed = w.replay(page);
-          if (!w.inHandler) waits.push(replayed);
+          if (!busy) waits.push(replayed);
         }
         await Promise.all(waits);
       }
