@@ -199,11 +199,13 @@ export class FeedWatcher {
    * data, e.g. Redis restarted without persistence): start again from its beginning.
    */
   private async detectReset(): Promise<void> {
+    // Compared with the position before asking: changes heard meanwhile may be newer than the answer.
+    const position = this.position;
     const last = await this.deps.store.lastSeq(this.collection);
     this.checkReset = false;
-    if (last >= this.position) return;
+    if (last >= position) return;
     this.deps.logger.warn(
-      { collection: this.collection, watcher: this.name, position: this.position, lastSeq: last },
+      { collection: this.collection, watcher: this.name, position, lastSeq: last },
       'A change feed restarted from seq 1 (its backend lost its data); the watcher starts over from its beginning',
     );
     this.buffer.length = 0;
