@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ChangeFeedStore, FeedEntry, FeedRetention } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
+import { ValidationError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { FeedWatcher, READ_PAGE } from './feed-watcher.js';
 import type { ChangeHandler, DataSync, FeedSubscription, WatchOptions } from './types.js';
@@ -54,7 +55,10 @@ export function createDataSync(
       scope.assertOpen(`watching "${String(collection)}"`);
       assertName(collection, 'collection');
       if (typeof handler !== 'function') {
-        throw new TypeError('dataSync.watch() takes a handler function.');
+        throw new ValidationError(
+          `The handler for collection "${collection}" must be a function, got ${typeof handler}.`,
+          { details: { field: 'handler' } },
+        );
       }
       const { from, name } = checkWatchOptions(options);
       const watcher = new FeedWatcher(collection, handler as ChangeHandler, from, name, {

@@ -136,6 +136,7 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
         sync.publish('c', { ...ok, data: 'x'.repeat(MAX_PAYLOAD + 1) }),
         PayloadTooLargeError,
       );
+      assert.throws(() => sync.watch('c', 'nope' as unknown as () => void), ValidationError);
       assert.throws(() => sync.watch('c', () => undefined, { from: -1 }), ValidationError);
       assert.throws(() => sync.watch('c', () => undefined, { from: 1.5 }), ValidationError);
       assert.throws(
