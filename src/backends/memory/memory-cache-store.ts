@@ -147,6 +147,8 @@ export class MemoryCacheState {
     if (had) this.expiries.update(entry);
     else this.expiries.push(entry);
     this.arm();
+    // A new TTL is a change of the key, as Redis tracking reports it.
+    changed.push(key);
     return true;
   }
 
