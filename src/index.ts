@@ -92,6 +92,23 @@ export type {
   ServiceRegistry,
 } from './registry/types.js';
 
+// Shared cache: context.cache
+export type {
+  Cache,
+  CacheEntry,
+  CacheMulti,
+  CacheOptions,
+  CacheSetOptions,
+  CacheUpdateOptions,
+  CacheVersion,
+} from './cache/types.js';
+export type {
+  LocalCache,
+  LocalCacheOptions,
+  TieredCache,
+  TieredCacheOptions,
+} from './cache/tier-types.js';
+
 export type {
   BatchErrorListener,
   BatchHandler,

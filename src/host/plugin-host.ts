@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
+import type { CacheOptions } from '../cache/types.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
 import { assertParityOption } from '../context/parity.js';
 import {
@@ -16,7 +17,12 @@ import type { DurableAdmin } from '../queue/types.js';
 import { randomId } from '../util/ids.js';
 import { definitionFile, toDefinition } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
-import { assertKeys, assertPermissionMode, dataSyncRetention } from './host-options.js';
+import {
+  assertCacheOptions,
+  assertKeys,
+  assertPermissionMode,
+  dataSyncRetention,
+} from './host-options.js';
 import type { FeedRetention } from '../backends/ports.js';
 import {
   announcePlugins,
@@ -54,6 +60,7 @@ export type RuntimeFactory = (options: {
   backend: Backend;
   logger: Logger;
   limits?: Partial<RuntimeLimits>;
+  cache?: CacheOptions;
   parity?: boolean;
   dataSync?: FeedRetention;
 }) => Runtime;
@@ -138,6 +145,7 @@ export class PluginHost implements Host {
     assertParityOption(options.parity);
     this.retention = dataSyncRetention(options.dataSync);
     this.keys = assertKeys(options.keys);
+    assertCacheOptions(options.cache);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
@@ -282,6 +290,7 @@ export class PluginHost implements Host {
           ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
           ...(this.options.parity === undefined ? {} : { parity: this.options.parity }),
           dataSync: this.retention,
+          ...(this.options.cache === undefined ? {} : { cache: this.options.cache }),
         });
         this.runtime = runtime;
         await this.bounded('starting', runtime.start(), backend.kind);

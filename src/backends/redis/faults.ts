@@ -17,6 +17,8 @@ export const FAULT_MESSAGES = {
   malformedQueueMessage: 'Repaired or dropped a queue message with malformed metadata',
   malformedFrame: 'Dropped a malformed transport frame',
   malformedFeedChange: 'Skipped a malformed change-feed entry or notification (corrupt or forged)',
+  malformedCacheValue:
+    'Read a shared cache value without a version (written by something else) as a miss',
 } as const;
 
 export type FaultKind = keyof typeof FAULT_MESSAGES;

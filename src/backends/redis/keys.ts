@@ -37,6 +37,12 @@
  * | `{ns:f:<coll>}:meta`          | HASH    | `s` last seq, `t` last timestamp, `a` next age trim due  |
  * | `{ns:f:<coll>}:cur`           | HASH    | durable watcher name → last handled seq                  |
  * | `{ns:f:<coll>}:fn` (channel)  | pub/sub | each appended change: `<seq>:<timestamp>:<data>`         |
+ * | `ns:c:<key>`                  | STRING  | a shared cache entry: 16-byte version, then the value   |
+ * | `ns:cl:<key>`                 | STRING  | owner of the right to load a missing cache key (PX)     |
+ *
+ * Cache names carry no namespace hash tag: each hashes on its whole name, so a namespace's
+ * cache spreads over a Cluster's slots, and a user's own `{tag}` in a key (the first `{...}` of
+ * the name: the namespace holds no braces) puts keys that change together in one slot.
  *
  * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
  * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
@@ -81,6 +87,12 @@ export interface RedisKeys {
   readonly bindingsChannel: string;
   /** What every queue's hash tag starts with (`{ns:q:`). */
   readonly queuePrefix: string;
+  /** What every shared cache key starts with (`ns:c:`, no hash tag; what cache tracking covers). */
+  readonly cachePrefix: string;
+  /** The key of one shared cache entry. */
+  cacheKey(key: string): string;
+  /** The key holding who loads a missing cache entry now (outside {@link cachePrefix}). */
+  cacheLoadKey(key: string): string;
   /** The keys of one collection's change feed (hash tag `{ns:f:<collection>}`). */
   feed(collection: string): FeedKeys;
 }
@@ -137,7 +149,12 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
   const queuePrefix = `{${namespace}:q:`;
   const notifyName = db === 0 ? 'qn' : `db${db}:qn`;
   const feedNotify = db === 0 ? 'fn' : `db${db}:fn`;
+  const cachePrefix = `${namespace}:c:`;
+  const cacheLoadPrefix = `${namespace}:cl:`;
   return {
+    cachePrefix,
+    cacheKey: (key) => cachePrefix + key,
+    cacheLoadKey: (key) => cacheLoadPrefix + key,
     prefix,
     nodes: `${prefix}nodes`,
     entriesPrefix,

@@ -40,6 +40,9 @@ const SCRIPT_FILES = {
   repairQueueKeys: 'repair-queue-keys-9.lua',
   appendChange: 'append-change-2.lua',
   feedSeqBefore: 'feed-seq-before-1.lua',
+  cacheSetIfVersion: 'cache-set-if-version-1.lua',
+  cacheExec: 'cache-exec-0.lua',
+  cacheReleaseLoad: 'cache-release-load-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
