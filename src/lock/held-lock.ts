@@ -37,7 +37,9 @@ export class HeldLock implements Lock, Releasable {
   readonly fencingToken: number;
   private readonly owner: string;
   private readonly ttl: number;
-  private readonly controller = new AbortController();
+  /** Made on first use of `signal` (most locks are released without anyone reading it). */
+  private controller: AbortController | undefined;
+  private lostWith: Error | undefined;
   private readonly listeners = new Set<(error: Error) => void>();
   private state: State = 'held';
   private expiry: NodeJS.Timeout | undefined;
@@ -63,13 +65,17 @@ export class HeldLock implements Lock, Releasable {
   }
 
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.lostWith !== undefined) this.controller.abort(this.lostWith);
+    }
     return this.controller.signal;
   }
 
   onLost(listener: (error: Error) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('onLost takes a function.');
-    if (this.state === 'lost') {
-      const reason = this.controller.signal.reason as Error;
+    if (this.lostWith !== undefined) {
+      const reason = this.lostWith;
       queueMicrotask(() => this.call(listener, reason));
       return () => undefined;
     }
@@ -90,8 +96,7 @@ export class HeldLock implements Lock, Releasable {
       // The backend no longer had it (it lost its data, or the clocks disagreed).
       const error = this.notHeld('release');
       this.state = 'lost';
-      this.controller.abort(error);
-      this.notify(error);
+      this.announce(error);
       throw error;
     }
   }
@@ -157,8 +162,16 @@ export class HeldLock implements Lock, Releasable {
   private lose(error: Error): void {
     if (this.state !== 'held') return;
     this.finish('lost');
-    this.controller.abort(error);
-    this.notify(error);
+    this.announce(error);
+  }
+
+  /** Abort the signal and call the `onLost` listeners, once. */
+  private announce(error: Error): void {
+    this.lostWith = error;
+    this.controller?.abort(error);
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) this.call(listener, error);
   }
 
   private finish(state: State): void {
@@ -167,12 +180,6 @@ export class HeldLock implements Lock, Releasable {
     if (this.renewal !== undefined) clearTimeout(this.renewal);
     this.expiry = this.renewal = undefined;
     this.env.scope.drop(this);
-  }
-
-  private notify(error: Error): void {
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const listener of listeners) this.call(listener, error);
   }
 
   private call(listener: (error: Error) => void, error: Error): void {

@@ -63,8 +63,8 @@ export class RedisLockStore implements LockStore {
     const done = await this.script(
       'releaseLock',
       `release lock ${resource}`,
-      [k.owner, k.line, k.fence],
-      [owner, k.notify, FENCE_KEEP_MS],
+      [k.owner, k.line],
+      [owner, k.notify],
     );
     return done === 1;
   }
