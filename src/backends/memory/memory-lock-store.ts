@@ -95,7 +95,10 @@ export class MemoryLockStore implements LockStore {
       return Promise.resolve({ granted: true, fencingToken: entry.token });
     }
     const head = entry?.line.keys().next().value;
-    if (entry !== undefined && (entry.owner !== undefined || (head !== undefined && head !== owner))) {
+    if (
+      entry !== undefined &&
+      (entry.owner !== undefined || (head !== undefined && head !== owner))
+    ) {
       // Busy, or free but someone arrived first: keep (or take) a place in the line.
       const headUntil = head === undefined ? now : entry.line.get(head)!;
       if (lineMs > 0) entry.line.set(owner, now + lineMs);
