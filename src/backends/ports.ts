@@ -516,6 +516,12 @@ export interface LockStore {
   extend(resource: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Called when `resource` may have become free (released, or its line changed): waiters try again. */
   watch(resource: string, listener: () => void): Promise<PortSubscription>;
+  /**
+   * Optional (backends with a server): call `listener` after a reconnect, when the server may have
+   * lost every lock (restarted without persistence), so holders check theirs at once rather than
+   * at their expiry. Returns a function that removes the listener.
+   */
+  onReconnect?(listener: () => void): () => void;
 }
 
 // ---- Change feeds (src/sync/) ----------------------------------------------------------------

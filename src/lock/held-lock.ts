@@ -45,6 +45,9 @@ export class HeldLock implements Lock, Releasable {
   private expiry: NodeJS.Timeout | undefined;
   private renewal: NodeJS.Timeout | undefined;
   private wallExpiry: number;
+  /** Monotonic time of the local expiry. */
+  private monotonicExpiry = 0;
+  private readonly stopWatchingReconnects: (() => void) | undefined;
 
   constructor(
     private readonly env: HeldLockEnv,
@@ -57,6 +60,7 @@ export class HeldLock implements Lock, Releasable {
     this.wallExpiry = grant.sentAtWall + grant.ttl;
     this.armExpiry(grant.sentAt + grant.ttl);
     if (grant.autoExtend) this.scheduleRenewal();
+    this.stopWatchingReconnects = env.store.onReconnect?.(() => this.verify());
     env.scope.hold(this);
   }
 
@@ -107,7 +111,19 @@ export class HeldLock implements Lock, Releasable {
     await this.renew(ms, 'extend');
   }
 
-  private async renew(ms: number, what: 'extend' | 'autoExtend'): Promise<void> {
+  /**
+   * After a reconnect the server may have lost the lock (a restart without persistence): ask it,
+   * keeping the expiry where it was (never later), and count the lock lost if it is gone.
+   */
+  private verify(): void {
+    const left = Math.ceil(this.monotonicExpiry - performance.now());
+    if (this.state !== 'held' || left < 1) return;
+    this.renew(left, 'verify').catch((error: unknown) => {
+      if (this.state === 'held') this.env.report('verify', error);
+    });
+  }
+
+  private async renew(ms: number, what: 'extend' | 'autoExtend' | 'verify'): Promise<void> {
     const sentAt = performance.now();
     const sentAtWall = Date.now();
     const extended = await this.env.store.extend(this.resource, this.owner, ms);
@@ -147,6 +163,7 @@ export class HeldLock implements Lock, Releasable {
 
   private armExpiry(monotonicDeadline: number): void {
     if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.monotonicExpiry = monotonicDeadline;
     const delay = Math.max(0, monotonicDeadline - performance.now());
     this.expiry = setTimeout(() => {
       this.expiry = undefined;
@@ -179,6 +196,7 @@ export class HeldLock implements Lock, Releasable {
     if (this.expiry !== undefined) clearTimeout(this.expiry);
     if (this.renewal !== undefined) clearTimeout(this.renewal);
     this.expiry = this.renewal = undefined;
+    this.stopWatchingReconnects?.();
     this.env.scope.drop(this);
   }
 

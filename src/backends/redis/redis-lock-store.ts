@@ -24,10 +24,27 @@ export class RedisLockStore implements LockStore {
   /** Active watch listeners: woken when the subscriber connection drops (a wake-up may be lost). */
   private readonly listeners = new Set<() => void>();
 
+  /** Holders to tell after a reconnect (see {@link onReconnect}). */
+  private readonly reconnectListeners = new Set<() => void>();
+
   constructor(readonly deps: RedisStoreDeps) {
     deps.hub.onLost(() => {
       for (const listener of [...this.listeners]) queueMicrotask(listener);
     });
+    let wasReady = false;
+    deps.runner.client.on('ready', () => {
+      if (wasReady && !this.closed)
+        for (const listener of [...this.reconnectListeners]) queueMicrotask(listener);
+      wasReady = true;
+    });
+  }
+
+  onReconnect(listener: () => void): () => void {
+    const entry = (): void => listener();
+    this.reconnectListeners.add(entry);
+    return () => {
+      this.reconnectListeners.delete(entry);
+    };
   }
 
   async acquire(
@@ -96,6 +113,7 @@ export class RedisLockStore implements LockStore {
   close(): void {
     this.closed = true;
     this.listeners.clear();
+    this.reconnectListeners.clear();
   }
 
   private script(
