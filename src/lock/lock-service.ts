@@ -83,7 +83,9 @@ class Waiter {
         if (stop.aborted) throw stop.reason;
         if (watch === undefined && !watchFailed) {
           try {
-            watch = await this.env.store.watch(resource, () => {
+            watch = await this.env.store.watch(resource, (next) => {
+              // Another waiter's turn: keep sleeping (the fallback re-check still runs).
+              if (next !== undefined && next !== this.owner) return;
               this.notified = true;
               this.wake?.();
             });

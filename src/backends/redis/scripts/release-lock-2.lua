@@ -1,6 +1,6 @@
 --[[
   release-lock-2: free the lock if `owner` holds it (a stale holder never touches the new
-  holder's lock), and wake the waiters if any. The last fencing token stays (it expires a day
+  holder's lock), and wake the first waiter in line if any (the message is its owner id). The last fencing token stays (it expires a day
   after the lock's TTL, see acquire-lock-4).
 
   KEYS[1]  {ns:l:<res>}:o   STRING owner
@@ -15,7 +15,8 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[1])
-if redis.call('ZCARD', KEYS[2]) > 0 then
-  redis.call('PUBLISH', ARGV[2], '')
+local next_owner = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+if next_owner then
+  redis.call('PUBLISH', ARGV[2], next_owner)
 end
 return 1
