@@ -1,6 +1,6 @@
 import type { LockStore } from '../backends/ports.js';
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
-import { LockNotHeldError } from '../errors/errors.js';
+import { LockNotHeldError, ValidationError } from '../errors/errors.js';
 import { duration } from './lock-options.js';
 import type { Lock } from './types.js';
 
@@ -77,7 +77,10 @@ export class HeldLock implements Lock, Releasable {
   }
 
   onLost(listener: (error: Error) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('onLost takes a function.');
+    if (typeof listener !== 'function')
+      throw new ValidationError('lock.onLost(listener) takes a function.', {
+        details: { resource: this.resource },
+      });
     if (this.lostWith !== undefined) {
       const reason = this.lostWith;
       queueMicrotask(() => this.call(listener, reason));

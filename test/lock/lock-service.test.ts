@@ -146,6 +146,8 @@ for (const [label, redis] of BACKENDS) {
       await assert.rejects(a.lock.tryAcquire('ok', { ttl: NaN }), ValidationError);
       const lock = await a.lock.acquire(fresh());
       await assert.rejects(lock.extend(-5), ValidationError);
+      assert.throws(() => lock.onLost('nope' as never), ValidationError);
+      await assert.rejects(a.lock.acquire('ok', 'fast' as never), ValidationError);
       await lock.release();
     });
   });
