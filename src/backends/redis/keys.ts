@@ -43,6 +43,11 @@
  * Cache names carry no namespace hash tag: each hashes on its whole name, so a namespace's
  * cache spreads over a Cluster's slots, and a user's own `{tag}` in a key (the first `{...}` of
  * the name: the namespace holds no braces) puts keys that change together in one slot.
+ * | `{ns:l:<res>}:o`              | STRING  | owner id of the lock's holder (PX = the lock's TTL)     |
+ * | `{ns:l:<res>}:f`              | STRING  | last fencing token issued (PX = TTL + one day)          |
+ * | `{ns:l:<res>}:q`              | ZSET    | waiting owner → arrival (Redis TIME, µs): the FIFO line |
+ * | `{ns:l:<res>}:d`              | ZSET    | waiting owner → when its place lapses (epoch ms)        |
+ * | `{ns:l:<res>}:ln` (channel)   | pub/sub | "the lock may be free": the owner id first in line      |
  *
  * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
  * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
@@ -95,6 +100,8 @@ export interface RedisKeys {
   cacheLoadKey(key: string): string;
   /** The keys of one collection's change feed (hash tag `{ns:f:<collection>}`). */
   feed(collection: string): FeedKeys;
+  /** The keys of one lock resource. */
+  lock(resource: string): LockKeys;
 }
 
 /** Keys and notification channel of one change feed (see the table in {@link RedisKeys}). */
@@ -102,6 +109,15 @@ export interface FeedKeys {
   readonly log: string;
   readonly meta: string;
   readonly cursors: string;
+  readonly notify: string;
+}
+
+/** Keys and wake-up channel of one lock resource (see the table in {@link RedisKeys}). */
+export interface LockKeys {
+  readonly owner: string;
+  readonly fence: string;
+  readonly line: string;
+  readonly lineDeadlines: string;
   readonly notify: string;
 }
 
@@ -151,6 +167,7 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
   const feedNotify = db === 0 ? 'fn' : `db${db}:fn`;
   const cachePrefix = `${namespace}:c:`;
   const cacheLoadPrefix = `${namespace}:cl:`;
+  const lockNotifyName = db === 0 ? 'ln' : `db${db}:ln`;
   return {
     cachePrefix,
     cacheKey: (key) => cachePrefix + key,
@@ -176,6 +193,17 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
         meta: `${base}meta`,
         cursors: `${base}cur`,
         notify: base + feedNotify,
+      };
+    },
+    lock: (resource) => {
+      // Resource names never hold `{` or `}` (see the lock facade's validation).
+      const base = `{${namespace}:l:${resource}}:`;
+      return {
+        owner: `${base}o`,
+        fence: `${base}f`,
+        line: `${base}q`,
+        lineDeadlines: `${base}d`,
+        notify: base + lockNotifyName,
       };
     },
     queue: (name) => {

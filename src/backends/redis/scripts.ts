@@ -43,6 +43,10 @@ const SCRIPT_FILES = {
   cacheSetIfVersion: 'cache-set-if-version-1.lua',
   cacheExec: 'cache-exec-0.lua',
   cacheReleaseLoad: 'cache-release-load-1.lua',
+  acquireLock: 'acquire-lock-4.lua',
+  releaseLock: 'release-lock-2.lua',
+  extendLock: 'extend-lock-2.lua',
+  leaveLockLine: 'leave-lock-line-3.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

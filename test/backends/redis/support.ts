@@ -53,7 +53,7 @@ export async function deleteNamespace(url: string, namespace: string): Promise<v
   try {
     await client.connect();
     // Namespace-wide keys, then every queue's keys (their own hash tag, `{ns:q:<queue>}`), the change
-    // feeds (`{ns:f:<collection>}`), then
+    // feeds (`{ns:f:<collection>}`), the locks (`{ns:l:<resource>}`), then
     // the shared cache's entries and load leases (no hash tag: `ns:c:<key>`, `ns:cl:<key>`).
     for (const match of [
       `{${namespace}}:*`,
@@ -61,6 +61,7 @@ export async function deleteNamespace(url: string, namespace: string): Promise<v
       `${namespace}:c:*`,
       `${namespace}:cl:*`,
       `{${namespace}:f:*`,
+      `{${namespace}:l:*`,
     ]) {
       let cursor = '0';
       do {
