@@ -33,6 +33,12 @@
  * | `{ns:q:<queue>}:epoch`        | STRING  | when the queue's dedup memory began (Redis TIME, µs)    |
  * | `{ns:q:<queue>}:dd:<key>`     | STRING  | `<epoch>:<id>` of the first message with a dedup key (PX) |
  * | `{ns:q:<queue>}:qn` (channel) | pub/sub | "something to claim" wake-ups of one queue              |
+ * | `ns:c:<key>`                  | STRING  | a shared cache entry: 16-byte version, then the value   |
+ * | `ns:cl:<key>`                 | STRING  | owner of the right to load a missing cache key (PX)     |
+ *
+ * Cache names carry no namespace hash tag: each hashes on its whole name, so a namespace's
+ * cache spreads over a Cluster's slots, and a user's own `{tag}` in a key (the first `{...}` of
+ * the name: the namespace holds no braces) puts keys that change together in one slot.
  *
  * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
  * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
@@ -77,6 +83,12 @@ export interface RedisKeys {
   readonly bindingsChannel: string;
   /** What every queue's hash tag starts with (`{ns:q:`). */
   readonly queuePrefix: string;
+  /** What every shared cache key starts with (`ns:c:`, no hash tag; what cache tracking covers). */
+  readonly cachePrefix: string;
+  /** The key of one shared cache entry. */
+  cacheKey(key: string): string;
+  /** The key holding who loads a missing cache entry now (outside {@link cachePrefix}). */
+  cacheLoadKey(key: string): string;
 }
 
 /** Keys and wake-up channel of one durable queue (see the table in {@link RedisKeys}). */
@@ -122,7 +134,12 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
   const inboxPrefix = `${channels}n:`;
   const queuePrefix = `{${namespace}:q:`;
   const notifyName = db === 0 ? 'qn' : `db${db}:qn`;
+  const cachePrefix = `${namespace}:c:`;
+  const cacheLoadPrefix = `${namespace}:cl:`;
   return {
+    cachePrefix,
+    cacheKey: (key) => cachePrefix + key,
+    cacheLoadKey: (key) => cacheLoadPrefix + key,
     prefix,
     nodes: `${prefix}nodes`,
     entriesPrefix,

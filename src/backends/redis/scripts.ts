@@ -38,6 +38,9 @@ const SCRIPT_FILES = {
   retryDeadLetters: 'retry-dead-letters-4.lua',
   purgeDeadLetters: 'purge-dead-letters-4.lua',
   repairQueueKeys: 'repair-queue-keys-9.lua',
+  cacheSetIfVersion: 'cache-set-if-version-1.lua',
+  cacheExec: 'cache-exec-0.lua',
+  cacheReleaseLoad: 'cache-release-load-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
