@@ -180,7 +180,12 @@ export function createLocalTier<T>(
   scope: PluginScope,
   options: LocalCacheOptions = {},
 ): LocalCache<T> {
-  return openLocalTier<T>(env, scope, checkMaxEntries(options.maxEntries), optionalSeconds(options.ttl, 'ttl'));
+  return openLocalTier<T>(
+    env,
+    scope,
+    checkMaxEntries(options.maxEntries),
+    optionalSeconds(options.ttl, 'ttl'),
+  );
 }
 
 /** A validated local tier, held by `scope` (Releasable kind `cacheTier`). */

@@ -30,7 +30,8 @@ export function createTieredCache<T>(
     });
   const ttlMs = optionalSeconds(options.ttl, 'ttl');
   const localTtlMs =
-    optionalSeconds(options.localTtl, 'localTtl') ?? Math.min(DEFAULT_LOCAL_TTL_MS, ttlMs ?? Infinity);
+    optionalSeconds(options.localTtl, 'localTtl') ??
+    Math.min(DEFAULT_LOCAL_TTL_MS, ttlMs ?? Infinity);
   const leaseMs = optionalSeconds(options.loadLease, 'loadLease') ?? DEFAULT_LEASE_MS;
   const maxEntries = checkMaxEntries(options.maxEntries);
   const local = openLocalTier<T>(env, scope, maxEntries, localTtlMs);

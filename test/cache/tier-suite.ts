@@ -52,7 +52,11 @@ export function tierSuite(kind: TierBackend): void {
       local.set(key, 'v1');
       other.set(key, 'v1');
       await nodes.b.cache.set(key, 'v2', { ttl: 60 });
-      await waitFor(() => local.get(key) === undefined && other.get(key) === undefined, 5000, 'eviction after a remote write');
+      await waitFor(
+        () => local.get(key) === undefined && other.get(key) === undefined,
+        5000,
+        'eviction after a remote write',
+      );
       local.set(key, 'v2');
       await nodes.b.cache.delete(key);
       await waitFor(() => local.get(key) === undefined, 5000, 'eviction after a remote delete');
@@ -73,7 +77,7 @@ export function tierSuite(kind: TierBackend): void {
       await nodes.b.cache.set(key, 'new');
       await waitFor(() => probe.get(key) === undefined, 5000, 'the invalidation');
       // ...then the late set of the old value is dropped.
-      local.set(key, read!, { ttl: 60 });
+      local.set(key, read, { ttl: 60 });
       assert.equal(local.get(key), undefined);
       // A read begun after the invalidation fills it as usual.
       const again = await nodes.a.cache.get<string>(key);
@@ -147,7 +151,7 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(loads, 1);
       for (const outcome of outcomes) {
         assert.equal(outcome.status, 'rejected');
-        assert.ok((outcome as PromiseRejectedResult).reason instanceof DatabaseDown);
+        assert.ok((outcome).reason instanceof DatabaseDown);
       }
       assert.equal(await nodes.a.cache.get(key), undefined);
       assert.equal(await tiered.get(key), 'loaded');
@@ -169,7 +173,11 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(await tb.get(key), `${key}#1`);
       // The second read fills the local tier (the first one's own write spoils its read).
       await ta.get(key);
-      await waitFor(() => ta.local.get(key) !== undefined || (void ta.get(key), false), 5000, 'local fill');
+      await waitFor(
+        () => ta.local.get(key) !== undefined || (void ta.get(key), false),
+        5000,
+        'local fill',
+      );
       assert.equal(ta.local.get(key), `${key}#1`);
       assert.equal(await tb.delete(key), true);
       await waitFor(() => ta.local.get(key) === undefined, 5000, 'remote eviction');

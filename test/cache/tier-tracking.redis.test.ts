@@ -68,7 +68,11 @@ describe('cache tracking on a throwaway Redis: lost channel, FLUSHALL, restart',
     await tiered.local.ready();
     await tiered.get('k');
     await tiered.get('k');
-    await waitFor(() => tiered.local.get('k') !== undefined || (void tiered.get('k'), false), 3000, 'local fill');
+    await waitFor(
+      () => tiered.local.get('k') !== undefined || (void tiered.get('k'), false),
+      3000,
+      'local fill',
+    );
     await server.restart();
     await waitFor(() => tiered.local.size === 0, 5000, 'the flush on restart');
     await tiered.local.ready(10_000);

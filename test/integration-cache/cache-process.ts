@@ -25,7 +25,13 @@ export class CacheProcess {
   static async start(url: string, namespace: string, nodeId: string): Promise<CacheProcess> {
     const child = fork(FIXTURE, [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, PB_REDIS_URL: url, PB_NAMESPACE: namespace, PB_NODE_ID: nodeId, PLUGBOARD_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PB_REDIS_URL: url,
+        PB_NAMESPACE: namespace,
+        PB_NODE_ID: nodeId,
+        PLUGBOARD_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -36,7 +42,9 @@ export class CacheProcess {
           resolve();
         }
       });
-      child.once('exit', (code) => reject(new Error(`${nodeId} exited with ${code} while starting`)));
+      child.once('exit', (code) =>
+        reject(new Error(`${nodeId} exited with ${code} while starting`)),
+      );
     });
     return new CacheProcess(nodeId, child);
   }
@@ -45,7 +53,10 @@ export class CacheProcess {
   run<T>(command: Command, ms = 15_000): Promise<T> {
     const id = ++this.seq;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.nodeId}: ${command.cmd} timed out`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.nodeId}: ${command.cmd} timed out`)),
+        ms,
+      );
       this.pending.set(id, (reply) => {
         clearTimeout(timer);
         if (reply.type === 'reply' && reply.ok) resolve(reply.value as T);

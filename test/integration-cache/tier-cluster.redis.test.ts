@@ -25,14 +25,24 @@ describe('tiered cache across three processes on one Redis', { timeout: 120_000 
     const started = performance.now();
     const results = await Promise.all(
       nodes.map((n) =>
-        n.run<{ loads: number; values: string[] }>({ cmd: 'stampede', key: 'user:42', count: 1000, loadMs: 300 }),
+        n.run<{ loads: number; values: string[] }>({
+          cmd: 'stampede',
+          key: 'user:42',
+          count: 1000,
+          loadMs: 300,
+        }),
       ),
     );
     const loads = results.reduce((sum, r) => sum + r.loads, 0);
     assert.equal(loads, 1, 'one loader call in the whole cluster');
     const values = new Set(results.flatMap((r) => r.values));
     assert.equal(values.size, 1, 'every caller got the same value');
-    figure(t, 'stampede of 3,000 gets over 3 processes', Math.round(performance.now() - started), 'ms');
+    figure(
+      t,
+      'stampede of 3,000 gets over 3 processes',
+      Math.round(performance.now() - started),
+      'ms',
+    );
     figure(t, 'loader calls', loads);
   });
 
@@ -43,7 +53,11 @@ describe('tiered cache across three processes on one Redis', { timeout: 120_000 
     for (const n of nodes) {
       for (let i = 0; i < 50 && !(await n.run<boolean>({ cmd: 'localHas', key })); i++)
         await n.run({ cmd: 'get', key });
-      assert.equal(await n.run<boolean>({ cmd: 'localHas', key }), true, `${n.nodeId} local tier filled`);
+      assert.equal(
+        await n.run<boolean>({ cmd: 'localHas', key }),
+        true,
+        `${n.nodeId} local tier filled`,
+      );
     }
     assert.equal(await nodes[0]!.run<boolean>({ cmd: 'delete', key }), true);
     for (const n of nodes.slice(1)) {
