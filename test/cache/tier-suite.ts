@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ValidationError } from '../../src/errors/errors.js';
 import { waitFor } from '../backends/redis/support.js';
-import { startNodes, type TierBackend, type TierNodes } from './tier-support.js';
+import { fillLocal, startNodes, type TierBackend, type TierNodes } from './tier-support.js';
 
 class DatabaseDown extends Error {
   readonly code = 'DB_DOWN';
@@ -28,8 +28,11 @@ export function tierSuite(kind: TierBackend): void {
       assert.deepEqual(local.get('x'), { n: 1 });
       local.set('nil', null);
       assert.equal(local.get('nil'), null);
-      local.set('y', 2); // x is the least recently used after nil was read... x read last above
+      local.set('y', 2); // over the bound: x, the least recently used, goes
       assert.equal(local.size, 2);
+      assert.equal(local.get('x'), undefined);
+      assert.equal(local.delete('nil'), true);
+      assert.equal(local.delete('nil'), false);
       local.set('short', 'soon gone', { ttl: 0.02 });
       assert.equal(local.get('short'), 'soon gone');
       await waitFor(() => local.get('short') === undefined, 2000, 'the entry TTL');
@@ -38,8 +41,10 @@ export function tierSuite(kind: TierBackend): void {
       assert.throws(() => local.set('k', 1, { ttl: Number.NaN }), ValidationError);
       assert.throws(() => local.set('k', 1, { ttl: -1 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ maxEntries: 0 }), ValidationError);
+      assert.throws(() => nodes.a.cache.local({ maxEntries: 1.5 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ ttl: 0 }), ValidationError);
-      assert.equal(local.delete('nil'), local.get('nil') === undefined ? false : true);
+      assert.throws(() => nodes.a.cache.tiered({} as never), ValidationError);
+      assert.throws(() => nodes.a.cache.tiered({ load: () => 1, loadLease: -1 }), ValidationError);
       local.clear();
       assert.equal(local.size, 0);
     });
@@ -151,7 +156,7 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(loads, 1);
       for (const outcome of outcomes) {
         assert.equal(outcome.status, 'rejected');
-        assert.ok((outcome).reason instanceof DatabaseDown);
+        assert.ok(outcome.reason instanceof DatabaseDown);
       }
       assert.equal(await nodes.a.cache.get(key), undefined);
       assert.equal(await tiered.get(key), 'loaded');
@@ -171,13 +176,7 @@ export function tierSuite(kind: TierBackend): void {
       await Promise.all([ta.local.ready(), tb.local.ready()]);
       assert.equal(await ta.get(key), `${key}#1`);
       assert.equal(await tb.get(key), `${key}#1`);
-      // The second read fills the local tier (the first one's own write spoils its read).
-      await ta.get(key);
-      await waitFor(
-        () => ta.local.get(key) !== undefined || (void ta.get(key), false),
-        5000,
-        'local fill',
-      );
+      await fillLocal(ta, key);
       assert.equal(ta.local.get(key), `${key}#1`);
       assert.equal(await tb.delete(key), true);
       await waitFor(() => ta.local.get(key) === undefined, 5000, 'remote eviction');

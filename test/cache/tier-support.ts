@@ -87,3 +87,18 @@ export async function deleteCacheKeys(url: string, namespace: string): Promise<v
     client.disconnect();
   }
 }
+
+/**
+ * Read `key` through `tiered` until its local tier holds it (a node's first read after its own
+ * write goes to the shared tier: the write's invalidation spoils the read that loaded it).
+ */
+export async function fillLocal(
+  tiered: { get(key: string): Promise<unknown>; local: { get(key: string): unknown } },
+  key: string,
+): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (tiered.local.get(key) !== undefined) return;
+    await tiered.get(key);
+  }
+  throw new Error(`the local tier never kept ${key}`);
+}

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { waitFor } from '../backends/redis/support.js';
-import { startNodes, type TierNodes } from './tier-support.js';
+import { fillLocal, startNodes, type TierNodes } from './tier-support.js';
 
 /** The id of node `nodeId`'s cache tracking connection, from CLIENT LIST. */
 async function trackingId(admin: Redis, nodeId: string): Promise<string> {
@@ -36,7 +36,7 @@ describe('cache tracking on a throwaway Redis: lost channel, FLUSHALL, restart',
     local.set('user:2', 'v2');
     const before = await trackingId(admin, nodes.nodeA);
     // Kill it and hold the server for a moment, so the reconnect cannot turn tracking on yet.
-    await admin.pipeline().client('KILL', 'ID', before).client('PAUSE', 400, 'ALL').exec();
+    await admin.pipeline().client('KILL', 'ID', before).client('PAUSE', 1500, 'ALL').exec();
     await waitFor(() => local.size === 0, 3000, 'the flush on the lost channel');
     local.set('user:1', 'v1'); // a read that raced the loss: dropped, nothing is heard now
     assert.equal(local.get('user:1'), undefined);
@@ -66,13 +66,7 @@ describe('cache tracking on a throwaway Redis: lost channel, FLUSHALL, restart',
   it('a Redis restart without persistence flushes local tiers; tracking resumes on the new server', async () => {
     const tiered = nodes.a.cache.tiered<string>({ load: (k) => `loaded ${k}` });
     await tiered.local.ready();
-    await tiered.get('k');
-    await tiered.get('k');
-    await waitFor(
-      () => tiered.local.get('k') !== undefined || (void tiered.get('k'), false),
-      3000,
-      'local fill',
-    );
+    await fillLocal(tiered, 'k');
     await server.restart();
     await waitFor(() => tiered.local.size === 0, 5000, 'the flush on restart');
     await tiered.local.ready(10_000);
