@@ -152,6 +152,24 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
     else this.lru.set(key, stored, { ttl: ttlMs });
   }
 
+  /**
+   * This tier as the tiered cache shows it: `get` does not note a read (the tiered cache notes
+   * its own), so sync reads in front of `tiered().get` never hold back its local fills.
+   */
+  view(): LocalCache<T> {
+    const size = (): number => this.lru.size;
+    return {
+      get: (key) => this.peek(key),
+      set: (key, value, options) => this.set(key, value, options),
+      delete: (key) => this.delete(key),
+      clear: () => this.clear(),
+      ready: (timeoutMs) => this.ready(timeoutMs),
+      get size() {
+        return size();
+      },
+    };
+  }
+
   /** Stop for good: release the hub and keep nothing more. */
   close(): void {
     if (this.closed) return;

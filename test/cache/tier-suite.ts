@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ValidationError } from '../../src/errors/errors.js';
+import { ContextClosedError, ValidationError } from '../../src/errors/errors.js';
 import { waitFor } from '../backends/redis/support.js';
 import { fillLocal, startNodes, type TierBackend, type TierNodes } from './tier-support.js';
 
@@ -191,6 +191,7 @@ export function tierSuite(kind: TierBackend): void {
     it('local tiers are released with their plugin', async () => {
       const scope = nodes.scopes[1]!;
       const local = nodes.a2.cache.local<string>();
+      const tiered = nodes.a2.cache.tiered<string>({ load: () => 'v' });
       await local.ready();
       local.set('kept', 'v');
       await scope.release(1000);
@@ -198,6 +199,8 @@ export function tierSuite(kind: TierBackend): void {
       local.set('kept', 'v');
       assert.equal(local.get('kept'), undefined);
       assert.throws(() => nodes.a2.cache.local(), /stopped/);
+      await assert.rejects(tiered.get('kept'), ContextClosedError);
+      await assert.rejects(tiered.delete('kept'), ContextClosedError);
     });
   });
 }

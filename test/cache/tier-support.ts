@@ -13,6 +13,8 @@ export interface TierNodes {
   /** A third plugin on node a (a second local tier user on the same node). */
   readonly a2: PluginContext;
   readonly nodeA: string;
+  /** The namespace (Redis) or '' (memory). */
+  readonly namespace: string;
   readonly scopes: readonly ScopedContext[];
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function startNodes(kind: TierBackend, url = SHARED_REDIS_URL): Pro
       a2: ra.ctx('p2'),
       b: rb.ctx('p'),
       nodeA: `ta-${id}`,
+      namespace: '',
       scopes: [ra.scoped('p'), ra.scoped('p2'), rb.scoped('p')],
       close: async () => {
         await ra.close();
@@ -60,6 +63,7 @@ export async function startNodes(kind: TierBackend, url = SHARED_REDIS_URL): Pro
     a2: scopes[1]!.context,
     b: scopes[2]!.context,
     nodeA: `ta-${id}`,
+    namespace,
     scopes,
     close: async () => {
       for (const s of scopes) await s.release(1000);

@@ -52,6 +52,23 @@ describe('cache tracking on a throwaway Redis: lost channel, FLUSHALL, restart',
     await waitFor(() => local.get('user:2') === undefined, 3000, 'eviction after the reconnect');
   });
 
+  it("a raw client's write, a TTL lapsing, and nothing outside the cache prefix", async () => {
+    const local = nodes.a.cache.local<string>();
+    await local.ready();
+    const prefix = `${nodes.namespace}:c:`;
+    local.set('raw', 'v');
+    await admin.set(`${prefix}raw`, 'written by another client');
+    await waitFor(() => local.get('raw') === undefined, 3000, 'eviction by a raw write');
+    await nodes.b.cache.set('brief', 'v', { ttl: 0.05 });
+    local.set('brief', 'v'); // no read mark: kept
+    assert.equal(local.get('brief'), 'v');
+    await waitFor(() => local.get('brief') === undefined, 3000, 'eviction when the TTL lapses');
+    local.set('other', 'v');
+    await admin.set(`${nodes.namespace}:x:other`, 'not a cache key');
+    await admin.set(`${prefix}other`, 'now it is');
+    await waitFor(() => local.get('other') === undefined, 3000, 'eviction');
+  });
+
   it('FLUSHALL (a null invalidation) flushes every local tier and tracking goes on', async () => {
     const local = nodes.a.cache.local<string>();
     await local.ready();
