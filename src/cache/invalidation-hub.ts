@@ -161,7 +161,9 @@ export class InvalidationHub {
             return;
           }
           this.subscription = subscription;
-          // Tiers kept nothing so far; from now on they may.
+          // Tiers kept nothing so far; from now on they may. Reads begun before now may have
+          // missed an invalidation: the flush spoils them.
+          for (const member of this.members) member.flush();
           this.isLive = true;
           this.wakeLive();
         },

@@ -59,7 +59,8 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
   get(key: string): T | undefined {
     const value = this.lru.get(key);
     if (value !== undefined) return (value === NULL ? null : value) as T;
-    if (!this.closed && this.hub.live) this.beginRead(key);
+    // Also while invalidations are not heard yet: going live flushes, which spoils this read.
+    if (!this.closed) this.beginRead(key);
     return undefined;
   }
 
