@@ -150,10 +150,10 @@ export class MemoryCacheState {
     return true;
   }
 
-  /** Take the load right of `key` for `owner` unless another owner holds a live lease. */
+  /** Take the load right of `key` for `owner` unless a live lease exists (as SET NX: even its own). */
   claim(key: string, owner: string, leaseMs: number, now: number): boolean {
     const held = this.loads.get(key);
-    if (held !== undefined && held.until > now && held.owner !== owner) return false;
+    if (held !== undefined && held.until > now) return false;
     if (held === undefined && this.loads.size >= LOAD_SWEEP_AT) this.sweepLoads(now);
     this.loads.set(key, { owner, until: now + leaseMs });
     return true;

@@ -193,23 +193,29 @@ export class RedisCacheStore implements CacheStore {
   }
 
   claimLoad(key: string, owner: string, leaseMs: number): Promise<boolean> {
-    this.assertOpen();
-    validateCacheTtlMs(leaseMs, 'leaseMs');
-    const name = this.deps.keys.cacheLoadKey(key);
-    return this.deps.runner
-      .run('claim the load of a shared cache entry', (client) =>
-        rawCommand(client, 'set', [name, owner, 'NX', 'PX', leaseMs]),
-      )
-      .then((reply) => reply !== null);
+    return guard(() => {
+      this.assertOpen();
+      validateCacheTtlMs(leaseMs, 'leaseMs');
+      const name = this.deps.keys.cacheLoadKey(key);
+      return this.deps.runner
+        .run('claim the load of a shared cache entry', (client) =>
+          rawCommand(client, 'set', [name, owner, 'NX', 'PX', leaseMs]),
+        )
+        .then((reply) => reply !== null);
+    });
   }
 
-  async releaseLoad(key: string, owner: string): Promise<void> {
-    this.assertOpen();
-    const script = this.deps.scripts.cacheReleaseLoad;
-    const name = this.deps.keys.cacheLoadKey(key);
-    await this.deps.runner.run('release the load of a shared cache entry', (client, caller) =>
-      evalScript(client, script, [name], [owner], caller),
-    );
+  releaseLoad(key: string, owner: string): Promise<void> {
+    return guard(() => {
+      this.assertOpen();
+      const script = this.deps.scripts.cacheReleaseLoad;
+      const name = this.deps.keys.cacheLoadKey(key);
+      return this.deps.runner
+        .run('release the load of a shared cache entry', (client, caller) =>
+          evalScript(client, script, [name], [owner], caller),
+        )
+        .then(() => {});
+    });
   }
 
   close(): void {
