@@ -48,8 +48,9 @@ describe('cache tracking on a throwaway Redis: lost channel, FLUSHALL, restart',
     assert.equal(await nodes.a.cache.get('user:1'), undefined);
     // Tracking is on again on the new connection: remote writes evict once more.
     local.set('user:2', 'v2');
+    assert.equal(local.get('user:2'), 'v2');
     await nodes.b.cache.set('user:2', 'v3');
-    await waitFor(() => local.get('user:2') === undefined, 3000, 'eviction after the reconnect');
+    await waitFor(() => !local.has('user:2'), 3000, 'eviction after the reconnect');
   });
 
   it("a raw client's write, a TTL lapsing, and nothing outside the cache prefix", async () => {
@@ -57,16 +58,18 @@ describe('cache tracking on a throwaway Redis: lost channel, FLUSHALL, restart',
     await local.ready();
     const prefix = `${nodes.namespace}:c:`;
     local.set('raw', 'v');
+    assert.equal(local.get('raw'), 'v');
     await admin.set(`${prefix}raw`, 'written by another client');
-    await waitFor(() => local.get('raw') === undefined, 3000, 'eviction by a raw write');
+    await waitFor(() => !local.has('raw'), 3000, 'eviction by a raw write');
     await nodes.b.cache.set('brief', 'v', { ttl: 0.05 });
     local.set('brief', 'v'); // no read mark: kept
     assert.equal(local.get('brief'), 'v');
-    await waitFor(() => local.get('brief') === undefined, 3000, 'eviction when the TTL lapses');
+    await waitFor(() => !local.has('brief'), 3000, 'eviction when the TTL lapses');
     local.set('other', 'v');
+    assert.equal(local.get('other'), 'v');
     await admin.set(`${nodes.namespace}:x:other`, 'not a cache key');
     await admin.set(`${prefix}other`, 'now it is');
-    await waitFor(() => local.get('other') === undefined, 3000, 'eviction');
+    await waitFor(() => !local.has('other'), 3000, 'eviction');
   });
 
   it('FLUSHALL (a null invalidation) flushes every local tier and tracking goes on', async () => {
@@ -88,8 +91,9 @@ describe('cache tracking on a throwaway Redis: lost channel, FLUSHALL, restart',
     await waitFor(() => tiered.local.size === 0, 5000, 'the flush on restart');
     await tiered.local.ready(10_000);
     tiered.local.set('k', 'local copy');
+    assert.equal(tiered.local.get('k'), 'local copy');
     await nodes.b.cache.set('k', 'changed');
-    await waitFor(() => tiered.local.get('k') === undefined, 5000, 'eviction on the new server');
+    await waitFor(() => !tiered.local.has('k'), 5000, 'eviction on the new server');
     assert.equal(await tiered.get('k'), 'changed');
   });
 });
