@@ -5,6 +5,7 @@ import type { PluginScope } from '../context/plugin-scope.js';
 import { CacheConflictError, ContextClosedError, ValidationError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { assertKey, attempts, encodeValue, optionalTtlMs, ttlMs } from './cache-input.js';
+import { invalidateOwnWrite } from './invalidation-hub.js';
 import { createLocalTier } from './local-tier.js';
 import { CacheBatch } from './multi.js';
 import { createTieredCache } from './tiered-cache.js';
@@ -51,6 +52,11 @@ export function createCache(
   };
 
   const decode = <T>(bytes: Uint8Array): T => codec.decode(bytes) as T;
+  /** After a write of `key` resolved: this node's local tiers drop it (read your writes). */
+  const wrote = <T>(key: string, result: T): T => {
+    invalidateOwnWrite(store, [key]);
+    return result;
+  };
 
   const getEntry = <T>(key: string): Promise<CacheEntry<T> | undefined> =>
     guarded('reading the cache', () => {
@@ -79,7 +85,9 @@ export function createCache(
         );
       const ttl = optionalTtlMs(options);
       const bytes = encodeValue(codec, key, value, maxValueBytes);
-      return store.setIfVersion(key, bytes, version, ttl).then((stored) => stored !== undefined);
+      return store
+        .setIfVersion(key, bytes, version, ttl)
+        .then((stored) => stored !== undefined && wrote(key, true));
     });
 
   const update = <T>(
@@ -100,7 +108,7 @@ export function createCache(
         const next = await fn(found === undefined ? undefined : decode<T>(found.value));
         const bytes = encodeValue(codec, key, next, maxValueBytes);
         if ((await store.setIfVersion(key, bytes, found?.version ?? null, ttl)) !== undefined)
-          return next;
+          return wrote(key, next);
       }
       throw new CacheConflictError(
         `cache.update("${key}") lost to other writers ${maxAttempts} times in a row; retry later, raise maxAttempts, or use a lock.`,
@@ -113,7 +121,9 @@ export function createCache(
       guarded('writing the cache', () => {
         assertKey(key);
         const ttl = optionalTtlMs(options);
-        return store.set(key, encodeValue(codec, key, value, maxValueBytes), ttl).then(() => {});
+        return store
+          .set(key, encodeValue(codec, key, value, maxValueBytes), ttl)
+          .then(() => wrote(key, undefined));
       }),
     get: <T>(key: string) =>
       guarded('reading the cache', () => {
@@ -125,7 +135,7 @@ export function createCache(
     delete: (key) =>
       guarded('deleting from the cache', () => {
         assertKey(key);
-        return store.delete(key);
+        return store.delete(key).then((existed) => wrote(key, existed));
       }),
     has: (key) =>
       guarded('reading the cache', () => {
@@ -135,7 +145,9 @@ export function createCache(
     expire: (key, ttlSeconds) =>
       guarded('setting a cache TTL', () => {
         assertKey(key);
-        return store.expire(key, ttlMs(ttlSeconds, 'ttlSeconds'));
+        return store
+          .expire(key, ttlMs(ttlSeconds, 'ttlSeconds'))
+          .then((existed) => wrote(key, existed));
       }),
     multi: () => new CacheBatch({ store, codec, maxValueBytes, guarded }),
     getEntry,

@@ -214,6 +214,14 @@ export class InvalidationHub {
 
 const hubs = new WeakMap<CacheStore, InvalidationHub>();
 
+/**
+ * This node changed `keys` in `store`: drop them from its local tiers now, so its own next read
+ * sees the write (other nodes hear it from the store). Nothing to do while no tier exists.
+ */
+export function invalidateOwnWrite(store: CacheStore, keys: readonly string[]): void {
+  hubs.get(store)?.invalidateHere(keys);
+}
+
 /** The node's hub for `store` (one per store, made on first use). */
 export function hubFor(store: CacheStore, logger: Logger): InvalidationHub {
   let hub = hubs.get(store);

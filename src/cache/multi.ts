@@ -2,6 +2,7 @@ import type { CacheOp, CacheRecord, CacheStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { ValidationError } from '../errors/errors.js';
 import { assertKey, encodeValue, optionalTtlMs, ttlMs } from './cache-input.js';
+import { invalidateOwnWrite } from './invalidation-hub.js';
 import type { CacheMulti, CacheSetOptions } from './types.js';
 
 /** What a batch needs from its cache. */
@@ -68,6 +69,8 @@ export class CacheBatch implements CacheMulti {
       if (this.error !== undefined) throw this.error;
       if (this.ops.length === 0) return [];
       const results = await this.env.store.exec(this.ops);
+      const written = this.ops.filter((op) => op.op !== 'get').map((op) => op.key);
+      if (written.length > 0) invalidateOwnWrite(this.env.store, written);
       return this.ops.map((op, i) => {
         if (op.op === 'get') {
           const found = results[i] as CacheRecord | undefined;

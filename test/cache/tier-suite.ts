@@ -68,6 +68,25 @@ export function tierSuite(kind: TierBackend): void {
       await waitFor(() => !local.has(key), 5000, 'eviction after a remote delete');
     });
 
+    it("this node's own writes evict its local tiers before they resolve (read your writes)", async () => {
+      const local = nodes.a.cache.local<string>();
+      await local.ready();
+      const keys = Array.from({ length: 6 }, () => fresh('own'));
+      for (const key of keys) local.set(key, 'stale');
+      const [k0, k1, k2, k3, k4, k5] = keys as [string, string, string, string, string, string];
+      await nodes.a.cache.set(k0, 'new');
+      assert.equal(local.get(k0), undefined, 'after set');
+      await nodes.a.cache.delete(k1);
+      assert.equal(local.get(k1), undefined, 'after delete');
+      await nodes.a.cache.setIfVersion(k2, 'new', null);
+      assert.equal(local.get(k2), undefined, 'after setIfVersion');
+      await nodes.a.cache.update<string>(k3, () => 'new');
+      assert.equal(local.get(k3), undefined, 'after update');
+      await nodes.a.cache.multi().set(k4, 'new').delete(k5).exec();
+      assert.equal(local.get(k4), undefined, 'after multi set');
+      assert.equal(local.get(k5), undefined, 'after multi delete');
+    });
+
     it('a shared read begun before an invalidation never fills the local tier after it', async () => {
       const key = fresh('race');
       await nodes.b.cache.set(key, 'old');
