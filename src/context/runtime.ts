@@ -207,6 +207,9 @@ class HostRuntime implements Runtime {
         timers: scope.count('timer'),
         background: scope.background.inFlight,
         inFlight: scope.tracker.inFlight,
+        locks: scope.count('lock'),
+        feedWatches: scope.count('feedWatch'),
+        cacheTiers: scope.count('cacheTier'),
       }),
     };
   }

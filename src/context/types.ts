@@ -98,6 +98,12 @@ export interface PluginHoldings {
   timers: number;
   background: number;
   inFlight: number;
+  /** Locks held (`context.lock`); released when the plugin stops. */
+  locks: number;
+  /** Change-feed watches (`context.dataSync.watch`). */
+  feedWatches: number;
+  /** Local cache tiers (`context.cache.local` / `tiered`). */
+  cacheTiers: number;
 }
 
 /** Host-level tuning shared by every building block. */

@@ -246,6 +246,9 @@ void describe('examples/shop', () => {
             timers: 0,
             background: 0,
             inFlight: 0,
+            locks: 0,
+            feedWatches: 0,
+            cacheTiers: 0,
           },
           plugin.name,
         );

@@ -69,6 +69,9 @@ export function fakeRuntimeFactory(
           timers: 1,
           background: 0,
           inFlight: 0,
+          locks: 0,
+          feedWatches: 0,
+          cacheTiers: 0,
         };
         const context = {
           pluginId: identity.name,

@@ -122,6 +122,9 @@ void describe('host on the real runtime', () => {
       timers: 0,
       background: 0,
       inFlight: 0,
+      locks: 0,
+      feedWatches: 0,
+      cacheTiers: 0,
     });
     assert.deepEqual(stats, { subscriptions: 0, localProviders: 0, inFlightCalls: 0 });
     assert.equal(network.nodes.has('leak-node'), false);

@@ -70,6 +70,9 @@ void describe('host lifecycle', () => {
       timers: 0,
       background: 0,
       inFlight: 0,
+      locks: 0,
+      feedWatches: 0,
+      cacheTiers: 0,
     });
     const published = runtime().published.map((e) => `${e.event}:${e.data.pluginId}`);
     assert.ok(published.includes('plugin.activated:auth'));
