@@ -156,9 +156,10 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
       const pending = d.transport.request(b.nodeId, 't.never', bytes('x'), Date.now() + 60_000);
       // Let the request reach the responder before closing the requester.
       await new Promise((resolve) => setImmediate(resolve));
+      const refused = assert.rejects(pending, BackendUnavailableError);
       const started = Date.now();
       await d.close();
-      await assert.rejects(pending, BackendUnavailableError);
+      await refused;
       const took = Date.now() - started;
       assert.ok(took < 1000, `the request settled ${took} ms after close`);
     });
