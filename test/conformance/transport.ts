@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Backend } from '../../src/backends/ports.js';
-import { ServiceUnavailableError, TimeoutError } from '../../src/errors/errors.js';
+import {
+  BackendUnavailableError,
+  ServiceUnavailableError,
+  TimeoutError,
+} from '../../src/errors/errors.js';
 import { errorToWire } from '../../src/errors/wire.js';
 import { bytes, text, until, type BackendHarness, type HarnessFactory } from './harness.js';
 
@@ -143,6 +147,21 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
         pending,
         (e: unknown) => e instanceof TimeoutError || e instanceof ServiceUnavailableError,
       );
+    });
+
+    it('closing a backend settles its requests in flight at once (nothing waits for a deadline)', async () => {
+      await b.transport.respond('t.never', () => new Promise<Uint8Array>(() => undefined));
+      const d = await harness.create();
+      await d.start();
+      const pending = d.transport.request(b.nodeId, 't.never', bytes('x'), Date.now() + 60_000);
+      // Let the request reach the responder before closing the requester.
+      await new Promise((resolve) => setImmediate(resolve));
+      const refused = assert.rejects(pending, BackendUnavailableError);
+      const started = Date.now();
+      await d.close();
+      await refused;
+      const took = Date.now() - started;
+      assert.ok(took < 1000, `the request settled ${took} ms after close`);
     });
 
     it('a closed backend rejects every port call with BackendUnavailableError, never throws', async () => {

@@ -37,6 +37,8 @@ export class MemoryTransport implements Transport {
   private readonly faults = new FaultListeners();
   private readonly limiter: InboundLimiter;
   private readonly deadlines: Deadlines;
+  /** Requests waiting for a reply: closing fails them at once, as a dropped connection would. */
+  private readonly pending = new Set<(error: Error) => void>();
 
   constructor(
     readonly nodeId: string,
@@ -115,14 +117,20 @@ export class MemoryTransport implements Transport {
     }
     const copy = payload.slice();
     return new Promise<Uint8Array>((resolve, reject) => {
+      const settle = (): boolean => this.pending.delete(fail) && timer.cancel();
+      const fail = (error: Error): void => {
+        if (settle()) reject(error);
+      };
       // The request's own epoch deadline, in the shared scheduler (no timer per request).
-      const timer = this.deadlines.at(deadline, () =>
+      const timer = this.deadlines.at(deadline, () => {
+        this.pending.delete(fail);
         reject(
           new TimeoutError(`No reply from node "${nodeId}" on "${topic}" by the deadline.`, {
             details: { nodeId, topic },
           }),
-        ),
-      );
+        );
+      });
+      this.pending.add(fail);
       // A node that crashed while working never answers: the caller times out (the deadline stays).
       const stillThere = (): boolean => this.network.nodes.get(nodeId) === node;
       queueMicrotask(() => {
@@ -130,11 +138,11 @@ export class MemoryTransport implements Transport {
           .then(() => responder(copy, { from: this.nodeId }))
           .then(
             (reply) => {
-              if (!stillThere() || !timer.cancel()) return;
+              if (!stillThere() || !settle()) return;
               resolve(reply.slice());
             },
             (error: unknown) => {
-              if (!stillThere() || !timer.cancel()) return;
+              if (!stillThere() || !settle()) return;
               reject(wireToError(errorToWire(error)));
             },
           );
@@ -172,6 +180,10 @@ export class MemoryTransport implements Transport {
 
   close(): void {
     this.closed = true;
+    const error = new BackendUnavailableError(
+      'The memory backend of this host closed before the reply came.',
+    );
+    for (const fail of [...this.pending]) fail(error);
     this.limiter.close();
   }
 
