@@ -105,6 +105,12 @@ export class LockProcess {
     this.child.kill('SIGCONT');
   }
 
+  /** kill -9: no release, no stop; its locks stay in Redis until their TTL runs out. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.gone;
+  }
+
   /** Stop the host gracefully (bounded), then make sure the process is gone. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
