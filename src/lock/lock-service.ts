@@ -4,7 +4,7 @@ import type { Codec } from '../codec/codec.js';
 import type { PluginScope } from '../context/plugin-scope.js';
 import { LockTimeoutError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
-import { randomId } from '../util/ids.js';
+import { createIdGenerator } from '../util/ids.js';
 import { HeldLock, type HeldLockEnv } from './held-lock.js';
 import { lockRequest, type LockRequest } from './lock-options.js';
 import type { Lock, LockService } from './types.js';
@@ -25,16 +25,18 @@ export function createLockService(
   report: (what: string, error: unknown) => void,
 ): LockService {
   const held: HeldLockEnv = { store: env.store, scope, report };
+  // Owner ids: the node id (unique in the cluster) and a random prefix plus a counter.
+  const nextOwner = createIdGenerator();
   return Object.freeze({
     acquire: async (resource: string, options?: Parameters<LockService['acquire']>[1]) => {
       const request = lockRequest(resource, options, true);
       scope.assertOpen(`lock.acquire("${request.resource}")`);
-      return new Waiter(env, held, request).run();
+      return new Waiter(env, held, request, nextOwner()).run();
     },
     tryAcquire: async (resource: string, options?: Parameters<LockService['tryAcquire']>[1]) => {
       const request = lockRequest(resource, options, false);
       scope.assertOpen(`lock.tryAcquire("${request.resource}")`);
-      return new Waiter(env, held, request).attempt();
+      return new Waiter(env, held, request, nextOwner()).attempt();
     },
   });
 }
@@ -54,8 +56,9 @@ class Waiter {
     private readonly env: LockEnv,
     private readonly held: HeldLockEnv,
     private readonly request: LockRequest,
+    id: string,
   ) {
-    this.owner = `${env.nodeId}:${randomId()}`;
+    this.owner = `${env.nodeId}:${id}`;
   }
 
   /** One attempt (no line): the lock, or null when busy. */
@@ -80,7 +83,9 @@ class Waiter {
         if (stop.aborted) throw stop.reason;
         if (watch === undefined && !watchFailed) {
           try {
-            watch = await this.env.store.watch(resource, () => {
+            watch = await this.env.store.watch(resource, (next) => {
+              // Another waiter's turn: keep sleeping (the fallback re-check still runs).
+              if (next !== undefined && next !== this.owner) return;
               this.notified = true;
               this.wake?.();
             });
