@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Grant, HistoryCommand } from './fixtures/lock-node.js';
-import { checkHistory, validity } from './history.js';
+import { checkHistory, smallestHandover } from './history.js';
 import { bounded, type LockProcess } from './lock-process.js';
 import {
   cleanUp,
@@ -116,7 +116,7 @@ describe(
         `${waits[waits.length >> 1]} / ${waits[Math.floor(waits.length * 0.99)]} / ${waits.at(-1)}`,
         'ms',
       );
-      const minGap = minimumHandover(grants);
+      const minGap = smallestHandover(grants);
       figure(t, 'smallest gap between one validity end and the next grant', minGap, 'ms');
       figure(t, 'overlaps / token inversions found', violations.length);
 
@@ -129,6 +129,9 @@ describe(
       assert.equal(stale[0]!.written, false, 'the frozen holder’s write was accepted');
       assert.equal(stale[0]!.lostBeforeRelease, true, 'its signal had not aborted');
       assert.equal(stale[0]!.releaseError, 'PB_LOCK_NOT_HELD');
+      // Its expiresAt was measured from before its granting request (it was never extended).
+      assert.ok(stale[0]!.expiresAt <= stale[0]!.grantedAt + TTL, 'expiresAt after grant + ttl');
+      assert.ok(stale[0]!.expiresAt >= stale[0]!.requestAt + TTL, 'expiresAt before request + ttl');
       // A holder whose lock was not lost always writes.
       const refusedLive = grants.filter(
         (g) => !g.written && !g.lostBeforeRelease && g.releaseError === undefined,
@@ -142,17 +145,3 @@ describe(
     });
   },
 );
-
-/** Smallest time between a grant's validity end and the next grant of that resource, ms. */
-function minimumHandover(grants: readonly Grant[]): number {
-  let smallest = Infinity;
-  for (const resource of RESOURCES) {
-    const ordered = grants
-      .filter((g) => g.resource === resource)
-      .sort((a, b) => a.grantedAt - b.grantedAt);
-    for (let i = 1; i < ordered.length; i++) {
-      smallest = Math.min(smallest, ordered[i]!.grantedAt - validity(ordered[i - 1]!).to);
-    }
-  }
-  return smallest;
-}

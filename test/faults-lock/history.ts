@@ -12,6 +12,22 @@ export const validity = (grant: Grant): { from: number; to: number } => ({
   to: Math.min(grant.expiresAt, grant.releaseAt),
 });
 
+/** Grants in the order they were made: by grant time, then token (two grants may share a ms). */
+export const inGrantOrder = (grants: readonly Grant[]): Grant[] =>
+  [...grants].sort((a, b) => a.grantedAt - b.grantedAt || a.token - b.token);
+
+/** Smallest time from one grant's validity end to the next grant of the same resource, ms. */
+export function smallestHandover(grants: readonly Grant[]): number {
+  let smallest = Infinity;
+  for (const resource of new Set(grants.map((g) => g.resource))) {
+    const ordered = inGrantOrder(grants.filter((g) => g.resource === resource));
+    for (let i = 1; i < ordered.length; i++) {
+      smallest = Math.min(smallest, ordered[i]!.grantedAt - validity(ordered[i - 1]!).to);
+    }
+  }
+  return smallest;
+}
+
 /**
  * The history check over every grant of every process: per resource, in grant order, no two
  * grants overlap in validity and every token exceeds the one before. All times are on one wall
@@ -26,7 +42,7 @@ export function checkHistory(grants: readonly Grant[]): Violation[] {
     byResource.set(grant.resource, list);
   }
   for (const [resource, list] of byResource) {
-    const ordered = [...list].sort((a, b) => a.grantedAt - b.grantedAt || a.token - b.token);
+    const ordered = inGrantOrder(list);
     for (let i = 1; i < ordered.length; i++) {
       const before = ordered[i - 1]!;
       const grant = ordered[i]!;
