@@ -2,12 +2,15 @@ import type { Logger } from 'pino';
 import type { LockStore, PortSubscription } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import type { PluginScope } from '../context/plugin-scope.js';
-import { LockTimeoutError } from '../errors/errors.js';
+import { isPlugboardError, LockTimeoutError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { createIdGenerator } from '../util/ids.js';
 import { HeldLock, type HeldLockEnv } from './held-lock.js';
 import { lockRequest, type LockRequest } from './lock-options.js';
 import type { Lock, LockService } from './types.js';
+
+/** Pause before trying again after the backend failed an attempt (it is reconnecting), ms. */
+const BACKEND_RETRY_MS = 100;
 
 /** What the runtime gives the block (one per host). */
 export interface LockEnv {
@@ -76,7 +79,17 @@ class Waiter {
     try {
       for (;;) {
         this.notified = false;
-        const outcome = await this.try();
+        let outcome: HeldLock | number;
+        try {
+          outcome = await this.try();
+        } catch (error) {
+          // The backend is away (a dropped connection, a restart): keep waiting, within the bound.
+          if (!isPlugboardError(error) || !error.retryable || stop.aborted) throw error;
+          const left = deadline - performance.now();
+          if (left <= 0) throw error;
+          await this.sleep(Math.min(retryInterval, left, BACKEND_RETRY_MS), stop);
+          continue;
+        }
         if (typeof outcome !== 'number') return outcome;
         const left = deadline - performance.now();
         if (left <= 0) throw this.timedOut();

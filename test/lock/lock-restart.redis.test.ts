@@ -36,6 +36,13 @@ describe('locks and a Redis restart without persistence', () => {
     const held = await context.lock.acquire('account:1', { ttl: 60_000 });
     const released = await context.lock.acquire('account:2', { ttl: 60_000 });
     await released.release();
+    const blocking = await context.lock.acquire('account:3', { ttl: 60_000 });
+    // A waiter whose next fallback re-check is 30 s away: the restart must not leave it hanging.
+    const waiting = context.lock.acquire('account:3', {
+      retryInterval: 30_000,
+      waitTimeout: 20_000,
+    });
+    waiting.catch(() => undefined); // awaited below; this only keeps an early failure handled
     const lost = once(held.signal, 'abort');
     await server.restart();
     // Well before the 60 s TTL: the reconnect made the holder ask, and Redis had nothing.
@@ -51,5 +58,12 @@ describe('locks and a Redis restart without persistence', () => {
     assert.ok(other.fencingToken > released.fencingToken);
     await again.release();
     await other.release();
+
+    // The waiter tried again once the connection was back, and Redis had no holder any more.
+    const granted = await waiting;
+    assert.ok(performance.now() - started < 15_000);
+    assert.ok(granted.fencingToken > blocking.fencingToken);
+    await granted.release();
+    await assert.rejects(blocking.release(), LockNotHeldError);
   });
 });
