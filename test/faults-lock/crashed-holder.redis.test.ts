@@ -6,26 +6,19 @@
  * served seconds late (at its wait deadline) instead of milliseconds; the tests allow 1 s.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { HeldInfo } from './fixtures/lock-node.js';
-import type { LockProcess } from './lock-process.js';
-import { cleanUp, figure, placeOn, SHARED_REDIS_URL, startLockProcesses } from './support.js';
+import { figure, useLockPair } from './support.js';
 
 /** How late after the holder's `expiresAt` a waiter may be served (measured: under 20 ms). */
 const SLACK_MS = 1000;
 const waiting = { ttl: 30_000, autoExtend: false, retryInterval: 20_000 } as const;
 
 describe('locks: a holder that never releases', { timeout: 60_000 }, () => {
-  const where = placeOn(SHARED_REDIS_URL, 'lock-crash');
-  let holder: LockProcess;
-  let waiter: LockProcess;
-
-  before(async () => {
-    [holder, waiter] = (await startLockProcesses(2, where, 'crash')) as [LockProcess, LockProcess];
-  });
-  after(() => cleanUp([holder, waiter], where.namespace));
+  const pair = useLockPair('lock-crash');
 
   it('one at a time: each waiter is served as the holder’s TTL runs out', async (t) => {
+    const { holder, rival: waiter } = pair;
     const late: string[] = [];
     let worst = 0;
     for (let round = 0; round < 20; round++) {
@@ -54,6 +47,7 @@ describe('locks: a holder that never releases', { timeout: 60_000 }, () => {
   });
 
   it('killed with SIGKILL holding 24 locks: every waiter is served as each TTL runs out', async (t) => {
+    const { holder, rival: waiter } = pair;
     // The locks run out one after another, 100 ms apart, from 300 ms on.
     const resources = Array.from({ length: 24 }, (_, i) => ({
       resource: `kill-${i}`,

@@ -6,11 +6,10 @@
  * refused.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { describe, it } from 'node:test';
 import type { HeldInfo } from './fixtures/lock-node.js';
-import { lostVia, type LockProcess } from './lock-process.js';
-import { cleanUp, figure, placeOn, startLockProcesses } from './support.js';
+import { lostVia } from './lock-process.js';
+import { figure, useLockPair } from './support.js';
 
 const TTL = 600;
 
@@ -18,26 +17,10 @@ describe(
   'locks: Redis frozen (SIGSTOP) while an auto-extended lock is held',
   { timeout: 60_000 },
   () => {
-    let server: RedisServer;
-    let where: ReturnType<typeof placeOn>;
-    let holder: LockProcess;
-    let rival: LockProcess;
-
-    before(async () => {
-      server = await startRedisServer();
-      where = { ...placeOn(server.url, 'lock-freeze'), operationTimeout: 1000 };
-      [holder, rival] = (await startLockProcesses(2, where, 'freeze')) as [
-        LockProcess,
-        LockProcess,
-      ];
-    });
-    after(async () => {
-      server?.resume();
-      await cleanUp([holder, rival], where.namespace);
-      await server?.stop();
-    });
+    const pair = useLockPair('lock-freeze', { ownServer: true, operationTimeout: 1000 });
 
     it('the holder counts it lost at its own expiry; after the thaw a higher token takes it', async (t) => {
+      const { holder, rival, server } = pair;
       const old = await holder.run<HeldInfo>({
         cmd: 'hold',
         id: 'job',

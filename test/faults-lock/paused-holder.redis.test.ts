@@ -6,32 +6,19 @@
  * one with it (whose extension timer cannot run while frozen).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { HeldInfo } from './fixtures/lock-node.js';
-import { lostVia, type LockProcess } from './lock-process.js';
-import {
-  cleanUp,
-  fenceState,
-  figure,
-  placeOn,
-  SHARED_REDIS_URL,
-  startLockProcesses,
-} from './support.js';
+import { lostVia } from './lock-process.js';
+import { fenceState, figure, useLockPair } from './support.js';
 
 const TTL = 500;
 const NOT_HELD = { code: 'PB_LOCK_NOT_HELD', name: 'LockNotHeldError' };
 
 describe('locks: a holder paused with SIGSTOP past its TTL', { timeout: 60_000 }, () => {
-  const where = placeOn(SHARED_REDIS_URL, 'lock-stop');
-  let holder: LockProcess;
-  let rival: LockProcess;
-
-  before(async () => {
-    [holder, rival] = (await startLockProcesses(2, where, 'stop')) as [LockProcess, LockProcess];
-  });
-  after(() => cleanUp([holder, rival], where.namespace));
+  const pair = useLockPair('lock-stop');
 
   it('loses the lock to a higher token; its write, release and extend are refused; its signal fires', async (t) => {
+    const { holder, rival, where } = pair;
     const plain = await holder.run<HeldInfo>({
       cmd: 'hold',
       id: 'plain',

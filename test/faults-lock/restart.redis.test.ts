@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { describe, it } from 'node:test';
 import type { HeldInfo, LockNodeCommand } from './fixtures/lock-node.js';
 import { lostVia, type LockProcess } from './lock-process.js';
-import { cleanUp, figure, placeOn, startLockProcesses } from './support.js';
+import { figure, useLockPair } from './support.js';
 
 const NOT_HELD = { code: 'PB_LOCK_NOT_HELD' };
 /** Errors of a backend that is reconnecting: the operation did not settle, try again. */
@@ -35,25 +34,10 @@ describe(
   'locks: Redis restarts without persistence while locks are held',
   { timeout: 60_000 },
   () => {
-    let server: RedisServer;
-    let where: ReturnType<typeof placeOn>;
-    let holder: LockProcess;
-    let rival: LockProcess;
-
-    before(async () => {
-      server = await startRedisServer();
-      where = { ...placeOn(server.url, 'lock-restart'), operationTimeout: 1000 };
-      [holder, rival] = (await startLockProcesses(2, where, 'restart')) as [
-        LockProcess,
-        LockProcess,
-      ];
-    });
-    after(async () => {
-      await cleanUp([holder, rival], where.namespace);
-      await server?.stop();
-    });
+    const pair = useLockPair('lock-restart', { ownServer: true, operationTimeout: 1000 });
 
     it('tells the holders they lost their locks; new tokens exceed all old ones', async (t) => {
+      const { holder, rival, server } = pair;
       const hold = (
         node: LockProcess,
         id: string,

@@ -2,8 +2,10 @@
  * Shared pieces of the lock fault tests: lock client processes on a namespace of their own,
  * the fenced resources they write to, and cleanup of the shared Redis.
  */
+import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
 import { SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { fenceKey } from './fixtures/lock-api.js';
 import type { LockNodeConfig } from './fixtures/lock-node.js';
 import { LockProcess } from './lock-process.js';
@@ -69,4 +71,60 @@ export async function deleteKeysOf(url: string, namespace: string): Promise<numb
 export async function cleanUp(processes: readonly LockProcess[], namespace: string): Promise<void> {
   await Promise.all(processes.map((node) => node.stop()));
   await deleteKeysOf(SHARED_REDIS_URL, namespace);
+}
+
+/** What {@link useLockPair} sets up for a `describe` block. */
+export interface LockPair {
+  readonly where: Omit<LockNodeConfig, 'nodeId'>;
+  /** The block's throwaway redis-server (only with `ownServer`). */
+  readonly server: RedisServer;
+  readonly holder: LockProcess;
+  readonly rival: LockProcess;
+}
+
+/**
+ * For the `describe` block it is called in: two lock processes (`holder`, `rival`) on a fresh
+ * namespace, on the shared Redis or (`ownServer`, for tests that freeze or restart it) on a
+ * throwaway server; all stopped and cleaned up after the block.
+ */
+export function useLockPair(
+  label: string,
+  options: { ownServer?: boolean; operationTimeout?: number } = {},
+): LockPair {
+  let server: RedisServer | undefined;
+  let where: LockPair['where'] | undefined;
+  let nodes: LockProcess[] = [];
+  before(async () => {
+    if (options.ownServer === true) server = await startRedisServer();
+    where = {
+      ...placeOn(server?.url ?? SHARED_REDIS_URL, label),
+      ...(options.operationTimeout === undefined
+        ? {}
+        : { operationTimeout: options.operationTimeout }),
+    };
+    nodes = await startLockProcesses(2, where, label);
+  });
+  after(async () => {
+    server?.resume();
+    if (where !== undefined) await cleanUp(nodes, where.namespace);
+    await server?.stop();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useLockPair: used outside its tests');
+    return value;
+  };
+  return {
+    get where() {
+      return ready(where);
+    },
+    get server() {
+      return ready(server);
+    },
+    get holder() {
+      return ready(nodes[0]);
+    },
+    get rival() {
+      return ready(nodes[1]);
+    },
+  };
 }
