@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HeldInfo } from './fixtures/lock-node.js';
 import { figure, useLockPair } from './support.js';
 
 /** How late after the holder's `expiresAt` a waiter may be served (measured: under 20 ms). */
@@ -23,20 +22,8 @@ describe('locks: a holder that never releases', { timeout: 60_000 }, () => {
     let worst = 0;
     for (let round = 0; round < 20; round++) {
       const resource = `seq-${round}`;
-      const held = await holder.run<HeldInfo>({
-        cmd: 'hold',
-        id: resource,
-        resource,
-        ttl: 150,
-        autoExtend: false,
-      });
-      const got = await waiter.run<HeldInfo>({
-        cmd: 'hold',
-        id: resource,
-        resource,
-        ...waiting,
-        waitTimeout: 1500,
-      });
+      const held = await holder.hold(resource, resource, { ttl: 150, autoExtend: false });
+      const got = await waiter.hold(resource, resource, { ...waiting, waitTimeout: 1500 });
       const delay = got.grantedAt - held.expiresAt;
       worst = Math.max(worst, delay);
       if (delay > SLACK_MS) late.push(`${resource}: served ${delay} ms after the holder's expiry`);
@@ -55,17 +42,11 @@ describe('locks: a holder that never releases', { timeout: 60_000 }, () => {
     }));
     const held = await Promise.all(
       resources.map(({ resource, ttl }) =>
-        holder.run<HeldInfo>({ cmd: 'hold', id: resource, resource, ttl, autoExtend: false }),
+        holder.hold(resource, resource, { ttl, autoExtend: false }),
       ),
     );
     const waits = resources.map(({ resource, ttl }) =>
-      waiter.run<HeldInfo>({
-        cmd: 'hold',
-        id: resource,
-        resource,
-        ...waiting,
-        waitTimeout: ttl + 3000,
-      }),
+      waiter.hold(resource, resource, { ...waiting, waitTimeout: ttl + 3000 }),
     );
     await holder.kill();
     const got = await Promise.all(waits);

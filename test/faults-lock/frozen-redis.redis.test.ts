@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HeldInfo } from './fixtures/lock-node.js';
 import { lostVia } from './lock-process.js';
 import { figure, useLockPair } from './support.js';
 
@@ -21,13 +20,7 @@ describe(
 
     it('the holder counts it lost at its own expiry; after the thaw a higher token takes it', async (t) => {
       const { holder, rival, server } = pair;
-      const old = await holder.run<HeldInfo>({
-        cmd: 'hold',
-        id: 'job',
-        resource: 'job',
-        ttl: TTL,
-        autoExtend: true,
-      });
+      const old = await holder.hold('job', 'job', { ttl: TTL, autoExtend: true });
       assert.equal(await holder.run({ cmd: 'write', id: 'job' }), true);
       const frozenAt = Date.now();
       server.pause();
@@ -51,10 +44,7 @@ describe(
       }
       const thawedAt = Date.now();
       figure(t, 'Redis frozen for', thawedAt - frozenAt, 'ms');
-      const fresh = await rival.run<HeldInfo>({
-        cmd: 'hold',
-        id: 'job',
-        resource: 'job',
+      const fresh = await rival.hold('job', 'job', {
         ttl: 5000,
         autoExtend: false,
         waitTimeout: 10_000,

@@ -1,6 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LockNodeCommand, LockNodeConfig, LockNodeReport } from './fixtures/lock-node.js';
+import type {
+  HeldInfo,
+  LockNodeCommand,
+  LockNodeConfig,
+  LockNodeReport,
+} from './fixtures/lock-node.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/lock-node.ts', import.meta.url));
 
@@ -68,6 +73,16 @@ export class LockProcess {
     });
     this.child.send({ id, command });
     return bounded(reply, ms, `${this.nodeId}: reply to ${command.cmd}`);
+  }
+
+  /** Acquire `resource` in the child and keep the lock there as `id` (see the `hold` command). */
+  hold(
+    id: string,
+    resource: string,
+    options: Omit<Extract<LockNodeCommand, { cmd: 'hold' }>, 'cmd' | 'id' | 'resource'>,
+    ms?: number,
+  ): Promise<HeldInfo> {
+    return this.run<HeldInfo>({ cmd: 'hold', id, resource, ...options }, ms);
   }
 
   /** The first event (already sent or still to come) that `match` accepts, within `ms`. */

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HeldInfo } from './fixtures/lock-node.js';
 import { lostVia } from './lock-process.js';
 import { fenceState, figure, useLockPair } from './support.js';
 
@@ -19,20 +18,8 @@ describe('locks: a holder paused with SIGSTOP past its TTL', { timeout: 60_000 }
 
   it('loses the lock to a higher token; its write, release and extend are refused; its signal fires', async (t) => {
     const { holder, rival, where } = pair;
-    const plain = await holder.run<HeldInfo>({
-      cmd: 'hold',
-      id: 'plain',
-      resource: 'ledger',
-      ttl: TTL,
-      autoExtend: false,
-    });
-    const auto = await holder.run<HeldInfo>({
-      cmd: 'hold',
-      id: 'auto',
-      resource: 'journal',
-      ttl: TTL,
-      autoExtend: true,
-    });
+    const plain = await holder.hold('plain', 'ledger', { ttl: TTL, autoExtend: false });
+    const auto = await holder.hold('auto', 'journal', { ttl: TTL, autoExtend: true });
     assert.equal(await holder.run({ cmd: 'write', id: 'plain' }), true, 'a fresh holder writes');
     assert.equal(await holder.run({ cmd: 'write', id: 'auto' }), true);
 
@@ -41,22 +28,8 @@ describe('locks: a holder paused with SIGSTOP past its TTL', { timeout: 60_000 }
     const whileFrozen = async (): Promise<number> => {
       // The rival waits in line; it gets each lock once the frozen holder's TTL has run out.
       const [ledger, journal] = await Promise.all([
-        rival.run<HeldInfo>({
-          cmd: 'hold',
-          id: 'ledger',
-          resource: 'ledger',
-          ttl: 10_000,
-          autoExtend: false,
-          waitTimeout: 10_000,
-        }),
-        rival.run<HeldInfo>({
-          cmd: 'hold',
-          id: 'journal',
-          resource: 'journal',
-          ttl: 10_000,
-          autoExtend: false,
-          waitTimeout: 10_000,
-        }),
+        rival.hold('ledger', 'ledger', { ttl: 10_000, autoExtend: false, waitTimeout: 10_000 }),
+        rival.hold('journal', 'journal', { ttl: 10_000, autoExtend: false, waitTimeout: 10_000 }),
       ]);
       figure(t, 'rival granted the plain lock after the freeze', ledger.grantedAt - frozenAt, 'ms');
       figure(
