@@ -140,5 +140,34 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
       await sub.close();
       token(await a.locks.acquire(r, 'second', LONG, LONG));
     });
+
+    it('wakes the next waiter when the head of the line takes the lock (it must learn the new TTL)', async () => {
+      const heard: string[] = [];
+      let wake: () => void = () => undefined;
+      const sub = await b.locks.watch(r, (next) => {
+        if (next !== undefined) heard.push(next);
+        wake();
+      });
+      const woken = (count: number): Promise<unknown> =>
+        Promise.race([
+          new Promise<void>((resolve) => {
+            wake = () => heard.length >= count && resolve();
+            wake();
+          }),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
+        ]);
+      token(await a.locks.acquire(r, 'holder', LONG, 0));
+      refused(await b.locks.acquire(r, 'first', LONG, LONG));
+      refused(await a.locks.acquire(r, 'second', LONG, LONG));
+      assert.equal(await a.locks.release(r, 'holder'), true);
+      await woken(1);
+      token(await b.locks.acquire(r, 'first', 200, LONG));
+      await woken(2);
+      assert.deepEqual(heard, ['first', 'second']);
+      const attempt = await a.locks.acquire(r, 'second', LONG, LONG);
+      assert.equal(attempt.granted, false);
+      assert.ok(!attempt.granted && attempt.holderTtlMs <= 200, "the new holder's TTL");
+      await sub.close();
+    });
   });
 }

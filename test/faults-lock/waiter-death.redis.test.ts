@@ -60,13 +60,11 @@ describe('locks: a waiter killed in line, a holder stopped', { timeout: 60_000 }
     await next.run({ cmd: 'release', id: 'w' });
   });
 
-  // F2 in the lock-proof findings: a lock granted from the line whose new holder dies at once
-  // holds up the next waiter until that waiter's own retryInterval, not the new holder's TTL:
-  // the next waiter last heard the old holder's remaining TTL (20 s), and the release wakes
-  // only the head of the line. Remove `todo` once the lock re-checks sooner.
+  // A lock granted from the line whose new holder dies at once: the next waiter last heard the
+  // old holder's remaining TTL (20 s), so the grant itself must wake it to learn the new one's,
+  // or it sleeps its whole retryInterval.
   it(
     'a lock handed down the line to a holder that dies: the next waiter is served as its TTL runs out',
-    { todo: 'F2: served a retryInterval late (lock-proof findings)' },
     async (t) => {
       const [holder, , next, relay] = nodes as [LockProcess, LockProcess, LockProcess, LockProcess];
       await holder.hold('h', 'relay', { ttl: 20_000, autoExtend: false });

@@ -111,10 +111,12 @@ export class MemoryLockStore implements LockStore {
       entry = { owner: undefined, expiresAt: 0, token: 0, line: new Map() };
       this.state.created(resource, entry);
     }
-    entry.line.delete(owner);
+    // Taken from the line: the waiter now first in it learns the new holder's TTL.
+    const fromLine = entry.line.delete(owner);
     entry.owner = owner;
     entry.expiresAt = now + ttlMs;
     entry.token = this.state.nextToken();
+    if (fromLine) this.state.notify(resource, entry);
     return Promise.resolve({ granted: true, fencingToken: entry.token });
   }
 

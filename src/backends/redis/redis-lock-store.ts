@@ -58,7 +58,7 @@ export class RedisLockStore implements LockStore {
       'acquireLock',
       `acquire lock ${resource}`,
       [k.owner, k.fence, k.line, k.lineDeadlines],
-      [owner, ttlMs, lineMs, FENCE_KEEP_MS],
+      [owner, ttlMs, lineMs, FENCE_KEEP_MS, k.notify],
     )) as [number, number];
     return reply[0] === 1
       ? { granted: true, fencingToken: Number(reply[1]) }

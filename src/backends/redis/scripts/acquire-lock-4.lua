@@ -17,6 +17,11 @@
   ARGV[2]  TTL, ms (>= 1)
   ARGV[3]  line time, ms (0: do not wait in line)
   ARGV[4]  how long the last token outlives the lock, ms
+  ARGV[5]  wake-up channel of the resource
+
+  A grant taken from the line wakes the waiter now first in it: it last heard the previous
+  holder's TTL, and must learn the new holder's (or it would sleep its whole retry interval
+  should the new holder die without releasing).
 
   Returns  {1, token}        granted
            {0, holderTtlMs}  not granted: the longest the holder (or the line's head) keeps it
@@ -81,6 +86,10 @@ end
 if head then
   redis.call('ZREM', KEYS[3], owner)
   redis.call('ZREM', KEYS[4], owner)
+  local following = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  if following then
+    redis.call('PUBLISH', ARGV[5], following)
+  end
 end
 local token = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now_us)
 redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', ttl + tonumber(ARGV[4]))
