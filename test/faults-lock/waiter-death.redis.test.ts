@@ -63,39 +63,36 @@ describe('locks: a waiter killed in line, a holder stopped', { timeout: 60_000 }
   // A lock granted from the line whose new holder dies at once: the next waiter last heard the
   // old holder's remaining TTL (20 s), so the grant itself must wake it to learn the new one's,
   // or it sleeps its whole retryInterval.
-  it(
-    'a lock handed down the line to a holder that dies: the next waiter is served as its TTL runs out',
-    async (t) => {
-      const [holder, , next, relay] = nodes as [LockProcess, LockProcess, LockProcess, LockProcess];
-      await holder.hold('h', 'relay', { ttl: 20_000, autoExtend: false });
-      const handedDown = relay.hold('r', 'relay', {
-        ttl: 300,
-        autoExtend: false,
-        waitTimeout: 15_000,
-      });
-      await until(async () => (await inLine('relay')) === 1, 5000, 'the first waiter in line');
-      const served = next.hold('n', 'relay', {
-        ttl: 5000,
-        autoExtend: false,
-        waitTimeout: 15_000,
-        retryInterval: 3000,
-      });
-      await until(async () => (await inLine('relay')) === 2, 5000, 'the second waiter in line');
-      await holder.run({ cmd: 'release', id: 'h' });
-      const dead = await handedDown;
-      await relay.kill(); // holds the lock for 300 ms more, and never releases it
-      const got = await served;
-      const late = got.grantedAt - dead.expiresAt;
-      figure(
-        t,
-        'next waiter served after the dead relay’s expiresAt (its retryInterval 3 s)',
-        late,
-        'ms',
-      );
-      assert.ok(got.token > dead.token);
-      assert.ok(late <= 1000, `served ${late} ms after the relay's lock ran out`);
-    },
-  );
+  it('a lock handed down the line to a holder that dies: the next waiter is served as its TTL runs out', async (t) => {
+    const [holder, , next, relay] = nodes as [LockProcess, LockProcess, LockProcess, LockProcess];
+    await holder.hold('h', 'relay', { ttl: 20_000, autoExtend: false });
+    const handedDown = relay.hold('r', 'relay', {
+      ttl: 300,
+      autoExtend: false,
+      waitTimeout: 15_000,
+    });
+    await until(async () => (await inLine('relay')) === 1, 5000, 'the first waiter in line');
+    const served = next.hold('n', 'relay', {
+      ttl: 5000,
+      autoExtend: false,
+      waitTimeout: 15_000,
+      retryInterval: 3000,
+    });
+    await until(async () => (await inLine('relay')) === 2, 5000, 'the second waiter in line');
+    await holder.run({ cmd: 'release', id: 'h' });
+    const dead = await handedDown;
+    await relay.kill(); // holds the lock for 300 ms more, and never releases it
+    const got = await served;
+    const late = got.grantedAt - dead.expiresAt;
+    figure(
+      t,
+      'next waiter served after the dead relay’s expiresAt (its retryInterval 3 s)',
+      late,
+      'ms',
+    );
+    assert.ok(got.token > dead.token);
+    assert.ok(late <= 1000, `served ${late} ms after the relay's lock ran out`);
+  });
 
   it('a holder whose host stops releases its lock at once', async (t) => {
     const [holder, , next] = nodes as [LockProcess, LockProcess, LockProcess];
