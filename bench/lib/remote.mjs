@@ -138,11 +138,12 @@ async function deleteMatching(patterns, what) {
 
 /**
  * Key cleanup: delete every key of `namespace`. Namespace-wide keys start with `{<namespace>}`,
- * a queue's keys with `{<namespace>:q:<queue>}` (a hash tag per queue). Never FLUSHDB: the
- * server is shared.
+ * a queue's or lock's keys with `{<namespace>:q:<queue>}` / `{<namespace>:l:<resource>}` (a hash
+ * tag each), cache keys with `<namespace>:c:` (no tag: each hashes on its own name). Never
+ * FLUSHDB: the server is shared.
  */
 export const deleteNamespaceKeys = (namespace) =>
-  deleteMatching([`{${namespace}}*`, `{${namespace}:*`], 'cleanup');
+  deleteMatching([`{${namespace}}*`, `{${namespace}:*`, `${namespace}:*`], 'cleanup');
 
 /** A key prefix for another library's keys (`<prefix>:...`), unique like a namespace. */
 export const uniquePrefix = (library) => `${uniqueNamespace()}-${library}`;

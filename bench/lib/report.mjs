@@ -41,14 +41,14 @@ function summarizeVariant(v, runs = []) {
 
 /**
  * Median over rounds of ops(a) / ops(b), both measured in the same round (with
- * `metric: 'p50'`, of p50 latency(a) / p50 latency(b) instead; with a workload's metric key, of
+ * `metric: 'p50'` or `'p99'`, of that latency(a) / latency(b) instead; with a workload's metric key, of
  * that metric). Without `b`: the median of a's own metric over its runs (an absolute figure,
  * in the metric's unit).
  */
 function summarizeComparison(c, runs, metrics) {
   const value =
-    c.metric === 'p50'
-      ? (r) => r.latency?.p50Us
+    c.metric === 'p50' || c.metric === 'p99'
+      ? (r) => r.latency?.[`${c.metric}Us`]
       : c.metric
         ? (r) => metricValue(r, c.metric)
         : (r) => r.opsPerSec;
