@@ -71,6 +71,7 @@ export type {
   WaitedEvent,
   WaitForOptions,
 } from './bus/types.js';
+export type { AcquireOptions, Lock, LockService, TryAcquireOptions } from './lock/types.js';
 export type {
   CallOptions,
   Registration,

@@ -504,6 +504,8 @@ export interface LockStore {
    * Grant `resource` to `owner` for `ttlMs` when it is free and `owner` is first in its line (or
    * the line is empty). When not granted and `lineMs > 0`, `owner` joins the line (or keeps its
    * place) for `lineMs`: each attempt renews it; a waiter that stops trying drops out.
+   * An `owner` that already holds the lock gets its token again and a fresh `ttlMs` (a retried
+   * attempt whose reply was lost). Tokens are `max(previous + 1, backend clock in µs)`.
    */
   acquire(resource: string, owner: string, ttlMs: number, lineMs: number): Promise<LockAttempt>;
   /** Leave the line without the lock (the waiter gave up). */

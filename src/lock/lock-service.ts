@@ -1,11 +1,15 @@
 import type { Logger } from 'pino';
-import type { LockStore } from '../backends/ports.js';
+import type { LockStore, PortSubscription } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import type { PluginScope } from '../context/plugin-scope.js';
+import { LockTimeoutError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
-import type { LockService } from './types.js';
+import { randomId } from '../util/ids.js';
+import { HeldLock, type HeldLockEnv } from './held-lock.js';
+import { lockRequest, type LockRequest } from './lock-options.js';
+import type { Lock, LockService } from './types.js';
 
-/** What the runtime gives the block (one per host). BASE DRAFT: the helper owns this file. */
+/** What the runtime gives the block (one per host). */
 export interface LockEnv {
   store: LockStore;
   codec: Codec;
@@ -14,14 +18,153 @@ export interface LockEnv {
   nodeId: string;
 }
 
-/** `context.lock` for one plugin. BASE STUB. */
+/** `context.lock` for one plugin. */
 export function createLockService(
   env: LockEnv,
   scope: PluginScope,
   report: (what: string, error: unknown) => void,
 ): LockService {
-  void env;
-  void scope;
-  void report;
-  return {};
+  const held: HeldLockEnv = { store: env.store, scope, report };
+  return Object.freeze({
+    acquire: async (resource: string, options?: Parameters<LockService['acquire']>[1]) => {
+      const request = lockRequest(resource, options, true);
+      scope.assertOpen(`lock.acquire("${request.resource}")`);
+      return new Waiter(env, held, request).run();
+    },
+    tryAcquire: async (resource: string, options?: Parameters<LockService['tryAcquire']>[1]) => {
+      const request = lockRequest(resource, options, false);
+      scope.assertOpen(`lock.tryAcquire("${request.resource}")`);
+      return new Waiter(env, held, request).attempt();
+    },
+  });
+}
+
+/**
+ * One acquire: attempts until granted, each renewing the waiter's place in the resource's line.
+ * Between attempts it sleeps until the resource's wake-up (a release), or
+ * `min(retryInterval, the holder's remaining TTL)` should a wake-up be lost, bounded by
+ * `waitTimeout` and the plugin's stop.
+ */
+class Waiter {
+  private readonly owner: string;
+  private notified = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly env: LockEnv,
+    private readonly held: HeldLockEnv,
+    private readonly request: LockRequest,
+  ) {
+    this.owner = `${env.nodeId}:${randomId()}`;
+  }
+
+  /** One attempt (no line): the lock, or null when busy. */
+  async attempt(): Promise<Lock | null> {
+    const outcome = await this.try();
+    return typeof outcome === 'number' ? null : outcome;
+  }
+
+  async run(): Promise<Lock> {
+    const { resource, waitTimeout, retryInterval, lineMs } = this.request;
+    const deadline = performance.now() + waitTimeout;
+    const stop = this.held.scope.controller.signal;
+    let watch: PortSubscription | undefined;
+    let watchFailed = false;
+    try {
+      for (;;) {
+        this.notified = false;
+        const outcome = await this.try();
+        if (typeof outcome !== 'number') return outcome;
+        const left = deadline - performance.now();
+        if (left <= 0) throw this.timedOut();
+        if (stop.aborted) throw stop.reason;
+        if (watch === undefined && !watchFailed) {
+          try {
+            watch = await this.env.store.watch(resource, () => {
+              this.notified = true;
+              this.wake?.();
+            });
+          } catch (error) {
+            // Without wake-ups the waiter still re-checks every retryInterval.
+            watchFailed = true;
+            this.held.report('watch', error);
+          }
+          // Try again at once: a release before the subscription took effect was not heard.
+          continue;
+        }
+        if (this.notified) continue;
+        await this.sleep(Math.min(retryInterval, outcome, left), stop);
+      }
+    } catch (error) {
+      if (lineMs > 0)
+        this.env.store.leave(resource, this.owner).catch((e: unknown) => {
+          this.env.logger.debug({ err: e, resource }, 'could not leave a lock line');
+        });
+      throw error;
+    } finally {
+      if (watch !== undefined)
+        watch.close().catch((e: unknown) => {
+          this.env.logger.debug({ err: e, resource }, 'could not close a lock watch');
+        });
+    }
+  }
+
+  /** The lock, or how long the holder may keep it (ms). */
+  private async try(): Promise<HeldLock | number> {
+    const { resource, ttl, lineMs, autoExtend } = this.request;
+    const sentAt = performance.now();
+    const sentAtWall = Date.now();
+    let attempt;
+    try {
+      attempt = await this.env.store.acquire(resource, this.owner, ttl, lineMs);
+    } catch (error) {
+      // The outcome is unknown: should it have been granted, give it back.
+      this.release();
+      throw error;
+    }
+    if (!attempt.granted) return attempt.holderTtlMs;
+    const stop = this.held.scope.controller.signal;
+    if (stop.aborted) {
+      this.release();
+      throw stop.reason;
+    }
+    const grant = { resource, owner: this.owner, fencingToken: attempt.fencingToken, ttl };
+    return new HeldLock(this.held, { ...grant, autoExtend, sentAt, sentAtWall });
+  }
+
+  private sleep(ms: number, stop: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', aborted);
+        this.wake = undefined;
+      };
+      const aborted = (): void => {
+        done();
+        reject(stop.reason as Error);
+      };
+      // Cleared on wake-up; it keeps the process alive only while someone waits (like a call).
+      const timer = setTimeout(() => {
+        done();
+        resolve();
+      }, ms);
+      this.wake = () => {
+        done();
+        resolve();
+      };
+      stop.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  private release(): void {
+    this.env.store.release(this.request.resource, this.owner).catch(() => undefined);
+  }
+
+  private timedOut(): LockTimeoutError {
+    const { resource, waitTimeout } = this.request;
+    return new LockTimeoutError(
+      `Could not acquire lock "${resource}" within ${waitTimeout} ms: another holder kept it.`,
+      { details: { resource, waitTimeout } },
+    );
+  }
 }

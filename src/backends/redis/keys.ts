@@ -33,6 +33,11 @@
  * | `{ns:q:<queue>}:epoch`        | STRING  | when the queue's dedup memory began (Redis TIME, µs)    |
  * | `{ns:q:<queue>}:dd:<key>`     | STRING  | `<epoch>:<id>` of the first message with a dedup key (PX) |
  * | `{ns:q:<queue>}:qn` (channel) | pub/sub | "something to claim" wake-ups of one queue              |
+ * | `{ns:l:<res>}:o`              | STRING  | owner id of the lock's holder (PX = the lock's TTL)     |
+ * | `{ns:l:<res>}:f`              | STRING  | last fencing token issued (PX = TTL + one day)          |
+ * | `{ns:l:<res>}:q`              | ZSET    | waiting owner → arrival (Redis TIME, µs): the FIFO line |
+ * | `{ns:l:<res>}:d`              | ZSET    | waiting owner → when its place lapses (epoch ms)        |
+ * | `{ns:l:<res>}:ln` (channel)   | pub/sub | "the lock may be free" wake-ups of one resource         |
  *
  * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
  * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
@@ -77,6 +82,17 @@ export interface RedisKeys {
   readonly bindingsChannel: string;
   /** What every queue's hash tag starts with (`{ns:q:`). */
   readonly queuePrefix: string;
+  /** The keys of one lock resource. */
+  lock(resource: string): LockKeys;
+}
+
+/** Keys and wake-up channel of one lock resource (see the table in {@link RedisKeys}). */
+export interface LockKeys {
+  readonly owner: string;
+  readonly fence: string;
+  readonly line: string;
+  readonly lineDeadlines: string;
+  readonly notify: string;
 }
 
 /** Keys and wake-up channel of one durable queue (see the table in {@link RedisKeys}). */
@@ -122,6 +138,7 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
   const inboxPrefix = `${channels}n:`;
   const queuePrefix = `{${namespace}:q:`;
   const notifyName = db === 0 ? 'qn' : `db${db}:qn`;
+  const lockNotifyName = db === 0 ? 'ln' : `db${db}:ln`;
   return {
     prefix,
     nodes: `${prefix}nodes`,
@@ -137,6 +154,17 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     bindings: `${prefix}bindings`,
     bindingsChannel: `${prefix}bc`,
     queuePrefix,
+    lock: (resource) => {
+      // Resource names never hold `{` or `}` (see the lock facade's validation).
+      const base = `{${namespace}:l:${resource}}:`;
+      return {
+        owner: `${base}o`,
+        fence: `${base}f`,
+        line: `${base}q`,
+        lineDeadlines: `${base}d`,
+        notify: base + lockNotifyName,
+      };
+    },
     queue: (name) => {
       const base = `${queuePrefix}${name}}:`;
       const keys = {

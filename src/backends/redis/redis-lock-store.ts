@@ -1,29 +1,133 @@
-import type { LockStore } from '../ports.js';
+import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import type { LockAttempt, LockStore, PortSubscription } from '../ports.js';
+import type { LockKeys } from './keys.js';
+import { evalScript, type ScriptName } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 
-/** BASE STUB: replaced by the issue-9 helper that owns it. */
+/**
+ * How long a resource's last fencing token outlives its lock, ms: long enough that a holder
+ * that never came back is long gone; after it, Redis TIME alone exceeds every earlier token.
+ */
+export const FENCE_KEEP_MS = 24 * 60 * 60 * 1000;
+
+/** Key names of this many resources are kept ready (a cache; the names are cheap to rebuild). */
+const KEY_CACHE_SIZE = 1024;
+
+/**
+ * {@link LockStore} on Redis: one atomic script per transition over the keys of one resource
+ * (all under the hash tag `{<ns>:l:<resource>}`, so one slot on a Cluster), wake-ups on a
+ * per-resource channel through the backend's {@link SubscriptionHub}.
+ */
 export class RedisLockStore implements LockStore {
-  constructor(readonly deps: RedisStoreDeps) {}
+  private closed = false;
+  private readonly keyCache = new Map<string, LockKeys>();
+  /** Active watch listeners: woken when the subscriber connection drops (a wake-up may be lost). */
+  private readonly listeners = new Set<() => void>();
 
-  acquire(): never {
-    throw new Error('TODO(issue 9): LockStore.acquire');
+  constructor(readonly deps: RedisStoreDeps) {
+    deps.hub.onLost(() => {
+      for (const listener of [...this.listeners]) queueMicrotask(listener);
+    });
   }
 
-  leave(): never {
-    throw new Error('TODO(issue 9): LockStore.leave');
+  async acquire(
+    resource: string,
+    owner: string,
+    ttlMs: number,
+    lineMs: number,
+  ): Promise<LockAttempt> {
+    const k = this.lockKeys(resource);
+    const reply = (await this.script(
+      'acquireLock',
+      `acquire lock ${resource}`,
+      [k.owner, k.fence, k.line, k.lineDeadlines],
+      [owner, ttlMs, lineMs, FENCE_KEEP_MS],
+    )) as [number, number];
+    return reply[0] === 1
+      ? { granted: true, fencingToken: Number(reply[1]) }
+      : { granted: false, holderTtlMs: Number(reply[1]) };
   }
 
-  release(): never {
-    throw new Error('TODO(issue 9): LockStore.release');
+  async leave(resource: string, owner: string): Promise<void> {
+    const k = this.lockKeys(resource);
+    await this.script(
+      'leaveLockLine',
+      `leave the line of lock ${resource}`,
+      [k.line, k.lineDeadlines, k.owner],
+      [owner, k.notify],
+    );
   }
 
-  extend(): never {
-    throw new Error('TODO(issue 9): LockStore.extend');
+  async release(resource: string, owner: string): Promise<boolean> {
+    const k = this.lockKeys(resource);
+    const done = await this.script(
+      'releaseLock',
+      `release lock ${resource}`,
+      [k.owner, k.line, k.fence],
+      [owner, k.notify, FENCE_KEEP_MS],
+    );
+    return done === 1;
   }
 
-  watch(): never {
-    throw new Error('TODO(issue 9): LockStore.watch');
+  async extend(resource: string, owner: string, ttlMs: number): Promise<boolean> {
+    const k = this.lockKeys(resource);
+    const done = await this.script(
+      'extendLock',
+      `extend lock ${resource}`,
+      [k.owner, k.fence],
+      [owner, ttlMs, FENCE_KEEP_MS],
+    );
+    return done === 1;
   }
 
-  close(): void {}
+  async watch(resource: string, listener: () => void): Promise<PortSubscription> {
+    const k = this.lockKeys(resource);
+    const entry = (): void => listener();
+    const remove = await this.deps.hub.add(k.notify, entry);
+    this.listeners.add(entry);
+    return {
+      close: () => {
+        this.listeners.delete(entry);
+        return remove();
+      },
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.listeners.clear();
+  }
+
+  private script(
+    name: ScriptName,
+    what: string,
+    keys: string[],
+    args: (string | number)[],
+  ): Promise<unknown> {
+    if (this.closed)
+      return Promise.reject(
+        new BackendUnavailableError('The Redis backend of this host is closed.', {
+          details: { sent: false },
+        }),
+      );
+    const script = this.deps.scripts[name];
+    return this.deps.runner.run(what, (client, caller) =>
+      evalScript(client, script, keys, args, caller),
+    );
+  }
+
+  private lockKeys(resource: string): LockKeys {
+    let k = this.keyCache.get(resource);
+    if (k !== undefined) return k;
+    // A `{` or `}` would change the hash tag, and so the slot, of the resource's keys.
+    if (resource === '' || /[{}]/.test(resource) || Buffer.byteLength(resource) > 1024) {
+      throw new ValidationError(
+        `A lock resource must be 1 to 1024 bytes without "{" or "}", got "${resource.slice(0, 64)}".`,
+        { details: { field: 'resource' } },
+      );
+    }
+    if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+    this.keyCache.set(resource, (k = this.deps.keys.lock(resource)));
+    return k;
+  }
 }

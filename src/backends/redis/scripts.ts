@@ -38,6 +38,10 @@ const SCRIPT_FILES = {
   retryDeadLetters: 'retry-dead-letters-4.lua',
   purgeDeadLetters: 'purge-dead-letters-4.lua',
   repairQueueKeys: 'repair-queue-keys-9.lua',
+  acquireLock: 'acquire-lock-4.lua',
+  releaseLock: 'release-lock-3.lua',
+  extendLock: 'extend-lock-2.lua',
+  leaveLockLine: 'leave-lock-line-3.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

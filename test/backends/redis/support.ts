@@ -53,7 +53,7 @@ export async function deleteNamespace(url: string, namespace: string): Promise<v
   try {
     await client.connect();
     // Namespace-wide keys, then every queue's keys (their own hash tag, `{ns:q:<queue>}`).
-    for (const match of [`{${namespace}}:*`, `{${namespace}:q:*`]) {
+    for (const match of [`{${namespace}}:*`, `{${namespace}:q:*`, `{${namespace}:l:*`]) {
       let cursor = '0';
       do {
         const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 500);

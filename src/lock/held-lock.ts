@@ -1,0 +1,196 @@
+import type { LockStore } from '../backends/ports.js';
+import type { PluginScope, Releasable } from '../context/plugin-scope.js';
+import { LockNotHeldError } from '../errors/errors.js';
+import { duration } from './lock-options.js';
+import type { Lock } from './types.js';
+
+/** What a held lock needs from its service. */
+export interface HeldLockEnv {
+  readonly store: LockStore;
+  readonly scope: PluginScope;
+  readonly report: (what: string, error: unknown) => void;
+}
+
+/** The grant a {@link HeldLock} starts from. */
+export interface Grant {
+  readonly resource: string;
+  readonly owner: string;
+  readonly fencingToken: number;
+  readonly ttl: number;
+  readonly autoExtend: boolean;
+  /** Monotonic (`performance.now()`) and wall clock, both read before the acquire request. */
+  readonly sentAt: number;
+  readonly sentAtWall: number;
+}
+
+type State = 'held' | 'released' | 'lost';
+
+/**
+ * A lock this plugin holds. It counts as lost (signal aborted, `onLost` listeners called) at
+ * its local expiry unless extended first: the expiry is measured from clocks read before the
+ * request that set it, so the backend's own expiry is never earlier. Held locks are
+ * {@link Releasable}: a stopping plugin releases them.
+ */
+export class HeldLock implements Lock, Releasable {
+  readonly kind = 'lock' as const;
+  readonly resource: string;
+  readonly fencingToken: number;
+  private readonly owner: string;
+  private readonly ttl: number;
+  private readonly controller = new AbortController();
+  private readonly listeners = new Set<(error: Error) => void>();
+  private state: State = 'held';
+  private expiry: NodeJS.Timeout | undefined;
+  private renewal: NodeJS.Timeout | undefined;
+  private wallExpiry: number;
+
+  constructor(
+    private readonly env: HeldLockEnv,
+    grant: Grant,
+  ) {
+    this.resource = grant.resource;
+    this.fencingToken = grant.fencingToken;
+    this.owner = grant.owner;
+    this.ttl = grant.ttl;
+    this.wallExpiry = grant.sentAtWall + grant.ttl;
+    this.armExpiry(grant.sentAt + grant.ttl);
+    if (grant.autoExtend) this.scheduleRenewal();
+    env.scope.hold(this);
+  }
+
+  get expiresAt(): number {
+    return this.wallExpiry;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  onLost(listener: (error: Error) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('onLost takes a function.');
+    if (this.state === 'lost') {
+      const reason = this.controller.signal.reason as Error;
+      queueMicrotask(() => this.call(listener, reason));
+      return () => undefined;
+    }
+    if (this.state === 'released') return () => undefined;
+    const entry = (error: Error): void => listener(error);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  async release(): Promise<void> {
+    if (this.state === 'released') return;
+    if (this.state === 'lost') throw this.notHeld('release');
+    this.finish('released');
+    const released = await this.env.store.release(this.resource, this.owner);
+    if (!released) {
+      // The backend no longer had it (it lost its data, or the clocks disagreed).
+      const error = this.notHeld('release');
+      this.state = 'lost';
+      this.controller.abort(error);
+      this.notify(error);
+      throw error;
+    }
+  }
+
+  async extend(ttl?: number): Promise<void> {
+    const ms = duration(ttl, 'ttl', this.ttl, 1);
+    if (this.state !== 'held') throw this.notHeld('extend');
+    await this.renew(ms, 'extend');
+  }
+
+  private async renew(ms: number, what: 'extend' | 'autoExtend'): Promise<void> {
+    const sentAt = performance.now();
+    const sentAtWall = Date.now();
+    const extended = await this.env.store.extend(this.resource, this.owner, ms);
+    if (this.state !== 'held') {
+      // Lost or released while the request was out: give the backend's copy back at once.
+      if (extended) this.releaseQuietly();
+      throw this.notHeld(what);
+    }
+    if (!extended) {
+      const error = this.notHeld(what);
+      this.lose(error);
+      throw error;
+    }
+    this.wallExpiry = sentAtWall + ms;
+    this.armExpiry(sentAt + ms);
+  }
+
+  private scheduleRenewal(): void {
+    const every = Math.max(1, Math.floor(this.ttl / 3));
+    this.renewal = setTimeout(() => {
+      this.renewal = undefined;
+      if (this.state !== 'held') return;
+      this.renew(this.ttl, 'autoExtend').then(
+        () => {
+          if (this.state === 'held') this.scheduleRenewal();
+        },
+        (error: unknown) => {
+          if (this.state !== 'held') return;
+          // The backend is unreachable: keep trying until the expiry timer calls it lost.
+          this.env.report('autoExtend', error);
+          this.scheduleRenewal();
+        },
+      );
+    }, every);
+    this.renewal.unref();
+  }
+
+  private armExpiry(monotonicDeadline: number): void {
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    const delay = Math.max(0, monotonicDeadline - performance.now());
+    this.expiry = setTimeout(() => {
+      this.expiry = undefined;
+      this.lose(
+        new LockNotHeldError(`Lock "${this.resource}" expired before it was extended.`, {
+          details: { resource: this.resource, fencingToken: this.fencingToken },
+        }),
+      );
+    }, delay);
+    this.expiry.unref();
+  }
+
+  private lose(error: Error): void {
+    if (this.state !== 'held') return;
+    this.finish('lost');
+    this.controller.abort(error);
+    this.notify(error);
+  }
+
+  private finish(state: State): void {
+    this.state = state;
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    if (this.renewal !== undefined) clearTimeout(this.renewal);
+    this.expiry = this.renewal = undefined;
+    this.env.scope.drop(this);
+  }
+
+  private notify(error: Error): void {
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) this.call(listener, error);
+  }
+
+  private call(listener: (error: Error) => void, error: Error): void {
+    try {
+      listener(error);
+    } catch (thrown) {
+      this.env.report('onLost', thrown);
+    }
+  }
+
+  private releaseQuietly(): void {
+    this.env.store.release(this.resource, this.owner).catch(() => undefined);
+  }
+
+  private notHeld(what: string): LockNotHeldError {
+    return new LockNotHeldError(
+      `Cannot ${what} lock "${this.resource}": it is no longer held (it expired or was lost).`,
+      { details: { resource: this.resource, fencingToken: this.fencingToken } },
+    );
+  }
+}
