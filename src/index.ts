@@ -93,6 +93,17 @@ export type {
   ServiceRegistry,
 } from './registry/types.js';
 
+// Shared cache: context.cache
+export type {
+  Cache,
+  CacheEntry,
+  CacheMulti,
+  CacheOptions,
+  CacheSetOptions,
+  CacheUpdateOptions,
+  CacheVersion,
+} from './cache/types.js';
+
 export type {
   BatchErrorListener,
   BatchHandler,

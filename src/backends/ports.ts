@@ -449,7 +449,15 @@ export type CacheOpResult = CacheRecord | string | boolean | undefined;
  */
 export type CacheInvalidation = { kind: 'keys'; keys: readonly string[] } | { kind: 'all' };
 
-/** The shared cache tier: keys with TTLs, versions for compare-and-set, invalidations. */
+/**
+ * The shared cache tier: keys with TTLs, versions for compare-and-set, invalidations.
+ *
+ * Keys are the API's keys as given (the facade validated them); values are the codec's bytes,
+ * which a store may keep or hand back without copying (nobody mutates them). TTLs and leases
+ * are integer ms from 1 to `MAX_CACHE_TTL_MS` (`src/backends/cache-ttl.ts`; a store refuses
+ * others with `ValidationError`). A store is bounded: memory evicts least recently used
+ * entries past its byte bound; Redis follows the server's `maxmemory-policy`.
+ */
 export interface CacheStore {
   get(key: string): Promise<CacheRecord | undefined>;
   /** Store `value`; `ttlMs` undefined: no expiry. Resolves with the new version. */

@@ -2,12 +2,18 @@ import type { Logger } from 'pino';
 import type { CacheStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import type { PluginScope } from '../context/plugin-scope.js';
+import { CacheConflictError, ContextClosedError, ValidationError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
-import type { Cache } from './types.js';
+import { assertKey, attempts, encodeValue, optionalTtlMs, ttlMs } from './cache-input.js';
+import { createLocalTier } from './local-tier.js';
+import { CacheBatch } from './multi.js';
+import { createTieredCache } from './tiered-cache.js';
+import type { Cache, CacheEntry, CacheSetOptions, CacheUpdateOptions } from './types.js';
 
-/** What the runtime gives the block (one per host). BASE DRAFT: the helper owns this file. */
+/** What the runtime gives the block (one per host). */
 export interface CacheEnv {
   store: CacheStore;
+  /** The cache's codec: no size limit of its own ({@link maxValueBytes} is the cache's). */
   codec: Codec;
   logger: Logger;
   deadlines: Deadlines;
@@ -16,14 +22,132 @@ export interface CacheEnv {
   maxValueBytes: number;
 }
 
-/** `context.cache` for one plugin. BASE STUB. */
+/**
+ * `context.cache` for one plugin: validates keys, TTLs (seconds at the API, ms below) and
+ * values, encodes with the codec, and speaks to the shared cache store. The cache is one
+ * namespace for every plugin (keys are not prefixed per plugin: plugins share data through
+ * it). After the plugin stopped every call rejects with `ContextClosedError`.
+ */
 export function createCache(
   env: CacheEnv,
   scope: PluginScope,
   report: (what: string, error: unknown) => void,
 ): Cache {
-  void env;
-  void scope;
-  void report;
-  return {};
+  void report; // nothing runs in the background: every failure reaches its caller
+  const { store, codec, maxValueBytes } = env;
+
+  /** Run `fn` unless the plugin stopped; a throw becomes a rejection. */
+  const guarded = <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      if (scope.closed)
+        throw new ContextClosedError(
+          `Plugin "${scope.pluginId}" has stopped; ${operation} is no longer possible.`,
+          { details: { pluginId: scope.pluginId, operation } },
+        );
+      return fn();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  const decode = <T>(bytes: Uint8Array): T => codec.decode(bytes) as T;
+
+  const getEntry = <T>(key: string): Promise<CacheEntry<T> | undefined> =>
+    guarded('reading the cache', () => {
+      assertKey(key);
+      return store
+        .get(key)
+        .then((found) =>
+          found === undefined
+            ? undefined
+            : { value: decode<T>(found.value), version: found.version },
+        );
+    });
+
+  const setIfVersion = (
+    key: string,
+    value: unknown,
+    version: string | null,
+    options?: CacheSetOptions,
+  ): Promise<boolean> =>
+    guarded('writing the cache', () => {
+      assertKey(key);
+      if (version !== null && (typeof version !== 'string' || version === ''))
+        throw new ValidationError(
+          'setIfVersion takes a version from getEntry(), or null for "only if absent".',
+          { details: { field: 'version' } },
+        );
+      const ttl = optionalTtlMs(options);
+      const bytes = encodeValue(codec, key, value, maxValueBytes);
+      return store.setIfVersion(key, bytes, version, ttl).then((stored) => stored !== undefined);
+    });
+
+  const update = <T>(
+    key: string,
+    fn: (current: T | undefined) => T | Promise<T>,
+    options: CacheUpdateOptions = {},
+  ): Promise<T> =>
+    guarded('updating the cache', async () => {
+      assertKey(key);
+      if (typeof fn !== 'function')
+        throw new ValidationError('cache.update takes a function (current) => next.', {
+          details: { field: 'fn' },
+        });
+      const ttl = optionalTtlMs(options);
+      const maxAttempts = attempts(options.maxAttempts);
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const found = await store.get(key);
+        const next = await fn(found === undefined ? undefined : decode<T>(found.value));
+        const bytes = encodeValue(codec, key, next, maxValueBytes);
+        if ((await store.setIfVersion(key, bytes, found?.version ?? null, ttl)) !== undefined)
+          return next;
+      }
+      throw new CacheConflictError(
+        `cache.update("${key}") lost to other writers ${maxAttempts} times in a row; retry later, raise maxAttempts, or use a lock.`,
+        { details: { key, maxAttempts } },
+      );
+    });
+
+  return {
+    set: (key, value, options) =>
+      guarded('writing the cache', () => {
+        assertKey(key);
+        const ttl = optionalTtlMs(options);
+        return store.set(key, encodeValue(codec, key, value, maxValueBytes), ttl).then(() => {});
+      }),
+    get: <T>(key: string) =>
+      guarded('reading the cache', () => {
+        assertKey(key);
+        return store
+          .get(key)
+          .then((found) => (found === undefined ? undefined : decode<T>(found.value)));
+      }),
+    delete: (key) =>
+      guarded('deleting from the cache', () => {
+        assertKey(key);
+        return store.delete(key);
+      }),
+    has: (key) =>
+      guarded('reading the cache', () => {
+        assertKey(key);
+        return store.has(key);
+      }),
+    expire: (key, ttlSeconds) =>
+      guarded('setting a cache TTL', () => {
+        assertKey(key);
+        return store.expire(key, ttlMs(ttlSeconds, 'ttlSeconds'));
+      }),
+    multi: () => new CacheBatch({ store, codec, maxValueBytes, guarded }),
+    getEntry,
+    setIfVersion,
+    update,
+    local: (options) => {
+      scope.assertOpen('creating a local cache tier');
+      return createLocalTier(env, scope, options);
+    },
+    tiered: (options) => {
+      scope.assertOpen('creating a tiered cache');
+      return createTieredCache(env, scope, options);
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/eve
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createCache, type CacheEnv } from '../cache/cache.js';
+import type { CacheOptions } from '../cache/types.js';
 import { createLockService, type LockEnv } from '../lock/lock-service.js';
 import { createDataSync, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
@@ -47,6 +48,8 @@ export interface RuntimeOptions {
   backend: Backend;
   logger: Logger;
   limits?: Partial<RuntimeLimits>;
+  /** The shared cache's options (`maxValueBytes` defaults to `limits.maxPayloadBytes`). */
+  cache?: CacheOptions;
   /**
    * Round-trip every payload delivered in this process (event data, RPC params and results)
    * through the codec, as if it crossed to another node. Default: on unless
@@ -124,8 +127,10 @@ class HostRuntime implements Runtime {
     const blockEnv = { codec, logger: this.logger, deadlines: this.deadlines, nodeId: this.nodeId };
     this.cacheEnv = {
       ...blockEnv,
+      // The cache checks its own limit (maxValueBytes, with its own message), not the codec's.
+      codec: createCodec({ maxPayloadBytes: Number.POSITIVE_INFINITY }),
       store: this.backend.cache,
-      maxValueBytes: this.limits.maxPayloadBytes,
+      maxValueBytes: options.cache?.maxValueBytes ?? this.limits.maxPayloadBytes,
     };
     this.lockEnv = { ...blockEnv, store: this.backend.locks };
     this.syncEnv = { ...blockEnv, store: this.backend.feeds };

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors/errors.js';
+import type { CacheOptions } from '../cache/types.js';
 import type { HostOptions, KeyProvider } from './types.js';
 
 /** The key id whose value must be a 32-byte key (AES-256), base64. */
@@ -59,4 +60,25 @@ export function assertKeys(keys: unknown): HostOptions['keys'] {
 function isBase64OfLength(text: string, bytes: number): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return false;
   return Buffer.from(text, 'base64').length === bytes;
+}
+
+/**
+ * Check `cache`: an object whose `maxValueBytes`, when given, is a whole number of bytes, 1 or more.
+ * @throws ValidationError naming the field
+ */
+export function assertCacheOptions(cache: unknown): asserts cache is CacheOptions | undefined {
+  if (cache === undefined) return;
+  if (typeof cache !== 'object' || cache === null || Array.isArray(cache))
+    throw new ValidationError(
+      'Host option "cache" must be an object such as { maxValueBytes: 65536 }.',
+      {
+        details: { field: 'cache' },
+      },
+    );
+  const max = (cache as CacheOptions).maxValueBytes;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
+    throw new ValidationError(
+      `Host option "cache.maxValueBytes" must be a whole number of bytes, 1 or more, got ${String(max)}.`,
+      { details: { field: 'cache.maxValueBytes' } },
+    );
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
+import type { CacheOptions } from '../cache/types.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
 import { assertParityOption } from '../context/parity.js';
 import {
@@ -16,7 +17,7 @@ import type { DurableAdmin } from '../queue/types.js';
 import { randomId } from '../util/ids.js';
 import { definitionFile, toDefinition } from './define-plugin.js';
 import { hostLogger } from './host-logger.js';
-import { assertKeys, assertPermissionMode } from './host-options.js';
+import { assertCacheOptions, assertKeys, assertPermissionMode } from './host-options.js';
 import {
   announcePlugins,
   explainMissingDependency,
@@ -53,6 +54,7 @@ export type RuntimeFactory = (options: {
   backend: Backend;
   logger: Logger;
   limits?: Partial<RuntimeLimits>;
+  cache?: CacheOptions;
   parity?: boolean;
 }) => Runtime;
 
@@ -134,6 +136,7 @@ export class PluginHost implements Host {
     }
     assertParityOption(options.parity);
     this.keys = assertKeys(options.keys);
+    assertCacheOptions(options.cache);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
@@ -277,6 +280,7 @@ export class PluginHost implements Host {
           logger: this.rootLogger,
           ...(this.options.limits === undefined ? {} : { limits: this.options.limits }),
           ...(this.options.parity === undefined ? {} : { parity: this.options.parity }),
+          ...(this.options.cache === undefined ? {} : { cache: this.options.cache }),
         });
         this.runtime = runtime;
         await this.bounded('starting', runtime.start(), backend.kind);

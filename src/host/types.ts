@@ -1,3 +1,4 @@
+import type { CacheOptions } from '../cache/types.js';
 import type { DurableAdmin } from '../queue/types.js';
 import type { Logger } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
@@ -146,6 +147,11 @@ export interface HostOptions {
   unhandledRejections?: UnhandledRejectionPolicy;
   /** Limits shared by every building block (RPC timeout, payload size, ...). */
   limits?: Partial<RuntimeLimits>;
+  /**
+   * The shared cache (`context.cache`): `maxValueBytes` bounds an encoded value (default:
+   * `limits.maxPayloadBytes`); larger values are refused with `PayloadTooLargeError`.
+   */
+  cache?: CacheOptions;
   /**
    * Parity mode: every payload delivered within this process (event data to local subscribers,
    * RPC params and results of local calls, errors thrown by local RPC methods) is round-tripped

@@ -16,6 +16,8 @@ export const FAULT_MESSAGES = {
   poisonedNode: 'Removed a node that could not be reaped normally (poisoned state)',
   malformedQueueMessage: 'Repaired or dropped a queue message with malformed metadata',
   malformedFrame: 'Dropped a malformed transport frame',
+  malformedCacheValue:
+    'Read a shared cache value without a version (written by something else) as a miss',
 } as const;
 
 export type FaultKind = keyof typeof FAULT_MESSAGES;

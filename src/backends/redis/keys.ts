@@ -38,6 +38,12 @@
  * | `{ns:l:<res>}:q`              | ZSET    | waiting owner → arrival (Redis TIME, µs): the FIFO line |
  * | `{ns:l:<res>}:d`              | ZSET    | waiting owner → when its place lapses (epoch ms)        |
  * | `{ns:l:<res>}:ln` (channel)   | pub/sub | "the lock may be free" wake-ups of one resource         |
+ * | `ns:c:<key>`                  | STRING  | a shared cache entry: 16-byte version, then the value   |
+ * | `ns:cl:<key>`                 | STRING  | owner of the right to load a missing cache key (PX)     |
+ *
+ * Cache names carry no namespace hash tag: each hashes on its whole name, so a namespace's
+ * cache spreads over a Cluster's slots, and a user's own `{tag}` in a key (the first `{...}` of
+ * the name: the namespace holds no braces) puts keys that change together in one slot.
  *
  * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
  * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
@@ -84,6 +90,12 @@ export interface RedisKeys {
   readonly queuePrefix: string;
   /** The keys of one lock resource. */
   lock(resource: string): LockKeys;
+  /** What every shared cache key starts with (`ns:c:`, no hash tag; what cache tracking covers). */
+  readonly cachePrefix: string;
+  /** The key of one shared cache entry. */
+  cacheKey(key: string): string;
+  /** The key holding who loads a missing cache entry now (outside {@link cachePrefix}). */
+  cacheLoadKey(key: string): string;
 }
 
 /** Keys and wake-up channel of one lock resource (see the table in {@link RedisKeys}). */
@@ -139,7 +151,12 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
   const queuePrefix = `{${namespace}:q:`;
   const notifyName = db === 0 ? 'qn' : `db${db}:qn`;
   const lockNotifyName = db === 0 ? 'ln' : `db${db}:ln`;
+  const cachePrefix = `${namespace}:c:`;
+  const cacheLoadPrefix = `${namespace}:cl:`;
   return {
+    cachePrefix,
+    cacheKey: (key) => cachePrefix + key,
+    cacheLoadKey: (key) => cacheLoadPrefix + key,
     prefix,
     nodes: `${prefix}nodes`,
     entriesPrefix,

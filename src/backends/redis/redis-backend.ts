@@ -116,6 +116,7 @@ export class RedisBackend implements Backend {
       logger,
       faults: this.faultLog,
       deadlines: this.deadlines,
+      budget,
     };
     this.cache = new RedisCacheStore(deps);
     this.locks = new RedisLockStore(deps);

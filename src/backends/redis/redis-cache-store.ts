@@ -1,49 +1,322 @@
-import type { CacheStore } from '../ports.js';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { BackendUnavailableError } from '../../errors/errors.js';
+import { validateCacheTtlMs } from '../cache-ttl.js';
+import type {
+  CacheInvalidation,
+  CacheOp,
+  CacheOpResult,
+  CacheRecord,
+  CacheStore,
+  PortSubscription,
+} from '../ports.js';
+import type { CommandCaller } from './connection.js';
+import { assertOneSlot } from './key-slots.js';
+import { RedisCacheTracking } from './redis-cache-tracking.js';
+import { evalScript, rawCommand } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 
-/** BASE STUB: replaced by the issue-9 helper that owns it. */
+/** Bytes of the version at the head of every stored entry. */
+export const CACHE_VERSION_BYTES = 16;
+/** Versions counted by one prefix before a new random prefix is drawn (36⁸). */
+const COUNTER_LIMIT = 36 ** 8;
+
+export interface RedisCacheStoreOptions {
+  /**
+   * The backend runs against a Redis Cluster: an `exec` over keys of several slots is refused
+   * with `CrossSlotError`. No Cluster mode exists yet; standalone Redis runs any `exec`.
+   */
+  cluster?: boolean;
+}
+
+/**
+ * The cache port over Redis. An entry is one STRING `ns:c:<key>` holding a 16-byte version and
+ * then the codec's bytes, so `get` and `set` stay one plain GET or SET (no script, no hash):
+ * the version is drawn here, unique per write across the cluster (a random prefix per process
+ * and a counter), and compare-and-set is one script that compares it. `exec` is one script
+ * (atomic, in order); the load right of a key is `SET NX PX` with an owner and an owner-checked
+ * release. Invalidations come from {@link RedisCacheTracking} (server-assisted tracking).
+ * Values written count against the backend's byte budget until Redis answers.
+ */
 export class RedisCacheStore implements CacheStore {
-  constructor(readonly deps: RedisStoreDeps) {}
+  private readonly tracking: RedisCacheTracking;
+  private readonly versions = new VersionSource();
+  /** Releases of the budget taken by writes sent and not answered yet. */
+  private readonly written = new Set<() => void>();
+  private closed = false;
 
-  get(): never {
-    throw new Error('TODO(issue 9): CacheStore.get');
+  constructor(
+    private readonly deps: RedisStoreDeps,
+    private readonly options: RedisCacheStoreOptions = {},
+  ) {
+    this.tracking = new RedisCacheTracking(deps, deps.keys.cachePrefix);
+    // Commands of a dropped connection are never answered (no resend): their bytes are gone.
+    deps.runner.client.on('close', () => {
+      const lost = [...this.written];
+      this.written.clear();
+      for (const release of lost) release();
+    });
   }
 
-  set(): never {
-    throw new Error('TODO(issue 9): CacheStore.set');
+  get(key: string): Promise<CacheRecord | undefined> {
+    return guard(() => {
+      const name = this.name(key);
+      return this.deps.runner
+        .run('read a shared cache entry', (client) => rawCommand(client, 'get', [name]))
+        .then((reply) => this.record(reply, name));
+    });
   }
 
-  setIfVersion(): never {
-    throw new Error('TODO(issue 9): CacheStore.setIfVersion');
+  set(key: string, value: Uint8Array, ttlMs?: number): Promise<string> {
+    return guard(() => {
+      const name = this.name(key);
+      if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
+      const version = this.versions.next();
+      const entry = stored(version, value);
+      const args: Array<string | Buffer | number> =
+        ttlMs === undefined ? [name, entry] : [name, entry, 'PX', ttlMs];
+      return this.write('write a shared cache entry', entry.length, (client) =>
+        rawCommand(client, 'set', args),
+      ).then(() => version);
+    });
   }
 
-  delete(): never {
-    throw new Error('TODO(issue 9): CacheStore.delete');
+  setIfVersion(
+    key: string,
+    value: Uint8Array,
+    expected: string | null,
+    ttlMs?: number,
+  ): Promise<string | undefined> {
+    return guard(() => this.compareAndSet(key, value, expected, ttlMs));
   }
 
-  has(): never {
-    throw new Error('TODO(issue 9): CacheStore.has');
+  private compareAndSet(
+    key: string,
+    value: Uint8Array,
+    expected: string | null,
+    ttlMs: number | undefined,
+  ): Promise<string | undefined> {
+    const name = this.name(key);
+    if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
+    // A version this store never handed out cannot match (and must not match a prefix).
+    if (expected !== null && expected.length !== CACHE_VERSION_BYTES)
+      return Promise.resolve(undefined);
+    const version = this.versions.next();
+    const entry = stored(version, value);
+    const script = this.deps.scripts.cacheSetIfVersion;
+    return this.write('compare-and-set a shared cache entry', entry.length, (client, caller) =>
+      evalScript(client, script, [name], [expected ?? '', entry, ttlMs ?? 0], caller),
+    ).then((done) => (done === 1 ? version : undefined));
   }
 
-  expire(): never {
-    throw new Error('TODO(issue 9): CacheStore.expire');
+  delete(key: string): Promise<boolean> {
+    return guard(() => {
+      const name = this.name(key);
+      return this.deps.runner
+        .run('delete a shared cache entry', (client) => rawCommand(client, 'del', [name]))
+        .then((n) => n === 1);
+    });
   }
 
-  exec(): never {
-    throw new Error('TODO(issue 9): CacheStore.exec');
+  has(key: string): Promise<boolean> {
+    return guard(() => {
+      const name = this.name(key);
+      return this.deps.runner
+        .run('look up a shared cache entry', (client) => rawCommand(client, 'exists', [name]))
+        .then((n) => n === 1);
+    });
   }
 
-  watchInvalidations(): never {
-    throw new Error('TODO(issue 9): CacheStore.watchInvalidations');
+  expire(key: string, ttlMs: number): Promise<boolean> {
+    return guard(() => {
+      const name = this.name(key);
+      validateCacheTtlMs(ttlMs);
+      return this.deps.runner
+        .run('set the TTL of a shared cache entry', (client) =>
+          rawCommand(client, 'pexpire', [name, ttlMs]),
+        )
+        .then((n) => n === 1);
+    });
   }
 
-  claimLoad(): never {
-    throw new Error('TODO(issue 9): CacheStore.claimLoad');
+  async exec(ops: readonly CacheOp[]): Promise<CacheOpResult[]> {
+    this.assertOpen();
+    if (ops.length === 0) return [];
+    const keys: string[] = [];
+    const args: Array<string | Buffer | number> = [];
+    const versions: Array<string | undefined> = [];
+    let bytes = 0;
+    for (const op of ops) {
+      keys.push(this.deps.keys.cacheKey(op.key));
+      if (op.op === 'set') {
+        if (op.ttlMs !== undefined) validateCacheTtlMs(op.ttlMs);
+        const version = this.versions.next();
+        const entry = stored(version, op.value);
+        bytes += entry.length;
+        versions.push(version);
+        args.push('s', entry, op.ttlMs ?? 0);
+      } else {
+        if (op.op === 'expire') validateCacheTtlMs(op.ttlMs);
+        versions.push(undefined);
+        args.push(
+          op.op === 'get' ? 'g' : op.op === 'delete' ? 'd' : 'e',
+          '',
+          op.op === 'expire' ? op.ttlMs : '',
+        );
+      }
+    }
+    if (this.options.cluster === true) assertOneSlot(keys, 'apply a cache multi()');
+    const script = this.deps.scripts.cacheExec;
+    const replies = (await this.write('apply a cache multi()', bytes, (client, caller) =>
+      evalScript(client, script, keys, args, caller),
+    )) as Array<Buffer | number | null>;
+    return ops.map((op, i): CacheOpResult => {
+      const reply = replies[i];
+      switch (op.op) {
+        case 'get':
+          return this.record(reply, keys[i]!);
+        case 'set':
+          return versions[i];
+        default:
+          return reply === 1;
+      }
+    });
   }
 
-  releaseLoad(): never {
-    throw new Error('TODO(issue 9): CacheStore.releaseLoad');
+  watchInvalidations(
+    listener: (invalidation: CacheInvalidation) => void,
+  ): Promise<PortSubscription> {
+    return guard(() => {
+      this.assertOpen();
+      return this.tracking.watch(listener);
+    });
   }
 
-  close(): void {}
+  claimLoad(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    this.assertOpen();
+    validateCacheTtlMs(leaseMs, 'leaseMs');
+    const name = this.deps.keys.cacheLoadKey(key);
+    return this.deps.runner
+      .run('claim the load of a shared cache entry', (client) =>
+        rawCommand(client, 'set', [name, owner, 'NX', 'PX', leaseMs]),
+      )
+      .then((reply) => reply !== null);
+  }
+
+  async releaseLoad(key: string, owner: string): Promise<void> {
+    this.assertOpen();
+    const script = this.deps.scripts.cacheReleaseLoad;
+    const name = this.deps.keys.cacheLoadKey(key);
+    await this.deps.runner.run('release the load of a shared cache entry', (client, caller) =>
+      evalScript(client, script, [name], [owner], caller),
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    this.tracking.close();
+  }
+
+  /** The Redis key of `key`, or a throw when closed (the runner would refuse too, less clearly). */
+  private name(key: string): string {
+    this.assertOpen();
+    return this.deps.keys.cacheKey(key);
+  }
+
+  /** A stored entry as a record; a value too short to hold a version is foreign: a miss. */
+  private record(reply: unknown, name: string): CacheRecord | undefined {
+    if (reply === null || reply === undefined) return undefined;
+    const entry = reply as Buffer;
+    if (entry.length < CACHE_VERSION_BYTES) {
+      this.deps.faults.record('malformedCacheValue', { key: name });
+      return undefined;
+    }
+    return {
+      version: entry.toString('latin1', 0, CACHE_VERSION_BYTES),
+      value: entry.subarray(CACHE_VERSION_BYTES),
+    };
+  }
+
+  /**
+   * A command carrying `bytes` of values: they are held against the backend's byte budget until
+   * Redis answers (or the connection drops), not until the caller gives up, since a frozen
+   * Redis keeps them in this process.
+   */
+  private write<T>(
+    what: string,
+    bytes: number,
+    command: (client: Redis, caller: CommandCaller) => Promise<T>,
+  ): Promise<T> {
+    let taken: () => void;
+    try {
+      this.assertOpen();
+      taken = this.deps.budget.take(bytes, what);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const release = (): void => {
+      this.written.delete(release);
+      taken();
+    };
+    let sent: Promise<T> | undefined;
+    const outcome = this.deps.runner.run(what, (client, caller) => {
+      sent = command(client, caller);
+      this.written.add(release);
+      return sent;
+    });
+    const settled = (): void => {
+      if (sent === undefined) release();
+      else sent.then(release, release);
+    };
+    outcome.then(settled, settled);
+    return outcome;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+}
+
+/**
+ * Versions unique per write across the cluster without a round trip: 8 random base64url
+ * characters per process (48 bits, drawn again every 36⁸ writes) and a base-36 counter.
+ */
+class VersionSource {
+  private prefix = randomPrefix();
+  private counter = 0;
+
+  next(): string {
+    if (this.counter === COUNTER_LIMIT) {
+      this.prefix = randomPrefix();
+      this.counter = 0;
+    }
+    return this.prefix + (this.counter++).toString(36).padStart(8, '0');
+  }
+}
+
+/** `work()`, with a synchronous throw (bad input, closed) turned into a rejection. */
+function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return work();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function randomPrefix(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** The stored entry: the version's 16 ASCII bytes, then the value. */
+function stored(version: string, value: Uint8Array): Buffer {
+  const entry = Buffer.allocUnsafe(CACHE_VERSION_BYTES + value.byteLength);
+  entry.write(version, 0, 'latin1');
+  entry.set(value, CACHE_VERSION_BYTES);
+  return entry;
+}
+
+function closedError(): BackendUnavailableError {
+  return new BackendUnavailableError('The Redis backend of this host is closed.', {
+    details: { sent: false },
+  });
 }

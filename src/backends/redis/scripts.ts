@@ -42,6 +42,9 @@ const SCRIPT_FILES = {
   releaseLock: 'release-lock-3.lua',
   extendLock: 'extend-lock-2.lua',
   leaveLockLine: 'leave-lock-line-3.lua',
+  cacheSetIfVersion: 'cache-set-if-version-1.lua',
+  cacheExec: 'cache-exec-0.lua',
+  cacheReleaseLoad: 'cache-release-load-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

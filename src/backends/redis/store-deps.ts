@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Deadlines } from '../../util/deadlines.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { CommandRunner } from './connection.js';
 import type { BackendFaults } from './faults.js';
 import type { RedisKeys } from './keys.js';
@@ -21,4 +22,6 @@ export interface RedisStoreDeps {
   readonly faults: BackendFaults;
   /** Operation deadlines (never keep the process alive). */
   readonly deadlines: Deadlines;
+  /** The backend's one bound on bytes held for Redis (payloads written and not answered). */
+  readonly budget: ByteBudget;
 }
