@@ -447,7 +447,10 @@ export type CacheOpResult = CacheRecord | string | boolean | undefined;
  * What a node's local tier must drop: the keys some node (this one included) wrote, deleted or
  * let expire, or `all` when this node may have missed invalidations (its channel dropped).
  */
-export type CacheInvalidation = { kind: 'keys'; keys: readonly string[] } | { kind: 'all' };
+export type CacheInvalidation =
+  | { kind: 'keys'; keys: readonly string[] }
+  /** `lost`: the channel is down; local tiers keep nothing until the next `all` without it. */
+  | { kind: 'all'; lost?: boolean };
 
 /**
  * The shared cache tier: keys with TTLs, versions for compare-and-set, invalidations.

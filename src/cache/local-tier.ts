@@ -1,15 +1,199 @@
+import { LRUCache } from 'lru-cache';
 import type { PluginScope } from '../context/plugin-scope.js';
+import { ValidationError } from '../errors/errors.js';
 import type { CacheEnv } from './cache.js';
+import { hubFor, type InvalidationHub, type TierMember } from './invalidation-hub.js';
+import { checkMaxEntries, checkTierKey, ttlToMs } from './tier-options.js';
 import type { LocalCache, LocalCacheOptions } from './tier-types.js';
 
-/** `context.cache.local(options)`. BASE STUB: the cache-tiers helper owns this file. */
+/**
+ * A read of the shared tier in flight for one key (from a local miss to the `set` that keeps
+ * its result). An invalidation of the key, or a flush, in between spoils it: the value read
+ * may predate the change, so the `set` is dropped.
+ */
+export interface ReadMark {
+  /** Reads begun and not yet ended. */
+  pending: number;
+  stale: boolean;
+  /** The tier's flush count when the first of them began. */
+  readonly flushes: number;
+  /** When the first began (performance.now()). */
+  readonly since: number;
+}
+
+/**
+ * A mark older than this no longer guards: reads are bounded well below it (operation
+ * timeouts), and a miss never followed by a `set` must not block the key for good.
+ */
+const READ_WINDOW_MS = 30_000;
+/** The lru-cache stores no null: null values are kept as this. */
+const NULL = Symbol('null');
+const DEFAULT_READY_TIMEOUT_MS = 10_000;
+
+/** The local tier: an LRU with per-entry TTLs, evicted by the node's invalidation hub. */
+export class LocalTier<T> implements LocalCache<T>, TierMember {
+  private readonly lru: LRUCache<string, NonNullable<T> | typeof NULL>;
+  private readonly reads = new Map<string, ReadMark>();
+  private readonly maxReads: number;
+  private flushes = 0;
+  /** When a mark was last dropped for room (sets without a mark are refused for a while). */
+  private droppedAt = -Infinity;
+  private closed = false;
+  private readonly leave: () => void;
+
+  constructor(
+    private readonly hub: InvalidationHub,
+    maxEntries: number,
+    ttlMs: number | undefined,
+  ) {
+    this.lru = new LRUCache({ max: maxEntries, ...(ttlMs === undefined ? {} : { ttl: ttlMs }) });
+    this.maxReads = Math.max(1024, Math.min(maxEntries, 100_000));
+    this.leave = hub.join(this);
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+
+  get(key: string): T | undefined {
+    const value = this.lru.get(key);
+    if (value !== undefined) return (value === NULL ? null : value) as T;
+    if (!this.closed && this.hub.live) this.beginRead(key);
+    return undefined;
+  }
+
+  /** The value without noting a read on a miss (the tiered cache notes its own). */
+  peek(key: string): T | undefined {
+    const value = this.lru.get(key);
+    return value === NULL ? (null as T) : value;
+  }
+
+  set(key: string, value: T, options?: { ttl?: number }): void {
+    checkTierKey(key);
+    if (value === undefined)
+      throw new ValidationError('A cache value cannot be undefined (undefined is a miss).', {
+        details: { field: 'value', key },
+      });
+    const ttlMs = ttlToMs(options?.ttl, 'ttl');
+    const mark = this.reads.get(key);
+    if (mark === undefined ? this.recentlyDropped() : !this.endRead(key, mark)) return;
+    this.keep(key, value, ttlMs);
+  }
+
+  delete(key: string): boolean {
+    this.spoil(key);
+    return this.lru.delete(key);
+  }
+
+  clear(): void {
+    this.flush();
+  }
+
+  ready(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+    return this.hub.ready(timeoutMs);
+  }
+
+  evict(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.lru.delete(key);
+      this.spoil(key);
+    }
+  }
+
+  flush(): void {
+    this.flushes++;
+    this.lru.clear();
+  }
+
+  /**
+   * Note that a read of the shared tier for `key` begins (the local tier missed). Returns the
+   * mark to pass to {@link endRead}.
+   */
+  beginRead(key: string): ReadMark {
+    const now = performance.now();
+    const mark = this.reads.get(key);
+    if (mark !== undefined && now - mark.since <= READ_WINDOW_MS) {
+      mark.pending++;
+      return mark;
+    }
+    if (mark === undefined && this.reads.size >= this.maxReads) {
+      // Room for the new mark: drop the oldest (its read is then unguarded, see droppedAt).
+      const oldest = this.reads.keys().next().value;
+      if (oldest !== undefined) this.reads.delete(oldest);
+      this.droppedAt = now;
+    }
+    const fresh: ReadMark = { pending: 1, stale: false, flushes: this.flushes, since: now };
+    this.reads.delete(key); // re-insert: Map order is age order
+    this.reads.set(key, fresh);
+    return fresh;
+  }
+
+  /** End a read begun with `mark`; true when its value may be kept (nothing spoiled it). */
+  endRead(key: string, mark: ReadMark): boolean {
+    const current = this.reads.get(key) === mark;
+    if (current && --mark.pending <= 0) this.reads.delete(key);
+    return (
+      current &&
+      !mark.stale &&
+      mark.flushes === this.flushes &&
+      this.hub.live &&
+      !this.closed &&
+      performance.now() - mark.since <= READ_WINDOW_MS
+    );
+  }
+
+  /** Keep a value whose read was checked (or that this node just wrote). */
+  keep(key: string, value: T, ttlMs: number | undefined): void {
+    if (this.closed || !this.hub.live) return;
+    const stored = (value === null ? NULL : value) as NonNullable<T> | typeof NULL;
+    if (ttlMs === undefined) this.lru.set(key, stored);
+    else this.lru.set(key, stored, { ttl: ttlMs });
+  }
+
+  /** Stop for good: release the hub and keep nothing more. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.leave();
+    this.lru.clear();
+    this.reads.clear();
+  }
+
+  private spoil(key: string): void {
+    const mark = this.reads.get(key);
+    if (mark !== undefined) mark.stale = true;
+  }
+
+  private recentlyDropped(): boolean {
+    return performance.now() - this.droppedAt <= READ_WINDOW_MS || !this.hub.live || this.closed;
+  }
+}
+
+/**
+ * `context.cache.local(options)`: a local tier held by the plugin (released when it stops).
+ * @throws ValidationError for a bad `maxEntries` or `ttl`.
+ */
 export function createLocalTier<T>(
   env: CacheEnv,
   scope: PluginScope,
   options: LocalCacheOptions = {},
 ): LocalCache<T> {
-  void env;
-  void scope;
-  void options;
-  throw new Error('TODO(issue 9): local tier');
+  return openLocalTier<T>(env, scope, checkMaxEntries(options.maxEntries), ttlToMs(options.ttl, 'ttl'));
+}
+
+/** A validated local tier, held by `scope` (Releasable kind `cacheTier`). */
+export function openLocalTier<T>(
+  env: CacheEnv,
+  scope: PluginScope,
+  maxEntries: number,
+  ttlMs: number | undefined,
+): LocalTier<T> {
+  scope.assertOpen('cache.local()');
+  const tier = new LocalTier<T>(hubFor(env.store, env.logger), maxEntries, ttlMs);
+  const held = {
+    kind: 'cacheTier' as const,
+    release: () => tier.close(),
+  };
+  scope.hold(held);
+  return tier;
 }

@@ -1,15 +1,157 @@
 import type { PluginScope } from '../context/plugin-scope.js';
+import { PayloadTooLargeError, TimeoutError, ValidationError } from '../errors/errors.js';
+import { createIdGenerator } from '../util/ids.js';
 import type { CacheEnv } from './cache.js';
+import { hubFor, type InvalidationHub } from './invalidation-hub.js';
+import { openLocalTier, type LocalTier } from './local-tier.js';
+import { checkMaxEntries, checkTierKey, ttlToMs } from './tier-options.js';
 import type { TieredCache, TieredCacheOptions } from './tier-types.js';
 
-/** `context.cache.tiered(options)`. BASE STUB: the cache-tiers helper owns this file. */
+const DEFAULT_LOCAL_TTL_MS = 60_000;
+const DEFAULT_LEASE_MS = 10_000;
+/** Longest pause between two looks of a node waiting for another node's load. */
+const MAX_RECHECK_MS = 250;
+/** Keys loading at once per tiered cache that share one load (past it, calls load alone). */
+const MAX_FLIGHTS = 100_000;
+
+/**
+ * `context.cache.tiered(options)`: local tier → shared tier → loader.
+ * @throws ValidationError for a missing `load` or bad TTLs/sizes.
+ */
 export function createTieredCache<T>(
   env: CacheEnv,
   scope: PluginScope,
   options: TieredCacheOptions<T>,
 ): TieredCache<T> {
-  void env;
-  void scope;
-  void options;
-  throw new Error('TODO(issue 9): tiered cache');
+  if (typeof options?.load !== 'function')
+    throw new ValidationError('cache.tiered() needs a load(key) function.', {
+      details: { field: 'load' },
+    });
+  const ttlMs = ttlToMs(options.ttl, 'ttl');
+  const localTtlMs =
+    ttlToMs(options.localTtl, 'localTtl') ?? Math.min(DEFAULT_LOCAL_TTL_MS, ttlMs ?? Infinity);
+  const leaseMs = ttlToMs(options.loadLease, 'loadLease') ?? DEFAULT_LEASE_MS;
+  const maxEntries = checkMaxEntries(options.maxEntries);
+  const local = openLocalTier<T>(env, scope, maxEntries, localTtlMs);
+  return new Tiered(env, hubFor(env.store, env.logger), local, options.load, ttlMs, leaseMs);
+}
+
+const nextOwner = createIdGenerator();
+
+class Tiered<T> implements TieredCache<T> {
+  /** One load per key in this process at a time: later callers share it. */
+  private readonly flights = new Map<string, Promise<T>>();
+
+  constructor(
+    private readonly env: CacheEnv,
+    private readonly hub: InvalidationHub,
+    readonly local: LocalTier<T>,
+    private readonly load: (key: string) => Promise<T> | T,
+    private readonly ttlMs: number | undefined,
+    private readonly leaseMs: number,
+  ) {}
+
+  get(key: string): Promise<T> {
+    const hit = this.local.peek(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    const flight = this.flights.get(key);
+    if (flight !== undefined) return flight;
+    try {
+      checkTierKey(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const started = this.fetch(key);
+    if (this.flights.size >= MAX_FLIGHTS) return started;
+    const shared = started.finally(() => this.flights.delete(key));
+    this.flights.set(key, shared);
+    return shared;
+  }
+
+  async set(key: string, value: T): Promise<void> {
+    checkTierKey(key);
+    await this.env.store.set(key, this.encode(key, value), this.ttlMs);
+    // Other nodes hear it from the store; this node drops its copies (and spoils reads) now.
+    this.hub.invalidateHere([key]);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    checkTierKey(key);
+    const existed = await this.env.store.delete(key);
+    this.hub.invalidateHere([key]);
+    return existed;
+  }
+
+  /**
+   * Shared tier, else the right to load (claimed cluster-wide), else wait for the loading
+   * node's value to land (its invalidation wakes us) and look again.
+   */
+  private async fetch(key: string): Promise<T> {
+    const { store } = this.env;
+    const mark = this.local.beginRead(key);
+    let ended = false;
+    const keep = (value: T): T => {
+      ended = true;
+      if (this.local.endRead(key, mark)) this.local.keep(key, value, undefined);
+      return value;
+    };
+    const giveUp = Date.now() + 3 * this.leaseMs;
+    try {
+      for (;;) {
+        // Wait registered before reading: a value landing right after the read still wakes us.
+        const landed = this.hub.expect(key);
+        try {
+          const record = await store.get(key);
+          if (record !== undefined) return keep(this.env.codec.decode(record.value) as T);
+          const owner = `${this.env.nodeId}:${nextOwner()}`;
+          if (await store.claimLoad(key, owner, this.leaseMs))
+            return keep(await this.loadAndStore(key, owner));
+          const left = giveUp - Date.now();
+          if (left <= 0)
+            throw new TimeoutError(
+              `Waited ${3 * this.leaseMs} ms for another node to load cache key "${key}".`,
+              { details: { key, leaseMs: this.leaseMs } },
+            );
+          await landed.wait(Math.min(left, this.leaseMs, MAX_RECHECK_MS));
+        } finally {
+          landed.cancel();
+        }
+      }
+    } finally {
+      if (!ended) this.local.endRead(key, mark);
+    }
+  }
+
+  private async loadAndStore(key: string, owner: string): Promise<T> {
+    try {
+      const value = await this.load(key);
+      if (value === undefined)
+        throw new ValidationError(
+          `The loader returned undefined for cache key "${key}" (return null for "nothing there").`,
+          { details: { key } },
+        );
+      await this.env.store.set(key, this.encode(key, value), this.ttlMs);
+      return value;
+    } finally {
+      this.env.store
+        .releaseLoad(key, owner)
+        .catch((error: unknown) =>
+          this.env.logger.debug({ err: error, key }, 'could not release a cache load claim'),
+        );
+    }
+  }
+
+  private encode(key: string, value: T): Uint8Array {
+    if (value === undefined)
+      throw new ValidationError('A cache value cannot be undefined (undefined is a miss).', {
+        details: { field: 'value', key },
+      });
+    const bytes = this.env.codec.encode(value);
+    if (bytes.byteLength > this.env.maxValueBytes)
+      throw new PayloadTooLargeError(
+        `Cache value for "${key}" is ${bytes.byteLength} bytes, over maxValueBytes (${this.env.maxValueBytes}).`,
+        { details: { key, size: bytes.byteLength, limit: this.env.maxValueBytes } },
+      );
+    return bytes;
+  }
 }

@@ -8,7 +8,7 @@ import { reconnectDelay, redactUrl, type RedisSettings } from './options.js';
 const lastErrors = new WeakMap<Redis, Error>();
 
 /** What a connection is for; named in logs and in `CLIENT LIST`. */
-export type ConnectionRole = 'commands' | 'subscriber';
+export type ConnectionRole = 'commands' | 'subscriber' | 'tracking';
 
 /**
  * Open (lazily) one ioredis client with the backend's reconnect policy: reconnect forever with
@@ -32,7 +32,10 @@ export function createClient(
     autoPipeliningIgnoredCommands: ['publish'],
     maxRetriesPerRequest: null,
     enableOfflineQueue: false,
-    autoResubscribe: true,
+    // The cache tracking connection redoes CLIENT TRACKING before it subscribes (RESP2 refuses
+    // other commands once subscribed) and needs RESP2: ioredis drops RESP3 `invalidate` pushes.
+    autoResubscribe: role !== 'tracking',
+    ...(role === 'tracking' ? { protocol: 2 as const } : {}),
     autoResendUnfulfilledCommands: false,
     connectTimeout: settings.operationTimeout,
     noDelay: true,
