@@ -40,6 +40,8 @@ async function main() {
   }
   // Every operation must have reached every handler it was due to reach.
   // (`verify` may be async: multi-process scenarios ask their peers for their counts.)
+  // Every operation the run made (window, warm-up, latency sample): per-op figures divide by it.
+  result.totalOps = totalOps;
   result.invalid = run.verify
     ? await run.verify(totalOps)
     : run.delivered() === totalOps * run.perOp
