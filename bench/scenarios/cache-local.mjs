@@ -1,24 +1,12 @@
 // Scenario: in-process cache hits/s: Plugboard's local tier (`context.cache.local()`) and the
 // multi-level helper's hit path (`context.cache.tiered().get`) against cache-manager's memory
 // stores, one hot key and 100k distinct keys.
-import process from 'node:process';
 import { cursor, dataset, fill, MANY_KEYS } from '../lib/cache-data.mjs';
-import { startPlugboard } from '../lib/plugboard.mjs';
-import {
-  deleteNamespaceKeys,
-  REDIS_URL,
-  redisUnavailable,
-  sweepDeadNamespaces,
-  uniqueNamespace,
-  withTimeout,
-} from '../lib/remote.mjs';
+import { startRedisHosts } from '../lib/plugboard.mjs';
+import { redisScenarioAvailable } from '../lib/remote.mjs';
 
 /** Entry TTL, seconds: far beyond a run, so every get is a hit. */
 const TTL_S = 300;
-
-async function bounded(promise, what, ms = 5000) {
-  await withTimeout(promise, ms, what).catch((error) => process.stderr.write(`${error.message}\n`));
-}
 
 /**
  * Hits over `count` keys visited round-robin, after every key was stored. `get` is synchronous
@@ -61,19 +49,8 @@ async function hitRun({ get, set, sync, close }, count) {
 
 /** A host on Redis (the tiers' invalidation runs there), one plugin. */
 async function plugboardHost() {
-  const namespace = uniqueNamespace();
-  const pb = await startPlugboard(['cacher'], {
-    nodeId: `${namespace}-n0`,
-    backend: { redis: REDIS_URL, namespace },
-    parity: false,
-  });
-  return {
-    cache: pb.ctx.cacher.cache,
-    close: async () => {
-      await bounded(pb.close(), 'host stop');
-      await bounded(deleteNamespaceKeys(namespace), 'key cleanup');
-    },
-  };
+  const { contexts, close } = await startRedisHosts(1, 'cacher');
+  return { cache: contexts[0].cache, close };
 }
 
 /** `context.cache.local()`: the bounded in-process tier, synchronous `get`. */
@@ -181,11 +158,7 @@ return its own key's value (a miss makes the run invalid). Entry TTL ${TTL_S} s.
 
 Both Plugboard variants run in a host on the shared local Redis (the local tier's invalidation
 needs the backend), but a hit touches no network.`,
-  available: async () => {
-    const reason = await redisUnavailable();
-    if (!reason) await sweepDeadNamespaces().catch(() => undefined);
-    return reason;
-  },
+  available: redisScenarioAvailable,
   variants: IMPLS.flatMap(([id, side, label, make]) =>
     KEYS.map(([suffix, count, what]) => ({
       id: `${id}-${suffix}`,

@@ -1,16 +1,13 @@
 // Scenario: shared cache get/set ops/s on Redis, 1 and 100 in flight, one hot key and 100k
 // distinct keys, against the raw Redis client and cache-manager on Redis.
-import process from 'node:process';
 import { cursor, dataset, fill, MANY_KEYS } from '../lib/cache-data.mjs';
-import { plugboardRedis, startPlugboard } from '../lib/plugboard.mjs';
+import { plugboardRedis, startRedisHosts } from '../lib/plugboard.mjs';
 import {
-  deleteNamespaceKeys,
+  bounded,
   deletePrefixKeys,
-  pump,
+  inFlightLoop,
   REDIS_URL,
-  redisUnavailable,
-  sweepDeadNamespaces,
-  uniqueNamespace,
+  redisScenarioAvailable,
   uniquePrefix,
   withTimeout,
 } from '../lib/remote.mjs';
@@ -18,10 +15,6 @@ import {
 const HIGH = 100;
 /** Every set carries a TTL, as cache writes do (seconds). */
 const TTL_S = 60;
-
-async function bounded(promise, what, ms = 5000) {
-  await withTimeout(promise, ms, what).catch((error) => process.stderr.write(`${error.message}\n`));
-}
 
 /**
  * The run shared by every implementation (`impl`: `{ get(key), set(key, value), close(),
@@ -56,17 +49,13 @@ async function cacheRun(impl, { op, inFlight, count }) {
             last = k;
           });
         };
-  const p = inFlight > 1 ? pump(one, inFlight) : null;
+  const loop = inFlightLoop(one, inFlight);
   return {
-    batch: p
-      ? (n) => p.batch(n)
-      : async (n) => {
-          for (let i = 0; i < n; i++) await one();
-        },
-    once: p ? undefined : one,
+    batch: loop.batch,
+    once: loop.once,
     verify: async (ops) => {
-      if (p) await p.stop();
-      if (p ? done < ops : done !== ops) return `completed ${done} ops, harness counted ${ops}`;
+      await loop.stop();
+      if (!loop.countOk(done, ops)) return `completed ${done} ops, harness counted ${ops}`;
       if (wrong) return `${wrong} gets did not return their key's value`;
       if (op === 'set' && last >= 0 && (await impl.get(keys[last]))?.n !== last)
         return `the last key set (${keys[last]}) does not read back`;
@@ -79,21 +68,13 @@ async function cacheRun(impl, { op, inFlight, count }) {
 // ---------------------------------------------------------------- implementations
 
 async function plugboard() {
-  const namespace = uniqueNamespace();
-  const pb = await startPlugboard(['cacher'], {
-    nodeId: `${namespace}-n0`,
-    backend: { redis: REDIS_URL, namespace },
-    parity: false,
-  });
-  const cache = pb.ctx.cacher.cache;
+  const { contexts, close } = await startRedisHosts(1, 'cacher');
+  const { cache } = contexts[0];
   const options = { ttl: TTL_S };
   return {
     get: (key) => cache.get(key),
     set: (key, value) => cache.set(key, value, options),
-    close: async () => {
-      await bounded(pb.close(), 'host stop');
-      await bounded(deleteNamespaceKeys(namespace), 'key cleanup');
-    },
+    close,
   };
 }
 
@@ -180,11 +161,7 @@ makes the run invalid); a set run reads its last key back.
 - **cache-manager 7** with the Redis store its README documents: \`createCache({ stores: [new
   Keyv({ store: new KeyvRedis(url), namespace }) ] })\`, \`await cache.get(key)\` / \`await
   cache.set(key, value, ttlMs)\` (Keyv's JSON serializer; node-redis underneath).`,
-  available: async () => {
-    const reason = await redisUnavailable();
-    if (!reason) await sweepDeadNamespaces().catch(() => undefined);
-    return reason;
-  },
+  available: redisScenarioAvailable,
   variants: IMPLS.flatMap(([id, side, label, make]) =>
     SHAPES.map((shape) => ({
       id: `${id}-${shape.suffix}`,

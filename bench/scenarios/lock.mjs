@@ -1,18 +1,15 @@
 // Scenario: lock acquire+release cycles/s on Redis, one client alone and four clients
 // contending for one resource (all in this child process, each with its own connection).
-import process from 'node:process';
 import { setImmediate } from 'node:timers';
 import { config } from '../lib/config.mjs';
 import { latencyRecorder } from '../lib/measure.mjs';
-import { startPlugboard } from '../lib/plugboard.mjs';
+import { startRedisHosts } from '../lib/plugboard.mjs';
 import {
-  deleteNamespaceKeys,
+  bounded,
   deletePrefixKeys,
-  pump,
+  inFlightLoop,
   REDIS_URL,
-  redisUnavailable,
-  sweepDeadNamespaces,
-  uniqueNamespace,
+  redisScenarioAvailable,
   uniquePrefix,
   withTimeout,
 } from '../lib/remote.mjs';
@@ -26,10 +23,6 @@ const WAIT_MS = 10_000;
 const RETRY_MS = 10;
 
 const yieldToIo = () => new Promise((resolve) => setImmediate(resolve));
-
-async function bounded(promise, what, ms = 5000) {
-  await withTimeout(promise, ms, what).catch((error) => process.stderr.write(`${error.message}\n`));
-}
 
 /**
  * The run shared by every implementation. A client is `{ acquire(): handle, release(handle),
@@ -66,30 +59,24 @@ function lockRun(clients, close) {
   };
   // Cycles per client (in the result JSON beside the latencies): how evenly the lock was shared.
   const perClient = new Map(clients.map((c) => [c, 0]));
+  // Each operation takes a client that is not busy (there is one per operation in flight).
   const idle = [...clients];
-  const p = contended
-    ? pump(() => {
-        const client = idle.pop();
-        return cycle(client).finally(() => {
-          perClient.set(client, perClient.get(client) + 1);
-          idle.push(client);
-        });
-      }, clients.length)
-    : null;
+  const loop = inFlightLoop(() => {
+    const client = idle.pop();
+    return cycle(client).finally(() => {
+      perClient.set(client, perClient.get(client) + 1);
+      idle.push(client);
+    });
+  }, clients.length);
   return {
-    batch: p
-      ? (n) => p.batch(n)
-      : async (n) => {
-          for (let i = 0; i < n; i++) await cycle(clients[0]);
-        },
-    once: p ? undefined : () => cycle(clients[0]),
-    latencyStats: p
+    batch: loop.batch,
+    once: loop.once,
+    latencyStats: contended
       ? () => ({ ...recorder.stats(), cyclesPerClient: [...perClient.values()] })
       : undefined,
     verify: async (ops) => {
-      if (p) await p.stop();
-      if (p ? cycles < ops : cycles !== ops)
-        return `completed ${cycles} cycles, harness counted ${ops}`;
+      await loop.stop();
+      if (!loop.countOk(cycles, ops)) return `completed ${cycles} cycles, harness counted ${ops}`;
       if (overlaps) return `${overlaps} grants while another client held the lock`;
       if (tokenErrors) return `${tokenErrors} fencing tokens not above the previous grant's`;
       return null;
@@ -102,27 +89,15 @@ function lockRun(clients, close) {
 
 /** `clients` hosts on one namespace, each a node of its own with one plugin. */
 async function plugboard(clients) {
-  const namespace = uniqueNamespace();
-  const hosts = await Promise.all(
-    Array.from({ length: clients }, (_, i) =>
-      startPlugboard(['locker'], {
-        nodeId: `${namespace}-n${i}`,
-        backend: { redis: REDIS_URL, namespace },
-        parity: false,
-      }),
-    ),
-  );
+  const { contexts, close } = await startRedisHosts(clients, 'locker');
   const options = { ttl: TTL_MS, waitTimeout: WAIT_MS };
   return lockRun(
-    hosts.map(({ ctx }) => ({
-      acquire: () => ctx.locker.lock.acquire('resource', options),
-      release: (lock) => lock.release(),
-      token: (lock) => lock.fencingToken,
+    contexts.map(({ lock }) => ({
+      acquire: () => lock.acquire('resource', options),
+      release: (held) => held.release(),
+      token: (held) => held.fencingToken,
     })),
-    async () => {
-      await Promise.all(hosts.map((h, i) => bounded(h.close(), `host ${i} stop`)));
-      await bounded(deleteNamespaceKeys(namespace), 'key cleanup');
-    },
+    close,
   );
 }
 
@@ -221,11 +196,7 @@ every cycle completed and, for ours, that every grant's fencing token exceeds th
 
 The anchors run on the bench package's ioredis 5, ours on its own ioredis. Neither anchor gives
 fencing tokens or wakes waiters on release.`,
-  available: async () => {
-    const reason = await redisUnavailable();
-    if (!reason) await sweepDeadNamespaces().catch(() => undefined);
-    return reason;
-  },
+  available: redisScenarioAvailable,
   variants: VARIANTS.flatMap(([id, side, label, setup]) => [
     { id: `${id}-1`, side, label: `${label}, 1 client`, setup: () => setup(1) },
     {
