@@ -20,6 +20,7 @@ const SHOP_PLUGINS = [
   'email-plugin',
   'orders-plugin',
   'payments-plugin',
+  'stock-plugin',
   'storefront-plugin',
   'users-plugin',
 ];
@@ -143,6 +144,29 @@ void describe('examples/shop', () => {
           ],
         );
 
+        // The paid order took its item from the stock ledger under a lock; the stalled writer's
+        // late write (an older fencing token) was refused and changed nothing.
+        assert.equal(await rpc.call('stock', 'level', ['mechanical-keyboard']), 4);
+        assert.equal(await rpc.call('stock', 'level', ['tea-set']), 3, 'the declined order');
+        const lock = await probe.lock.acquire('stock:kimono');
+        await rpc.call('stock', 'write', [
+          { sku: 'kimono', level: 1, fencingToken: lock.fencingToken },
+        ]);
+        await lock.release();
+        const next = await probe.lock.acquire('stock:kimono');
+        assert.ok(next.fencingToken > lock.fencingToken);
+        await rpc.call('stock', 'write', [
+          { sku: 'kimono', level: 0, fencingToken: next.fencingToken },
+        ]);
+        await next.release();
+        await assert.rejects(
+          rpc.call('stock', 'write', [
+            { sku: 'kimono', level: 7, fencingToken: lock.fencingToken },
+          ]),
+          { name: 'StaleLockTokenError', code: 'SHOP_STALE_LOCK_TOKEN' },
+        );
+        assert.equal(await rpc.call('stock', 'level', ['kimono']), 0);
+
         // What the audit plugin saw (`**`, plugin.error), including the chain run.
         const audit = (await rpc.call('audit', 'report')) as {
           total: number;
@@ -249,6 +273,14 @@ void describe('examples/shop', () => {
         story,
         /\[storefront\] order refused with PaymentDeclinedError \[SHOP_PAYMENT_DECLINED\]/,
       );
+      assert.match(
+        story,
+        /\[orders\] +o-1 for Ada Lovelace: paid \(ch-1\), stock left mechanical-keyboard 4/,
+      );
+      assert.match(
+        story,
+        /\[storefront\] a stalled writer's late stock write is refused: StaleLockTokenError \[SHOP_STALE_LOCK_TOKEN\]/,
+      );
       assert.match(story, /\[email\] +mailer-\d sent "Welcome, Ada Lovelace!"/);
       assert.match(
         story,
@@ -287,7 +319,7 @@ void describe('examples/shop', () => {
       const output = `${run.stdout}\n${run.stderr}`;
       assert.equal(run.code, 0, output);
       assert.equal(run.stderr, '', 'no warnings or errors logged');
-      assert.match(run.stdout, /7\/7 plugins active .* backend memory/);
+      assert.match(run.stdout, /8\/8 plugins active .* backend memory/);
       for (const name of SHOP_PLUGINS)
         assert.match(run.stdout, new RegExp(`✓ ${name}@\\d+\\.\\d+\\.\\d+ activated`));
       assert.match(

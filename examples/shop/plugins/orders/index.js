@@ -1,7 +1,9 @@
 // orders-plugin: RPC `orders.place(order)` / `orders.list()`. Placing an order checks the user
 // (users-plugin), announces `order.created`, charges through payments-plugin, then announces
-// `order.paid` or `order.declined`. It is also the second step of the `request.received` chain
-// (the guide's "plugin B", which adds a timestamp).
+// `order.paid` or `order.declined`. A paid order's items are taken from stock-plugin's ledger,
+// each under the distributed lock `stock:<sku>`, passing the lock's fencing token with the write.
+// It is also the second step of the `request.received` chain (the guide's "plugin B", which adds
+// a timestamp).
 
 /**
  * @typedef {{ userId: string, items: string[], amount: number, currency: string }} OrderInput
@@ -39,7 +41,10 @@ export default {
           const receipt = await context.rpcClient.call('payments', 'charge', [charge]);
           order.status = 'paid';
           order.chargeId = receipt.chargeId;
-          say(`${order.id} for ${user.name}: paid (${receipt.chargeId})`);
+          const left = await Promise.all(order.items.map((item) => takeFromStock(context, item)));
+          say(
+            `${order.id} for ${user.name}: paid (${receipt.chargeId}), stock left ${left.join(', ')}`,
+          );
           await context.eventBus.publish('order.paid', { ...order });
         } catch (error) {
           order.status = error.code === 'SHOP_PAYMENT_DECLINED' ? 'declined' : 'failed';
@@ -57,3 +62,23 @@ export default {
     });
   },
 };
+
+/**
+ * Read, decrement and write back the stock of one item: a read-modify-write that must not
+ * interleave with another writer's, so it runs under the lock of that sku, and the write carries
+ * the lock's fencing token (the ledger refuses a token older than the last it accepted).
+ * @param {import('plugboard').PluginContext} context
+ * @param {string} item
+ */
+async function takeFromStock(context, item) {
+  const sku = item.replace(/[^A-Za-z0-9]+/g, '-');
+  const lock = await context.lock.acquire(`stock:${sku}`, { ttl: 5000, waitTimeout: 2000 });
+  try {
+    const level = await context.rpcClient.call('stock', 'level', [sku]);
+    const write = { sku, level: level - 1, fencingToken: lock.fencingToken };
+    await context.rpcClient.call('stock', 'write', [write]);
+    return `${sku} ${level - 1}`;
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,7 +1,8 @@
 // storefront-plugin: the demo driver. It depends on every other plugin, so it starts last; its
 // `activate` only starts the scenario in the background (the host tracks it) and returns. The
 // scenario signs a customer up, sends one request through the `request.received` chain, places
-// the orders from its options (the second one is declined), and prints a summary. It ends by
+// the orders from its options (the second one is declined), shows a stalled writer's late stock
+// write refused by its old lock token (fencing), and prints a summary. It ends by
 // publishing `shop.scenario.completed` with that summary.
 
 /**
@@ -54,6 +55,11 @@ async function runScenario(context) {
   const welcomeSent = emailSent('welcome');
   const tipsSent = emailSent('tips');
 
+  // A writer that will stall: it takes the keyboard's stock lock now and writes only after the
+  // orders (as if paused past its TTL). Its token is older than the one orders-plugin writes with.
+  const stalled = await context.lock.acquire('stock:mechanical-keyboard', { ttl: 1000 });
+  await stalled.release();
+
   const users = context.rpcClient.proxy('users');
   const { user, token } = await users.create(customer);
 
@@ -77,6 +83,15 @@ async function runScenario(context) {
       // The payment provider's error crossed two RPC hops with its name and code intact.
       say(`order refused with ${error.name} [${error.code}]: ${error.message}`);
     }
+  }
+
+  // The stalled writer wakes up and writes with its old token: the ledger refuses it (fencing).
+  try {
+    const write = { sku: 'mechanical-keyboard', level: 99, fencingToken: stalled.fencingToken };
+    await context.rpcClient.call('stock', 'write', [write]);
+    say('a stalled writer overwrote the stock (fencing failed)');
+  } catch (error) {
+    say(`a stalled writer's late stock write is refused: ${error.name} [${error.code}]`);
   }
 
   // The welcome email went through the queue; the tips email was delayed by the queue.

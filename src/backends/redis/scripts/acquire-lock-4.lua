@@ -58,8 +58,12 @@ end
 if holder then
   local left = redis.call('PTTL', KEYS[1])
   wait_in_line()
-  if left < 1 then
+  if left == -1 then
+    -- No expiry (written by someone else): the waiter re-checks at its own pace.
     left = ttl
+  elseif left < 1 then
+    -- Lapsing this very millisecond (or gone since the GET): re-check at once.
+    left = 1
   end
   return {0, left}
 end
