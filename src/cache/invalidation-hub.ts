@@ -218,3 +218,11 @@ export function hubFor(store: CacheStore, logger: Logger): InvalidationHub {
   if (hub === undefined) hubs.set(store, (hub = new InvalidationHub(store, logger)));
   return hub;
 }
+
+/**
+ * This node changed `keys` in the shared tier: drop them from its local tiers now, rather than
+ * when its own invalidation comes back (nothing to do while no tier exists).
+ */
+export function evictLocally(store: CacheStore, keys: readonly string[]): void {
+  hubs.get(store)?.invalidateHere(keys);
+}

@@ -3,7 +3,8 @@ import type { PluginScope } from '../context/plugin-scope.js';
 import { ValidationError } from '../errors/errors.js';
 import type { CacheEnv } from './cache.js';
 import { hubFor, type InvalidationHub, type TierMember } from './invalidation-hub.js';
-import { checkMaxEntries, checkTierKey, ttlToMs } from './tier-options.js';
+import { assertKey } from './cache-input.js';
+import { checkMaxEntries, optionalSeconds } from './tier-options.js';
 import type { LocalCache, LocalCacheOptions } from './tier-types.js';
 
 /**
@@ -69,12 +70,13 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
   }
 
   set(key: string, value: T, options?: { ttl?: number }): void {
-    checkTierKey(key);
+    assertKey(key);
     if (value === undefined)
-      throw new ValidationError('A cache value cannot be undefined (undefined is a miss).', {
-        details: { field: 'value', key },
-      });
-    const ttlMs = ttlToMs(options?.ttl, 'ttl');
+      throw new ValidationError(
+        `Cannot cache undefined under "${key}": a miss reads as undefined. Store null, or delete the key.`,
+        { details: { field: 'value', key } },
+      );
+    const ttlMs = optionalSeconds(options?.ttl, 'ttl');
     const mark = this.reads.get(key);
     if (mark === undefined ? this.recentlyDropped() : !this.endRead(key, mark)) return;
     this.keep(key, value, ttlMs);
@@ -178,7 +180,12 @@ export function createLocalTier<T>(
   scope: PluginScope,
   options: LocalCacheOptions = {},
 ): LocalCache<T> {
-  return openLocalTier<T>(env, scope, checkMaxEntries(options.maxEntries), ttlToMs(options.ttl, 'ttl'));
+  return openLocalTier<T>(
+    env,
+    scope,
+    checkMaxEntries(options.maxEntries),
+    optionalSeconds(options.ttl, 'ttl'),
+  );
 }
 
 /** A validated local tier, held by `scope` (Releasable kind `cacheTier`). */

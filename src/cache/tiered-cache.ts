@@ -1,10 +1,11 @@
 import type { PluginScope } from '../context/plugin-scope.js';
-import { PayloadTooLargeError, TimeoutError, ValidationError } from '../errors/errors.js';
+import { TimeoutError, ValidationError } from '../errors/errors.js';
 import { createIdGenerator } from '../util/ids.js';
 import type { CacheEnv } from './cache.js';
 import { hubFor, type InvalidationHub } from './invalidation-hub.js';
 import { openLocalTier, type LocalTier } from './local-tier.js';
-import { checkMaxEntries, checkTierKey, ttlToMs } from './tier-options.js';
+import { assertKey, encodeValue } from './cache-input.js';
+import { checkMaxEntries, optionalSeconds } from './tier-options.js';
 import type { TieredCache, TieredCacheOptions } from './tier-types.js';
 
 const DEFAULT_LOCAL_TTL_MS = 60_000;
@@ -27,10 +28,11 @@ export function createTieredCache<T>(
     throw new ValidationError('cache.tiered() needs a load(key) function.', {
       details: { field: 'load' },
     });
-  const ttlMs = ttlToMs(options.ttl, 'ttl');
+  const ttlMs = optionalSeconds(options.ttl, 'ttl');
   const localTtlMs =
-    ttlToMs(options.localTtl, 'localTtl') ?? Math.min(DEFAULT_LOCAL_TTL_MS, ttlMs ?? Infinity);
-  const leaseMs = ttlToMs(options.loadLease, 'loadLease') ?? DEFAULT_LEASE_MS;
+    optionalSeconds(options.localTtl, 'localTtl') ??
+    Math.min(DEFAULT_LOCAL_TTL_MS, ttlMs ?? Infinity);
+  const leaseMs = optionalSeconds(options.loadLease, 'loadLease') ?? DEFAULT_LEASE_MS;
   const maxEntries = checkMaxEntries(options.maxEntries);
   const local = openLocalTier<T>(env, scope, maxEntries, localTtlMs);
   return new Tiered(env, hubFor(env.store, env.logger), local, options.load, ttlMs, leaseMs);
@@ -57,7 +59,7 @@ class Tiered<T> implements TieredCache<T> {
     const flight = this.flights.get(key);
     if (flight !== undefined) return flight;
     try {
-      checkTierKey(key);
+      assertKey(key);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -69,14 +71,14 @@ class Tiered<T> implements TieredCache<T> {
   }
 
   async set(key: string, value: T): Promise<void> {
-    checkTierKey(key);
+    assertKey(key);
     await this.env.store.set(key, this.encode(key, value), this.ttlMs);
     // Other nodes hear it from the store; this node drops its copies (and spoils reads) now.
     this.hub.invalidateHere([key]);
   }
 
   async delete(key: string): Promise<boolean> {
-    checkTierKey(key);
+    assertKey(key);
     const existed = await this.env.store.delete(key);
     this.hub.invalidateHere([key]);
     return existed;
@@ -142,16 +144,6 @@ class Tiered<T> implements TieredCache<T> {
   }
 
   private encode(key: string, value: T): Uint8Array {
-    if (value === undefined)
-      throw new ValidationError('A cache value cannot be undefined (undefined is a miss).', {
-        details: { field: 'value', key },
-      });
-    const bytes = this.env.codec.encode(value);
-    if (bytes.byteLength > this.env.maxValueBytes)
-      throw new PayloadTooLargeError(
-        `Cache value for "${key}" is ${bytes.byteLength} bytes, over maxValueBytes (${this.env.maxValueBytes}).`,
-        { details: { key, size: bytes.byteLength, limit: this.env.maxValueBytes } },
-      );
-    return bytes;
+    return encodeValue(this.env.codec, key, value, this.env.maxValueBytes);
   }
 }

@@ -114,7 +114,16 @@ export class RedisCacheTracking {
     try {
       const id = await runner.run('read the tracking client id', (c) => c.client('ID'));
       await runner.run('turn on cache tracking', (c) =>
-        c.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', 'PREFIX', this.keyPrefix),
+        c.call(
+          'CLIENT',
+          'TRACKING',
+          'on',
+          'REDIRECT',
+          String(id),
+          'BCAST',
+          'PREFIX',
+          this.keyPrefix,
+        ),
       );
       await runner.run('subscribe to cache invalidations', (c) => c.subscribe(INVALIDATE_CHANNEL));
     } catch (error) {
@@ -181,7 +190,8 @@ export class RedisCacheTracking {
         timer.cancel();
         this.liveWaiters.delete(wake);
         if (this.live) resolve();
-        else reject(new BackendUnavailableError('The backend closed before cache tracking was on.'));
+        else
+          reject(new BackendUnavailableError('The backend closed before cache tracking was on.'));
       };
       const timer = this.deps.deadlines.at(Date.now() + operationTimeout, () => {
         this.liveWaiters.delete(wake);

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ValidationError } from '../../src/errors/errors.js';
+import { waitFor } from '../backends/redis/support.js';
+import { startNodes, type TierBackend, type TierNodes } from './tier-support.js';
+
+class DatabaseDown extends Error {
+  readonly code = 'DB_DOWN';
+}
+
+let seq = 0;
+const fresh = (label: string): string => `${label}:${++seq}:${Math.random().toString(36).slice(2)}`;
+
+/** The local and tiered cache cases, run on one backend. */
+export function tierSuite(kind: TierBackend): void {
+  describe(`cache tiers on ${kind}`, () => {
+    let nodes: TierNodes;
+    before(async () => {
+      nodes = await startNodes(kind);
+    });
+    after(() => nodes.close());
+
+    it('local tier: sync get/set, null values, per-entry TTL, LRU bound, validation', async () => {
+      const local = nodes.a.cache.local<unknown>({ maxEntries: 2 });
+      await local.ready();
+      assert.equal(local.get('x'), undefined);
+      local.set('x', { n: 1 });
+      assert.deepEqual(local.get('x'), { n: 1 });
+      local.set('nil', null);
+      assert.equal(local.get('nil'), null);
+      local.set('y', 2); // x is the least recently used after nil was read... x read last above
+      assert.equal(local.size, 2);
+      local.set('short', 'soon gone', { ttl: 0.02 });
+      assert.equal(local.get('short'), 'soon gone');
+      await waitFor(() => local.get('short') === undefined, 2000, 'the entry TTL');
+      assert.throws(() => local.set('', 1), ValidationError);
+      assert.throws(() => local.set('k', undefined), ValidationError);
+      assert.throws(() => local.set('k', 1, { ttl: Number.NaN }), ValidationError);
+      assert.throws(() => local.set('k', 1, { ttl: -1 }), ValidationError);
+      assert.throws(() => nodes.a.cache.local({ maxEntries: 0 }), ValidationError);
+      assert.throws(() => nodes.a.cache.local({ ttl: 0 }), ValidationError);
+      assert.equal(local.delete('nil'), local.get('nil') === undefined ? false : true);
+      local.clear();
+      assert.equal(local.size, 0);
+    });
+
+    it("a write or delete on another node evicts this node's local tiers", async () => {
+      const key = fresh('user');
+      const local = nodes.a.cache.local<string>();
+      const other = nodes.a2.cache.local<string>();
+      await local.ready();
+      local.set(key, 'v1');
+      other.set(key, 'v1');
+      await nodes.b.cache.set(key, 'v2', { ttl: 60 });
+      await waitFor(
+        () => local.get(key) === undefined && other.get(key) === undefined,
+        5000,
+        'eviction after a remote write',
+      );
+      local.set(key, 'v2');
+      await nodes.b.cache.delete(key);
+      await waitFor(() => local.get(key) === undefined, 5000, 'eviction after a remote delete');
+    });
+
+    it('a shared read begun before an invalidation never fills the local tier after it', async () => {
+      const key = fresh('race');
+      await nodes.b.cache.set(key, 'old');
+      const local = nodes.a.cache.local<string>();
+      const probe = nodes.a2.cache.local<string>();
+      await local.ready();
+      // The chapter's pattern: local miss, then the shared read...
+      assert.equal(local.get(key), undefined);
+      const read = await nodes.a.cache.get<string>(key);
+      assert.equal(read, 'old');
+      // ...while another node changes the key, and this node hears of it...
+      probe.set(key, 'probe');
+      await nodes.b.cache.set(key, 'new');
+      await waitFor(() => probe.get(key) === undefined, 5000, 'the invalidation');
+      // ...then the late set of the old value is dropped.
+      local.set(key, read, { ttl: 60 });
+      assert.equal(local.get(key), undefined);
+      // A read begun after the invalidation fills it as usual.
+      const again = await nodes.a.cache.get<string>(key);
+      local.set(key, again!, { ttl: 60 });
+      assert.equal(local.get(key), 'new');
+    });
+
+    it("the chapter's getUser, written with local() and the shared cache", async () => {
+      const localCache = nodes.a.cache.local<{ id: number; name: string }>();
+      const distributedCache = nodes.a.cache;
+      await localCache.ready();
+      let queries = 0;
+      const database = {
+        query: async (_sql: string, [id]: [number]) => {
+          queries++;
+          return { id, name: `user ${id}` };
+        },
+      };
+      async function getUser(userId: number) {
+        let user = localCache.get(`user:${userId}`);
+        if (user) return user;
+        user = await distributedCache.get(`user:${userId}`);
+        if (user) {
+          localCache.set(`user:${userId}`, user, { ttl: 60 });
+          return user;
+        }
+        user = await database.query('SELECT * FROM users WHERE id = ?', [userId]);
+        await distributedCache.set(`user:${userId}`, user, { ttl: 3600 });
+        localCache.set(`user:${userId}`, user, { ttl: 60 });
+        return user;
+      }
+      const id = ++seq + 1000;
+      assert.deepEqual(await getUser(id), { id, name: `user ${id}` });
+      assert.deepEqual(await getUser(id), { id, name: `user ${id}` });
+      assert.equal(queries, 1);
+      await nodes.b.cache.delete(`user:${id}`);
+      await waitFor(() => localCache.get(`user:${id}`) === undefined, 5000, 'eviction');
+      await getUser(id);
+      assert.equal(queries, 2);
+    });
+
+    it('tiered: a stampede of 1,000 concurrent misses over two nodes calls the loader once', async () => {
+      const key = fresh('stampede');
+      let loads = 0;
+      const load = async (k: string) => {
+        loads++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return { k, at: loads };
+      };
+      const ta = nodes.a.cache.tiered({ load, ttl: 60 });
+      const tb = nodes.b.cache.tiered({ load, ttl: 60 });
+      await Promise.all([ta.local.ready(), tb.local.ready()]);
+      const gets = Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? ta : tb).get(key));
+      const values = await Promise.all(gets);
+      assert.equal(loads, 1);
+      for (const value of values) assert.deepEqual(value, { k: key, at: 1 });
+    });
+
+    it('tiered: a loader error reaches every waiter, typed, and is not cached', async () => {
+      const key = fresh('failing');
+      let loads = 0;
+      const tiered = nodes.a.cache.tiered<string>({
+        load: async () => {
+          loads++;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          if (loads === 1) throw new DatabaseDown('database down');
+          return 'loaded';
+        },
+      });
+      const outcomes = await Promise.allSettled(Array.from({ length: 100 }, () => tiered.get(key)));
+      assert.equal(loads, 1);
+      for (const outcome of outcomes) {
+        assert.equal(outcome.status, 'rejected');
+        assert.ok((outcome).reason instanceof DatabaseDown);
+      }
+      assert.equal(await nodes.a.cache.get(key), undefined);
+      assert.equal(await tiered.get(key), 'loaded');
+      assert.equal(loads, 2);
+      await assert.rejects(
+        nodes.a.cache.tiered({ load: () => undefined }).get(fresh('undef')),
+        ValidationError,
+      );
+    });
+
+    it("tiered: delete on one node evicts the other node's local tier; per-tier TTLs", async () => {
+      const key = fresh('tiered');
+      let loads = 0;
+      const load = (k: string) => `${k}#${++loads}`;
+      const ta = nodes.a.cache.tiered<string>({ load, ttl: 60, localTtl: 30 });
+      const tb = nodes.b.cache.tiered<string>({ load, ttl: 60, localTtl: 30 });
+      await Promise.all([ta.local.ready(), tb.local.ready()]);
+      assert.equal(await ta.get(key), `${key}#1`);
+      assert.equal(await tb.get(key), `${key}#1`);
+      // The second read fills the local tier (the first one's own write spoils its read).
+      await ta.get(key);
+      await waitFor(
+        () => ta.local.get(key) !== undefined || (void ta.get(key), false),
+        5000,
+        'local fill',
+      );
+      assert.equal(ta.local.get(key), `${key}#1`);
+      assert.equal(await tb.delete(key), true);
+      await waitFor(() => ta.local.get(key) === undefined, 5000, 'remote eviction');
+      assert.equal(tb.local.get(key), undefined);
+      assert.equal(await ta.get(key), `${key}#2`);
+      await tb.set(key, 'written');
+      await waitFor(() => ta.local.get(key) === undefined, 5000, 'eviction after set');
+      assert.equal(await ta.get(key), 'written');
+      assert.equal(loads, 2);
+    });
+
+    it('local tiers are released with their plugin', async () => {
+      const scope = nodes.scopes[1]!;
+      const local = nodes.a2.cache.local<string>();
+      await local.ready();
+      local.set('kept', 'v');
+      await scope.release(1000);
+      assert.equal(local.get('kept'), undefined);
+      local.set('kept', 'v');
+      assert.equal(local.get('kept'), undefined);
+      assert.throws(() => nodes.a2.cache.local(), /stopped/);
+    });
+  });
+}
