@@ -42,10 +42,15 @@ function lockRun(clients, close) {
   let overlaps = 0;
   let lastToken = -Infinity;
   let tokenErrors = 0;
+  // Grants to the client that held the lock just before (no hand-over to a waiter).
+  let lastHolder = null;
+  let regrants = 0;
   const cycle = async (client) => {
     const t0 = recorder.start();
     const handle = await client.acquire();
     if (++holders > 1) overlaps++;
+    if (client === lastHolder) regrants++;
+    lastHolder = client;
     if (client.token) {
       const token = client.token(handle);
       if (!(token > lastToken)) tokenErrors++;
@@ -72,7 +77,11 @@ function lockRun(clients, close) {
     batch: loop.batch,
     once: loop.once,
     latencyStats: contended
-      ? () => ({ ...recorder.stats(), cyclesPerClient: [...perClient.values()] })
+      ? () => ({
+          ...recorder.stats(),
+          cyclesPerClient: [...perClient.values()],
+          regrantShare: regrants / Math.max(1, cycles),
+        })
       : undefined,
     verify: async (ops) => {
       await loop.stop();
@@ -195,7 +204,13 @@ every cycle completed and, for ours, that every grant's fencing token exceeds th
   ttl); await lock.release()\`, retried every ${RETRY_MS} ms (\`retryDelay\`, no jitter) while taken.
 
 The anchors run on the bench package's ioredis 5, ours on its own ioredis. Neither anchor gives
-fencing tokens or wakes waiters on release.`,
+fencing tokens or wakes waiters on release. Under contention the two designs differ in kind:
+the anchors' waiters sleep between polls, so the client that just released usually takes the
+lock straight back (one round trip, no hand-over), while Plugboard hands the lock to the
+longest waiter (release, notification, that waiter's acquire: a hand-over across connections
+every cycle). Each contended run's raw JSON has \`latency.cyclesPerClient\` and
+\`latency.regrantShare\` (the share of grants that went to the client that held the lock just
+before).`,
   available: redisScenarioAvailable,
   variants: VARIANTS.flatMap(([id, side, label, setup]) => [
     { id: `${id}-1`, side, label: `${label}, 1 client`, setup: () => setup(1) },
