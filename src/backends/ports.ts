@@ -525,8 +525,18 @@ export interface LockStore {
   release(resource: string, owner: string): Promise<boolean>;
   /** Set the lock's TTL to `ttlMs` from now if `owner` holds it; false otherwise. */
   extend(resource: string, owner: string, ttlMs: number): Promise<boolean>;
-  /** Called when `resource` may have become free (released, or its line changed): waiters try again. */
-  watch(resource: string, listener: () => void): Promise<PortSubscription>;
+  /**
+   * Called when `resource` may have become free (released, or its line changed), with the owner
+   * id first in line when the backend knows it: that waiter tries again at once, the others keep
+   * waiting for their turn (no herd of attempts per release). Without `next`, all try again.
+   */
+  watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription>;
+  /**
+   * Optional (backends with a server): call `listener` after a reconnect, when the server may have
+   * lost every lock (restarted without persistence), so holders check theirs at once rather than
+   * at their expiry. Returns a function that removes the listener.
+   */
+  onReconnect?(listener: () => void): () => void;
 }
 
 // ---- Change feeds (src/sync/) ----------------------------------------------------------------

@@ -1,6 +1,6 @@
 import type { LockStore } from '../backends/ports.js';
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
-import { LockNotHeldError } from '../errors/errors.js';
+import { LockNotHeldError, ValidationError } from '../errors/errors.js';
 import { duration } from './lock-options.js';
 import type { Lock } from './types.js';
 
@@ -37,12 +37,17 @@ export class HeldLock implements Lock, Releasable {
   readonly fencingToken: number;
   private readonly owner: string;
   private readonly ttl: number;
-  private readonly controller = new AbortController();
+  /** Made on first use of `signal` (most locks are released without anyone reading it). */
+  private controller: AbortController | undefined;
+  private lostWith: Error | undefined;
   private readonly listeners = new Set<(error: Error) => void>();
   private state: State = 'held';
   private expiry: NodeJS.Timeout | undefined;
   private renewal: NodeJS.Timeout | undefined;
   private wallExpiry: number;
+  /** Monotonic time of the local expiry. */
+  private monotonicExpiry = 0;
+  private readonly stopWatchingReconnects: (() => void) | undefined;
 
   constructor(
     private readonly env: HeldLockEnv,
@@ -55,6 +60,7 @@ export class HeldLock implements Lock, Releasable {
     this.wallExpiry = grant.sentAtWall + grant.ttl;
     this.armExpiry(grant.sentAt + grant.ttl);
     if (grant.autoExtend) this.scheduleRenewal();
+    this.stopWatchingReconnects = env.store.onReconnect?.(() => this.verify());
     env.scope.hold(this);
   }
 
@@ -63,13 +69,20 @@ export class HeldLock implements Lock, Releasable {
   }
 
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.lostWith !== undefined) this.controller.abort(this.lostWith);
+    }
     return this.controller.signal;
   }
 
   onLost(listener: (error: Error) => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('onLost takes a function.');
-    if (this.state === 'lost') {
-      const reason = this.controller.signal.reason as Error;
+    if (typeof listener !== 'function')
+      throw new ValidationError('lock.onLost(listener) takes a function.', {
+        details: { resource: this.resource },
+      });
+    if (this.lostWith !== undefined) {
+      const reason = this.lostWith;
       queueMicrotask(() => this.call(listener, reason));
       return () => undefined;
     }
@@ -90,8 +103,7 @@ export class HeldLock implements Lock, Releasable {
       // The backend no longer had it (it lost its data, or the clocks disagreed).
       const error = this.notHeld('release');
       this.state = 'lost';
-      this.controller.abort(error);
-      this.notify(error);
+      this.announce(error);
       throw error;
     }
   }
@@ -102,7 +114,19 @@ export class HeldLock implements Lock, Releasable {
     await this.renew(ms, 'extend');
   }
 
-  private async renew(ms: number, what: 'extend' | 'autoExtend'): Promise<void> {
+  /**
+   * After a reconnect the server may have lost the lock (a restart without persistence): ask it,
+   * keeping the expiry where it was (never later), and count the lock lost if it is gone.
+   */
+  private verify(): void {
+    const left = Math.ceil(this.monotonicExpiry - performance.now());
+    if (this.state !== 'held' || left < 1) return;
+    this.renew(left, 'verify').catch((error: unknown) => {
+      if (this.state === 'held') this.env.report('verify', error);
+    });
+  }
+
+  private async renew(ms: number, what: 'extend' | 'autoExtend' | 'verify'): Promise<void> {
     const sentAt = performance.now();
     const sentAtWall = Date.now();
     const extended = await this.env.store.extend(this.resource, this.owner, ms);
@@ -142,6 +166,7 @@ export class HeldLock implements Lock, Releasable {
 
   private armExpiry(monotonicDeadline: number): void {
     if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.monotonicExpiry = monotonicDeadline;
     const delay = Math.max(0, monotonicDeadline - performance.now());
     this.expiry = setTimeout(() => {
       this.expiry = undefined;
@@ -157,8 +182,16 @@ export class HeldLock implements Lock, Releasable {
   private lose(error: Error): void {
     if (this.state !== 'held') return;
     this.finish('lost');
-    this.controller.abort(error);
-    this.notify(error);
+    this.announce(error);
+  }
+
+  /** Abort the signal and call the `onLost` listeners, once. */
+  private announce(error: Error): void {
+    this.lostWith = error;
+    this.controller?.abort(error);
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) this.call(listener, error);
   }
 
   private finish(state: State): void {
@@ -166,13 +199,8 @@ export class HeldLock implements Lock, Releasable {
     if (this.expiry !== undefined) clearTimeout(this.expiry);
     if (this.renewal !== undefined) clearTimeout(this.renewal);
     this.expiry = this.renewal = undefined;
+    this.stopWatchingReconnects?.();
     this.env.scope.drop(this);
-  }
-
-  private notify(error: Error): void {
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const listener of listeners) this.call(listener, error);
   }
 
   private call(listener: (error: Error) => void, error: Error): void {

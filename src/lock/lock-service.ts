@@ -2,12 +2,15 @@ import type { Logger } from 'pino';
 import type { LockStore, PortSubscription } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import type { PluginScope } from '../context/plugin-scope.js';
-import { LockTimeoutError } from '../errors/errors.js';
+import { isPlugboardError, LockTimeoutError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
-import { randomId } from '../util/ids.js';
+import { createIdGenerator } from '../util/ids.js';
 import { HeldLock, type HeldLockEnv } from './held-lock.js';
 import { lockRequest, type LockRequest } from './lock-options.js';
 import type { Lock, LockService } from './types.js';
+
+/** Pause before trying again after the backend failed an attempt (it is reconnecting), ms. */
+const BACKEND_RETRY_MS = 100;
 
 /** What the runtime gives the block (one per host). */
 export interface LockEnv {
@@ -25,16 +28,18 @@ export function createLockService(
   report: (what: string, error: unknown) => void,
 ): LockService {
   const held: HeldLockEnv = { store: env.store, scope, report };
+  // Owner ids: the node id (unique in the cluster) and a random prefix plus a counter.
+  const nextOwner = createIdGenerator();
   return Object.freeze({
     acquire: async (resource: string, options?: Parameters<LockService['acquire']>[1]) => {
       const request = lockRequest(resource, options, true);
       scope.assertOpen(`lock.acquire("${request.resource}")`);
-      return new Waiter(env, held, request).run();
+      return new Waiter(env, held, request, nextOwner()).run();
     },
     tryAcquire: async (resource: string, options?: Parameters<LockService['tryAcquire']>[1]) => {
       const request = lockRequest(resource, options, false);
       scope.assertOpen(`lock.tryAcquire("${request.resource}")`);
-      return new Waiter(env, held, request).attempt();
+      return new Waiter(env, held, request, nextOwner()).attempt();
     },
   });
 }
@@ -54,8 +59,9 @@ class Waiter {
     private readonly env: LockEnv,
     private readonly held: HeldLockEnv,
     private readonly request: LockRequest,
+    id: string,
   ) {
-    this.owner = `${env.nodeId}:${randomId()}`;
+    this.owner = `${env.nodeId}:${id}`;
   }
 
   /** One attempt (no line): the lock, or null when busy. */
@@ -73,14 +79,26 @@ class Waiter {
     try {
       for (;;) {
         this.notified = false;
-        const outcome = await this.try();
+        let outcome: HeldLock | number;
+        try {
+          outcome = await this.try();
+        } catch (error) {
+          // The backend is away (a dropped connection, a restart): keep waiting, within the bound.
+          if (!isPlugboardError(error) || !error.retryable || stop.aborted) throw error;
+          const left = deadline - performance.now();
+          if (left <= 0) throw error;
+          await this.sleep(Math.min(retryInterval, left, BACKEND_RETRY_MS), stop);
+          continue;
+        }
         if (typeof outcome !== 'number') return outcome;
         const left = deadline - performance.now();
         if (left <= 0) throw this.timedOut();
         if (stop.aborted) throw stop.reason;
         if (watch === undefined && !watchFailed) {
           try {
-            watch = await this.env.store.watch(resource, () => {
+            watch = await this.env.store.watch(resource, (next) => {
+              // Another waiter's turn: keep sleeping (the fallback re-check still runs).
+              if (next !== undefined && next !== this.owner) return;
               this.notified = true;
               this.wake?.();
             });

@@ -35,7 +35,9 @@ for (const [label, redis] of BACKENDS) {
         }
       };
       // Two plugins on two hosts, five times each, all at once.
-      await Promise.all(contexts.flatMap((context) => Array.from({ length: 5 }, () => run(context))));
+      await Promise.all(
+        contexts.flatMap((context) => Array.from({ length: 5 }, () => run(context))),
+      );
       assert.equal(stored, 10);
       // Released in `finally`: free again.
       const again = await contexts[0]!.lock.tryAcquire('resource:lock');

@@ -112,24 +112,33 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
       token(await b.locks.acquire(r, 'second', LONG, LONG));
     });
 
-    it('wakes watchers when the holder releases', async () => {
-      let woken = 0;
+    it('wakes watchers when the holder releases, naming the first waiter', async () => {
+      const heard: Array<string | undefined> = [];
       let wake: () => void = () => undefined;
-      const woke = new Promise<void>((resolve) => (wake = resolve));
-      const sub = await b.locks.watch(r, () => {
-        woken++;
+      const woken = (count: number): Promise<unknown> =>
+        Promise.race([
+          new Promise<void>((resolve) => {
+            wake = () => heard.length >= count && resolve();
+            wake();
+          }),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
+        ]);
+      const sub = await b.locks.watch(r, (next) => {
+        heard.push(next);
         wake();
       });
       token(await a.locks.acquire(r, 'holder', LONG, 0));
-      refused(await b.locks.acquire(r, 'waiter', LONG, LONG));
+      refused(await b.locks.acquire(r, 'first', LONG, LONG));
+      refused(await a.locks.acquire(r, 'second', LONG, LONG));
       assert.equal(await a.locks.release(r, 'holder'), true);
-      await Promise.race([
-        woke,
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
-      ]);
-      assert.ok(woken >= 1);
+      await woken(1);
+      assert.deepEqual(heard, ['first']);
+      // The head gives up: the lock is free, so the next waiter is named.
+      await b.locks.leave(r, 'first');
+      await woken(2);
+      assert.deepEqual(heard, ['first', 'second']);
       await sub.close();
-      token(await b.locks.acquire(r, 'waiter', LONG, LONG));
+      token(await a.locks.acquire(r, 'second', LONG, LONG));
     });
   });
 }

@@ -52,7 +52,7 @@ for (const [label, redis] of BACKENDS) {
       assert.ok(performance.now() - started >= 145);
       await until(async () => (await cluster.lineLength(r)) === 0, 3000, 'the line to empty');
       await lock.release();
-      (await b.lock.acquire(r, { waitTimeout: 0 })).release();
+      await (await b.lock.acquire(r, { waitTimeout: 0 })).release();
     });
 
     it('marks an expired lock lost: signal, onLost, release and extend refused', async () => {
@@ -146,6 +146,8 @@ for (const [label, redis] of BACKENDS) {
       await assert.rejects(a.lock.tryAcquire('ok', { ttl: NaN }), ValidationError);
       const lock = await a.lock.acquire(fresh());
       await assert.rejects(lock.extend(-5), ValidationError);
+      assert.throws(() => lock.onLost('nope' as never), ValidationError);
+      await assert.rejects(a.lock.acquire('ok', 'fast' as never), ValidationError);
       await lock.release();
     });
   });

@@ -32,7 +32,7 @@ function epochMicros(): number {
  */
 export class MemoryLockState {
   readonly entries = new Map<string, LockEntry>();
-  readonly watchers = new Map<string, Set<() => void>>();
+  readonly watchers = new Map<string, Set<(next?: string) => void>>();
   private lastToken = 0;
   private sweptSize = 0;
 
@@ -66,12 +66,14 @@ export class MemoryLockState {
     this.sweptSize = this.entries.size;
   }
 
-  notify(resource: string): void {
+  /** Wake the watchers of `resource`, naming the first waiter in its line. */
+  notify(resource: string, entry: LockEntry): void {
     const listeners = this.watchers.get(resource);
-    if (listeners === undefined) return;
+    const next = entry.line.keys().next().value;
+    if (listeners === undefined || next === undefined) return;
     // After the caller's state change settled, like a message from a server.
     queueMicrotask(() => {
-      for (const listener of [...listeners]) listener();
+      for (const listener of [...listeners]) listener(next);
     });
   }
 }
@@ -95,7 +97,10 @@ export class MemoryLockStore implements LockStore {
       return Promise.resolve({ granted: true, fencingToken: entry.token });
     }
     const head = entry?.line.keys().next().value;
-    if (entry !== undefined && (entry.owner !== undefined || (head !== undefined && head !== owner))) {
+    if (
+      entry !== undefined &&
+      (entry.owner !== undefined || (head !== undefined && head !== owner))
+    ) {
       // Busy, or free but someone arrived first: keep (or take) a place in the line.
       const headUntil = head === undefined ? now : entry.line.get(head)!;
       if (lineMs > 0) entry.line.set(owner, now + lineMs);
@@ -118,7 +123,7 @@ export class MemoryLockStore implements LockStore {
     const entry = this.state.entry(resource, monotonicMs());
     if (entry?.line.delete(owner) === true) {
       this.state.dropIfFree(resource, entry);
-      this.state.notify(resource);
+      if (entry.owner === undefined) this.state.notify(resource, entry);
     }
     return Promise.resolve();
   }
@@ -129,7 +134,7 @@ export class MemoryLockStore implements LockStore {
     if (entry === undefined || entry.owner !== owner) return Promise.resolve(false);
     entry.owner = undefined;
     this.state.dropIfFree(resource, entry);
-    this.state.notify(resource);
+    this.state.notify(resource, entry);
     return Promise.resolve(true);
   }
 
@@ -142,13 +147,13 @@ export class MemoryLockStore implements LockStore {
     return Promise.resolve(true);
   }
 
-  watch(resource: string, listener: () => void): Promise<PortSubscription> {
+  watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription> {
     if (this.closed) return closedStore();
     let listeners = this.state.watchers.get(resource);
     if (listeners === undefined) this.state.watchers.set(resource, (listeners = new Set()));
     const set = listeners;
     // Wrapped so the same function watched twice is two listeners.
-    const entry = (): void => listener();
+    const entry = (next?: string): void => listener(next);
     set.add(entry);
     const remove = (): void => {
       this.subscriptions.delete(remove);

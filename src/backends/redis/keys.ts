@@ -37,7 +37,7 @@
  * | `{ns:l:<res>}:f`              | STRING  | last fencing token issued (PX = TTL + one day)          |
  * | `{ns:l:<res>}:q`              | ZSET    | waiting owner → arrival (Redis TIME, µs): the FIFO line |
  * | `{ns:l:<res>}:d`              | ZSET    | waiting owner → when its place lapses (epoch ms)        |
- * | `{ns:l:<res>}:ln` (channel)   | pub/sub | "the lock may be free" wake-ups of one resource         |
+ * | `{ns:l:<res>}:ln` (channel)   | pub/sub | "the lock may be free": the owner id first in line      |
  * | `ns:c:<key>`                  | STRING  | a shared cache entry: 16-byte version, then the value   |
  * | `ns:cl:<key>`                 | STRING  | owner of the right to load a missing cache key (PX)     |
  *

@@ -21,13 +21,30 @@ const KEY_CACHE_SIZE = 1024;
 export class RedisLockStore implements LockStore {
   private closed = false;
   private readonly keyCache = new Map<string, LockKeys>();
-  /** Active watch listeners: woken when the subscriber connection drops (a wake-up may be lost). */
-  private readonly listeners = new Set<() => void>();
+  /** Active watch listeners: all woken when the subscriber connection drops (a wake-up may be lost). */
+  private readonly listeners = new Set<(next?: string) => void>();
+
+  /** Holders to tell after a reconnect (see {@link onReconnect}). */
+  private readonly reconnectListeners = new Set<() => void>();
 
   constructor(readonly deps: RedisStoreDeps) {
     deps.hub.onLost(() => {
-      for (const listener of [...this.listeners]) queueMicrotask(listener);
+      for (const listener of [...this.listeners]) queueMicrotask(() => listener());
     });
+    let wasReady = false;
+    deps.runner.client.on('ready', () => {
+      if (wasReady && !this.closed)
+        for (const listener of [...this.reconnectListeners]) queueMicrotask(listener);
+      wasReady = true;
+    });
+  }
+
+  onReconnect(listener: () => void): () => void {
+    const entry = (): void => listener();
+    this.reconnectListeners.add(entry);
+    return () => {
+      this.reconnectListeners.delete(entry);
+    };
   }
 
   async acquire(
@@ -63,8 +80,8 @@ export class RedisLockStore implements LockStore {
     const done = await this.script(
       'releaseLock',
       `release lock ${resource}`,
-      [k.owner, k.line, k.fence],
-      [owner, k.notify, FENCE_KEEP_MS],
+      [k.owner, k.line],
+      [owner, k.notify],
     );
     return done === 1;
   }
@@ -80,10 +97,13 @@ export class RedisLockStore implements LockStore {
     return done === 1;
   }
 
-  async watch(resource: string, listener: () => void): Promise<PortSubscription> {
+  async watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription> {
     const k = this.lockKeys(resource);
-    const entry = (): void => listener();
-    const remove = await this.deps.hub.add(k.notify, entry);
+    const entry = (next?: string): void => listener(next);
+    // The message is the owner id first in line (see release-lock-2.lua).
+    const remove = await this.deps.hub.add(k.notify, (message) =>
+      entry(message.length > 0 ? message.toString() : undefined),
+    );
     this.listeners.add(entry);
     return {
       close: () => {
@@ -96,6 +116,7 @@ export class RedisLockStore implements LockStore {
   close(): void {
     this.closed = true;
     this.listeners.clear();
+    this.reconnectListeners.clear();
   }
 
   private script(

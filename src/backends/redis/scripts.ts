@@ -39,7 +39,7 @@ const SCRIPT_FILES = {
   purgeDeadLetters: 'purge-dead-letters-4.lua',
   repairQueueKeys: 'repair-queue-keys-9.lua',
   acquireLock: 'acquire-lock-4.lua',
-  releaseLock: 'release-lock-3.lua',
+  releaseLock: 'release-lock-2.lua',
   extendLock: 'extend-lock-2.lua',
   leaveLockLine: 'leave-lock-line-3.lua',
   cacheSetIfVersion: 'cache-set-if-version-1.lua',

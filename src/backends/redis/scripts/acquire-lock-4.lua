@@ -26,12 +26,16 @@ local owner = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local line_ms = tonumber(ARGV[3])
 
-local stale = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
-for _, member in ipairs(stale) do
-  redis.call('ZREM', KEYS[3], member)
-end
-if #stale > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+if head then
+  local stale = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+  if #stale > 0 then
+    for _, member in ipairs(stale) do
+      redis.call('ZREM', KEYS[3], member)
+    end
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+    head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  end
 end
 
 local function wait_in_line()
@@ -43,10 +47,11 @@ local function wait_in_line()
   end
   redis.call('ZADD', KEYS[4], now + line_ms, owner)
   -- The line vanishes on its own once every waiter stopped trying.
-  for i = 3, 4 do
-    if redis.call('PTTL', KEYS[i]) < line_ms then
-      redis.call('PEXPIRE', KEYS[i], line_ms)
-    end
+  if redis.call('PTTL', KEYS[3]) < line_ms then
+    redis.call('PEXPIRE', KEYS[3], line_ms)
+  end
+  if redis.call('PTTL', KEYS[4]) < line_ms then
+    redis.call('PEXPIRE', KEYS[4], line_ms)
   end
 end
 
@@ -67,15 +72,16 @@ if holder then
   end
   return {0, left}
 end
-local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
 if head and head ~= owner then
   local until_ms = tonumber(redis.call('ZSCORE', KEYS[4], head) or now)
   wait_in_line()
   return {0, math.max(1, until_ms - now)}
 end
 
-redis.call('ZREM', KEYS[3], owner)
-redis.call('ZREM', KEYS[4], owner)
+if head then
+  redis.call('ZREM', KEYS[3], owner)
+  redis.call('ZREM', KEYS[4], owner)
+end
 local token = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now_us)
 redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', ttl + tonumber(ARGV[4]))
 redis.call('SET', KEYS[1], owner, 'PX', ttl)
