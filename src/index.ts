@@ -103,6 +103,12 @@ export type {
   CacheUpdateOptions,
   CacheVersion,
 } from './cache/types.js';
+export type {
+  LocalCache,
+  LocalCacheOptions,
+  TieredCache,
+  TieredCacheOptions,
+} from './cache/tier-types.js';
 
 export type {
   BatchErrorListener,

@@ -147,13 +147,15 @@ export class MemoryCacheState {
     if (had) this.expiries.update(entry);
     else this.expiries.push(entry);
     this.arm();
+    // A new TTL is a change of the key, as Redis tracking reports it.
+    changed.push(key);
     return true;
   }
 
-  /** Take the load right of `key` for `owner` unless another owner holds a live lease. */
+  /** Take the load right of `key` for `owner` unless a live lease exists (as SET NX: even its own). */
   claim(key: string, owner: string, leaseMs: number, now: number): boolean {
     const held = this.loads.get(key);
-    if (held !== undefined && held.until > now && held.owner !== owner) return false;
+    if (held !== undefined && held.until > now) return false;
     if (held === undefined && this.loads.size >= LOAD_SWEEP_AT) this.sweepLoads(now);
     this.loads.set(key, { owner, until: now + leaseMs });
     return true;

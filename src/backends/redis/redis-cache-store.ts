@@ -110,33 +110,15 @@ export class RedisCacheStore implements CacheStore {
   }
 
   delete(key: string): Promise<boolean> {
-    return guard(() => {
-      const name = this.name(key);
-      return this.deps.runner
-        .run('delete a shared cache entry', (client) => rawCommand(client, 'del', [name]))
-        .then((n) => n === 1);
-    });
+    return this.yesNo('delete a shared cache entry', key, 'del');
   }
 
   has(key: string): Promise<boolean> {
-    return guard(() => {
-      const name = this.name(key);
-      return this.deps.runner
-        .run('look up a shared cache entry', (client) => rawCommand(client, 'exists', [name]))
-        .then((n) => n === 1);
-    });
+    return this.yesNo('look up a shared cache entry', key, 'exists');
   }
 
   expire(key: string, ttlMs: number): Promise<boolean> {
-    return guard(() => {
-      const name = this.name(key);
-      validateCacheTtlMs(ttlMs);
-      return this.deps.runner
-        .run('set the TTL of a shared cache entry', (client) =>
-          rawCommand(client, 'pexpire', [name, ttlMs]),
-        )
-        .then((n) => n === 1);
-    });
+    return this.yesNo('set the TTL of a shared cache entry', key, 'pexpire', ttlMs);
   }
 
   async exec(ops: readonly CacheOp[]): Promise<CacheOpResult[]> {
@@ -193,28 +175,46 @@ export class RedisCacheStore implements CacheStore {
   }
 
   claimLoad(key: string, owner: string, leaseMs: number): Promise<boolean> {
-    this.assertOpen();
-    validateCacheTtlMs(leaseMs, 'leaseMs');
-    const name = this.deps.keys.cacheLoadKey(key);
-    return this.deps.runner
-      .run('claim the load of a shared cache entry', (client) =>
-        rawCommand(client, 'set', [name, owner, 'NX', 'PX', leaseMs]),
-      )
-      .then((reply) => reply !== null);
+    return guard(() => {
+      this.assertOpen();
+      validateCacheTtlMs(leaseMs, 'leaseMs');
+      const name = this.deps.keys.cacheLoadKey(key);
+      return this.deps.runner
+        .run('claim the load of a shared cache entry', (client) =>
+          rawCommand(client, 'set', [name, owner, 'NX', 'PX', leaseMs]),
+        )
+        .then((reply) => reply !== null);
+    });
   }
 
-  async releaseLoad(key: string, owner: string): Promise<void> {
-    this.assertOpen();
-    const script = this.deps.scripts.cacheReleaseLoad;
-    const name = this.deps.keys.cacheLoadKey(key);
-    await this.deps.runner.run('release the load of a shared cache entry', (client, caller) =>
-      evalScript(client, script, [name], [owner], caller),
-    );
+  releaseLoad(key: string, owner: string): Promise<void> {
+    return guard(() => {
+      this.assertOpen();
+      const script = this.deps.scripts.cacheReleaseLoad;
+      const name = this.deps.keys.cacheLoadKey(key);
+      return this.deps.runner
+        .run('release the load of a shared cache entry', (client, caller) =>
+          evalScript(client, script, [name], [owner], caller),
+        )
+        .then(() => {});
+    });
   }
 
   close(): void {
     this.closed = true;
     this.tracking.close();
+  }
+
+  /** One command on `key` answering 1 (yes) or 0; `ttlMs`, when given, is its argument. */
+  private yesNo(what: string, key: string, command: string, ttlMs?: number): Promise<boolean> {
+    return guard(() => {
+      const name = this.name(key);
+      if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
+      const args = ttlMs === undefined ? [name] : [name, ttlMs];
+      return this.deps.runner
+        .run(what, (client) => rawCommand(client, command, args))
+        .then((n) => n === 1);
+    });
   }
 
   /** The Redis key of `key`, or a throw when closed (the runner would refuse too, less clearly). */

@@ -52,8 +52,16 @@ export async function deleteNamespace(url: string, namespace: string): Promise<v
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await client.connect();
-    // Namespace-wide keys, then every queue's keys (their own hash tag, `{ns:q:<queue>}`).
-    for (const match of [`{${namespace}}:*`, `{${namespace}:q:*`, `{${namespace}:l:*`]) {
+    // Namespace-wide keys, then every queue's and lock's keys (their own hash tags,
+    // `{ns:q:<queue>}`, `{ns:l:<resource>}`), then the shared cache's entries and load leases
+    // (no hash tag: `ns:c:<key>`, `ns:cl:<key>`).
+    for (const match of [
+      `{${namespace}}:*`,
+      `{${namespace}:q:*`,
+      `{${namespace}:l:*`,
+      `${namespace}:c:*`,
+      `${namespace}:cl:*`,
+    ]) {
       let cursor = '0';
       do {
         const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 500);
