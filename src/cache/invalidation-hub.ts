@@ -161,14 +161,16 @@ export class InvalidationHub {
             return;
           }
           this.subscription = subscription;
-          // Tiers kept nothing so far; from now on they may.
+          // Tiers kept nothing so far; from now on they may. Reads begun before now may have
+          // missed an invalidation: the flush spoils them.
+          for (const member of this.members) member.flush();
           this.isLive = true;
           this.wakeLive();
         },
         (error: unknown) => {
           if (round !== this.round) return;
           const delay = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(attempt, 10));
-          this.logger.warn(
+          this.logger[attempt === 1 ? 'warn' : 'debug'](
             { err: error, attempt, retryInMs: delay },
             'Cannot hear cache invalidations; local tiers keep nothing until they can',
           );
@@ -217,12 +219,4 @@ export function hubFor(store: CacheStore, logger: Logger): InvalidationHub {
   let hub = hubs.get(store);
   if (hub === undefined) hubs.set(store, (hub = new InvalidationHub(store, logger)));
   return hub;
-}
-
-/**
- * This node changed `keys` in the shared tier: drop them from its local tiers now, rather than
- * when its own invalidation comes back (nothing to do while no tier exists).
- */
-export function evictLocally(store: CacheStore, keys: readonly string[]): void {
-  hubs.get(store)?.invalidateHere(keys);
 }

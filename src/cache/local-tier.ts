@@ -23,10 +23,11 @@ export interface ReadMark {
 }
 
 /**
- * A mark older than this no longer guards: reads are bounded well below it (operation
- * timeouts), and a miss never followed by a `set` must not block the key for good.
+ * A mark older than this no longer guards: shared reads are bounded below it (the Redis
+ * backend's default operation timeout is 5 s), and a miss never followed by a `set` must not
+ * hold the key's local fills back for long.
  */
-const READ_WINDOW_MS = 30_000;
+const READ_WINDOW_MS = 10_000;
 /** The lru-cache stores no null: null values are kept as this. */
 const NULL = Symbol('null');
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
@@ -59,8 +60,13 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
   get(key: string): T | undefined {
     const value = this.lru.get(key);
     if (value !== undefined) return (value === NULL ? null : value) as T;
-    if (!this.closed && this.hub.live) this.beginRead(key);
+    // Also while invalidations are not heard yet: going live flushes, which spoils this read.
+    if (!this.closed) this.beginRead(key);
     return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.lru.has(key);
   }
 
   /** The value without noting a read on a miss (the tiered cache notes its own). */
@@ -150,6 +156,25 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
     const stored = (value === null ? NULL : value) as NonNullable<T> | typeof NULL;
     if (ttlMs === undefined) this.lru.set(key, stored);
     else this.lru.set(key, stored, { ttl: ttlMs });
+  }
+
+  /**
+   * This tier as the tiered cache shows it: `get` does not note a read (the tiered cache notes
+   * its own), so sync reads in front of `tiered().get` never hold back its local fills.
+   */
+  view(): LocalCache<T> {
+    const size = (): number => this.lru.size;
+    return {
+      get: (key) => this.peek(key),
+      has: (key) => this.has(key),
+      set: (key, value, options) => this.set(key, value, options),
+      delete: (key) => this.delete(key),
+      clear: () => this.clear(),
+      ready: (timeoutMs) => this.ready(timeoutMs),
+      get size() {
+        return size();
+      },
+    };
   }
 
   /** Stop for good: release the hub and keep nothing more. */

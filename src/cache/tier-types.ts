@@ -24,8 +24,13 @@ export interface LocalCacheOptions {
  * }
  */
 export interface LocalCache<T = unknown> {
-  /** The value, or `undefined` on a miss (never throws). */
+  /**
+   * The value, or `undefined` on a miss (never throws). A miss notes a read of the shared tier
+   * (see `set`); to only look, use {@link has}.
+   */
   get(key: string): T | undefined;
+  /** Whether `key` is held (notes no read). */
+  has(key: string): boolean;
   /**
    * Keep `value` under `key` (`ttl` seconds: this entry's own time to live).
    * @throws ValidationError for an invalid key, an `undefined` value or a bad `ttl`.

@@ -1,12 +1,12 @@
 import type { PluginScope } from '../context/plugin-scope.js';
-import { TimeoutError, ValidationError } from '../errors/errors.js';
+import { ContextClosedError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { createIdGenerator } from '../util/ids.js';
 import type { CacheEnv } from './cache.js';
 import { hubFor, type InvalidationHub } from './invalidation-hub.js';
 import { openLocalTier, type LocalTier } from './local-tier.js';
 import { assertKey, encodeValue } from './cache-input.js';
 import { checkMaxEntries, optionalSeconds } from './tier-options.js';
-import type { TieredCache, TieredCacheOptions } from './tier-types.js';
+import type { LocalCache, TieredCache, TieredCacheOptions } from './tier-types.js';
 
 const DEFAULT_LOCAL_TTL_MS = 60_000;
 const DEFAULT_LEASE_MS = 10_000;
@@ -35,7 +35,8 @@ export function createTieredCache<T>(
   const leaseMs = optionalSeconds(options.loadLease, 'loadLease') ?? DEFAULT_LEASE_MS;
   const maxEntries = checkMaxEntries(options.maxEntries);
   const local = openLocalTier<T>(env, scope, maxEntries, localTtlMs);
-  return new Tiered(env, hubFor(env.store, env.logger), local, options.load, ttlMs, leaseMs);
+  const hub = hubFor(env.store, env.logger);
+  return new Tiered(env, scope, hub, local, options.load, ttlMs, leaseMs);
 }
 
 const nextOwner = createIdGenerator();
@@ -43,22 +44,27 @@ const nextOwner = createIdGenerator();
 class Tiered<T> implements TieredCache<T> {
   /** One load per key in this process at a time: later callers share it. */
   private readonly flights = new Map<string, Promise<T>>();
+  readonly local: LocalCache<T>;
 
   constructor(
     private readonly env: CacheEnv,
+    private readonly scope: PluginScope,
     private readonly hub: InvalidationHub,
-    readonly local: LocalTier<T>,
+    private readonly tier: LocalTier<T>,
     private readonly load: (key: string) => Promise<T> | T,
     private readonly ttlMs: number | undefined,
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.local = tier.view();
+  }
 
   get(key: string): Promise<T> {
-    const hit = this.local.peek(key);
+    const hit = this.tier.peek(key);
     if (hit !== undefined) return Promise.resolve(hit);
     const flight = this.flights.get(key);
     if (flight !== undefined) return flight;
     try {
+      this.assertOpen('reading the cache');
       assertKey(key);
     } catch (error) {
       return Promise.reject(error);
@@ -71,6 +77,7 @@ class Tiered<T> implements TieredCache<T> {
   }
 
   async set(key: string, value: T): Promise<void> {
+    this.assertOpen('writing the cache');
     assertKey(key);
     await this.env.store.set(key, this.encode(key, value), this.ttlMs);
     // Other nodes hear it from the store; this node drops its copies (and spoils reads) now.
@@ -78,6 +85,7 @@ class Tiered<T> implements TieredCache<T> {
   }
 
   async delete(key: string): Promise<boolean> {
+    this.assertOpen('deleting from the cache');
     assertKey(key);
     const existed = await this.env.store.delete(key);
     this.hub.invalidateHere([key]);
@@ -90,11 +98,11 @@ class Tiered<T> implements TieredCache<T> {
    */
   private async fetch(key: string): Promise<T> {
     const { store } = this.env;
-    const mark = this.local.beginRead(key);
+    const mark = this.tier.beginRead(key);
     let ended = false;
     const keep = (value: T): T => {
       ended = true;
-      if (this.local.endRead(key, mark)) this.local.keep(key, value, undefined);
+      if (this.tier.endRead(key, mark)) this.tier.keep(key, value, undefined);
       return value;
     };
     const giveUp = Date.now() + 3 * this.leaseMs;
@@ -120,7 +128,7 @@ class Tiered<T> implements TieredCache<T> {
         }
       }
     } finally {
-      if (!ended) this.local.endRead(key, mark);
+      if (!ended) this.tier.endRead(key, mark);
     }
   }
 
@@ -141,6 +149,15 @@ class Tiered<T> implements TieredCache<T> {
           this.env.logger.debug({ err: error, key }, 'could not release a cache load claim'),
         );
     }
+  }
+
+  /** @throws ContextClosedError once the plugin stopped (as every `context.cache` call). */
+  private assertOpen(operation: string): void {
+    if (this.scope.closed)
+      throw new ContextClosedError(
+        `Plugin "${this.scope.pluginId}" has stopped; ${operation} is no longer possible.`,
+        { details: { pluginId: this.scope.pluginId, operation } },
+      );
   }
 
   private encode(key: string, value: T): Uint8Array {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ValidationError } from '../../src/errors/errors.js';
+import { ContextClosedError, ValidationError } from '../../src/errors/errors.js';
 import { waitFor } from '../backends/redis/support.js';
-import { startNodes, type TierBackend, type TierNodes } from './tier-support.js';
+import { fillLocal, startNodes, type TierBackend, type TierNodes } from './tier-support.js';
 
 class DatabaseDown extends Error {
   readonly code = 'DB_DOWN';
@@ -28,18 +28,23 @@ export function tierSuite(kind: TierBackend): void {
       assert.deepEqual(local.get('x'), { n: 1 });
       local.set('nil', null);
       assert.equal(local.get('nil'), null);
-      local.set('y', 2); // x is the least recently used after nil was read... x read last above
+      local.set('y', 2); // over the bound: x, the least recently used, goes
       assert.equal(local.size, 2);
+      assert.equal(local.get('x'), undefined);
+      assert.equal(local.delete('nil'), true);
+      assert.equal(local.delete('nil'), false);
       local.set('short', 'soon gone', { ttl: 0.02 });
       assert.equal(local.get('short'), 'soon gone');
-      await waitFor(() => local.get('short') === undefined, 2000, 'the entry TTL');
+      await waitFor(() => !local.has('short'), 2000, 'the entry TTL');
       assert.throws(() => local.set('', 1), ValidationError);
       assert.throws(() => local.set('k', undefined), ValidationError);
       assert.throws(() => local.set('k', 1, { ttl: Number.NaN }), ValidationError);
       assert.throws(() => local.set('k', 1, { ttl: -1 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ maxEntries: 0 }), ValidationError);
+      assert.throws(() => nodes.a.cache.local({ maxEntries: 1.5 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ ttl: 0 }), ValidationError);
-      assert.equal(local.delete('nil'), local.get('nil') === undefined ? false : true);
+      assert.throws(() => nodes.a.cache.tiered({} as never), ValidationError);
+      assert.throws(() => nodes.a.cache.tiered({ load: () => 1, loadLease: -1 }), ValidationError);
       local.clear();
       assert.equal(local.size, 0);
     });
@@ -53,13 +58,14 @@ export function tierSuite(kind: TierBackend): void {
       other.set(key, 'v1');
       await nodes.b.cache.set(key, 'v2', { ttl: 60 });
       await waitFor(
-        () => local.get(key) === undefined && other.get(key) === undefined,
+        () => !local.has(key) && !other.has(key),
         5000,
         'eviction after a remote write',
       );
       local.set(key, 'v2');
+      assert.equal(local.get(key), 'v2');
       await nodes.b.cache.delete(key);
-      await waitFor(() => local.get(key) === undefined, 5000, 'eviction after a remote delete');
+      await waitFor(() => !local.has(key), 5000, 'eviction after a remote delete');
     });
 
     it('a shared read begun before an invalidation never fills the local tier after it', async () => {
@@ -75,7 +81,7 @@ export function tierSuite(kind: TierBackend): void {
       // ...while another node changes the key, and this node hears of it...
       probe.set(key, 'probe');
       await nodes.b.cache.set(key, 'new');
-      await waitFor(() => probe.get(key) === undefined, 5000, 'the invalidation');
+      await waitFor(() => !probe.has(key), 5000, 'the invalidation');
       // ...then the late set of the old value is dropped.
       local.set(key, read, { ttl: 60 });
       assert.equal(local.get(key), undefined);
@@ -85,7 +91,7 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(local.get(key), 'new');
     });
 
-    it("the chapter's getUser, written with local() and the shared cache", async () => {
+    it("the chapter's getUser as written, with local() and the shared cache", async () => {
       const localCache = nodes.a.cache.local<{ id: number; name: string }>();
       const distributedCache = nodes.a.cache;
       await localCache.ready();
@@ -105,7 +111,7 @@ export function tierSuite(kind: TierBackend): void {
           return user;
         }
         user = await database.query('SELECT * FROM users WHERE id = ?', [userId]);
-        await distributedCache.set(`user:${userId}`, user, { ttl: 3600 });
+        void distributedCache.set(`user:${userId}`, user, { ttl: 3600 }); // not awaited, as written
         localCache.set(`user:${userId}`, user, { ttl: 60 });
         return user;
       }
@@ -114,8 +120,12 @@ export function tierSuite(kind: TierBackend): void {
       assert.deepEqual(await getUser(id), { id, name: `user ${id}` });
       assert.equal(queries, 1);
       await nodes.b.cache.delete(`user:${id}`);
-      await waitFor(() => localCache.get(`user:${id}`) === undefined, 5000, 'eviction');
+      await waitFor(() => !localCache.has(`user:${id}`), 5000, 'eviction');
       await getUser(id);
+      assert.equal(queries, 2);
+      // Once the write's own invalidation has passed, reads are served by the local tier.
+      for (let i = 0; i < 100 && !localCache.has(`user:${id}`); i++) await getUser(id);
+      assert.deepEqual(localCache.get(`user:${id}`), { id, name: `user ${id}` });
       assert.equal(queries, 2);
     });
 
@@ -151,7 +161,7 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(loads, 1);
       for (const outcome of outcomes) {
         assert.equal(outcome.status, 'rejected');
-        assert.ok((outcome).reason instanceof DatabaseDown);
+        assert.ok(outcome.reason instanceof DatabaseDown);
       }
       assert.equal(await nodes.a.cache.get(key), undefined);
       assert.equal(await tiered.get(key), 'loaded');
@@ -171,20 +181,14 @@ export function tierSuite(kind: TierBackend): void {
       await Promise.all([ta.local.ready(), tb.local.ready()]);
       assert.equal(await ta.get(key), `${key}#1`);
       assert.equal(await tb.get(key), `${key}#1`);
-      // The second read fills the local tier (the first one's own write spoils its read).
-      await ta.get(key);
-      await waitFor(
-        () => ta.local.get(key) !== undefined || (void ta.get(key), false),
-        5000,
-        'local fill',
-      );
+      await fillLocal(ta, key);
       assert.equal(ta.local.get(key), `${key}#1`);
       assert.equal(await tb.delete(key), true);
-      await waitFor(() => ta.local.get(key) === undefined, 5000, 'remote eviction');
+      await waitFor(() => !ta.local.has(key), 5000, 'remote eviction');
       assert.equal(tb.local.get(key), undefined);
       assert.equal(await ta.get(key), `${key}#2`);
       await tb.set(key, 'written');
-      await waitFor(() => ta.local.get(key) === undefined, 5000, 'eviction after set');
+      await waitFor(() => !ta.local.has(key), 5000, 'eviction after set');
       assert.equal(await ta.get(key), 'written');
       assert.equal(loads, 2);
     });
@@ -192,6 +196,7 @@ export function tierSuite(kind: TierBackend): void {
     it('local tiers are released with their plugin', async () => {
       const scope = nodes.scopes[1]!;
       const local = nodes.a2.cache.local<string>();
+      const tiered = nodes.a2.cache.tiered<string>({ load: () => 'v' });
       await local.ready();
       local.set('kept', 'v');
       await scope.release(1000);
@@ -199,6 +204,8 @@ export function tierSuite(kind: TierBackend): void {
       local.set('kept', 'v');
       assert.equal(local.get('kept'), undefined);
       assert.throws(() => nodes.a2.cache.local(), /stopped/);
+      await assert.rejects(tiered.get('kept'), ContextClosedError);
+      await assert.rejects(tiered.delete('kept'), ContextClosedError);
     });
   });
 }

@@ -13,6 +13,8 @@ export interface TierNodes {
   /** A third plugin on node a (a second local tier user on the same node). */
   readonly a2: PluginContext;
   readonly nodeA: string;
+  /** The namespace (Redis) or '' (memory). */
+  readonly namespace: string;
   readonly scopes: readonly ScopedContext[];
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function startNodes(kind: TierBackend, url = SHARED_REDIS_URL): Pro
       a2: ra.ctx('p2'),
       b: rb.ctx('p'),
       nodeA: `ta-${id}`,
+      namespace: '',
       scopes: [ra.scoped('p'), ra.scoped('p2'), rb.scoped('p')],
       close: async () => {
         await ra.close();
@@ -60,6 +63,7 @@ export async function startNodes(kind: TierBackend, url = SHARED_REDIS_URL): Pro
     a2: scopes[1]!.context,
     b: scopes[2]!.context,
     nodeA: `ta-${id}`,
+    namespace,
     scopes,
     close: async () => {
       for (const s of scopes) await s.release(1000);
@@ -86,4 +90,19 @@ export async function deleteCacheKeys(url: string, namespace: string): Promise<v
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * Read `key` through `tiered` until its local tier holds it (a node's first read after its own
+ * write goes to the shared tier: the write's invalidation spoils the read that loaded it).
+ */
+export async function fillLocal(
+  tiered: { get(key: string): Promise<unknown>; local: { get(key: string): unknown } },
+  key: string,
+): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (tiered.local.get(key) !== undefined) return;
+    await tiered.get(key);
+  }
+  throw new Error(`the local tier never kept ${key}`);
 }

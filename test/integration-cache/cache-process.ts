@@ -20,6 +20,16 @@ export class CacheProcess {
       this.pending.delete(reply.id);
     });
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    void this.exited.then(() => {
+      for (const settle of this.pending.values())
+        settle({
+          type: 'reply',
+          id: 0,
+          ok: false,
+          error: { name: 'Error', message: `${nodeId} exited` },
+        });
+      this.pending.clear();
+    });
   }
 
   static async start(url: string, namespace: string, nodeId: string): Promise<CacheProcess> {
@@ -35,16 +45,21 @@ export class CacheProcess {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${nodeId} did not start in 20 s`)), 20_000);
+      // Bounded, generously: tsx compiles the fixture on a possibly loaded machine.
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${nodeId} did not start within 30 s`));
+      }, 30_000);
       child.on('message', (reply: Reply) => {
         if (reply.type === 'ready') {
           clearTimeout(timer);
           resolve();
         }
       });
-      child.once('exit', (code) =>
-        reject(new Error(`${nodeId} exited with ${code} while starting`)),
-      );
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${nodeId} exited with ${code} while starting`));
+      });
     });
     return new CacheProcess(nodeId, child);
   }

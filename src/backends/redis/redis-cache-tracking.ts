@@ -128,8 +128,10 @@ export class RedisCacheTracking {
       await runner.run('subscribe to cache invalidations', (c) => c.subscribe(INVALIDATE_CHANNEL));
     } catch (error) {
       if (client !== this.client) return;
+      const first = this.lastSetupError === undefined;
       this.lastSetupError = toBackendError(error, 'turn on cache tracking');
-      this.deps.logger.warn(
+      // Once per outage at warn level: a server that refuses tracking would log on every retry.
+      this.deps.logger[first ? 'warn' : 'debug'](
         { err: this.lastSetupError },
         'Could not turn on Redis cache tracking; reconnecting to try again',
       );
