@@ -481,7 +481,10 @@ export interface CacheStore {
   expire(key: string, ttlMs: number): Promise<boolean>;
   /** Apply every op atomically (all or none, no other write in between); results in order. */
   exec(ops: readonly CacheOp[]): Promise<CacheOpResult[]>;
-  /** Hear every invalidation (see {@link CacheInvalidation}) until the subscription closes. */
+  /**
+   * Hear every invalidation (see {@link CacheInvalidation}) until the subscription closes. Keys
+   * are the API's keys (as given to `set`), never backend key names. `listener` must not throw.
+   */
   watchInvalidations(
     listener: (invalidation: CacheInvalidation) => void,
   ): Promise<PortSubscription>;

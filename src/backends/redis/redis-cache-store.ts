@@ -18,6 +18,8 @@ import type { RedisStoreDeps } from './store-deps.js';
 
 /** Bytes of the version at the head of every stored entry. */
 export const CACHE_VERSION_BYTES = 16;
+/** What {@link VersionSource} hands out: 8 base64url characters, then 8 base-36 digits. */
+const VERSION_SHAPE = /^[\w-]{8}[0-9a-z]{8}$/;
 /** Versions counted by one prefix before a new random prefix is drawn (36⁸). */
 const COUNTER_LIMIT = 36 ** 8;
 
@@ -98,9 +100,8 @@ export class RedisCacheStore implements CacheStore {
   ): Promise<string | undefined> {
     const name = this.name(key);
     if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
-    // A version this store never handed out cannot match (and must not match a prefix).
-    if (expected !== null && expected.length !== CACHE_VERSION_BYTES)
-      return Promise.resolve(undefined);
+    // A string no store hands out cannot match (nor match a prefix of an entry's bytes).
+    if (expected !== null && !VERSION_SHAPE.test(expected)) return Promise.resolve(undefined);
     const version = this.versions.next();
     const entry = stored(version, value);
     const script = this.deps.scripts.cacheSetIfVersion;
