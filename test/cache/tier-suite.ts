@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ContextClosedError, ValidationError } from '../../src/errors/errors.js';
-import { waitFor } from '../backends/redis/support.js';
+import { figure, waitFor } from '../backends/redis/support.js';
 import { fillLocal, startNodes, type TierBackend, type TierNodes } from './tier-support.js';
 
 class DatabaseDown extends Error {
@@ -144,6 +144,36 @@ export function tierSuite(kind: TierBackend): void {
       const values = await Promise.all(gets);
       assert.equal(loads, 1);
       for (const value of values) assert.deepEqual(value, { k: key, at: 1 });
+    });
+
+    it("tiered: when the loading node's lease lapses (it hangs or died), another node loads", async (t) => {
+      const key = fresh('lease');
+      let release!: () => void;
+      const hanging = new Promise<void>((resolve) => (release = resolve));
+      let aLoading = false;
+      const ta = nodes.a.cache.tiered<string>({
+        loadLease: 0.3,
+        load: async () => {
+          aLoading = true; // a holds the load claim from here on
+          await hanging;
+          return 'from a';
+        },
+      });
+      let bLoads = 0;
+      const tb = nodes.b.cache.tiered<string>({
+        loadLease: 0.3,
+        load: () => `from b ${++bLoads}`,
+      });
+      await Promise.all([ta.local.ready(), tb.local.ready()]);
+      const slow = ta.get(key);
+      await waitFor(() => aLoading, 3000, "a's load");
+      // b finds the claim held, waits, and loads once the lease lapsed (a never stored anything)
+      const started = Date.now();
+      assert.equal(await tb.get(key), 'from b 1');
+      figure(t, 'wait for a lapsed 300 ms load lease', Date.now() - started, 'ms');
+      assert.equal(bLoads, 1);
+      release();
+      assert.equal(await slow, 'from a');
     });
 
     it('tiered: a loader error reaches every waiter, typed, and is not cached', async () => {
