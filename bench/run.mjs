@@ -89,6 +89,11 @@ function versions() {
     emittery: anchor('emittery'),
     bullmq: anchor('bullmq'),
     beeQueue: anchor('bee-queue'),
+    redlock: anchor('redlock-v5'),
+    redisSemaphore: anchor('redis-semaphore'),
+    cacheManager: anchor('cache-manager'),
+    keyvRedis: anchor('@keyv/redis'),
+    cacheable: anchor('cacheable'),
   };
 }
 

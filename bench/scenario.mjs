@@ -34,9 +34,14 @@ async function main() {
       maxMs: config.latencyMaxMs,
     });
     totalOps += result.latency.samples;
+  } else if (scenario.latency && run.latencyStats) {
+    // Taken by the run itself during the window (see latencyRecorder in lib/measure.mjs).
+    result.latency = run.latencyStats();
   }
   // Every operation must have reached every handler it was due to reach.
   // (`verify` may be async: multi-process scenarios ask their peers for their counts.)
+  // Every operation the run made (window, warm-up, latency sample): per-op figures divide by it.
+  result.totalOps = totalOps;
   result.invalid = run.verify
     ? await run.verify(totalOps)
     : run.delivered() === totalOps * run.perOp

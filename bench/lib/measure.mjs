@@ -61,3 +61,29 @@ export async function latency(once, { samples, maxMs }) {
     p99Us: percentile(sorted, 99) / 1e3,
   };
 }
+
+/**
+ * Per-operation latencies taken inside the measured loop itself, for runs where a separate
+ * one-at-a-time sample cannot show the figure (operations that contend with each other). Keeps
+ * the last `max` samples (a ring), so the figures describe the end of the run, past warm-up.
+ * `start()` returns a stamp; `stop(stamp)` records the time since.
+ */
+export function latencyRecorder(max) {
+  const ns = new Float64Array(max);
+  let count = 0;
+  return {
+    start: () => process.hrtime.bigint(),
+    stop(t0) {
+      ns[count % max] = Number(process.hrtime.bigint() - t0);
+      count++;
+    },
+    stats() {
+      const sorted = ns.slice(0, Math.min(count, max)).sort();
+      return {
+        samples: sorted.length,
+        p50Us: percentile(sorted, 50) / 1e3,
+        p99Us: percentile(sorted, 99) / 1e3,
+      };
+    },
+  };
+}

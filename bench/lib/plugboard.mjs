@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { URL, fileURLToPath, pathToFileURL } from 'node:url';
+import { bounded, deleteNamespaceKeys, REDIS_URL, uniqueNamespace } from './remote.mjs';
 
 const DIST = new URL('../../dist/index.js', import.meta.url);
 
@@ -35,4 +36,29 @@ export async function plugboardRedis() {
   const require = createRequire(new URL('../../package.json', import.meta.url));
   const mod = await import(pathToFileURL(require.resolve('ioredis')).href);
   return mod.Redis ?? mod.default;
+}
+
+/**
+ * `count` hosts on the shared Redis, one fresh namespace between them, each a node of its own
+ * with one plugin `plugin`. Resolves with `{ contexts, close }`: the plugin's context on each
+ * host, and a close that stops every host (bounded) and deletes the namespace's keys.
+ */
+export async function startRedisHosts(count, plugin) {
+  const namespace = uniqueNamespace();
+  const hosts = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      startPlugboard([plugin], {
+        nodeId: `${namespace}-n${i}`,
+        backend: { redis: REDIS_URL, namespace },
+        parity: false,
+      }),
+    ),
+  );
+  return {
+    contexts: hosts.map((h) => h.ctx[plugin]),
+    close: async () => {
+      await Promise.all(hosts.map((h, i) => bounded(h.close(), `host ${i} stop`)));
+      await bounded(deleteNamespaceKeys(namespace), 'key cleanup');
+    },
+  };
 }

@@ -34,6 +34,18 @@ export function withTimeout(promise, ms, what) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Wait for `promise` at most `ms`; a failure or timeout is written to stderr, not thrown. */
+export async function bounded(promise, what, ms = 5000) {
+  await withTimeout(promise, ms, what).catch((error) => process.stderr.write(`${error.message}\n`));
+}
+
+/** A Redis scenario's `available()`: the reason to skip without Redis, else sweep dead runs. */
+export async function redisScenarioAvailable() {
+  const reason = await redisUnavailable();
+  if (!reason) await sweepDeadNamespaces().catch(() => undefined);
+  return reason;
+}
+
 /** Poll `check()` every `everyMs` until it is truthy; throws after `ms`. */
 export async function waitFor(check, ms, what, everyMs = 10) {
   const end = Date.now() + ms;
@@ -138,11 +150,12 @@ async function deleteMatching(patterns, what) {
 
 /**
  * Key cleanup: delete every key of `namespace`. Namespace-wide keys start with `{<namespace>}`,
- * a queue's keys with `{<namespace>:q:<queue>}` (a hash tag per queue). Never FLUSHDB: the
- * server is shared.
+ * a queue's or lock's keys with `{<namespace>:q:<queue>}` / `{<namespace>:l:<resource>}` (a hash
+ * tag each), cache keys with `<namespace>:c:` (no tag: each hashes on its own name). Never
+ * FLUSHDB: the server is shared.
  */
 export const deleteNamespaceKeys = (namespace) =>
-  deleteMatching([`{${namespace}}*`, `{${namespace}:*`], 'cleanup');
+  deleteMatching([`{${namespace}}*`, `{${namespace}:*`, `${namespace}:*`], 'cleanup');
 
 /** A key prefix for another library's keys (`<prefix>:...`), unique like a namespace. */
 export const uniquePrefix = (library) => `${uniqueNamespace()}-${library}`;
@@ -309,6 +322,28 @@ export function pump(op, inFlight) {
       await withTimeout(new Promise((resolve) => (drained = resolve)), ms, 'drain in-flight ops');
     },
     error: () => failure,
+  };
+}
+
+/**
+ * The timed loop over an async operation `one()`: at 1 in flight `batch(n)` awaits n of them one
+ * by one (and `once` is `one`, for the latency sample); above, a {@link pump} keeps `inFlight`
+ * out at all times. `stop()` drains the pump; `countOk(done, ops)` checks the operations
+ * completed against the harness count (a pump may have completed more).
+ */
+export function inFlightLoop(one, inFlight) {
+  const p = inFlight > 1 ? pump(one, inFlight) : null;
+  return {
+    batch: p
+      ? (n) => p.batch(n)
+      : async (n) => {
+          for (let i = 0; i < n; i++) await one();
+        },
+    once: p ? undefined : one,
+    stop: async () => {
+      if (p) await p.stop();
+    },
+    countOk: (done, ops) => (p ? done >= ops : done === ops),
   };
 }
 

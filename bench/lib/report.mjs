@@ -41,14 +41,14 @@ function summarizeVariant(v, runs = []) {
 
 /**
  * Median over rounds of ops(a) / ops(b), both measured in the same round (with
- * `metric: 'p50'`, of p50 latency(a) / p50 latency(b) instead; with a workload's metric key, of
+ * `metric: 'p50'` or `'p99'`, of that latency(a) / latency(b) instead; with a workload's metric key, of
  * that metric). Without `b`: the median of a's own metric over its runs (an absolute figure,
  * in the metric's unit).
  */
 function summarizeComparison(c, runs, metrics) {
   const value =
-    c.metric === 'p50'
-      ? (r) => r.latency?.p50Us
+    c.metric === 'p50' || c.metric === 'p99'
+      ? (r) => r.latency?.[`${c.metric}Us`]
       : c.metric
         ? (r) => metricValue(r, c.metric)
         : (r) => r.opsPerSec;
@@ -162,6 +162,11 @@ function versionsLine(v) {
     (v.bullmq
       ? `; BullMQ ${v.bullmq} (on the bench package's ioredis), bee-queue ${v.beeQueue}`
       : '') +
+    (v.redlock
+      ? `; redlock ${v.redlock.replace(/^v/, '')} and redis-semaphore ${v.redisSemaphore} (on the bench ` +
+        `package's ioredis); cache-manager ${v.cacheManager} with @keyv/redis ${v.keyvRedis} and ` +
+        `cacheable ${v.cacheable}`
+      : '') +
     '.'
   );
 }
@@ -190,6 +195,11 @@ const METHOD = `- \`npm run bench\` builds the package, installs the anchors (th
   consumer in the child, each implementation under its own namespace or key prefix on the
   shared Redis, deleted afterwards; each section gives its metrics as the median over runs with
   the worst and best run beside it.
+- **Lock and cache scenarios** (\`node bench/run.mjs lock\`, \`node bench/run.mjs cache\`): every
+  client in the child process with its own connection(s) to the shared Redis, under its own
+  namespace or key prefix (deleted afterwards); contending lock clients and 100-in-flight cache
+  operations are kept busy by a pump, as in the Redis RPC scenario. For contended locks, p50/p99
+  are of the cycles inside the window (waiting included); a "p99" ratio compares those.
 - **Medians of 5 runs**; ours and the anchors alternate within a round (order reversed every
   other round). **Ratios are the headline**: for each round, ours ÷ anchor from runs taken back
   to back, then the median over rounds. Absolute ops/s depend heavily on machine load.

@@ -1,9 +1,12 @@
 // The scenario list, in report order. A scenario is one file in `bench/scenarios/` whose default
 // export is `{ name, title, notes, latency?, available?, variants, comparisons }`:
 // - `variants[]`: `{ id, side: 'ours' | 'anchor', label, setup }`; `setup()` resolves with
-//   `{ batch(n), once?(), perOp?, delivered?(), verify?(ops) (may be async), close?() }`.
+//   `{ batch(n), once?(), latencyStats?(), perOp?, delivered?(), verify?(ops) (may be async),
+//   close?() }`. With `latency: true`, p50/p99 come from timing `once()` after the window, or,
+//   for runs whose operations contend with each other, from `latencyStats()` (the run's own
+//   samples taken during the window, see `latencyRecorder` in lib/measure.mjs).
 // - `comparisons[]`: `{ label, a, b, metric?, target?: { op: '>=' | '<' | '<=', value } }`,
-//   ratio = ops/s of a ÷ b (or, with `metric: 'p50'`, p50 latency of a ÷ b), per round.
+//   ratio = ops/s of a ÷ b (or, with `metric: 'p50'` / `'p99'`, that latency of a ÷ b), per round.
 // - `workload: true` (optional): a fixed job instead of a timed window. `setup()` then resolves
 //   with `{ workload(), close?() }`; workload() resolves with `{ opsPerSec, metrics, invalid }`
 //   and the scenario lists its `metrics: [{ key, label, unit: 'ops' | 'ms' }]` (report columns).
@@ -22,6 +25,9 @@ export const SCENARIOS = [
   'redis-events',
   'queue-throughput',
   'queue-delayed',
+  'lock',
+  'cache',
+  'cache-local',
 ];
 
 export async function loadScenario(name) {

@@ -1,7 +1,7 @@
 // Scenario: delayed delivery lateness (100 messages due 200 ms ahead; lateness p50/p99 in ms).
 import { openBeeQueue, openBullMQ, openPlugboard } from '../lib/queue-adapters.mjs';
 import { DELAYED, delayedRun } from '../lib/queue-workloads.mjs';
-import { redisUnavailable, sweepDeadNamespaces } from '../lib/remote.mjs';
+import { redisScenarioAvailable } from '../lib/remote.mjs';
 
 const { messages, delayMs, concurrency } = DELAYED;
 
@@ -32,11 +32,7 @@ Target: p99 lateness < 20 ms on Redis. Ratios are of p99 lateness (lower is bett
     { key: 'max', label: 'max late', unit: 'ms' },
   ],
   childTimeoutMs: 120_000,
-  available: async () => {
-    const reason = await redisUnavailable();
-    if (!reason) await sweepDeadNamespaces().catch(() => undefined);
-    return reason;
-  },
+  available: redisScenarioAvailable,
   variants: [
     {
       id: 'ours',

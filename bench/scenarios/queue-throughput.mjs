@@ -2,7 +2,7 @@
 // the embedded backend, BullMQ, bee-queue), at consumer concurrency 1 and 50.
 import { openBeeQueue, openBullMQ, openPlugboard } from '../lib/queue-adapters.mjs';
 import { CHUNK, MESSAGES, throughputRun } from '../lib/queue-workloads.mjs';
-import { redisUnavailable, sweepDeadNamespaces } from '../lib/remote.mjs';
+import { redisScenarioAvailable } from '../lib/remote.mjs';
 
 const IMPLS = [
   { key: 'ours', side: 'ours', label: 'Plugboard, Redis', open: () => openPlugboard('redis') },
@@ -117,11 +117,7 @@ end.`,
     { key: 'cpu', label: 'client CPU per message', unit: 'us' },
   ],
   childTimeoutMs: 300_000,
-  available: async () => {
-    const reason = await redisUnavailable();
-    if (!reason) await sweepDeadNamespaces().catch(() => undefined);
-    return reason;
-  },
+  available: redisScenarioAvailable,
   variants,
   comparisons,
 };

@@ -1,15 +1,14 @@
 // Scenario: events across processes over Redis, counted where they are delivered.
 // This child is the publisher; the subscribers run in peer processes (see lib/remote.mjs).
-import process from 'node:process';
 import { setImmediate } from 'node:timers';
 import { startPlugboard } from '../lib/plugboard.mjs';
 import {
+  bounded,
   deleteNamespaceKeys,
   deliveryPump,
   REDIS_URL,
-  redisUnavailable,
+  redisScenarioAvailable,
   startPeer,
-  sweepDeadNamespaces,
   uniqueNamespace,
   waitFor,
   withTimeout,
@@ -58,10 +57,6 @@ function deliveryCounter(link, sub) {
     },
     full: () => ({ count, probes, seen }),
   };
-}
-
-async function bounded(promise, what, ms = 5000) {
-  await withTimeout(promise, ms, what).catch((error) => process.stderr.write(`${error.message}\n`));
 }
 
 /**
@@ -244,11 +239,7 @@ and that every subscriber got some.
   \`consumer\` service; each event goes to one of them. Moleculer's Redis transporter resolves a
   publish at once (fire-and-forget PUBLISH), so for it only the 5,000-event window limits the
   publisher.`,
-  available: async () => {
-    const reason = await redisUnavailable();
-    if (!reason) await sweepDeadNamespaces().catch(() => undefined);
-    return reason;
-  },
+  available: redisScenarioAvailable,
   peers: { 'pb-sub': plugboardSubscriber, 'mol-sub': moleculerSubscriber },
   variants: [
     {

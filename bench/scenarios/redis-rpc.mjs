@@ -1,17 +1,16 @@
 // Scenario: RPC between two processes over Redis (calls/s at 1 and 100 in flight, latency at 1).
 // This child is the caller; the provider (or echo) runs in a peer process (see lib/remote.mjs).
 import { Buffer } from 'node:buffer';
-import process from 'node:process';
 import { plugboardRedis, startPlugboard } from '../lib/plugboard.mjs';
 import {
+  bounded,
   deleteNamespaceKeys,
   NATS_URL,
-  pump,
+  inFlightLoop,
   REDIS_URL,
-  redisUnavailable,
+  redisScenarioAvailable,
   sleep,
   startPeer,
-  sweepDeadNamespaces,
   uniqueNamespace,
   withTimeout,
 } from '../lib/remote.mjs';
@@ -34,29 +33,20 @@ function runShape({ call, expect, inFlight, remoteCount, close }) {
       t.calls++;
       t.sum += r;
     });
-  const p = inFlight > 1 ? pump(one, inFlight) : null;
+  const loop = inFlightLoop(one, inFlight);
   return {
-    batch: p
-      ? (n) => p.batch(n)
-      : async (n) => {
-          for (let i = 0; i < n; i++) await one();
-        },
-    once: p ? undefined : one,
+    batch: loop.batch,
+    once: loop.once,
     verify: async (ops) => {
-      if (p) await p.stop();
+      await loop.stop();
       const done = t.calls;
-      if (p ? done < ops : done !== ops)
-        return `caller completed ${done} calls, harness counted ${ops}`;
+      if (!loop.countOk(done, ops)) return `caller completed ${done} calls, harness counted ${ops}`;
       if (t.sum !== expect * done) return `results sum ${t.sum}, expected ${expect} × ${done}`;
       const remote = await remoteCount();
       return remote === done ? null : `provider ran ${remote} calls, caller completed ${done}`;
     },
     close,
   };
-}
-
-async function bounded(promise, what, ms = 5000) {
-  await withTimeout(promise, ms, what).catch((error) => process.stderr.write(`${error.message}\n`));
 }
 
 // ---------------------------------------------------------------- Plugboard
@@ -274,11 +264,7 @@ On this VM latencies at 1 in flight depend on how idle the CPUs are: a process w
 idle CPU pays a wake-up of tens of µs, so raw \`PING\` p50 is ~70 µs on a quiet machine and
 ~11 µs when other work keeps both CPUs busy. Compare latencies within a round, and check the
 load average of the run.`,
-  available: async () => {
-    const reason = await redisUnavailable();
-    if (!reason) await sweepDeadNamespaces().catch(() => undefined);
-    return reason;
-  },
+  available: redisScenarioAvailable,
   peers: {
     'pb-provider': plugboardProvider,
     'mol-provider': moleculerProvider,
