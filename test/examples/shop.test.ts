@@ -33,6 +33,7 @@ interface Summary {
   welcomeEmails: number;
   tipsEmails: number;
   eventsAudited: number;
+  userChanges: number;
   auditBatches: number;
   pluginErrors: number;
 }
@@ -106,15 +107,16 @@ void describe('examples/shop', () => {
         assert.equal(summary.tipsEmails, 1);
         assert.ok(summary.auditBatches >= 1, 'the audit log was written in batches');
         assert.equal(summary.pluginErrors, 0);
+        assert.equal(summary.userChanges, 1, 'the audit watched the users change feed');
 
         // The user exists; the welcome email went out once (two mailers compete for one queue),
         // then the delayed tips email.
         const rpc = probe.rpcClient;
-        assert.deepEqual(await rpc.call('users', 'get', ['u-1']), {
-          id: 'u-1',
-          name: 'Ada Lovelace',
-          email: 'ada@example.com',
-        });
+        const ada = { id: 'u-1', name: 'Ada Lovelace', email: 'ada@example.com' };
+        assert.deepEqual(await rpc.call('users', 'get', ['u-1']), ada);
+        // Orders looked Ada up through the multi-level cache: the shared tier holds her now.
+        assert.deepEqual(await probe.cache.get('user:u-1'), ada);
+
         const outbox = (await rpc.call('email', 'outbox')) as {
           kind: string;
           to: string;
@@ -175,8 +177,11 @@ void describe('examples/shop', () => {
           errors: unknown[];
           logged: number;
           batches: number;
+          userChanges: unknown[];
         };
         assert.deepEqual(audit.errors, []);
+        // The users change feed recorded Ada's creation, and the audit watched it, once.
+        assert.deepEqual(audit.userChanges, [{ type: 'create', id: 'u-1', seq: 1 }]);
         // Every audited event reached the batched log, none dropped (the last batch may still wait).
         assert.ok(audit.logged <= audit.total && audit.batches >= 1);
         assert.equal(audit.byEvent['user.created'], 1);
@@ -287,7 +292,7 @@ void describe('examples/shop', () => {
       assert.match(story, /\[email\] +mailer-\d sent "Welcome, Ada Lovelace!"/);
       assert.match(
         story,
-        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, 1 tips email, audit saw \d+ events \(logged in \d+ batch(es)?\) and 0 plugin errors/,
+        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, 1 tips email, audit saw \d+ events \(logged in \d+ batch(es)?\), 1 change in the users feed and 0 plugin errors/,
       );
     },
   );
@@ -331,7 +336,7 @@ void describe('examples/shop', () => {
       );
       assert.match(
         run.stdout,
-        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, 1 tips email, audit saw \d+ events \(logged in \d+ batch(es)?\) and 0 plugin errors/,
+        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, 1 tips email, audit saw \d+ events \(logged in \d+ batch(es)?\), 1 change in the users feed and 0 plugin errors/,
       );
       // The scenario finished before the plugins it uses were stopped.
       const summaryAt = run.stdout.indexOf('summary:');

@@ -7,6 +7,9 @@
 // `digestEveryMs`) prints a digest: on a cluster, each due time fires once, whichever processes
 // run this plugin.
 //
+// It also watches the `users` change feed (`context.dataSync`) under the durable name `audit`:
+// every change to an account, in order, once; a restarted audit resumes where it left off.
+//
 // A `**` subscriber also takes part in every plugin chain (`pluginChain.execute` runs all local
 // subscribers of the event), so the handler calls `next()`: harmless in a plain publish, and
 // it keeps a chain going. Priority -100 puts it after the other steps.
@@ -46,6 +49,17 @@ export default {
       { priority: -100 },
     );
 
+    /** @type {Array<{ type: string, id: string, seq: number }>} */
+    const userChanges = [];
+    context.dataSync.watch(
+      'users',
+      (change) => {
+        userChanges.push({ type: change.type, id: String(change.id), seq: change.seq });
+        console.log(`  [audit]      users feed #${change.seq}: ${change.type} ${change.id}`);
+      },
+      { name: 'audit', from: 'start' },
+    );
+
     context.messageQueue.receive('audit.digest', () => {
       console.log(
         `  [audit]      digest: ${total} events seen, ${auditLog.length} logged in ${batchesWritten} batch${batchesWritten === 1 ? '' : 'es'}`,
@@ -77,6 +91,7 @@ export default {
     context.rpcServer.register('audit', {
       report: () => ({
         total,
+        userChanges: userChanges.map((change) => ({ ...change })),
         byEvent: { ...byEvent },
         bySource: { ...bySource },
         errors: [...errors],

@@ -110,13 +110,15 @@ async function runScenario(context) {
       .length,
     tipsEmails: outbox.filter((mail) => mail.to === user.email && mail.kind === 'tips').length,
     eventsAudited: audit.total,
+    userChanges: audit.userChanges.length,
     auditBatches: audit.batches,
     pluginErrors: audit.errors.length,
   };
   say(
     `summary: ${count(summary.orders.length, 'order')} (${summary.paid} paid, ${summary.declined} declined), ` +
       `${count(summary.welcomeEmails, 'welcome email')}, ${count(summary.tipsEmails, 'tips email')}, ` +
-      `audit saw ${count(summary.eventsAudited, 'event')} (logged in ${count(summary.auditBatches, 'batch', 'batches')}) ` +
+      `audit saw ${count(summary.eventsAudited, 'event')} (logged in ${count(summary.auditBatches, 'batch', 'batches')}), ` +
+      `${count(summary.userChanges, 'change')} in the users feed ` +
       `and ${count(summary.pluginErrors, 'plugin error')}`,
   );
   await context.eventBus.publish('shop.scenario.completed', summary);

@@ -1,5 +1,6 @@
 // users-plugin: customer accounts. Depends on auth-plugin (it asks auth for a session token when
-// an account is created) and announces every new account as `user.created`.
+// an account is created), announces every new account as `user.created`, and records each
+// change to an account in the `users` change feed (`context.dataSync`), which the audit plugin watches.
 
 class UserNotFoundError extends Error {
   /** @param {string} id */
@@ -41,6 +42,8 @@ export default {
         // Plain publish: every subscriber gets it (the email plugin shares it within its group).
         // In one process subscribers get the object itself, so hand out copies, not our record.
         await context.eventBus.publish('user.created', { ...user });
+        // The change feed keeps the change (numbered, in order) for watchers that come later.
+        await context.dataSync.publish('users', { type: 'create', id: user.id, data: { ...user } });
         return { user: { ...user }, token };
       },
       /** @param {string} id */
