@@ -114,8 +114,10 @@ class Tiered<T> implements TieredCache<T> {
           const record = await store.get(key);
           if (record !== undefined) return keep(this.env.codec.decode(record.value) as T);
           const owner = `${this.env.nodeId}:${nextOwner()}`;
-          if (await store.claimLoad(key, owner, this.leaseMs))
-            return keep(await this.loadAndStore(key, owner));
+          if (await store.claimLoad(key, owner, this.leaseMs)) {
+            const { value, stored } = await this.loadAndStore(key, owner);
+            return stored ? keep(value) : value;
+          }
           const left = giveUp - Date.now();
           if (left <= 0)
             throw new TimeoutError(
@@ -132,7 +134,12 @@ class Tiered<T> implements TieredCache<T> {
     }
   }
 
-  private async loadAndStore(key: string, owner: string): Promise<T> {
+  /**
+   * Load `key` and store it only if the key is still absent: a value written meanwhile (by a
+   * writer, or a node that loaded after this one's lease lapsed) is newer than what the loader
+   * read, so it stays. `stored` false: the loaded value is returned but not kept locally.
+   */
+  private async loadAndStore(key: string, owner: string): Promise<{ value: T; stored: boolean }> {
     try {
       const value = await this.load(key);
       if (value === undefined)
@@ -140,8 +147,9 @@ class Tiered<T> implements TieredCache<T> {
           `The loader returned undefined for cache key "${key}" (return null for "nothing there").`,
           { details: { key } },
         );
-      await this.env.store.set(key, this.encode(key, value), this.ttlMs);
-      return value;
+      const bytes = this.encode(key, value);
+      const stored = await this.env.store.setIfVersion(key, bytes, null, this.ttlMs);
+      return { value, stored: stored !== undefined };
     } finally {
       this.env.store
         .releaseLoad(key, owner)

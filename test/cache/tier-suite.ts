@@ -193,6 +193,30 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(bLoads, 1);
       release();
       assert.equal(await slow, 'from a');
+      // a's late value never overwrites the one b stored meanwhile
+      assert.equal(await nodes.b.cache.get(key), 'from b 1');
+    });
+
+    it('tiered: a value written while the loader runs is not overwritten by the loaded one', async () => {
+      const key = fresh('written-meanwhile');
+      let release!: () => void;
+      const hanging = new Promise<void>((resolve) => (release = resolve));
+      let loading = false;
+      const tiered = nodes.a.cache.tiered<string>({
+        load: async () => {
+          loading = true;
+          await hanging;
+          return 'read from the database before the write';
+        },
+      });
+      await tiered.local.ready();
+      const slow = tiered.get(key);
+      await waitFor(() => loading, 3000, 'the load');
+      await nodes.b.cache.set(key, 'written');
+      release();
+      await slow;
+      assert.equal(await nodes.a.cache.get(key), 'written');
+      assert.equal(await tiered.get(key), 'written');
     });
 
     it('tiered: a loader error reaches every waiter, typed, and is not cached', async () => {
