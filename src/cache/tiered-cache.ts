@@ -138,9 +138,15 @@ class Tiered<T> implements TieredCache<T> {
    * Load `key` and store it only if the key is still absent: a value written meanwhile (by a
    * writer, or a node that loaded after this one's lease lapsed) is newer than what the loader
    * read, so it stays. `stored` false: the loaded value is returned but not kept locally.
+   * `stored` true: the shared tier holds `value`.
    */
   private async loadAndStore(key: string, owner: string): Promise<{ value: T; stored: boolean }> {
     try {
+      // The previous loader may have stored its value and given the claim back between our
+      // read and our claim: use that value rather than load a second time.
+      const landed = await this.env.store.get(key);
+      if (landed !== undefined)
+        return { value: this.env.codec.decode(landed.value) as T, stored: true };
       const value = await this.load(key);
       if (value === undefined)
         throw new ValidationError(
