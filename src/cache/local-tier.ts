@@ -205,6 +205,13 @@ export function createLocalTier<T>(
   scope: PluginScope,
   options: LocalCacheOptions = {},
 ): LocalCache<T> {
+  if (typeof options !== 'object' || options === null)
+    throw new ValidationError(
+      'cache.local() takes an options object such as { maxEntries: 1000 }.',
+      {
+        details: { field: 'options' },
+      },
+    );
   return openLocalTier<T>(
     env,
     scope,

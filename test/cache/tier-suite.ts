@@ -43,6 +43,7 @@ export function tierSuite(kind: TierBackend): void {
       assert.throws(() => nodes.a.cache.local({ maxEntries: 0 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ maxEntries: 1.5 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ ttl: 0 }), ValidationError);
+      assert.throws(() => nodes.a.cache.local(null as never), ValidationError);
       assert.throws(() => nodes.a.cache.tiered({} as never), ValidationError);
       assert.throws(() => nodes.a.cache.tiered({ load: () => 1, loadLease: -1 }), ValidationError);
       local.clear();
