@@ -220,6 +220,34 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(await tiered.get(key), 'written');
     });
 
+    it('tiered: a get after a change of the key does not join a load begun before it', async () => {
+      const key = fresh('joined');
+      let release!: () => void;
+      const hanging = new Promise<void>((resolve) => (release = resolve));
+      let loading = false;
+      const tiered = nodes.a.cache.tiered<string>({
+        load: async () => {
+          loading = true;
+          await hanging;
+          return 'loaded before the writes';
+        },
+      });
+      await tiered.local.ready();
+      const slow = tiered.get(key);
+      await waitFor(() => loading, 3000, 'the load');
+      await tiered.set(key, 'own write'); // this node's own write...
+      const afterOwn = tiered.get(key);
+      const probe = nodes.a2.cache.local<string>();
+      probe.set(key, 'probe');
+      await nodes.b.cache.set(key, 'remote write'); // ...and, once heard, another node's
+      await waitFor(() => !probe.has(key), 5000, 'the invalidation');
+      const afterRemote = tiered.get(key);
+      release();
+      assert.equal(await afterOwn, 'own write');
+      assert.equal(await afterRemote, 'remote write');
+      await slow;
+    });
+
     it('tiered: a loader error reaches every waiter, typed, and is not cached', async () => {
       const key = fresh('failing');
       let loads = 0;
