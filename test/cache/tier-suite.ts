@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { PluginContext } from '../../src/context/types.js';
 import { ContextClosedError, ValidationError } from '../../src/errors/errors.js';
 import { figure, waitFor } from '../backends/redis/support.js';
 import { fillLocal, startNodes, type TierBackend, type TierNodes } from './tier-support.js';
@@ -10,6 +11,27 @@ class DatabaseDown extends Error {
 
 let seq = 0;
 const fresh = (label: string): string => `${label}:${++seq}:${Math.random().toString(36).slice(2)}`;
+
+/**
+ * A tiered cache on `context` whose loader hangs until `release()`, then returns `value`;
+ * `started` resolves once the loader was called.
+ */
+async function hangingTiered(context: PluginContext, key: string, value: string) {
+  let release!: () => void;
+  const hanging = new Promise<void>((resolve) => (release = resolve));
+  let loading = false;
+  const tiered = context.cache.tiered<string>({
+    load: async () => {
+      loading = true;
+      await hanging;
+      return value;
+    },
+  });
+  await tiered.local.ready();
+  const slow = tiered.get(key);
+  await waitFor(() => loading, 3000, 'the load');
+  return { tiered, slow, release };
+}
 
 /** The local and tiered cache cases, run on one backend. */
 export function tierSuite(kind: TierBackend): void {
@@ -200,19 +222,8 @@ export function tierSuite(kind: TierBackend): void {
 
     it('tiered: a value written while the loader runs is not overwritten by the loaded one', async () => {
       const key = fresh('written-meanwhile');
-      let release!: () => void;
-      const hanging = new Promise<void>((resolve) => (release = resolve));
-      let loading = false;
-      const tiered = nodes.a.cache.tiered<string>({
-        load: async () => {
-          loading = true;
-          await hanging;
-          return 'read from the database before the write';
-        },
-      });
-      await tiered.local.ready();
-      const slow = tiered.get(key);
-      await waitFor(() => loading, 3000, 'the load');
+      const loaded = 'read from the database before the write';
+      const { tiered, slow, release } = await hangingTiered(nodes.a, key, loaded);
       await nodes.b.cache.set(key, 'written');
       release();
       await slow;
@@ -222,19 +233,8 @@ export function tierSuite(kind: TierBackend): void {
 
     it('tiered: a get after a change of the key does not join a load begun before it', async () => {
       const key = fresh('joined');
-      let release!: () => void;
-      const hanging = new Promise<void>((resolve) => (release = resolve));
-      let loading = false;
-      const tiered = nodes.a.cache.tiered<string>({
-        load: async () => {
-          loading = true;
-          await hanging;
-          return 'loaded before the writes';
-        },
-      });
-      await tiered.local.ready();
-      const slow = tiered.get(key);
-      await waitFor(() => loading, 3000, 'the load');
+      const loaded = 'loaded before the writes';
+      const { tiered, slow, release } = await hangingTiered(nodes.a, key, loaded);
       await tiered.set(key, 'own write'); // this node's own write...
       const afterOwn = tiered.get(key);
       const probe = nodes.a2.cache.local<string>();
