@@ -7,10 +7,13 @@ import type { CacheSetOptions } from './types.js';
 export const MAX_KEY_BYTES = 1024;
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A lone surrogate (with `u`, a well-formed pair is one code point and does not match). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Check a cache key: a string of 1 to {@link MAX_KEY_BYTES} UTF-8 bytes without control
- * characters (they would garble logs and `redis-cli` output, and a newline splits protocols).
+ * characters (they would garble logs and `redis-cli` output, and a newline splits protocols)
+ * or lone surrogates.
  * @throws ValidationError
  */
 export function assertKey(key: unknown): asserts key is string {
@@ -25,6 +28,12 @@ export function assertKey(key: unknown): asserts key is string {
     });
   if (CONTROL.test(key))
     throw new ValidationError(`Cache key ${JSON.stringify(key)} holds a control character.`, {
+      details: { field: 'key' },
+    });
+  // UTF-8 writes every lone surrogate as U+FFFD: two keys would share one Redis name, and its
+  // invalidations would name neither of them.
+  if (LONE_SURROGATE.test(key))
+    throw new ValidationError(`Cache key ${JSON.stringify(key)} holds a lone surrogate.`, {
       details: { field: 'key' },
     });
 }

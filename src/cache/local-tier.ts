@@ -120,7 +120,8 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
   beginRead(key: string): ReadMark {
     const now = performance.now();
     const mark = this.reads.get(key);
-    if (mark !== undefined && now - mark.since <= READ_WINDOW_MS) {
+    // A spoiled mark is not joined: this read begins after the change, its value may be kept.
+    if (mark !== undefined && !this.spoiled(mark) && now - mark.since <= READ_WINDOW_MS) {
       mark.pending++;
       return mark;
     }
@@ -136,14 +137,18 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
     return fresh;
   }
 
+  /** Whether the key of `mark` changed (or the tier flushed) since its read began. */
+  spoiled(mark: ReadMark): boolean {
+    return mark.stale || mark.flushes !== this.flushes;
+  }
+
   /** End a read begun with `mark`; true when its value may be kept (nothing spoiled it). */
   endRead(key: string, mark: ReadMark): boolean {
     const current = this.reads.get(key) === mark;
     if (current && --mark.pending <= 0) this.reads.delete(key);
     return (
       current &&
-      !mark.stale &&
-      mark.flushes === this.flushes &&
+      !this.spoiled(mark) &&
       this.hub.live &&
       !this.closed &&
       performance.now() - mark.since <= READ_WINDOW_MS
@@ -205,6 +210,13 @@ export function createLocalTier<T>(
   scope: PluginScope,
   options: LocalCacheOptions = {},
 ): LocalCache<T> {
+  if (typeof options !== 'object' || options === null)
+    throw new ValidationError(
+      'cache.local() takes an options object such as { maxEntries: 1000 }.',
+      {
+        details: { field: 'options' },
+      },
+    );
   return openLocalTier<T>(
     env,
     scope,

@@ -52,7 +52,8 @@ export interface LocalCache<T = unknown> {
 export interface TieredCacheOptions<T = unknown> {
   /**
    * Loads a value missing from both tiers (the database). Called for one key at most once at a
-   * time across the cluster. Must not return `undefined` (a miss); `null` is a value.
+   * time across the cluster. Must not return `undefined` (a miss); `null` is a value. Its value
+   * is stored only if the key is still missing (a value written meanwhile is newer and stays).
    */
   load: (key: string) => Promise<T> | T;
   /** Shared tier time to live, seconds. Default: none. */

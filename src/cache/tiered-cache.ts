@@ -3,7 +3,7 @@ import { ContextClosedError, TimeoutError, ValidationError } from '../errors/err
 import { createIdGenerator } from '../util/ids.js';
 import type { CacheEnv } from './cache.js';
 import { hubFor, type InvalidationHub } from './invalidation-hub.js';
-import { openLocalTier, type LocalTier } from './local-tier.js';
+import { openLocalTier, type LocalTier, type ReadMark } from './local-tier.js';
 import { assertKey, encodeValue } from './cache-input.js';
 import { checkMaxEntries, optionalSeconds } from './tier-options.js';
 import type { LocalCache, TieredCache, TieredCacheOptions } from './tier-types.js';
@@ -43,7 +43,7 @@ const nextOwner = createIdGenerator();
 
 class Tiered<T> implements TieredCache<T> {
   /** One load per key in this process at a time: later callers share it. */
-  private readonly flights = new Map<string, Promise<T>>();
+  private readonly flights = new Map<string, { promise: Promise<T>; mark: ReadMark }>();
   readonly local: LocalCache<T>;
 
   constructor(
@@ -62,18 +62,26 @@ class Tiered<T> implements TieredCache<T> {
     const hit = this.tier.peek(key);
     if (hit !== undefined) return Promise.resolve(hit);
     const flight = this.flights.get(key);
-    if (flight !== undefined) return flight;
+    // A flight whose key changed since it began (any node's write) may bring the value from
+    // before: later callers start a fresh one instead.
+    if (flight !== undefined && !this.tier.spoiled(flight.mark)) return flight.promise;
     try {
       this.assertOpen('reading the cache');
       assertKey(key);
     } catch (error) {
       return Promise.reject(error);
     }
-    const started = this.fetch(key);
-    if (this.flights.size >= MAX_FLIGHTS) return started;
-    const shared = started.finally(() => this.flights.delete(key));
-    this.flights.set(key, shared);
-    return shared;
+    const mark = this.tier.beginRead(key);
+    const started = this.fetch(key, mark);
+    if (flight === undefined && this.flights.size >= MAX_FLIGHTS) return started;
+    const entry = {
+      promise: started.finally(() => {
+        if (this.flights.get(key) === entry) this.flights.delete(key);
+      }),
+      mark,
+    };
+    this.flights.set(key, entry);
+    return entry.promise;
   }
 
   async set(key: string, value: T): Promise<void> {
@@ -96,9 +104,8 @@ class Tiered<T> implements TieredCache<T> {
    * Shared tier, else the right to load (claimed cluster-wide), else wait for the loading
    * node's value to land (its invalidation wakes us) and look again.
    */
-  private async fetch(key: string): Promise<T> {
+  private async fetch(key: string, mark: ReadMark): Promise<T> {
     const { store } = this.env;
-    const mark = this.tier.beginRead(key);
     let ended = false;
     const keep = (value: T): T => {
       ended = true;
@@ -114,8 +121,10 @@ class Tiered<T> implements TieredCache<T> {
           const record = await store.get(key);
           if (record !== undefined) return keep(this.env.codec.decode(record.value) as T);
           const owner = `${this.env.nodeId}:${nextOwner()}`;
-          if (await store.claimLoad(key, owner, this.leaseMs))
-            return keep(await this.loadAndStore(key, owner));
+          if (await store.claimLoad(key, owner, this.leaseMs)) {
+            const { value, stored } = await this.loadAndStore(key, owner);
+            return stored ? keep(value) : value;
+          }
           const left = giveUp - Date.now();
           if (left <= 0)
             throw new TimeoutError(
@@ -132,16 +141,28 @@ class Tiered<T> implements TieredCache<T> {
     }
   }
 
-  private async loadAndStore(key: string, owner: string): Promise<T> {
+  /**
+   * Load `key` and store it only if the key is still absent: a value written meanwhile (by a
+   * writer, or a node that loaded after this one's lease lapsed) is newer than what the loader
+   * read, so it stays. `stored` false: the loaded value is returned but not kept locally.
+   * `stored` true: the shared tier holds `value`.
+   */
+  private async loadAndStore(key: string, owner: string): Promise<{ value: T; stored: boolean }> {
     try {
+      // The previous loader may have stored its value and given the claim back between our
+      // read and our claim: use that value rather than load a second time.
+      const landed = await this.env.store.get(key);
+      if (landed !== undefined)
+        return { value: this.env.codec.decode(landed.value) as T, stored: true };
       const value = await this.load(key);
       if (value === undefined)
         throw new ValidationError(
           `The loader returned undefined for cache key "${key}" (return null for "nothing there").`,
           { details: { key } },
         );
-      await this.env.store.set(key, this.encode(key, value), this.ttlMs);
-      return value;
+      const bytes = this.encode(key, value);
+      const stored = await this.env.store.setIfVersion(key, bytes, null, this.ttlMs);
+      return { value, stored: stored !== undefined };
     } finally {
       this.env.store
         .releaseLoad(key, owner)

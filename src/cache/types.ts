@@ -60,8 +60,8 @@ export interface CacheMulti {
 
 /**
  * `context.cache`: a cache shared by every plugin of every node of the cluster. Keys are 1 to
- * 1024 bytes without control characters; values are anything the codec carries except
- * `undefined` (which is what a miss reads as). TTLs are in seconds.
+ * 1024 bytes without control characters or lone surrogates; values are anything the codec
+ * carries except `undefined` (which is what a miss reads as). TTLs are in seconds.
  */
 export interface Cache {
   /** Store `value` under `key` (replacing any value and TTL). */

@@ -47,6 +47,14 @@ describe('context.cache (facade)', () => {
       await assert.rejects(cache.expire(key as string, 1), validation);
     }
     await cache.set('k'.repeat(1024), 1); // exactly the limit
+    // Lone surrogates: UTF-8 turns each into U+FFFD, so on Redis '\uD800' and '\uD801' would be
+    // one key, and its invalidations would name neither of them.
+    for (const key of ['\uD800', 'a\uDC00b', 'x\uD83D']) {
+      await assert.rejects(cache.set(key, 1), validation);
+      await assert.rejects(cache.get(key), validation);
+      assert.throws(() => cache.local().set(key, 1), validation);
+    }
+    await cache.set('emoji \uD83D\uDE00', 1); // a well-formed pair is fine
     for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '60', 1e15]) {
       await assert.rejects(cache.set('k', 1, { ttl: ttl as number }), validation);
       await assert.rejects(cache.expire('k', ttl as number), validation);

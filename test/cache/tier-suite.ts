@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { PluginContext } from '../../src/context/types.js';
 import { ContextClosedError, ValidationError } from '../../src/errors/errors.js';
 import { figure, waitFor } from '../backends/redis/support.js';
 import { fillLocal, startNodes, type TierBackend, type TierNodes } from './tier-support.js';
@@ -10,6 +11,27 @@ class DatabaseDown extends Error {
 
 let seq = 0;
 const fresh = (label: string): string => `${label}:${++seq}:${Math.random().toString(36).slice(2)}`;
+
+/**
+ * A tiered cache on `context` whose loader hangs until `release()`, then returns `value`;
+ * `started` resolves once the loader was called.
+ */
+async function hangingTiered(context: PluginContext, key: string, value: string) {
+  let release!: () => void;
+  const hanging = new Promise<void>((resolve) => (release = resolve));
+  let loading = false;
+  const tiered = context.cache.tiered<string>({
+    load: async () => {
+      loading = true;
+      await hanging;
+      return value;
+    },
+  });
+  await tiered.local.ready();
+  const slow = tiered.get(key);
+  await waitFor(() => loading, 3000, 'the load');
+  return { tiered, slow, release };
+}
 
 /** The local and tiered cache cases, run on one backend. */
 export function tierSuite(kind: TierBackend): void {
@@ -43,6 +65,7 @@ export function tierSuite(kind: TierBackend): void {
       assert.throws(() => nodes.a.cache.local({ maxEntries: 0 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ maxEntries: 1.5 }), ValidationError);
       assert.throws(() => nodes.a.cache.local({ ttl: 0 }), ValidationError);
+      assert.throws(() => nodes.a.cache.local(null as never), ValidationError);
       assert.throws(() => nodes.a.cache.tiered({} as never), ValidationError);
       assert.throws(() => nodes.a.cache.tiered({ load: () => 1, loadLease: -1 }), ValidationError);
       local.clear();
@@ -193,6 +216,36 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(bLoads, 1);
       release();
       assert.equal(await slow, 'from a');
+      // a's late value never overwrites the one b stored meanwhile
+      assert.equal(await nodes.b.cache.get(key), 'from b 1');
+    });
+
+    it('tiered: a value written while the loader runs is not overwritten by the loaded one', async () => {
+      const key = fresh('written-meanwhile');
+      const loaded = 'read from the database before the write';
+      const { tiered, slow, release } = await hangingTiered(nodes.a, key, loaded);
+      await nodes.b.cache.set(key, 'written');
+      release();
+      await slow;
+      assert.equal(await nodes.a.cache.get(key), 'written');
+      assert.equal(await tiered.get(key), 'written');
+    });
+
+    it('tiered: a get after a change of the key does not join a load begun before it', async () => {
+      const key = fresh('joined');
+      const loaded = 'loaded before the writes';
+      const { tiered, slow, release } = await hangingTiered(nodes.a, key, loaded);
+      await tiered.set(key, 'own write'); // this node's own write...
+      const afterOwn = tiered.get(key);
+      const probe = nodes.a2.cache.local<string>();
+      probe.set(key, 'probe');
+      await nodes.b.cache.set(key, 'remote write'); // ...and, once heard, another node's
+      await waitFor(() => !probe.has(key), 5000, 'the invalidation');
+      const afterRemote = tiered.get(key);
+      release();
+      assert.equal(await afterOwn, 'own write');
+      assert.equal(await afterRemote, 'remote write');
+      await slow;
     });
 
     it('tiered: a loader error reaches every waiter, typed, and is not cached', async () => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { figure } from '../backends/redis/support.js';
+import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
+import { startRuntime } from '../support/runtime.js';
 import { startNodes } from './tier-support.js';
 import { tierSuite } from './tier-suite.js';
 
@@ -42,6 +44,33 @@ describe('local tier hit rate (a figure, not asserted)', () => {
       figure(t, 'local tier hits', perSecond.toLocaleString('en'), 'gets/s');
     } finally {
       await nodes.close();
+    }
+  });
+});
+
+describe('tiered: a value that lands between the shared read and the load claim', () => {
+  it('is used: the loader is not called again', async () => {
+    const network = new MemoryNetwork();
+    const ra = await startRuntime({ network, nodeId: 'claim-a' });
+    const rb = await startRuntime({ network, nodeId: 'claim-b' });
+    try {
+      await rb.ctx('p').cache.set('source', 'stored by b');
+      const state = network.cacheState;
+      const claim = state.claim.bind(state);
+      // b's load finishes (stores, gives its claim back) just after a's read missed.
+      state.claim = (key, owner, leaseMs, now) => {
+        const entry = state.read('source', now, []);
+        if (key === 'user:1' && entry !== undefined)
+          state.write(key, entry.value, undefined, now, []);
+        return claim(key, owner, leaseMs, now);
+      };
+      let loads = 0;
+      const tiered = ra.ctx('p').cache.tiered<string>({ load: () => `loaded ${++loads}` });
+      assert.equal(await tiered.get('user:1'), 'stored by b');
+      assert.equal(loads, 0);
+    } finally {
+      await ra.close();
+      await rb.close();
     }
   });
 });

@@ -36,6 +36,10 @@ export class RedisCacheTracking {
   private liveWaiters = new Set<() => void>();
   private lastSetupError: Error | undefined;
   private closed = false;
+  /** The next check that the live connection still answers (see {@link checkLater}). */
+  private checkTimer: NodeJS.Timeout | undefined;
+  /** Bumped on every loss: a check of an earlier connection then does nothing. */
+  private generation = 0;
 
   constructor(
     readonly deps: RedisStoreDeps,
@@ -148,10 +152,46 @@ export class RedisCacheTracking {
     }
     for (const wake of this.liveWaiters) wake();
     this.liveWaiters.clear();
+    this.checkLater(client, runner, this.generation);
+  }
+
+  /**
+   * A connection that died without a FIN (a partition, a host gone) emits no 'close', and an
+   * idle tracking connection sends nothing that would notice: tiers would keep values deleted
+   * meanwhile. So every `operationTimeout` it PINGs (allowed while subscribed); no answer within
+   * `operationTimeout` counts as a loss (tiers flush at once) and the socket is dropped.
+   */
+  private checkLater(client: Redis, runner: CommandRunner, generation: number): void {
+    clearTimeout(this.checkTimer);
+    const { operationTimeout } = this.deps.settings;
+    const current = (): boolean => client === this.client && generation === this.generation;
+    this.checkTimer = setTimeout(() => {
+      if (!current()) return;
+      runner
+        .run('check the cache tracking connection', (c) => c.ping())
+        .then(
+          () => {
+            if (current()) this.checkLater(client, runner, generation);
+          },
+          (error: unknown) => {
+            if (!current()) return;
+            this.deps.logger.warn(
+              { err: toBackendError(error, 'check the cache tracking connection') },
+              'The cache tracking connection stopped answering; local tiers flush, reconnecting',
+            );
+            this.connectionLost(client);
+            // end() would wait for a peer that does not answer: destroy, so ioredis reconnects.
+            client.stream.destroy();
+          },
+        );
+    }, operationTimeout);
+    this.checkTimer.unref();
   }
 
   private connectionLost(client: Redis): void {
     if (client !== this.client) return;
+    this.generation++;
+    clearTimeout(this.checkTimer);
     this.live = false;
     if (!this.lostSent && this.listeners.size > 0) {
       this.lostSent = true;
@@ -217,6 +257,7 @@ export class RedisCacheTracking {
     const client = this.client;
     this.client = undefined;
     this.live = false;
+    clearTimeout(this.checkTimer);
     this.lostSent = false;
     this.runner?.close();
     this.runner = undefined;
