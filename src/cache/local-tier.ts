@@ -42,6 +42,8 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
   private droppedAt = -Infinity;
   private closed = false;
   private readonly leave: () => void;
+  /** Set by the owner: forget this tier once closed (the plugin's scope). */
+  onClose: (() => void) | undefined;
 
   constructor(
     private readonly hub: InvalidationHub,
@@ -176,6 +178,7 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
       delete: (key) => this.delete(key),
       clear: () => this.clear(),
       ready: (timeoutMs) => this.ready(timeoutMs),
+      close: () => this.close(),
       get size() {
         return size();
       },
@@ -189,6 +192,7 @@ export class LocalTier<T> implements LocalCache<T>, TierMember {
     this.leave();
     this.lru.clear();
     this.reads.clear();
+    this.onClose?.();
   }
 
   private spoil(key: string): void {
@@ -239,5 +243,6 @@ export function openLocalTier<T>(
     release: () => tier.close(),
   };
   scope.hold(held);
+  tier.onClose = () => scope.drop(held);
   return tier;
 }

@@ -46,6 +46,11 @@ export interface LocalCache<T = unknown> {
    * @throws TimeoutError after `timeoutMs` (default 10000).
    */
   ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Release this tier now (it stops hearing invalidations and keeps nothing more); otherwise it
+   * lives until the plugin stops. Idempotent. A tier made per request must be closed.
+   */
+  close(): void;
 }
 
 /** Options of `context.cache.tiered(options)`. */
@@ -87,4 +92,9 @@ export interface TieredCache<T = unknown> {
   delete(key: string): Promise<boolean>;
   /** The local tier in front (synchronous reads). */
   readonly local: LocalCache<T>;
+  /**
+   * Release the local tier now (later reads go to the shared tier and the loader only);
+   * otherwise it lives until the plugin stops. Idempotent.
+   */
+  close(): void;
 }

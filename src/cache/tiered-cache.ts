@@ -173,6 +173,10 @@ class Tiered<T> implements TieredCache<T> {
   }
 
   /** @throws ContextClosedError once the plugin stopped (as every `context.cache` call). */
+  close(): void {
+    this.tier.close();
+  }
+
   private assertOpen(operation: string): void {
     if (this.scope.closed)
       throw new ContextClosedError(

@@ -295,6 +295,27 @@ export function tierSuite(kind: TierBackend): void {
       assert.equal(loads, 2);
     });
 
+    it('close() releases a tier before its plugin stops (a tier per request does not pile up)', async () => {
+      const tiers = (): number => nodes.scopes[0]!.holdings().cacheTiers;
+      const before = tiers();
+      const local = nodes.a.cache.local<string>();
+      const tiered = nodes.a.cache.tiered<string>({ load: () => 'loaded' });
+      assert.equal(tiers(), before + 2);
+      await local.ready();
+      local.set('closing', 'v');
+      local.close();
+      local.close(); // idempotent
+      assert.equal(local.get('closing'), undefined);
+      local.set('closing', 'v');
+      assert.equal(local.get('closing'), undefined, 'a closed tier keeps nothing');
+      const key = fresh('closed-tiered');
+      tiered.close();
+      assert.equal(tiers(), before);
+      // Still reads through the shared tier and the loader, without a local copy.
+      assert.equal(await tiered.get(key), 'loaded');
+      assert.equal(tiered.local.get(key), undefined);
+    });
+
     it('local tiers are released with their plugin', async () => {
       const scope = nodes.scopes[1]!;
       const local = nodes.a2.cache.local<string>();

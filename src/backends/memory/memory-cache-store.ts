@@ -1,4 +1,8 @@
-import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import {
+  BackendUnavailableError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../../errors/errors.js';
 import { validateCacheTtlMs } from '../cache-ttl.js';
 import type {
   CacheInvalidation,
@@ -182,6 +186,19 @@ export class MemoryCacheState {
     if (entry.heapIndex >= 0) this.expiries.remove(entry);
   }
 
+  /**
+   * Refuse a value the whole cache could not hold (it would evict every other entry and still
+   * not fit): checked before anything changes.
+   */
+  assertFits(key: string, value: Uint8Array): void {
+    const bytes = value.byteLength + key.length * 2 + ENTRY_OVERHEAD;
+    if (bytes > this.maxBytes)
+      throw new PayloadTooLargeError(
+        `A cache value of ${bytes} bytes does not fit the embedded cache (${this.maxBytes} bytes in all); lower cache.maxValueBytes or raise the memory cache's maxBytes.`,
+        { details: { key, bytes, maxBytes: this.maxBytes } },
+      );
+  }
+
   /** Evict least recently used entries (never `keep`) until the bytes fit. */
   private evict(keep: Entry, changed: string[]): void {
     if (this.bytes <= this.maxBytes) return;
@@ -250,6 +267,7 @@ export class MemoryCacheStore implements CacheStore {
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<string> {
     return this.run((now, changed) => {
       if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
+      this.state.assertFits(key, value);
       return this.state.write(key, value, ttlMs, now, changed);
     });
   }
@@ -262,6 +280,7 @@ export class MemoryCacheStore implements CacheStore {
   ): Promise<string | undefined> {
     return this.run((now, changed) => {
       if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
+      this.state.assertFits(key, value);
       const current = this.state.read(key, now, changed);
       if ((current?.version ?? null) !== expected) return undefined;
       return this.state.write(key, value, ttlMs, now, changed);
@@ -289,6 +308,7 @@ export class MemoryCacheStore implements CacheStore {
       for (const op of ops) {
         if (op.op === 'expire' || (op.op === 'set' && op.ttlMs !== undefined))
           validateCacheTtlMs(op.ttlMs!);
+        if (op.op === 'set') this.state.assertFits(op.key, op.value);
       }
       return ops.map((op): CacheOpResult => {
         switch (op.op) {
