@@ -5,10 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PluginContext } from '../../src/context/types.js';
-import { createHost, definePlugin } from '../../src/host/index.js';
-import { silentLogger } from '../support/runtime.js';
-import { deleteNamespace, SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
 import { until } from '../conformance/harness.js';
+import { chapterHost } from './chapter-host.js';
 
 interface Plugins {
   a: PluginContext;
@@ -17,29 +15,10 @@ interface Plugins {
 }
 
 async function oneHost(redis: boolean): Promise<Plugins> {
-  const contexts: Record<string, PluginContext> = {};
-  const namespace = uniqueNamespace('chapter-sync');
-  const plugin = (name: string) =>
-    definePlugin({
-      name,
-      version: '1.0.0',
-      activate: (context) => void (contexts[name] = context),
-    });
-  const host = await createHost({
-    logger: silentLogger,
-    ...(redis ? { backend: { redis: SHARED_REDIS_URL, namespace } } : {}),
+  const host = await chapterHost(redis, ['plugin-a', 'plugin-b'], {
     dataSync: { maxChanges: 1000 },
-    plugins: [plugin('plugin-a'), plugin('plugin-b')],
   });
-  await host.start();
-  return {
-    a: contexts['plugin-a']!,
-    b: contexts['plugin-b']!,
-    stop: async () => {
-      await host.stop();
-      if (redis) await deleteNamespace(SHARED_REDIS_URL, namespace);
-    },
-  };
+  return { a: host.contexts['plugin-a']!, b: host.contexts['plugin-b']!, stop: () => host.stop() };
 }
 
 for (const [label, redis] of [

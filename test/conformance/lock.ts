@@ -15,6 +15,31 @@ function refused(attempt: LockAttempt): number {
   return (attempt as { holderTtlMs: number }).holderTtlMs;
 }
 
+/** What a watch of a resource heard (the owner ids first in line), and a bounded wait for more. */
+function hearing(): {
+  heard: Array<string | undefined>;
+  listener: (next?: string) => void;
+  woken: (count: number) => Promise<unknown>;
+} {
+  const heard: Array<string | undefined> = [];
+  let wake: () => void = () => undefined;
+  return {
+    heard,
+    listener: (next) => {
+      heard.push(next);
+      wake();
+    },
+    woken: (count) =>
+      Promise.race([
+        new Promise<void>((resolve) => {
+          wake = () => heard.length >= count && resolve();
+          wake();
+        }),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
+      ]),
+  };
+}
+
 /** The LockStore port contract (see src/backends/ports.ts), on two nodes of one cluster. */
 export function lockConformance(name: string, factory: HarnessFactory): void {
   describe(`LockStore conformance: ${name}`, () => {
@@ -113,20 +138,8 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
     });
 
     it('wakes watchers when the holder releases, naming the first waiter', async () => {
-      const heard: Array<string | undefined> = [];
-      let wake: () => void = () => undefined;
-      const woken = (count: number): Promise<unknown> =>
-        Promise.race([
-          new Promise<void>((resolve) => {
-            wake = () => heard.length >= count && resolve();
-            wake();
-          }),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
-        ]);
-      const sub = await b.locks.watch(r, (next) => {
-        heard.push(next);
-        wake();
-      });
+      const { heard, listener, woken } = hearing();
+      const sub = await b.locks.watch(r, listener);
       token(await a.locks.acquire(r, 'holder', LONG, 0));
       refused(await b.locks.acquire(r, 'first', LONG, LONG));
       refused(await a.locks.acquire(r, 'second', LONG, LONG));
@@ -142,20 +155,8 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
     });
 
     it('wakes the next waiter when the head of the line takes the lock (it must learn the new TTL)', async () => {
-      const heard: string[] = [];
-      let wake: () => void = () => undefined;
-      const sub = await b.locks.watch(r, (next) => {
-        if (next !== undefined) heard.push(next);
-        wake();
-      });
-      const woken = (count: number): Promise<unknown> =>
-        Promise.race([
-          new Promise<void>((resolve) => {
-            wake = () => heard.length >= count && resolve();
-            wake();
-          }),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
-        ]);
+      const { heard, listener, woken } = hearing();
+      const sub = await b.locks.watch(r, listener);
       token(await a.locks.acquire(r, 'holder', LONG, 0));
       refused(await b.locks.acquire(r, 'first', LONG, LONG));
       refused(await a.locks.acquire(r, 'second', LONG, LONG));
