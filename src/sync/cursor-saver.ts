@@ -14,6 +14,8 @@ export class CursorSaver {
   private wanted = 0;
   private running: Promise<void> | undefined;
   private closing = false;
+  /** Bumped by {@link startAt}: a write sent before it does not count as saved after it. */
+  private generation = 0;
 
   constructor(
     private readonly write: (seq: number) => Promise<void>,
@@ -23,6 +25,7 @@ export class CursorSaver {
   /** The cursor as loaded (nothing to save yet). */
   startAt(seq: number): void {
     this.saved = this.wanted = seq;
+    this.generation++;
   }
 
   save(seq: number): void {
@@ -50,9 +53,10 @@ export class CursorSaver {
 
   private async writeOnce(): Promise<boolean> {
     const seq = this.wanted;
+    const generation = this.generation;
     try {
       await this.write(seq);
-      this.saved = Math.max(this.saved, seq);
+      if (generation === this.generation) this.saved = Math.max(this.saved, seq);
       return true;
     } catch (error) {
       this.logger.warn({ err: error, seq }, 'Could not save a change-feed cursor; retrying');
