@@ -144,6 +144,11 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
         ValidationError,
       );
       assert.throws(() => sync.watch('c', () => undefined, { name: '' }), ValidationError);
+      for (const options of [null, 'users', 5])
+        assert.throws(
+          () => sync.watch('c', () => undefined, options as unknown as { from: 'now' }),
+          ValidationError,
+        );
       await assert.rejects(sync.sync('c', { from: 'not a date', to: 0 }), ValidationError);
       await assert.rejects(sync.sync('c', { from: 10, to: 5 }), ValidationError);
       await assert.rejects(sync.sync('c', { from: NaN, to: 5 }), ValidationError);
