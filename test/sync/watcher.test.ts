@@ -153,6 +153,16 @@ describe('dataSync watchers: edge cases (embedded backend)', () => {
     await runtime.close();
   });
 
+  it('a watch whose start failed is no longer active', async () => {
+    const backend = new MemoryBackend({ nodeId: 'n', network: new MemoryNetwork() });
+    backend.feeds.lastSeq = () => Promise.reject(new Error('backend away'));
+    const { runtime, ctx } = await start(backend);
+    const sub = ctx('a').dataSync.watch('c', () => undefined);
+    await assert.rejects(sub.ready, /backend away/);
+    assert.equal(sub.active, false);
+    await runtime.close();
+  });
+
   it('refuses a bad dataSync host option', async () => {
     for (const dataSync of [
       { maxChanges: 0 },
