@@ -163,6 +163,18 @@ describe('dataSync watchers: edge cases (embedded backend)', () => {
     await runtime.close();
   });
 
+  it('keeps no state for a collection that was only watched, once unwatched', async () => {
+    const network = new MemoryNetwork();
+    const { runtime, ctx } = await start(new MemoryBackend({ nodeId: 'n', network }));
+    for (let i = 0; i < 50; i++) {
+      const sub = ctx('a').dataSync.watch(`c${i}`, () => undefined);
+      await sub.ready;
+      await sub.unsubscribe();
+    }
+    assert.equal(network.feedState.feeds.size, 0);
+    await runtime.close();
+  });
+
   it('refuses a bad dataSync host option', async () => {
     for (const dataSync of [
       { maxChanges: 0 },
