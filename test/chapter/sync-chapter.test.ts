@@ -5,51 +5,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PluginContext } from '../../src/context/types.js';
-import { createHost, definePlugin } from '../../src/host/index.js';
-import { silentLogger } from '../support/runtime.js';
-import { deleteNamespace, SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
 import { until } from '../conformance/harness.js';
-
-interface Plugins {
-  a: PluginContext;
-  b: PluginContext;
-  stop(): Promise<void>;
-}
-
-async function oneHost(redis: boolean): Promise<Plugins> {
-  const contexts: Record<string, PluginContext> = {};
-  const namespace = uniqueNamespace('chapter-sync');
-  const plugin = (name: string) =>
-    definePlugin({
-      name,
-      version: '1.0.0',
-      activate: (context) => void (contexts[name] = context),
-    });
-  const host = await createHost({
-    logger: silentLogger,
-    ...(redis ? { backend: { redis: SHARED_REDIS_URL, namespace } } : {}),
-    dataSync: { maxChanges: 1000 },
-    plugins: [plugin('plugin-a'), plugin('plugin-b')],
-  });
-  await host.start();
-  return {
-    a: contexts['plugin-a']!,
-    b: contexts['plugin-b']!,
-    stop: async () => {
-      await host.stop();
-      if (redis) await deleteNamespace(SHARED_REDIS_URL, namespace);
-    },
-  };
-}
+import { chapterHost, type ChapterHost } from './chapter-host.js';
 
 for (const [label, redis] of [
   ['embedded backend', false],
   ['Redis', true],
 ] as const) {
   describe(`the chapter's data-sync example (${label})`, () => {
-    let plugins: Plugins;
-    before(async () => (plugins = await oneHost(redis)));
-    after(() => plugins.stop());
+    let host: ChapterHost;
+    let plugins: { a: PluginContext; b: PluginContext };
+    before(async () => {
+      host = await chapterHost(redis, ['plugin-a', 'plugin-b']);
+      plugins = { a: host.contexts['plugin-a']!, b: host.contexts['plugin-b']! };
+    });
+    after(() => host.stop());
 
     it('watch and sync as written', async () => {
       const context = plugins.a;
