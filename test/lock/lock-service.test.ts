@@ -204,9 +204,9 @@ for (const [label, redis] of BACKENDS) {
           () => 'granted',
           (error: unknown) => error,
         );
-        assert.equal(cluster.hosts[1]!.health().plugins['locker']!.holdings.locks, 1);
+        assert.equal(cluster.hosts[1]!.health().plugins['locker']!.holdings?.locks, 1);
         await cluster.hosts[1]!.stop();
-        assert.equal(cluster.hosts[1]!.health().plugins['locker']!.holdings.locks, 0);
+        assert.equal(cluster.hosts[1]!.health().plugins['locker']!.holdings?.locks, 0);
         const error = await outcome;
         assert.ok(error instanceof ContextClosedError, String(error));
         assert.equal(other.signal.aborted, false, 'released, not lost');
