@@ -79,6 +79,10 @@ export class FeedWatcher {
     else if (this.from === 'now') cursor = await store.lastSeq(this.collection);
     else if (this.from === 'start') cursor = 0;
     else cursor = this.from;
+    // A named watcher's first start is kept too: stopped before its first change, it resumes
+    // from here, not from a later 'now' that would skip what was published meanwhile.
+    if (this.name !== undefined && saved === undefined)
+      await store.saveCursor(this.collection, this.name, cursor);
     this.position = cursor;
     this.saver?.startAt(cursor);
     // Notifications heard while starting: keep what follows the cursor, contiguously.

@@ -201,6 +201,24 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
       await Promise.all(subs.map((s) => s.unsubscribe()));
     });
 
+    it('resumes a named watcher that stopped before its first change from where it started', async () => {
+      const users = fresh();
+      const writer = one.ctx('writer').dataSync;
+      await writer.publish(users, { type: 'create', id: 'before' });
+      const sub = two.ctx('mailer').dataSync.watch(users, () => undefined, { name: 'first-run' });
+      await sub.ready; // from 'now': after seq 1
+      await sub.unsubscribe();
+      for (let i = 2; i <= 4; i++) await writer.publish(users, { type: 'create', id: i });
+      const seen: number[] = [];
+      const again = one.ctx('mailer').dataSync.watch(users, (c) => void seen.push(c.seq), {
+        name: 'first-run',
+      });
+      await again.ready;
+      await until(() => seen.length === 3, 5000, 'the three published while it was away');
+      assert.deepEqual(seen, [2, 3, 4]);
+      await again.unsubscribe();
+    });
+
     it('resumes a named watcher after the last change it handled, on any node', async () => {
       const users = fresh();
       const writer = one.ctx('writer').dataSync;
