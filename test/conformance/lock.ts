@@ -115,14 +115,17 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
     it('wakes watchers when the holder releases, naming the first waiter', async () => {
       const heard: Array<string | undefined> = [];
       let wake: () => void = () => undefined;
-      const woken = (count: number): Promise<unknown> =>
-        Promise.race([
-          new Promise<void>((resolve) => {
-            wake = () => heard.length >= count && resolve();
-            wake();
-          }),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
-        ]);
+      // Resolves on the wake-up itself; the bound's timer is cleared then (no timer left behind).
+      const woken = (count: number): Promise<void> =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no wake-up')), 3000);
+          wake = () => {
+            if (heard.length < count) return;
+            clearTimeout(timer);
+            resolve();
+          };
+          wake();
+        });
       const sub = await b.locks.watch(r, (next) => {
         heard.push(next);
         wake();
