@@ -30,9 +30,7 @@ export class CursorSaver {
 
   save(seq: number): void {
     this.wanted = Math.max(this.wanted, seq);
-    this.running ??= this.loop().finally(() => {
-      this.running = undefined;
-    });
+    if (this.running === undefined && this.wanted > this.saved) this.running = this.loop();
   }
 
   /** Resolves once the latest cursor is saved (or one more attempt failed). */
@@ -42,12 +40,18 @@ export class CursorSaver {
     if (this.wanted > this.saved) await this.writeOnce();
   }
 
+  /** Started only with something to save (so it awaits before its `finally`). */
   private async loop(): Promise<void> {
-    while (this.wanted > this.saved) {
-      if (!(await this.writeOnce())) {
-        if (this.closing) return;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_SAVE_MS).unref());
+    try {
+      while (this.wanted > this.saved) {
+        if (!(await this.writeOnce())) {
+          if (this.closing) return;
+          await new Promise((resolve) => setTimeout(resolve, RETRY_SAVE_MS).unref());
+        }
       }
+    } finally {
+      // Cleared in the same step as the last check: a save() after it starts a new loop.
+      this.running = undefined;
     }
   }
 

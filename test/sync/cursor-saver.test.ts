@@ -27,4 +27,17 @@ describe('CursorSaver', () => {
     await saver.flush();
     assert.deepEqual(written, [500, 1], 'the cursor 1 overwrites the stale 500');
   });
+
+  it('never leaves a newer cursor unsaved, whatever tick a save lands in', async () => {
+    // A save may come at any microtask while the previous write finishes: try each one.
+    for (let ticks = 0; ticks < 12; ticks++) {
+      const written: number[] = [];
+      const saver = new CursorSaver(async (seq) => void written.push(seq), silentLogger);
+      saver.save(1);
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      saver.save(2);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(written.at(-1), 2, `a save ${ticks} microtasks in was not written`);
+    }
+  });
 });
