@@ -1,6 +1,7 @@
 import type { LockStore } from '../backends/ports.js';
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import { LockNotHeldError, ValidationError } from '../errors/errors.js';
+import { settleWithin } from '../util/bound.js';
 import { duration } from './lock-options.js';
 import type { Lock } from './types.js';
 
@@ -28,11 +29,10 @@ type State = 'held' | 'released' | 'lost';
 /**
  * A lock this plugin holds. It counts as lost (signal aborted, `onLost` listeners called) at
  * its local expiry unless extended first: the expiry is measured from clocks read before the
- * request that set it, so the backend's own expiry is never earlier. Held locks are
- * {@link Releasable}: a stopping plugin releases them.
+ * request that set it, so the backend's own expiry is never earlier. A stopping plugin releases
+ * its held locks (each is held by its scope as a {@link Releasable}).
  */
-export class HeldLock implements Lock, Releasable {
-  readonly kind = 'lock' as const;
+export class HeldLock implements Lock {
   readonly resource: string;
   readonly fencingToken: number;
   private readonly owner: string;
@@ -48,6 +48,11 @@ export class HeldLock implements Lock, Releasable {
   /** Monotonic time of the local expiry. */
   private monotonicExpiry = 0;
   private readonly stopWatchingReconnects: (() => void) | undefined;
+  /** What the plugin's scope releases as the plugin stops (see {@link releaseOnStop}). */
+  private readonly held: Releasable = {
+    kind: 'lock',
+    release: (timeoutMs) => this.releaseOnStop(timeoutMs),
+  };
 
   constructor(
     private readonly env: HeldLockEnv,
@@ -61,7 +66,7 @@ export class HeldLock implements Lock, Releasable {
     this.armExpiry(grant.sentAt + grant.ttl);
     if (grant.autoExtend) this.scheduleRenewal();
     this.stopWatchingReconnects = env.store.onReconnect?.(() => this.verify());
-    env.scope.hold(this);
+    env.scope.hold(this.held);
   }
 
   get expiresAt(): number {
@@ -112,6 +117,17 @@ export class HeldLock implements Lock, Releasable {
     const ms = duration(ttl, 'ttl', this.ttl, 1);
     if (this.state !== 'held') throw this.notHeld('extend');
     await this.renew(ms, 'extend');
+  }
+
+  /**
+   * The plugin stops: a handler of it may still be inside the critical section this lock guards,
+   * so the lock is freed once the plugin's work in flight ended (within the stop's bound), not
+   * under that handler's feet.
+   */
+  private async releaseOnStop(timeoutMs?: number): Promise<void> {
+    if (this.state === 'held' && timeoutMs !== undefined)
+      await settleWithin(this.env.scope.idle(), timeoutMs);
+    if (this.state === 'held') await this.release();
   }
 
   /**
@@ -200,7 +216,7 @@ export class HeldLock implements Lock, Releasable {
     if (this.renewal !== undefined) clearTimeout(this.renewal);
     this.expiry = this.renewal = undefined;
     this.stopWatchingReconnects?.();
-    this.env.scope.drop(this);
+    this.env.scope.drop(this.held);
   }
 
   private call(listener: (error: Error) => void, error: Error): void {

@@ -14,6 +14,8 @@ export class CursorSaver {
   private wanted = 0;
   private running: Promise<void> | undefined;
   private closing = false;
+  /** Bumped by {@link startAt}: a write sent before it does not count as saved after it. */
+  private generation = 0;
 
   constructor(
     private readonly write: (seq: number) => Promise<void>,
@@ -23,13 +25,12 @@ export class CursorSaver {
   /** The cursor as loaded (nothing to save yet). */
   startAt(seq: number): void {
     this.saved = this.wanted = seq;
+    this.generation++;
   }
 
   save(seq: number): void {
     this.wanted = Math.max(this.wanted, seq);
-    this.running ??= this.loop().finally(() => {
-      this.running = undefined;
-    });
+    if (this.running === undefined && this.wanted > this.saved) this.running = this.loop();
   }
 
   /** Resolves once the latest cursor is saved (or one more attempt failed). */
@@ -39,20 +40,27 @@ export class CursorSaver {
     if (this.wanted > this.saved) await this.writeOnce();
   }
 
+  /** Started only with something to save (so it awaits before its `finally`). */
   private async loop(): Promise<void> {
-    while (this.wanted > this.saved) {
-      if (!(await this.writeOnce())) {
-        if (this.closing) return;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_SAVE_MS).unref());
+    try {
+      while (this.wanted > this.saved) {
+        if (!(await this.writeOnce())) {
+          if (this.closing) return;
+          await new Promise((resolve) => setTimeout(resolve, RETRY_SAVE_MS).unref());
+        }
       }
+    } finally {
+      // Cleared in the same step as the last check: a save() after it starts a new loop.
+      this.running = undefined;
     }
   }
 
   private async writeOnce(): Promise<boolean> {
     const seq = this.wanted;
+    const generation = this.generation;
     try {
       await this.write(seq);
-      this.saved = Math.max(this.saved, seq);
+      if (generation === this.generation) this.saved = Math.max(this.saved, seq);
       return true;
     } catch (error) {
       this.logger.warn({ err: error, seq }, 'Could not save a change-feed cursor; retrying');

@@ -82,14 +82,15 @@ export function createDataSync(
         },
       };
       scope.hold(held);
+      let active = true;
       // A watch that cannot start is reported (and kept for `ready` to reject), never unhandled.
       watcher.ready.catch((error: unknown) => {
+        active = false;
         report(`watch.${collection}`, error);
         scope.drop(held);
         forget(watcher);
         void watcher.stop();
       });
-      let active = true;
       const subscription: FeedSubscription = {
         get active() {
           return active && !scope.closed;

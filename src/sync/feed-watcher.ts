@@ -77,8 +77,13 @@ export class FeedWatcher {
     let cursor: number;
     if (saved !== undefined) cursor = saved;
     else if (this.from === 'now') cursor = await store.lastSeq(this.collection);
-    else if (this.from === 'start') cursor = 0;
+    // Just before the oldest kept change: what retention trimmed before the start was not missed.
+    else if (this.from === 'start') cursor = await store.seqBefore(this.collection, 0);
     else cursor = this.from;
+    // A named watcher's first start is kept too: stopped before its first change, it resumes
+    // from here, not from a later 'now' that would skip what was published meanwhile.
+    if (this.name !== undefined && saved === undefined)
+      await store.saveCursor(this.collection, this.name, cursor);
     this.position = cursor;
     this.saver?.startAt(cursor);
     // Notifications heard while starting: keep what follows the cursor, contiguously.

@@ -55,7 +55,7 @@ export interface FeedSubscription {
    * backend could not start it (also reported as a plugin error).
    */
   readonly ready: Promise<void>;
-  /** True until unsubscribed (or the plugin stopped). */
+  /** True until unsubscribed, the plugin stopped, or the watch could not start (`ready` rejected). */
   readonly active: boolean;
   /** Stop delivering (a change being handled finishes first) and save the cursor. Idempotent. */
   unsubscribe(): Promise<void>;

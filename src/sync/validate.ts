@@ -60,6 +60,11 @@ export function checkWatchOptions(options: WatchOptions | undefined): {
   from: number | 'now' | 'start';
   name: string | undefined;
 } {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new ValidationError(`Watch options must be an object, got ${describe(options)}.`, {
+      details: { field: 'options' },
+    });
+  }
   const from = options?.from ?? 'now';
   if (from !== 'now' && from !== 'start' && !(Number.isSafeInteger(from) && from >= 0)) {
     throw new ValidationError(

@@ -6,29 +6,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PluginContext } from '../../src/context/types.js';
 import { until } from '../conformance/harness.js';
-import { chapterHost } from './chapter-host.js';
-
-interface Plugins {
-  a: PluginContext;
-  b: PluginContext;
-  stop(): Promise<void>;
-}
-
-async function oneHost(redis: boolean): Promise<Plugins> {
-  const host = await chapterHost(redis, ['plugin-a', 'plugin-b'], {
-    dataSync: { maxChanges: 1000 },
-  });
-  return { a: host.contexts['plugin-a']!, b: host.contexts['plugin-b']!, stop: () => host.stop() };
-}
+import { chapterHost, type ChapterHost } from './chapter-host.js';
 
 for (const [label, redis] of [
   ['embedded backend', false],
   ['Redis', true],
 ] as const) {
   describe(`the chapter's data-sync example (${label})`, () => {
-    let plugins: Plugins;
-    before(async () => (plugins = await oneHost(redis)));
-    after(() => plugins.stop());
+    let host: ChapterHost;
+    let plugins: { a: PluginContext; b: PluginContext };
+    before(async () => {
+      host = await chapterHost(redis, ['plugin-a', 'plugin-b']);
+      plugins = { a: host.contexts['plugin-a']!, b: host.contexts['plugin-b']! };
+    });
+    after(() => host.stop());
 
     it('watch and sync as written', async () => {
       const context = plugins.a;

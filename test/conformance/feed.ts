@@ -107,6 +107,22 @@ export function feedConformance(name: string, factory: HarnessFactory): void {
       );
     });
 
+    it('trims by the current maxAgeMs when it was lowered since the last trim', async () => {
+      const c = fresh();
+      // A host that kept changes for a week, then one (after a restart) that keeps them 64 ms.
+      const old = await a.feeds.append(c, bytes('old'), {
+        maxChanges: 1000,
+        maxAgeMs: 604_800_000,
+      });
+      await until(async () => Date.now() > old.timestamp + 200, 2000, 'the change to age');
+      const last = await a.feeds.append(c, bytes('new'), { maxChanges: 1000, maxAgeMs: 64 });
+      assert.deepEqual(
+        (await a.feeds.read(c, 0, 10)).map((e) => e.seq),
+        [last.seq],
+        'the aged change is gone',
+      );
+    });
+
     it('notifies watchers on every node, in seq order, with the entry', async () => {
       const c = fresh();
       const heard: { a: number[]; b: number[] } = { a: [], b: [] };

@@ -29,14 +29,17 @@ function hearing(): {
       heard.push(next);
       wake();
     },
+    // Resolves on the wake-up itself; the bound's timer is cleared then (no timer left behind).
     woken: (count) =>
-      Promise.race([
-        new Promise<void>((resolve) => {
-          wake = () => heard.length >= count && resolve();
-          wake();
-        }),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no wake-up')), 3000)),
-      ]),
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no wake-up')), 3000);
+        wake = () => {
+          if (heard.length < count) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        wake();
+      }),
   };
 }
 

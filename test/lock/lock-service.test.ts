@@ -153,6 +153,44 @@ for (const [label, redis] of BACKENDS) {
   });
 
   describe(`context.lock and host.stop() (${label})`, () => {
+    it('keeps a lock its plugin took in a running handler until that handler ends', async () => {
+      const cluster = await lockCluster(redis, 2);
+      let open: () => void = () => undefined;
+      try {
+        const [a, b] = cluster.contexts as [PluginContext, PluginContext];
+        const r = fresh();
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        let entered: () => void = () => undefined;
+        const inside = new Promise<void>((resolve) => (entered = resolve));
+        let releasedBy: unknown;
+        a.eventBus.subscribe('locks.job', async () => {
+          const lock = await a.lock.acquire(r, { ttl: 60_000 });
+          entered();
+          await gate; // the critical section, still running as the host stops
+          await lock.release().catch((error: unknown) => (releasedBy = error));
+        });
+        await a.eventBus.publish('locks.job');
+        await inside;
+        // A wait of the stopping plugin ends once its stop began (the scope aborts first).
+        const blocker = await b.lock.acquire(`${r}:w`, { ttl: 60_000 });
+        const waiting = a.lock.acquire(`${r}:w`, { waitTimeout: 30_000 }).catch((e: unknown) => e);
+        await until(async () => (await cluster.lineLength(`${r}:w`)) === 1, 3000, 'the waiter');
+        const stopping = cluster.hosts[0]!.stop();
+        assert.ok((await waiting) instanceof ContextClosedError);
+        assert.equal(await b.lock.tryAcquire(r), null, 'two holders: the handler is still inside');
+        open();
+        await stopping;
+        assert.equal(releasedBy, undefined, 'the handler released its own lock');
+        const next = await b.lock.tryAcquire(r);
+        assert.ok(next !== null, 'free once the handler ended');
+        await next.release();
+        await blocker.release();
+      } finally {
+        open();
+        await cluster.stop();
+      }
+    });
+
     it('releases the locks of stopping plugins and ends their waits', async () => {
       const cluster = await lockCluster(redis, 2);
       try {

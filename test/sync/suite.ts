@@ -144,6 +144,11 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
         ValidationError,
       );
       assert.throws(() => sync.watch('c', () => undefined, { name: '' }), ValidationError);
+      for (const options of [null, 'users', 5])
+        assert.throws(
+          () => sync.watch('c', () => undefined, options as unknown as { from: 'now' }),
+          ValidationError,
+        );
       await assert.rejects(sync.sync('c', { from: 'not a date', to: 0 }), ValidationError);
       await assert.rejects(sync.sync('c', { from: 10, to: 5 }), ValidationError);
       await assert.rejects(sync.sync('c', { from: NaN, to: 5 }), ValidationError);
@@ -194,6 +199,24 @@ export function dataSyncSuite(label: string, makeCluster: () => Promise<SyncClus
       );
       assert.deepEqual(now, [11]);
       await Promise.all(subs.map((s) => s.unsubscribe()));
+    });
+
+    it('resumes a named watcher that stopped before its first change from where it started', async () => {
+      const users = fresh();
+      const writer = one.ctx('writer').dataSync;
+      await writer.publish(users, { type: 'create', id: 'before' });
+      const sub = two.ctx('mailer').dataSync.watch(users, () => undefined, { name: 'first-run' });
+      await sub.ready; // from 'now': after seq 1
+      await sub.unsubscribe();
+      for (let i = 2; i <= 4; i++) await writer.publish(users, { type: 'create', id: i });
+      const seen: number[] = [];
+      const again = one.ctx('mailer').dataSync.watch(users, (c) => void seen.push(c.seq), {
+        name: 'first-run',
+      });
+      await again.ready;
+      await until(() => seen.length === 3, 5000, 'the three published while it was away');
+      assert.deepEqual(seen, [2, 3, 4]);
+      await again.unsubscribe();
     });
 
     it('resumes a named watcher after the last change it handled, on any node', async () => {

@@ -106,6 +106,27 @@ describe('dataSync watchers: edge cases (embedded backend)', () => {
     await runtime.close();
   });
 
+  it("starts a from: 'start' watcher at the oldest kept change, with no retention warning", async () => {
+    const { logger, lines } = captureLogger();
+    const { runtime, ctx } = await start(
+      new MemoryBackend({ nodeId: 'start' }),
+      { maxChanges: 5, maxAgeMs: 3_600_000 },
+      logger,
+    );
+    for (let i = 1; i <= 12; i++) await ctx('w').dataSync.publish('c', { type: 'create', id: i });
+    const seen: number[] = [];
+    const sub = ctx('a').dataSync.watch('c', (c) => void seen.push(c.seq), { from: 'start' });
+    await until(() => seen.length === 5, 2000, 'the kept five');
+    assert.deepEqual(seen, [8, 9, 10, 11, 12]);
+    assert.equal(
+      lines.find((l) => String(l['msg']).includes('fell behind retention')),
+      undefined,
+      'nothing was missed: the oldest kept change is where it starts',
+    );
+    await sub.unsubscribe();
+    await runtime.close();
+  });
+
   it('sync() awaited inside a watcher of the same collection does not wait for itself', async () => {
     const { runtime, ctx } = await start(new MemoryBackend({ nodeId: 'reentrant' }));
     const plugin = ctx('a').dataSync;
@@ -150,6 +171,28 @@ describe('dataSync watchers: edge cases (embedded backend)', () => {
       ],
     );
     await again.unsubscribe();
+    await runtime.close();
+  });
+
+  it('a watch whose start failed is no longer active', async () => {
+    const backend = new MemoryBackend({ nodeId: 'n', network: new MemoryNetwork() });
+    backend.feeds.lastSeq = () => Promise.reject(new Error('backend away'));
+    const { runtime, ctx } = await start(backend);
+    const sub = ctx('a').dataSync.watch('c', () => undefined);
+    await assert.rejects(sub.ready, /backend away/);
+    assert.equal(sub.active, false);
+    await runtime.close();
+  });
+
+  it('keeps no state for a collection that was only watched, once unwatched', async () => {
+    const network = new MemoryNetwork();
+    const { runtime, ctx } = await start(new MemoryBackend({ nodeId: 'n', network }));
+    for (let i = 0; i < 50; i++) {
+      const sub = ctx('a').dataSync.watch(`c${i}`, () => undefined);
+      await sub.ready;
+      await sub.unsubscribe();
+    }
+    assert.equal(network.feedState.feeds.size, 0);
     await runtime.close();
   });
 

@@ -29,6 +29,12 @@ export class MemoryFeedState {
     }
     return feed;
   }
+
+  /** Forget `collection` if it only ever had watchers (no change, no cursor, none watching). */
+  dropIfUnused(collection: string, feed: MemoryFeed): void {
+    if (feed.lastSeq === 0 && feed.cursors.size === 0 && feed.listeners.size === 0)
+      if (this.feeds.get(collection) === feed) this.feeds.delete(collection);
+  }
 }
 
 /** Entries dropped from the front before the array is compacted (amortised O(1) trimming). */
@@ -86,12 +92,13 @@ export class MemoryFeedStore implements ChangeFeedStore {
   }
 
   watch(collection: string, listener: (entry?: FeedEntry) => void): Promise<PortSubscription> {
-    const listeners = this.state.feed(collection).listeners;
+    const feed = this.state.feed(collection);
     const wrapped = (entry?: FeedEntry): void => listener(entry);
-    listeners.add(wrapped);
+    feed.listeners.add(wrapped);
     const remove = (): void => {
-      listeners.delete(wrapped);
+      feed.listeners.delete(wrapped);
       this.subscriptions.delete(remove);
+      this.state.dropIfUnused(collection, feed);
     };
     this.subscriptions.add(remove);
     return Promise.resolve({

@@ -27,8 +27,11 @@ local approx = max_changes >= 1000 and '~' or '='
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', approx, max_changes, '0-*', 't', ts, 'd', ARGV[1])
 local seq = tonumber(string.match(id, '%-(%d+)$'))
 local due = tonumber(state[2])
+local slack = math.floor(max_age / 64)
 local fields = {'s', seq, 't', ts}
-if due == nil or ts >= due then
+-- A due time beyond what this maxAgeMs can give was set under a longer one (the retention was
+-- lowered since): trim now rather than at that far time.
+if due == nil or ts >= due or due > ts + max_age + slack then
   local cutoff = ts - max_age
   local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
   local first_ts = tonumber(first[2][2])
@@ -39,7 +42,7 @@ if due == nil or ts >= due then
     first_ts = tonumber(redis.call('XRANGE', KEYS[1], '0-' .. keep, '+', 'COUNT', 1)[1][2][2])
   end
   fields[5] = 'a'
-  fields[6] = first_ts + max_age + math.floor(max_age / 64)
+  fields[6] = first_ts + max_age + slack
 end
 redis.call('HSET', KEYS[2], unpack(fields))
 redis.call('PUBLISH', ARGV[4], seq .. ':' .. ts .. ':' .. ARGV[1])
