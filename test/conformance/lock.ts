@@ -157,6 +157,20 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
       token(await a.locks.acquire(r, 'second', LONG, LONG));
     });
 
+    it('never wakes a waiter whose place lapsed (it stopped trying): the next live one is named', async () => {
+      const { heard, listener, woken } = hearing();
+      const sub = await b.locks.watch(r, listener);
+      token(await a.locks.acquire(r, 'holder', LONG, 0));
+      refused(await b.locks.acquire(r, 'gone', LONG, 40));
+      refused(await a.locks.acquire(r, 'live', LONG, LONG));
+      // The place of "gone" lapses (a waiter that died renews it no more): time must pass.
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.equal(await a.locks.release(r, 'holder'), true);
+      await woken(1);
+      assert.deepEqual(heard, ['live']);
+      await sub.close();
+    });
+
     it('wakes the next waiter when the head of the line takes the lock (it must learn the new TTL)', async () => {
       const { heard, listener, woken } = hearing();
       const sub = await b.locks.watch(r, listener);

@@ -222,6 +222,7 @@ export class RedisBackend implements Backend {
           if (!woken) {
             this.queues.wakeWaiters();
             this.feeds.wakeWatchers();
+            this.locks.wakeWatchers();
           }
           woken = true;
           await Promise.all([this.registry.resyncWatchers(), this.queues.resyncBindingWatchers()]);

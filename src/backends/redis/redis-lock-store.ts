@@ -28,15 +28,21 @@ export class RedisLockStore implements LockStore {
   private readonly reconnectListeners = new Set<() => void>();
 
   constructor(readonly deps: RedisStoreDeps) {
-    deps.hub.onLost(() => {
-      for (const listener of [...this.listeners]) queueMicrotask(() => listener());
-    });
+    deps.hub.onLost(() => this.wakeWatchers());
     let wasReady = false;
     deps.runner.client.on('ready', () => {
       if (wasReady && !this.closed)
         for (const listener of [...this.reconnectListeners]) queueMicrotask(listener);
       wasReady = true;
     });
+  }
+
+  /**
+   * Wake every waiter to try again: a wake-up may have been published while the subscriber could
+   * not hear it (when the connection drops, and again once its resubscriptions are confirmed).
+   */
+  wakeWatchers(): void {
+    for (const listener of [...this.listeners]) queueMicrotask(() => listener());
   }
 
   onReconnect(listener: () => void): () => void {
@@ -80,7 +86,7 @@ export class RedisLockStore implements LockStore {
     const done = await this.script(
       'releaseLock',
       `release lock ${resource}`,
-      [k.owner, k.line],
+      [k.owner, k.line, k.lineDeadlines],
       [owner, k.notify],
     );
     return done === 1;
@@ -100,7 +106,7 @@ export class RedisLockStore implements LockStore {
   async watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription> {
     const k = this.lockKeys(resource);
     const entry = (next?: string): void => listener(next);
-    // The message is the owner id first in line (see release-lock-2.lua).
+    // The message is the owner id first in line (see release-lock-3.lua).
     const remove = await this.deps.hub.add(k.notify, (message) =>
       entry(message.length > 0 ? message.toString() : undefined),
     );

@@ -44,7 +44,7 @@ const SCRIPT_FILES = {
   cacheExec: 'cache-exec-0.lua',
   cacheReleaseLoad: 'cache-release-load-1.lua',
   acquireLock: 'acquire-lock-4.lua',
-  releaseLock: 'release-lock-2.lua',
+  releaseLock: 'release-lock-3.lua',
   extendLock: 'extend-lock-2.lua',
   leaveLockLine: 'leave-lock-line-3.lua',
 } as const;

@@ -27,21 +27,12 @@
            {0, holderTtlMs}  not granted: the longest the holder (or the line's head) keeps it
 ]]
 --!include lock-clock.lua
+--!include lock-line.lua
 local owner = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local line_ms = tonumber(ARGV[3])
 
-local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-if head then
-  local stale = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
-  if #stale > 0 then
-    for _, member in ipairs(stale) do
-      redis.call('ZREM', KEYS[3], member)
-    end
-    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-    head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-  end
-end
+local head = first_live_waiter(KEYS[3], KEYS[4], now)
 
 local function wait_in_line()
   if line_ms <= 0 then
