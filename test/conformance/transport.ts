@@ -184,6 +184,22 @@ export function transportConformance(name: string, factory: HarnessFactory): voi
         ['registry.watch', () => d.registry.watch('k.closed', () => undefined)],
         ['registry.liveNodes', () => d.registry.liveNodes()],
         ['queues.enqueue', () => d.queues.enqueue('q.closed', payload)],
+        ['cache.get', () => d.cache.get('k.closed')],
+        ['cache.set', () => d.cache.set('k.closed', payload)],
+        ['cache.exec', () => d.cache.exec([{ op: 'delete', key: 'k.closed' }])],
+        ['locks.acquire', () => d.locks.acquire('r.closed', 'o', 1000, 0)],
+        ['locks.release', () => d.locks.release('r.closed', 'o')],
+        ['locks.watch', () => d.locks.watch('r.closed', () => undefined)],
+        [
+          'feeds.append',
+          () => d.feeds.append('c.closed', payload, { maxChanges: 10, maxAgeMs: 60_000 }),
+        ],
+        ['feeds.read', () => d.feeds.read('c.closed', 0, 10)],
+        ['feeds.seqBefore', () => d.feeds.seqBefore('c.closed', Date.now())],
+        ['feeds.lastSeq', () => d.feeds.lastSeq('c.closed')],
+        ['feeds.watch', () => d.feeds.watch('c.closed', () => undefined)],
+        ['feeds.saveCursor', () => d.feeds.saveCursor('c.closed', 'n', 1)],
+        ['feeds.loadCursor', () => d.feeds.loadCursor('c.closed', 'n')],
       ];
       for (const [what, call] of calls) {
         let result: unknown;

@@ -1,4 +1,4 @@
-import { ClosedError } from '../../errors/errors.js';
+import { BackendUnavailableError } from '../../errors/errors.js';
 import type { ChangeFeedStore, FeedEntry, FeedRetention, PortSubscription } from '../ports.js';
 import { evalScript, rawCommand } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
@@ -129,7 +129,11 @@ export class RedisFeedStore implements ChangeFeedStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new ClosedError('The Redis backend is closed; change feeds are gone.');
+    // Like every closed port: BackendUnavailableError (not sent).
+    if (this.closed)
+      throw new BackendUnavailableError('The Redis backend of this host is closed.', {
+        details: { sent: false },
+      });
   }
 }
 
