@@ -535,6 +535,12 @@ export interface LockStore {
    */
   watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription>;
   /**
+   * Optional: true when this node already listens for `resource`'s wake-ups, so a `watch` of it
+   * takes effect before any request sent after it (no round trip): a waiter then watches before
+   * its first attempt and sleeps right after a refusal, with no wake-up missed in between.
+   */
+  listening?(resource: string): boolean;
+  /**
    * Optional (backends with a server): call `listener` after a reconnect, when the server may have
    * lost every lock (restarted without persistence), so holders check theirs at once rather than
    * at their expiry. Returns a function that removes the listener.

@@ -74,10 +74,18 @@ class Waiter {
     const { resource, waitTimeout, retryInterval, lineMs } = this.request;
     const deadline = performance.now() + waitTimeout;
     const stop = this.held.scope.controller.signal;
-    let watch: PortSubscription | undefined;
+    let watch: Promise<PortSubscription> | undefined;
     let watchFailed = false;
     try {
       for (;;) {
+        // A node that already listens to the resource (it was contended lately) watches before
+        // the attempt: a release after it is heard, so a refusal needs no second attempt.
+        if (watch === undefined && this.env.store.listening?.(resource) === true) {
+          watch = this.watch(resource);
+          watch.catch(() => {
+            watchFailed = true;
+          });
+        }
         this.notified = false;
         let outcome: HeldLock | number;
         try {
@@ -95,18 +103,11 @@ class Waiter {
         if (left <= 0) throw this.timedOut();
         if (stop.aborted) throw stop.reason;
         if (watch === undefined && !watchFailed) {
-          try {
-            watch = await this.env.store.watch(resource, (next) => {
-              // Another waiter's turn: keep sleeping (the fallback re-check still runs).
-              if (next !== undefined && next !== this.owner) return;
-              this.notified = true;
-              this.wake?.();
-            });
-          } catch (error) {
-            // Without wake-ups the waiter still re-checks every retryInterval.
+          watch = this.watch(resource);
+          // Without wake-ups the waiter still re-checks every retryInterval.
+          await watch.catch(() => {
             watchFailed = true;
-            this.held.report('watch', error);
-          }
+          });
           // Try again at once: a release before the subscription took effect was not heard.
           continue;
         }
@@ -120,11 +121,27 @@ class Waiter {
         });
       throw error;
     } finally {
-      if (watch !== undefined)
-        watch.close().catch((e: unknown) => {
+      watch
+        ?.then(
+          (w) => w.close(),
+          () => undefined,
+        )
+        .catch((e: unknown) => {
           this.env.logger.debug({ err: e, resource }, 'could not close a lock watch');
         });
     }
+  }
+
+  /** Listen for the resource's wake-ups (the listener is in place when this returns). */
+  private watch(resource: string): Promise<PortSubscription> {
+    const watching = this.env.store.watch(resource, (next) => {
+      // Another waiter's turn: keep sleeping (the fallback re-check still runs).
+      if (next !== undefined && next !== this.owner) return;
+      this.notified = true;
+      this.wake?.();
+    });
+    watching.catch((error: unknown) => this.held.report('watch', error));
+    return watching;
   }
 
   /** The lock, or how long the holder may keep it (ms). */
