@@ -163,8 +163,17 @@ class Waiter {
       this.release();
       throw stop.reason;
     }
-    const grant = { resource, owner: this.owner, fencingToken: attempt.fencingToken, ttl };
-    return new HeldLock(this.held, { ...grant, autoExtend, sentAt, sentAtWall });
+    const { fencingToken } = attempt;
+    const grant = {
+      resource,
+      owner: this.owner,
+      fencingToken,
+      ttl,
+      autoExtend,
+      sentAt,
+      sentAtWall,
+    };
+    return new HeldLock(this.held, grant);
   }
 
   private sleep(ms: number, stop: AbortSignal): Promise<void> {
