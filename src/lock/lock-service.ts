@@ -54,6 +54,8 @@ class Waiter {
   private readonly owner: string;
   private notified = false;
   private wake: (() => void) | undefined;
+  /** Set while sleeping: end the sleep within `ms` (the new holder's TTL) if it would be later. */
+  private shorten: ((ms: number) => void) | undefined;
 
   constructor(
     private readonly env: LockEnv,
@@ -134,9 +136,11 @@ class Waiter {
 
   /** Listen for the resource's wake-ups (the listener is in place when this returns). */
   private watch(resource: string): Promise<PortSubscription> {
-    const watching = this.env.store.watch(resource, (next) => {
+    const watching = this.env.store.watch(resource, (next, holderTtlMs) => {
       // Another waiter's turn: keep sleeping (the fallback re-check still runs).
       if (next !== undefined && next !== this.owner) return;
+      // Granted to the one before us: not our turn yet, but its holder's TTL bounds the wait.
+      if (holderTtlMs !== undefined) return this.shorten?.(holderTtlMs);
       this.notified = true;
       this.wake?.();
     });
@@ -181,20 +185,24 @@ class Waiter {
       const done = (): void => {
         clearTimeout(timer);
         stop.removeEventListener('abort', aborted);
-        this.wake = undefined;
+        this.wake = this.shorten = undefined;
       };
       const aborted = (): void => {
         done();
         reject(stop.reason as Error);
       };
+      const wake = (): void => {
+        done();
+        resolve();
+      };
       // Cleared on wake-up; it keeps the process alive only while someone waits (like a call).
-      const timer = setTimeout(() => {
-        done();
-        resolve();
-      }, ms);
-      this.wake = () => {
-        done();
-        resolve();
+      let timer = setTimeout(wake, ms);
+      const endsAt = performance.now() + ms;
+      this.wake = wake;
+      this.shorten = (shorter) => {
+        if (performance.now() + shorter >= endsAt) return;
+        clearTimeout(timer);
+        timer = setTimeout(wake, shorter);
       };
       stop.addEventListener('abort', aborted, { once: true });
     });

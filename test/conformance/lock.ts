@@ -143,9 +143,11 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
 
     it('wakes the next waiter when the head of the line takes the lock (it must learn the new TTL)', async () => {
       const heard: string[] = [];
+      const ttls: (number | undefined)[] = [];
       let wake: () => void = () => undefined;
-      const sub = await b.locks.watch(r, (next) => {
+      const sub = await b.locks.watch(r, (next, holderTtlMs) => {
         if (next !== undefined) heard.push(next);
+        ttls.push(holderTtlMs);
         wake();
       });
       const woken = (count: number): Promise<unknown> =>
@@ -164,6 +166,9 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
       token(await b.locks.acquire(r, 'first', 200, LONG));
       await woken(2);
       assert.deepEqual(heard, ['first', 'second']);
+      // A release is a turn (no TTL); a grant from the line only tells the next its holder's TTL.
+      assert.equal(ttls[0], undefined);
+      assert.equal(ttls[1], 200);
       const attempt = await a.locks.acquire(r, 'second', LONG, LONG);
       assert.equal(attempt.granted, false);
       assert.ok(!attempt.granted && attempt.holderTtlMs <= 200, "the new holder's TTL");

@@ -32,7 +32,7 @@ function fakeHub(): {
   return { hub, subscribed, publish };
 }
 
-const decode = (m: Buffer): string | undefined => (m.length > 0 ? m.toString() : undefined);
+const decode = (m: Buffer): [string?] => (m.length > 0 ? [m.toString()] : []);
 const logger = pino({ level: 'silent' });
 
 describe('LockChannels', () => {

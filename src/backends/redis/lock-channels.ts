@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { PortSubscription } from '../ports.js';
+import type { LockWakeListener, PortSubscription } from '../ports.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
 /** How long a resource's channel stays subscribed after its last watcher left, ms. */
@@ -7,7 +7,9 @@ export const LINGER_MS = 5000;
 /** At most this many channels linger without a watcher; the oldest is unsubscribed first. */
 export const MAX_LINGERING = 64;
 
-type Listener = (next?: string) => void;
+type Listener = LockWakeListener;
+/** A message as the listener's arguments. */
+export type WakeDecoder = (message: Buffer) => Parameters<LockWakeListener>;
 
 interface Channel {
   readonly listeners: Set<Listener>;
@@ -48,15 +50,11 @@ export class LockChannels {
     return this.idle.size;
   }
 
-  async watch(
-    channel: string,
-    listener: Listener,
-    decode: (message: Buffer) => string | undefined,
-  ): Promise<PortSubscription> {
+  async watch(channel: string, listener: Listener, decode: WakeDecoder): Promise<PortSubscription> {
     const state = this.channels.get(channel) ?? this.open(channel, decode);
     this.wanted(channel, state);
     // Wrapped so the same function watched twice is two listeners.
-    const entry: Listener = (next) => listener(next);
+    const entry: Listener = (next, holderTtlMs) => listener(next, holderTtlMs);
     state.listeners.add(entry);
     try {
       await state.ready;
@@ -78,7 +76,7 @@ export class LockChannels {
     for (const [channel, state] of [...this.channels]) this.drop(channel, state);
   }
 
-  private open(channel: string, decode: (message: Buffer) => string | undefined): Channel {
+  private open(channel: string, decode: WakeDecoder): Channel {
     const state: Channel = {
       listeners: new Set(),
       ready: Promise.resolve(),
@@ -88,8 +86,8 @@ export class LockChannels {
     };
     const ready = this.hub
       .add(channel, (message) => {
-        const next = decode(message);
-        for (const listener of [...state.listeners]) listener(next);
+        const wake = decode(message);
+        for (const listener of [...state.listeners]) listener(...wake);
       })
       .then((remove) => {
         state.unsubscribe = remove;

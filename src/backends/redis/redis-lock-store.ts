@@ -1,5 +1,5 @@
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
-import type { LockAttempt, LockStore, PortSubscription } from '../ports.js';
+import type { LockAttempt, LockStore, LockWakeListener, PortSubscription } from '../ports.js';
 import type { LockKeys } from './keys.js';
 import { LockChannels } from './lock-channels.js';
 import { evalScript, type ScriptName } from './scripts.js';
@@ -98,8 +98,8 @@ export class RedisLockStore implements LockStore {
     return done === 1;
   }
 
-  watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription> {
-    // The message is the owner id first in line (see release-lock-2.lua).
+  watch(resource: string, listener: LockWakeListener): Promise<PortSubscription> {
+    // `n:<owner>` (a release: its turn) or `t:<ttl>:<owner>` (a grant from the line).
     return this.channels.watch(this.lockKeys(resource).notify, listener, decodeNext);
   }
 
@@ -152,6 +152,14 @@ export class RedisLockStore implements LockStore {
   }
 }
 
-function decodeNext(message: Buffer): string | undefined {
-  return message.length > 0 ? message.toString() : undefined;
+function decodeNext(message: Buffer): Parameters<LockWakeListener> {
+  const text = message.toString();
+  if (text.startsWith('n:')) return [text.slice(2)];
+  if (text.startsWith('t:')) {
+    const colon = text.indexOf(':', 2);
+    const ttl = Number(text.slice(2, colon));
+    if (colon > 2 && Number.isFinite(ttl)) return [text.slice(colon + 1), ttl];
+  }
+  // Unknown: everyone re-checks (a wasted attempt at worst).
+  return [];
 }

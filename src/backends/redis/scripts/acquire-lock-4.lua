@@ -19,9 +19,10 @@
   ARGV[4]  how long the last token outlives the lock, ms
   ARGV[5]  wake-up channel of the resource
 
-  A grant taken from the line wakes the waiter now first in it: it last heard the previous
-  holder's TTL, and must learn the new holder's (or it would sleep its whole retry interval
-  should the new holder die without releasing).
+  A grant taken from the line tells the waiter now first in it the new holder's TTL (message
+  `t:<ttl>:<owner>`): it last heard the previous holder's, and would otherwise sleep its whole
+  retry interval should the new holder die without releasing. It shortens its sleep to that TTL
+  without trying (a try now would only be refused: one request per hand-over saved).
 
   Returns  {1, token}        granted
            {0, holderTtlMs}  not granted: the longest the holder (or the line's head) keeps it
@@ -88,7 +89,7 @@ if head then
   redis.call('ZREM', KEYS[4], owner)
   local following = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
   if following then
-    redis.call('PUBLISH', ARGV[5], following)
+    redis.call('PUBLISH', ARGV[5], 't:' .. ttl .. ':' .. following)
   end
 end
 local token = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now_us)
