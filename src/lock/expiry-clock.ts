@@ -12,6 +12,8 @@ export interface ExpiryEntry {
   cancel(): void;
 }
 
+import { heapPop, heapPush } from '../util/min-heap.js';
+
 /** Compact once cancelled entries outnumber live ones by this much. */
 const COMPACT_SLACK = 1024;
 
@@ -47,7 +49,7 @@ export class ExpiryClock {
   /** Call `fire` once `performance.now()` reaches `at`, unless cancelled first. */
   schedule(at: number, fire: () => void): ExpiryEntry {
     const entry = new Entry(at, fire, this);
-    push(this.heap, entry);
+    heapPush(this.heap, entry);
     if (at < this.timerAt) this.arm(at);
     return entry;
   }
@@ -56,8 +58,9 @@ export class ExpiryClock {
   cancelled(): void {
     this.dead++;
     if (this.dead > this.size + COMPACT_SLACK) {
-      this.heap = this.heap.filter((e) => e.fire !== undefined);
-      heapify(this.heap);
+      const live = this.heap.filter((e) => e.fire !== undefined);
+      this.heap = [];
+      for (const e of live) heapPush(this.heap, e);
       this.dead = 0;
     }
   }
@@ -78,12 +81,12 @@ export class ExpiryClock {
       const head = this.heap[0];
       if (head === undefined) return;
       if (head.fire === undefined) {
-        pop(this.heap);
+        heapPop(this.heap);
         this.dead--;
         continue;
       }
       if (head.at > now) return this.arm(head.at);
-      pop(this.heap);
+      heapPop(this.heap);
       const fire = head.fire;
       head.fire = undefined;
       fire();
@@ -93,38 +96,3 @@ export class ExpiryClock {
 
 /** The process's clock (locks of every host share it). */
 export const expiryClock = new ExpiryClock();
-
-function push(heap: Entry[], entry: Entry): void {
-  heap.push(entry);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const up = (i - 1) >> 1;
-    if (heap[up]!.at <= entry.at) break;
-    heap[i] = heap[up]!;
-    i = up;
-  }
-  heap[i] = entry;
-}
-
-function pop(heap: Entry[]): void {
-  const last = heap.pop()!;
-  if (heap.length === 0) return;
-  sift(heap, 0, last);
-}
-
-function sift(heap: Entry[], start: number, entry: Entry): void {
-  let i = start;
-  for (;;) {
-    let child = 2 * i + 1;
-    if (child >= heap.length) break;
-    if (child + 1 < heap.length && heap[child + 1]!.at < heap[child]!.at) child++;
-    if (heap[child]!.at >= entry.at) break;
-    heap[i] = heap[child]!;
-    i = child;
-  }
-  heap[i] = entry;
-}
-
-function heapify(heap: Entry[]): void {
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) sift(heap, i, heap[i]!);
-}
