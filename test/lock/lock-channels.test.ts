@@ -75,6 +75,9 @@ describe('LockChannels', () => {
     assert.equal(subscribed.size, MAX_LINGERING);
     assert.equal(channels.isLive('ch0'), false, 'the oldest idle channel was dropped');
     assert.equal(channels.isLive(`ch${MAX_LINGERING + 4}`), true);
+    // A dropped subscriber connection: nothing counts as live until subscribed afresh.
+    channels.wakeAll();
+    assert.equal(channels.isLive(`ch${MAX_LINGERING + 4}`), false);
     const active = await channels.watch('busy', () => undefined, decode);
     let woken = false;
     await active.close();

@@ -65,10 +65,16 @@ export class LockChannels {
     return { close: () => Promise.resolve(this.leave(channel, state, entry)) };
   }
 
-  /** Wake every watcher (the subscriber connection dropped: a wake-up may have been lost). */
+  /**
+   * The subscriber connection dropped: wake every watcher (a wake-up may have been lost), and no
+   * longer count the channels as live (until they are dropped and subscribed afresh, watchers
+   * try once more after watching, as on a first SUBSCRIBE).
+   */
   wakeAll(): void {
-    for (const state of this.channels.values())
+    for (const state of this.channels.values()) {
+      state.live = false;
       for (const listener of [...state.listeners]) queueMicrotask(() => listener());
+    }
   }
 
   close(): void {
