@@ -32,6 +32,21 @@ local owner = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local line_ms = tonumber(ARGV[3])
 
+-- The common case first: nobody holds it and nobody waits (one EXISTS for both). The token is
+-- written as the clock and the last one read back in the same SET; only when the last one is not
+-- below the clock (grants within one µs, or a clock set back) is it written again as last + 1.
+if redis.call('EXISTS', KEYS[1], KEYS[3]) == 0 then
+  local keep = ttl + tonumber(ARGV[4])
+  local token = now_us
+  local last = tonumber(redis.call('SET', KEYS[2], string.format('%.0f', now_us), 'PX', keep, 'GET') or '0')
+  if last >= token then
+    token = last + 1
+    redis.call('SET', KEYS[2], string.format('%.0f', token), 'PX', keep)
+  end
+  redis.call('SET', KEYS[1], owner, 'PX', ttl)
+  return {1, token}
+end
+
 local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
 if head then
   local stale = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
