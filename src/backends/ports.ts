@@ -512,6 +512,9 @@ export type LockAttempt =
       holderTtlMs: number;
     };
 
+/** Told that a lock may be free (see {@link LockStore.watch}). */
+export type LockWakeListener = (next?: string, holderTtlMs?: number) => void;
+
 /** Exclusive, expiring ownership of named resources, with a FIFO line of waiters per resource. */
 export interface LockStore {
   /**
@@ -532,8 +535,17 @@ export interface LockStore {
    * Called when `resource` may have become free (released, or its line changed), with the owner
    * id first in line when the backend knows it: that waiter tries again at once, the others keep
    * waiting for their turn (no herd of attempts per release). Without `next`, all try again.
+   * With `holderTtlMs`, the lock was just granted from the line: `next` (now first) does not try
+   * yet, it only learns that the new holder keeps it at most `holderTtlMs` (its wait is bounded
+   * by that should the new holder die without releasing).
    */
-  watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription>;
+  watch(resource: string, listener: LockWakeListener): Promise<PortSubscription>;
+  /**
+   * Optional: true when this node already listens for `resource`'s wake-ups, so a `watch` of it
+   * takes effect before any request sent after it (no round trip): a waiter then watches before
+   * its first attempt and sleeps right after a refusal, with no wake-up missed in between.
+   */
+  listening?(resource: string): boolean;
   /**
    * Optional (backends with a server): call `listener` after a reconnect, when the server may have
    * lost every lock (restarted without persistence), so holders check theirs at once rather than

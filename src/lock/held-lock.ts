@@ -2,6 +2,7 @@ import type { LockStore } from '../backends/ports.js';
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import { LockNotHeldError, ValidationError } from '../errors/errors.js';
 import { settleWithin } from '../util/bound.js';
+import { expiryClock, type ExpiryEntry } from './expiry-clock.js';
 import { duration } from './lock-options.js';
 import type { Lock } from './types.js';
 
@@ -42,7 +43,7 @@ export class HeldLock implements Lock {
   private lostWith: Error | undefined;
   private readonly listeners = new Set<(error: Error) => void>();
   private state: State = 'held';
-  private expiry: NodeJS.Timeout | undefined;
+  private expiry: ExpiryEntry | undefined;
   private renewal: NodeJS.Timeout | undefined;
   private wallExpiry: number;
   /** Monotonic time of the local expiry. */
@@ -181,18 +182,19 @@ export class HeldLock implements Lock {
   }
 
   private armExpiry(monotonicDeadline: number): void {
-    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.expiry?.cancel();
     this.monotonicExpiry = monotonicDeadline;
-    const delay = Math.max(0, monotonicDeadline - performance.now());
-    this.expiry = setTimeout(() => {
-      this.expiry = undefined;
-      this.lose(
-        new LockNotHeldError(`Lock "${this.resource}" expired before it was extended.`, {
-          details: { resource: this.resource, fencingToken: this.fencingToken },
-        }),
-      );
-    }, delay);
-    this.expiry.unref();
+    // One shared timer for all locks (most are released long before their expiry).
+    this.expiry = expiryClock.schedule(monotonicDeadline, () => this.expired());
+  }
+
+  private expired(): void {
+    this.expiry = undefined;
+    this.lose(
+      new LockNotHeldError(`Lock "${this.resource}" expired before it was extended.`, {
+        details: { resource: this.resource, fencingToken: this.fencingToken },
+      }),
+    );
   }
 
   private lose(error: Error): void {
@@ -212,7 +214,7 @@ export class HeldLock implements Lock {
 
   private finish(state: State): void {
     this.state = state;
-    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.expiry?.cancel();
     if (this.renewal !== undefined) clearTimeout(this.renewal);
     this.expiry = this.renewal = undefined;
     this.stopWatchingReconnects?.();

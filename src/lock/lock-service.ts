@@ -54,6 +54,8 @@ class Waiter {
   private readonly owner: string;
   private notified = false;
   private wake: (() => void) | undefined;
+  /** Set while sleeping: end the sleep within `ms` (the new holder's TTL) if it would be later. */
+  private shorten: ((ms: number) => void) | undefined;
 
   constructor(
     private readonly env: LockEnv,
@@ -74,10 +76,18 @@ class Waiter {
     const { resource, waitTimeout, retryInterval, lineMs } = this.request;
     const deadline = performance.now() + waitTimeout;
     const stop = this.held.scope.controller.signal;
-    let watch: PortSubscription | undefined;
+    let watch: Promise<PortSubscription> | undefined;
     let watchFailed = false;
     try {
       for (;;) {
+        // A node that already listens to the resource (it was contended lately) watches before
+        // the attempt: a release after it is heard, so a refusal needs no second attempt.
+        if (watch === undefined && this.env.store.listening?.(resource) === true) {
+          watch = this.watch(resource);
+          watch.catch(() => {
+            watchFailed = true;
+          });
+        }
         this.notified = false;
         let outcome: HeldLock | number;
         try {
@@ -95,18 +105,11 @@ class Waiter {
         if (left <= 0) throw this.timedOut();
         if (stop.aborted) throw stop.reason;
         if (watch === undefined && !watchFailed) {
-          try {
-            watch = await this.env.store.watch(resource, (next) => {
-              // Another waiter's turn: keep sleeping (the fallback re-check still runs).
-              if (next !== undefined && next !== this.owner) return;
-              this.notified = true;
-              this.wake?.();
-            });
-          } catch (error) {
-            // Without wake-ups the waiter still re-checks every retryInterval.
+          watch = this.watch(resource);
+          // Without wake-ups the waiter still re-checks every retryInterval.
+          await watch.catch(() => {
             watchFailed = true;
-            this.held.report('watch', error);
-          }
+          });
           // Try again at once: a release before the subscription took effect was not heard.
           continue;
         }
@@ -120,11 +123,29 @@ class Waiter {
         });
       throw error;
     } finally {
-      if (watch !== undefined)
-        watch.close().catch((e: unknown) => {
+      watch
+        ?.then(
+          (w) => w.close(),
+          () => undefined,
+        )
+        .catch((e: unknown) => {
           this.env.logger.debug({ err: e, resource }, 'could not close a lock watch');
         });
     }
+  }
+
+  /** Listen for the resource's wake-ups (the listener is in place when this returns). */
+  private watch(resource: string): Promise<PortSubscription> {
+    const watching = this.env.store.watch(resource, (next, holderTtlMs) => {
+      // Another waiter's turn: keep sleeping (the fallback re-check still runs).
+      if (next !== undefined && next !== this.owner) return;
+      // Granted to the one before us: not our turn yet, but its holder's TTL bounds the wait.
+      if (holderTtlMs !== undefined) return this.shorten?.(holderTtlMs);
+      this.notified = true;
+      this.wake?.();
+    });
+    watching.catch((error: unknown) => this.held.report('watch', error));
+    return watching;
   }
 
   /** The lock, or how long the holder may keep it (ms). */
@@ -146,8 +167,17 @@ class Waiter {
       this.release();
       throw stop.reason;
     }
-    const grant = { resource, owner: this.owner, fencingToken: attempt.fencingToken, ttl };
-    return new HeldLock(this.held, { ...grant, autoExtend, sentAt, sentAtWall });
+    const { fencingToken } = attempt;
+    const grant = {
+      resource,
+      owner: this.owner,
+      fencingToken,
+      ttl,
+      autoExtend,
+      sentAt,
+      sentAtWall,
+    };
+    return new HeldLock(this.held, grant);
   }
 
   private sleep(ms: number, stop: AbortSignal): Promise<void> {
@@ -155,20 +185,24 @@ class Waiter {
       const done = (): void => {
         clearTimeout(timer);
         stop.removeEventListener('abort', aborted);
-        this.wake = undefined;
+        this.wake = this.shorten = undefined;
       };
       const aborted = (): void => {
         done();
         reject(stop.reason as Error);
       };
+      const wake = (): void => {
+        done();
+        resolve();
+      };
       // Cleared on wake-up; it keeps the process alive only while someone waits (like a call).
-      const timer = setTimeout(() => {
-        done();
-        resolve();
-      }, ms);
-      this.wake = () => {
-        done();
-        resolve();
+      let timer = setTimeout(wake, ms);
+      const endsAt = performance.now() + ms;
+      this.wake = wake;
+      this.shorten = (shorter) => {
+        if (performance.now() + shorter >= endsAt) return;
+        clearTimeout(timer);
+        timer = setTimeout(wake, shorter);
       };
       stop.addEventListener('abort', aborted, { once: true });
     });

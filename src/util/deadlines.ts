@@ -1,3 +1,5 @@
+import { heapPop, heapPush } from './min-heap.js';
+
 /**
  * The deadline scheduler: one ticking timer for many deadlines, given as a duration (`add`) or
  * as an absolute epoch time (`at`). Every async RPC call, event handler, chain handler and host
@@ -280,33 +282,3 @@ export class Deadlines {
  * before the runtime exists and after it closed). Never closed.
  */
 export const sharedDeadlines = new Deadlines();
-
-function heapPush(heap: AtEntry[], entry: AtEntry): void {
-  heap.push(entry);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (heap[parent]!.at <= entry.at) break;
-    heap[i] = heap[parent]!;
-    i = parent;
-  }
-  heap[i] = entry;
-}
-
-function heapPop(heap: AtEntry[]): AtEntry {
-  const top = heap[0]!;
-  const last = heap.pop()!;
-  if (heap.length === 0) return top;
-  let i = 0;
-  for (;;) {
-    const left = 2 * i + 1;
-    if (left >= heap.length) break;
-    const right = left + 1;
-    const child = right < heap.length && heap[right]!.at < heap[left]!.at ? right : left;
-    if (heap[child]!.at >= last.at) break;
-    heap[i] = heap[child]!;
-    i = child;
-  }
-  heap[i] = last;
-  return top;
-}

@@ -18,15 +18,20 @@ function refused(attempt: LockAttempt): number {
 /** What a watch of a resource heard (the owner ids first in line), and a bounded wait for more. */
 function hearing(): {
   heard: Array<string | undefined>;
-  listener: (next?: string) => void;
+  /** The holder's TTL each wake-up carried (a grant from the line), or undefined (a release). */
+  ttls: Array<number | undefined>;
+  listener: (next?: string, holderTtlMs?: number) => void;
   woken: (count: number) => Promise<unknown>;
 } {
   const heard: Array<string | undefined> = [];
+  const ttls: Array<number | undefined> = [];
   let wake: () => void = () => undefined;
   return {
     heard,
-    listener: (next) => {
+    ttls,
+    listener: (next, holderTtlMs) => {
       heard.push(next);
+      ttls.push(holderTtlMs);
       wake();
     },
     // Resolves on the wake-up itself; the bound's timer is cleared then (no timer left behind).
@@ -172,7 +177,7 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
     });
 
     it('wakes the next waiter when the head of the line takes the lock (it must learn the new TTL)', async () => {
-      const { heard, listener, woken } = hearing();
+      const { heard, ttls, listener, woken } = hearing();
       const sub = await b.locks.watch(r, listener);
       token(await a.locks.acquire(r, 'holder', LONG, 0));
       refused(await b.locks.acquire(r, 'first', LONG, LONG));
@@ -182,6 +187,9 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
       token(await b.locks.acquire(r, 'first', 200, LONG));
       await woken(2);
       assert.deepEqual(heard, ['first', 'second']);
+      // A release is a turn (no TTL); a grant from the line only tells the next its holder's TTL.
+      assert.equal(ttls[0], undefined);
+      assert.equal(ttls[1], 200);
       const attempt = await a.locks.acquire(r, 'second', LONG, LONG);
       assert.equal(attempt.granted, false);
       assert.ok(!attempt.granted && attempt.holderTtlMs <= 200, "the new holder's TTL");

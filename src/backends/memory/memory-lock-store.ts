@@ -1,5 +1,5 @@
 import { BackendUnavailableError } from '../../errors/errors.js';
-import type { LockAttempt, LockStore, PortSubscription } from '../ports.js';
+import type { LockAttempt, LockStore, LockWakeListener, PortSubscription } from '../ports.js';
 
 /** One resource: its holder (if any) and its line of waiters. */
 interface LockEntry {
@@ -32,7 +32,7 @@ function epochMicros(): number {
  */
 export class MemoryLockState {
   readonly entries = new Map<string, LockEntry>();
-  readonly watchers = new Map<string, Set<(next?: string) => void>>();
+  readonly watchers = new Map<string, Set<LockWakeListener>>();
   private lastToken = 0;
   private sweptSize = 0;
 
@@ -66,14 +66,17 @@ export class MemoryLockState {
     this.sweptSize = this.entries.size;
   }
 
-  /** Wake the watchers of `resource`, naming the first waiter in its line. */
-  notify(resource: string, entry: LockEntry): void {
+  /**
+   * Wake the watchers of `resource`, naming the first waiter in its line; with `holderTtlMs`
+   * (a grant from the line) that waiter only learns the new holder's TTL.
+   */
+  notify(resource: string, entry: LockEntry, holderTtlMs?: number): void {
     const listeners = this.watchers.get(resource);
     const next = entry.line.keys().next().value;
     if (listeners === undefined || next === undefined) return;
     // After the caller's state change settled, like a message from a server.
     queueMicrotask(() => {
-      for (const listener of [...listeners]) listener(next);
+      for (const listener of [...listeners]) listener(next, holderTtlMs);
     });
   }
 }
@@ -111,12 +114,12 @@ export class MemoryLockStore implements LockStore {
       entry = { owner: undefined, expiresAt: 0, token: 0, line: new Map() };
       this.state.created(resource, entry);
     }
-    // Taken from the line: the waiter now first in it learns the new holder's TTL.
+    // Taken from the line: the waiter now first in it learns the new holder's TTL (no attempt).
     const fromLine = entry.line.delete(owner);
     entry.owner = owner;
     entry.expiresAt = now + ttlMs;
     entry.token = this.state.nextToken();
-    if (fromLine) this.state.notify(resource, entry);
+    if (fromLine) this.state.notify(resource, entry, ttlMs);
     return Promise.resolve({ granted: true, fencingToken: entry.token });
   }
 
@@ -149,13 +152,13 @@ export class MemoryLockStore implements LockStore {
     return Promise.resolve(true);
   }
 
-  watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription> {
+  watch(resource: string, listener: LockWakeListener): Promise<PortSubscription> {
     if (this.closed) return closedStore();
     let listeners = this.state.watchers.get(resource);
     if (listeners === undefined) this.state.watchers.set(resource, (listeners = new Set()));
     const set = listeners;
     // Wrapped so the same function watched twice is two listeners.
-    const entry = (next?: string): void => listener(next);
+    const entry: LockWakeListener = (next, holderTtlMs) => listener(next, holderTtlMs);
     set.add(entry);
     const remove = (): void => {
       this.subscriptions.delete(remove);

@@ -1,6 +1,7 @@
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
-import type { LockAttempt, LockStore, PortSubscription } from '../ports.js';
+import type { LockAttempt, LockStore, LockWakeListener, PortSubscription } from '../ports.js';
 import type { LockKeys } from './keys.js';
+import { LockChannels } from './lock-channels.js';
 import { evalScript, type ScriptName } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 
@@ -21,14 +22,16 @@ const KEY_CACHE_SIZE = 1024;
 export class RedisLockStore implements LockStore {
   private closed = false;
   private readonly keyCache = new Map<string, LockKeys>();
-  /** Active watch listeners: all woken when the subscriber connection drops (a wake-up may be lost). */
-  private readonly listeners = new Set<(next?: string) => void>();
+  /** Wake-up channels, kept subscribed a while after their last watcher (see LockChannels). */
+  private readonly channels: LockChannels;
 
   /** Holders to tell after a reconnect (see {@link onReconnect}). */
   private readonly reconnectListeners = new Set<() => void>();
 
   constructor(readonly deps: RedisStoreDeps) {
-    deps.hub.onLost(() => this.wakeWatchers());
+    this.channels = new LockChannels(deps.hub, deps.logger);
+    // The subscriber connection dropped: a wake-up may have been lost, so every watcher re-checks.
+    deps.hub.onLost(() => this.channels.wakeAll());
     let wasReady = false;
     deps.runner.client.on('ready', () => {
       if (wasReady && !this.closed)
@@ -42,7 +45,7 @@ export class RedisLockStore implements LockStore {
    * not hear it (when the connection drops, and again once its resubscriptions are confirmed).
    */
   wakeWatchers(): void {
-    for (const listener of [...this.listeners]) queueMicrotask(() => listener());
+    this.channels.wakeAll();
   }
 
   onReconnect(listener: () => void): () => void {
@@ -103,25 +106,23 @@ export class RedisLockStore implements LockStore {
     return done === 1;
   }
 
-  async watch(resource: string, listener: (next?: string) => void): Promise<PortSubscription> {
-    const k = this.lockKeys(resource);
-    const entry = (next?: string): void => listener(next);
-    // The message is the owner id first in line (see release-lock-3.lua).
-    const remove = await this.deps.hub.add(k.notify, (message) =>
-      entry(message.length > 0 ? message.toString() : undefined),
-    );
-    this.listeners.add(entry);
-    return {
-      close: () => {
-        this.listeners.delete(entry);
-        return remove();
-      },
-    };
+  watch(resource: string, listener: LockWakeListener): Promise<PortSubscription> {
+    // `n:<owner>` (a release: its turn) or `t:<ttl>:<owner>` (a grant from the line).
+    return this.channels.watch(this.lockKeys(resource).notify, listener, decodeNext);
+  }
+
+  listening(resource: string): boolean {
+    return this.channels.isLive(this.lockKeys(resource).notify);
+  }
+
+  /** Channels kept subscribed without a watcher (for tests). */
+  get lingeringChannels(): number {
+    return this.channels.lingering;
   }
 
   close(): void {
     this.closed = true;
-    this.listeners.clear();
+    this.channels.close();
     this.reconnectListeners.clear();
   }
 
@@ -157,4 +158,16 @@ export class RedisLockStore implements LockStore {
     this.keyCache.set(resource, (k = this.deps.keys.lock(resource)));
     return k;
   }
+}
+
+function decodeNext(message: Buffer): Parameters<LockWakeListener> {
+  const text = message.toString();
+  if (text.startsWith('n:')) return [text.slice(2)];
+  if (text.startsWith('t:')) {
+    const colon = text.indexOf(':', 2);
+    const ttl = Number(text.slice(2, colon));
+    if (colon > 2 && Number.isFinite(ttl)) return [text.slice(colon + 1), ttl];
+  }
+  // Unknown: everyone re-checks (a wasted attempt at worst).
+  return [];
 }

@@ -1,6 +1,6 @@
 --[[
   release-lock-3: free the lock if `owner` holds it (a stale holder never touches the new
-  holder's lock), and wake the first live waiter in line if any (the message is its owner id;
+  holder's lock), and wake the first live waiter in line if any (message `n:<owner id>`;
   waiters whose place lapsed are dropped first, so a dead waiter is never the one woken). The
   last fencing token stays (it expires a day after the lock's TTL, see acquire-lock-4).
 
@@ -21,6 +21,6 @@ redis.call('DEL', KEYS[1])
 --!include lock-line.lua
 local next_owner = first_live_waiter(KEYS[2], KEYS[3], now)
 if next_owner then
-  redis.call('PUBLISH', ARGV[2], next_owner)
+  redis.call('PUBLISH', ARGV[2], 'n:' .. next_owner)
 end
 return 1
