@@ -2,7 +2,7 @@ import type { PluginScope } from '../context/plugin-scope.js';
 import { ContextClosedError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { createIdGenerator } from '../util/ids.js';
 import type { CacheEnv } from './cache.js';
-import { hubFor, type InvalidationHub } from './invalidation-hub.js';
+import { hubFor, type InvalidationHub, type KeyWait } from './invalidation-hub.js';
 import { openLocalTier, type LocalTier } from './local-tier.js';
 import { assertKey, encodeValue } from './cache-input.js';
 import { checkMaxEntries, optionalSeconds } from './tier-options.js';
@@ -14,6 +14,8 @@ const DEFAULT_LEASE_MS = 10_000;
 const MAX_RECHECK_MS = 250;
 /** Keys loading at once per tiered cache that share one load (past it, calls load alone). */
 const MAX_FLIGHTS = 100_000;
+/** Longest wait for a load's own write to come back as an invalidation before it is kept. */
+const OWN_ECHO_WAIT_MS = 1000;
 
 /**
  * `context.cache.tiered(options)`: local tier → shared tier → loader.
@@ -41,9 +43,18 @@ export function createTieredCache<T>(
 
 const nextOwner = createIdGenerator();
 
+/** A loaded value this node wrote to the shared tier. */
+interface OwnWrite<T> {
+  value: T;
+  version: string;
+  echo: KeyWait;
+}
+
 class Tiered<T> implements TieredCache<T> {
   /** One load per key in this process at a time: later callers share it. */
   private readonly flights = new Map<string, Promise<T>>();
+  /** Loaded values waiting to be kept locally (see keepOwnWrite). */
+  private verifying = 0;
   readonly local: LocalCache<T>;
 
   constructor(
@@ -114,8 +125,15 @@ class Tiered<T> implements TieredCache<T> {
           const record = await store.get(key);
           if (record !== undefined) return keep(this.env.codec.decode(record.value) as T);
           const owner = `${this.env.nodeId}:${nextOwner()}`;
-          if (await store.claimLoad(key, owner, this.leaseMs))
-            return keep(await this.loadAndStore(key, owner));
+          if (await store.claimLoad(key, owner, this.leaseMs)) {
+            const loaded = await this.loadAndStore(key, owner);
+            // Not kept on this read's mark: the load's own write spoils it when its
+            // invalidation comes back (see keepOwnWrite, which begins a read of its own).
+            ended = true;
+            this.tier.endRead(key, mark);
+            this.keepOwnWrite(key, loaded);
+            return loaded.value;
+          }
           const left = giveUp - Date.now();
           if (left <= 0)
             throw new TimeoutError(
@@ -132,7 +150,8 @@ class Tiered<T> implements TieredCache<T> {
     }
   }
 
-  private async loadAndStore(key: string, owner: string): Promise<T> {
+  /** Load, and store what was loaded; `echo` waits for that write's own invalidation. */
+  private async loadAndStore(key: string, owner: string): Promise<OwnWrite<T>> {
     try {
       const value = await this.load(key);
       if (value === undefined)
@@ -140,8 +159,15 @@ class Tiered<T> implements TieredCache<T> {
           `The loader returned undefined for cache key "${key}" (return null for "nothing there").`,
           { details: { key } },
         );
-      await this.env.store.set(key, this.encode(key, value), this.ttlMs);
-      return value;
+      const echo = this.hub.expect(key);
+      let version: string;
+      try {
+        version = await this.env.store.set(key, this.encode(key, value), this.ttlMs);
+      } catch (error) {
+        echo.cancel();
+        throw error;
+      }
+      return { value, version, echo };
     } finally {
       this.env.store
         .releaseLoad(key, owner)
@@ -149,6 +175,36 @@ class Tiered<T> implements TieredCache<T> {
           this.env.logger.debug({ err: error, key }, 'could not release a cache load claim'),
         );
     }
+  }
+
+  /**
+   * Keep what the loader wrote, in the background. The write's own invalidation comes back
+   * like any other writer's (the store cannot tell them apart, and Redis may report two writes
+   * of a key as one invalidation), so it spoils every read in flight: once it was heard, a read
+   * begun after it fills the tier if the store still holds this write's version. Another
+   * writer's invalidation during that read still spoils it, and a later version is not ours.
+   */
+  private keepOwnWrite(key: string, { value, version, echo }: OwnWrite<T>): void {
+    if (this.verifying >= MAX_FLIGHTS) {
+      echo.cancel();
+      return;
+    }
+    this.verifying++;
+    const verify = async (): Promise<void> => {
+      await echo.wait(Math.min(this.leaseMs, OWN_ECHO_WAIT_MS));
+      const mark = this.tier.beginRead(key);
+      let current = false;
+      try {
+        current = (await this.env.store.get(key))?.version === version;
+      } finally {
+        if (this.tier.endRead(key, mark) && current) this.tier.keep(key, value, undefined);
+      }
+    };
+    verify()
+      .catch((error: unknown) =>
+        this.env.logger.debug({ err: error, key }, 'could not keep a loaded cache value locally'),
+      )
+      .finally(() => this.verifying--);
   }
 
   /** @throws ContextClosedError once the plugin stopped (as every `context.cache` call). */
