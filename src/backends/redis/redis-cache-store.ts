@@ -61,26 +61,34 @@ export class RedisCacheStore implements CacheStore {
   }
 
   get(key: string): Promise<CacheRecord | undefined> {
-    return guard(() => {
-      const name = this.name(key);
-      return this.deps.runner
-        .run('read a shared cache entry', (client) => rawCommand(client, 'get', [name]))
-        .then((reply) => this.record(reply, name));
-    });
+    let name: string;
+    try {
+      name = this.name(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.deps.runner
+      .send('read a shared cache entry', 'get', [name])
+      .then((reply) => this.record(reply, name));
   }
 
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<string> {
-    return guard(() => {
+    const what = 'write a shared cache entry';
+    let version: string;
+    let args: Array<string | Buffer | number>;
+    let release: () => void;
+    try {
       const name = this.name(key);
       if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
-      const version = this.versions.next();
+      version = this.versions.next();
       const entry = stored(version, value);
-      const args: Array<string | Buffer | number> =
-        ttlMs === undefined ? [name, entry] : [name, entry, 'PX', ttlMs];
-      return this.write('write a shared cache entry', entry.length, (client) =>
-        rawCommand(client, 'set', args),
-      ).then(() => version);
-    });
+      args = ttlMs === undefined ? [name, entry] : [name, entry, 'PX', ttlMs];
+      // Held until Redis answers or the connection drops (see write).
+      release = this.deps.budget.take(entry.length, what);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.deps.runner.send(what, 'set', args, release).then(() => version);
   }
 
   setIfVersion(
