@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BackendUnavailableError, isPlugboardError, TimeoutError } from '../../errors/errors.js';
 import type { DeadlineEntry, Deadlines } from '../../util/deadlines.js';
+import { rawFrame } from './framed-command.js';
 import { rawCommand } from './scripts.js';
 import { reconnectDelay, redactUrl, type RedisSettings } from './options.js';
 
@@ -319,24 +320,20 @@ export class CommandRunner {
   }
 
   /**
-   * One command with binary replies ({@link rawCommand}), under `run`'s rules, for hot callers
+   * One command with binary replies ({@link rawCommand}, or a prebuilt frame: `args` is then
+   * a Buffer, see `setFrame`), under `run`'s rules, for hot callers
    * (the cache's get and set): while connected with nothing waiting, it is written at once with
    * one promise, one duration deadline (no clock read) and no closure per step. `done`, when
    * given, is called once when Redis answered or the connection dropped, not at the deadline
    * (what a caller holds for Redis, it holds until then).
    */
-  send(
-    what: string,
-    name: string,
-    args: Array<string | Buffer | number>,
-    done?: () => void,
-  ): Promise<unknown> {
+  send(what: string, name: string, args: CommandArgs, done?: () => void): Promise<unknown> {
     if (this.closed || this.waiting.size > 0 || this.client.status !== 'ready') {
       // The general path; `done` follows the command once it is written.
       let written = false;
       const outcome = this.run(what, (client) => {
         written = true;
-        const answered = rawCommand(client, name, args);
+        const answered = write(client, name, args);
         if (done !== undefined) {
           const op = new SentCommand(this, what, undefined, undefined, done);
           this.sent.add(op);
@@ -358,7 +355,7 @@ export class CommandRunner {
       this.sent.add(op);
       let pending: Promise<unknown>;
       try {
-        pending = rawCommand(this.client, name, args);
+        pending = write(this.client, name, args);
       } catch (error) {
         op.failed(toBackendError(error, what));
         return;
@@ -388,9 +385,9 @@ export class CommandRunner {
    * it goes the general way, waiting for the connection, and is never written once its caller
    * gave up.
    */
-  rerun(op: SentCommand, name: string, args: Array<string | Buffer | number>): void {
+  rerun(op: SentCommand, name: string, args: CommandArgs): void {
     this.run(op.what, (client) =>
-      op.waiting ? rawCommand(client, name, args) : Promise.reject(op.gaveUp()),
+      op.waiting ? write(client, name, args) : Promise.reject(op.gaveUp()),
     ).then(op.answered, op.failed);
   }
 
@@ -489,6 +486,13 @@ export class CommandRunner {
     }
     return new TimeoutError(`Redis did not answer in time to ${what}.`, { details });
   }
+}
+
+/** Arguments of a command for {@link CommandRunner.send}, or its whole frame (see `setFrame`). */
+export type CommandArgs = Array<string | Buffer | number> | Buffer;
+
+function write(client: Redis, name: string, args: CommandArgs): Promise<unknown> {
+  return Buffer.isBuffer(args) ? rawFrame(client, name, args) : rawCommand(client, name, args);
 }
 
 /**

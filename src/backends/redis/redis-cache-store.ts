@@ -11,6 +11,7 @@ import type {
   PortSubscription,
 } from '../ports.js';
 import type { CommandCaller } from './connection.js';
+import { setFrame } from './framed-command.js';
 import { assertOneSlot } from './key-slots.js';
 import { RedisCacheTracking } from './redis-cache-tracking.js';
 import { evalScript, rawCommand } from './scripts.js';
@@ -75,20 +76,20 @@ export class RedisCacheStore implements CacheStore {
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<string> {
     const what = 'write a shared cache entry';
     let version: string;
-    let args: Array<string | Buffer | number>;
+    let frame: Buffer;
     let release: () => void;
     try {
       const name = this.name(key);
       if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
       version = this.versions.next();
-      const entry = stored(version, value);
-      args = ttlMs === undefined ? [name, entry] : [name, entry, 'PX', ttlMs];
+      // The whole SET in one buffer: the entry is never assembled on its own.
+      frame = setFrame(name, version, value, ttlMs);
       // Held until Redis answers or the connection drops (see write).
-      release = this.deps.budget.take(entry.length, what);
+      release = this.deps.budget.take(frame.length, what);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.deps.runner.send(what, 'set', args, release).then(() => version);
+    return this.deps.runner.send(what, 'set', frame, release).then(() => version);
   }
 
   setIfVersion(
@@ -240,10 +241,7 @@ export class RedisCacheStore implements CacheStore {
       this.deps.faults.record('malformedCacheValue', { key: name });
       return undefined;
     }
-    return {
-      version: entry.toString('latin1', 0, CACHE_VERSION_BYTES),
-      value: entry.subarray(CACHE_VERSION_BYTES),
-    };
+    return new StoredRecord(entry);
   }
 
   /**
@@ -300,6 +298,19 @@ class VersionSource {
       this.counter = 0;
     }
     return this.prefix + (this.counter++).toString(36).padStart(8, '0');
+  }
+}
+
+/** An entry read back; its version is read from the entry only when asked (get needs none). */
+class StoredRecord implements CacheRecord {
+  readonly value: Buffer;
+
+  constructor(private readonly entry: Buffer) {
+    this.value = entry.subarray(CACHE_VERSION_BYTES);
+  }
+
+  get version(): string {
+    return this.entry.toString('latin1', 0, CACHE_VERSION_BYTES);
   }
 }
 
