@@ -325,9 +325,16 @@ export class CommandRunner {
    * (the cache's get and set): while connected with nothing waiting, it is written at once with
    * one promise, one duration deadline (no clock read) and no closure per step. `done`, when
    * given, is called once when Redis answered or the connection dropped, not at the deadline
-   * (what a caller holds for Redis, it holds until then).
+   * (what a caller holds for Redis, it holds until then). `answer`, when given, is what the
+   * promise resolves with instead of the reply (saves the caller a promise hop).
    */
-  send(what: string, name: string, args: CommandArgs, done?: () => void): Promise<unknown> {
+  send(
+    what: string,
+    name: string,
+    args: CommandArgs,
+    done?: () => void,
+    answer?: unknown,
+  ): Promise<unknown> {
     if (this.closed || this.waiting.size > 0 || this.client.status !== 'ready') {
       // The general path; `done` follows the command once it is written.
       let written = false;
@@ -347,10 +354,10 @@ export class CommandRunner {
         };
         outcome.then(never, never);
       }
-      return outcome;
+      return answer === undefined ? outcome : outcome.then(() => answer);
     }
     return new Promise((resolve, reject) => {
-      const op = new SentCommand(this, what, resolve, reject, done);
+      const op = new SentCommand(this, what, resolve, reject, done, answer);
       op.timer = this.deadlines.add(this.settings.operationTimeout, op.expire);
       this.sent.add(op);
       let pending: Promise<unknown>;
@@ -511,6 +518,7 @@ class SentCommand implements CommandCaller {
     private readonly resolve: ((value: unknown) => void) | undefined,
     private readonly reject: ((error: Error) => void) | undefined,
     private readonly done: (() => void) | undefined,
+    private readonly answer?: unknown,
   ) {}
 
   get waiting(): boolean {
@@ -523,7 +531,7 @@ class SentCommand implements CommandCaller {
 
   readonly answered = (value: unknown): void => {
     this.end();
-    if (this.settle()) this.resolve?.(value);
+    if (this.settle()) this.resolve?.(this.answer === undefined ? value : this.answer);
   };
 
   readonly failed = (error: unknown): void => {

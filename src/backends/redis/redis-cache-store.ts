@@ -89,7 +89,7 @@ export class RedisCacheStore implements CacheStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.deps.runner.send(what, 'set', frame, release).then(() => version);
+    return this.deps.runner.send(what, 'set', frame, release, version) as Promise<string>;
   }
 
   setIfVersion(
