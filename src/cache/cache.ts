@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CacheStore } from '../backends/ports.js';
+import type { CacheRecord, CacheStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import type { PluginScope } from '../context/plugin-scope.js';
 import { CacheConflictError, ContextClosedError, ValidationError } from '../errors/errors.js';
@@ -37,14 +37,15 @@ export function createCache(
   void report; // nothing runs in the background: every failure reaches its caller
   const { store, codec, maxValueBytes } = env;
 
+  const closedError = (operation: string): ContextClosedError =>
+    new ContextClosedError(
+      `Plugin "${scope.pluginId}" has stopped; ${operation} is no longer possible.`,
+      { details: { pluginId: scope.pluginId, operation } },
+    );
   /** Run `fn` unless the plugin stopped; a throw becomes a rejection. */
   const guarded = <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
-      if (scope.closed)
-        throw new ContextClosedError(
-          `Plugin "${scope.pluginId}" has stopped; ${operation} is no longer possible.`,
-          { details: { pluginId: scope.pluginId, operation } },
-        );
+      if (scope.closed) throw closedError(operation);
       return fn();
     } catch (error) {
       return Promise.reject(error);
@@ -54,7 +55,7 @@ export function createCache(
   const decode = <T>(bytes: Uint8Array): T => codec.decode(bytes) as T;
   /** After a write of `key` resolved: this node's local tiers drop it (read your writes). */
   const wrote = <T>(key: string, result: T): T => {
-    invalidateOwnWrite(store, [key]);
+    invalidateOwnWrite(store, key);
     return result;
   };
 
@@ -116,22 +117,31 @@ export function createCache(
       );
     });
 
+  // get and set are the hot calls: no closure per call beyond the write's own invalidation.
+  const decodeFound = (found: CacheRecord | undefined): unknown =>
+    found === undefined ? undefined : codec.decode(found.value);
   return {
-    set: (key, value, options) =>
-      guarded('writing the cache', () => {
+    set: (key, value, options) => {
+      let written: Promise<string>;
+      try {
+        if (scope.closed) throw closedError('writing the cache');
         assertKey(key);
         const ttl = optionalTtlMs(options);
-        return store
-          .set(key, encodeValue(codec, key, value, maxValueBytes), ttl)
-          .then(() => wrote(key, undefined));
-      }),
-    get: <T>(key: string) =>
-      guarded('reading the cache', () => {
+        written = store.set(key, encodeValue(codec, key, value, maxValueBytes), ttl);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return written.then(() => wrote(key, undefined));
+    },
+    get: <T>(key: string) => {
+      try {
+        if (scope.closed) throw closedError('reading the cache');
         assertKey(key);
-        return store
-          .get(key)
-          .then((found) => (found === undefined ? undefined : decode<T>(found.value)));
-      }),
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return store.get(key).then(decodeFound) as Promise<T | undefined>;
+    },
     delete: (key) =>
       guarded('deleting from the cache', () => {
         assertKey(key);

@@ -218,8 +218,9 @@ const hubs = new WeakMap<CacheStore, InvalidationHub>();
  * This node changed `keys` in `store`: drop them from its local tiers now, so its own next read
  * sees the write (other nodes hear it from the store). Nothing to do while no tier exists.
  */
-export function invalidateOwnWrite(store: CacheStore, keys: readonly string[]): void {
-  hubs.get(store)?.invalidateHere(keys);
+export function invalidateOwnWrite(store: CacheStore, keys: readonly string[] | string): void {
+  const hub = hubs.get(store);
+  if (hub !== undefined) hub.invalidateHere(typeof keys === 'string' ? [keys] : keys);
 }
 
 /** The node's hub for `store` (one per store, made on first use). */

@@ -2,7 +2,7 @@ import type { PluginScope } from '../context/plugin-scope.js';
 import { ContextClosedError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { createIdGenerator } from '../util/ids.js';
 import type { CacheEnv } from './cache.js';
-import { hubFor, type InvalidationHub } from './invalidation-hub.js';
+import { hubFor, type InvalidationHub, type KeyWait } from './invalidation-hub.js';
 import { openLocalTier, type LocalTier, type ReadMark } from './local-tier.js';
 import { assertKey, encodeValue } from './cache-input.js';
 import { checkMaxEntries, optionalSeconds } from './tier-options.js';
@@ -14,6 +14,8 @@ const DEFAULT_LEASE_MS = 10_000;
 const MAX_RECHECK_MS = 250;
 /** Keys loading at once per tiered cache that share one load (past it, calls load alone). */
 const MAX_FLIGHTS = 100_000;
+/** Longest wait for a load's own write to come back as an invalidation before it is kept. */
+const OWN_ECHO_WAIT_MS = 1000;
 
 /**
  * `context.cache.tiered(options)`: local tier → shared tier → loader.
@@ -41,9 +43,21 @@ export function createTieredCache<T>(
 
 const nextOwner = createIdGenerator();
 
+/**
+ * What a load ended with: a value another node stored meanwhile (`found`), our own write
+ * (`stored`, with its version and a wait for its invalidation), or a value not stored because
+ * the key was written meanwhile (`lost`: that value is newer and stays).
+ */
+type LoadOutcome<T> =
+  | { kind: 'found'; value: T }
+  | { kind: 'stored'; value: T; version: string; echo: KeyWait }
+  | { kind: 'lost'; value: T };
+
 class Tiered<T> implements TieredCache<T> {
   /** One load per key in this process at a time: later callers share it. */
   private readonly flights = new Map<string, { promise: Promise<T>; mark: ReadMark }>();
+  /** Loaded values waiting to be kept locally (see keepOwnWrite). */
+  private verifying = 0;
   readonly local: LocalCache<T>;
 
   constructor(
@@ -122,8 +136,14 @@ class Tiered<T> implements TieredCache<T> {
           if (record !== undefined) return keep(this.env.codec.decode(record.value) as T);
           const owner = `${this.env.nodeId}:${nextOwner()}`;
           if (await store.claimLoad(key, owner, this.leaseMs)) {
-            const { value, stored } = await this.loadAndStore(key, owner);
-            return stored ? keep(value) : value;
+            const loaded = await this.loadAndStore(key, owner);
+            if (loaded.kind === 'found') return keep(loaded.value);
+            // Our own write spoils this read's mark when its invalidation comes back: it is
+            // kept on a read of its own (keepOwnWrite). A lost write is not kept at all.
+            ended = true;
+            this.tier.endRead(key, mark);
+            if (loaded.kind === 'stored') this.keepOwnWrite(key, loaded);
+            return loaded.value;
           }
           const left = giveUp - Date.now();
           if (left <= 0)
@@ -144,16 +164,15 @@ class Tiered<T> implements TieredCache<T> {
   /**
    * Load `key` and store it only if the key is still absent: a value written meanwhile (by a
    * writer, or a node that loaded after this one's lease lapsed) is newer than what the loader
-   * read, so it stays. `stored` false: the loaded value is returned but not kept locally.
-   * `stored` true: the shared tier holds `value`.
+   * read, so it stays.
    */
-  private async loadAndStore(key: string, owner: string): Promise<{ value: T; stored: boolean }> {
+  private async loadAndStore(key: string, owner: string): Promise<LoadOutcome<T>> {
     try {
       // The previous loader may have stored its value and given the claim back between our
       // read and our claim: use that value rather than load a second time.
       const landed = await this.env.store.get(key);
       if (landed !== undefined)
-        return { value: this.env.codec.decode(landed.value) as T, stored: true };
+        return { kind: 'found', value: this.env.codec.decode(landed.value) as T };
       const value = await this.load(key);
       if (value === undefined)
         throw new ValidationError(
@@ -161,8 +180,19 @@ class Tiered<T> implements TieredCache<T> {
           { details: { key } },
         );
       const bytes = this.encode(key, value);
-      const stored = await this.env.store.setIfVersion(key, bytes, null, this.ttlMs);
-      return { value, stored: stored !== undefined };
+      const echo = this.hub.expect(key);
+      let version: string | undefined;
+      try {
+        version = await this.env.store.setIfVersion(key, bytes, null, this.ttlMs);
+      } catch (error) {
+        echo.cancel();
+        throw error;
+      }
+      if (version === undefined) {
+        echo.cancel();
+        return { kind: 'lost', value };
+      }
+      return { kind: 'stored', value, version, echo };
     } finally {
       this.env.store
         .releaseLoad(key, owner)
@@ -172,11 +202,44 @@ class Tiered<T> implements TieredCache<T> {
     }
   }
 
-  /** @throws ContextClosedError once the plugin stopped (as every `context.cache` call). */
+  /**
+   * Keep what the loader wrote, in the background. The write's own invalidation comes back
+   * like any other writer's (the store cannot tell them apart, and Redis may report two writes
+   * of a key as one invalidation), so it spoils every read in flight: once it was heard, a read
+   * begun after it fills the tier if the store still holds this write's version. Another
+   * writer's invalidation during that read still spoils it, and a later version is not ours.
+   */
+  private keepOwnWrite(
+    key: string,
+    { value, version, echo }: { value: T; version: string; echo: KeyWait },
+  ): void {
+    if (this.verifying >= MAX_FLIGHTS) {
+      echo.cancel();
+      return;
+    }
+    this.verifying++;
+    const verify = async (): Promise<void> => {
+      await echo.wait(Math.min(this.leaseMs, OWN_ECHO_WAIT_MS));
+      const mark = this.tier.beginRead(key);
+      let current = false;
+      try {
+        current = (await this.env.store.get(key))?.version === version;
+      } finally {
+        if (this.tier.endRead(key, mark) && current) this.tier.keep(key, value, undefined);
+      }
+    };
+    verify()
+      .catch((error: unknown) =>
+        this.env.logger.debug({ err: error, key }, 'could not keep a loaded cache value locally'),
+      )
+      .finally(() => this.verifying--);
+  }
+
   close(): void {
     this.tier.close();
   }
 
+  /** @throws ContextClosedError once the plugin stopped (as every `context.cache` call). */
   private assertOpen(operation: string): void {
     if (this.scope.closed)
       throw new ContextClosedError(

@@ -39,6 +39,24 @@ describe('Redis cache store: layout and foreign state (Redis only)', () => {
     assert.ok((await redis.pttl(`${namespace}:cl:user:1`)) > 0);
   });
 
+  it('writes any key and value bytes in its one SET frame (UTF-8 key, binary value, no TTL)', async () => {
+    const key = 'clé:日本:\u{1f600}';
+    const value = Uint8Array.from([0, 13, 10, 36, 42, 255, 128]);
+    const version = await backend.cache.set(key, value);
+    const raw = await redis.getBuffer(Buffer.from(`${namespace}:c:${key}`));
+    assert.ok(raw !== null);
+    assert.equal(raw.subarray(0, 16).toString('latin1'), version);
+    assert.deepEqual(Uint8Array.from(raw.subarray(16)), value);
+    assert.equal(await redis.pttl(`${namespace}:c:${key}`), -1);
+    const read = await backend.cache.get(key);
+    assert.deepEqual(Uint8Array.from(read!.value), value);
+    assert.equal(read!.version, version);
+    // The connection still parses replies in order after it.
+    assert.equal(await backend.cache.has(key), true);
+    await backend.cache.set(key, new Uint8Array(0), 60_000);
+    assert.equal((await backend.cache.get(key))!.value.byteLength, 0);
+  });
+
   it('reads a value without a version (written by something else) as a miss, and counts it', async () => {
     const before = backend.faults.malformedCacheValue;
     await redis.set(`${namespace}:c:foreign`, 'abc');

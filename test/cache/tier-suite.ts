@@ -188,6 +188,44 @@ export function tierSuite(kind: TierBackend): void {
       for (const value of values) assert.deepEqual(value, { k: key, at: 1 });
     });
 
+    it('tiered: values loaded one key at a time (each awaited) are kept in the local tier', async () => {
+      const prefix = fresh('one-by-one');
+      let loads = 0;
+      const tiered = nodes.a.cache.tiered({
+        load: (k: string) => {
+          loads++;
+          return { k };
+        },
+        ttl: 60,
+      });
+      await tiered.local.ready();
+      const keys = Array.from({ length: 200 }, (_, i) => `${prefix}:${i}`);
+      for (const key of keys) assert.deepEqual(await tiered.get(key), { k: key });
+      assert.equal(loads, keys.length);
+      // The loader's own shared write (and its invalidation coming back) does not spoil its fill.
+      await waitFor(() => tiered.local.size === keys.length, 5000, 'every loaded value kept');
+      for (const key of keys) assert.deepEqual(tiered.local.get(key), { k: key });
+      for (const key of keys) await tiered.get(key);
+      assert.equal(loads, keys.length, 'served by the local tier, not loaded again');
+    });
+
+    it("tiered: a load's own write does not keep its value over another node's later write", async () => {
+      const key = fresh('own-then-other');
+      const tiered = nodes.a.cache.tiered<string>({ load: () => 'loaded', ttl: 60 });
+      const probe = nodes.a2.cache.local<string>();
+      await tiered.local.ready();
+      assert.equal(await tiered.get(key), 'loaded');
+      probe.set(key, 'probe');
+      await nodes.b.cache.set(key, 'other');
+      await waitFor(() => !probe.has(key), 5000, "the other node's invalidation");
+      assert.notEqual(tiered.local.get(key), 'loaded');
+      assert.equal(await tiered.get(key), 'other');
+      // A read that overlapped a spoiled one is not kept either: later reads fill the tier.
+      for (let i = 0; i < 100 && !tiered.local.has(key); i++)
+        assert.equal(await tiered.get(key), 'other');
+      assert.equal(tiered.local.get(key), 'other');
+    });
+
     it("tiered: when the loading node's lease lapses (it hangs or died), another node loads", async (t) => {
       const key = fresh('lease');
       let release!: () => void;

@@ -11,6 +11,7 @@ import type {
   PortSubscription,
 } from '../ports.js';
 import type { CommandCaller } from './connection.js';
+import { setFrame } from './framed-command.js';
 import { assertOneSlot } from './key-slots.js';
 import { RedisCacheTracking } from './redis-cache-tracking.js';
 import { evalScript, rawCommand } from './scripts.js';
@@ -61,26 +62,34 @@ export class RedisCacheStore implements CacheStore {
   }
 
   get(key: string): Promise<CacheRecord | undefined> {
-    return guard(() => {
-      const name = this.name(key);
-      return this.deps.runner
-        .run('read a shared cache entry', (client) => rawCommand(client, 'get', [name]))
-        .then((reply) => this.record(reply, name));
-    });
+    let name: string;
+    try {
+      name = this.name(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.deps.runner
+      .send('read a shared cache entry', 'get', [name])
+      .then((reply) => this.record(reply, name));
   }
 
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<string> {
-    return guard(() => {
+    const what = 'write a shared cache entry';
+    let version: string;
+    let frame: Buffer;
+    let release: () => void;
+    try {
       const name = this.name(key);
       if (ttlMs !== undefined) validateCacheTtlMs(ttlMs);
-      const version = this.versions.next();
-      const entry = stored(version, value);
-      const args: Array<string | Buffer | number> =
-        ttlMs === undefined ? [name, entry] : [name, entry, 'PX', ttlMs];
-      return this.write('write a shared cache entry', entry.length, (client) =>
-        rawCommand(client, 'set', args),
-      ).then(() => version);
-    });
+      version = this.versions.next();
+      // The whole SET in one buffer: the entry is never assembled on its own.
+      frame = setFrame(name, version, value, ttlMs);
+      // Held until Redis answers or the connection drops (see write).
+      release = this.deps.budget.take(frame.length, what);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.deps.runner.send(what, 'set', frame, release, version) as Promise<string>;
   }
 
   setIfVersion(
@@ -232,10 +241,7 @@ export class RedisCacheStore implements CacheStore {
       this.deps.faults.record('malformedCacheValue', { key: name });
       return undefined;
     }
-    return {
-      version: entry.toString('latin1', 0, CACHE_VERSION_BYTES),
-      value: entry.subarray(CACHE_VERSION_BYTES),
-    };
+    return new StoredRecord(entry);
   }
 
   /**
@@ -292,6 +298,19 @@ class VersionSource {
       this.counter = 0;
     }
     return this.prefix + (this.counter++).toString(36).padStart(8, '0');
+  }
+}
+
+/** An entry read back; its version is read from the entry only when asked (get needs none). */
+class StoredRecord implements CacheRecord {
+  readonly value: Buffer;
+
+  constructor(private readonly entry: Buffer) {
+    this.value = entry.subarray(CACHE_VERSION_BYTES);
+  }
+
+  get version(): string {
+    return this.entry.toString('latin1', 0, CACHE_VERSION_BYTES);
   }
 }
 
