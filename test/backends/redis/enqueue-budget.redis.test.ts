@@ -97,12 +97,14 @@ describe('Redis queue enqueues: payloads within the byte budget', () => {
       held.length = 0;
       hold = true;
       const lost = backend.queues.enqueue(q, PAYLOAD);
+      // Listened for at once: the rejection may come while the kill below is still awaited.
+      const refused = assert.rejects(lost, (error: Error & { code?: string }) =>
+        ['PB_BACKEND_UNAVAILABLE', 'PB_TIMEOUT'].includes(error.code ?? ''),
+      );
       await waitFor(() => held.length === 1, 1000, 'the enqueue written');
       // Cut while the caller still waits: the reply will never come.
       await raw.call('CLIENT', 'KILL', 'ID', id);
-      await assert.rejects(lost, (error: Error & { code?: string }) =>
-        ['PB_BACKEND_UNAVAILABLE', 'PB_TIMEOUT'].includes(error.code ?? ''),
-      );
+      await refused;
       hold = false;
       held.length = 0;
       await waitFor(
