@@ -139,9 +139,22 @@ export class RedisLockStore implements LockStore {
         }),
       );
     const script = this.deps.scripts[name];
-    return this.deps.runner.run(what, (client, caller) =>
-      evalScript(client, script, keys, args, caller),
-    );
+    const runner = this.deps.runner;
+    // The whole bound starts now, also for a NOSCRIPT fallback below.
+    const deadline = Date.now() + runner.operationTimeout;
+    // The lean one-command path (one promise, no closure per step); a NOSCRIPT reply (first
+    // use, or after a restart or flush: nothing ran) goes the general way, which loads the
+    // script once and runs it, within the same deadline.
+    return runner
+      .send(what, 'evalsha', [script.sha, keys.length, ...keys, ...args])
+      .catch((error: unknown) => {
+        if (!isNoScriptReply(error)) throw error;
+        return runner.run(
+          what,
+          (client, caller) => evalScript(client, script, keys, args, caller),
+          deadline,
+        );
+      });
   }
 
   private lockKeys(resource: string): LockKeys {
@@ -158,6 +171,12 @@ export class RedisLockStore implements LockStore {
     this.keyCache.set(resource, (k = this.deps.keys.lock(resource)));
     return k;
   }
+}
+
+/** Redis answered NOSCRIPT (as the runner wraps a Redis error: its cause). */
+function isNoScriptReply(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && cause.message.startsWith('NOSCRIPT');
 }
 
 function decodeNext(message: Buffer): Parameters<LockWakeListener> {
