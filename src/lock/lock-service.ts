@@ -56,6 +56,12 @@ class Waiter {
   private wake: (() => void) | undefined;
   /** Set while sleeping: end the sleep within `ms` (the new holder's TTL) if it would be later. */
   private shorten: ((ms: number) => void) | undefined;
+  /**
+   * When the newest holder's TTL (told by a grant from the line) ends, monotonic ms. A hint that
+   * arrives while an attempt is in flight is kept for the sleep after it (the attempt's answer
+   * may predate that grant).
+   */
+  private holderEndsAt = Infinity;
 
   constructor(
     private readonly env: LockEnv,
@@ -89,6 +95,7 @@ class Waiter {
           });
         }
         this.notified = false;
+        this.holderEndsAt = Infinity;
         let outcome: HeldLock | number;
         try {
           outcome = await this.try();
@@ -114,7 +121,8 @@ class Waiter {
           continue;
         }
         if (this.notified) continue;
-        await this.sleep(Math.min(retryInterval, outcome, left), stop);
+        const hinted = Math.max(1, Math.ceil(this.holderEndsAt - performance.now()));
+        await this.sleep(Math.min(retryInterval, outcome, left, hinted), stop);
       }
     } catch (error) {
       if (lineMs > 0)
@@ -140,7 +148,10 @@ class Waiter {
       // Another waiter's turn: keep sleeping (the fallback re-check still runs).
       if (next !== undefined && next !== this.owner) return;
       // Granted to the one before us: not our turn yet, but its holder's TTL bounds the wait.
-      if (holderTtlMs !== undefined) return this.shorten?.(holderTtlMs);
+      if (holderTtlMs !== undefined) {
+        this.holderEndsAt = Math.min(this.holderEndsAt, performance.now() + holderTtlMs);
+        return this.shorten?.(holderTtlMs);
+      }
       this.notified = true;
       this.wake?.();
     });

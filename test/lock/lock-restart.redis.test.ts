@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import type { PluginContext } from '../../src/context/types.js';
 import { createHost, definePlugin } from '../../src/host/index.js';
 import type { Host } from '../../src/host/types.js';
@@ -30,6 +31,27 @@ describe('locks and a Redis restart without persistence', () => {
   after(async () => {
     await host.stop();
     await server.stop();
+  });
+
+  it('runs the lock scripts again after Redis flushed its script cache (NOSCRIPT)', async () => {
+    const admin = new Redis(server.url);
+    try {
+      await admin.script('FLUSH');
+      const [a, b] = await Promise.all([
+        context.lock.acquire('flushed:1', { ttl: 60_000 }),
+        context.lock.acquire('flushed:2', { ttl: 60_000 }),
+      ]);
+      assert.equal(await context.lock.tryAcquire('flushed:1'), null);
+      await admin.script('FLUSH');
+      await Promise.all([a.release(), b.release()]);
+      const again = await context.lock.tryAcquire('flushed:1');
+      assert.ok(again !== null && again.fencingToken > a.fencingToken);
+      await admin.script('FLUSH');
+      await again.extend(30_000);
+      await again.release();
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it('tells holders their locks are gone and keeps tokens increasing', async () => {

@@ -56,54 +56,56 @@ export class RedisLockStore implements LockStore {
     };
   }
 
-  async acquire(
-    resource: string,
-    owner: string,
-    ttlMs: number,
-    lineMs: number,
-  ): Promise<LockAttempt> {
-    const k = this.lockKeys(resource);
-    const reply = (await this.script(
-      'acquireLock',
-      `acquire lock ${resource}`,
-      [k.owner, k.fence, k.line, k.lineDeadlines],
-      [owner, ttlMs, lineMs, FENCE_KEEP_MS, k.notify],
-    )) as [number, number];
-    return reply[0] === 1
-      ? { granted: true, fencingToken: Number(reply[1]) }
-      : { granted: false, holderTtlMs: Number(reply[1]) };
+  acquire(resource: string, owner: string, ttlMs: number, lineMs: number): Promise<LockAttempt> {
+    const k = this.keysOrFailure(resource);
+    if (k instanceof Promise) return k;
+    return this.script('acquireLock', `acquire lock ${resource}`, 4, [
+      k.owner,
+      k.fence,
+      k.line,
+      k.lineDeadlines,
+      owner,
+      ttlMs,
+      lineMs,
+      FENCE_KEEP_MS,
+      k.notify,
+    ]).then(toAttempt);
   }
 
-  async leave(resource: string, owner: string): Promise<void> {
-    const k = this.lockKeys(resource);
-    await this.script(
-      'leaveLockLine',
-      `leave the line of lock ${resource}`,
-      [k.line, k.lineDeadlines, k.owner],
-      [owner, k.notify],
-    );
+  leave(resource: string, owner: string): Promise<void> {
+    const k = this.keysOrFailure(resource);
+    if (k instanceof Promise) return k;
+    return this.script('leaveLockLine', `leave the line of lock ${resource}`, 3, [
+      k.line,
+      k.lineDeadlines,
+      k.owner,
+      owner,
+      k.notify,
+    ]).then(nothing);
   }
 
-  async release(resource: string, owner: string): Promise<boolean> {
-    const k = this.lockKeys(resource);
-    const done = await this.script(
-      'releaseLock',
-      `release lock ${resource}`,
-      [k.owner, k.line, k.lineDeadlines],
-      [owner, k.notify],
-    );
-    return done === 1;
+  release(resource: string, owner: string): Promise<boolean> {
+    const k = this.keysOrFailure(resource);
+    if (k instanceof Promise) return k;
+    return this.script('releaseLock', `release lock ${resource}`, 3, [
+      k.owner,
+      k.line,
+      k.lineDeadlines,
+      owner,
+      k.notify,
+    ]).then(isOne);
   }
 
-  async extend(resource: string, owner: string, ttlMs: number): Promise<boolean> {
-    const k = this.lockKeys(resource);
-    const done = await this.script(
-      'extendLock',
-      `extend lock ${resource}`,
-      [k.owner, k.fence],
-      [owner, ttlMs, FENCE_KEEP_MS],
-    );
-    return done === 1;
+  extend(resource: string, owner: string, ttlMs: number): Promise<boolean> {
+    const k = this.keysOrFailure(resource);
+    if (k instanceof Promise) return k;
+    return this.script('extendLock', `extend lock ${resource}`, 2, [
+      k.owner,
+      k.fence,
+      owner,
+      ttlMs,
+      FENCE_KEEP_MS,
+    ]).then(isOne);
   }
 
   watch(resource: string, listener: LockWakeListener): Promise<PortSubscription> {
@@ -126,11 +128,15 @@ export class RedisLockStore implements LockStore {
     this.reconnectListeners.clear();
   }
 
+  /**
+   * Run script `name` on its `nkeys` keys followed by its arguments (`keysAndArgs`, one array
+   * built by the caller: the hot path allocates no other).
+   */
   private script(
     name: ScriptName,
     what: string,
-    keys: string[],
-    args: (string | number)[],
+    nkeys: number,
+    keysAndArgs: (string | number)[],
   ): Promise<unknown> {
     if (this.closed)
       return Promise.reject(
@@ -139,9 +145,33 @@ export class RedisLockStore implements LockStore {
         }),
       );
     const script = this.deps.scripts[name];
-    return this.deps.runner.run(what, (client, caller) =>
-      evalScript(client, script, keys, args, caller),
-    );
+    const runner = this.deps.runner;
+    // The whole bound starts now, also for a NOSCRIPT fallback below.
+    const deadline = Date.now() + runner.operationTimeout;
+    // The lean one-command path (one promise, no closure per step); a NOSCRIPT reply (first
+    // use, or after a restart or flush: nothing ran) goes the general way, which loads the
+    // script once and runs it, within the same deadline.
+    return runner
+      .send(what, 'evalsha', [script.sha, nkeys, ...keysAndArgs])
+      .catch((error: unknown) => {
+        if (!isNoScriptReply(error)) throw error;
+        const keys = keysAndArgs.slice(0, nkeys) as string[];
+        const args = keysAndArgs.slice(nkeys);
+        return runner.run(
+          what,
+          (client, caller) => evalScript(client, script, keys, args, caller),
+          deadline,
+        );
+      });
+  }
+
+  /** The resource's keys, or a rejected promise for a resource that cannot be a lock. */
+  private keysOrFailure(resource: string): LockKeys | Promise<never> {
+    try {
+      return this.lockKeys(resource);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private lockKeys(resource: string): LockKeys {
@@ -158,6 +188,27 @@ export class RedisLockStore implements LockStore {
     this.keyCache.set(resource, (k = this.deps.keys.lock(resource)));
     return k;
   }
+}
+
+function toAttempt(reply: unknown): LockAttempt {
+  const [granted, value] = reply as [number, number];
+  return granted === 1
+    ? { granted: true, fencingToken: Number(value) }
+    : { granted: false, holderTtlMs: Number(value) };
+}
+
+function isOne(reply: unknown): boolean {
+  return reply === 1;
+}
+
+function nothing(): void {
+  // The reply of a script that only acts.
+}
+
+/** Redis answered NOSCRIPT (as the runner wraps a Redis error: its cause). */
+function isNoScriptReply(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && cause.message.startsWith('NOSCRIPT');
 }
 
 function decodeNext(message: Buffer): Parameters<LockWakeListener> {
