@@ -214,15 +214,16 @@ before).
 
 **Why ours is below redis-semaphore here.** With 4 clients contending, the anchors gave 98–99% of
 grants straight back to the client that had just released (\`regrantShare\` 0.98–0.99 in every
-run; per-client cycle counts as uneven as 566 against 2,248), while ours gave 0% and split the
-cycles evenly (e.g. 532 / 532 / 532 / 533): every one of our cycles is a hand-over (a release, a
+run; per-client cycle counts as uneven as 871 against 1,900), while ours gave 0% and split the
+cycles evenly (e.g. 554 / 555 / 555 / 555): every one of our cycles is a hand-over (a release, a
 wake-up message, the waiter's acquire) that the anchors mostly skip. That fairness is a
 requirement (waiters are served in arrival order, none starves); the cost is about half the
-anchors' raw cycle rate, and a p99 far below redlock's under contention. With 1 client, each
+anchors' raw cycle rate, with a p99 under contention below both anchors'. With 1 client, each
 cycle is two scripts on both sides and Redis does less work for ours (34 µs of Redis CPU per
-cycle against 47 µs, measured with \`bench/redis-calls.mjs\`); the remaining gap, about 20 µs per
-cycle at p50, is client-side: the host facade, the held lock (its expiry clock entry, lost
-signal and fencing token) and the owner check. It is a known shortfall, not yet closed.`,
+cycle against 47 µs, measured with \`bench/redis-calls.mjs\`); the remaining gap, about 14 µs per
+cycle at p50, is client-side (a profile puts two thirds of the busy time in writing the two
+commands to the socket, as for the anchors, and about 2–3 µs in the lock code itself). It is a
+known shortfall, not yet closed.`,
   available: redisScenarioAvailable,
   variants: VARIANTS.flatMap(([id, side, label, setup]) => [
     { id: `${id}-1`, side, label: `${label}, 1 client`, setup: () => setup(1) },
