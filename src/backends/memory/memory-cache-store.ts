@@ -1,8 +1,4 @@
-import {
-  BackendUnavailableError,
-  PayloadTooLargeError,
-  ValidationError,
-} from '../../errors/errors.js';
+import { PayloadTooLargeError, ValidationError } from '../../errors/errors.js';
 import { validateCacheTtlMs } from '../cache-ttl.js';
 import type {
   CacheInvalidation,
@@ -13,6 +9,7 @@ import type {
   PortSubscription,
 } from '../ports.js';
 import { IndexedHeap, type HeapItem } from './indexed-heap.js';
+import { closedError } from './closed.js';
 
 /** Default bound of a memory network's shared cache, bytes (keys, values and bookkeeping). */
 export const MEMORY_CACHE_MAX_BYTES = 64 * 1024 * 1024;
@@ -373,10 +370,4 @@ export class MemoryCacheStore implements CacheStore {
 
 function record(entry: Entry | undefined): CacheRecord | undefined {
   return entry === undefined ? undefined : { value: entry.value, version: entry.version };
-}
-
-function closedError(): BackendUnavailableError {
-  return new BackendUnavailableError('The memory backend of this host is closed.', {
-    details: { sent: false },
-  });
 }

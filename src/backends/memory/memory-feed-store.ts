@@ -1,5 +1,5 @@
-import { BackendUnavailableError } from '../../errors/errors.js';
 import type { ChangeFeedStore, FeedEntry, FeedRetention, PortSubscription } from '../ports.js';
+import { rejectClosed } from './closed.js';
 
 /** One collection's log: kept entries are `entries[head..]`, seqs contiguous. */
 interface MemoryFeed {
@@ -52,7 +52,7 @@ export class MemoryFeedStore implements ChangeFeedStore {
   ) {}
 
   append(collection: string, data: Uint8Array, retention: FeedRetention): Promise<FeedEntry> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const feed = this.state.feed(collection);
     const timestamp = Math.max(Date.now(), feed.lastTimestamp);
     const entry: FeedEntry = { seq: ++feed.lastSeq, timestamp, data };
@@ -68,7 +68,7 @@ export class MemoryFeedStore implements ChangeFeedStore {
   }
 
   read(collection: string, afterSeq: number, limit: number): Promise<FeedEntry[]> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const feed = this.state.feeds.get(collection);
     if (feed === undefined || feed.head >= feed.entries.length) return Promise.resolve([]);
     const first = (feed.entries[feed.head] as FeedEntry).seq;
@@ -77,7 +77,7 @@ export class MemoryFeedStore implements ChangeFeedStore {
   }
 
   seqBefore(collection: string, timestampMs: number): Promise<number> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const feed = this.state.feeds.get(collection);
     if (feed === undefined) return Promise.resolve(0);
     // Timestamps never decrease along a feed: binary search the first at or after the time.
@@ -93,12 +93,12 @@ export class MemoryFeedStore implements ChangeFeedStore {
   }
 
   lastSeq(collection: string): Promise<number> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     return Promise.resolve(this.state.feeds.get(collection)?.lastSeq ?? 0);
   }
 
   watch(collection: string, listener: (entry?: FeedEntry) => void): Promise<PortSubscription> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const feed = this.state.feed(collection);
     const wrapped = (entry?: FeedEntry): void => listener(entry);
     feed.listeners.add(wrapped);
@@ -117,13 +117,13 @@ export class MemoryFeedStore implements ChangeFeedStore {
   }
 
   saveCursor(collection: string, name: string, seq: number): Promise<void> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     this.state.feed(collection).cursors.set(name, seq);
     return Promise.resolve();
   }
 
   loadCursor(collection: string, name: string): Promise<number | undefined> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     return Promise.resolve(this.state.feeds.get(collection)?.cursors.get(name));
   }
 
@@ -132,15 +132,6 @@ export class MemoryFeedStore implements ChangeFeedStore {
     this.closed = true;
     for (const remove of [...this.subscriptions]) remove();
   }
-}
-
-/** A closed port rejects (never throws), like every port of both backends. */
-function closedStore(): Promise<never> {
-  return Promise.reject(
-    new BackendUnavailableError('The memory backend of this host is closed.', {
-      details: { sent: false },
-    }),
-  );
 }
 
 function trim(feed: MemoryFeed, retention: FeedRetention, now: number): void {

@@ -1,5 +1,5 @@
-import { BackendUnavailableError } from '../../errors/errors.js';
 import type { LockAttempt, LockStore, LockWakeListener, PortSubscription } from '../ports.js';
+import { rejectClosed } from './closed.js';
 
 /** One resource: its holder (if any) and its line of waiters. */
 interface LockEntry {
@@ -92,7 +92,7 @@ export class MemoryLockStore implements LockStore {
   ) {}
 
   acquire(resource: string, owner: string, ttlMs: number, lineMs: number): Promise<LockAttempt> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const now = monotonicMs();
     let entry = this.state.entry(resource, now);
     if (entry?.owner === owner) {
@@ -124,7 +124,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   leave(resource: string, owner: string): Promise<void> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const entry = this.state.entry(resource, monotonicMs());
     if (entry?.line.delete(owner) === true) {
       this.state.dropIfFree(resource, entry);
@@ -134,7 +134,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   release(resource: string, owner: string): Promise<boolean> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const entry = this.state.entry(resource, monotonicMs());
     if (entry === undefined || entry.owner !== owner) return Promise.resolve(false);
     entry.owner = undefined;
@@ -144,7 +144,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   extend(resource: string, owner: string, ttlMs: number): Promise<boolean> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     const now = monotonicMs();
     const entry = this.state.entry(resource, now);
     if (entry === undefined || entry.owner !== owner) return Promise.resolve(false);
@@ -153,7 +153,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   watch(resource: string, listener: LockWakeListener): Promise<PortSubscription> {
-    if (this.closed) return closedStore();
+    if (this.closed) return rejectClosed();
     let listeners = this.state.watchers.get(resource);
     if (listeners === undefined) this.state.watchers.set(resource, (listeners = new Set()));
     const set = listeners;
@@ -174,12 +174,4 @@ export class MemoryLockStore implements LockStore {
     this.closed = true;
     for (const remove of [...this.subscriptions]) remove();
   }
-}
-
-function closedStore(): Promise<never> {
-  return Promise.reject(
-    new BackendUnavailableError('The memory backend of this host is closed.', {
-      details: { sent: false },
-    }),
-  );
 }

@@ -1,4 +1,3 @@
-import { BackendUnavailableError } from '../../errors/errors.js';
 import type { Deadlines } from '../../util/deadlines.js';
 import { sharedDeadlines } from '../../util/deadlines.js';
 import type {
@@ -23,6 +22,7 @@ import {
 } from '../queue-options.js';
 import { ACTIVITY_WINDOW_SECONDS, ActivityKind } from './activity-ring.js';
 import { MemoryQueue, type StoredMessage } from './memory-queue.js';
+import { closedError } from './closed.js';
 
 /** Queue state shared by every node of one {@link MemoryNetwork}. */
 export class MemoryQueueState {
@@ -387,10 +387,6 @@ function complete(q: MemoryQueue, message: StoredMessage, now: number): void {
   q.messages.delete(message.id);
   message.state = 'gone';
   q.activity.record(ActivityKind.Completed, now);
-}
-
-function closedError(): BackendUnavailableError {
-  return new BackendUnavailableError('The memory backend of this host is closed.');
 }
 
 /** Put dead letters back among the ready messages (attempts kept); how many. */

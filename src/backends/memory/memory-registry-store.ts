@@ -1,4 +1,3 @@
-import { BackendUnavailableError } from '../../errors/errors.js';
 import type { MemoryNetwork } from './memory-network.js';
 import type {
   PortSubscription,
@@ -6,6 +5,7 @@ import type {
   RegistryRecord,
   RegistryStore,
 } from '../ports.js';
+import { rejectClosed } from './closed.js';
 
 /** The registry port over a {@link MemoryNetwork}. */
 export class MemoryRegistryStore implements RegistryStore {
@@ -53,9 +53,4 @@ export class MemoryRegistryStore implements RegistryStore {
   close(): void {
     this.closed = true;
   }
-}
-
-/** A closed port rejects (never throws), like the Redis backend. */
-function rejectClosed(): Promise<never> {
-  return Promise.reject(new BackendUnavailableError('The memory backend of this host is closed.'));
 }

@@ -19,6 +19,7 @@ import type {
   TransportFault,
   TransportStats,
 } from '../ports.js';
+import { rejectClosed } from './closed.js';
 
 export interface MemoryTransportOptions {
   /** Bound of concurrently running inbound message handlers of this node. Default 1000. */
@@ -196,9 +197,4 @@ export class MemoryTransport implements Transport {
       queueMicrotask(() => void handler(copy, { from }));
     }
   }
-}
-
-/** A closed port rejects (never throws), like the Redis backend. */
-function rejectClosed(): Promise<never> {
-  return Promise.reject(new BackendUnavailableError('The memory backend of this host is closed.'));
 }
