@@ -2,7 +2,7 @@ import { BackendUnavailableError, ValidationError } from '../../errors/errors.js
 import type { LockAttempt, LockStore, LockWakeListener, PortSubscription } from '../ports.js';
 import type { LockKeys } from './keys.js';
 import { LockChannels } from './lock-channels.js';
-import { evalScript, type ScriptName } from './scripts.js';
+import { sendScript, type ScriptName } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 
 /**
@@ -144,25 +144,7 @@ export class RedisLockStore implements LockStore {
           details: { sent: false },
         }),
       );
-    const script = this.deps.scripts[name];
-    const runner = this.deps.runner;
-    // The whole bound starts now, also for a NOSCRIPT fallback below.
-    const deadline = Date.now() + runner.operationTimeout;
-    // The lean one-command path (one promise, no closure per step); a NOSCRIPT reply (first
-    // use, or after a restart or flush: nothing ran) goes the general way, which loads the
-    // script once and runs it, within the same deadline.
-    return runner
-      .send(what, 'evalsha', [script.sha, nkeys, ...keysAndArgs])
-      .catch((error: unknown) => {
-        if (!isNoScriptReply(error)) throw error;
-        const keys = keysAndArgs.slice(0, nkeys) as string[];
-        const args = keysAndArgs.slice(nkeys);
-        return runner.run(
-          what,
-          (client, caller) => evalScript(client, script, keys, args, caller),
-          deadline,
-        );
-      });
+    return sendScript(this.deps.runner, this.deps.scripts[name], what, nkeys, keysAndArgs);
   }
 
   /** The resource's keys, or a rejected promise for a resource that cannot be a lock. */
@@ -203,12 +185,6 @@ function isOne(reply: unknown): boolean {
 
 function nothing(): void {
   // The reply of a script that only acts.
-}
-
-/** Redis answered NOSCRIPT (as the runner wraps a Redis error: its cause). */
-function isNoScriptReply(error: unknown): boolean {
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.message.startsWith('NOSCRIPT');
 }
 
 function decodeNext(message: Buffer): Parameters<LockWakeListener> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command, type Redis } from 'ioredis';
 import { BackendUnavailableError } from '../../errors/errors.js';
-import type { CommandCaller } from './connection.js';
+import type { CommandCaller, CommandRunner } from './connection.js';
 import { corkForTick } from './tick-cork.js';
 
 /**
@@ -143,6 +143,35 @@ export async function evalScript(
     if (!isNoScript(error) || (caller !== undefined && !caller.waiting)) throw error;
     return rawCommand(client, 'eval', [script.source, ...rest]);
   }
+}
+
+/**
+ * Run a script through `runner` on the lean one-command path (one promise, one deadline, no
+ * closure per step). A NOSCRIPT reply (first use, or after a restart or flush: nothing ran)
+ * takes the general path ({@link evalScript}: load once, run again) within the same deadline.
+ * `keysAndArgs`: the script's `nkeys` keys, then its arguments, in one array built by the caller.
+ */
+export function sendScript(
+  runner: CommandRunner,
+  script: LuaScript,
+  what: string,
+  nkeys: number,
+  keysAndArgs: (string | number)[],
+): Promise<unknown> {
+  const deadline = Date.now() + runner.operationTimeout;
+  return runner
+    .send(what, 'evalsha', [script.sha, nkeys, ...keysAndArgs])
+    .catch((error: unknown) => {
+      // The runner wraps Redis's reply error: the NOSCRIPT is its cause.
+      if (!isNoScript(error instanceof Error ? error.cause : undefined)) throw error;
+      const keys = keysAndArgs.slice(0, nkeys) as string[];
+      const args = keysAndArgs.slice(nkeys);
+      return runner.run(
+        what,
+        (client, caller) => evalScript(client, script, keys, args, caller),
+        deadline,
+      );
+    });
 }
 
 function isNoScript(error: unknown): boolean {
