@@ -605,6 +605,85 @@ export interface ChangeFeedStore {
   loadCursor(collection: string, name: string): Promise<number | undefined>;
 }
 
+// ---- Transactions (src/tx/) ------------------------------------------------------------------
+
+/** A coordinator's decision: first one recorded wins (see {@link TransactionLogStore.decide}). */
+export type TxDecision = 'commit' | 'abort';
+
+/** One named participant of a logged transaction (participants are addressed by position). */
+export interface TxLogParticipant {
+  /** The transaction resource's name (`transactionManager.registerResource(name, ...)`). */
+  readonly resource: string;
+  /** The work enlisted for it, encoded by the codec; sent again with every phase message. */
+  readonly work: Uint8Array;
+  /** Its phase two (commit or rollback) was applied and recorded. */
+  readonly done: boolean;
+}
+
+/** What the coordinator log keeps of one transaction. */
+export interface TxLogRecord {
+  readonly id: string;
+  /** Node id of the coordinator that opened it. */
+  readonly coordinator: string;
+  /** When it was opened (backend clock, epoch ms). */
+  readonly createdAt: number;
+  /** Undefined while in doubt (nothing decided yet). */
+  readonly decision: TxDecision | undefined;
+  /** Why it aborted (empty for a commit). */
+  readonly reasons: readonly string[];
+  readonly participants: readonly TxLogParticipant[];
+  /** Who drives it now (the coordinator, or a node recovering it) and until when (backend clock). */
+  readonly leaseOwner: string;
+  readonly leaseUntil: number;
+  /** Every participant is done: kept only for late lookups until its retention lapses. */
+  readonly finished: boolean;
+}
+
+/**
+ * The coordinator log of two-phase commit: durable, cluster-wide, the single source of truth of
+ * what was decided. Every write resolves only once durable by the backend's own standard (file
+ * `fdatasync` for the embedded file log; the server's persistence settings on Redis). Times are
+ * the backend's clock. Records of finished transactions are removed after their retention;
+ * unfinished ones stay until some node finishes them.
+ */
+export interface TransactionLogStore {
+  /**
+   * Record a transaction before its first prepare message, leased to `owner` for `leaseMs`.
+   * Rejects with `ValidationError` when `id` is already recorded.
+   */
+  open(
+    id: string,
+    owner: string,
+    participants: readonly { resource: string; work: Uint8Array }[],
+    leaseMs: number,
+  ): Promise<void>;
+  /**
+   * Record `decision` unless one is recorded already, and resolve with the decision on record
+   * (the first one wins: a recovering node's presumed abort and a slow coordinator's commit can
+   * race, and exactly one of them holds). With no record at all, an abort is recorded (presumed
+   * abort) and `'abort'` returned, whatever was asked.
+   */
+  decide(id: string, decision: TxDecision, reasons: readonly string[]): Promise<TxDecision>;
+  /**
+   * Mark participant `index`'s phase two done (idempotent). Resolves true if this call marked it,
+   * false if it was done already (or the record is gone).
+   */
+  markDone(id: string, index: number): Promise<boolean>;
+  /** Mark the record finished; it is removed `retentionMs` later (late lookups still see it). */
+  finish(id: string, retentionMs: number): Promise<void>;
+  get(id: string): Promise<TxLogRecord | undefined>;
+  /** Extend the lease if `owner` still holds it; false when another node took it over. */
+  renew(id: string, owner: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Take over at most `limit` unfinished records whose lease lapsed (their driver died or hung),
+   * leasing each to `owner` for `leaseMs`, and return them. Two nodes never get the same record
+   * while its new lease runs.
+   */
+  claimExpired(owner: string, leaseMs: number, limit: number): Promise<TxLogRecord[]>;
+  /** Unfinished records naming `resource` among their participants (at most `limit`). */
+  unfinishedFor(resource: string, limit: number): Promise<TxLogRecord[]>;
+}
+
 /** Where a backend stands; building blocks may read it, only the backend changes it. */
 export type BackendStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -622,6 +701,8 @@ export interface Backend {
   readonly cache: CacheStore;
   readonly locks: LockStore;
   readonly feeds: ChangeFeedStore;
+  /** The transaction coordinator log (`context.transactionManager`). */
+  readonly transactions: TransactionLogStore;
   /**
    * False when no other node can ever exist (a lone in-memory host). Building blocks use it to
    * skip cluster bookkeeping entirely.

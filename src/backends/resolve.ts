@@ -19,6 +19,8 @@ export type BackendOption = 'memory' | MemoryBackendOption | RedisBackendOption;
 export interface BackendEnvironment {
   nodeId: string;
   logger: Logger;
+  /** The embedded backend's transaction log file (`false`: in memory; undefined: the default). */
+  transactionLog?: string | false | undefined;
 }
 
 /**

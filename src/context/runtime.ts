@@ -1,3 +1,5 @@
+import type { TransactionOptions } from '../tx/types.js';
+import type { ResilienceOptions } from '../resilience/types.js';
 import type { Logger } from 'pino';
 import { answerBarriers } from '../backends/cluster-barrier.js';
 import type {
@@ -12,6 +14,16 @@ import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createCache, type CacheEnv } from '../cache/cache.js';
 import type { CacheOptions } from '../cache/types.js';
 import { createLockService, type LockEnv } from '../lock/lock-service.js';
+import {
+  createTransactionManager,
+  DEFAULT_TRANSACTION_SETTINGS,
+  type TransactionEnv,
+  type TransactionSettings,
+} from '../tx/transaction-manager.js';
+import {
+  createCircuitBreakerFactory,
+  type ResilienceEnv,
+} from '../resilience/circuit-breaker-factory.js';
 import { createDataSync, DEFAULT_RETENTION, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
@@ -63,6 +75,10 @@ export interface RuntimeOptions {
   parity?: boolean;
   /** Change-feed retention per collection (default: {@link DEFAULT_RETENTION}). */
   dataSync?: FeedRetention;
+  /** Transaction settings (default: {@link DEFAULT_TRANSACTION_SETTINGS}). */
+  transactions?: Partial<TransactionSettings> & TransactionOptions;
+  /** Resilience policies per RPC service and per queue. */
+  resilience?: ResilienceOptions;
 }
 
 /** Create the per-host engine: one core per building block over one backend. */
@@ -87,6 +103,8 @@ class HostRuntime implements Runtime {
   private readonly cacheEnv: CacheEnv;
   private readonly lockEnv: LockEnv;
   private readonly syncEnv: DataSyncEnv;
+  private readonly txEnv: TransactionEnv;
+  private readonly resilienceEnv: ResilienceEnv;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -145,6 +163,13 @@ class HostRuntime implements Runtime {
       store: this.backend.feeds,
       retention: options.dataSync ?? DEFAULT_RETENTION,
     };
+    this.txEnv = {
+      ...blockEnv,
+      store: this.backend.transactions,
+      rpc: this.rpc,
+      settings: { ...DEFAULT_TRANSACTION_SETTINGS, ...options.transactions },
+    };
+    this.resilienceEnv = { logger: this.logger, nodeId: this.nodeId };
   }
 
   async start(): Promise<void> {
@@ -187,6 +212,16 @@ class HostRuntime implements Runtime {
       ),
       dataSync: createDataSync({ ...this.syncEnv, logger }, scope, (what, error) =>
         report(`dataSync.${what}`, error),
+      ),
+      transactionManager: createTransactionManager(
+        { ...this.txEnv, logger },
+        scope,
+        (what, error) => report(`transaction.${what}`, error),
+      ),
+      circuitBreakerFactory: createCircuitBreakerFactory(
+        { ...this.resilienceEnv, logger },
+        scope,
+        (what, error) => report(`circuitBreaker.${what}`, error),
       ),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),

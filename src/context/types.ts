@@ -1,4 +1,6 @@
 import type { Cache } from '../cache/types.js';
+import type { CircuitBreakerFactory } from '../resilience/types.js';
+import type { TransactionManager } from '../tx/types.js';
 import type { LockService } from '../lock/types.js';
 import type { DataSync } from '../sync/types.js';
 import type { MessageQueue } from '../queue/message-types.js';
@@ -59,6 +61,10 @@ export interface PluginContext {
   readonly lock: LockService;
   /** Change feeds: record, watch in order, resume, replay a time range. */
   readonly dataSync: DataSync;
+  /** Two-phase commit across plugins and nodes, recovered after a crash; sagas. */
+  readonly transactionManager: TransactionManager;
+  /** Circuit breakers (one per name per node), retry, timeout, bulkhead and fallback. */
+  readonly circuitBreakerFactory: CircuitBreakerFactory;
   readonly logger: Logger;
   readonly timers: PluginTimers;
   readonly background: BackgroundTasks;

@@ -262,6 +262,43 @@ export class CrossSlotError extends PlugboardError {
   }
 }
 
+/**
+ * `transaction.commit()` did not commit: some participant refused, failed or did not answer its
+ * prepare in time (or the transaction was rolled back first), so every participant was told to
+ * roll back. `details.reasons` lists every reason: `{ participant, kind, message, code? }` with
+ * `kind` one of `refused`, `error`, `timeout`, `rolled-back`, `recovered`.
+ */
+export class TransactionAbortedError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_TX_ABORTED', message, options);
+  }
+}
+
+/** A transaction was used in a state that does not allow it (enlist after commit, ...). */
+export class TransactionStateError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_TX_STATE', message, options);
+  }
+}
+
+/**
+ * A saga step failed; the steps before it were compensated in reverse order. `details.step`
+ * names the failed step, `details.compensated` the steps undone and `details.compensationErrors`
+ * any compensation that failed too (those need a human).
+ */
+export class SagaFailedError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_SAGA_FAILED', message, options);
+  }
+}
+
+/** A bulkhead was full (all `maxConcurrent` slots busy and its queue at `maxQueue`). */
+export class BulkheadRejectedError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_BULKHEAD_FULL', message, { retryable: true, ...options });
+  }
+}
+
 /** Every error class by name, used to rebuild errors that crossed the wire. */
 export const errorClasses = {
   PlugboardError,
@@ -269,6 +306,10 @@ export const errorClasses = {
   LockNotHeldError,
   CacheConflictError,
   CrossSlotError,
+  TransactionAbortedError,
+  TransactionStateError,
+  SagaFailedError,
+  BulkheadRejectedError,
   ValidationError,
   PayloadTooLargeError,
   SerializationError,

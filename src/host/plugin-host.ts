@@ -1,3 +1,5 @@
+import type { TransactionOptions } from '../tx/types.js';
+import type { ResilienceOptions } from '../resilience/types.js';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
@@ -63,6 +65,8 @@ export type RuntimeFactory = (options: {
   cache?: CacheOptions;
   parity?: boolean;
   dataSync?: FeedRetention;
+  transactions?: TransactionOptions;
+  resilience?: ResilienceOptions;
 }) => Runtime;
 
 const DEFAULTS = {
@@ -272,7 +276,11 @@ export class PluginHost implements Host {
       this.backend = await this.step('backend', () =>
         this.bounded(
           'connecting',
-          resolveBackend(this.options.backend, { nodeId: this.nodeId, logger: this.rootLogger }),
+          resolveBackend(this.options.backend, {
+            nodeId: this.nodeId,
+            logger: this.rootLogger,
+            transactionLog: this.options.transactions?.logFile,
+          }),
           undefined,
           (backend) => backend.close(),
         ),
@@ -291,6 +299,10 @@ export class PluginHost implements Host {
           ...(this.options.parity === undefined ? {} : { parity: this.options.parity }),
           dataSync: this.retention,
           ...(this.options.cache === undefined ? {} : { cache: this.options.cache }),
+          ...(this.options.transactions === undefined
+            ? {}
+            : { transactions: this.options.transactions }),
+          ...(this.options.resilience === undefined ? {} : { resilience: this.options.resilience }),
         });
         this.runtime = runtime;
         await this.bounded('starting', runtime.start(), backend.kind);

@@ -1,3 +1,5 @@
+import type { TransactionOptions } from '../tx/types.js';
+import type { ResilienceOptions } from '../resilience/types.js';
 import type { CacheOptions } from '../cache/types.js';
 import type { DurableAdmin } from '../queue/types.js';
 import type { Logger } from 'pino';
@@ -158,6 +160,13 @@ export interface HostOptions {
    * `limits.maxPayloadBytes`); larger values are refused with `PayloadTooLargeError`.
    */
   cache?: CacheOptions;
+  /**
+   * Transactions (`context.transactionManager`): prepare timeout, coordinator lease, recovery
+   * period, retention, and the embedded backend's log file.
+   */
+  transactions?: TransactionOptions;
+  /** Resilience policies per RPC service and per queue, applied by configuration. */
+  resilience?: ResilienceOptions;
   /**
    * Parity mode: every payload delivered within this process (event data to local subscribers,
    * RPC params and results of local calls, errors thrown by local RPC methods) is round-tripped

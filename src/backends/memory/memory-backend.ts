@@ -5,6 +5,7 @@ import { MemoryNetwork } from './memory-network.js';
 import { MemoryQueueStore } from './memory-queue-store.js';
 import { MemoryRegistryStore } from './memory-registry-store.js';
 import { MemoryTransport } from './memory-transport.js';
+import { MemoryTxLogStore } from './memory-tx-log-store.js';
 import type { Backend, BackendStatus } from '../ports.js';
 
 /** `createHost({ backend: { memory: network } })`: join the in-process cluster of `network`. */
@@ -28,6 +29,7 @@ export class MemoryBackend implements Backend {
   readonly cache: MemoryCacheStore;
   readonly locks: MemoryLockStore;
   readonly feeds: MemoryFeedStore;
+  readonly transactions: MemoryTxLogStore;
   readonly clustered: boolean;
   private currentStatus: BackendStatus = 'connecting';
   private readonly network: MemoryNetwork;
@@ -43,6 +45,7 @@ export class MemoryBackend implements Backend {
     this.cache = new MemoryCacheStore(this.nodeId, this.network.cacheState);
     this.locks = new MemoryLockStore(this.nodeId, this.network.lockState);
     this.feeds = new MemoryFeedStore(this.nodeId, this.network.feedState);
+    this.transactions = new MemoryTxLogStore(this.nodeId);
   }
 
   get status(): BackendStatus {
@@ -64,6 +67,7 @@ export class MemoryBackend implements Backend {
     this.cache.close();
     this.locks.close();
     this.feeds.close();
+    this.transactions.close();
     return Promise.resolve();
   }
 }

@@ -14,6 +14,7 @@ import { reconnectDelay, type RedisSettings } from './options.js';
 import { ByteBudget } from './byte-budget.js';
 import { Outbox } from './outbox.js';
 import { RedisCacheStore } from './redis-cache-store.js';
+import { RedisTxLogStore } from './redis-tx-log-store.js';
 import { RedisFeedStore } from './redis-feed-store.js';
 import { RedisLockStore } from './redis-lock-store.js';
 import { RedisQueueStore } from './redis-queue-store.js';
@@ -36,6 +37,7 @@ export class RedisBackend implements Backend {
   readonly cache: RedisCacheStore;
   readonly locks: RedisLockStore;
   readonly feeds: RedisFeedStore;
+  readonly transactions: RedisTxLogStore;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly runner: CommandRunner;
@@ -121,6 +123,7 @@ export class RedisBackend implements Backend {
     this.cache = new RedisCacheStore(deps);
     this.locks = new RedisLockStore(deps);
     this.feeds = new RedisFeedStore(deps);
+    this.transactions = new RedisTxLogStore(deps);
     this.liveness = new Liveness(
       this.registry,
       settings.livenessTtl,
@@ -313,6 +316,7 @@ export class RedisBackend implements Backend {
     this.cache.close();
     this.locks.close();
     this.feeds.close();
+    this.transactions.close();
     this.hub.close();
     this.runner.close();
     this.subRunner.close();
