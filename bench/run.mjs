@@ -94,6 +94,8 @@ function versions() {
     cacheManager: anchor('cache-manager'),
     keyvRedis: anchor('@keyv/redis'),
     cacheable: anchor('cacheable'),
+    cockatiel: anchor('cockatiel'),
+    opossum: anchor('opossum'),
   };
 }
 

@@ -40,6 +40,22 @@ function summarizeVariant(v, runs = []) {
 }
 
 /**
+ * Per round, the best of several variants (`b` given as a list, e.g. "the fastest anchor"): the
+ * highest ops/s or metric, or the lowest latency with `metric: 'p50'` / `'p99'`.
+ */
+function bestByRound(maps, metric) {
+  const lower = metric === 'p50' || metric === 'p99';
+  const best = new Map();
+  for (const m of maps)
+    for (const [round, x] of m) {
+      if (!Number.isFinite(x)) continue;
+      const prev = best.get(round);
+      if (prev === undefined || (lower ? x < prev : x > prev)) best.set(round, x);
+    }
+  return best;
+}
+
+/**
  * Median over rounds of ops(a) / ops(b), both measured in the same round (with
  * `metric: 'p50'` or `'p99'`, of that latency(a) / latency(b) instead; with a workload's metric key, of
  * that metric). Without `b`: the median of a's own metric over its runs (an absolute figure,
@@ -54,7 +70,11 @@ function summarizeComparison(c, runs, metrics) {
         : (r) => r.opsPerSec;
   const byRound = (id) => new Map(okRuns(runs[id] ?? []).map((r) => [r.round, value(r)]));
   const a = byRound(c.a);
-  const b = c.b ? byRound(c.b) : null;
+  const b = !c.b
+    ? null
+    : Array.isArray(c.b)
+      ? bestByRound(c.b.map(byRound), c.metric)
+      : byRound(c.b);
   const ratios = b
     ? [...a].filter(([round]) => b.has(round)).map(([round, x]) => x / b.get(round))
     : [...a.values()];
@@ -167,6 +187,7 @@ function versionsLine(v) {
         `package's ioredis); cache-manager ${v.cacheManager} with @keyv/redis ${v.keyvRedis} and ` +
         `cacheable ${v.cacheable}`
       : '') +
+    (v.cockatiel ? `; cockatiel ${v.cockatiel}, opossum ${v.opossum}` : '') +
     '.'
   );
 }

@@ -7,6 +7,7 @@
 //   samples taken during the window, see `latencyRecorder` in lib/measure.mjs).
 // - `comparisons[]`: `{ label, a, b, metric?, target?: { op: '>=' | '<' | '<=', value } }`,
 //   ratio = ops/s of a ÷ b (or, with `metric: 'p50'` / `'p99'`, that latency of a ÷ b), per round.
+//   `b` may be a list of variant ids: per round, the best of them (e.g. the fastest anchor).
 // - `workload: true` (optional): a fixed job instead of a timed window. `setup()` then resolves
 //   with `{ workload(), close?() }`; workload() resolves with `{ opsPerSec, metrics, invalid }`
 //   and the scenario lists its `metrics: [{ key, label, unit: 'ops' | 'ms' }]` (report columns).
@@ -28,6 +29,8 @@ export const SCENARIOS = [
   'lock',
   'cache',
   'cache-local',
+  'breaker',
+  'transactions',
 ];
 
 export async function loadScenario(name) {
