@@ -221,6 +221,11 @@ const METHOD = `- \`npm run bench\` builds the package, installs the anchors (th
   namespace or key prefix (deleted afterwards); contending lock clients and 100-in-flight cache
   operations are kept busy by a pump, as in the Redis RPC scenario. For contended locks, p50/p99
   are of the cycles inside the window (waiting included); a "p99" ratio compares those.
+- **Breaker and transactions scenarios** (\`node bench/run.mjs breaker\`, \`node bench/run.mjs
+  transactions\`): the breaker scenario awaits one call at a time in one process (its ns/op is
+  the whole cost of an awaited call); the transactions scenario keeps 1 or 32 transactions in
+  flight, with p50/p99 of the transactions inside the window. A ratio against "the fastest
+  anchor" takes, per round, the best of the listed anchor variants in that round.
 - **Medians of 5 runs**; ours and the anchors alternate within a round (order reversed every
   other round). **Ratios are the headline**: for each round, ours ÷ anchor from runs taken back
   to back, then the median over rounds. Absolute ops/s depend heavily on machine load.
