@@ -17,6 +17,7 @@ import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 import { transportFlowConformance } from './transport-flow.js';
+import { txLogConformance } from './tx-log.js';
 
 let counter = 0;
 /** Short, so crash tests are quick; the real default is 10 s, as on Redis. */
@@ -53,6 +54,7 @@ messageQueueConformance('memory', memory);
 cacheConformance('memory', memory);
 lockConformance('memory', memory);
 feedConformance('memory', memory);
+txLogConformance('memory', memory);
 
 void describe('memory network liveness (memory only)', () => {
   void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {

@@ -45,7 +45,7 @@ export class MemoryBackend implements Backend {
     this.cache = new MemoryCacheStore(this.nodeId, this.network.cacheState);
     this.locks = new MemoryLockStore(this.nodeId, this.network.lockState);
     this.feeds = new MemoryFeedStore(this.nodeId, this.network.feedState);
-    this.transactions = new MemoryTxLogStore(this.nodeId);
+    this.transactions = new MemoryTxLogStore(this.nodeId, this.network);
   }
 
   get status(): BackendStatus {

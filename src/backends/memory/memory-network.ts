@@ -3,6 +3,7 @@ import { MemoryFeedState } from './memory-feed-store.js';
 import { MemoryLockState } from './memory-lock-store.js';
 import { ValidationError } from '../../errors/errors.js';
 import { MemoryQueueState } from './memory-queue-store.js';
+import { MemoryTxLog } from './tx-log.js';
 import type {
   Responder,
   RegistryChange,
@@ -50,6 +51,8 @@ export class MemoryNetwork {
   readonly cacheState = new MemoryCacheState();
   readonly lockState = new MemoryLockState();
   readonly feedState = new MemoryFeedState();
+  /** The coordinator log of transactions, shared by every node (in memory, or in a file). */
+  readonly txLog = new MemoryTxLog();
   readonly livenessTtl: number;
   private readonly records = new Map<string, Map<string, RegistryRecord>>();
   private readonly watchers = new Map<string, Set<RegistryListener>>();
