@@ -61,7 +61,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
         participants: validParticipants(participants),
         leaseMs: isMs(leaseMs, 1),
       }) ??
-      this.network.txLog.run((s, now) => s.open(id, owner, participants, leaseMs, now))
+      this.network.txLog.run(true, (s, now) => s.open(id, owner, participants, leaseMs, now))
     );
   }
 
@@ -73,7 +73,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
         decision: decision === 'commit' || decision === 'abort',
         reasons: Array.isArray(reasons) && reasons.every((r) => typeof r === 'string'),
       }) ??
-      this.network.txLog.run((s, now) => s.decide(id, decision, reasons, now))
+      this.network.txLog.run(true, (s, now) => s.decide(id, decision, reasons, now))
     );
   }
 
@@ -81,7 +81,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
     return (
       this.refused() ??
       check({ id: isName(id), index: isCount(index) }) ??
-      this.network.txLog.run((s, now) => s.markDone(id, index, now))
+      this.network.txLog.run(true, (s, now) => s.markDone(id, index, now))
     );
   }
 
@@ -89,7 +89,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
     return (
       this.refused() ??
       check({ id: isName(id), retentionMs: isMs(retentionMs, 0) }) ??
-      this.network.txLog.run((s, now) => s.finish(id, retentionMs, now))
+      this.network.txLog.run(true, (s, now) => s.finish(id, retentionMs, now))
     );
   }
 
@@ -97,7 +97,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
     return (
       this.refused() ??
       check({ id: isName(id) }) ??
-      this.network.txLog.run((s, now) => s.get(id, now))
+      this.network.txLog.run(false, (s, now) => s.get(id, now))
     );
   }
 
@@ -105,7 +105,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
     return (
       this.refused() ??
       check({ id: isName(id), owner: isName(owner), leaseMs: isMs(leaseMs, 1) }) ??
-      this.network.txLog.run((s, now) => s.renew(id, owner, leaseMs, now))
+      this.network.txLog.run(true, (s, now) => s.renew(id, owner, leaseMs, now))
     );
   }
 
@@ -113,7 +113,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
     return (
       this.refused() ??
       check({ owner: isName(owner), leaseMs: isMs(leaseMs, 1), limit: isCount(limit) }) ??
-      this.network.txLog.run((s, now) => s.claimExpired(owner, leaseMs, limit, now))
+      this.network.txLog.run(false, (s, now) => s.claimExpired(owner, leaseMs, limit, now))
     );
   }
 
@@ -121,7 +121,7 @@ export class MemoryTxLogStore implements TransactionLogStore {
     return (
       this.refused() ??
       check({ resource: isName(resource), limit: isCount(limit) }) ??
-      this.network.txLog.run((s, now) => s.unfinishedFor(resource, limit, now))
+      this.network.txLog.run(false, (s, now) => s.unfinishedFor(resource, limit, now))
     );
   }
 

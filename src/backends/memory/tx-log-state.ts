@@ -134,14 +134,15 @@ export class MemoryTxLogState {
 
   claimExpired(owner: string, leaseMs: number, limit: number, now: number): TxLogRecord[] {
     this.sweep(now);
-    const claimed: TxLogRecord[] = [];
+    const lapsed: TxEntry[] = [];
     for (const entry of this.unfinished.values()) {
-      if (claimed.length >= limit) break;
-      if (entry.leaseUntil > now) continue;
-      this.change({ o: 'lease', id: entry.id, owner, until: now + leaseMs });
-      claimed.push(toRecord(entry));
+      if (lapsed.length >= limit) break;
+      if (entry.leaseUntil <= now) lapsed.push(entry);
     }
-    return claimed;
+    return lapsed.map((entry) => {
+      this.change({ o: 'lease', id: entry.id, owner, until: now + leaseMs });
+      return toRecord(entry);
+    });
   }
 
   unfinishedFor(resource: string, limit: number, now: number): TxLogRecord[] {
@@ -216,6 +217,8 @@ export class MemoryTxLogState {
         if (entry !== undefined) {
           entry.leaseOwner = op.owner;
           entry.leaseUntil = op.until;
+          // To the back of the line: records that keep failing do not starve the others.
+          if (this.unfinished.delete(op.id)) this.unfinished.set(op.id, entry);
         }
         return;
       case 'rec': {
