@@ -118,9 +118,12 @@ export class TxLogFile {
   /** Wait for pending writes, then close the file and release the lock. */
   async close(): Promise<void> {
     await this.inflight;
-    await this.handle?.close();
-    this.handle = undefined;
-    await this.lock.release();
+    try {
+      await this.handle?.close();
+    } finally {
+      this.handle = undefined;
+      await this.lock.release();
+    }
   }
 
   private async drain(): Promise<void> {

@@ -62,7 +62,9 @@ export class MemoryTxLog {
     fn: (state: MemoryTxLogState, now: number) => T,
   ): Promise<T> {
     if (this.closing !== undefined) await this.closing;
-    if (this.file === undefined && (write || existsSync(path))) await this.openFile(path);
+    if (this.file === undefined && (write || existsSync(path) || this.opening !== undefined)) {
+      await this.openFile(path);
+    }
     const result = fn(this.state, Date.now());
     await this.file?.durable();
     return result;
