@@ -75,6 +75,8 @@ export class TxLogFile {
   private writing: Batch | undefined;
   private inflight: Promise<void> | undefined;
   private failure: unknown;
+  /** Writes (each one `fdatasync`) so far: group commit makes them fewer than the ops. */
+  syncs = 0;
 
   constructor(
     readonly path: string,
@@ -141,6 +143,7 @@ export class TxLogFile {
         } else {
           await writeAll(this.handle!, batch.lines.join(''));
           await this.handle!.datasync();
+          this.syncs++;
           this.lines = total;
         }
         batch.resolve();
