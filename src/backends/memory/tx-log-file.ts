@@ -75,6 +75,8 @@ export class TxLogFile {
   private writing: Batch | undefined;
   private inflight: Promise<void> | undefined;
   private failure: unknown;
+  /** Writes (each one `fdatasync`) so far: group commit makes them fewer than the ops. */
+  syncs = 0;
 
   constructor(
     readonly path: string,
@@ -118,9 +120,12 @@ export class TxLogFile {
   /** Wait for pending writes, then close the file and release the lock. */
   async close(): Promise<void> {
     await this.inflight;
-    await this.handle?.close();
-    this.handle = undefined;
-    await this.lock.release();
+    try {
+      await this.handle?.close();
+    } finally {
+      this.handle = undefined;
+      await this.lock.release();
+    }
   }
 
   private async drain(): Promise<void> {
@@ -138,6 +143,7 @@ export class TxLogFile {
         } else {
           await writeAll(this.handle!, batch.lines.join(''));
           await this.handle!.datasync();
+          this.syncs++;
           this.lines = total;
         }
         batch.resolve();

@@ -289,6 +289,27 @@ describe('file-backed transaction log (memory backend)', () => {
     assert.equal(existsSync(`${file}.lock`), false);
   });
 
+  it('writes concurrent changes together (group commit: one fdatasync for many)', async () => {
+    const network = new MemoryNetwork({ transactionLog: file });
+    const a = new MemoryBackend({ nodeId: 'a', network });
+    open.push(a);
+    const decided = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => a.transactions.decide(`t${i}`, 'commit', [])),
+    );
+    assert.ok(decided.every((d) => d === 'abort'));
+    assert.equal((await lines(file)).length, 100);
+    assert.ok(network.txLog.syncs <= 3, `${network.txLog.syncs} syncs for 100 writes`);
+  });
+
+  it('names the option when the log cannot be opened', async () => {
+    const a = await host('n1', undefined, dir); // a folder, not a file
+    await assert.rejects(a.transactions.open('t1', 'n1', work(1), LONG), (error: Error) => {
+      assert.equal((error as { code?: string }).code, 'PB_BACKEND_UNAVAILABLE');
+      assert.match(error.message, /transactions\.logFile/);
+      return true;
+    });
+  });
+
   it('validates the network option', () => {
     assert.throws(() => new MemoryNetwork({ transactionLog: '' }), { code: 'PB_VALIDATION' });
     assert.throws(() => new MemoryNetwork({ transactionLog: 3 as unknown as string }), {
