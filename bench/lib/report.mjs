@@ -17,7 +17,9 @@ const fmtOps = (x) =>
         ? `${(x / 1e3).toFixed(1)} k`
         : x.toFixed(0);
 const fmtNs = (ops) => (Number.isFinite(ops) ? `${(1e9 / ops).toFixed(0)}` : '—');
-const fmtX = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '—');
+// Small ratios keep two significant digits (0.0048x, not 0.00x).
+const fmtX = (x) =>
+  !Number.isFinite(x) ? '—' : x < 0.095 ? `${x.toPrecision(2)}x` : `${x.toFixed(2)}x`;
 const fmtUs = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const okRuns = (runs) => runs.filter((r) => !r.error && !r.invalid);
 
