@@ -1,8 +1,8 @@
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
 import type { TransactionLogStore, TxDecision, TxLogRecord } from '../ports.js';
-import { BudgetedScripts } from './budgeted-scripts.js';
+import { HeldWrites } from './held-writes.js';
 import { txPartition, type TxPartitionKeys } from './keys.js';
-import { sendScript, type ScriptName } from './scripts.js';
+import { evalScript, sendScript, type ScriptName } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 import { parseTxRecord } from './tx-record.js';
 
@@ -18,12 +18,12 @@ const MAX_NAME = 1024;
  */
 export class RedisTxLogStore implements TransactionLogStore {
   private closed = false;
-  private readonly budgeted: BudgetedScripts;
+  private readonly held: HeldWrites;
   /** Where the next scan over partitions starts, so none is always served last. */
   private nextStart = 0;
 
   constructor(readonly deps: RedisStoreDeps) {
-    this.budgeted = new BudgetedScripts(deps.runner, deps.budget);
+    this.held = new HeldWrites(deps.runner, deps.budget);
   }
 
   async open(
@@ -45,7 +45,11 @@ export class RedisTxLogStore implements TransactionLogStore {
     }
     const what = `open transaction ${id}`;
     const keys = [p.record(id), p.unfinished, p.byResource];
-    const reply = await this.budgeted.run(what, this.deps.scripts.openTx, keys, args, bytes);
+    const script = this.deps.scripts.openTx;
+    // The work bytes count against the byte budget until Redis answers.
+    const reply = await this.held.run(what, bytes, (client, caller) =>
+      evalScript(client, script, keys, args, caller),
+    );
     if (reply !== 1)
       throw new ValidationError(`Transaction "${id}" is already in the log.`, {
         details: { field: 'id', id },
