@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { BackendUnavailableError } from '../../errors/errors.js';
 import { validateCacheTtlMs } from '../cache-ttl.js';
 import type {
   CacheInvalidation,
@@ -11,6 +10,7 @@ import type {
   PortSubscription,
 } from '../ports.js';
 import type { CommandCaller } from './connection.js';
+import { closedError } from './closed.js';
 import { setFrame } from './framed-command.js';
 import { assertOneSlot } from './key-slots.js';
 import { HeldWrites } from './held-writes.js';
@@ -312,10 +312,4 @@ function stored(version: string, value: Uint8Array): Buffer {
   entry.write(version, 0, 'latin1');
   entry.set(value, CACHE_VERSION_BYTES);
   return entry;
-}
-
-function closedError(): BackendUnavailableError {
-  return new BackendUnavailableError('The Redis backend of this host is closed.', {
-    details: { sent: false },
-  });
 }

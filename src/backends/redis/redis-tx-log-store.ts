@@ -1,5 +1,6 @@
-import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import { ValidationError } from '../../errors/errors.js';
 import type { TransactionLogStore, TxDecision, TxLogRecord } from '../ports.js';
+import { closedError } from './closed.js';
 import { HeldWrites } from './held-writes.js';
 import { txPartition, type TxPartitionKeys } from './keys.js';
 import { evalScript, sendScript, type ScriptName } from './scripts.js';
@@ -222,21 +223,18 @@ export class RedisTxLogStore implements TransactionLogStore {
     return this.deps.keys.txPartitions[txPartition(validName('id', id))]!;
   }
 
+  /** Script `name` on its `nkeys` keys, then its arguments (callers checked the store is open). */
   private script(
     name: ScriptName,
     what: string,
     nkeys: number,
     keysAndArgs: (string | number)[],
   ): Promise<unknown> {
-    this.assertOpen();
     return sendScript(this.deps.runner, this.deps.scripts[name], what, nkeys, keysAndArgs);
   }
 
   private assertOpen(): void {
-    if (this.closed)
-      throw new BackendUnavailableError('The Redis backend of this host is closed.', {
-        details: { sent: false },
-      });
+    if (this.closed) throw closedError();
   }
 }
 
