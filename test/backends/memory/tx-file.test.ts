@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -207,7 +207,7 @@ describe('file-backed transaction log (memory backend)', () => {
     const a = await host();
     await a.transactions.open('t1', 'n1', work(1), LONG);
     await a.close();
-    const dead = fork('-e', [], { execArgv: ['-e', 'process.exit(0)'], stdio: 'ignore' });
+    const dead = spawn(process.execPath, ['-e', 'process.exit(0)'], { stdio: 'ignore' });
     const pid = dead.pid!;
     await new Promise((resolve) => dead.once('exit', resolve));
     await writeFile(`${file}.lock`, `${pid} stale\n`);
