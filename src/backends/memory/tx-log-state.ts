@@ -177,6 +177,15 @@ export class MemoryTxLogState {
     this.apply(op);
   }
 
+  /**
+   * Lapse every lease now: read back from a file this network locks, they were held by hosts
+   * that are gone (a dead or stopped process), so recovery need not wait them out.
+   */
+  voidLeases(now: number): void {
+    for (const entry of this.unfinished.values())
+      entry.leaseUntil = Math.min(entry.leaseUntil, now);
+  }
+
   /** Forget everything (the file holds it; it is read again when next opened). */
   clear(): void {
     this.entries.clear();
