@@ -29,6 +29,32 @@ function capture(): { warnings: string[]; logger: Pick<Logger, 'warn'> } {
 const lines = async (file: string): Promise<string[]> =>
   (await readFile(file, 'utf8')).split('\n').filter((l) => l.length > 0);
 
+/** A child process that wrote `count` decided transactions to `file` (and holds its lock). */
+async function writer(
+  file: string,
+  count: number,
+): Promise<{ pid: number; kill(signal: NodeJS.Signals): void; exited: Promise<unknown> }> {
+  const child = fork(
+    fileURLToPath(new URL('./tx-log-child.ts', import.meta.url)),
+    [file, `${count}`],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('child wrote nothing in 30 s')), 30_000);
+    child.on('message', (m: { written: string }) => {
+      if (m.written !== `crash-${count - 1}`) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    void exited.then(() => reject(new Error('child exited early')));
+  });
+  return { pid: child.pid!, kill: (signal) => child.kill(signal), exited };
+}
+
 describe('file-backed transaction log (memory backend)', () => {
   let dir: string;
   let file: string;
@@ -251,22 +277,10 @@ describe('file-backed transaction log (memory backend)', () => {
   });
 
   it('keeps a write that resolved before the process was killed with SIGKILL', async () => {
-    const child = fork(fileURLToPath(new URL('./tx-log-child.ts', import.meta.url)), [file, '3'], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('child wrote nothing in 30 s')), 30_000);
-      child.on('message', (m: { written: string }) => {
-        if (m.written !== 'crash-2') return;
-        // Killed the moment the last write resolved: nothing after it ran.
-        child.kill('SIGKILL');
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    await exited;
+    const child = await writer(file, 3);
+    // Killed the moment the last write resolved: nothing after it ran.
+    child.kill('SIGKILL');
+    await child.exited;
     assert.equal(existsSync(`${file}.lock`), true, 'the dead process left its lock');
     const b = await host('after');
     const records = await Promise.all(
@@ -277,6 +291,22 @@ describe('file-backed transaction log (memory backend)', () => {
       ['commit', 'abort', 'commit'],
     );
     assert.deepEqual([...records[2]!.participants[0]!.work], [2, 1, 2]);
+  });
+
+  it('refuses a log another live process holds, and takes it once that one died', async () => {
+    const child = await writer(file, 1);
+    try {
+      const b = await host('other');
+      await assert.rejects(b.transactions.get('crash-0'), (error: Error) => {
+        assert.ok(error.message.includes(`process ${child.pid}`), error.message);
+        return true;
+      });
+      child.kill('SIGKILL');
+      await child.exited;
+      assert.equal((await b.transactions.get('crash-0'))?.decision, 'commit');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('shares one file among the nodes of one network', async () => {
