@@ -162,12 +162,12 @@ export class MemoryTxLogState {
       o: 'rec',
       id: e.id,
       coordinator: e.coordinator,
-      at: e.createdAt,
+      createdAt: e.createdAt,
       decision: e.decision,
       reasons: e.reasons,
       participants: e.participants,
-      owner: e.leaseOwner,
-      until: e.leaseUntil,
+      leaseOwner: e.leaseOwner,
+      leaseUntil: e.leaseUntil,
       removeAt: e.removeAt === Infinity ? undefined : e.removeAt,
     }));
   }
@@ -232,9 +232,11 @@ export class MemoryTxLogState {
         return;
       case 'rec': {
         if (entry !== undefined) this.remove(entry);
-        const e = this.add(op.id, op.coordinator, op.at, op.decision, op.reasons, op.participants);
-        e.leaseOwner = op.owner;
-        e.leaseUntil = op.until;
+        const e = this.add(op.id, op.coordinator, op.createdAt, op.decision, op.reasons, [
+          ...op.participants,
+        ]);
+        e.leaseOwner = op.leaseOwner;
+        e.leaseUntil = op.leaseUntil;
         if (op.removeAt !== undefined) this.finished(e, op.removeAt);
         return;
       }
