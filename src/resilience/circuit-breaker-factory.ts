@@ -119,6 +119,7 @@ class PluginBreaker implements CircuitBreaker {
   }
 
   execute<T>(fn: Guarded<T>, fallback?: Fallback<T>): Promise<T> {
+    if (fallback === undefined) return this.shared.run(fn, this.root);
     return this.shared.execute(fn, fallback, this.root);
   }
 
