@@ -5,7 +5,7 @@ import type { CallContext, Guarded } from './types.js';
 
 /**
  * One attempt under a timeout. Its `signal` is made on first read: creating an AbortSignal
- * costs far more than a guarded call (tens of µs on Node 20), and most callees never look.
+ * costs far more than a guarded call (over 10 µs on Node 20), and most callees never look.
  */
 class TimedCall implements CallContext {
   /** Neighbours in its {@link OuterWatch}'s list (a list, not a Set: no hashing per call). */
