@@ -162,7 +162,12 @@ export class SharedBreaker implements CircuitBreaker {
   private isFailure(error: unknown): boolean {
     if (hasErrorCode(error, 'PB_TIMEOUT')) this.timeoutsTotal++;
     const isFailure = this.settings.isFailure;
-    return isFailure === undefined || isFailure(error);
+    if (isFailure === undefined) return true;
+    try {
+      return isFailure(error);
+    } catch {
+      return true; // a classifier that throws cannot vouch for the call
+    }
   }
 
   private runNotClosed<T>(fn: Guarded<T>, call: CallContext): Promise<T> {
