@@ -18,7 +18,10 @@ export interface CircuitBreakerOptions {
   minimumCalls?: number;
   /** Probe calls admitted at once in half-open. Default 1. */
   halfOpenProbes?: number;
-  /** Which errors count as failures (default: every error). */
+  /**
+   * Which errors count as failures (default: every error). The others count as successes (the
+   * dependency answered). A classifier that throws counts the call as failed.
+   */
   isFailure?: (error: unknown) => boolean;
 }
 
@@ -65,8 +68,8 @@ export interface CircuitBreaker extends Policy {
   readonly stats: CircuitStats;
   /**
    * Run `fn` through the breaker: rejects at once with `CircuitOpenError` while open (or while
-   * half-open with every probe slot taken). With `fallback`, any failure (open circuit included)
-   * resolves with the fallback's result instead.
+   * half-open with every probe slot taken); `details: { name, state, retryAfterMs }`. With
+   * `fallback`, any failure (open circuit included) resolves with the fallback's result instead.
    */
   execute<T>(fn: Guarded<T>, fallback?: Fallback<T>): Promise<T>;
   /** `'stateChange'` for every change, or one state's name for entering it. Returns an unsubscribe. */
@@ -108,6 +111,13 @@ export interface BulkheadOptions {
   maxQueue?: number;
 }
 
+export interface BulkheadPolicy extends Policy {
+  /** Calls holding a slot now. */
+  readonly running: number;
+  /** Calls waiting for a slot now. */
+  readonly queued: number;
+}
+
 /**
  * Policies composed in one fixed order, from the call outwards: timeout (per attempt), breaker
  * (sees timeouts), retry, bulkhead (a call holds its slot across retries), fallback.
@@ -124,7 +134,9 @@ export interface PolicyOptions {
 export interface CircuitBreakerFactory {
   /**
    * The node's breaker named `name`, created with `options` on first use: one breaker per name
-   * per node, shared by every plugin of the node.
+   * per node, shared by every plugin of the node. For an existing name, `options` must agree
+   * with its options (defaults filled in; `isFailure` is not compared), else `ValidationError`;
+   * without `options` it is a lookup. At most 1000 breakers per node (`ValidationError`).
    */
   create(name: string, options?: CircuitBreakerOptions): CircuitBreaker;
   /** The node's breaker named `name`, if created. */
@@ -132,7 +144,7 @@ export interface CircuitBreakerFactory {
   list(): readonly CircuitBreaker[];
   retry(options?: RetryPolicyOptions): Policy;
   timeout(ms: number): Policy;
-  bulkhead(options: BulkheadOptions): Policy;
+  bulkhead(options: BulkheadOptions): BulkheadPolicy;
   fallback<T>(fallback: Fallback<T>): Policy;
   /** Compose in the documented order; `fallback` outermost. */
   policy(options: PolicyOptions, fallback?: Fallback<unknown>): Policy;
