@@ -174,6 +174,7 @@ class HostRuntime implements Runtime {
       logger: this.logger,
       nodeId: this.nodeId,
       breakers: new BreakerRegistry({ logger: this.logger }),
+      deadlines: this.deadlines,
     };
   }
 

@@ -1,7 +1,7 @@
 import { CircuitOpenError, hasErrorCode } from '../errors/errors.js';
 import { isThenable } from '../util/thenable.js';
 import type { BreakerSettings } from './breaker-options.js';
-import { ROOT_CALL, type Clock } from './call-context.js';
+import { invoke, ROOT_CALL, type Clock } from './call-context.js';
 import { BreakerEvents } from './breaker-events.js';
 import { RollingWindow } from './rolling-window.js';
 import type {
@@ -162,7 +162,12 @@ export class SharedBreaker implements CircuitBreaker {
   private isFailure(error: unknown): boolean {
     if (hasErrorCode(error, 'PB_TIMEOUT')) this.timeoutsTotal++;
     const isFailure = this.settings.isFailure;
-    return isFailure === undefined || isFailure(error);
+    if (isFailure === undefined) return true;
+    try {
+      return isFailure(error);
+    } catch {
+      return true; // a classifier that throws cannot vouch for the call
+    }
   }
 
   private runNotClosed<T>(fn: Guarded<T>, call: CallContext): Promise<T> {
@@ -174,13 +179,7 @@ export class SharedBreaker implements CircuitBreaker {
     }
     this.probes++;
     const period = this.period;
-    let result: Promise<T>;
-    try {
-      result = Promise.resolve(fn(call));
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    return result.then(
+    return invoke(fn, call).then(
       (value) => {
         this.successesTotal++;
         if (period === this.period) this.probeSucceeded();

@@ -138,6 +138,18 @@ describe('circuit breaker', () => {
     assert.equal(breaker.stats.successesTotal, 5);
   });
 
+  it('an isFailure that throws counts the call as failed (and never escapes)', async () => {
+    const { breaker } = fakeBreaker({
+      minimumCalls: 1,
+      isFailure: () => {
+        throw new Error('classifier bug');
+      },
+    });
+    const error = await errorOf(breaker.execute(boom));
+    assert.equal((error as Error).message, 'boom');
+    assert.equal(breaker.state, 'open');
+  });
+
   it('sync results and sync throws count too', async () => {
     const { breaker } = fakeBreaker({ minimumCalls: 2 });
     assert.equal(await breaker.execute(() => 7), 7);

@@ -53,4 +53,27 @@ describe('timeout policy', () => {
     outer.abort(reason);
     assert.equal(await errorOf(got), reason);
   });
+
+  it('one outer abort reaches every attempt running under it, and later readers of signal', async () => {
+    const outer = new AbortController();
+    const policy = new TimeoutPolicy(60_000);
+    const call = { signal: outer.signal, attempt: 1 };
+    const hang = ({ signal }: { signal: AbortSignal }) =>
+      new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason as Error)),
+      );
+    const first = policy.run(hang, call);
+    const second = policy.run(hang, call);
+    // A third settles at once and must not be aborted later (it left the watch).
+    let settledSignal: (() => AbortSignal) | undefined;
+    await policy.run((c) => void (settledSignal = () => c.signal), call);
+    const reason = new Error('stopping');
+    outer.abort(reason);
+    assert.deepEqual(await Promise.all([errorOf(first), errorOf(second)]), [reason, reason]);
+    assert.equal(settledSignal!().aborted, false);
+    // Started after the abort: its signal is aborted from the start.
+    let late: AbortSignal | undefined;
+    await policy.run((c) => void (late = c.signal), call);
+    assert.equal(late?.aborted, true);
+  });
 });

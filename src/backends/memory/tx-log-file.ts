@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BackendUnavailableError } from '../../errors/errors.js';
 import { BadLineError, decodeOp, encodeOp } from './tx-log-codec.js';
@@ -93,12 +93,24 @@ export class TxLogFile {
    * error.
    */
   async open(apply: (op: TxOp) => void): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    const dir = dirname(this.path);
+    const madeDir = await mkdir(dir, { recursive: true });
     await this.lock.acquire();
     try {
       const ops = await this.read();
       for (const op of ops) apply(op);
+      const existed =
+        this.lines > 0 ||
+        (await stat(this.path).then(
+          () => true,
+          () => false,
+        ));
       this.handle = await open(this.path, 'a');
+      if (!existed) {
+        // A new file (and folder) must itself survive a crash: sync the folders naming them.
+        await syncDir(dir);
+        if (madeDir !== undefined) await syncDir(dirname(madeDir));
+      }
     } catch (error) {
       await this.lock.release();
       throw error;

@@ -162,12 +162,12 @@ export class MemoryTxLogState {
       o: 'rec',
       id: e.id,
       coordinator: e.coordinator,
-      at: e.createdAt,
+      createdAt: e.createdAt,
       decision: e.decision,
       reasons: e.reasons,
       participants: e.participants,
-      owner: e.leaseOwner,
-      until: e.leaseUntil,
+      leaseOwner: e.leaseOwner,
+      leaseUntil: e.leaseUntil,
       removeAt: e.removeAt === Infinity ? undefined : e.removeAt,
     }));
   }
@@ -175,6 +175,15 @@ export class MemoryTxLogState {
   /** Apply an op read back from the file (no sink: it is already there). */
   replay(op: TxOp): void {
     this.apply(op);
+  }
+
+  /**
+   * Lapse every lease now: read back from a file this network locks, they were held by hosts
+   * that are gone (a dead or stopped process), so recovery need not wait them out.
+   */
+  voidLeases(now: number): void {
+    for (const entry of this.unfinished.values())
+      entry.leaseUntil = Math.min(entry.leaseUntil, now);
   }
 
   /** Forget everything (the file holds it; it is read again when next opened). */
@@ -223,9 +232,11 @@ export class MemoryTxLogState {
         return;
       case 'rec': {
         if (entry !== undefined) this.remove(entry);
-        const e = this.add(op.id, op.coordinator, op.at, op.decision, op.reasons, op.participants);
-        e.leaseOwner = op.owner;
-        e.leaseUntil = op.until;
+        const e = this.add(op.id, op.coordinator, op.createdAt, op.decision, op.reasons, [
+          ...op.participants,
+        ]);
+        e.leaseOwner = op.leaseOwner;
+        e.leaseUntil = op.leaseUntil;
         if (op.removeAt !== undefined) this.finished(e, op.removeAt);
         return;
       }

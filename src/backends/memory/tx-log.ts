@@ -104,6 +104,8 @@ export class MemoryTxLog {
         state.clear();
         throw isPlugboardError(error) ? error : cannotOpen(path, error);
       }
+      // Whoever held leases on these records is gone (the lock proves no other host has them).
+      state.voidLeases(Date.now());
       this.file = file;
     })().finally(() => (this.opening = undefined));
     return this.opening;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { MemoryBackend } from '../../../src/backends/memory/memory-backend.js';
 import { MemoryNetwork } from '../../../src/backends/memory/memory-network.js';
+import type { TxLogRecord } from '../../../src/backends/ports.js';
 import { resolveBackend } from '../../../src/backends/resolve.js';
 import { silentLogger } from '../../support/runtime.js';
-import { until } from '../../conformance/harness.js';
 
 const LONG = 60_000;
 const work = (n: number): { resource: string; work: Uint8Array }[] => [
@@ -28,6 +28,32 @@ function capture(): { warnings: string[]; logger: Pick<Logger, 'warn'> } {
 
 const lines = async (file: string): Promise<string[]> =>
   (await readFile(file, 'utf8')).split('\n').filter((l) => l.length > 0);
+
+/** A child process that wrote `count` decided transactions to `file` (and holds its lock). */
+async function writer(
+  file: string,
+  count: number,
+): Promise<{ pid: number; kill(signal: NodeJS.Signals): void; exited: Promise<unknown> }> {
+  const child = fork(
+    fileURLToPath(new URL('./tx-log-child.ts', import.meta.url)),
+    [file, `${count}`],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('child wrote nothing in 30 s')), 30_000);
+    child.on('message', (m: { written: string }) => {
+      if (m.written !== `crash-${count - 1}`) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    void exited.then(() => reject(new Error('child exited early')));
+  });
+  return { pid: child.pid!, kill: (signal) => child.kill(signal), exited };
+}
 
 describe('file-backed transaction log (memory backend)', () => {
   let dir: string;
@@ -93,7 +119,12 @@ describe('file-backed transaction log (memory backend)', () => {
     const b = await host('n2');
     // A read opens the existing file: recovery sees what the last run left.
     const after = await Promise.all(ids.map((id) => b.transactions.get(id)));
-    assert.deepEqual(after, before);
+    const reopened = Date.now();
+    // Leases of the run that wrote the file are void (that process is gone): all lapsed.
+    const noLease = (r: TxLogRecord | undefined): object | undefined =>
+      r === undefined ? undefined : { ...r, leaseUntil: 0 };
+    assert.deepEqual(after.map(noLease), before.map(noLease));
+    for (const r of after) if (r?.finished === false) assert.ok(r.leaseUntil <= reopened);
     assert.equal(after[5], undefined, 'a finished record past its retention is gone');
     assert.equal(await b.transactions.decide('committed', 'abort', ['late']), 'commit');
     assert.equal(await b.transactions.markDone('committed', 1), false);
@@ -102,17 +133,15 @@ describe('file-backed transaction log (memory backend)', () => {
       'committed',
       'in-doubt',
     ]);
-    // The in-doubt record's 50 ms lease lapses; the presumed abort was never leased.
-    const claimed: string[] = [];
-    await until(
-      async () => {
-        claimed.push(...(await b.transactions.claimExpired('n2', LONG, 10)).map((r) => r.id));
-        return claimed.includes('in-doubt');
-      },
-      5000,
-      'the in-doubt record to be claimed',
-    );
-    assert.deepEqual(claimed.sort(), ['in-doubt', 'presumed']);
+    // Recovery on start need not wait for the old leases to run out.
+    const claimed = await b.transactions.claimExpired('n2', LONG, 10);
+    assert.deepEqual(claimed.map((r) => r.id).sort(), [
+      'aborted',
+      'committed',
+      'in-doubt',
+      'presumed',
+    ]);
+    assert.ok(claimed.every((r) => r.leaseOwner === 'n2'));
   });
 
   it('ignores a torn last line with a warning and keeps writing after it', async () => {
@@ -207,7 +236,7 @@ describe('file-backed transaction log (memory backend)', () => {
     const a = await host();
     await a.transactions.open('t1', 'n1', work(1), LONG);
     await a.close();
-    const dead = fork('-e', [], { execArgv: ['-e', 'process.exit(0)'], stdio: 'ignore' });
+    const dead = spawn(process.execPath, ['-e', 'process.exit(0)'], { stdio: 'ignore' });
     const pid = dead.pid!;
     await new Promise((resolve) => dead.once('exit', resolve));
     await writeFile(`${file}.lock`, `${pid} stale\n`);
@@ -248,22 +277,10 @@ describe('file-backed transaction log (memory backend)', () => {
   });
 
   it('keeps a write that resolved before the process was killed with SIGKILL', async () => {
-    const child = fork(fileURLToPath(new URL('./tx-log-child.ts', import.meta.url)), [file, '3'], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('child wrote nothing in 30 s')), 30_000);
-      child.on('message', (m: { written: string }) => {
-        if (m.written !== 'crash-2') return;
-        // Killed the moment the last write resolved: nothing after it ran.
-        child.kill('SIGKILL');
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    await exited;
+    const child = await writer(file, 3);
+    // Killed the moment the last write resolved: nothing after it ran.
+    child.kill('SIGKILL');
+    await child.exited;
     assert.equal(existsSync(`${file}.lock`), true, 'the dead process left its lock');
     const b = await host('after');
     const records = await Promise.all(
@@ -274,6 +291,22 @@ describe('file-backed transaction log (memory backend)', () => {
       ['commit', 'abort', 'commit'],
     );
     assert.deepEqual([...records[2]!.participants[0]!.work], [2, 1, 2]);
+  });
+
+  it('refuses a log another live process holds, and takes it once that one died', async () => {
+    const child = await writer(file, 1);
+    try {
+      const b = await host('other');
+      await assert.rejects(b.transactions.get('crash-0'), (error: Error) => {
+        assert.ok(error.message.includes(`process ${child.pid}`), error.message);
+        return true;
+      });
+      child.kill('SIGKILL');
+      await child.exited;
+      assert.equal((await b.transactions.get('crash-0'))?.decision, 'commit');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('shares one file among the nodes of one network', async () => {
