@@ -8,7 +8,8 @@ import type {
   PortSubscription,
   TransportFault,
 } from '../backends/ports.js';
-import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
+import { currentTraceId } from '../bus/current-trace.js';
+import { EventBusCore } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createCache, type CacheEnv } from '../cache/cache.js';
@@ -95,6 +96,8 @@ class HostRuntime implements Runtime {
   private readonly backend: Backend;
   private readonly logger: Logger;
   private readonly deadlines = new Deadlines();
+  /** Fresh trace ids, for failures of work no event or message started. */
+  private readonly nextTraceId: () => string;
   private readonly bus: EventBusCore;
   private readonly chain: PluginChainCore;
   private readonly rpc: RpcCore;
@@ -117,6 +120,7 @@ class HostRuntime implements Runtime {
     this.parity = options.parity ?? parityDefault();
     const codec = createCodec({ maxPayloadBytes: this.limits.maxPayloadBytes });
     const nextId = createIdGenerator(this.nodeId);
+    this.nextTraceId = nextId;
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
     this.bus = new EventBusCore({
       ...shared,
@@ -185,10 +189,13 @@ class HostRuntime implements Runtime {
     const logger = this.logger.child({ plugin: identity.name });
     const scope = new PluginScope(identity.name, logger, this);
     const waits = { deadlines: this.deadlines, defaultTimeout: this.limits.rpcTimeout };
-    const report = (event: string, error: unknown): void =>
-      this.bus.reportHandlerError(
+    // A failure reported while one of the plugin's handlers runs keeps that handler's trace;
+    // one from a timer, a background task or a block's own work gets a fresh one.
+    const report = (event: string, error: unknown, traceId?: string): void =>
+      this.bus.reportFailure(
         identity.name,
-        hostMeta(event, this.nodeId, identity.name),
+        event,
+        traceId ?? currentTraceId() ?? this.nextTraceId(),
         error,
       );
     const context: PluginContext = Object.freeze({
@@ -201,8 +208,8 @@ class HostRuntime implements Runtime {
       rpcServer: createRpcServer(this.rpc, scope),
       rpcClient: createRpcClient(this.rpc, scope, waits),
       serviceRegistry: createServiceRegistry(this.registry, scope),
-      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error) =>
-        report(`queue.${queue}`, error),
+      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error, trace) =>
+        report(`queue.${queue}`, error, trace),
       ),
       cache: createCache({ ...this.cacheEnv, logger }, scope, (what, error) =>
         report(`cache.${what}`, error),
@@ -254,7 +261,7 @@ class HostRuntime implements Runtime {
   }
 
   reportPluginError(pluginId: string, event: string, error: unknown): Promise<void> {
-    return this.bus.publish('host', PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
+    return this.bus.publishFailure(pluginId, event, this.nextTraceId(), error);
   }
 
   /** A transport fault no caller could be told about: a log line and a `backend.error` event. */
@@ -281,11 +288,4 @@ class HostRuntime implements Runtime {
       inFlightCalls: this.rpc.inFlightCalls,
     };
   }
-}
-
-/** Meta for a failure outside any event (a timer, a background task), for `plugin.error`. */
-function hostMeta(event: string, nodeId: string, pluginId: string) {
-  const timestamp = Date.now();
-  const id = `${nodeId}-bg-${timestamp}`;
-  return { event, id, source: pluginId, nodeId, timestamp, traceId: id };
 }

@@ -6,6 +6,7 @@ import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { attributionActive, runAsPlugin } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
+import { currentTraceId, runInTrace } from '../bus/current-trace.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './message-envelope.js';
 import {
   assertQueueName,
@@ -69,7 +70,7 @@ let consumerSeq = 0;
 export function createMessageQueue(
   env: MessageQueueEnv,
   scope: PluginScope,
-  report: (queue: string, error: unknown) => void,
+  report: (queue: string, error: unknown, traceId: string) => void,
 ): MessageQueue {
   const { store, codec } = env;
   const sends = new SendBatch(store);
@@ -94,8 +95,9 @@ export function createMessageQueue(
   ): Promise<string> =>
     guarded(`sending to "${String(queue)}"`, () => {
       assertQueueName(queue);
-      const { enqueue, headers } = toEnqueueOptions(options, policy);
-      const payload = encodeEnvelope(codec, data, headers, policy);
+      const { enqueue, headers, traceId } = toEnqueueOptions(options, policy);
+      const trace = traceId ?? currentTraceId();
+      const payload = encodeEnvelope(codec, data, headers, policy, trace);
       return sends.send(
         workQueueName(queue),
         payload,
@@ -220,8 +222,8 @@ export function createMessageQueue(
             },
           );
         }
-        const { enqueue, headers } = toEnqueueOptions(options, undefined);
-        const payload = encodeEnvelope(codec, data, headers, undefined);
+        const { enqueue, headers, traceId } = toEnqueueOptions(options, undefined);
+        const payload = encodeEnvelope(codec, data, headers, undefined, traceId);
         if (repeats === undefined) {
           const scheduler = env.createRepeats();
           repeats = scheduler;
@@ -244,11 +246,13 @@ function prepare(
   queue: string,
   claimed: ClaimedMessage,
   handler: MessageHandler,
-  report: (queue: string, error: unknown) => void,
+  report: (queue: string, error: unknown, traceId: string) => void,
   scope: PluginScope,
   codec: Codec,
 ): WorkerTask {
-  const { data, headers, policy } = decodeEnvelope(codec, claimed.payload);
+  const envelope = decodeEnvelope(codec, claimed.payload);
+  const { data, headers, policy } = envelope;
+  const traceId = envelope.traceId ?? claimed.id;
   return {
     policy,
     run: (control) => {
@@ -258,6 +262,7 @@ function prepare(
         data,
         attempt: claimed.attempt,
         headers,
+        traceId,
         enqueuedAt: claimed.enqueuedAt,
         extendLease: (ms) => control.extendLease(ms),
         // Read through: the worker makes the signal only when someone asks for it.
@@ -265,15 +270,16 @@ function prepare(
           return control.signal;
         },
       };
+      // What the handler sends or publishes before its first await stays on the message's trace.
       const status = attributionActive()
-        ? runAsPlugin(scope.tag, handler, message)
-        : handler(message);
+        ? runInTrace(message, runAsPlugin, scope.tag, handler, message)
+        : runInTrace(message, handler, message);
       // A synchronous handler's verdict is returned as is (the worker settles it at once).
       return isThenable(status) ? Promise.resolve(status).then(verdict) : verdict(status);
     },
     onFailure: (error) => {
       // A FAILED status is the handler's own verdict, not an error to report.
-      if (!(error instanceof HandlerFailed)) report(queue, error);
+      if (!(error instanceof HandlerFailed)) report(queue, error, traceId);
     },
     timeoutError: (timeout) =>
       new TimeoutError(
