@@ -91,6 +91,7 @@ export type {
 } from './tx/types.js';
 export type {
   BulkheadOptions,
+  BulkheadPolicy,
   CallContext,
   CircuitBreaker,
   CircuitBreakerFactory,

@@ -14,7 +14,8 @@ export interface Releasable {
     | 'batchProcessor'
     | 'lock'
     | 'feedWatch'
-    | 'cacheTier';
+    | 'cacheTier'
+    | 'breakerListener';
   /** `timeoutMs`: the bound of the plugin's release (work still running past it is given up). */
   release(timeoutMs?: number): void | Promise<void>;
 }

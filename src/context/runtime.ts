@@ -25,6 +25,7 @@ import {
   createCircuitBreakerFactory,
   type ResilienceEnv,
 } from '../resilience/circuit-breaker-factory.js';
+import { BreakerRegistry } from '../resilience/breaker-registry.js';
 import { createDataSync, DEFAULT_RETENTION, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
@@ -173,7 +174,11 @@ class HostRuntime implements Runtime {
       rpc: this.rpc,
       settings: { ...DEFAULT_TRANSACTION_SETTINGS, ...options.transactions },
     };
-    this.resilienceEnv = { logger: this.logger, nodeId: this.nodeId };
+    this.resilienceEnv = {
+      logger: this.logger,
+      nodeId: this.nodeId,
+      breakers: new BreakerRegistry({ logger: this.logger }),
+    };
   }
 
   async start(): Promise<void> {

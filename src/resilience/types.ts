@@ -108,6 +108,13 @@ export interface BulkheadOptions {
   maxQueue?: number;
 }
 
+export interface BulkheadPolicy extends Policy {
+  /** Calls holding a slot now. */
+  readonly running: number;
+  /** Calls waiting for a slot now. */
+  readonly queued: number;
+}
+
 /**
  * Policies composed in one fixed order, from the call outwards: timeout (per attempt), breaker
  * (sees timeouts), retry, bulkhead (a call holds its slot across retries), fallback.
@@ -132,7 +139,7 @@ export interface CircuitBreakerFactory {
   list(): readonly CircuitBreaker[];
   retry(options?: RetryPolicyOptions): Policy;
   timeout(ms: number): Policy;
-  bulkhead(options: BulkheadOptions): Policy;
+  bulkhead(options: BulkheadOptions): BulkheadPolicy;
   fallback<T>(fallback: Fallback<T>): Policy;
   /** Compose in the documented order; `fallback` outermost. */
   policy(options: PolicyOptions, fallback?: Fallback<unknown>): Policy;

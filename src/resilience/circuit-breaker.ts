@@ -1,0 +1,254 @@
+import { CircuitOpenError, hasErrorCode } from '../errors/errors.js';
+import { isThenable } from '../util/thenable.js';
+import type { BreakerSettings } from './breaker-options.js';
+import { ROOT_CALL, type Clock } from './call-context.js';
+import { BreakerEvents } from './breaker-events.js';
+import { RollingWindow } from './rolling-window.js';
+import type {
+  CallContext,
+  CircuitBreaker,
+  CircuitState,
+  CircuitStateChange,
+  CircuitStats,
+  Fallback,
+  Guarded,
+} from './types.js';
+
+/**
+ * One circuit breaker of a node, shared by every plugin that creates its name.
+ *
+ * Closed: calls run; each result lands in a {@link RollingWindow}; a failure that brings the
+ * failure rate to `failureThreshold`% (with `minimumCalls` in the window) opens the circuit.
+ * Open: calls are rejected at once with `CircuitOpenError` for `timeout` ms, then half-open.
+ * Half-open: up to `halfOpenProbes` calls run at once as probes (others are rejected at once);
+ * `successThreshold` probe successes close the circuit, any probe failure opens it again.
+ *
+ * The closed path is the hot one: no closure and one clock read per call (when it settles).
+ * A call that settles after the circuit left the state it started in is not counted (only
+ * probes decide in half-open, and an open circuit starts a fresh window when it closes).
+ */
+export class SharedBreaker implements CircuitBreaker {
+  private current: CircuitState = 'closed';
+  private readonly window: RollingWindow;
+  private readonly events: BreakerEvents;
+  /** Open: when half-open begins (clock ms). */
+  private openUntil = 0;
+  private openTimer: NodeJS.Timeout | undefined;
+  /** Half-open: probes running, probe successes so far, and which half-open period it is. */
+  private probes = 0;
+  private probeSuccesses = 0;
+  private period = 0;
+  private successesTotal = 0;
+  private failuresTotal = 0;
+  private rejectedTotal = 0;
+  private timeoutsTotal = 0;
+  private changedAt: number;
+
+  constructor(
+    readonly name: string,
+    readonly settings: BreakerSettings,
+    private readonly clock: Clock,
+    onListenerError: (error: unknown) => void,
+  ) {
+    const now = clock.now();
+    this.window = new RollingWindow(settings.windowMs, now);
+    this.changedAt = now;
+    this.events = new BreakerEvents(onListenerError);
+  }
+
+  get state(): CircuitState {
+    if (this.current === 'open') this.wake(this.clock.now());
+    return this.current;
+  }
+
+  get stats(): CircuitStats {
+    const now = this.clock.now();
+    if (this.current === 'open') this.wake(now);
+    this.window.roll(now);
+    const { calls, marked } = this.window;
+    return {
+      state: this.current,
+      calls,
+      failures: marked,
+      failureRate: calls === 0 ? 0 : (marked / calls) * 100,
+      successesTotal: this.successesTotal,
+      failuresTotal: this.failuresTotal,
+      rejectedTotal: this.rejectedTotal,
+      timeoutsTotal: this.timeoutsTotal,
+      changedAt: this.changedAt,
+    };
+  }
+
+  execute<T>(fn: Guarded<T>, fallback?: Fallback<T>, call: CallContext = ROOT_CALL): Promise<T> {
+    const result = this.run(fn, call);
+    return fallback === undefined ? result : result.catch(fallback);
+  }
+
+  run<T>(fn: Guarded<T>, call: CallContext): Promise<T> {
+    if (this.current !== 'closed') return this.runNotClosed(fn, call);
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(call);
+    } catch (error) {
+      return this.closedFailure(error);
+    }
+    if (!isThenable(result)) {
+      this.closedSuccess();
+      return Promise.resolve(result);
+    }
+    return Promise.resolve(result).then(this.closedSuccess, this.closedFailure);
+  }
+
+  on(
+    event: 'stateChange' | CircuitState,
+    listener: (change: CircuitStateChange) => void,
+  ): () => void {
+    return this.events.on(event, listener);
+  }
+
+  reset(): void {
+    const now = this.clock.now();
+    this.window.clear(now);
+    this.period++;
+    this.probes = 0;
+    this.probeSuccesses = 0;
+    this.move('closed', now);
+  }
+
+  /** Stop the open timer (the registry's end). */
+  dispose(): void {
+    if (this.openTimer !== undefined) clearTimeout(this.openTimer);
+    this.openTimer = undefined;
+    this.events.clear();
+  }
+
+  // Arrow properties: made once, so the closed path passes them to `then` without a closure.
+  private readonly closedSuccess = <T>(value?: T): T => {
+    this.successesTotal++;
+    if (this.current === 'closed') this.window.add(this.clock.now(), false);
+    return value as T;
+  };
+
+  private readonly closedFailure = (error: unknown): Promise<never> => {
+    if (this.isFailure(error)) {
+      this.failuresTotal++;
+      if (this.current === 'closed') {
+        const now = this.clock.now();
+        this.window.add(now, true);
+        if (this.tripped()) this.open(now);
+      }
+    } else {
+      this.successesTotal++;
+      if (this.current === 'closed') this.window.add(this.clock.now(), false);
+    }
+    return Promise.reject(error);
+  };
+
+  private tripped(): boolean {
+    const { calls, marked } = this.window;
+    return (
+      calls >= this.settings.minimumCalls && marked * 100 >= this.settings.failureThreshold * calls
+    );
+  }
+
+  /** Whether `error` counts as a failure (and count it as a timeout if it is one). */
+  private isFailure(error: unknown): boolean {
+    if (hasErrorCode(error, 'PB_TIMEOUT')) this.timeoutsTotal++;
+    const isFailure = this.settings.isFailure;
+    return isFailure === undefined || isFailure(error);
+  }
+
+  private runNotClosed<T>(fn: Guarded<T>, call: CallContext): Promise<T> {
+    const now = this.clock.now();
+    if (this.current === 'open') this.wake(now);
+    if (this.current === 'open' || this.probes >= this.settings.halfOpenProbes) {
+      this.rejectedTotal++;
+      return Promise.reject(this.openError(now));
+    }
+    this.probes++;
+    const period = this.period;
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(fn(call));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    return result.then(
+      (value) => {
+        this.successesTotal++;
+        if (period === this.period) this.probeSucceeded();
+        return value;
+      },
+      (error: unknown) => {
+        const failed = this.isFailure(error);
+        if (failed) this.failuresTotal++;
+        else this.successesTotal++;
+        if (period === this.period) {
+          if (failed) this.open(this.clock.now());
+          else this.probeSucceeded();
+        }
+        throw error;
+      },
+    );
+  }
+
+  private probeSucceeded(): void {
+    this.probes--;
+    if (++this.probeSuccesses >= this.settings.successThreshold) {
+      const now = this.clock.now();
+      this.window.clear(now);
+      this.period++;
+      this.move('closed', now);
+    }
+  }
+
+  private open(now: number): void {
+    this.period++;
+    this.openUntil = now + this.settings.timeout;
+    this.schedule(this.settings.timeout);
+    this.move('open', now);
+  }
+
+  /** Open long enough: half-open (on a call, a read of the state, or the timer). */
+  private wake(now: number): void {
+    if (this.current !== 'open' || now < this.openUntil) return;
+    if (this.openTimer !== undefined) clearTimeout(this.openTimer);
+    this.openTimer = undefined;
+    this.probes = 0;
+    this.probeSuccesses = 0;
+    this.period++;
+    this.move('half-open', now);
+  }
+
+  /** So `half-open` is announced even when no call comes; never keeps the process alive. */
+  private schedule(ms: number): void {
+    if (this.openTimer !== undefined) clearTimeout(this.openTimer);
+    this.openTimer = setTimeout(() => {
+      this.openTimer = undefined;
+      const now = this.clock.now();
+      this.wake(now);
+      // Timers may fire a little early, and a fake clock may not have moved: look again later.
+      if (this.current === 'open') this.schedule(Math.max(1, this.openUntil - now));
+    }, ms);
+    this.openTimer.unref();
+  }
+
+  private move(to: CircuitState, now: number): void {
+    const from = this.current;
+    if (from === to) return;
+    this.current = to;
+    this.changedAt = now;
+    this.events.emit({ name: this.name, from, to, at: now });
+  }
+
+  private openError(now: number): CircuitOpenError {
+    const retryAfterMs = this.current === 'open' ? Math.max(0, this.openUntil - now) : 0;
+    const why =
+      this.current === 'open'
+        ? `calls are rejected for another ${retryAfterMs} ms`
+        : `it is half-open and all ${this.settings.halfOpenProbes} probe call(s) are running`;
+    return new CircuitOpenError(`Circuit breaker "${this.name}" is open: ${why}.`, {
+      details: { name: this.name, state: this.current, retryAfterMs },
+    });
+  }
+}
