@@ -26,6 +26,7 @@ import {
   type ResilienceEnv,
 } from '../resilience/circuit-breaker-factory.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.js';
+import { configuredPolicies, type ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { createDataSync, DEFAULT_RETENTION, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
@@ -109,6 +110,8 @@ class HostRuntime implements Runtime {
   private readonly syncEnv: DataSyncEnv;
   private readonly txEnv: TransactionEnv;
   private readonly resilienceEnv: ResilienceEnv;
+  /** Policies of the RPC services configured in `resilience.services` (none: undefined). */
+  private readonly servicePolicies: ReadonlyMap<string, ConfiguredPolicy> | undefined;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -179,6 +182,9 @@ class HostRuntime implements Runtime {
       nodeId: this.nodeId,
       breakers: new BreakerRegistry({ logger: this.logger }),
     };
+    const configured = configuredPolicies(options.resilience, this.resilienceEnv.breakers);
+    this.servicePolicies = configured.services.size > 0 ? configured.services : undefined;
+    if (configured.queues.size > 0) this.queues.policies = configured.queues;
   }
 
   async start(): Promise<void> {
@@ -211,7 +217,7 @@ class HostRuntime implements Runtime {
       eventBus: createEventBus(this.bus, scope, waits),
       pluginChain: createPluginChain(this.chain, scope),
       rpcServer: createRpcServer(this.rpc, scope),
-      rpcClient: createRpcClient(this.rpc, scope, waits),
+      rpcClient: createRpcClient(this.rpc, scope, waits, this.servicePolicies),
       serviceRegistry: createServiceRegistry(this.registry, scope),
       messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error, trace) =>
         report(`queue.${queue}`, error, trace),
