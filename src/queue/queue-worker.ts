@@ -108,6 +108,8 @@ const CLAIM_WAIT_MS = 5_000;
 const CLAIM_RETRY_MS = 100;
 /** A refused delivery is tried again after this pause at the latest. */
 const REFUSED_RETRY_MS = 100;
+/** While the gate is paused, the loop looks again this often. */
+const GATE_RECHECK_MS = 1_000;
 /** Bound on waiting for settles still on the wire when a worker stops. */
 const SETTLE_GRACE_MS = 5_000;
 /** ... but at least this long, even when the stop's bound is used up. */
@@ -268,7 +270,13 @@ export class QueueWorker {
     while (!this.stopping) {
       const room = this.claimRoom();
       if (room === 0) {
-        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        const woken = new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        // Paused by the gate: look again now and then, in case a resume went unheard (this
+        // also keeps the process alive while an open circuit holds everything back).
+        if (this.options.gate?.paused === true) {
+          await Promise.race([woken, sleep(GATE_RECHECK_MS, signal)]);
+          if (!this.blocked()) this.pump();
+        } else await woken;
         this.wakeLoop = undefined;
         continue;
       }

@@ -133,7 +133,10 @@ function at<T>(path: string, check: () => T): T {
     return check();
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    const inner = error.details?.['field'];
+    // `field`, or the first of `fields` (unknown keys).
+    const fields = error.details['fields'];
+    const inner: unknown =
+      error.details['field'] ?? (Array.isArray(fields) ? (fields as unknown[])[0] : undefined);
     const field =
       typeof inner === 'string' && !path.endsWith(`.${inner}`) ? `${path}.${inner}` : path;
     const message = error.message.startsWith(`${path}: `)
