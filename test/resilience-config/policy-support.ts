@@ -62,9 +62,13 @@ export function nextState(
 }
 
 /** Resolve once `check()` holds, polling on each macrotask; bounded. */
-export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -126,4 +130,57 @@ export async function assertBillingBreaker(
   assert.deepEqual(await caller.rpcClient.call('billing', 'charge', [8]), { charged: 8 });
   await closed;
   assert.deepEqual(await caller.rpcClient.call('billing', 'charge', [9]), { charged: 9 });
+}
+
+/** `resilience.queues[queue]` of the queue tests: the breaker opens after 2 failed deliveries. */
+export function queueBreakerPolicy(queue: string): ResilienceOptions {
+  return {
+    queues: { [queue]: { breaker: { failureThreshold: 50, minimumCalls: 2, timeout: 300 } } },
+  };
+}
+
+interface Seen {
+  readonly data: unknown;
+  readonly attempt: number;
+  /** The breaker's state when the handler started. */
+  readonly state: CircuitState;
+}
+
+/**
+ * On a host with {@link queueBreakerPolicy}: two failed deliveries open `queue:<queue>`; what is
+ * sent meanwhile is not delivered while it is open, and once the consumer recovers every such
+ * message is handled on its first delivery (no attempt spent, nothing dead-lettered), also when
+ * the half-open breaker refuses deliveries beyond its one probe (three handlers at once).
+ */
+export async function assertQueueBreaker(app: PluginContext, queue: string): Promise<void> {
+  const name = `queue:${queue}`;
+  const breaker = app.circuitBreakerFactory.get(name)!;
+  const health = { down: true };
+  const seen: Seen[] = [];
+  const opened = nextState(app, name, 'open');
+  app.messageQueue.receive(
+    queue,
+    async (message) => {
+      seen.push({ data: message.data, attempt: message.attempt, state: breaker.state });
+      // Async, so the half-open probe is still running when the next deliveries are tried.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (health.down) throw new Error('smtp is down');
+    },
+    { concurrency: 3 },
+  );
+  const failed = [await app.messageQueue.send(queue, 'a'), await app.messageQueue.send(queue, 'b')];
+  await opened;
+  const later = ['c', 'd', 'e', 'f', 'g'];
+  for (const data of later) await app.messageQueue.send(queue, data);
+  health.down = false;
+  await until(() => later.every((d) => seen.some((s) => s.data === d)), 'the held messages');
+  for (const data of later) {
+    const delivery = seen.filter((s) => s.data === data);
+    assert.equal(delivery.length, 1, `${data} handled once`);
+    assert.equal(delivery[0]!.attempt, 1, `${data} kept its first delivery`);
+    assert.notEqual(delivery[0]!.state, 'open', `${data} not run while open`);
+  }
+  const dead = await app.messageQueue.deadLetters(queue);
+  assert.deepEqual(dead.map((d) => d.id).sort(), [...failed].sort(), 'only the real failures');
+  assert.equal(breaker.state, 'closed');
 }
