@@ -11,11 +11,16 @@ import {
   definePlugin,
   type Host,
   type PluginContext,
-  type PluginErrorEvent,
   type QueueMessage,
 } from '../../src/index.js';
 import { silentLogger } from '../support/runtime.js';
-import { assertRemoteTraces, reportOf, startTwoHosts, type Reported } from './trace-support.js';
+import {
+  assertRemoteTraces,
+  collectReports,
+  reportOf,
+  startTwoHosts,
+  type Reported,
+} from './trace-support.js';
 
 /** One host: a monitor collecting `plugin.error`, and a plugin `app` handing over its context. */
 async function oneHost(extra: Parameters<typeof definePlugin>[0][] = []) {
@@ -28,11 +33,7 @@ async function oneHost(extra: Parameters<typeof definePlugin>[0][] = []) {
       definePlugin({
         name: 'monitor',
         version: '1.0.0',
-        activate(context) {
-          context.eventBus.subscribe('plugin.error', (data, _next, meta) => {
-            reports.push({ data: data as PluginErrorEvent, meta });
-          });
-        },
+        activate: (context) => collectReports(context, reports),
       }),
       definePlugin({
         name: 'app',

@@ -48,9 +48,7 @@ export async function startTwoHosts(
         name: 'monitor',
         version: '1.0.0',
         activate(context) {
-          context.eventBus.subscribe('plugin.error', (data, _next, meta) => {
-            reports.push({ data: data as PluginErrorEvent, meta });
-          });
+          collectReports(context, reports);
           context.eventBus.subscribe('order.*', (_data, _next, meta) => {
             traces.set(meta.event, meta.traceId);
           });
@@ -94,6 +92,13 @@ export async function startTwoHosts(
       await Promise.all([b.stop(), a.stop()]);
     },
   };
+}
+
+/** Push every `plugin.error` event `context` sees (data and meta) to `into`. */
+export function collectReports(context: PluginContext, into: Reported[]): void {
+  context.eventBus.subscribe('plugin.error', (data, _next, meta) => {
+    into.push({ data: data as PluginErrorEvent, meta });
+  });
 }
 
 /** Resolve with the first report matching `match`, polling on each macrotask; bounded. */
