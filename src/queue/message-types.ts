@@ -153,7 +153,12 @@ export interface MessageQueue {
     data: QueuePayload<Q, T>,
     options?: SendOptions,
   ): Promise<MessageId>;
-  /** Start consuming `queue`; returns at once (the consumer runs until stopped or the plugin stops). */
+  /**
+   * Start consuming `queue`; returns at once (the consumer runs until stopped or the plugin
+   * stops). With a policy for the queue in `createHost({ resilience: { queues } })`, the handler
+   * runs through it, and while its breaker is open nothing is claimed or started (no attempt is
+   * spent).
+   */
   receive<T, Q extends string = string>(
     queue: Q,
     handler: MessageHandler<QueuePayload<Q, T>>,
