@@ -181,8 +181,11 @@ class HostRuntime implements Runtime {
       logger: this.logger,
       nodeId: this.nodeId,
       breakers: new BreakerRegistry({ logger: this.logger }),
+      deadlines: this.deadlines,
     };
-    const configured = configuredPolicies(options.resilience, this.resilienceEnv.breakers);
+    const configured = configuredPolicies(options.resilience, this.resilienceEnv.breakers, {
+      deadlines: this.deadlines,
+    });
     this.servicePolicies = configured.services.size > 0 ? configured.services : undefined;
     if (configured.queues.size > 0) this.queues.policies = configured.queues;
   }

@@ -4,6 +4,7 @@ import { assertName } from '../util/names.js';
 import { assertSameSettings, breakerSettings } from './breaker-options.js';
 import type { Clock } from './call-context.js';
 import { SharedBreaker } from './circuit-breaker.js';
+import { coarseClock } from './coarse-clock.js';
 import type { CircuitBreakerOptions } from './types.js';
 
 /** Breakers one node keeps at most: one per dependency, not one per call or per key. */
@@ -12,7 +13,7 @@ export const DEFAULT_MAX_BREAKERS = 1000;
 export interface BreakerRegistryOptions {
   logger: Logger;
   maxBreakers?: number;
-  /** Default `Date`. */
+  /** One clock for everything (tests); default `Date`, and a coarse clock on the hot path. */
   clock?: Clock;
 }
 
@@ -24,10 +25,12 @@ export class BreakerRegistry {
   private readonly breakers = new Map<string, SharedBreaker>();
   private readonly maxBreakers: number;
   private readonly clock: Clock;
+  private readonly hotClock: Clock;
 
   constructor(private readonly options: BreakerRegistryOptions) {
     this.maxBreakers = options.maxBreakers ?? DEFAULT_MAX_BREAKERS;
     this.clock = options.clock ?? Date;
+    this.hotClock = options.clock ?? coarseClock;
   }
 
   get size(): number {
@@ -56,8 +59,12 @@ export class BreakerRegistry {
       );
     }
     const logger = this.options.logger;
-    const breaker = new SharedBreaker(name, settings, this.clock, (error) =>
-      logger.warn({ err: error, breaker: name }, 'A circuit breaker listener threw'),
+    const breaker = new SharedBreaker(
+      name,
+      settings,
+      this.clock,
+      (error) => logger.warn({ err: error, breaker: name }, 'A circuit breaker listener threw'),
+      this.hotClock,
     );
     this.breakers.set(name, breaker);
     return breaker;

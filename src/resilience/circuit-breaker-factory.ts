@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { PluginScope, Releasable } from '../context/plugin-scope.js';
+import type { Deadlines } from '../util/deadlines.js';
 import { ValidationError } from '../errors/errors.js';
 import type { BreakerRegistry } from './breaker-registry.js';
 import { Bulkhead } from './bulkhead.js';
 import { rootCall, type Step } from './call-context.js';
 import type { SharedBreaker } from './circuit-breaker.js';
-import { buildPolicy } from './compose.js';
+import { buildPolicy, type PolicyEnv } from './compose.js';
 import { FallbackPolicy } from './fallback.js';
 import { retrySettings } from './retry-options.js';
 import { RetryPolicy } from './retry.js';
@@ -29,6 +30,8 @@ export interface ResilienceEnv {
   readonly nodeId: string;
   /** The node's breakers: one per name, shared by every plugin of the node. */
   readonly breakers: BreakerRegistry;
+  /** The runtime's deadline scheduler (timeouts end with the runtime); default: the process's. */
+  readonly deadlines?: Deadlines;
 }
 
 /**
@@ -49,7 +52,10 @@ export function createCircuitBreakerFactory(
       views.set(shared, (found = new PluginBreaker(shared, scope, report, root)));
     return found;
   };
-  const policyEnv = { signal: scope.controller.signal };
+  const policyEnv: PolicyEnv = {
+    signal: scope.controller.signal,
+    ...(env.deadlines === undefined ? {} : { deadlines: env.deadlines }),
+  };
   return Object.freeze({
     create: (name: string, options?: Parameters<CircuitBreakerFactory['create']>[1]) => {
       scope.assertOpen(`circuitBreakerFactory.create("${String(name)}")`);
@@ -63,7 +69,10 @@ export function createCircuitBreakerFactory(
     retry: (options?: Parameters<CircuitBreakerFactory['retry']>[0]) =>
       asPolicy(new RetryPolicy(retrySettings(options)), root),
     timeout: (ms: number) =>
-      asPolicy(new TimeoutPolicy(numberOption(ms ?? null, 'timeout', 0, 1, 2 ** 31 - 1)), root),
+      asPolicy(
+        new TimeoutPolicy(numberOption(ms ?? null, 'timeout', 0, 1, 2 ** 31 - 1), env.deadlines),
+        root,
+      ),
     bulkhead: (options: Parameters<CircuitBreakerFactory['bulkhead']>[0]) =>
       bulkheadPolicy(new Bulkhead(options), root),
     fallback: <T>(fallback: Fallback<T>) => {
@@ -119,6 +128,7 @@ class PluginBreaker implements CircuitBreaker {
   }
 
   execute<T>(fn: Guarded<T>, fallback?: Fallback<T>): Promise<T> {
+    if (fallback === undefined) return this.shared.run(fn, this.root);
     return this.shared.execute(fn, fallback, this.root);
   }
 

@@ -1,7 +1,7 @@
 import { CircuitOpenError, hasErrorCode } from '../errors/errors.js';
 import { isThenable } from '../util/thenable.js';
 import type { BreakerSettings } from './breaker-options.js';
-import { ROOT_CALL, type Clock } from './call-context.js';
+import { invoke, ROOT_CALL, type Clock } from './call-context.js';
 import { BreakerEvents } from './breaker-events.js';
 import { RollingWindow } from './rolling-window.js';
 import type {
@@ -23,7 +23,8 @@ import type {
  * Half-open: up to `halfOpenProbes` calls run at once as probes (others are rejected at once);
  * `successThreshold` probe successes close the circuit, any probe failure opens it again.
  *
- * The closed path is the hot one: no closure and one clock read per call (when it settles).
+ * The closed path is the hot one: no closure, no promise of its own (the caller awaits the
+ * callee's promise, watched from the side) and one clock read per call (when it settles).
  * A call that settles after the circuit left the state it started in is not counted (only
  * probes decide in half-open, and an open circuit starts a fresh window when it closes).
  */
@@ -49,6 +50,8 @@ export class SharedBreaker implements CircuitBreaker {
     readonly settings: BreakerSettings,
     private readonly clock: Clock,
     onListenerError: (error: unknown) => void,
+    /** Read once per settled call in the closed state: may be coarse (see `coarse-clock.ts`). */
+    private readonly hotClock: Clock = clock,
   ) {
     const now = clock.now();
     this.window = new RollingWindow(settings.windowMs, now);
@@ -90,13 +93,18 @@ export class SharedBreaker implements CircuitBreaker {
     try {
       result = fn(call);
     } catch (error) {
-      return this.closedFailure(error);
+      this.closedFailure(error);
+      return Promise.reject(error);
     }
-    if (!isThenable(result)) {
-      this.closedSuccess();
-      return Promise.resolve(result);
+    if (result instanceof Promise || isThenable(result)) {
+      // The caller gets the callee's own promise; the breaker watches it from the side, so a
+      // guarded call costs the caller no extra promise hop (the side reaction runs first).
+      const promise = result instanceof Promise ? (result as Promise<T>) : Promise.resolve(result);
+      promise.then(this.closedSuccess, this.closedFailure);
+      return promise;
     }
-    return Promise.resolve(result).then(this.closedSuccess, this.closedFailure);
+    this.closedSuccess();
+    return Promise.resolve(result);
   }
 
   on(
@@ -123,25 +131,24 @@ export class SharedBreaker implements CircuitBreaker {
   }
 
   // Arrow properties: made once, so the closed path passes them to `then` without a closure.
-  private readonly closedSuccess = <T>(value?: T): T => {
+  private readonly closedSuccess = (): void => {
     this.successesTotal++;
-    if (this.current === 'closed') this.window.add(this.clock.now(), false);
-    return value as T;
+    if (this.current === 'closed') this.window.add(this.hotClock.now(), false);
   };
 
-  private readonly closedFailure = (error: unknown): Promise<never> => {
+  /** Never throws: its promise is the side watcher's, nobody awaits it. */
+  private readonly closedFailure = (error: unknown): void => {
     if (this.isFailure(error)) {
       this.failuresTotal++;
       if (this.current === 'closed') {
-        const now = this.clock.now();
+        const now = this.hotClock.now();
         this.window.add(now, true);
         if (this.tripped()) this.open(now);
       }
     } else {
       this.successesTotal++;
-      if (this.current === 'closed') this.window.add(this.clock.now(), false);
+      if (this.current === 'closed') this.window.add(this.hotClock.now(), false);
     }
-    return Promise.reject(error);
   };
 
   private tripped(): boolean {
@@ -155,7 +162,12 @@ export class SharedBreaker implements CircuitBreaker {
   private isFailure(error: unknown): boolean {
     if (hasErrorCode(error, 'PB_TIMEOUT')) this.timeoutsTotal++;
     const isFailure = this.settings.isFailure;
-    return isFailure === undefined || isFailure(error);
+    if (isFailure === undefined) return true;
+    try {
+      return isFailure(error);
+    } catch {
+      return true; // a classifier that throws cannot vouch for the call
+    }
   }
 
   private runNotClosed<T>(fn: Guarded<T>, call: CallContext): Promise<T> {
@@ -167,13 +179,7 @@ export class SharedBreaker implements CircuitBreaker {
     }
     this.probes++;
     const period = this.period;
-    let result: Promise<T>;
-    try {
-      result = Promise.resolve(fn(call));
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    return result.then(
+    return invoke(fn, call).then(
       (value) => {
         this.successesTotal++;
         if (period === this.period) this.probeSucceeded();

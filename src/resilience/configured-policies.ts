@@ -9,7 +9,12 @@ import { assertName } from '../util/names.js';
 import { breakerSettings } from './breaker-options.js';
 import { BreakerRegistry } from './breaker-registry.js';
 import { Bulkhead } from './bulkhead.js';
-import { buildPolicy, validatePolicyOptions, type ComposedPolicy } from './compose.js';
+import {
+  buildPolicy,
+  validatePolicyOptions,
+  type ComposedPolicy,
+  type PolicyEnv,
+} from './compose.js';
 import { retrySettings } from './retry-options.js';
 import type {
   CircuitBreakerOptions,
@@ -49,10 +54,14 @@ export function assertResilienceOptions(options: unknown): void {
   );
 }
 
-/** Build every configured policy over the node's breakers (validated as above). */
+/**
+ * Build every configured policy over the node's breakers (validated as above); `env.deadlines`:
+ * the runtime's scheduler, so pending timeouts end with the host.
+ */
 export function configuredPolicies(
   options: ResilienceOptions | undefined,
   registry: BreakerRegistry,
+  env: PolicyEnv = {},
 ): ConfiguredPolicies {
   if (options === undefined) return { services: new Map(), queues: new Map() };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -63,8 +72,8 @@ export function configuredPolicies(
     throw invalid(`resilience.${unknown[0]!}`, 'is not an option: use services or queues.');
   }
   return {
-    services: section(options, 'services', registry),
-    queues: section(options, 'queues', registry),
+    services: section(options, 'services', registry, env),
+    queues: section(options, 'queues', registry, env),
   };
 }
 
@@ -72,6 +81,7 @@ function section(
   options: ResilienceOptions,
   name: Section,
   registry: BreakerRegistry,
+  env: PolicyEnv,
 ): Map<string, ConfiguredPolicy> {
   const entries = options[name];
   const built = new Map<string, ConfiguredPolicy>();
@@ -88,7 +98,7 @@ function section(
     at(path, () => assertName(key, name === 'services' ? 'Service name' : 'Queue name'));
     const resolved = withBreakerName(value, `${SECTIONS[name]}:${key}`);
     checkParts(resolved, path);
-    const policy = at(`${path}.breaker`, () => buildPolicy(resolved, registry));
+    const policy = at(`${path}.breaker`, () => buildPolicy(resolved, registry, undefined, env));
     built.set(key, { policy, timeout: resolved.timeout });
   }
   return built;

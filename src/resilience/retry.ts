@@ -1,5 +1,6 @@
 import { sleep as realSleep } from '../util/sleep.js';
 import type { Clock, Step } from './call-context.js';
+import { coarseClock } from './coarse-clock.js';
 import { RetryBudget } from './retry-budget.js';
 import type { RetrySettings } from './retry-options.js';
 import type { CallContext, Guarded } from './types.js';
@@ -13,7 +14,11 @@ export interface RetryDeps {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-export const REAL_RETRY_DEPS: RetryDeps = { clock: Date, random: Math.random, sleep: realSleep };
+export const REAL_RETRY_DEPS: RetryDeps = {
+  clock: coarseClock,
+  random: Math.random,
+  sleep: realSleep,
+};
 
 /** The backoff before retry number `retry` (1 = the first retry), before jitter. */
 export function backoffDelay(settings: RetrySettings, retry: number): number {

@@ -18,7 +18,10 @@ export interface CircuitBreakerOptions {
   minimumCalls?: number;
   /** Probe calls admitted at once in half-open. Default 1. */
   halfOpenProbes?: number;
-  /** Which errors count as failures (default: every error). */
+  /**
+   * Which errors count as failures (default: every error). The others count as successes (the
+   * dependency answered). A classifier that throws counts the call as failed.
+   */
   isFailure?: (error: unknown) => boolean;
 }
 
@@ -65,8 +68,8 @@ export interface CircuitBreaker extends Policy {
   readonly stats: CircuitStats;
   /**
    * Run `fn` through the breaker: rejects at once with `CircuitOpenError` while open (or while
-   * half-open with every probe slot taken). With `fallback`, any failure (open circuit included)
-   * resolves with the fallback's result instead.
+   * half-open with every probe slot taken); `details: { name, state, retryAfterMs }`. With
+   * `fallback`, any failure (open circuit included) resolves with the fallback's result instead.
    */
   execute<T>(fn: Guarded<T>, fallback?: Fallback<T>): Promise<T>;
   /** `'stateChange'` for every change, or one state's name for entering it. Returns an unsubscribe. */
@@ -131,7 +134,9 @@ export interface PolicyOptions {
 export interface CircuitBreakerFactory {
   /**
    * The node's breaker named `name`, created with `options` on first use: one breaker per name
-   * per node, shared by every plugin of the node.
+   * per node, shared by every plugin of the node. For an existing name, `options` must agree
+   * with its options (defaults filled in; `isFailure` is not compared), else `ValidationError`;
+   * without `options` it is a lookup. At most 1000 breakers per node (`ValidationError`).
    */
   create(name: string, options?: CircuitBreakerOptions): CircuitBreaker;
   /** The node's breaker named `name`, if created. */
