@@ -226,6 +226,25 @@ describe('plugin.error trace ids', () => {
     }
   });
 
+  it('a deactivate failure is reported with a trace and the node', async () => {
+    const { host, reports } = await oneHost([
+      {
+        name: 'stubborn',
+        version: '1.0.0',
+        activate() {},
+        deactivate() {
+          throw new Error('cannot deactivate');
+        },
+      },
+    ]);
+    // `stubborn` depends on the monitor, so it stops first: the monitor still hears it.
+    await host.stop();
+    const report = await reportOf(reports, (r) => r.data.event === 'plugin.deactivate');
+    assert.equal(report.data.pluginId, 'stubborn');
+    assert.equal(report.data.nodeId, 'solo');
+    assert.ok(report.data.traceId.length > 0);
+  });
+
   it('a subscriber on another host of an in-process cluster sees plugin, node and trace', async () => {
     const network = new MemoryNetwork();
     const hosts = await startTwoHosts(() => ({ memory: network }), 'shipments');
