@@ -205,7 +205,7 @@ describe('plugin.error trace ids', () => {
     }
   });
 
-  it('an activate failure is reported with a trace and the node', async () => {
+  it('activate and deactivate failures are reported with a fresh trace each and the node', async () => {
     const { host, reports } = await oneHost([
       {
         name: 'broken',
@@ -214,20 +214,6 @@ describe('plugin.error trace ids', () => {
           throw new Error('cannot activate');
         },
       },
-    ]);
-    try {
-      const report = await reportOf(reports, (r) => r.data.event === 'plugin.activate');
-      assert.equal(report.data.pluginId, 'broken');
-      assert.equal(report.data.nodeId, 'solo');
-      assert.ok(report.data.traceId.length > 0);
-      assert.equal(report.meta.traceId, report.data.traceId);
-    } finally {
-      await host.stop();
-    }
-  });
-
-  it('a deactivate failure is reported with a trace and the node', async () => {
-    const { host, reports } = await oneHost([
       {
         name: 'stubborn',
         version: '1.0.0',
@@ -237,12 +223,20 @@ describe('plugin.error trace ids', () => {
         },
       },
     ]);
+    const activated = await reportOf(reports, (r) => r.data.event === 'plugin.activate');
     // `stubborn` depends on the monitor, so it stops first: the monitor still hears it.
     await host.stop();
-    const report = await reportOf(reports, (r) => r.data.event === 'plugin.deactivate');
-    assert.equal(report.data.pluginId, 'stubborn');
-    assert.equal(report.data.nodeId, 'solo');
-    assert.ok(report.data.traceId.length > 0);
+    const deactivated = await reportOf(reports, (r) => r.data.event === 'plugin.deactivate');
+    assert.deepEqual(
+      [activated, deactivated].map((r) => [r.data.pluginId, r.data.nodeId]),
+      [
+        ['broken', 'solo'],
+        ['stubborn', 'solo'],
+      ],
+    );
+    assert.equal(activated.meta.traceId, activated.data.traceId);
+    assert.ok(activated.data.traceId.length > 0);
+    assert.notEqual(deactivated.data.traceId, activated.data.traceId);
   });
 
   it('a subscriber on another host of an in-process cluster sees plugin, node and trace', async () => {
