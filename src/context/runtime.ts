@@ -8,7 +8,8 @@ import type {
   PortSubscription,
   TransportFault,
 } from '../backends/ports.js';
-import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
+import { currentTraceId } from '../bus/current-trace.js';
+import { EventBusCore } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createCache, type CacheEnv } from '../cache/cache.js';
@@ -25,6 +26,7 @@ import {
   type ResilienceEnv,
 } from '../resilience/circuit-breaker-factory.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.js';
+import { configuredPolicies, type ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { createDataSync, DEFAULT_RETENTION, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
@@ -96,6 +98,8 @@ class HostRuntime implements Runtime {
   private readonly backend: Backend;
   private readonly logger: Logger;
   private readonly deadlines = new Deadlines();
+  /** Fresh trace ids, for failures of work no event or message started. */
+  private readonly nextTraceId: () => string;
   private readonly bus: EventBusCore;
   private readonly chain: PluginChainCore;
   private readonly rpc: RpcCore;
@@ -106,6 +110,8 @@ class HostRuntime implements Runtime {
   private readonly syncEnv: DataSyncEnv;
   private readonly txEnv: TransactionEnv;
   private readonly resilienceEnv: ResilienceEnv;
+  /** Policies of the RPC services configured in `resilience.services` (none: undefined). */
+  private readonly servicePolicies: ReadonlyMap<string, ConfiguredPolicy> | undefined;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -118,6 +124,7 @@ class HostRuntime implements Runtime {
     this.parity = options.parity ?? parityDefault();
     const codec = createCodec({ maxPayloadBytes: this.limits.maxPayloadBytes });
     const nextId = createIdGenerator(this.nodeId);
+    this.nextTraceId = nextId;
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
     this.bus = new EventBusCore({
       ...shared,
@@ -176,6 +183,11 @@ class HostRuntime implements Runtime {
       breakers: new BreakerRegistry({ logger: this.logger }),
       deadlines: this.deadlines,
     };
+    const configured = configuredPolicies(options.resilience, this.resilienceEnv.breakers, {
+      deadlines: this.deadlines,
+    });
+    this.servicePolicies = configured.services.size > 0 ? configured.services : undefined;
+    if (configured.queues.size > 0) this.queues.policies = configured.queues;
   }
 
   async start(): Promise<void> {
@@ -191,10 +203,13 @@ class HostRuntime implements Runtime {
     const logger = this.logger.child({ plugin: identity.name });
     const scope = new PluginScope(identity.name, logger, this);
     const waits = { deadlines: this.deadlines, defaultTimeout: this.limits.rpcTimeout };
-    const report = (event: string, error: unknown): void =>
-      this.bus.reportHandlerError(
+    // A failure reported while one of the plugin's handlers runs keeps that handler's trace;
+    // one from a timer, a background task or a block's own work gets a fresh one.
+    const report = (event: string, error: unknown, traceId?: string): void =>
+      this.bus.reportFailure(
         identity.name,
-        hostMeta(event, this.nodeId, identity.name),
+        event,
+        traceId ?? currentTraceId() ?? this.nextTraceId(),
         error,
       );
     const context: PluginContext = Object.freeze({
@@ -205,10 +220,10 @@ class HostRuntime implements Runtime {
       eventBus: createEventBus(this.bus, scope, waits),
       pluginChain: createPluginChain(this.chain, scope),
       rpcServer: createRpcServer(this.rpc, scope),
-      rpcClient: createRpcClient(this.rpc, scope, waits),
+      rpcClient: createRpcClient(this.rpc, scope, waits, this.servicePolicies),
       serviceRegistry: createServiceRegistry(this.registry, scope),
-      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error) =>
-        report(`queue.${queue}`, error),
+      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error, trace) =>
+        report(`queue.${queue}`, error, trace),
       ),
       cache: createCache({ ...this.cacheEnv, logger }, scope, (what, error) =>
         report(`cache.${what}`, error),
@@ -260,7 +275,7 @@ class HostRuntime implements Runtime {
   }
 
   reportPluginError(pluginId: string, event: string, error: unknown): Promise<void> {
-    return this.bus.publish('host', PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
+    return this.bus.publishFailure(pluginId, event, this.nextTraceId(), error);
   }
 
   /** A transport fault no caller could be told about: a log line and a `backend.error` event. */
@@ -287,11 +302,4 @@ class HostRuntime implements Runtime {
       inFlightCalls: this.rpc.inFlightCalls,
     };
   }
-}
-
-/** Meta for a failure outside any event (a timer, a background task), for `plugin.error`. */
-function hostMeta(event: string, nodeId: string, pluginId: string) {
-  const timestamp = Date.now();
-  const id = `${nodeId}-bg-${timestamp}`;
-  return { event, id, source: pluginId, nodeId, timestamp, traceId: id };
 }

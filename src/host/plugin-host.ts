@@ -1,4 +1,5 @@
 import type { TransactionOptions } from '../tx/types.js';
+import { assertResilienceOptions } from '../resilience/configured-policies.js';
 import type { ResilienceOptions } from '../resilience/types.js';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
@@ -150,6 +151,7 @@ export class PluginHost implements Host {
     this.retention = dataSyncRetention(options.dataSync);
     this.keys = assertKeys(options.keys);
     assertCacheOptions(options.cache);
+    assertResilienceOptions(options.resilience);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
