@@ -144,7 +144,7 @@ export function assertTransactionOptions(
     const value = given[field];
     if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 1)) {
       throw new ValidationError(
-        `Host option "transactions.${field}" must be a whole number, 1 or more, got ${JSON.stringify(value) ?? typeof value}.`,
+        `Host option "transactions.${field}" must be a whole number, 1 or more, got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? typeof value)}.`,
         { details: { field: `transactions.${field}` } },
       );
     }
