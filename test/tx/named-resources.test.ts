@@ -4,24 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { AbortReason } from '../../src/tx/types.js';
-import { FakeTxLog } from './fake-tx-log.js';
-import { recordingResource, txCluster, txNode, type TxNode } from './tx-support.js';
-
-function reasonsOf(error: unknown): AbortReason[] {
-  return (error as { details: { reasons: AbortReason[] } }).details.reasons;
-}
+import type { FakeTxLog } from './fake-tx-log.js';
+import {
+  reasonsOf,
+  recordingResource,
+  twoNodes,
+  txCluster,
+  txNode,
+  type TxNode,
+} from './tx-support.js';
 
 describe('named transaction resources across nodes', () => {
-  let cluster: Awaited<ReturnType<typeof txCluster>>;
+  let cluster: Awaited<ReturnType<typeof twoNodes>>;
   let store: FakeTxLog;
   let a: TxNode;
   let b: TxNode;
-  beforeEach(async () => {
-    store = new FakeTxLog();
-    cluster = await txCluster(2, { store });
-    [a, b] = cluster.nodes as [TxNode, TxNode];
-  });
+  beforeEach(async () => ({ store, a, b } = cluster = await twoNodes()));
   afterEach(() => cluster.close());
 
   it('commits on another node: open before prepare, decision before phase two, then finish', async () => {

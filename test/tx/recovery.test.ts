@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createCodec } from '../../src/codec/codec.js';
 import { PRESUMED_ABORT } from '../../src/tx/recovery.js';
-import type { AbortReason } from '../../src/tx/types.js';
-import { FakeTxLog } from './fake-tx-log.js';
-import { recordingResource, txCluster, txNode, type TxNode } from './tx-support.js';
+import type { FakeTxLog } from './fake-tx-log.js';
+import { alive } from '../lock/lock-support.js';
+import { reasonsOf, recordingResource, twoNodes, txNode, type TxNode } from './tx-support.js';
 
 const codec = createCodec();
 
@@ -38,15 +38,11 @@ function when(store: FakeTxLog, operation: string, id: string): Promise<void> {
 }
 
 describe('transaction recovery', () => {
+  let cluster: Awaited<ReturnType<typeof twoNodes>>;
   let store: FakeTxLog;
-  let cluster: Awaited<ReturnType<typeof txCluster>>;
   let a: TxNode;
   let b: TxNode;
-  beforeEach(async () => {
-    store = new FakeTxLog();
-    cluster = await txCluster(2, { store });
-    [a, b] = cluster.nodes as [TxNode, TxNode];
-  });
+  beforeEach(async () => ({ store, a, b } = cluster = await twoNodes()));
   afterEach(() => cluster.close());
 
   it('aborts a transaction with no decision (presumed abort) and rolls its participants back', async () => {
@@ -107,7 +103,7 @@ describe('transaction recovery', () => {
       (e: unknown) => e,
     );
     assert.equal((error as { code: string }).code, 'PB_TX_ABORTED');
-    const reasons = (error as { details: { reasons: AbortReason[] } }).details.reasons;
+    const reasons = reasonsOf(error);
     assert.deepEqual(
       reasons.map((r) => r.kind),
       ['recovered'],
@@ -149,11 +145,12 @@ describe('transaction recovery', () => {
     const finishedOnStart = when(store, 'finish', 'on-start');
     const c = await txNode(cluster.network, store, { recoveryInterval: 20 });
     try {
-      await finishedOnStart;
+      // The loop's timer is unref'd (recovery never keeps a process alive): keep this one up.
+      await alive(finishedOnStart);
       assert.deepEqual(res.committed, ['on-start']);
       const finishedLater = when(store, 'finish', 'later');
       await orphan(store, 'later', ['inventory']);
-      await finishedLater;
+      await alive(finishedLater);
       assert.deepEqual(res.rolledBack, ['later']);
     } finally {
       await c.close();
