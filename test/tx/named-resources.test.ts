@@ -179,4 +179,32 @@ describe('named transaction resources across nodes', () => {
     assert.ok(store.records.get(tx.id)!.finished);
     assert.deepEqual(restarted.committed, [tx.id], 'not applied twice');
   });
+
+  it('a prepare that finishes after its timeout’s rollback is rolled back again', async () => {
+    const res = recordingResource();
+    let finishPrepare!: () => void;
+    await b.ctx('slow').transactionManager.registerResource('slow', {
+      ...res.resource,
+      prepare: async (work, info) => {
+        await res.resource.prepare(work, info);
+        await new Promise<void>((resolve) => (finishPrepare = resolve));
+      },
+      rollback: (work, info) => res.resource.rollback(work, info),
+    }).ready;
+    const tx = await a.ctx('orders').transactionManager.begin({ timeout: 50 });
+    tx.enlist('slow');
+    await assert.rejects(tx.commit(), { code: 'PB_TX_ABORTED' });
+    assert.deepEqual(res.rolledBack, [tx.id]);
+    const released = new Promise<void>((resolve) => {
+      const rollback = res.resource.rollback.bind(res.resource);
+      res.resource.rollback = (work, info) => {
+        rollback(work, info);
+        resolve();
+      };
+    });
+    finishPrepare();
+    await released;
+    assert.deepEqual(res.rolledBack, [tx.id, tx.id]);
+    assert.deepEqual(res.committed, []);
+  });
 });
