@@ -1,8 +1,9 @@
-import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import { ValidationError } from '../../errors/errors.js';
 import type { TransactionLogStore, TxDecision, TxLogRecord } from '../ports.js';
-import { BudgetedScripts } from './budgeted-scripts.js';
+import { closedError } from './closed.js';
+import { HeldWrites } from './held-writes.js';
 import { txPartition, type TxPartitionKeys } from './keys.js';
-import { sendScript, type ScriptName } from './scripts.js';
+import { evalScript, sendScript, type ScriptName } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 import { parseTxRecord } from './tx-record.js';
 
@@ -18,12 +19,12 @@ const MAX_NAME = 1024;
  */
 export class RedisTxLogStore implements TransactionLogStore {
   private closed = false;
-  private readonly budgeted: BudgetedScripts;
+  private readonly held: HeldWrites;
   /** Where the next scan over partitions starts, so none is always served last. */
   private nextStart = 0;
 
   constructor(readonly deps: RedisStoreDeps) {
-    this.budgeted = new BudgetedScripts(deps.runner, deps.budget);
+    this.held = new HeldWrites(deps.runner, deps.budget);
   }
 
   async open(
@@ -45,7 +46,11 @@ export class RedisTxLogStore implements TransactionLogStore {
     }
     const what = `open transaction ${id}`;
     const keys = [p.record(id), p.unfinished, p.byResource];
-    const reply = await this.budgeted.run(what, this.deps.scripts.openTx, keys, args, bytes);
+    const script = this.deps.scripts.openTx;
+    // The work bytes count against the byte budget until Redis answers.
+    const reply = await this.held.run(what, bytes, (client, caller) =>
+      evalScript(client, script, keys, args, caller),
+    );
     if (reply !== 1)
       throw new ValidationError(`Transaction "${id}" is already in the log.`, {
         details: { field: 'id', id },
@@ -218,21 +223,18 @@ export class RedisTxLogStore implements TransactionLogStore {
     return this.deps.keys.txPartitions[txPartition(validName('id', id))]!;
   }
 
+  /** Script `name` on its `nkeys` keys, then its arguments (callers checked the store is open). */
   private script(
     name: ScriptName,
     what: string,
     nkeys: number,
     keysAndArgs: (string | number)[],
   ): Promise<unknown> {
-    this.assertOpen();
     return sendScript(this.deps.runner, this.deps.scripts[name], what, nkeys, keysAndArgs);
   }
 
   private assertOpen(): void {
-    if (this.closed)
-      throw new BackendUnavailableError('The Redis backend of this host is closed.', {
-        details: { sent: false },
-      });
+    if (this.closed) throw closedError();
   }
 }
 
