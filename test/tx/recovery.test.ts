@@ -77,22 +77,24 @@ describe('transaction recovery', () => {
 
   it("a recovering node's presumed abort beats a slow coordinator: it rolls back and rejects", async () => {
     const res = recordingResource();
-    let prepared!: () => void;
-    const isPrepared = new Promise<void>((resolve) => (prepared = resolve));
-    let resume!: () => void;
-    await b.ctx('stock').transactionManager.registerResource('inventory', {
-      ...res.resource,
-      prepare: async (work, info) => {
-        await res.resource.prepare(work, info);
-        prepared();
-        // The coordinator stalls here (as if its process hung) while recovery takes over.
-        await new Promise<void>((resolve) => (resume = resolve));
-      },
-    }).ready;
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
     const tx = await a.ctx('orders').transactionManager.begin();
     tx.enlist('inventory');
+    // Every participant prepared; the coordinator stalls before its decision is written (as if
+    // its process hung) while recovery takes over.
+    let stalled!: () => void;
+    const isStalled = new Promise<void>((resolve) => (stalled = resolve));
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    store.before = async (operation, id) => {
+      if (operation !== 'decide' || id !== tx.id) return;
+      store.before = undefined;
+      stalled();
+      await resumed;
+    };
     const committing = tx.commit();
-    await isPrepared;
+    await isStalled;
+    assert.deepEqual(res.prepared, [tx.id]);
     store.skew += 60_000; // its lease lapsed
     const report = await b.ctx('stock').transactionManager.recover();
     assert.deepEqual(report, { examined: 1, committed: 0, aborted: 1, pending: 0 });
@@ -103,9 +105,8 @@ describe('transaction recovery', () => {
       (e: unknown) => e,
     );
     assert.equal((error as { code: string }).code, 'PB_TX_ABORTED');
-    const reasons = reasonsOf(error);
     assert.deepEqual(
-      reasons.map((r) => r.kind),
+      reasonsOf(error).map((r) => r.kind),
       ['recovered'],
     );
     assert.equal(tx.state, 'aborted');
