@@ -24,6 +24,7 @@ import {
   assertCacheOptions,
   assertKeys,
   assertPermissionMode,
+  assertTransactionOptions,
   dataSyncRetention,
 } from './host-options.js';
 import type { FeedRetention } from '../backends/ports.js';
@@ -152,6 +153,7 @@ export class PluginHost implements Host {
     this.keys = assertKeys(options.keys);
     assertCacheOptions(options.cache);
     assertResilienceOptions(options.resilience);
+    assertTransactionOptions(options.transactions);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
