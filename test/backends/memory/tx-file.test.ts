@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open as fsOpen, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -168,6 +168,30 @@ describe('file-backed transaction log (memory backend)', () => {
       (await c.transactions.get('t1'))?.participants.map((p) => p.done),
       [true, false],
     );
+  });
+
+  it('syncs what it read before answering from it (a killed writer may have left it unsynced)', async () => {
+    const a = await host();
+    await a.transactions.open('t1', 'n1', work(1), LONG);
+    await a.close();
+    // As a host SIGKILLed between its write and its fdatasync leaves it: in the page cache only.
+    await appendFile(file, '{"o":"decide","id":"t1","decision":"commit","reasons":[],"at":1}\n');
+    const probe = await fsOpen(file, 'r');
+    const proto = Object.getPrototypeOf(probe) as { datasync: (this: unknown) => Promise<void> };
+    await probe.close();
+    const original = proto.datasync;
+    let syncs = 0;
+    proto.datasync = function (this: unknown) {
+      syncs++;
+      return original.call(this);
+    };
+    try {
+      const b = await host('n2');
+      assert.equal((await b.transactions.get('t1'))?.decision, 'commit');
+      assert.ok(syncs >= 1, 'the commit read back is on disk before recovery acts on it');
+    } finally {
+      proto.datasync = original;
+    }
   });
 
   it('ignores a corrupt complete last line too', async () => {
