@@ -113,6 +113,8 @@ export class TxLogFile {
       await syncDir(dir);
       if (madeDir !== undefined) await syncDir(dirname(madeDir));
     } catch (error) {
+      await this.handle?.close().catch(() => undefined);
+      this.handle = undefined;
       await this.lock.release();
       throw error;
     }

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, open as fsOpen, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdtemp,
+  open as fsOpen,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -193,6 +202,37 @@ describe('file-backed transaction log (memory backend)', () => {
       proto.datasync = original;
     }
   });
+
+  it(
+    'closes the file when opening it fails after it was opened',
+    { skip: !existsSync('/proc/self/fd') },
+    async () => {
+      const a = await host();
+      await a.transactions.open('t1', 'n1', work(1), LONG);
+      await a.close();
+      const probe = await fsOpen(file, 'r');
+      const proto = Object.getPrototypeOf(probe) as { datasync: (this: unknown) => Promise<void> };
+      await probe.close();
+      const original = proto.datasync;
+      proto.datasync = () => Promise.reject(new Error('EIO (simulated)'));
+      try {
+        const b = await host('n2');
+        await assert.rejects(b.transactions.get('t1'), { code: 'PB_BACKEND_UNAVAILABLE' });
+      } finally {
+        proto.datasync = original;
+      }
+      const fds = await readdir('/proc/self/fd');
+      const targets = await Promise.all(
+        fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+      );
+      assert.equal(
+        targets.filter((t) => t === file).length,
+        0,
+        'no descriptor of the log left open',
+      );
+      assert.equal(existsSync(`${file}.lock`), false, 'nor its lock');
+    },
+  );
 
   it('ignores a corrupt complete last line too', async () => {
     const a = await host();
