@@ -141,9 +141,10 @@ export class SharedBreaker implements CircuitBreaker {
     if (this.isFailure(error)) {
       this.failuresTotal++;
       if (this.current === 'closed') {
-        const now = this.hotClock.now();
-        this.window.add(now, true);
-        if (this.tripped()) this.open(now);
+        this.window.add(this.hotClock.now(), true);
+        // A precise read: a coarse one may be stale by as long as the event loop was blocked,
+        // and the open period (and `changedAt`) would be cut short by that much. Rare.
+        if (this.tripped()) this.open(this.clock.now());
       }
     } else {
       this.successesTotal++;
