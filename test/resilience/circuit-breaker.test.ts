@@ -244,6 +244,20 @@ describe('circuit breaker', () => {
     breaker.dispose();
   });
 
+  it('a call started before the circuit opened does not count after it closed again', async () => {
+    const { breaker, clock } = fakeBreaker({ minimumCalls: 1, timeout: 1_000 });
+    const slow = deferred();
+    const started = breaker.execute(() => slow.promise);
+    await errorOf(breaker.execute(boom));
+    clock.advance(1_000);
+    assert.equal(await breaker.execute(ok), 'ok');
+    assert.equal(breaker.state, 'closed');
+    slow.reject(new Error('stale failure'));
+    await errorOf(started);
+    assert.equal(breaker.state, 'closed', 'a result from before the outage does not reopen it');
+    assert.equal(breaker.stats.calls, 0);
+  });
+
   it('validates options with ValidationError naming the field', () => {
     for (const [options, field] of [
       [{ failureThreshold: 120 }, 'failureThreshold'],
