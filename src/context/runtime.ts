@@ -277,6 +277,7 @@ class HostRuntime implements Runtime {
     this.stopFaults?.();
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
+    this.resilienceEnv.breakers.close();
     await this.backend.close();
   }
 
