@@ -146,24 +146,24 @@ export class SharedBreaker implements CircuitBreaker {
    */
   private watcher(): ClosedWatch {
     const period = this.period;
-    const counted = (failed: boolean): void => {
-      if (period !== this.period) return;
-      this.window.add(this.hotClock.now(), failed);
-      // A precise read: a coarse one may be stale by as long as the event loop was blocked,
-      // and the open period (and `changedAt`) would be cut short by that much. Rare.
-      if (failed && this.tripped()) this.open(this.clock.now());
-    };
     return {
       success: () => {
         this.successesTotal++;
-        counted(false);
+        if (period === this.period) this.window.add(this.hotClock.now(), false);
       },
       // Never throws: its promise is the side watcher's, nobody awaits it.
       failure: (error) => {
-        const failed = this.isFailure(error);
-        if (failed) this.failuresTotal++;
-        else this.successesTotal++;
-        counted(failed);
+        if (!this.isFailure(error)) {
+          this.successesTotal++;
+          if (period === this.period) this.window.add(this.hotClock.now(), false);
+          return;
+        }
+        this.failuresTotal++;
+        if (period !== this.period) return;
+        this.window.add(this.hotClock.now(), true);
+        // A precise read: a coarse one may be stale by as long as the event loop was blocked,
+        // and the open period (and `changedAt`) would be cut short by that much. Rare.
+        if (this.tripped()) this.open(this.clock.now());
       },
     };
   }
