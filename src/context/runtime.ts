@@ -293,6 +293,7 @@ class HostRuntime implements Runtime {
     await this.tx.close();
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
+    this.resilienceEnv.breakers.close();
     await this.backend.close();
   }
 
