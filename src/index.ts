@@ -103,6 +103,7 @@ export type {
   Guarded,
   Policy,
   PolicyOptions,
+  ConfiguredPolicyOptions,
   ResilienceOptions,
   RetryPolicyOptions,
 } from './resilience/types.js';

@@ -7,6 +7,7 @@ import type { Deadlines } from '../util/deadlines.js';
 import { isThenable } from '../util/thenable.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { ClusterFanout } from './cluster-fanout.js';
+import { currentTraceId, enterTrace, exitTrace } from './current-trace.js';
 import { DropReporter } from './drop-reporter.js';
 import { DurableBindings } from './durable-bindings.js';
 import { LazyEventMeta } from './event-meta.js';
@@ -201,6 +202,7 @@ export class EventBusCore {
         return Promise.reject(error);
       }
     }
+    // A publish from inside a running handler continues that handler's trace.
     const meta = new LazyEventMeta(
       event,
       source,
@@ -208,7 +210,7 @@ export class EventBusCore {
       entry.seesMeta ? Date.now() : undefined,
       this.options.nextId,
       undefined,
-      traceId,
+      traceId ?? currentTraceId(),
     );
     let remote: Promise<void> | undefined;
     let chosen: SubscriptionRecord[] | undefined;
@@ -244,19 +246,25 @@ export class EventBusCore {
 
   /** Report a failed handler as `plugin.error` (unless it was handling `plugin.error`). */
   reportHandlerError(owner: string, meta: EventMeta, error: unknown): void {
-    this.options.logger.error(
-      { plugin: owner, event: meta.event, err: error },
-      'event handler failed',
-    );
-    if (meta.event === PLUGIN_ERROR_EVENT) return;
-    this.publish(
-      'host',
-      PLUGIN_ERROR_EVENT,
-      pluginErrorPayload(owner, meta.event, error),
-      meta.traceId,
-    ).catch((publishError: unknown) =>
+    this.reportFailure(owner, meta.event, meta.traceId, error);
+  }
+
+  /**
+   * Log a failure of plugin `owner` in `event` (an event name, or what failed: `timer`,
+   * `queue.<name>`, ...) and publish it as `plugin.error`, on the failed work's trace.
+   */
+  reportFailure(owner: string, event: string, traceId: string, error: unknown): void {
+    this.options.logger.error({ plugin: owner, event, traceId, err: error }, 'plugin code failed');
+    if (event === PLUGIN_ERROR_EVENT) return;
+    this.publishFailure(owner, event, traceId, error).catch((publishError: unknown) =>
       this.options.logger.error({ err: publishError }, 'could not publish plugin.error'),
     );
+  }
+
+  /** Publish `plugin.error` for a failure already logged by the caller, on trace `traceId`. */
+  publishFailure(owner: string, event: string, traceId: string, error: unknown): Promise<void> {
+    const payload = pluginErrorPayload(owner, event, error, traceId, this.nodeId);
+    return this.publish('host', PLUGIN_ERROR_EVENT, payload, traceId);
   }
 
   get subscriptionCount(): number {
@@ -331,11 +339,14 @@ export class EventBusCore {
       }
       if (sub.once) sub.end('once');
       let result: unknown;
+      const previous = enterTrace(meta);
       try {
         result = sub.handler(data, NOOP_NEXT, meta);
       } catch (error) {
         this.reportHandlerError(sub.owner, meta, error);
         continue;
+      } finally {
+        exitTrace(previous);
       }
       if (isThenable(result)) (pending ??= []).push(this.track(sub, result, meta));
     }
@@ -404,16 +415,23 @@ export class EventBusCore {
   }
 }
 
-/** The `plugin.error` event's payload for a failure of `pluginId` while handling `event`. */
+/**
+ * The `plugin.error` event's payload for a failure of `pluginId` while handling `event`, on trace
+ * `traceId`, on node `nodeId`.
+ */
 export function pluginErrorPayload(
   pluginId: string,
   event: string,
   error: unknown,
+  traceId: string,
+  nodeId: string,
 ): PluginErrorEvent {
   const code = (error as { code?: unknown } | null)?.code;
   return {
     pluginId,
     event,
+    traceId,
+    nodeId,
     error: error instanceof Error ? error.message : String(error),
     ...(isPlugboardError(error) || typeof code === 'string' ? { code: String(code) } : {}),
     ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),

@@ -1,5 +1,6 @@
 import { ChainHandlerError, ChainNextCalledTwiceError, TimeoutError } from '../errors/errors.js';
 import { sharedDeadlines, type DeadlineEntry, type Deadlines } from '../util/deadlines.js';
+import { currentTraceId, enterTrace, exitTrace } from './current-trace.js';
 import { LazyEventMeta } from './event-meta.js';
 import type { EventBusCore } from './event-bus-core.js';
 import type { SubscriptionRecord } from './subscription-record.js';
@@ -41,14 +42,30 @@ export class PluginChainCore {
 
   async execute<T>(source: string, event: string, data: T): Promise<T> {
     const subs = this.bus.subscribersOf(event).filter((s) => s.active);
-    const meta = new LazyEventMeta(event, source, this.nodeId, Date.now(), this.nextId);
+    // A chain executed from inside a running handler continues that handler's trace.
+    const meta = new LazyEventMeta(
+      event,
+      source,
+      this.nodeId,
+      Date.now(),
+      this.nextId,
+      undefined,
+      currentTraceId(),
+    );
     const run = (index: number): Promise<void> => {
       const sub: SubscriptionRecord | undefined = subs[index];
       if (sub === undefined) return Promise.resolve();
       return this.runOne(
         sub,
         event,
-        (next) => sub.handler(data, next, meta),
+        (next) => {
+          const previous = enterTrace(meta);
+          try {
+            return sub.handler(data, next, meta);
+          } finally {
+            exitTrace(previous);
+          }
+        },
         () => run(index + 1),
       );
     };

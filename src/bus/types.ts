@@ -136,8 +136,18 @@ export interface PluginChain {
 
 /** Payload of the `plugin.error` event. */
 export interface PluginErrorEvent {
+  /** The plugin whose code failed. */
   pluginId: string;
+  /** What it was doing: the event handled, or `timer`, `queue.<name>`, `plugin.activate`, ... */
   event: string;
+  /**
+   * The trace of the failed work: the event's `meta.traceId`, the queue message's `traceId`, or a
+   * fresh id for work no event or message started (a timer, a background task, `activate`). The
+   * `plugin.error` event itself is published on this trace, so its `meta.traceId` is the same.
+   */
+  traceId: string;
+  /** The node on which it failed. */
+  nodeId: string;
   error: string;
   code?: string;
   stack?: string;

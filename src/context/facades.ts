@@ -15,6 +15,8 @@ import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
 import type { CallOptions, Registration, RpcClient, RpcServer } from '../rpc/types.js';
 import { collectMethods } from '../rpc/providers.js';
+import { rootCall } from '../resilience/call-context.js';
+import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
@@ -121,19 +123,53 @@ export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
   };
 }
 
-export function createRpcClient(core: RpcCore, scope: PluginScope, waits: WaitEnv): RpcClient {
+/**
+ * `policies`: the host's configured policies by service (`resilience.services`); a call to one of
+ * those services runs through its policy, each attempt's deadline bounded by the policy's
+ * timeout, and its retries end when the plugin stops.
+ */
+export function createRpcClient(
+  core: RpcCore,
+  scope: PluginScope,
+  waits: WaitEnv,
+  policies?: ReadonlyMap<string, ConfiguredPolicy>,
+): RpcClient {
   const id = scope.pluginId;
+  const root = policies === undefined ? undefined : rootCall(scope.controller.signal);
+  const guarded = (
+    configured: ConfiguredPolicy,
+    service: string,
+    method: string,
+    params: unknown,
+    timeout: number | undefined,
+    preferLocal: boolean | undefined,
+  ): Promise<unknown> => {
+    const bound = configured.timeout;
+    // A malformed timeout is left as is for the core to refuse with its own message.
+    const deadline =
+      bound === undefined || (timeout !== undefined && typeof timeout !== 'number')
+        ? timeout
+        : Math.min(timeout ?? waits.defaultTimeout, bound);
+    return configured.policy.run(
+      () => core.call(id, service, method, params, deadline, preferLocal),
+      root!,
+    );
+  };
   const call = (
     service: string,
     method: string,
     params: unknown,
     timeout: number | undefined,
     preferLocal?: boolean,
-  ): Promise<unknown> =>
+  ): Promise<unknown> => {
+    if (scope.closed)
+      return Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`));
+    const configured = policies?.get(service);
     // The hot path: no wrapper, since `core.call` itself never throws (it rejects).
-    scope.closed
-      ? Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`))
-      : core.call(id, service, method, params, timeout, preferLocal);
+    return configured === undefined
+      ? core.call(id, service, method, params, timeout, preferLocal)
+      : guarded(configured, service, method, params, timeout, preferLocal);
+  };
   const client: RpcClient = {
     call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
       call(service, method, params, options?.timeout, options?.preferLocal)) as RpcClient['call'],

@@ -8,7 +8,8 @@ import type {
   PortSubscription,
   TransportFault,
 } from '../backends/ports.js';
-import { EventBusCore, PLUGIN_ERROR_EVENT, pluginErrorPayload } from '../bus/event-bus-core.js';
+import { currentTraceId } from '../bus/current-trace.js';
+import { EventBusCore } from '../bus/event-bus-core.js';
 import { PluginChainCore } from '../bus/plugin-chain-core.js';
 import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createCache, type CacheEnv } from '../cache/cache.js';
@@ -17,14 +18,15 @@ import { createLockService, type LockEnv } from '../lock/lock-service.js';
 import {
   createTransactionManager,
   DEFAULT_TRANSACTION_SETTINGS,
-  type TransactionEnv,
   type TransactionSettings,
 } from '../tx/transaction-manager.js';
+import { TransactionCore } from '../tx/transaction-core.js';
 import {
   createCircuitBreakerFactory,
   type ResilienceEnv,
 } from '../resilience/circuit-breaker-factory.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.js';
+import { configuredPolicies, type ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { createDataSync, DEFAULT_RETENTION, type DataSyncEnv } from '../sync/data-sync.js';
 import { createDurableAdmin } from '../queue/durable-admin.js';
 import { createMessageQueue, type MessageQueueEnv } from '../queue/message-queue.js';
@@ -96,6 +98,8 @@ class HostRuntime implements Runtime {
   private readonly backend: Backend;
   private readonly logger: Logger;
   private readonly deadlines = new Deadlines();
+  /** Fresh trace ids, for failures of work no event or message started. */
+  private readonly nextTraceId: () => string;
   private readonly bus: EventBusCore;
   private readonly chain: PluginChainCore;
   private readonly rpc: RpcCore;
@@ -104,8 +108,11 @@ class HostRuntime implements Runtime {
   private readonly cacheEnv: CacheEnv;
   private readonly lockEnv: LockEnv;
   private readonly syncEnv: DataSyncEnv;
-  private readonly txEnv: TransactionEnv;
+  /** One per host: every plugin's transactionManager and the host's one recovery loop. */
+  private readonly tx: TransactionCore;
   private readonly resilienceEnv: ResilienceEnv;
+  /** Policies of the RPC services configured in `resilience.services` (none: undefined). */
+  private readonly servicePolicies: ReadonlyMap<string, ConfiguredPolicy> | undefined;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -118,6 +125,7 @@ class HostRuntime implements Runtime {
     this.parity = options.parity ?? parityDefault();
     const codec = createCodec({ maxPayloadBytes: this.limits.maxPayloadBytes });
     const nextId = createIdGenerator(this.nodeId);
+    this.nextTraceId = nextId;
     const shared = { backend: this.backend, codec, deadlines: this.deadlines, logger: this.logger };
     this.bus = new EventBusCore({
       ...shared,
@@ -164,18 +172,23 @@ class HostRuntime implements Runtime {
       store: this.backend.feeds,
       retention: options.dataSync ?? DEFAULT_RETENTION,
     };
-    this.txEnv = {
+    this.tx = new TransactionCore({
       ...blockEnv,
       store: this.backend.transactions,
       rpc: this.rpc,
       settings: { ...DEFAULT_TRANSACTION_SETTINGS, ...options.transactions },
-    };
+    });
     this.resilienceEnv = {
       logger: this.logger,
       nodeId: this.nodeId,
       breakers: new BreakerRegistry({ logger: this.logger }),
       deadlines: this.deadlines,
     };
+    const configured = configuredPolicies(options.resilience, this.resilienceEnv.breakers, {
+      deadlines: this.deadlines,
+    });
+    this.servicePolicies = configured.services.size > 0 ? configured.services : undefined;
+    if (configured.queues.size > 0) this.queues.policies = configured.queues;
   }
 
   async start(): Promise<void> {
@@ -185,16 +198,20 @@ class HostRuntime implements Runtime {
     await this.backend.start();
     if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
+    this.tx.start();
   }
 
   createContext(identity: PluginIdentity): ScopedContext {
     const logger = this.logger.child({ plugin: identity.name });
     const scope = new PluginScope(identity.name, logger, this);
     const waits = { deadlines: this.deadlines, defaultTimeout: this.limits.rpcTimeout };
-    const report = (event: string, error: unknown): void =>
-      this.bus.reportHandlerError(
+    // A failure reported while one of the plugin's handlers runs keeps that handler's trace;
+    // one from a timer, a background task or a block's own work gets a fresh one.
+    const report = (event: string, error: unknown, traceId?: string): void =>
+      this.bus.reportFailure(
         identity.name,
-        hostMeta(event, this.nodeId, identity.name),
+        event,
+        traceId ?? currentTraceId() ?? this.nextTraceId(),
         error,
       );
     const context: PluginContext = Object.freeze({
@@ -205,10 +222,10 @@ class HostRuntime implements Runtime {
       eventBus: createEventBus(this.bus, scope, waits),
       pluginChain: createPluginChain(this.chain, scope),
       rpcServer: createRpcServer(this.rpc, scope),
-      rpcClient: createRpcClient(this.rpc, scope, waits),
+      rpcClient: createRpcClient(this.rpc, scope, waits, this.servicePolicies),
       serviceRegistry: createServiceRegistry(this.registry, scope),
-      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error) =>
-        report(`queue.${queue}`, error),
+      messageQueue: createMessageQueue({ ...this.queues, logger }, scope, (queue, error, trace) =>
+        report(`queue.${queue}`, error, trace),
       ),
       cache: createCache({ ...this.cacheEnv, logger }, scope, (what, error) =>
         report(`cache.${what}`, error),
@@ -219,10 +236,8 @@ class HostRuntime implements Runtime {
       dataSync: createDataSync({ ...this.syncEnv, logger }, scope, (what, error) =>
         report(`dataSync.${what}`, error),
       ),
-      transactionManager: createTransactionManager(
-        { ...this.txEnv, logger },
-        scope,
-        (what, error) => report(`transaction.${what}`, error),
+      transactionManager: createTransactionManager(this.tx, scope, (what, error) =>
+        report(`transaction.${what}`, error),
       ),
       circuitBreakerFactory: createCircuitBreakerFactory(
         { ...this.resilienceEnv, logger },
@@ -260,7 +275,7 @@ class HostRuntime implements Runtime {
   }
 
   reportPluginError(pluginId: string, event: string, error: unknown): Promise<void> {
-    return this.bus.publish('host', PLUGIN_ERROR_EVENT, pluginErrorPayload(pluginId, event, error));
+    return this.bus.publishFailure(pluginId, event, this.nextTraceId(), error);
   }
 
   /** A transport fault no caller could be told about: a log line and a `backend.error` event. */
@@ -275,8 +290,10 @@ class HostRuntime implements Runtime {
 
   async close(): Promise<void> {
     this.stopFaults?.();
+    await this.tx.close();
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
+    this.resilienceEnv.breakers.close();
     await this.backend.close();
   }
 
@@ -287,11 +304,4 @@ class HostRuntime implements Runtime {
       inFlightCalls: this.rpc.inFlightCalls,
     };
   }
-}
-
-/** Meta for a failure outside any event (a timer, a background task), for `plugin.error`. */
-function hostMeta(event: string, nodeId: string, pluginId: string) {
-  const timestamp = Date.now();
-  const id = `${nodeId}-bg-${timestamp}`;
-  return { event, id, source: pluginId, nodeId, timestamp, traceId: id };
 }

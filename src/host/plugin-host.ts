@@ -1,4 +1,5 @@
 import type { TransactionOptions } from '../tx/types.js';
+import { assertResilienceOptions } from '../resilience/configured-policies.js';
 import type { ResilienceOptions } from '../resilience/types.js';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/ports.js';
@@ -23,6 +24,7 @@ import {
   assertCacheOptions,
   assertKeys,
   assertPermissionMode,
+  assertTransactionOptions,
   dataSyncRetention,
 } from './host-options.js';
 import type { FeedRetention } from '../backends/ports.js';
@@ -150,6 +152,8 @@ export class PluginHost implements Host {
     this.retention = dataSyncRetention(options.dataSync);
     this.keys = assertKeys(options.keys);
     assertCacheOptions(options.cache);
+    assertResilienceOptions(options.resilience);
+    assertTransactionOptions(options.transactions);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);

@@ -3,6 +3,7 @@ import type { ClaimedMessage, QueueStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { TimeoutError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
+import { runInTrace } from '../bus/current-trace.js';
 import { LazyEventMeta } from '../bus/event-meta.js';
 import type { DropReporter } from '../bus/drop-reporter.js';
 import { decodeFrame } from '../bus/event-frame.js';
@@ -92,7 +93,7 @@ export class DurableConsumer {
     const { record } = this;
     return {
       policy: this.policy,
-      run: () => record.handler(data, NOOP_NEXT, meta),
+      run: () => runInTrace(meta, record.handler, data, NOOP_NEXT, meta),
       onFailure: (error) => this.options.report(record.owner, meta, error),
       timeoutError: (timeout) =>
         new TimeoutError(

@@ -4,13 +4,16 @@ import { NO_RETRY, type RetryPolicy } from './retry-policy.js';
 
 /**
  * The stored form of a work-queue message: the codec's encoding of `{ d: data, h?: headers,
- * r?: retry policy }`. Headers and the policy travel with the message, so whichever node claims
- * it knows how to retry it.
+ * r?: retry policy, t?: trace id }`. Headers and the policy travel with the message, so whichever
+ * node claims it knows how to retry it; the trace id, so its handler's work stays on the sender's
+ * trace.
  */
 export interface Envelope {
   readonly data: unknown;
   readonly headers: Readonly<Record<string, string>>;
   readonly policy: RetryPolicy;
+  /** The sender's trace, when it had one. */
+  readonly traceId: string | undefined;
 }
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -21,17 +24,26 @@ export function encodeEnvelope(
   data: unknown,
   headers: Record<string, string> | undefined,
   policy: RetryPolicy | undefined,
+  traceId?: string,
 ): Uint8Array {
   assertNoPollutingKeys(data, 0);
-  const envelope: { d: unknown; h?: Record<string, string>; r?: RetryPolicy } = { d: data };
+  const envelope: { d: unknown; h?: Record<string, string>; r?: RetryPolicy; t?: string } = {
+    d: data,
+  };
   if (headers !== undefined && Object.keys(headers).length > 0) envelope.h = { ...headers };
   if (policy !== undefined && policy.maxRetries > 0) envelope.r = { ...policy };
+  if (traceId !== undefined) envelope.t = traceId;
   return codec.encode(envelope);
 }
 
 /** Decode a stored message; throws SerializationError when it is not an envelope. */
 export function decodeEnvelope(codec: Codec, payload: Uint8Array): Envelope {
-  const value = codec.decode(payload) as { d?: unknown; h?: unknown; r?: unknown } | null;
+  const value = codec.decode(payload) as {
+    d?: unknown;
+    h?: unknown;
+    r?: unknown;
+    t?: unknown;
+  } | null;
   if (typeof value !== 'object' || value === null || !('d' in value)) {
     throw new SerializationError('not a message envelope');
   }
@@ -39,6 +51,7 @@ export function decodeEnvelope(codec: Codec, payload: Uint8Array): Envelope {
     data: value.d,
     headers: isHeaders(value.h) ? Object.freeze({ ...value.h }) : EMPTY_HEADERS,
     policy: isPolicy(value.r) ? value.r : NO_RETRY,
+    traceId: typeof value.t === 'string' ? value.t : undefined,
   };
 }
 

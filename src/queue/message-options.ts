@@ -29,7 +29,11 @@ export function assertQueueName(queue: unknown): asserts queue is string {
 export function toEnqueueOptions(
   options: SendOptions | undefined,
   policy: RetryPolicy | undefined,
-): { enqueue: EnqueueOptions; headers: Record<string, string> | undefined } {
+): {
+  enqueue: EnqueueOptions;
+  headers: Record<string, string> | undefined;
+  traceId: string | undefined;
+} {
   const o = asObject(options, 'Send options');
   const enqueue: EnqueueOptions = {};
   if (o['delay'] !== undefined) {
@@ -68,7 +72,7 @@ export function toEnqueueOptions(
       ? DEFAULT_MAX_DELIVERIES
       : integerIn(o['maxDeliveries'], 'maxDeliveries', 1, MAX_DELIVERIES);
   enqueue.maxAttempts = Math.max(maxDeliveries, (policy?.maxRetries ?? 0) + 1);
-  return { enqueue, headers: toHeaders(o['headers']) };
+  return { enqueue, headers: toHeaders(o['headers']), traceId: toTraceId(o['traceId']) };
 }
 
 /** The worker's settings of a `receive`. */
@@ -107,6 +111,17 @@ export function toReceiveOptions(options: ReceiveOptions | undefined): ResolvedR
     };
   }
   return { concurrency, prefetch, adaptivePrefetch, leaseMs, timeout, rateLimit };
+}
+
+function toTraceId(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    throw new ValidationError(
+      `Send option "traceId" must be a string of 1 to ${MAX_ID_LENGTH} characters.`,
+      { details: { field: 'traceId' } },
+    );
+  }
+  return value;
 }
 
 function toHeaders(value: unknown): Record<string, string> | undefined {

@@ -6,6 +6,7 @@ import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { attributionActive, runAsPlugin } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
+import { currentTraceId, runInTrace } from '../bus/current-trace.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './message-envelope.js';
 import {
   assertQueueName,
@@ -27,7 +28,14 @@ import {
   type SendOptions,
 } from './message-types.js';
 import { workQueueName } from './queue-names.js';
-import { QueueWorker, type WorkerTask } from './queue-worker.js';
+import { breakerGate } from './breaker-gate.js';
+import {
+  DeliveryRefused,
+  QueueWorker,
+  type DeliveryControl,
+  type WorkerTask,
+} from './queue-worker.js';
+import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { SendBatch } from './send-batch.js';
 import { integerIn, toRetryPolicy, type RetryPolicy } from './retry-policy.js';
 
@@ -51,6 +59,8 @@ export interface MessageQueueEnv {
   nodeId: string;
   /** A repeat scheduler for one plugin (closed when it stops); absent: `repeat` is refused. */
   createRepeats?: () => RepeatStarter;
+  /** The host's configured policies by queue name (`resilience.queues`). */
+  policies?: ReadonlyMap<string, ConfiguredPolicy>;
 }
 
 const DEFAULT_DEAD_LETTER_LIMIT = 100;
@@ -69,7 +79,7 @@ let consumerSeq = 0;
 export function createMessageQueue(
   env: MessageQueueEnv,
   scope: PluginScope,
-  report: (queue: string, error: unknown) => void,
+  report: (queue: string, error: unknown, traceId: string) => void,
 ): MessageQueue {
   const { store, codec } = env;
   const sends = new SendBatch(store);
@@ -94,8 +104,9 @@ export function createMessageQueue(
   ): Promise<string> =>
     guarded(`sending to "${String(queue)}"`, () => {
       assertQueueName(queue);
-      const { enqueue, headers } = toEnqueueOptions(options, policy);
-      const payload = encodeEnvelope(codec, data, headers, policy);
+      const { enqueue, headers, traceId } = toEnqueueOptions(options, policy);
+      const trace = traceId ?? currentTraceId();
+      const payload = encodeEnvelope(codec, data, headers, policy, trace);
       return sends.send(
         workQueueName(queue),
         payload,
@@ -114,6 +125,8 @@ export function createMessageQueue(
       throw new ValidationError(`The handler for queue "${queue}" must be a function.`);
     }
     const settings = toReceiveOptions(options);
+    const configured = env.policies?.get(queue);
+    const breaker = configured?.policy.breaker;
     const worker = new QueueWorker({
       store,
       queue: workQueueName(queue),
@@ -127,7 +140,8 @@ export function createMessageQueue(
       handlerTimeout: settings.timeout,
       rateLimit: settings.rateLimit,
       tracker: scope.tracker,
-      prepare: (message) => prepare(queue, message, handler, report, scope, codec),
+      ...(breaker === undefined ? {} : { gate: breakerGate(breaker) }),
+      prepare: (message) => prepare(queue, message, handler, report, scope, codec, configured),
     });
     let stopped: Promise<void> | undefined;
     const stop = (timeoutMs?: number): Promise<void> => {
@@ -220,8 +234,8 @@ export function createMessageQueue(
             },
           );
         }
-        const { enqueue, headers } = toEnqueueOptions(options, undefined);
-        const payload = encodeEnvelope(codec, data, headers, undefined);
+        const { enqueue, headers, traceId } = toEnqueueOptions(options, undefined);
+        const payload = encodeEnvelope(codec, data, headers, undefined, traceId);
         if (repeats === undefined) {
           const scheduler = env.createRepeats();
           repeats = scheduler;
@@ -239,41 +253,51 @@ export function createMessageQueue(
   return messageQueue;
 }
 
-/** One claimed message as a task: decode the envelope, call the handler with a QueueMessage. */
+/**
+ * One claimed message as a task: decode the envelope, call the handler with a QueueMessage
+ * (through the queue's configured policy, if any).
+ */
 function prepare(
   queue: string,
   claimed: ClaimedMessage,
   handler: MessageHandler,
-  report: (queue: string, error: unknown) => void,
+  report: (queue: string, error: unknown, traceId: string) => void,
   scope: PluginScope,
   codec: Codec,
+  configured: ConfiguredPolicy | undefined,
 ): WorkerTask {
-  const { data, headers, policy } = decodeEnvelope(codec, claimed.payload);
+  const envelope = decodeEnvelope(codec, claimed.payload);
+  const { data, headers, policy } = envelope;
+  const traceId = envelope.traceId ?? claimed.id;
+  const deliver = (control: DeliveryControl): unknown => {
+    const message: QueueMessage = {
+      id: claimed.id,
+      queue,
+      data,
+      attempt: claimed.attempt,
+      headers,
+      traceId,
+      enqueuedAt: claimed.enqueuedAt,
+      extendLease: (ms) => control.extendLease(ms),
+      // Read through: the worker makes the signal only when someone asks for it.
+      get signal() {
+        return control.signal;
+      },
+    };
+    // What the handler sends or publishes before its first await stays on the message's trace.
+    const status = attributionActive()
+      ? runInTrace(message, runAsPlugin, scope.tag, handler, message)
+      : runInTrace(message, handler, message);
+    // A synchronous handler's verdict is returned as is (the worker settles it at once).
+    return isThenable(status) ? Promise.resolve(status).then(verdict) : verdict(status);
+  };
   return {
     policy,
-    run: (control) => {
-      const message: QueueMessage = {
-        id: claimed.id,
-        queue,
-        data,
-        attempt: claimed.attempt,
-        headers,
-        enqueuedAt: claimed.enqueuedAt,
-        extendLease: (ms) => control.extendLease(ms),
-        // Read through: the worker makes the signal only when someone asks for it.
-        get signal() {
-          return control.signal;
-        },
-      };
-      const status = attributionActive()
-        ? runAsPlugin(scope.tag, handler, message)
-        : handler(message);
-      // A synchronous handler's verdict is returned as is (the worker settles it at once).
-      return isThenable(status) ? Promise.resolve(status).then(verdict) : verdict(status);
-    },
+    run:
+      configured === undefined ? deliver : (control) => throughPolicy(configured, control, deliver),
     onFailure: (error) => {
       // A FAILED status is the handler's own verdict, not an error to report.
-      if (!(error instanceof HandlerFailed)) report(queue, error);
+      if (!(error instanceof HandlerFailed)) report(queue, error, traceId);
     },
     timeoutError: (timeout) =>
       new TimeoutError(
@@ -281,6 +305,31 @@ function prepare(
         { details: { pluginId: scope.pluginId, queue, timeout } },
       ),
   };
+}
+
+/**
+ * Run a delivery through the queue's policy: each attempt's signal (aborted by the policy's
+ * timeout, the handler timeout or the consumer's stop) is the message's signal. Refused before
+ * the handler ran (an open circuit, a full bulkhead): `DeliveryRefused`, so the worker keeps the
+ * message without counting a failed delivery.
+ */
+function throughPolicy(
+  configured: ConfiguredPolicy,
+  control: DeliveryControl,
+  deliver: (control: DeliveryControl) => unknown,
+): Promise<unknown> {
+  let ran = false;
+  return configured.policy
+    .run(
+      (attempt) => {
+        ran = true;
+        return deliver({ signal: attempt.signal, extendLease: (ms) => control.extendLease(ms) });
+      },
+      { signal: control.signal, attempt: 1 },
+    )
+    .catch((error: unknown) => {
+      throw ran ? error : new DeliveryRefused(error);
+    });
 }
 
 /** A stored message's envelope, or undefined when it cannot be decoded (kept for inspection). */

@@ -40,6 +40,11 @@ export interface QueueMessage<T = unknown> {
   /** 1 on the first delivery; counts every delivery (retries and redeliveries after a crash). */
   readonly attempt: number;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The trace this message's work belongs to: the sender's (see `SendOptions.traceId`), or the
+   * message's id. A failure of its handler is reported as `plugin.error` with it.
+   */
+  readonly traceId: string;
   /** Epoch ms when the message was sent. */
   readonly enqueuedAt: number;
   /** Renew the lease by `ms` (default: the receiver's leaseMs) from now. false: lease lost. */
@@ -66,6 +71,12 @@ export interface SendOptions {
   /** Integer in [-1_000_000, 1_000_000], default 0; higher is delivered first. */
   priority?: number;
   headers?: Record<string, string>;
+  /**
+   * The trace the message's work continues (`message.traceId` at the receiver). Default: the
+   * trace of the handler that sends it, when sent from an event or queue handler before its first
+   * `await`; after an `await`, pass `meta.traceId` (or `message.traceId`) to keep it.
+   */
+  traceId?: string;
   /** Deliveries after which a message whose receivers keep dying is dead-lettered (default 5). */
   maxDeliveries?: number;
 }
@@ -142,7 +153,12 @@ export interface MessageQueue {
     data: QueuePayload<Q, T>,
     options?: SendOptions,
   ): Promise<MessageId>;
-  /** Start consuming `queue`; returns at once (the consumer runs until stopped or the plugin stops). */
+  /**
+   * Start consuming `queue`; returns at once (the consumer runs until stopped or the plugin
+   * stops). With a policy for the queue in `createHost({ resilience: { queues } })`, the handler
+   * runs through it, and while its breaker is open nothing is claimed or started (no attempt is
+   * spent).
+   */
   receive<T, Q extends string = string>(
     queue: Q,
     handler: MessageHandler<QueuePayload<Q, T>>,

@@ -31,6 +31,29 @@ export interface WorkerTask {
   timeoutError(timeoutMs: number): Error;
 }
 
+/**
+ * Holds deliveries back without failing them, e.g. while the queue's circuit breaker is open:
+ * while `paused`, nothing is claimed and no held message starts (their leases are kept alive),
+ * so an open circuit neither spends delivery attempts nor dead-letters anything.
+ */
+export interface DeliveryGate {
+  readonly paused: boolean;
+  /** Call `listener` whenever deliveries may start again; returns an unsubscribe. */
+  onResume(listener: () => void): () => void;
+}
+
+/**
+ * What a task's `run` rejects with when the handler was not called at all (its policy refused
+ * the call: an open circuit, a full bulkhead). The message is not failed: it waits in this
+ * worker, its delivery uncounted, and starts again once the gate resumes, another handler
+ * finishes, or after a short pause.
+ */
+export class DeliveryRefused extends Error {
+  constructor(readonly reason: unknown) {
+    super('the delivery was refused before its handler ran');
+  }
+}
+
 /** Work-tracking hooks (the plugin's in-flight handler count). */
 export interface WorkCounter {
   begin(): void;
@@ -70,6 +93,8 @@ export interface QueueWorkerOptions {
   prepare(message: ClaimedMessage): WorkerTask | string;
   /** [0, 1) for retry jitter. Default Math.random. */
   random?: () => number;
+  /** Holds deliveries back while set and paused (see {@link DeliveryGate}). */
+  gate?: DeliveryGate;
 }
 
 /** Adaptive prefetch holds about this much work (ms of handler time) beyond the running slots. */
@@ -81,6 +106,10 @@ const DURATION_WEIGHT = 0.2;
 const CLAIM_WAIT_MS = 5_000;
 /** First backoff after a failed claim (doubling up to 5 s; not growing after timeouts). */
 const CLAIM_RETRY_MS = 100;
+/** A refused delivery is tried again after this pause at the latest. */
+const REFUSED_RETRY_MS = 100;
+/** While the gate is paused, the loop looks again this often. */
+const GATE_RECHECK_MS = 1_000;
 /** Bound on waiting for settles still on the wire when a worker stops. */
 const SETTLE_GRACE_MS = 5_000;
 /** ... but at least this long, even when the stop's bound is used up. */
@@ -141,6 +170,10 @@ export class QueueWorker {
   private renewTimer: NodeJS.Timeout | undefined;
   /** Moving average of handler durations, ms; undefined until one finished. */
   private averageMs: number | undefined;
+  /** A delivery was refused: start none until a resume, a finished handler or the pause. */
+  private holdingBack = false;
+  private holdBackTimer: NodeJS.Timeout | undefined;
+  private stopGate: (() => void) | undefined;
 
   private readonly acks: AckBatch;
 
@@ -164,6 +197,7 @@ export class QueueWorker {
    * once half used, so a claim carries many messages, not one.
    */
   private claimRoom(): number {
+    if (this.blocked()) return 0;
     const limit = this.holdLimit();
     const room = limit - this.held.size;
     const buffer = limit - this.options.concurrency;
@@ -177,6 +211,7 @@ export class QueueWorker {
 
   /** Start claiming once `ready` resolves (e.g. the queue's binding is stored). */
   start(ready: Promise<void> = Promise.resolve()): void {
+    this.stopGate = this.options.gate?.onResume(() => this.resume());
     this.loopDone = ready.then(
       () => this.loop(),
       (error: unknown) =>
@@ -201,6 +236,8 @@ export class QueueWorker {
     const end = Date.now() + timeoutMs;
     const left = (): number => Math.max(0, end - Date.now());
     this.stopping = true;
+    this.stopGate?.();
+    this.resume();
     this.claimAbort.abort();
     this.wakeLoop?.();
     // Handlers that watch their signal may give up early; their messages go back to the queue.
@@ -233,7 +270,13 @@ export class QueueWorker {
     while (!this.stopping) {
       const room = this.claimRoom();
       if (room === 0) {
-        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        const woken = new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        // Paused by the gate: look again now and then, in case a resume went unheard (this
+        // also keeps the process alive while an open circuit holds everything back).
+        if (this.options.gate?.paused === true) {
+          await Promise.race([woken, sleep(GATE_RECHECK_MS, signal)]);
+          if (!this.blocked()) this.pump();
+        } else await woken;
         this.wakeLoop = undefined;
         continue;
       }
@@ -292,7 +335,11 @@ export class QueueWorker {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.running < this.options.concurrency && this.waiting.length > 0) {
+      while (
+        this.running < this.options.concurrency &&
+        this.waiting.length > 0 &&
+        !this.blocked()
+      ) {
         this.run(this.waiting.shift()!);
       }
     } finally {
@@ -363,6 +410,10 @@ export class QueueWorker {
     error?: unknown,
     timedOut?: Error,
   ): void {
+    if (!ok && error instanceof DeliveryRefused && timedOut === undefined) {
+      this.refused(held);
+      return;
+    }
     this.recordDuration(performance.now() - started);
     if (held.done) return; // given up at stop: released already
     if (ok) {
@@ -425,8 +476,48 @@ export class QueueWorker {
     this.track(store.release(queue, held.message.id, held.message.lease, 0), held.message.id);
   }
 
-  /** Count a finished handler out and start the next. */
-  private finishRun(): void {
+  /** Deliveries may not start now: the gate is paused, or one was just refused. */
+  private blocked(): boolean {
+    return this.holdingBack || this.options.gate?.paused === true;
+  }
+
+  /**
+   * The handler was never called: the message goes back to the head of the line, still held
+   * (lease renewed, delivery not counted), and nothing starts until {@link resume}.
+   */
+  private refused(held: Held): void {
+    if (held.done) return;
+    if (this.stopping) {
+      this.giveBack(held);
+      this.finishRun();
+      return;
+    }
+    this.waiting.unshift(held);
+    this.holdingBack = true;
+    this.holdBackTimer ??= setTimeout(() => this.resume(), REFUSED_RETRY_MS);
+    this.finishRun(true);
+  }
+
+  /** Deliveries may start again (the gate resumed, a handler finished, or the pause is over). */
+  private resume(): void {
+    this.clearHoldBack();
+    if (this.stopping) return;
+    if (this.wakeLoop !== undefined && this.claimRoom() > 0) this.wakeLoop();
+    this.pump();
+  }
+
+  private clearHoldBack(): void {
+    this.holdingBack = false;
+    if (this.holdBackTimer !== undefined) clearTimeout(this.holdBackTimer);
+    this.holdBackTimer = undefined;
+  }
+
+  /**
+   * Count a finished handler out and start the next. A handler that ran (not a refused one) may
+   * have freed what refused the others (a half-open probe, a bulkhead slot): they go again.
+   */
+  private finishRun(refused = false): void {
+    if (!refused) this.clearHoldBack();
     this.running--;
     this.options.tracker?.end();
     if (this.held.size === 0) this.stopRenewing();

@@ -59,8 +59,10 @@ export class Bulkhead implements Step, BulkheadPolicy {
   }
 
   private wait<T>(fn: Guarded<T>, call: CallContext): Promise<T> {
+    const signal = call.signal;
+    // Never counted as waiting: `onAbort` below undoes a count this call would not have made.
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<T>((resolve, reject) => {
-      const signal = call.signal;
       const onAbort = (): void => {
         if (waiter.done) return;
         waiter.done = true;
@@ -76,7 +78,6 @@ export class Bulkhead implements Step, BulkheadPolicy {
           invoke(fn, call).finally(this.leave).then(resolve, reject);
         },
       };
-      if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       this.line.push(waiter);
       this.waiting++;

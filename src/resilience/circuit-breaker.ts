@@ -25,9 +25,14 @@ import type {
  *
  * The closed path is the hot one: no closure, no promise of its own (the caller awaits the
  * callee's promise, watched from the side) and one clock read per call (when it settles).
- * A call that settles after the circuit left the state it started in is not counted (only
- * probes decide in half-open, and an open circuit starts a fresh window when it closes).
+ * A call that settles after the circuit left the state (or the closed period) it started in is
+ * not counted: only probes decide in half-open, and a closed circuit starts a fresh window.
  */
+interface ClosedWatch {
+  readonly success: () => void;
+  readonly failure: (error: unknown) => void;
+}
+
 export class SharedBreaker implements CircuitBreaker {
   private current: CircuitState = 'closed';
   private readonly window: RollingWindow;
@@ -44,6 +49,8 @@ export class SharedBreaker implements CircuitBreaker {
   private rejectedTotal = 0;
   private timeoutsTotal = 0;
   private changedAt: number;
+  /** Watches the closed period's calls; replaced when a new closed period begins. */
+  private watch: ClosedWatch;
 
   constructor(
     readonly name: string,
@@ -57,6 +64,7 @@ export class SharedBreaker implements CircuitBreaker {
     this.window = new RollingWindow(settings.windowMs, now);
     this.changedAt = now;
     this.events = new BreakerEvents(onListenerError);
+    this.watch = this.watcher();
   }
 
   get state(): CircuitState {
@@ -93,17 +101,17 @@ export class SharedBreaker implements CircuitBreaker {
     try {
       result = fn(call);
     } catch (error) {
-      this.closedFailure(error);
+      this.watch.failure(error);
       return Promise.reject(error);
     }
     if (result instanceof Promise || isThenable(result)) {
       // The caller gets the callee's own promise; the breaker watches it from the side, so a
       // guarded call costs the caller no extra promise hop (the side reaction runs first).
       const promise = result instanceof Promise ? (result as Promise<T>) : Promise.resolve(result);
-      promise.then(this.closedSuccess, this.closedFailure);
+      promise.then(this.watch.success, this.watch.failure);
       return promise;
     }
-    this.closedSuccess();
+    this.watch.success();
     return Promise.resolve(result);
   }
 
@@ -120,6 +128,7 @@ export class SharedBreaker implements CircuitBreaker {
     this.period++;
     this.probes = 0;
     this.probeSuccesses = 0;
+    this.watch = this.watcher();
     this.move('closed', now);
   }
 
@@ -130,26 +139,34 @@ export class SharedBreaker implements CircuitBreaker {
     this.events.clear();
   }
 
-  // Arrow properties: made once, so the closed path passes them to `then` without a closure.
-  private readonly closedSuccess = (): void => {
-    this.successesTotal++;
-    if (this.current === 'closed') this.window.add(this.hotClock.now(), false);
-  };
-
-  /** Never throws: its promise is the side watcher's, nobody awaits it. */
-  private readonly closedFailure = (error: unknown): void => {
-    if (this.isFailure(error)) {
-      this.failuresTotal++;
-      if (this.current === 'closed') {
-        const now = this.hotClock.now();
-        this.window.add(now, true);
-        if (this.tripped()) this.open(now);
-      }
-    } else {
-      this.successesTotal++;
-      if (this.current === 'closed') this.window.add(this.hotClock.now(), false);
-    }
-  };
+  /**
+   * The side watchers of one closed period, made once per period (not per call): a call counts
+   * only if it settles in the closed period it started in, so a call from before an outage
+   * cannot reopen the circuit that recovered meanwhile, nor land in the fresh window.
+   */
+  private watcher(): ClosedWatch {
+    const period = this.period;
+    return {
+      success: () => {
+        this.successesTotal++;
+        if (period === this.period) this.window.add(this.hotClock.now(), false);
+      },
+      // Never throws: its promise is the side watcher's, nobody awaits it.
+      failure: (error) => {
+        if (!this.isFailure(error)) {
+          this.successesTotal++;
+          if (period === this.period) this.window.add(this.hotClock.now(), false);
+          return;
+        }
+        this.failuresTotal++;
+        if (period !== this.period) return;
+        this.window.add(this.hotClock.now(), true);
+        // A precise read: a coarse one may be stale by as long as the event loop was blocked,
+        // and the open period (and `changedAt`) would be cut short by that much. Rare.
+        if (this.tripped()) this.open(this.clock.now());
+      },
+    };
+  }
 
   private tripped(): boolean {
     const { calls, marked } = this.window;
@@ -204,6 +221,7 @@ export class SharedBreaker implements CircuitBreaker {
       const now = this.clock.now();
       this.window.clear(now);
       this.period++;
+      this.watch = this.watcher();
       this.move('closed', now);
     }
   }

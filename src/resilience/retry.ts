@@ -65,8 +65,17 @@ export class RetryPolicy implements Step {
     return (
       attempt < this.settings.maxAttempts &&
       !signal.aborted &&
-      this.settings.retryOn(error) &&
+      this.retryable(error) &&
       (this.budget === undefined || this.budget.tryRetry())
     );
+  }
+
+  /** A classifier that throws cannot vouch for a retry, and must not hide the call's error. */
+  private retryable(error: unknown): boolean {
+    try {
+      return this.settings.retryOn(error);
+    } catch {
+      return false;
+    }
   }
 }

@@ -151,10 +151,18 @@ export interface CircuitBreakerFactory {
 }
 
 /**
+ * Policy options as configured for a service or a queue: a breaker given as options may leave
+ * out its name (then `rpc:<service>`, or `queue:<queue>`).
+ */
+export interface ConfiguredPolicyOptions extends Omit<PolicyOptions, 'breaker'> {
+  breaker?: string | (CircuitBreakerOptions & { name?: string });
+}
+
+/**
  * `createHost({ resilience })`: policies applied by configuration, without code changes. Keys are
  * service names (RPC calls made by this host's plugins) and queue names (this host's consumers).
  */
 export interface ResilienceOptions {
-  services?: Readonly<Record<string, PolicyOptions>>;
-  queues?: Readonly<Record<string, PolicyOptions>>;
+  services?: Readonly<Record<string, ConfiguredPolicyOptions>>;
+  queues?: Readonly<Record<string, ConfiguredPolicyOptions>>;
 }

@@ -95,7 +95,10 @@ export interface RpcClient {
    * rejects with `ValidationError` (bad arguments), `ServiceUnavailableError` (no provider, or a
    * non-idempotent call whose provider's node left mid-call: `details.mayHaveRun`),
    * `MethodNotFoundError`, `TimeoutError`, `BackpressureError`, or the method's own error (same
-   * class or `name`, `message`, `code`; its `stack` ends with the remote stack).
+   * class or `name`, `message`, `code`; its `stack` ends with the remote stack). A service with a
+   * policy in `createHost({ resilience: { services } })` is called through it: also
+   * `CircuitOpenError` and `BulkheadRejectedError`, and each attempt's deadline is at most the
+   * policy's `timeout`.
    */
   call<S extends string, M extends MethodName<S>>(
     service: S,

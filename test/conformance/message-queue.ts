@@ -198,7 +198,7 @@ export function messageQueueConformance(name: string, factory: HarnessFactory): 
       const errors: unknown[] = [];
       ctx(0, 'watcher').eventBus.subscribe('plugin.error', (e) => void errors.push(e));
       await mq.send('verdict', 'status');
-      await mq.send('verdict', 'throw');
+      const thrown = await mq.send('verdict', 'throw');
       mq.receive<string>('verdict', (m) => {
         if (m.data === 'status') return MessageStatus.FAILED;
         throw new Error('handler threw');
@@ -214,9 +214,17 @@ export function messageQueueConformance(name: string, factory: HarnessFactory): 
         ['throw', 'handler threw', 1],
       ]);
       await until(() => errors.length === 1, 5000, 'the plugin.error');
+      // Sent outside any handler: the message's trace is its id.
       assert.deepEqual(
         { ...(errors[0] as object), stack: undefined },
-        { pluginId: 'worker', event: 'queue.verdict', error: 'handler threw', stack: undefined },
+        {
+          pluginId: 'worker',
+          event: 'queue.verdict',
+          traceId: thrown,
+          nodeId: ctx(0).nodeId,
+          error: 'handler threw',
+          stack: undefined,
+        },
       );
     });
 

@@ -99,6 +99,18 @@ export function txLogConformance(name: string, factory: HarnessFactory): void {
       assert.ok(again?.participants[0]?.work instanceof Uint8Array);
     });
 
+    it('records a transaction with thousands of participants', async () => {
+      const id = fresh();
+      const many = parts(...Array.from({ length: 2500 }, (_, i) => `r${i}`));
+      await a.transactions.open(id, 'c', many, LONG);
+      const record = await b.transactions.get(id);
+      assert.equal(record?.participants.length, 2500);
+      assert.equal(record.participants[2499]?.resource, 'r2499');
+      assert.equal(await a.transactions.markDone(id, 2499), true);
+      await a.transactions.finish(id, 0);
+      assert.deepEqual(await a.transactions.unfinishedFor('r7', 10), []);
+    });
+
     it('keeps the first decision: a later one gets the decision on record', async () => {
       const id = fresh();
       await a.transactions.open(id, 'c', parts('r'), LONG);

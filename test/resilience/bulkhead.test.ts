@@ -53,6 +53,22 @@ describe('bulkhead', () => {
     assert.deepEqual(await Promise.all([first, next]), ['first', 'next']);
   });
 
+  it('a call whose signal aborted before it could queue leaves the count and the bound intact', async () => {
+    const bulkhead = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
+    const gate = deferred();
+    const first = bulkhead.execute(() => gate.promise);
+    const controller = new AbortController();
+    const reason = new Error('already stopped');
+    controller.abort(reason);
+    const call = bulkhead.run(() => 'never', { signal: controller.signal, attempt: 1 });
+    assert.equal(await errorOf(call), reason);
+    assert.equal(bulkhead.queued, 0);
+    const queued = bulkhead.execute(() => 'queued');
+    assert.ok((await errorOf(bulkhead.execute(() => 'over'))) instanceof BulkheadRejectedError);
+    gate.resolve('first');
+    assert.deepEqual(await Promise.all([first, queued]), ['first', 'queued']);
+  });
+
   it('a sync throw frees the slot', async () => {
     const bulkhead = new Bulkhead({ maxConcurrent: 1 });
     await errorOf(

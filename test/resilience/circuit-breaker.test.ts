@@ -3,8 +3,10 @@ import { describe, it } from 'node:test';
 import { CircuitOpenError, TimeoutError, ValidationError } from '../../src/errors/errors.js';
 import type { CircuitStateChange } from '../../src/resilience/types.js';
 import { BreakerRegistry } from '../../src/resilience/breaker-registry.js';
+import { SharedBreaker } from '../../src/resilience/circuit-breaker.js';
+import { breakerSettings } from '../../src/resilience/breaker-options.js';
 import { silentLogger } from '../support/runtime.js';
-import { boom, deferred, errorOf, fakeBreaker, ok } from './support.js';
+import { boom, deferred, errorOf, fakeBreaker, FakeClock, ok } from './support.js';
 
 describe('circuit breaker', () => {
   it('stays closed below minimumCalls, however many fail', async () => {
@@ -225,6 +227,35 @@ describe('circuit breaker', () => {
     slow.resolve('late');
     assert.equal(await started, 'late');
     assert.equal(breaker.stats.calls, 1, 'only the failure that opened it');
+  });
+
+  it('a stale hot-path clock (an event loop blocked for seconds) does not shorten the open period', async () => {
+    const clock = new FakeClock();
+    const stale = new FakeClock(clock.t - 5_000);
+    const settings = breakerSettings({ minimumCalls: 1, timeout: 10_000 });
+    const breaker = new SharedBreaker('svc', settings, clock, () => {}, stale);
+    await errorOf(breaker.execute(boom));
+    assert.equal(breaker.state, 'open');
+    assert.equal(breaker.stats.changedAt, clock.t);
+    clock.advance(6_000);
+    assert.equal(breaker.state, 'open', 'open for its whole timeout');
+    clock.advance(4_000);
+    assert.equal(breaker.state, 'half-open');
+    breaker.dispose();
+  });
+
+  it('a call started before the circuit opened does not count after it closed again', async () => {
+    const { breaker, clock } = fakeBreaker({ minimumCalls: 1, timeout: 1_000 });
+    const slow = deferred();
+    const started = breaker.execute(() => slow.promise);
+    await errorOf(breaker.execute(boom));
+    clock.advance(1_000);
+    assert.equal(await breaker.execute(ok), 'ok');
+    assert.equal(breaker.state, 'closed');
+    slow.reject(new Error('stale failure'));
+    await errorOf(started);
+    assert.equal(breaker.state, 'closed', 'a result from before the outage does not reopen it');
+    assert.equal(breaker.stats.calls, 0);
   });
 
   it('validates options with ValidationError naming the field', () => {

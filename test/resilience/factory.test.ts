@@ -109,6 +109,15 @@ describe('circuitBreakerFactory', () => {
     assert.throws(() => f.timeout(0), ValidationError);
   });
 
+  it("the node's breakers (and their open timers) end with the runtime", async () => {
+    const own = await startRuntime();
+    const breaker = own.ctx('a').circuitBreakerFactory.create('closing-svc', { minimumCalls: 1 });
+    await errorOf(breaker.execute(down));
+    assert.equal(breaker.state, 'open');
+    await own.close();
+    assert.deepEqual(own.ctx('a').circuitBreakerFactory.list(), []);
+  });
+
   it('the registry is bounded, with an error that says why', () => {
     const registry = new BreakerRegistry({ logger: silentLogger, maxBreakers: 2 });
     registry.getOrCreate('one');

@@ -36,6 +36,19 @@ function flaky(failures: number, error: () => unknown = () => new Error('flaky')
 }
 
 describe('retry policy', () => {
+  it("a retryOn that throws stops retrying, and the caller sees the call's own error", async () => {
+    const { policy } = fakeRetry({
+      maxAttempts: 3,
+      retryOn: () => {
+        throw new Error('classifier bug');
+      },
+    });
+    const callError = new Error('call failed');
+    const { attempts, fn } = flaky(3, () => callError);
+    assert.equal(await errorOf(policy.run(fn, ROOT_CALL)), callError);
+    assert.deepEqual(attempts, [1]);
+  });
+
   it('retries up to maxAttempts, telling fn its attempt number', async () => {
     const { policy, sleeps } = fakeRetry({ maxAttempts: 3, jitter: 'none', delay: 100 });
     const { fn, attempts } = flaky(2);

@@ -106,12 +106,15 @@ export class TxLogFile {
           () => false,
         ));
       this.handle = await open(this.path, 'a');
-      if (!existed) {
-        // A new file (and folder) must itself survive a crash: sync the folders naming them.
-        await syncDir(dir);
-        if (madeDir !== undefined) await syncDir(dirname(madeDir));
-      }
+      // What was read may sit in the page cache only (a host killed between its write and its
+      // fdatasync, or between a compaction's rename and its folder sync): recovery acts on it,
+      // so it goes to disk first. A new file (and folder) must survive a crash as well.
+      if (existed) await this.handle.datasync();
+      await syncDir(dir);
+      if (madeDir !== undefined) await syncDir(dirname(madeDir));
     } catch (error) {
+      await this.handle?.close().catch(() => undefined);
+      this.handle = undefined;
       await this.lock.release();
       throw error;
     }

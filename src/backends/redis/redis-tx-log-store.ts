@@ -187,7 +187,19 @@ export class RedisTxLogStore implements TransactionLogStore {
       for (const member of members as Buffer[])
         candidates.push([order[i]!, member.subarray(prefix).toString('utf8')]);
     });
-    const records = await Promise.all(candidates.slice(0, max).map(([p, id]) => this.read(id, p)));
+    const chosen = candidates.slice(0, max);
+    const records = await Promise.all(chosen.map(([p, id]) => this.read(id, p)));
+    // A member whose record is gone (evicted, deleted by hand) would sort ahead for good.
+    const gone = chosen.filter((_, i) => records[i] === undefined);
+    await Promise.all(
+      gone.map(([p, id]) =>
+        this.script('dropTxMember', `drop index member of transaction ${id}`, 2, [
+          p.record(id),
+          p.byResource,
+          `${resource}\0${id}`,
+        ]),
+      ),
+    );
     // Finished between the two reads: no longer unfinished.
     return records.filter((r): r is TxLogRecord => r !== undefined && !r.finished);
   }

@@ -54,6 +54,7 @@ const SCRIPT_FILES = {
   renewTx: 'renew-tx-2.lua',
   listLapsedTx: 'lapsed-tx-1.lua',
   claimTx: 'claim-tx-2.lua',
+  dropTxMember: 'drop-tx-member-2.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdtemp,
+  open as fsOpen,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -169,6 +178,61 @@ describe('file-backed transaction log (memory backend)', () => {
       [true, false],
     );
   });
+
+  it('syncs what it read before answering from it (a killed writer may have left it unsynced)', async () => {
+    const a = await host();
+    await a.transactions.open('t1', 'n1', work(1), LONG);
+    await a.close();
+    // As a host SIGKILLed between its write and its fdatasync leaves it: in the page cache only.
+    await appendFile(file, '{"o":"decide","id":"t1","decision":"commit","reasons":[],"at":1}\n');
+    const probe = await fsOpen(file, 'r');
+    const proto = Object.getPrototypeOf(probe) as { datasync: (this: unknown) => Promise<void> };
+    await probe.close();
+    const original = proto.datasync;
+    let syncs = 0;
+    proto.datasync = function (this: unknown) {
+      syncs++;
+      return original.call(this);
+    };
+    try {
+      const b = await host('n2');
+      assert.equal((await b.transactions.get('t1'))?.decision, 'commit');
+      assert.ok(syncs >= 1, 'the commit read back is on disk before recovery acts on it');
+    } finally {
+      proto.datasync = original;
+    }
+  });
+
+  it(
+    'closes the file when opening it fails after it was opened',
+    { skip: !existsSync('/proc/self/fd') },
+    async () => {
+      const a = await host();
+      await a.transactions.open('t1', 'n1', work(1), LONG);
+      await a.close();
+      const probe = await fsOpen(file, 'r');
+      const proto = Object.getPrototypeOf(probe) as { datasync: (this: unknown) => Promise<void> };
+      await probe.close();
+      const original = proto.datasync;
+      proto.datasync = () => Promise.reject(new Error('EIO (simulated)'));
+      try {
+        const b = await host('n2');
+        await assert.rejects(b.transactions.get('t1'), { code: 'PB_BACKEND_UNAVAILABLE' });
+      } finally {
+        proto.datasync = original;
+      }
+      const fds = await readdir('/proc/self/fd');
+      const targets = await Promise.all(
+        fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+      );
+      assert.equal(
+        targets.filter((t) => t === file).length,
+        0,
+        'no descriptor of the log left open',
+      );
+      assert.equal(existsSync(`${file}.lock`), false, 'nor its lock');
+    },
+  );
 
   it('ignores a corrupt complete last line too', async () => {
     const a = await host();

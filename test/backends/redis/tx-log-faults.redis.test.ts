@@ -122,4 +122,26 @@ describe('Redis transaction log: byte budget and forged records', () => {
     );
     assert.ok(backend.faults.malformedTxRecord >= before + 2);
   });
+  it('drops index members of records that are gone, so they do not use up unfinishedFor', async () => {
+    const log = backend.transactions;
+    const gone = 'tx-starve-0';
+    const p = txPartition(gone);
+    let live = '';
+    for (let i = 1; live === ''; i++)
+      if (txPartition(`tx-starve-${i}`) === p) live = `tx-starve-${i}`;
+    await log.open(gone, 'c', [{ resource: 'starve', work: bytes('w') }], 60_000);
+    await log.open(live, 'c', [{ resource: 'starve', work: bytes('w') }], 60_000);
+    // Evicted (or deleted by hand): its index member sorts ahead of the live record's.
+    await client.del(keys.txPartitions[p]!.record(gone));
+    const seen: string[][] = [];
+    for (let call = 0; call < 3; call++) {
+      seen.push((await log.unfinishedFor('starve', 1)).map((r) => r.id));
+    }
+    assert.deepEqual(seen.at(-1), [live], `calls returned ${JSON.stringify(seen)}`);
+    assert.equal(
+      await client.zscore(keys.txPartitions[p]!.byResource, `starve\0${gone}`),
+      null,
+      'the stale member was dropped',
+    );
+  });
 });

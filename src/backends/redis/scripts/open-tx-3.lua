@@ -20,15 +20,12 @@ end
 local id = ARGV[1]
 local lease_until = now + tonumber(ARGV[3])
 local count = (#ARGV - 3) / 2
-local fields = {'c', ARGV[2], 't', now, 'n', count, 'o', ARGV[2], 'l', lease_until}
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 't', now, 'n', count, 'o', ARGV[2], 'l', lease_until)
+-- One HSET per participant: unpack() of one long field list fails past ~8000 values.
 for i = 0, count - 1 do
   local resource = ARGV[4 + 2 * i]
-  fields[#fields + 1] = 'r' .. i
-  fields[#fields + 1] = resource
-  fields[#fields + 1] = 'w' .. i
-  fields[#fields + 1] = ARGV[5 + 2 * i]
+  redis.call('HSET', KEYS[1], 'r' .. i, resource, 'w' .. i, ARGV[5 + 2 * i])
   redis.call('ZADD', KEYS[3], 0, resource .. '\0' .. id)
 end
-redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('ZADD', KEYS[2], lease_until, id)
 return 1
