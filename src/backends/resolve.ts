@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ValidationError } from '../errors/errors.js';
 import { MemoryBackend, type MemoryBackendOption } from './memory/memory-backend.js';
 import { MemoryNetwork } from './memory/memory-network.js';
+import { DEFAULT_TRANSACTION_LOG } from './memory/tx-log.js';
 import type { Backend } from './ports.js';
 import type { RedisBackendOption } from './redis/options.js';
 
@@ -31,8 +32,16 @@ export async function resolveBackend(
   option: BackendOption | undefined,
   env: BackendEnvironment,
 ): Promise<Backend> {
-  if (option === undefined || option === 'memory') return new MemoryBackend({ nodeId: env.nodeId });
+  if (option === undefined || option === 'memory') {
+    // Alone, the host's transaction log is durable by default (a file, opened on first use).
+    return new MemoryBackend({
+      nodeId: env.nodeId,
+      transactionLog: env.transactionLog ?? DEFAULT_TRANSACTION_LOG,
+      logger: env.logger,
+    });
+  }
   if (typeof option === 'object' && option !== null) {
+    // A shared network keeps the log as it was created with (its `transactionLog` option).
     if ('memory' in option && option.memory instanceof MemoryNetwork) {
       return new MemoryBackend({ nodeId: env.nodeId, network: option.memory });
     }

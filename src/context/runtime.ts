@@ -17,9 +17,9 @@ import { createLockService, type LockEnv } from '../lock/lock-service.js';
 import {
   createTransactionManager,
   DEFAULT_TRANSACTION_SETTINGS,
-  type TransactionEnv,
   type TransactionSettings,
 } from '../tx/transaction-manager.js';
+import { TransactionCore } from '../tx/transaction-core.js';
 import {
   createCircuitBreakerFactory,
   type ResilienceEnv,
@@ -103,7 +103,8 @@ class HostRuntime implements Runtime {
   private readonly cacheEnv: CacheEnv;
   private readonly lockEnv: LockEnv;
   private readonly syncEnv: DataSyncEnv;
-  private readonly txEnv: TransactionEnv;
+  /** One per host: every plugin's transactionManager and the host's one recovery loop. */
+  private readonly tx: TransactionCore;
   private readonly resilienceEnv: ResilienceEnv;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
@@ -163,12 +164,12 @@ class HostRuntime implements Runtime {
       store: this.backend.feeds,
       retention: options.dataSync ?? DEFAULT_RETENTION,
     };
-    this.txEnv = {
+    this.tx = new TransactionCore({
       ...blockEnv,
       store: this.backend.transactions,
       rpc: this.rpc,
       settings: { ...DEFAULT_TRANSACTION_SETTINGS, ...options.transactions },
-    };
+    });
     this.resilienceEnv = { logger: this.logger, nodeId: this.nodeId };
   }
 
@@ -179,6 +180,7 @@ class HostRuntime implements Runtime {
     await this.backend.start();
     if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
+    this.tx.start();
   }
 
   createContext(identity: PluginIdentity): ScopedContext {
@@ -213,10 +215,8 @@ class HostRuntime implements Runtime {
       dataSync: createDataSync({ ...this.syncEnv, logger }, scope, (what, error) =>
         report(`dataSync.${what}`, error),
       ),
-      transactionManager: createTransactionManager(
-        { ...this.txEnv, logger },
-        scope,
-        (what, error) => report(`transaction.${what}`, error),
+      transactionManager: createTransactionManager(this.tx, scope, (what, error) =>
+        report(`transaction.${what}`, error),
       ),
       circuitBreakerFactory: createCircuitBreakerFactory(
         { ...this.resilienceEnv, logger },
@@ -269,6 +269,7 @@ class HostRuntime implements Runtime {
 
   async close(): Promise<void> {
     this.stopFaults?.();
+    await this.tx.close();
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
     await this.backend.close();

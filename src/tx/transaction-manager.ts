@@ -1,10 +1,16 @@
 import type { Logger } from 'pino';
 import type { TransactionLogStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
+import { createRpcServer } from '../context/facades.js';
 import type { PluginScope } from '../context/plugin-scope.js';
+import { ValidationError } from '../errors/errors.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
 import type { Deadlines } from '../util/deadlines.js';
-import type { TransactionManager } from './types.js';
+import { registerResource } from './resource-host.js';
+import { runSaga } from './saga.js';
+import { TransactionImpl } from './transaction.js';
+import type { TransactionCore } from './transaction-core.js';
+import type { BeginOptions, TransactionManager } from './types.js';
 
 /** Host-level settings of transactions (`createHost({ transactions })`). */
 export interface TransactionSettings {
@@ -16,6 +22,8 @@ export interface TransactionSettings {
   recoveryInterval: number;
   /** How long finished records are kept for late lookups, ms. Default 24 h. */
   retentionMs: number;
+  /** Transactions open at once on this host. Default 10000. */
+  maxOpen: number;
 }
 
 export const DEFAULT_TRANSACTION_SETTINGS: TransactionSettings = {
@@ -23,6 +31,7 @@ export const DEFAULT_TRANSACTION_SETTINGS: TransactionSettings = {
   leaseMs: 10_000,
   recoveryInterval: 5_000,
   retentionMs: 24 * 60 * 60 * 1000,
+  maxOpen: 10_000,
 };
 
 /** What the transaction block needs from the runtime (one per host). */
@@ -36,20 +45,84 @@ export interface TransactionEnv {
   readonly settings: TransactionSettings;
 }
 
-/** A plugin's `context.transactionManager`. */
+/** A plugin's `context.transactionManager`, over the host's one {@link TransactionCore}. */
 export function createTransactionManager(
-  _env: TransactionEnv,
-  _scope: PluginScope,
-  _report: (what: string, error: unknown) => void,
+  core: TransactionCore,
+  scope: PluginScope,
+  report: (what: string, error: unknown) => void,
 ): TransactionManager {
-  const notYet = (): never => {
-    throw new Error('transactionManager: not built yet (issue 10 base stub)');
-  };
-  return {
-    begin: () => Promise.reject(new Error('transactionManager: not built yet')),
-    registerResource: notYet,
-    outcome: () => Promise.reject(new Error('transactionManager: not built yet')),
-    runSaga: () => Promise.reject(new Error('transactionManager: not built yet')),
-    recover: () => Promise.reject(new Error('transactionManager: not built yet')),
-  };
+  const { env } = core;
+  const server = createRpcServer(env.rpc, scope);
+  const named = { rpc: env.rpc, codec: env.codec, caller: scope.pluginId };
+  // Transactions this plugin began and has not ended: rolled back when it stops.
+  const active = new Set<TransactionImpl>();
+  scope.controller.signal.addEventListener(
+    'abort',
+    () => {
+      for (const transaction of active) {
+        if (transaction.state === 'active') {
+          transaction.rollback('the plugin stopped').catch((e: unknown) => report('rollback', e));
+        }
+      }
+    },
+    { once: true },
+  );
+  return Object.freeze({
+    // Sync work in a promise: every failure (bad options, a stopped plugin, the bound) rejects.
+    begin: (options?: BeginOptions) =>
+      Promise.resolve().then(() => {
+        const { timeout, label } = beginOptions(options, env.settings.prepareTimeout);
+        scope.assertOpen('transactionManager.begin()');
+        const giveBack = core.takeSlot();
+        const transaction = new TransactionImpl({
+          core,
+          named,
+          timeout,
+          label,
+          report,
+          ended: (t) => {
+            active.delete(t);
+            giveBack();
+          },
+        });
+        active.add(transaction);
+        return transaction;
+      }),
+    registerResource: (name, resource) =>
+      registerResource(core, scope, server, report, name, resource),
+    outcome: async (id: string) => {
+      if (typeof id !== 'string' || id.length === 0)
+        throw new ValidationError('outcome() needs a transaction id.');
+      const record = await env.store.get(id);
+      if (record === undefined) return core.outcomes.get(id) ?? 'unknown';
+      if (record.decision === undefined) return 'in-doubt';
+      return record.decision === 'commit' ? 'committed' : 'aborted';
+    },
+    runSaga: (name, steps, context, options) =>
+      runSaga(name, steps, context, options, (what, error) => report(what, error)),
+    recover: () => core.recovery.pass(),
+  } satisfies TransactionManager);
+}
+
+function beginOptions(
+  options: BeginOptions | undefined,
+  defaultTimeout: number,
+): { timeout: number; label: string | undefined } {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new ValidationError('begin() takes an options object { timeout?, label? }.');
+  }
+  const timeout = options?.timeout ?? defaultTimeout;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new ValidationError(
+      `Transaction option "timeout" must be a positive number of ms, got ${String(timeout)}.`,
+      { details: { field: 'timeout' } },
+    );
+  }
+  const label = options?.label;
+  if (label !== undefined && typeof label !== 'string') {
+    throw new ValidationError('Transaction option "label" must be a string.', {
+      details: { field: 'label' },
+    });
+  }
+  return { timeout, label };
 }

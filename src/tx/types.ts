@@ -69,8 +69,13 @@ export interface BeginOptions {
   label?: string;
 }
 
+/**
+ * `in-doubt`: every participant prepared but the decision could not be recorded (the backend was
+ * unreachable); recovery settles it later (presumed abort unless a commit was recorded), and
+ * {@link TransactionManager.outcome} tells which.
+ */
 export type TransactionState =
-  'active' | 'preparing' | 'committing' | 'committed' | 'aborting' | 'aborted';
+  'active' | 'preparing' | 'committing' | 'committed' | 'aborting' | 'aborted' | 'in-doubt';
 
 /** One reason a transaction aborted. */
 export interface AbortReason {
@@ -165,6 +170,8 @@ export interface TransactionOptions {
   recoveryInterval?: number;
   /** How long records of finished transactions are kept for late lookups, ms. Default 24 h. */
   retentionMs?: number;
+  /** Transactions begun and not yet ended on this host at once, before `BackpressureError`. Default 10000. */
+  maxOpen?: number;
   /**
    * Embedded backend only: the coordinator log's file (`false`: kept in memory, lost with the
    * process). Default `.plugboard/transactions.log` under the working directory, created on

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
@@ -17,6 +20,7 @@ import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 import { transportFlowConformance } from './transport-flow.js';
+import { txLogConformance } from './tx-log.js';
 
 let counter = 0;
 /** Short, so crash tests are quick; the real default is 10 s, as on Redis. */
@@ -40,6 +44,29 @@ const memory: HarnessFactory = async () => {
   };
 };
 
+/** The same cluster, its transaction log kept in a file (the embedded backend's durable default). */
+const memoryWithLogFile: HarnessFactory = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pb-txlog-'));
+  const network = new MemoryNetwork({
+    livenessTtl: LIVENESS_TTL,
+    transactionLog: join(dir, 'transactions.log'),
+  });
+  const created: Backend[] = [];
+  return {
+    livenessMs: LIVENESS_TTL,
+    create: async (nodeId) => {
+      const backend = new MemoryBackend({ nodeId: nodeId ?? `memf-${++counter}`, network });
+      created.push(backend);
+      return backend;
+    },
+    crash: async (backend) => network.crash(backend.nodeId),
+    cleanup: async () => {
+      await Promise.all(created.map((b) => b.close()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
+
 transportConformance('memory', memory);
 transportFlowConformance('memory', memory);
 registryConformance('memory', memory);
@@ -53,6 +80,8 @@ messageQueueConformance('memory', memory);
 cacheConformance('memory', memory);
 lockConformance('memory', memory);
 feedConformance('memory', memory);
+txLogConformance('memory', memory);
+txLogConformance('memory, file-backed log', memoryWithLogFile);
 
 void describe('memory network liveness (memory only)', () => {
   void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {

@@ -1,6 +1,7 @@
 import { MemoryCacheStore } from './memory-cache-store.js';
 import { MemoryFeedStore } from './memory-feed-store.js';
 import { MemoryLockStore } from './memory-lock-store.js';
+import type { Logger } from 'pino';
 import { MemoryNetwork } from './memory-network.js';
 import { MemoryQueueStore } from './memory-queue-store.js';
 import { MemoryRegistryStore } from './memory-registry-store.js';
@@ -17,6 +18,14 @@ export interface MemoryBackendOptions {
   nodeId: string;
   /** Share a network to form an in-process cluster; omitted, the backend is alone. */
   network?: MemoryNetwork;
+  /**
+   * Alone (no `network`): the file keeping its transaction log (see
+   * `MemoryNetworkOptions.transactionLog`); default `false`, in memory. A shared network
+   * has its own option.
+   */
+  transactionLog?: string | false;
+  /** Alone: where the transaction log reports what it repaired. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** The embedded default backend: everything in this process, nothing to install. */
@@ -37,7 +46,12 @@ export class MemoryBackend implements Backend {
   constructor(options: MemoryBackendOptions) {
     this.nodeId = options.nodeId;
     this.clustered = options.network !== undefined;
-    this.network = options.network ?? new MemoryNetwork();
+    this.network =
+      options.network ??
+      new MemoryNetwork({
+        transactionLog: options.transactionLog ?? false,
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      });
     const state = this.network.join(this.nodeId);
     this.transport = new MemoryTransport(this.nodeId, this.network, state);
     this.registry = new MemoryRegistryStore(this.nodeId, this.network);
@@ -45,7 +59,7 @@ export class MemoryBackend implements Backend {
     this.cache = new MemoryCacheStore(this.nodeId, this.network.cacheState);
     this.locks = new MemoryLockStore(this.nodeId, this.network.lockState);
     this.feeds = new MemoryFeedStore(this.nodeId, this.network.feedState);
-    this.transactions = new MemoryTxLogStore(this.nodeId);
+    this.transactions = new MemoryTxLogStore(this.nodeId, this.network);
   }
 
   get status(): BackendStatus {
@@ -68,6 +82,7 @@ export class MemoryBackend implements Backend {
     this.locks.close();
     this.feeds.close();
     this.transactions.close();
-    return Promise.resolve();
+    // The last node out closes the transaction log's file (after its pending writes).
+    return this.network.releaseIfIdle();
   }
 }

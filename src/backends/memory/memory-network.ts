@@ -3,6 +3,8 @@ import { MemoryFeedState } from './memory-feed-store.js';
 import { MemoryLockState } from './memory-lock-store.js';
 import { ValidationError } from '../../errors/errors.js';
 import { MemoryQueueState } from './memory-queue-store.js';
+import { MemoryTxLog } from './tx-log.js';
+import type { Logger } from 'pino';
 import type {
   Responder,
   RegistryChange,
@@ -23,6 +25,13 @@ export interface MemoryNetworkOptions {
    * Redis). Default 10000, like the Redis backend's `livenessTtl`.
    */
   livenessTtl?: number;
+  /**
+   * A file that keeps the transaction log of this network's hosts across restarts (created on
+   * first use; one network per file, enforced by a lock file). Default `false`: in memory only.
+   */
+  transactionLog?: string | false;
+  /** Where the transaction log reports what it repaired (default: a process warning). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** A crashed node whose liveness has not lapsed yet. */
@@ -50,6 +59,8 @@ export class MemoryNetwork {
   readonly cacheState = new MemoryCacheState();
   readonly lockState = new MemoryLockState();
   readonly feedState = new MemoryFeedState();
+  /** The coordinator log of transactions, shared by every node (in memory, or in a file). */
+  readonly txLog: MemoryTxLog;
   readonly livenessTtl: number;
   private readonly records = new Map<string, Map<string, RegistryRecord>>();
   private readonly watchers = new Map<string, Set<RegistryListener>>();
@@ -66,6 +77,14 @@ export class MemoryNetwork {
       );
     }
     this.livenessTtl = ttl;
+    const log = options.transactionLog;
+    if (log !== undefined && log !== false && (typeof log !== 'string' || log.length === 0)) {
+      throw new ValidationError(
+        `Memory network option "transactionLog" must be a file path or false, got ${JSON.stringify(log)}.`,
+        { details: { field: 'transactionLog' } },
+      );
+    }
+    this.txLog = new MemoryTxLog(log, options.logger);
   }
 
   join(nodeId: string): MemoryNodeState {
@@ -81,6 +100,11 @@ export class MemoryNetwork {
   /** Remove a node and every entry it owns at once (a graceful leave). A crashed node cannot leave. */
   leave(nodeId: string): void {
     if (this.nodes.delete(nodeId)) this.dropEntries(nodeId);
+  }
+
+  /** Once no node is left, close the transaction log's file (read again if a node comes back). */
+  releaseIfIdle(): Promise<void> {
+    return this.nodes.size === 0 ? this.txLog.release() : Promise.resolve();
   }
 
   /**

@@ -19,6 +19,7 @@ export const FAULT_MESSAGES = {
   malformedFeedChange: 'Skipped a malformed change-feed entry or notification (corrupt or forged)',
   malformedCacheValue:
     'Read a shared cache value without a version (written by something else) as a miss',
+  malformedTxRecord: 'Skipped a malformed transaction log record (corrupt or forged)',
 } as const;
 
 export type FaultKind = keyof typeof FAULT_MESSAGES;

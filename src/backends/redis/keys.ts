@@ -48,6 +48,12 @@
  * | `{ns:l:<res>}:q`              | ZSET    | waiting owner → arrival (Redis TIME, µs): the FIFO line |
  * | `{ns:l:<res>}:d`              | ZSET    | waiting owner → when its place lapses (epoch ms)        |
  * | `{ns:l:<res>}:ln` (channel)   | pub/sub | "the lock may be free": the owner id first in line      |
+ * | `{ns:tx:<p>}:r:<id>`          | HASH    | one transaction's log record (see redis-tx-log-store.ts) |
+ * | `{ns:tx:<p>}:u`               | ZSET    | unfinished ids of partition p → lease end (epoch ms)    |
+ * | `{ns:tx:<p>}:ur`              | ZSET    | `<resource>\0<id>` of unfinished records (score 0, by lex) |
+ *
+ * Transactions spread over {@link TX_PARTITIONS} fixed partitions, p = {@link txPartition}(id):
+ * a record and its partition's indexes share one slot, so one script changes them together.
  *
  * A queue's key names end in a fixed suffix without `}` (a dedup key is escaped: `%` → `%25`,
  * `}` → `%7D`), so the last `}:` of a name ends the queue name and no two queues share a key
@@ -102,6 +108,34 @@ export interface RedisKeys {
   feed(collection: string): FeedKeys;
   /** The keys of one lock resource. */
   lock(resource: string): LockKeys;
+  /** The keys of each transaction log partition, index p for partition p. */
+  readonly txPartitions: readonly TxPartitionKeys[];
+}
+
+/** Keys of one transaction log partition (hash tag `{ns:tx:<p>}`, see {@link RedisKeys}). */
+export interface TxPartitionKeys {
+  /** ZSET: unfinished transaction id → when its lease ends (Redis TIME, epoch ms). */
+  readonly unfinished: string;
+  /** ZSET, every score 0: `<resource>\0<id>` per participant resource of each unfinished record. */
+  readonly byResource: string;
+  /** HASH: the record of transaction `id` (which must belong to this partition). */
+  record(id: string): string;
+}
+
+/**
+ * How many partitions the transaction log has. Part of the key layout: changing it strands the
+ * records of a running cluster (each is looked up in the partition its id hashes to).
+ */
+export const TX_PARTITIONS = 16;
+
+/** The partition of transaction `id`: FNV-1a (32 bit) of its UTF-8 bytes, mod {@link TX_PARTITIONS}. */
+export function txPartition(id: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(id, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % TX_PARTITIONS;
 }
 
 /** Keys and notification channel of one change feed (see the table in {@link RedisKeys}). */
@@ -206,6 +240,14 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
         notify: base + lockNotifyName,
       };
     },
+    txPartitions: Array.from({ length: TX_PARTITIONS }, (_, p) => {
+      const base = `{${namespace}:tx:${p}}:`;
+      return {
+        unfinished: `${base}u`,
+        byResource: `${base}ur`,
+        record: (id: string) => `${base}r:${id}`,
+      };
+    }),
     queue: (name) => {
       const base = `${queuePrefix}${name}}:`;
       const keys = {

@@ -47,6 +47,13 @@ const SCRIPT_FILES = {
   releaseLock: 'release-lock-3.lua',
   extendLock: 'extend-lock-2.lua',
   leaveLockLine: 'leave-lock-line-3.lua',
+  openTx: 'open-tx-3.lua',
+  decideTx: 'decide-tx-2.lua',
+  markTxDone: 'mark-tx-done-1.lua',
+  finishTx: 'finish-tx-3.lua',
+  renewTx: 'renew-tx-2.lua',
+  listLapsedTx: 'lapsed-tx-1.lua',
+  claimTx: 'claim-tx-2.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -53,7 +53,8 @@ export async function deleteNamespace(url: string, namespace: string): Promise<v
   try {
     await client.connect();
     // Namespace-wide keys, then every queue's keys (their own hash tag, `{ns:q:<queue>}`), the change
-    // feeds (`{ns:f:<collection>}`), the locks (`{ns:l:<resource>}`), then
+    // feeds (`{ns:f:<collection>}`), the locks (`{ns:l:<resource>}`), the transaction log
+    // partitions (`{ns:tx:<p>}`), then
     // the shared cache's entries and load leases (no hash tag: `ns:c:<key>`, `ns:cl:<key>`).
     for (const match of [
       `{${namespace}}:*`,
@@ -62,6 +63,7 @@ export async function deleteNamespace(url: string, namespace: string): Promise<v
       `${namespace}:cl:*`,
       `{${namespace}:f:*`,
       `{${namespace}:l:*`,
+      `{${namespace}:tx:*`,
     ]) {
       let cursor = '0';
       do {

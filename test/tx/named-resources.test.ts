@@ -1,0 +1,184 @@
+/**
+ * Named resources across two in-process nodes: phase messages over the cluster, the coordinator
+ * log, phase-two retries, repeats skipped, and a participant that restarts learning the outcome.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { AbortReason } from '../../src/tx/types.js';
+import { FakeTxLog } from './fake-tx-log.js';
+import { recordingResource, txCluster, txNode, type TxNode } from './tx-support.js';
+
+function reasonsOf(error: unknown): AbortReason[] {
+  return (error as { details: { reasons: AbortReason[] } }).details.reasons;
+}
+
+describe('named transaction resources across nodes', () => {
+  let cluster: Awaited<ReturnType<typeof txCluster>>;
+  let store: FakeTxLog;
+  let a: TxNode;
+  let b: TxNode;
+  beforeEach(async () => {
+    store = new FakeTxLog();
+    cluster = await txCluster(2, { store });
+    [a, b] = cluster.nodes as [TxNode, TxNode];
+  });
+  afterEach(() => cluster.close());
+
+  it('commits on another node: open before prepare, decision before phase two, then finish', async () => {
+    const inventory = recordingResource();
+    const works: unknown[] = [];
+    const registration = b.ctx('stock').transactionManager.registerResource('inventory', {
+      ...inventory.resource,
+      prepare: (work, info) => {
+        works.push(work);
+        return inventory.resource.prepare(work, info);
+      },
+    });
+    await registration.ready;
+    assert.equal(b.scoped('stock').holdings().registrations, 1);
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist('inventory', { sku: 'X1', quantity: 2 });
+    await tx.commit();
+    assert.deepEqual(works, [{ sku: 'X1', quantity: 2 }]);
+    assert.deepEqual(inventory.committed, [tx.id]);
+    const order = store.calls.filter((c) => c.endsWith(tx.id)).map((c) => c.split(':')[0]);
+    assert.deepEqual(order, ['open', 'decide', 'markDone', 'finish']);
+    const record = store.records.get(tx.id)!;
+    assert.equal(record.decision, 'commit');
+    assert.ok(record.finished && record.participants[0]!.done);
+    assert.equal(await b.ctx('stock').transactionManager.outcome(tx.id), 'committed');
+  });
+
+  it('a refusal and an unknown resource abort it with both reasons; the other prepared one rolls back', async () => {
+    const yes = recordingResource();
+    const no = recordingResource();
+    no.vote = () => ({ status: 'aborted', reason: 'credit limit' });
+    await b.ctx('p1').transactionManager.registerResource('ledger', yes.resource).ready;
+    await b.ctx('p2').transactionManager.registerResource('credit', no.resource).ready;
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist('ledger', 1);
+    tx.enlist('credit', 2);
+    tx.enlist('nowhere', 3);
+    const error = await tx.commit().then(
+      () => assert.fail('aborts'),
+      (e: unknown) => e,
+    );
+    assert.deepEqual(
+      reasonsOf(error).map((r) => [r.participant, r.kind, r.code]),
+      [
+        ['credit', 'refused', undefined],
+        ['nowhere', 'error', 'PB_SERVICE_UNAVAILABLE'],
+      ],
+    );
+    assert.deepEqual(yes.rolledBack, [tx.id]);
+    assert.deepEqual(no.rolledBack, [tx.id]);
+    assert.equal(store.records.get(tx.id)!.decision, 'abort');
+    assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+  });
+
+  it('a resource that does not answer prepare in time aborts it as a timeout', async () => {
+    const slow = recordingResource();
+    slow.vote = () => new Promise(() => undefined);
+    await b.ctx('slow').transactionManager.registerResource('slow', slow.resource).ready;
+    const tx = await a.ctx('orders').transactionManager.begin({ timeout: 100 });
+    tx.enlist('slow');
+    await assert.rejects(tx.commit(), (e: unknown) => {
+      const [reason] = reasonsOf(e);
+      assert.equal(reason!.kind, 'timeout');
+      assert.equal(reason!.participant, 'slow');
+      return true;
+    });
+  });
+
+  it('retries commit until the resource acknowledges, marking retries as redelivered', async () => {
+    const flaky = recordingResource();
+    flaky.failCommit = 2;
+    await b.ctx('flaky').transactionManager.registerResource('flaky', flaky.resource).ready;
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist('flaky');
+    await tx.commit();
+    assert.deepEqual(flaky.committed, [tx.id]);
+    assert.deepEqual(flaky.infos, [{ phase: 'commit', redelivered: true }]);
+  });
+
+  it('skips a repeated commit: remembered on the node, or marked done in the log', async () => {
+    const res = recordingResource();
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist('inventory', 'w');
+    await tx.commit();
+    const message = [{ id: tx.id, index: 0, work: 'w', redelivered: true }];
+    await a.ctx('orders').rpcClient.call('$tx.inventory', 'commit', message);
+    assert.deepEqual(res.committed, [tx.id], 'the node remembered it');
+    // A node that never saw it reads the log's done flag.
+    const c = await txNode(cluster.network, store);
+    try {
+      const fresh = recordingResource();
+      await b.stopPlugin('stock');
+      await c.ctx('stock').transactionManager.registerResource('inventory', fresh.resource).ready;
+      await a.ctx('orders').rpcClient.call('$tx.inventory', 'commit', message);
+      assert.deepEqual(fresh.committed, []);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('phase two waits for a resource that comes back', async () => {
+    const res = recordingResource();
+    const patient = await txCluster(2, { store, settings: { leaseMs: 10_000 } });
+    try {
+      const [x, y] = patient.nodes as [TxNode, TxNode];
+      await y.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+      // Gone before phase two, back a little later: the coordinator keeps retrying.
+      store.before = async (operation) => {
+        if (operation !== 'decide') return;
+        store.before = undefined;
+        await y.stopPlugin('stock');
+        setTimeout(
+          () => y.ctx('stock-2').transactionManager.registerResource('inventory', res.resource),
+          50,
+        );
+      };
+      const tx = await x.ctx('orders').transactionManager.begin();
+      tx.enlist('inventory');
+      await tx.commit();
+      assert.deepEqual(res.committed, [tx.id]);
+      assert.ok(store.records.get(tx.id)!.participants[0]!.done);
+    } finally {
+      await patient.close();
+    }
+  });
+
+  it('a participant that restarts learns the outcome decided while it was away', async () => {
+    const res = recordingResource();
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    // Stopped after it prepared, before phase two.
+    store.before = async (operation) => {
+      if (operation !== 'decide') return;
+      store.before = undefined;
+      await b.stopPlugin('stock');
+    };
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist('inventory', { n: 1 });
+    // Committed: the decision is on record although the participant was not reached in time.
+    await tx.commit();
+    assert.equal(tx.state, 'committed');
+    assert.deepEqual(res.committed, []);
+    assert.equal(store.records.get(tx.id)!.finished, false);
+    // It comes back (on another node even) and applies the commit at once.
+    const restarted = recordingResource();
+    const registration = b
+      .ctx('stock-again')
+      .transactionManager.registerResource('inventory', restarted.resource);
+    await registration.ready;
+    assert.deepEqual(restarted.committed, [tx.id]);
+    assert.deepEqual(restarted.infos, [{ phase: 'commit', redelivered: true }]);
+    assert.ok(store.records.get(tx.id)!.participants[0]!.done);
+    // Recovery finishes the record once the coordinator's lease lapsed.
+    store.skew += 60_000;
+    const report = await b.ctx('stock-again').transactionManager.recover();
+    assert.deepEqual(report, { examined: 1, committed: 1, aborted: 0, pending: 0 });
+    assert.ok(store.records.get(tx.id)!.finished);
+    assert.deepEqual(restarted.committed, [tx.id], 'not applied twice');
+  });
+});
