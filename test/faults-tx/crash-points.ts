@@ -7,7 +7,7 @@
  * broken invariant, and the outcome must be the one the point implies.
  */
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import type { Verdict } from './check.js';
 import type { Phase } from './fixtures/ledger.js';
 import { applied } from './tx-process.js';
@@ -29,6 +29,8 @@ async function crashAndRecover(
   tx: string,
   after: () => Promise<void>,
 ) {
+  // A warm spare takes the restart: the figure is the host's start, not module loading.
+  await rig.sparesWarm();
   await rig.killCoordinator();
   const killedAt = Date.now();
   await after();
@@ -86,86 +88,75 @@ export function crashPointTests(kind: BackendKind): void {
     `two-phase commit on ${kind}: SIGKILL of ${where} at a named point`,
     { timeout: 120_000 },
     () => {
+      // One rig for the three points: each test's transaction is checked, and the whole history
+      // (the earlier tests' transactions too) must stay clean.
+      let rig: CrashRig;
+      before(async () => {
+        rig = await startRig(kind);
+      });
+      beforeEach(() => rig.forget());
+      after(() => rig?.close());
+
       it('after every participant prepared, before the decision: every participant rolls back', async (t) => {
         // The last prepare answer (res-c's, its ledger written) is held until the coordinator is dead.
-        const rig = await startRig(kind, [{ resource: 'res-c', phase: 'prepare', at: 'answer' }]);
-        try {
-          const running = rig.coordinator.startRun([{ resources: RESOURCES }]);
-          const held = await rig
-            .participant('res-c')
-            .waitFor(
-              (e) => e.type === 'phase' && e.resource === 'res-c' && e.at === 'answer',
-              'res-c prepared, its answer held',
-            );
-          const tx = held.tx;
-          await Promise.all(
-            ['res-a', 'res-b'].map((r) =>
-              rig.participant(r).waitFor(applied(r, 'prepare', tx), `${r} prepared`),
-            ),
+        await rig.gate([{ resource: 'res-c', phase: 'prepare', at: 'answer' }]);
+        const running = rig.coordinator.startRun([{ resources: RESOURCES }]);
+        const held = await rig
+          .participant('res-c')
+          .waitFor(
+            (e) => e.type === 'phase' && e.resource === 'res-c' && e.at === 'answer',
+            'res-c prepared, its answer held',
           );
-          await crashAndRecover(t, rig, tx, () => rig.releaseHeld('go'));
-          await running.catch(() => undefined);
-          const verdict = await verdictOf(rig);
-          assertClean(t, verdict);
-          assert.deepEqual(await endStates(rig, tx), all('rollback'));
-          assert.equal(verdict.aborted, 1);
-          assert.equal((await rig.history()).log[tx]?.decision, 'abort', 'presumed abort');
-        } finally {
-          await rig.close();
-        }
+        const tx = held.tx;
+        await Promise.all(
+          ['res-a', 'res-b'].map((r) =>
+            rig.participant(r).waitFor(applied(r, 'prepare', tx), `${r} prepared`),
+          ),
+        );
+        await crashAndRecover(t, rig, tx, () => rig.releaseHeld('go'));
+        await running.catch(() => undefined);
+        assertClean(t, await verdictOf(rig));
+        assert.deepEqual(await endStates(rig, tx), all('rollback'));
+        assert.equal((await rig.history()).log[tx]?.decision, 'abort', 'presumed abort');
       });
 
       it('after the decision, before any commit applied: every participant commits once', async (t) => {
-        const rig = await startRig(kind, [{ phase: 'commit' }]);
-        try {
-          void rig.coordinator.startRun([{ resources: RESOURCES }]);
-          const first = await rig.waitAny(
-            (e) => e.type === 'phase' && e.phase === 'commit',
-            'the first commit message',
-          );
-          // On Redis, the participants' held commits fail (nothing applied): recovery must redo them.
-          await crashAndRecover(t, rig, first.tx, () => rig.releaseHeld('fail'));
-          const verdict = await verdictOf(rig);
-          assertClean(t, verdict);
-          assert.deepEqual(await endStates(rig, first.tx), all('commit'));
-          assert.deepEqual(
-            await phaseTwoCalls(rig, first.tx, 'commit'),
-            Object.fromEntries(RESOURCES.map((r) => [r, 1])),
-            'one commit call each',
-          );
-          assert.equal(verdict.committed, 1);
-        } finally {
-          await rig.close();
-        }
+        await rig.gate([{ phase: 'commit' }]);
+        void rig.coordinator.startRun([{ resources: RESOURCES }]);
+        const first = await rig.waitAny(
+          (e) => e.type === 'phase' && e.phase === 'commit',
+          'the first commit message',
+        );
+        // On Redis, the participants' held commits fail (nothing applied): recovery must redo them.
+        await crashAndRecover(t, rig, first.tx, () => rig.releaseHeld('fail'));
+        assertClean(t, await verdictOf(rig));
+        assert.deepEqual(await endStates(rig, first.tx), all('commit'));
+        assert.equal((await rig.history()).log[first.tx]?.decision, 'commit');
+        assert.deepEqual(
+          await phaseTwoCalls(rig, first.tx, 'commit'),
+          Object.fromEntries(RESOURCES.map((r) => [r, 1])),
+          'one commit call each',
+        );
       });
 
       it('after one participant committed, the others held: all commit, none twice', async (t) => {
-        const rig = await startRig(kind, [
+        await rig.gate([
           { resource: 'res-b', phase: 'commit' },
           { resource: 'res-c', phase: 'commit' },
         ]);
-        try {
-          void rig.coordinator.startRun([{ resources: RESOURCES }]);
-          const done = await rig
-            .participant('res-a')
-            .waitFor(applied('res-a', 'commit'), 'res-a committed');
-          await Promise.all(['res-b', 'res-c'].map((r) => waitEntered(rig, r, 'commit', done.tx)));
-          await crashAndRecover(t, rig, done.tx, () => rig.releaseHeld('fail'));
-          const verdict = await verdictOf(rig);
-          assertClean(t, verdict);
-          assert.deepEqual(await endStates(rig, done.tx), all('commit'));
-          const calls = await phaseTwoCalls(rig, done.tx, 'commit');
-          figure(
-            t,
-            'commit calls that reached res-a (the one committed before the kill)',
-            calls['res-a']!,
-          );
-          // res-a's process outlived the coordinator on Redis: its helper recorded the commit, so
-          // recovery must not call it again. On the embedded backend the kill may beat that record.
-          if (kind === 'redis') assert.equal(calls['res-a'], 1, 'res-a not called again');
-        } finally {
-          await rig.close();
-        }
+        void rig.coordinator.startRun([{ resources: RESOURCES }]);
+        const done = await rig
+          .participant('res-a')
+          .waitFor(applied('res-a', 'commit'), 'res-a committed');
+        await Promise.all(['res-b', 'res-c'].map((r) => waitEntered(rig, r, 'commit', done.tx)));
+        await crashAndRecover(t, rig, done.tx, () => rig.releaseHeld('fail'));
+        assertClean(t, await verdictOf(rig));
+        assert.deepEqual(await endStates(rig, done.tx), all('commit'));
+        const calls = await phaseTwoCalls(rig, done.tx, 'commit');
+        figure(t, 'commit calls that reached res-a (committed before the kill)', calls['res-a']!);
+        // res-a's process outlived the coordinator on Redis: its helper recorded the commit, so
+        // recovery must not call it again. On the embedded backend the kill may beat that record.
+        if (kind === 'redis') assert.equal(calls['res-a'], 1, 'res-a not called again');
       });
     },
   );

@@ -19,6 +19,7 @@ describe(
       try {
         const running = rig.coordinator.startRun([{ resources: RESOURCES }]);
         const held = await waitEntered(rig, 'res-c', 'commit');
+        await rig.sparesWarm();
         await rig.killParticipant('res-c');
         const killedAt = Date.now();
         await rig.restartParticipant('res-c');
@@ -67,6 +68,7 @@ describe(
           .waitFor(entered('res-a', 'prepare'), 'res-a prepare');
         await rig.participant('res-a').release(refusing.token!);
         await waitEntered(rig, 'res-c', 'rollback', voted.tx);
+        await rig.sparesWarm();
         await rig.killParticipant('res-c');
         const killedAt = Date.now();
         await rig.restartParticipant('res-c');

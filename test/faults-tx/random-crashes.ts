@@ -73,11 +73,12 @@ export function randomCrashTests(kind: BackendKind, rounds = ROUNDS): void {
         const seed = crashSeed();
         figure(t, 'seed', seed, `(replay: PB_TX_CRASH_SEED=${seed})`);
         const random = seededRandom(seed);
-        const rig = await startRig(kind);
+        const rig = await startRig(kind, [], 2);
         const recoveries: number[] = [];
         const points: string[] = [];
         try {
           for (let round = 1; round <= rounds; round++) {
+            await rig.sparesWarm();
             const txs = stream(random);
             const parallel = 1 + Math.floor(random() * 3);
             let point: string;

@@ -17,7 +17,7 @@ import { uniqueNamespace } from '../backends/redis/support.js';
 import { checkHistory, mergeLines, type History, type Verdict } from './check.js';
 import { readLedger, type LedgerPlace, type Phase } from './fixtures/ledger.js';
 import type { GateRule, LogView, ReleaseAction, TxNodeConfig } from './fixtures/tx-node.js';
-import { entered, TxProcess, type TxEvent } from './tx-process.js';
+import { entered, SparePool, TxProcess, type TxEvent } from './tx-process.js';
 
 export { figure } from '../backends/redis/support.js';
 
@@ -36,6 +36,10 @@ export interface CrashRig {
   readonly coordinator: TxProcess;
   /** The process that holds `resource` now. */
   participant(resource: string): TxProcess;
+  /** Forget the participants' past events (a test sharing the rig starts from here). */
+  forget(): void;
+  /** Resolves once the spare processes for restarts have loaded. */
+  sparesWarm(): Promise<void>;
   /** The first event of any participant process that `match` accepts (bounded). */
   waitAny(match: (event: TxEvent) => boolean, what: string): Promise<TxEvent>;
   /** Hold phase entries matching the rules from now on (each process gets its resources' rules). */
@@ -79,6 +83,12 @@ async function pollFinished(node: TxProcess, ids: readonly string[], ms: number)
 
 abstract class BaseRig {
   protected readonly incarnations: TxProcess[] = [];
+  /** Warm processes for restarts (see SparePool). */
+  protected pool: SparePool;
+
+  constructor(spares: number) {
+    this.pool = new SparePool(spares);
+  }
   protected abstract readonly ledger: LedgerPlace;
   readonly resources: readonly string[] = RESOURCES;
   protected abstract current(): TxProcess;
@@ -88,6 +98,14 @@ abstract class BaseRig {
   }
 
   abstract participant(resource: string): TxProcess;
+
+  sparesWarm(): Promise<void> {
+    return this.pool.warm();
+  }
+
+  forget(): void {
+    for (const node of new Set(this.resources.map((r) => this.participant(r)))) node.forget();
+  }
 
   waitAny(match: (event: TxEvent) => boolean, what: string): Promise<TxEvent> {
     const nodes = new Set(this.resources.map((resource) => this.participant(resource)));
@@ -114,8 +132,11 @@ class EmbeddedRig extends BaseRig implements CrashRig {
   private readonly dir = mkdtempSync(join(tmpdir(), 'plugboard-txcrash-'));
   private restarts = 0;
 
-  constructor(private readonly initialGate: readonly GateRule[]) {
-    super();
+  constructor(
+    private readonly initialGate: readonly GateRule[],
+    spares: number,
+  ) {
+    super(spares);
     this.ledger = { dir: this.dir };
   }
 
@@ -131,7 +152,7 @@ class EmbeddedRig extends BaseRig implements CrashRig {
   }
 
   async start(): Promise<this> {
-    this.app = await TxProcess.start(this.config(this.initialGate));
+    this.app = await TxProcess.start(this.config(this.initialGate), this.pool);
     this.incarnations.push(this.app);
     return this;
   }
@@ -160,7 +181,7 @@ class EmbeddedRig extends BaseRig implements CrashRig {
 
   async restartCoordinator(): Promise<void> {
     this.restarts++;
-    this.app = await TxProcess.start(this.config([]));
+    this.app = await TxProcess.start(this.config([]), this.pool);
     this.incarnations.push(this.app);
   }
 
@@ -180,7 +201,7 @@ class EmbeddedRig extends BaseRig implements CrashRig {
   }
 
   async close(): Promise<void> {
-    await this.app?.stop();
+    await Promise.all([this.app?.stop(), this.pool.close()]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -197,8 +218,11 @@ class RedisRig extends BaseRig implements CrashRig {
   private coordinators = 0;
   private participantStarts = 0;
 
-  constructor(private readonly initialGate: readonly GateRule[]) {
-    super();
+  constructor(
+    private readonly initialGate: readonly GateRule[],
+    spares: number,
+  ) {
+    super(spares);
   }
 
   private config(
@@ -259,7 +283,10 @@ class RedisRig extends BaseRig implements CrashRig {
   }
 
   async restartCoordinator(): Promise<void> {
-    this.coord = await TxProcess.start(this.config(`coordinator-${++this.coordinators}`, [], []));
+    this.coord = await TxProcess.start(
+      this.config(`coordinator-${++this.coordinators}`, [], []),
+      this.pool,
+    );
     this.incarnations.push(this.coord);
   }
 
@@ -270,6 +297,7 @@ class RedisRig extends BaseRig implements CrashRig {
   async restartParticipant(resource: string, gate: readonly GateRule[] = []): Promise<void> {
     const node = await TxProcess.start(
       this.config(`${resource}-${++this.participantStarts}`, [resource], gate),
+      this.pool,
     );
     this.holders.set(resource, node);
     this.participantsEver.push(node);
@@ -283,15 +311,24 @@ class RedisRig extends BaseRig implements CrashRig {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.coord, ...this.holders.values()].map((node) => node?.stop()));
+    await Promise.all([
+      ...[this.coord, ...this.holders.values()].map((node) => node?.stop()),
+      this.pool.close(),
+    ]);
     this.raw?.disconnect();
     await this.server?.stop();
   }
 }
 
 /** Start the rig of `kind` (gate rules in force in its participants from the start). */
-export function startRig(kind: BackendKind, gate: readonly GateRule[] = []): Promise<CrashRig> {
-  return kind === 'embedded' ? new EmbeddedRig(gate).start() : new RedisRig(gate).start();
+export function startRig(
+  kind: BackendKind,
+  gate: readonly GateRule[] = [],
+  spares = 1,
+): Promise<CrashRig> {
+  return kind === 'embedded'
+    ? new EmbeddedRig(gate, spares).start()
+    : new RedisRig(gate, spares).start();
 }
 
 /** Wait until `resource` enters `phase` (held or not), through the process holding it. */

@@ -54,7 +54,7 @@ export class TxProcess {
     private readonly child: ChildProcess,
   ) {
     child.on('message', (report: TxNodeReport) => {
-      if (report.type === 'ready') return;
+      if (report.type === 'ready' || report.type === 'warm') return;
       if (report.type === 'reply') {
         this.replies.get(report.id)?.(report);
         this.replies.delete(report.id);
@@ -88,21 +88,18 @@ export class TxProcess {
   }
 
   /**
-   * Fork a node and wait until its host started and its resources are reachable (bounded: 30 s
-   * on a loaded machine). Events it sends while starting (recovery reaching its resources) are
-   * kept too.
+   * Start a node on `config`: take a warm spare (see {@link SparePool}) or fork one, and wait
+   * until its host started and its resources are reachable (bounded: 30 s on a loaded machine).
+   * Events it sends while starting (recovery reaching its resources) are kept too.
    */
-  static async start(config: TxNodeConfig): Promise<TxProcess> {
-    const child = fork(FIXTURE, [], {
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, PB_TX_NODE: JSON.stringify(config) },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
+  static async start(config: TxNodeConfig, pool?: SparePool): Promise<TxProcess> {
+    const child = await (pool?.take() ?? forkSpare().warm);
     const node = new TxProcess(config.nodeId, child);
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (report: TxNodeReport) => report.type === 'ready' && resolve());
       void node.gone.then(() => reject(new Error(`${config.nodeId} exited while starting`)));
     });
+    child.send({ config });
     await bounded(ready, 30_000, `${config.nodeId} ready`).catch((error: Error) => {
       child.kill('SIGKILL');
       throw error;
@@ -162,6 +159,12 @@ export class TxProcess {
     return this.run({ cmd: 'inspect', ids });
   }
 
+  /** Drop the events seen so far (none may be held): later waits see only new ones. */
+  forget(): void {
+    if (this.held().length > 0) throw new Error(`${this.nodeId}: forget() while phases are held`);
+    this.events.length = 0;
+  }
+
   /** Be told of every later event; returns a function that removes the listener. */
   listen(listener: (event: TxEvent) => void): () => void {
     this.listeners.add(listener);
@@ -203,6 +206,75 @@ export class TxProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await this.gone;
     clearTimeout(timer);
+  }
+}
+
+/** A node process loading its modules; `warm` resolves once it waits for its config. */
+interface Spare {
+  readonly child: ChildProcess;
+  readonly warm: Promise<ChildProcess>;
+}
+
+/** Fork a node process that loads its modules and waits (bounded: 30 s). */
+function forkSpare(): Spare {
+  const child = fork(FIXTURE, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const warm = new Promise<ChildProcess>((resolve, reject) => {
+    child.on('message', (report: TxNodeReport) => report.type === 'warm' && resolve(child));
+    child.once('exit', (code) =>
+      reject(new Error(`a spare node exited with ${code} while loading`)),
+    );
+  });
+  const bound = bounded(warm, 30_000, 'spare node loaded').catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  bound.catch(() => undefined);
+  return { child, warm: bound };
+}
+
+/**
+ * Node processes that loaded their modules and wait for a config: a restart takes one, so the
+ * time from a kill to the new process running is the host's start, not the seconds of loading
+ * TypeScript modules. Keeps `size` spares loading or warm; `close()` ends them.
+ */
+export class SparePool {
+  private readonly spares: Spare[] = [];
+  private closed = false;
+
+  constructor(private readonly size = 1) {
+    this.refill();
+  }
+
+  /** Start loading spares up to the pool's size. */
+  refill(): void {
+    while (!this.closed && this.spares.length < this.size) this.spares.push(forkSpare());
+  }
+
+  /** A warm process (waits for one still loading; forks one if none is left); refills. */
+  take(): Promise<ChildProcess> {
+    const spare = this.spares.shift() ?? forkSpare();
+    this.refill();
+    return spare.warm;
+  }
+
+  /** Resolves once every spare has loaded (a test awaits it so a restart is the host's start only). */
+  async warm(): Promise<void> {
+    await Promise.all(this.spares.map((spare) => spare.warm));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      this.spares.splice(0).map(async ({ child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
   }
 }
 
