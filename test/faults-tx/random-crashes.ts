@@ -67,7 +67,7 @@ const median = (values: number[]): number =>
 export function randomCrashTests(kind: BackendKind, rounds = ROUNDS): void {
   describe(
     `two-phase commit on ${kind}: ${rounds} random SIGKILL points`,
-    { timeout: 180_000 },
+    { timeout: 300_000 },
     () => {
       it('every transaction ends consistent, none applied twice, no caller misled', async (t) => {
         const seed = crashSeed();
