@@ -28,7 +28,7 @@ import {
   type CrashRig,
 } from './support.js';
 
-const ROUNDS = Number(process.env['PB_TX_CRASH_ROUNDS'] ?? 12);
+const ROUNDS = Number(process.env['PB_TX_CRASH_ROUNDS'] ?? 10);
 
 /** A stream of 8-15 transactions: 2 or 3 resources each, a quarter of them with one voting no. */
 function stream(random: () => number): TxSpec[] {

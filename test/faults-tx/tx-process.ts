@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { bounded } from '../faults-lock/lock-process.js';
 import type {
   AppliedEvent,
   LogView,
@@ -10,6 +11,8 @@ import type {
   TxNodeReport,
   TxSpec,
 } from './fixtures/tx-node.js';
+
+export { bounded };
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/tx-node.ts', import.meta.url));
 
@@ -22,15 +25,6 @@ export interface CallerLines {
   readonly aborted: string[];
   /** `commit()` rejected with something other than `TransactionAbortedError`. */
   readonly failed: string[];
-}
-
-/** Resolve `promise`, or reject after `ms` saying what was awaited. */
-export function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
