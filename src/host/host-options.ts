@@ -2,6 +2,7 @@ import { ValidationError } from '../errors/errors.js';
 import type { FeedRetention } from '../backends/ports.js';
 import { DEFAULT_RETENTION } from '../sync/data-sync.js';
 import type { CacheOptions } from '../cache/types.js';
+import type { TransactionOptions } from '../tx/types.js';
 import type { HostOptions, KeyProvider } from './types.js';
 
 /** The key id whose value must be a 32-byte key (AES-256), base64. */
@@ -112,4 +113,51 @@ export function assertCacheOptions(cache: unknown): asserts cache is CacheOption
       `Host option "cache.maxValueBytes" must be a whole number of bytes, 1 or more, got ${String(max)}.`,
       { details: { field: 'cache.maxValueBytes' } },
     );
+}
+
+/** Whole-number ms fields of `transactions` (each 1 or more). */
+const TRANSACTION_MS_FIELDS = [
+  'prepareTimeout',
+  'leaseMs',
+  'recoveryInterval',
+  'retentionMs',
+  'maxOpen',
+] as const;
+
+/**
+ * Check `transactions`: positive whole numbers for its timings and `maxOpen`, and `logFile` a
+ * non-empty path or `false`.
+ * @throws ValidationError naming the field (`details.field`)
+ */
+export function assertTransactionOptions(
+  options: unknown,
+): asserts options is TransactionOptions | undefined {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ValidationError(
+      'Host option "transactions" must be an object such as { prepareTimeout: 5000, logFile: false }.',
+      { details: { field: 'transactions' } },
+    );
+  }
+  const given = options as Record<string, unknown>;
+  for (const field of TRANSACTION_MS_FIELDS) {
+    const value = given[field];
+    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 1)) {
+      throw new ValidationError(
+        `Host option "transactions.${field}" must be a whole number, 1 or more, got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? typeof value)}.`,
+        { details: { field: `transactions.${field}` } },
+      );
+    }
+  }
+  const { logFile } = given;
+  if (
+    logFile !== undefined &&
+    logFile !== false &&
+    !(typeof logFile === 'string' && logFile !== '')
+  ) {
+    throw new ValidationError(
+      `Host option "transactions.logFile" must be a file path or false (kept in memory), got ${JSON.stringify(logFile)}.`,
+      { details: { field: 'transactions.logFile' } },
+    );
+  }
 }

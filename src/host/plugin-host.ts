@@ -23,6 +23,7 @@ import {
   assertCacheOptions,
   assertKeys,
   assertPermissionMode,
+  assertTransactionOptions,
   dataSyncRetention,
 } from './host-options.js';
 import type { FeedRetention } from '../backends/ports.js';
@@ -150,6 +151,7 @@ export class PluginHost implements Host {
     this.retention = dataSyncRetention(options.dataSync);
     this.keys = assertKeys(options.keys);
     assertCacheOptions(options.cache);
+    assertTransactionOptions(options.transactions);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);

@@ -35,8 +35,7 @@ export function registerResource<W>(
   const apply = (phase: Phase, message: PhaseMessage): Promise<void> =>
     applyPhase(core, resource, phase, message);
   const registration = server.register(resourceService(name), {
-    prepare: async (message: PhaseMessage): Promise<WireVote> =>
-      readVote(await resource.prepare(message.work as W, info(message))),
+    prepare: (message: PhaseMessage): Promise<WireVote> => prepare(core, resource, message),
     commit: (message: PhaseMessage) => apply('commit', message),
     rollback: (message: PhaseMessage) => apply('rollback', message),
   });
@@ -55,6 +54,26 @@ function info(message: PhaseMessage): PhaseInfo {
 }
 
 /**
+ * Ask the resource to prepare. A prepare that outlived the coordinator's bound may finish after
+ * the rollback it caused was applied here: what it holds then is let go at once.
+ */
+async function prepare<W>(
+  core: TransactionCore,
+  resource: TransactionResource<W>,
+  message: PhaseMessage,
+): Promise<WireVote> {
+  const vote = readVote(await resource.prepare(message.work as W, info(message)));
+  if (core.applied.get(phaseKey(message)) === undefined) return vote;
+  // Phase two came first; it can only have been a rollback, since this vote was not in yet.
+  await resource.rollback(message.work as W, { ...info(message), redelivered: true });
+  return { vote: 'refused', reason: 'prepared after the transaction was rolled back' };
+}
+
+function phaseKey(message: PhaseMessage): string {
+  return `${message.id}#${message.index}`;
+}
+
+/**
  * Run the resource's commit or rollback for one phase message at most once per node, and record
  * it in the log (`markDone`) so that no node repeats it: a repeat this node remembers is skipped
  * without a read; a redelivered one it does not remember is checked against the log's `done`.
@@ -65,7 +84,7 @@ function applyPhase<W>(
   phase: Phase,
   message: PhaseMessage,
 ): Promise<void> {
-  const key = `${message.id}#${message.index}`;
+  const key = phaseKey(message);
   const running = core.applying.get(key);
   if (running !== undefined) return running;
   const work = (async () => {

@@ -18,7 +18,7 @@ export interface ChapterHost {
 export async function chapterHost(
   redis: boolean,
   names: readonly string[],
-  options: Pick<HostOptions, 'dataSync' | 'cache'> = {},
+  options: Pick<HostOptions, 'dataSync' | 'cache' | 'transactions'> = {},
 ): Promise<ChapterHost> {
   const contexts: Record<string, PluginContext> = {};
   const namespace = uniqueNamespace('chapter');

@@ -26,46 +26,35 @@ let counter = 0;
 /** Short, so crash tests are quick; the real default is 10 s, as on Redis. */
 const LIVENESS_TTL = 150;
 
-const memory: HarnessFactory = async () => {
-  const network = new MemoryNetwork({ livenessTtl: LIVENESS_TTL });
-  const created: Backend[] = [];
-  return {
-    // A crashed node's entries lapse after the TTL (one timer, no reap interval).
-    livenessMs: LIVENESS_TTL,
-    create: async (nodeId) => {
-      const backend = new MemoryBackend({ nodeId: nodeId ?? `mem-${++counter}`, network });
-      created.push(backend);
-      return backend;
-    },
-    crash: async (backend) => network.crash(backend.nodeId),
-    cleanup: async () => {
-      await Promise.all(created.map((b) => b.close()));
-    },
+/** Nodes of one in-process network; `logFile`: its transaction log kept in a temp file. */
+const memoryCluster =
+  (logFile = false): HarnessFactory =>
+  async () => {
+    const dir = logFile ? await mkdtemp(join(tmpdir(), 'pb-txlog-')) : undefined;
+    const network = new MemoryNetwork({
+      livenessTtl: LIVENESS_TTL,
+      transactionLog: dir === undefined ? false : join(dir, 'transactions.log'),
+    });
+    const created: Backend[] = [];
+    return {
+      // A crashed node's entries lapse after the TTL (one timer, no reap interval).
+      livenessMs: LIVENESS_TTL,
+      create: async (nodeId) => {
+        const backend = new MemoryBackend({ nodeId: nodeId ?? `mem-${++counter}`, network });
+        created.push(backend);
+        return backend;
+      },
+      crash: async (backend) => network.crash(backend.nodeId),
+      cleanup: async () => {
+        await Promise.all(created.map((b) => b.close()));
+        if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+      },
+    };
   };
-};
 
-/** The same cluster, its transaction log kept in a file (the embedded backend's durable default). */
-const memoryWithLogFile: HarnessFactory = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'pb-txlog-'));
-  const network = new MemoryNetwork({
-    livenessTtl: LIVENESS_TTL,
-    transactionLog: join(dir, 'transactions.log'),
-  });
-  const created: Backend[] = [];
-  return {
-    livenessMs: LIVENESS_TTL,
-    create: async (nodeId) => {
-      const backend = new MemoryBackend({ nodeId: nodeId ?? `memf-${++counter}`, network });
-      created.push(backend);
-      return backend;
-    },
-    crash: async (backend) => network.crash(backend.nodeId),
-    cleanup: async () => {
-      await Promise.all(created.map((b) => b.close()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-};
+const memory = memoryCluster();
+/** The embedded backend's durable default: the transaction log in a file. */
+const memoryWithLogFile = memoryCluster(true);
 
 transportConformance('memory', memory);
 transportFlowConformance('memory', memory);

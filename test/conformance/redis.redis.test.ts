@@ -22,6 +22,7 @@ import { registryConformance } from './registry.js';
 import { rpcConformance } from './rpc.js';
 import { transportConformance } from './transport.js';
 import { transportFlowConformance } from './transport-flow.js';
+import { txLogConformance } from './tx-log.js';
 
 const LIVENESS_TTL = 900;
 
@@ -62,3 +63,4 @@ messageQueueConformance('redis', redisHarness);
 cacheConformance('redis', redisHarness);
 lockConformance('redis', redisHarness);
 feedConformance('redis', redisHarness);
+txLogConformance('redis', redisHarness);

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import type { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
-import { createRuntime } from '../../src/context/runtime.js';
+import { createRuntime, type RuntimeOptions } from '../../src/context/runtime.js';
 import type {
   PluginContext,
   Runtime,
@@ -23,17 +23,26 @@ let nodeCounter = 0;
 
 /** A real runtime over a real memory backend (alone, or on a shared network). */
 export async function startRuntime(
-  options: { network?: MemoryNetwork; nodeId?: string; limits?: Partial<RuntimeLimits> } = {},
+  options: {
+    network?: MemoryNetwork;
+    nodeId?: string;
+    limits?: Partial<RuntimeLimits>;
+    transactions?: RuntimeOptions['transactions'];
+    /** Adjust the backend before the runtime is built over it (e.g. swap a store). */
+    prepare?: (backend: MemoryBackend) => void;
+  } = {},
 ): Promise<TestRuntime> {
   const nodeId = options.nodeId ?? `node-${++nodeCounter}`;
   const backend = new MemoryBackend({
     nodeId,
     ...(options.network ? { network: options.network } : {}),
   });
+  options.prepare?.(backend);
   const runtime = createRuntime({
     backend,
     logger: silentLogger,
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.transactions ? { transactions: options.transactions } : {}),
   });
   await runtime.start();
   const scopes = new Map<string, ScopedContext>();

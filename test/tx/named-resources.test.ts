@@ -4,24 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { AbortReason } from '../../src/tx/types.js';
-import { FakeTxLog } from './fake-tx-log.js';
-import { recordingResource, txCluster, txNode, type TxNode } from './tx-support.js';
-
-function reasonsOf(error: unknown): AbortReason[] {
-  return (error as { details: { reasons: AbortReason[] } }).details.reasons;
-}
+import type { FakeTxLog } from './fake-tx-log.js';
+import {
+  reasonsOf,
+  recordingResource,
+  twoNodes,
+  txCluster,
+  txNode,
+  type TxNode,
+} from './tx-support.js';
 
 describe('named transaction resources across nodes', () => {
-  let cluster: Awaited<ReturnType<typeof txCluster>>;
+  let cluster: Awaited<ReturnType<typeof twoNodes>>;
   let store: FakeTxLog;
   let a: TxNode;
   let b: TxNode;
-  beforeEach(async () => {
-    store = new FakeTxLog();
-    cluster = await txCluster(2, { store });
-    [a, b] = cluster.nodes as [TxNode, TxNode];
-  });
+  beforeEach(async () => ({ store, a, b } = cluster = await twoNodes()));
   afterEach(() => cluster.close());
 
   it('commits on another node: open before prepare, decision before phase two, then finish', async () => {
@@ -180,5 +178,33 @@ describe('named transaction resources across nodes', () => {
     assert.deepEqual(report, { examined: 1, committed: 1, aborted: 0, pending: 0 });
     assert.ok(store.records.get(tx.id)!.finished);
     assert.deepEqual(restarted.committed, [tx.id], 'not applied twice');
+  });
+
+  it('a prepare that finishes after its timeout’s rollback is rolled back again', async () => {
+    const res = recordingResource();
+    let finishPrepare!: () => void;
+    await b.ctx('slow').transactionManager.registerResource('slow', {
+      ...res.resource,
+      prepare: async (work, info) => {
+        await res.resource.prepare(work, info);
+        await new Promise<void>((resolve) => (finishPrepare = resolve));
+      },
+      rollback: (work, info) => res.resource.rollback(work, info),
+    }).ready;
+    const tx = await a.ctx('orders').transactionManager.begin({ timeout: 50 });
+    tx.enlist('slow');
+    await assert.rejects(tx.commit(), { code: 'PB_TX_ABORTED' });
+    assert.deepEqual(res.rolledBack, [tx.id]);
+    const released = new Promise<void>((resolve) => {
+      const rollback = res.resource.rollback.bind(res.resource);
+      res.resource.rollback = (work, info) => {
+        rollback(work, info);
+        resolve();
+      };
+    });
+    finishPrepare();
+    await released;
+    assert.deepEqual(res.rolledBack, [tx.id, tx.id]);
+    assert.deepEqual(res.committed, []);
   });
 });

@@ -1,22 +1,15 @@
 import type { TransactionLogStore } from '../../src/backends/ports.js';
-import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
-import { createRuntime } from '../../src/context/runtime.js';
-import type { PluginContext, Runtime, ScopedContext } from '../../src/context/types.js';
 import type { TransactionSettings } from '../../src/tx/transaction-manager.js';
-import type { PrepareVote, TransactionResource } from '../../src/tx/types.js';
-import { silentLogger } from '../support/runtime.js';
+import type { AbortReason, PrepareVote, TransactionResource } from '../../src/tx/types.js';
+import { startRuntime, type TestRuntime } from '../support/runtime.js';
 import { FakeTxLog } from './fake-tx-log.js';
 
 /** One node of an in-process cluster: its runtime and its plugins' contexts. */
-export interface TxNode {
+export interface TxNode extends TestRuntime {
   readonly nodeId: string;
-  readonly runtime: Runtime;
-  ctx(plugin: string): PluginContext;
-  scoped(plugin: string): ScopedContext;
-  /** Release one plugin (as when it stops). */
+  /** Release one plugin (as when it stops); its name is not used again on this node. */
   stopPlugin(plugin: string): Promise<void>;
-  close(): Promise<void>;
 }
 
 export interface TxClusterOptions {
@@ -43,36 +36,18 @@ export async function txNode(
   settings: Partial<TransactionSettings> = {},
   nodeId = `tx-node-${++counter}`,
 ): Promise<TxNode> {
-  const backend = new MemoryBackend({ nodeId, network });
-  Object.defineProperty(backend, 'transactions', { value: store });
-  const runtime = createRuntime({
-    backend,
-    logger: silentLogger,
-    transactions: { ...QUICK, ...settings },
-  });
-  await runtime.start();
-  const scopes = new Map<string, ScopedContext>();
-  const scoped = (name: string): ScopedContext => {
-    let s = scopes.get(name);
-    if (s === undefined) {
-      s = runtime.createContext({ name, version: '1.0.0', permissions: [], options: {} });
-      scopes.set(name, s);
-    }
-    return s;
-  };
-  return {
+  const node = await startRuntime({
+    network,
     nodeId,
-    runtime,
-    scoped,
-    ctx: (name) => scoped(name).context,
+    transactions: { ...QUICK, ...settings },
+    prepare: (backend) => Object.defineProperty(backend, 'transactions', { value: store }),
+  });
+  return {
+    ...node,
+    nodeId,
+    ctx: (name) => node.scoped(name).context,
     stopPlugin: async (name) => {
-      await scopes.get(name)?.release(1000);
-      scopes.delete(name);
-    },
-    close: async () => {
-      for (const s of scopes.values()) await s.release(1000);
-      scopes.clear();
-      await runtime.close();
+      await node.scoped(name).release(1000);
     },
   };
 }
@@ -99,6 +74,25 @@ export async function txCluster(
       for (const node of nodes) await node.close();
     },
   };
+}
+
+/** The reasons a `TransactionAbortedError` lists. */
+export function reasonsOf(error: unknown): AbortReason[] {
+  return (error as { details: { reasons: AbortReason[] } }).details.reasons;
+}
+
+/** Two nodes sharing a fresh {@link FakeTxLog}. */
+export async function twoNodes(settings?: Partial<TransactionSettings>): Promise<{
+  store: FakeTxLog;
+  a: TxNode;
+  b: TxNode;
+  network: MemoryNetwork;
+  close(): Promise<void>;
+}> {
+  const store = new FakeTxLog();
+  const cluster = await txCluster(2, { store, ...(settings ? { settings } : {}) });
+  const [a, b] = cluster.nodes as [TxNode, TxNode];
+  return { store, a, b, network: cluster.network, close: () => cluster.close() };
 }
 
 /** A named resource that records what it was asked, by transaction id. */

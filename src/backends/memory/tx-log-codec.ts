@@ -107,12 +107,12 @@ export function decodeOp(text: string): TxOp {
         o: 'rec',
         id,
         coordinator: field(line, 'coordinator', isString),
-        at: field(line, 'at', isNumber),
+        createdAt: field(line, 'createdAt', isNumber),
         decision: line.decision === undefined ? undefined : field(line, 'decision', isDecision),
         reasons: field(line, 'reasons', isStrings),
         participants: participants(line, true),
-        owner: field(line, 'owner', isString),
-        until: field(line, 'until', isNumber),
+        leaseOwner: field(line, 'leaseOwner', isString),
+        leaseUntil: field(line, 'leaseUntil', isNumber),
         removeAt: line.removeAt === undefined ? undefined : field(line, 'removeAt', isNumber),
       };
     default:

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BackendUnavailableError } from '../../errors/errors.js';
 import { BadLineError, decodeOp, encodeOp } from './tx-log-codec.js';
@@ -75,6 +75,8 @@ export class TxLogFile {
   private writing: Batch | undefined;
   private inflight: Promise<void> | undefined;
   private failure: unknown;
+  /** Writes (each one `fdatasync`) so far: group commit makes them fewer than the ops. */
+  syncs = 0;
 
   constructor(
     readonly path: string,
@@ -91,12 +93,24 @@ export class TxLogFile {
    * error.
    */
   async open(apply: (op: TxOp) => void): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    const dir = dirname(this.path);
+    const madeDir = await mkdir(dir, { recursive: true });
     await this.lock.acquire();
     try {
       const ops = await this.read();
       for (const op of ops) apply(op);
+      const existed =
+        this.lines > 0 ||
+        (await stat(this.path).then(
+          () => true,
+          () => false,
+        ));
       this.handle = await open(this.path, 'a');
+      if (!existed) {
+        // A new file (and folder) must itself survive a crash: sync the folders naming them.
+        await syncDir(dir);
+        if (madeDir !== undefined) await syncDir(dirname(madeDir));
+      }
     } catch (error) {
       await this.lock.release();
       throw error;
@@ -118,9 +132,12 @@ export class TxLogFile {
   /** Wait for pending writes, then close the file and release the lock. */
   async close(): Promise<void> {
     await this.inflight;
-    await this.handle?.close();
-    this.handle = undefined;
-    await this.lock.release();
+    try {
+      await this.handle?.close();
+    } finally {
+      this.handle = undefined;
+      await this.lock.release();
+    }
   }
 
   private async drain(): Promise<void> {
@@ -138,6 +155,7 @@ export class TxLogFile {
         } else {
           await writeAll(this.handle!, batch.lines.join(''));
           await this.handle!.datasync();
+          this.syncs++;
           this.lines = total;
         }
         batch.resolve();

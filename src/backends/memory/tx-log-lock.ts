@@ -24,7 +24,8 @@ function inUse(
   return new BackendUnavailableError(
     `The transaction log ${logPath} is in use by ${by} (lock file ${lockPath}). Two hosts must ` +
       'never share one log: give each its own file with the host option "transactions.logFile", ' +
-      'or set it to false to keep the log in memory.',
+      'or set it to false to keep the log in memory. If no host uses it any more, delete the ' +
+      'lock file.',
     { retryable: false, details: { field: 'transactions.logFile', path: logPath, lockPath, pid } },
   );
 }

@@ -1,4 +1,4 @@
-import type { TxDecision } from '../ports.js';
+import type { TxDecision, TxLogRecord } from '../ports.js';
 
 /** One participant as an op carries it (bytes stay bytes in memory; base64 only in the file). */
 export interface TxOpParticipant {
@@ -33,17 +33,5 @@ export type TxOp =
   /** `removeAt`: when the finished record goes (epoch ms). */
   | { readonly o: 'finish'; readonly id: string; readonly removeAt: number }
   | { readonly o: 'lease'; readonly id: string; readonly owner: string; readonly until: number }
-  /** A whole record, as a compaction snapshot writes it. */
-  | {
-      readonly o: 'rec';
-      readonly id: string;
-      readonly coordinator: string;
-      readonly at: number;
-      readonly decision: TxDecision | undefined;
-      readonly reasons: readonly string[];
-      readonly participants: readonly TxOpParticipant[];
-      readonly owner: string;
-      readonly until: number;
-      /** Set when finished: when it goes. */
-      readonly removeAt: number | undefined;
-    };
+  /** A whole record, as a compaction snapshot writes it (`removeAt` set once finished). */
+  | ({ readonly o: 'rec'; readonly removeAt: number | undefined } & Omit<TxLogRecord, 'finished'>);

@@ -134,14 +134,15 @@ export class MemoryTxLogState {
 
   claimExpired(owner: string, leaseMs: number, limit: number, now: number): TxLogRecord[] {
     this.sweep(now);
-    const claimed: TxLogRecord[] = [];
+    const lapsed: TxEntry[] = [];
     for (const entry of this.unfinished.values()) {
-      if (claimed.length >= limit) break;
-      if (entry.leaseUntil > now) continue;
-      this.change({ o: 'lease', id: entry.id, owner, until: now + leaseMs });
-      claimed.push(toRecord(entry));
+      if (lapsed.length >= limit) break;
+      if (entry.leaseUntil <= now) lapsed.push(entry);
     }
-    return claimed;
+    return lapsed.map((entry) => {
+      this.change({ o: 'lease', id: entry.id, owner, until: now + leaseMs });
+      return toRecord(entry);
+    });
   }
 
   unfinishedFor(resource: string, limit: number, now: number): TxLogRecord[] {
@@ -161,12 +162,12 @@ export class MemoryTxLogState {
       o: 'rec',
       id: e.id,
       coordinator: e.coordinator,
-      at: e.createdAt,
+      createdAt: e.createdAt,
       decision: e.decision,
       reasons: e.reasons,
       participants: e.participants,
-      owner: e.leaseOwner,
-      until: e.leaseUntil,
+      leaseOwner: e.leaseOwner,
+      leaseUntil: e.leaseUntil,
       removeAt: e.removeAt === Infinity ? undefined : e.removeAt,
     }));
   }
@@ -174,6 +175,15 @@ export class MemoryTxLogState {
   /** Apply an op read back from the file (no sink: it is already there). */
   replay(op: TxOp): void {
     this.apply(op);
+  }
+
+  /**
+   * Lapse every lease now: read back from a file this network locks, they were held by hosts
+   * that are gone (a dead or stopped process), so recovery need not wait them out.
+   */
+  voidLeases(now: number): void {
+    for (const entry of this.unfinished.values())
+      entry.leaseUntil = Math.min(entry.leaseUntil, now);
   }
 
   /** Forget everything (the file holds it; it is read again when next opened). */
@@ -216,13 +226,17 @@ export class MemoryTxLogState {
         if (entry !== undefined) {
           entry.leaseOwner = op.owner;
           entry.leaseUntil = op.until;
+          // To the back of the line: records that keep failing do not starve the others.
+          if (this.unfinished.delete(op.id)) this.unfinished.set(op.id, entry);
         }
         return;
       case 'rec': {
         if (entry !== undefined) this.remove(entry);
-        const e = this.add(op.id, op.coordinator, op.at, op.decision, op.reasons, op.participants);
-        e.leaseOwner = op.owner;
-        e.leaseUntil = op.until;
+        const e = this.add(op.id, op.coordinator, op.createdAt, op.decision, op.reasons, [
+          ...op.participants,
+        ]);
+        e.leaseOwner = op.leaseOwner;
+        e.leaseUntil = op.leaseUntil;
         if (op.removeAt !== undefined) this.finished(e, op.removeAt);
         return;
       }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { BackendUnavailableError, isPlugboardError } from '../../errors/errors.js';
 import { TxLogFile, type TxLogWarn } from './tx-log-file.js';
 import { MemoryTxLogState } from './tx-log-state.js';
 
@@ -10,6 +11,14 @@ export const DEFAULT_TRANSACTION_LOG = '.plugboard/transactions.log';
 function warner(logger: Pick<Logger, 'warn'> | undefined): TxLogWarn {
   if (logger !== undefined) return (message, details) => logger.warn(details, message);
   return (message, details) => process.emitWarning(`${message} ${JSON.stringify(details)}`);
+}
+
+function cannotOpen(path: string, cause: unknown): BackendUnavailableError {
+  return new BackendUnavailableError(
+    `Cannot open the transaction log ${path} (${String(cause)}); check the host option ` +
+      '"transactions.logFile" (a file path, or false to keep the log in memory).',
+    { cause, details: { field: 'transactions.logFile', path } },
+  );
 }
 
 /**
@@ -49,6 +58,11 @@ export class MemoryTxLog {
     return this.runOnFile(this.path, write, fn);
   }
 
+  /** How many writes (each one `fdatasync`) the open file took so far; 0 in memory. */
+  get syncs(): number {
+    return this.file?.syncs ?? 0;
+  }
+
   /** Let go of the file (its lock too) once no node uses the log; read again when next used. */
   release(): Promise<void> {
     if (this.path === undefined) return Promise.resolve();
@@ -62,7 +76,9 @@ export class MemoryTxLog {
     fn: (state: MemoryTxLogState, now: number) => T,
   ): Promise<T> {
     if (this.closing !== undefined) await this.closing;
-    if (this.file === undefined && (write || existsSync(path))) await this.openFile(path);
+    if (this.file === undefined && (write || existsSync(path) || this.opening !== undefined)) {
+      await this.openFile(path);
+    }
     const result = fn(this.state, Date.now());
     await this.file?.durable();
     return result;
@@ -82,7 +98,14 @@ export class MemoryTxLog {
         this.warn,
       );
       state.clear();
-      await file.open((op) => state.replay(op));
+      try {
+        await file.open((op) => state.replay(op));
+      } catch (error) {
+        state.clear();
+        throw isPlugboardError(error) ? error : cannotOpen(path, error);
+      }
+      // Whoever held leases on these records is gone (the lock proves no other host has them).
+      state.voidLeases(Date.now());
       this.file = file;
     })().finally(() => (this.opening = undefined));
     return this.opening;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { BackendUnavailableError } from '../../errors/errors.js';
 import { validateCacheTtlMs } from '../cache-ttl.js';
 import type {
   CacheInvalidation,
@@ -11,8 +10,10 @@ import type {
   PortSubscription,
 } from '../ports.js';
 import type { CommandCaller } from './connection.js';
+import { closedError } from './closed.js';
 import { setFrame } from './framed-command.js';
 import { assertOneSlot } from './key-slots.js';
+import { HeldWrites } from './held-writes.js';
 import { RedisCacheTracking } from './redis-cache-tracking.js';
 import { evalScript, rawCommand } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
@@ -44,8 +45,8 @@ export interface RedisCacheStoreOptions {
 export class RedisCacheStore implements CacheStore {
   private readonly tracking: RedisCacheTracking;
   private readonly versions = new VersionSource();
-  /** Releases of the budget taken by writes sent and not answered yet. */
-  private readonly written = new Set<() => void>();
+  /** Writes of values, held against the byte budget until Redis answers. */
+  private readonly held: HeldWrites;
   private closed = false;
 
   constructor(
@@ -53,12 +54,7 @@ export class RedisCacheStore implements CacheStore {
     private readonly options: RedisCacheStoreOptions = {},
   ) {
     this.tracking = new RedisCacheTracking(deps, deps.keys.cachePrefix);
-    // Commands of a dropped connection are never answered (no resend): their bytes are gone.
-    deps.runner.client.on('close', () => {
-      const lost = [...this.written];
-      this.written.clear();
-      for (const release of lost) release();
-    });
+    this.held = new HeldWrites(deps.runner, deps.budget);
   }
 
   get(key: string): Promise<CacheRecord | undefined> {
@@ -254,29 +250,12 @@ export class RedisCacheStore implements CacheStore {
     bytes: number,
     command: (client: Redis, caller: CommandCaller) => Promise<T>,
   ): Promise<T> {
-    let taken: () => void;
     try {
       this.assertOpen();
-      taken = this.deps.budget.take(bytes, what);
     } catch (error) {
       return Promise.reject(error);
     }
-    const release = (): void => {
-      this.written.delete(release);
-      taken();
-    };
-    let sent: Promise<T> | undefined;
-    const outcome = this.deps.runner.run(what, (client, caller) => {
-      sent = command(client, caller);
-      this.written.add(release);
-      return sent;
-    });
-    const settled = (): void => {
-      if (sent === undefined) release();
-      else sent.then(release, release);
-    };
-    outcome.then(settled, settled);
-    return outcome;
+    return this.held.run(what, bytes, command);
   }
 
   private assertOpen(): void {
@@ -333,10 +312,4 @@ function stored(version: string, value: Uint8Array): Buffer {
   entry.write(version, 0, 'latin1');
   entry.set(value, CACHE_VERSION_BYTES);
   return entry;
-}
-
-function closedError(): BackendUnavailableError {
-  return new BackendUnavailableError('The Redis backend of this host is closed.', {
-    details: { sent: false },
-  });
 }

@@ -1,5 +1,5 @@
-import { BackendUnavailableError } from '../../errors/errors.js';
 import type { ChangeFeedStore, FeedEntry, FeedRetention, PortSubscription } from '../ports.js';
+import { closedError } from './closed.js';
 import { evalScript, rawCommand } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 
@@ -130,10 +130,7 @@ export class RedisFeedStore implements ChangeFeedStore {
 
   private assertOpen(): void {
     // Like every closed port: BackendUnavailableError (not sent).
-    if (this.closed)
-      throw new BackendUnavailableError('The Redis backend of this host is closed.', {
-        details: { sent: false },
-      });
+    if (this.closed) throw closedError();
   }
 }
 

@@ -1,6 +1,7 @@
-import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import { ValidationError } from '../../errors/errors.js';
 import type { LockAttempt, LockStore, LockWakeListener, PortSubscription } from '../ports.js';
 import type { LockKeys } from './keys.js';
+import { closedError } from './closed.js';
 import { LockChannels } from './lock-channels.js';
 import { sendScript, type ScriptName } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
@@ -138,12 +139,7 @@ export class RedisLockStore implements LockStore {
     nkeys: number,
     keysAndArgs: (string | number)[],
   ): Promise<unknown> {
-    if (this.closed)
-      return Promise.reject(
-        new BackendUnavailableError('The Redis backend of this host is closed.', {
-          details: { sent: false },
-        }),
-      );
+    if (this.closed) return Promise.reject(closedError());
     return sendScript(this.deps.runner, this.deps.scripts[name], what, nkeys, keysAndArgs);
   }
 

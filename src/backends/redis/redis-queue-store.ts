@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
 import type {
@@ -16,7 +17,8 @@ import type {
 } from '../ports.js';
 import { BindingWatch, decodeBinding } from './binding-watch.js';
 import { ByteBudget } from './byte-budget.js';
-import type { CommandRunner } from './connection.js';
+import type { CommandCaller, CommandRunner } from './connection.js';
+import { HeldWrites } from './held-writes.js';
 import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type QueueKeys, type RedisKeys } from './keys.js';
 import { REDIS_DEFAULTS } from './options.js';
@@ -89,8 +91,8 @@ export class RedisQueueStore implements QueueStore {
   private closed = false;
   /** The TIME round trip in flight while the clock offset is unknown. */
   private clockRead: Promise<void> | undefined;
-  /** Releases of the budget taken by commands written and not answered yet. */
-  private readonly written = new Set<() => void>();
+  /** Scripts carrying payloads, held against the byte budget until Redis answers. */
+  private readonly held: HeldWrites;
   /** Bindings made through this store, re-applied after a reconnect (see reapplyBindings). */
   private readonly boundHere = new Set<string>();
   private readonly bindingWatch: BindingWatch;
@@ -103,14 +105,9 @@ export class RedisQueueStore implements QueueStore {
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
     watchIdleMs = QUEUE_WATCH_IDLE_MS,
-    private readonly budget = new ByteBudget(REDIS_DEFAULTS.maxPendingBytes),
+    budget = new ByteBudget(REDIS_DEFAULTS.maxPendingBytes),
   ) {
-    // Commands of a dropped connection are never answered (no resend): their bytes are gone.
-    runner.client.on('close', () => {
-      const lost = [...this.written];
-      this.written.clear();
-      for (const release of lost) release();
-    });
+    this.held = new HeldWrites(runner, budget);
     this.wakeups = new QueueWakeups(hub, logger, watchIdleMs);
     this.bindingWatch = new BindingWatch(
       hub,
@@ -694,48 +691,16 @@ export class RedisQueueStore implements QueueStore {
     this.assertOpen();
     const script = this.scripts[name];
     const bytes = payloadBytes(args);
-    if (bytes === 0) {
-      return this.runner.run(
-        what,
-        (client, caller) => {
-          const reply = evalScript(client, script, keys, args, caller);
-          run.written?.(reply);
-          return reply;
-        },
-        run.deadline,
-      );
-    }
+    const send = (client: Redis, caller: CommandCaller): Promise<unknown> => {
+      const reply = evalScript(client, script, keys, args, caller);
+      run.written?.(reply);
+      return reply;
+    };
     // Payloads are held against the backend's byte budget until Redis answers (or the
     // connection drops), not until the caller gives up: a frozen Redis keeps them in the client.
-    let taken: () => void;
-    try {
-      taken = this.budget.take(bytes, what);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const release = (): void => {
-      this.written.delete(release);
-      taken();
-    };
-    let written: Promise<unknown> | undefined;
-    const outcome = this.runner.run(
-      what,
-      (client, caller) => {
-        written = evalScript(client, script, keys, args, caller);
-        // Marked as written at once, not once the runner settled: the connection may drop
-        // first, and then the reply never comes (its 'close' releases what is marked).
-        this.written.add(release);
-        run.written?.(written);
-        return written;
-      },
-      run.deadline,
-    );
-    const settled = (): void => {
-      if (written === undefined) release();
-      else written.then(release, release);
-    };
-    outcome.then(settled, settled);
-    return outcome;
+    return bytes === 0
+      ? this.runner.run(what, send, run.deadline)
+      : this.held.run(what, bytes, send, run.deadline);
   }
 
   private queueKeys(queue: string): QueueKeys {

@@ -1,13 +1,14 @@
-import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
+import { ValidationError } from '../../errors/errors.js';
 import type { TransactionLogStore, TxDecision, TxLogRecord } from '../ports.js';
-import { BudgetedScripts } from './budgeted-scripts.js';
+import { closedError } from './closed.js';
+import { HeldWrites } from './held-writes.js';
 import { txPartition, type TxPartitionKeys } from './keys.js';
-import { sendScript, type ScriptName } from './scripts.js';
+import { evalScript, sendScript, type ScriptName } from './scripts.js';
 import type { RedisStoreDeps } from './store-deps.js';
 import { parseTxRecord } from './tx-record.js';
 
-/** Reasons recorded when `decide` finds no record at all. */
-const PRESUMED_ABORT = JSON.stringify(['presumed abort: nothing was logged for this transaction']);
+/** Longest id, owner or resource name the log takes (part of key names and index members). */
+const MAX_NAME = 1024;
 
 /**
  * The coordinator log of two-phase commit on Redis. Each transaction is one HASH (fields in
@@ -18,12 +19,12 @@ const PRESUMED_ABORT = JSON.stringify(['presumed abort: nothing was logged for t
  */
 export class RedisTxLogStore implements TransactionLogStore {
   private closed = false;
-  private readonly budgeted: BudgetedScripts;
+  private readonly held: HeldWrites;
   /** Where the next scan over partitions starts, so none is always served last. */
   private nextStart = 0;
 
   constructor(readonly deps: RedisStoreDeps) {
-    this.budgeted = new BudgetedScripts(deps.runner, deps.budget);
+    this.held = new HeldWrites(deps.runner, deps.budget);
   }
 
   async open(
@@ -32,18 +33,24 @@ export class RedisTxLogStore implements TransactionLogStore {
     participants: readonly { resource: string; work: Uint8Array }[],
     leaseMs: number,
   ): Promise<void> {
-    this.assertOpen();
     const p = this.partitionOf(id);
-    const args: (string | Buffer | number)[] = [id, owner, leaseArg(leaseMs)];
+    const args: (string | Buffer | number)[] = [id, validName('owner', owner), leaseArg(leaseMs)];
+    if (!Array.isArray(participants)) throw invalid('participants', 'an array');
     let bytes = 0;
-    for (const { resource, work } of participants) {
+    for (const participant of participants) {
+      const { resource, work } = (participant ?? {}) as { resource: string; work: Uint8Array };
       validateResource(resource);
+      if (!(work instanceof Uint8Array)) throw invalid('work', 'bytes (a Uint8Array)');
       args.push(resource, Buffer.from(work.buffer, work.byteOffset, work.byteLength));
       bytes += work.byteLength + resource.length;
     }
     const what = `open transaction ${id}`;
     const keys = [p.record(id), p.unfinished, p.byResource];
-    const reply = await this.budgeted.run(what, this.deps.scripts.openTx, keys, args, bytes);
+    const script = this.deps.scripts.openTx;
+    // The work bytes count against the byte budget until Redis answers.
+    const reply = await this.held.run(what, bytes, (client, caller) =>
+      evalScript(client, script, keys, args, caller),
+    );
     if (reply !== 1)
       throw new ValidationError(`Transaction "${id}" is already in the log.`, {
         details: { field: 'id', id },
@@ -51,39 +58,39 @@ export class RedisTxLogStore implements TransactionLogStore {
   }
 
   async decide(id: string, decision: TxDecision, reasons: readonly string[]): Promise<TxDecision> {
-    if (decision !== 'commit' && decision !== 'abort')
-      throw new ValidationError(`A decision is 'commit' or 'abort', got "${String(decision)}".`, {
-        details: { field: 'decision' },
-      });
     const p = this.partitionOf(id);
+    if (decision !== 'commit' && decision !== 'abort')
+      throw invalid('decision', `'commit' or 'abort', got "${String(decision)}"`);
+    if (!Array.isArray(reasons) || !reasons.every((r) => typeof r === 'string'))
+      throw invalid('reasons', 'an array of strings');
     const reply = await this.script('decideTx', `decide transaction ${id}`, 2, [
       p.record(id),
       p.unfinished,
       id,
       decision,
       JSON.stringify(reasons),
-      PRESUMED_ABORT,
     ]);
     return String(reply) === 'commit' ? 'commit' : 'abort';
   }
 
   async markDone(id: string, index: number): Promise<boolean> {
-    if (!Number.isSafeInteger(index) || index < 0) return false;
     const p = this.partitionOf(id);
     const reply = await this.script('markTxDone', `mark transaction ${id} done`, 1, [
       p.record(id),
-      index,
+      validCount('index', index),
     ]);
+    if (reply === -1)
+      throw new ValidationError(`Transaction "${id}" has no participant ${index}.`, {
+        details: { field: 'index', id, index },
+      });
     return reply === 1;
   }
 
   async finish(id: string, retentionMs: number): Promise<void> {
-    const retention = Number.isFinite(retentionMs) ? Math.max(0, Math.ceil(retentionMs)) : NaN;
-    if (Number.isNaN(retention))
-      throw new ValidationError(`A retention is a number of ms, got ${retentionMs}.`, {
-        details: { field: 'retentionMs' },
-      });
     const p = this.partitionOf(id);
+    if (!Number.isFinite(retentionMs) || retentionMs < 0)
+      throw invalid('retentionMs', `a number of ms >= 0, got ${retentionMs}`);
+    const retention = Math.ceil(retentionMs);
     await this.script('finishTx', `finish transaction ${id}`, 3, [
       p.record(id),
       p.unfinished,
@@ -104,7 +111,7 @@ export class RedisTxLogStore implements TransactionLogStore {
       p.record(id),
       p.unfinished,
       id,
-      owner,
+      validName('owner', owner),
       leaseArg(leaseMs),
     ]);
     return reply === 1;
@@ -112,9 +119,10 @@ export class RedisTxLogStore implements TransactionLogStore {
 
   async claimExpired(owner: string, leaseMs: number, limit: number): Promise<TxLogRecord[]> {
     this.assertOpen();
+    validName('owner', owner);
     const lease = leaseArg(leaseMs);
-    if (!(limit >= 1)) return [];
-    const max = Math.floor(limit);
+    const max = validCount('limit', limit);
+    if (max === 0) return [];
     const order = this.partitionOrder();
     // One read per partition (sent together): ids whose lease lapsed, at most `max` each.
     const lists = await Promise.all(
@@ -155,8 +163,8 @@ export class RedisTxLogStore implements TransactionLogStore {
   async unfinishedFor(resource: string, limit: number): Promise<TxLogRecord[]> {
     this.assertOpen();
     validateResource(resource);
-    if (!(limit >= 1)) return [];
-    const max = Math.floor(limit);
+    const max = validCount('limit', limit);
+    if (max === 0) return [];
     const order = this.partitionOrder();
     // Members are `<resource>\0<id>`: the ones of this resource sort between these two bounds.
     const from = `[${resource}\0`;
@@ -212,45 +220,52 @@ export class RedisTxLogStore implements TransactionLogStore {
 
   private partitionOf(id: string): TxPartitionKeys {
     this.assertOpen();
-    if (typeof id !== 'string' || id === '')
-      throw new ValidationError('A transaction id is a non-empty string.', {
-        details: { field: 'id' },
-      });
-    return this.deps.keys.txPartitions[txPartition(id)]!;
+    return this.deps.keys.txPartitions[txPartition(validName('id', id))]!;
   }
 
+  /** Script `name` on its `nkeys` keys, then its arguments (callers checked the store is open). */
   private script(
     name: ScriptName,
     what: string,
     nkeys: number,
     keysAndArgs: (string | number)[],
   ): Promise<unknown> {
-    this.assertOpen();
     return sendScript(this.deps.runner, this.deps.scripts[name], what, nkeys, keysAndArgs);
   }
 
   private assertOpen(): void {
-    if (this.closed)
-      throw new BackendUnavailableError('The Redis backend of this host is closed.', {
-        details: { sent: false },
-      });
+    if (this.closed) throw closedError();
   }
 }
 
-/** A lease in whole ms, at least 1. */
-function leaseArg(leaseMs: number): number {
-  if (!Number.isFinite(leaseMs) || leaseMs <= 0)
-    throw new ValidationError(`A lease is a positive number of ms, got ${leaseMs}.`, {
-      details: { field: 'leaseMs' },
-    });
-  return Math.max(1, Math.ceil(leaseMs));
+function invalid(field: string, expected: string): ValidationError {
+  return new ValidationError(`Transaction log: "${field}" must be ${expected}.`, {
+    details: { field },
+  });
 }
 
-/** A resource name is stored in `<resource>\0<id>` index members: it cannot hold `\0`. */
+/** An id, owner or resource name: 1 to {@link MAX_NAME} characters. */
+function validName(field: string, value: string): string {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_NAME)
+    throw invalid(field, `a string of 1 to ${MAX_NAME} characters`);
+  return value;
+}
+
+/** An index or a limit: an integer >= 0. */
+function validCount(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw invalid(field, 'an integer >= 0');
+  return value;
+}
+
+/** A lease in whole ms (>= 1). */
+function leaseArg(leaseMs: number): number {
+  if (!Number.isFinite(leaseMs) || leaseMs < 1)
+    throw invalid('leaseMs', `a number of ms >= 1, got ${leaseMs}`);
+  return Math.ceil(leaseMs);
+}
+
+/** A resource name is stored in `<resource>\0<id>` index members: it cannot hold NUL. */
 function validateResource(resource: string): void {
-  if (typeof resource !== 'string' || resource === '' || resource.includes('\0'))
-    throw new ValidationError(
-      `A transaction resource name is a non-empty string without NUL, got "${String(resource).slice(0, 64)}".`,
-      { details: { field: 'resource' } },
-    );
+  validName('resource', resource);
+  if (resource.includes('\0')) throw invalid('resource', 'free of NUL characters');
 }

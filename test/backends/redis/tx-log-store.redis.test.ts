@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { Redis, type Command } from 'ioredis';
 import { ValidationError } from '../../../src/errors/errors.js';
 import type { Backend, TransactionLogStore } from '../../../src/backends/ports.js';
 import { keySlot } from '../../../src/backends/redis/key-slots.js';
@@ -155,7 +155,8 @@ describe('RedisTxLogStore', () => {
     const record = await logA.get(id);
     assert.equal(record?.decision, 'abort');
     assert.equal(record?.participants.length, 0);
-    assert.ok((record?.reasons.length ?? 0) > 0);
+    assert.equal(record?.coordinator, '');
+    assert.ok(record.leaseUntil <= record.createdAt, 'lapsed at once: recovery finishes it');
     await assert.rejects(
       logA.open(id, 'tx-a', [{ resource: 'r', work: bytes('w') }], 1000),
       ValidationError,
@@ -172,17 +173,15 @@ describe('RedisTxLogStore', () => {
     let commits = 0;
     await Promise.all(
       ids.map(async (id, i) => {
-        // Half of them started by either side first; both asked in the same tick.
-        const [first, second] =
-          i % 2 === 0
-            ? await Promise.all([
-                logA.decide(id, 'commit', []),
-                logB.decide(id, 'abort', ['presumed']),
-              ])
-            : await Promise.all([
-                logB.decide(id, 'abort', ['presumed']),
-                logA.decide(id, 'commit', []),
-              ]);
+        // Either side held back by 0 to 3 event-loop turns (a fixed pattern), so each wins some.
+        const after = (turns: number): Promise<void> =>
+          turns === 0
+            ? Promise.resolve()
+            : new Promise((resolve) => setImmediate(() => void after(turns - 1).then(resolve)));
+        const [first, second] = await Promise.all([
+          after(i % 4).then(() => logA.decide(id, 'commit', [])),
+          after((i >> 2) % 4).then(() => logB.decide(id, 'abort', ['presumed'])),
+        ]);
         assert.equal(first, second, `${id}: both see the decision on record`);
         assert.equal((await logA.get(id))?.decision, first);
         if (first === 'commit') commits++;
@@ -206,7 +205,7 @@ describe('RedisTxLogStore', () => {
     await logA.decide(id, 'commit', []);
     assert.equal(await logB.markDone(id, 1), true);
     assert.equal(await logA.markDone(id, 1), false);
-    assert.equal(await logA.markDone(id, 2), false, 'no such participant');
+    await assert.rejects(logA.markDone(id, 2), ValidationError, 'no such participant');
     assert.equal(await logA.markDone(newId('missing'), 0), false, 'no record');
     assert.equal(
       await client.exists(
@@ -341,3 +340,84 @@ describe('RedisTxLogStore', () => {
     assert.deepEqual(await logA.unfinishedFor('r', 0), []);
   });
 });
+
+describe('RedisTxLogStore commands on Redis', () => {
+  const namespace = uniqueNamespace('txslots');
+  let node: Backend;
+  const sent: Array<{ name: string; keys: string[] }> = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- restored in after()
+  const original = Redis.prototype.sendCommand;
+
+  before(async () => {
+    node = await startBackend({ redis: SHARED_REDIS_URL, namespace }, 'txslots-node');
+    // Record the keys of every command the backend sends (scripts: their KEYS).
+    Redis.prototype.sendCommand = function (this: Redis, command: Command, stream?: unknown) {
+      const args = command.args.map((a) => (Buffer.isBuffer(a) ? a.toString('latin1') : String(a)));
+      const name = command.name.toLowerCase();
+      // Namespace-wide keys are the node's heartbeat, not the log's.
+      if (name === 'evalsha' || name === 'eval') {
+        const keys = args.slice(2, 2 + Number(args[1]));
+        if (!keys.some((k) => k.startsWith(`{${namespace}}:`))) sent.push({ name, keys });
+      } else if (name === 'hgetall' || name === 'zrangebylex')
+        sent.push({ name, keys: [args[0]!] });
+      return original.call(this, command, stream as never);
+    };
+  });
+  after(async () => {
+    Redis.prototype.sendCommand = original;
+    await node?.close();
+    await deleteNamespace(SHARED_REDIS_URL, namespace);
+  });
+
+  it("touches one slot per script or command, the slot of the id's partition", async (t) => {
+    const log = node.transactions;
+    const keys = createKeys(namespace);
+    const ids = Array.from({ length: 48 }, (_, i) => `slot-${i}-{brace}`);
+    sent.length = 0;
+    for (const id of ids) {
+      await log.open(
+        id,
+        'c',
+        [
+          { resource: 'r', work: bytes(id) },
+          { resource: 's', work: bytes('') },
+        ],
+        1,
+      );
+      await log.renew(id, 'c', 1);
+    }
+    await untilRedisPassesOwn(node, ids);
+    const claimed = await log.claimExpired('d', 60_000, ids.length);
+    assert.equal(claimed.length, ids.length);
+    assert.equal((await log.unfinishedFor('r', 100)).length, ids.length);
+    for (const id of ids) {
+      await log.decide(id, 'commit', []);
+      await log.markDone(id, 0);
+      await log.get(id);
+      await log.finish(id, 1000);
+    }
+    const partitionSlots = new Set(keys.txPartitions.map((p) => keySlot(p.unfinished)));
+    let spanning = 0;
+    for (const command of sent) {
+      const slots = new Set(command.keys.map(keySlot));
+      if (slots.size !== 1 || !partitionSlots.has([...slots][0]!)) spanning++;
+    }
+    figure(t, 'transaction log scripts and commands sent', sent.length);
+    figure(t, 'of them touching more than one slot (or none of a partition)', spanning);
+    assert.ok(sent.length > ids.length * 6, `${sent.length} commands recorded`);
+    assert.equal(spanning, 0);
+  });
+});
+
+/** Wait until every lease of `ids` lapsed by Redis's clock (as the records tell it). */
+async function untilRedisPassesOwn(node: Backend, ids: string[]): Promise<void> {
+  const client = new Redis(SHARED_REDIS_URL);
+  try {
+    const leases = await Promise.all(
+      ids.map(async (id) => (await node.transactions.get(id))!.leaseUntil),
+    );
+    await untilRedisPasses(client, Math.max(...leases));
+  } finally {
+    client.disconnect();
+  }
+}

@@ -9,8 +9,7 @@
   KEYS[2]  {ns:tx:<p>}:u       ZSET unfinished id -> lease end (epoch ms)
   ARGV[1]  transaction id
   ARGV[2]  decision asked: 'commit' or 'abort'
-  ARGV[3]  reasons of an abort (JSON array of strings)
-  ARGV[4]  reasons to record for a presumed abort (JSON array of strings)
+  ARGV[3]  reasons of an abort, also recorded for a presumed abort (JSON array of strings)
 
   Returns  the decision on record: 'commit' or 'abort'
 ]]
@@ -20,7 +19,7 @@ if state[1] then
   return state[1]
 end
 if not state[2] then
-  redis.call('HSET', KEYS[1], 'c', '', 't', now, 'n', 0, 'o', '', 'l', now, 'd', 'abort', 'y', ARGV[4])
+  redis.call('HSET', KEYS[1], 'c', '', 't', now, 'n', 0, 'o', '', 'l', now, 'd', 'abort', 'y', ARGV[3])
   redis.call('ZADD', KEYS[2], now, ARGV[1])
   return 'abort'
 end

@@ -5,11 +5,14 @@
   ARGV[1]  participant index (0-based)
 
   Returns  1  marked now
-           0  done already, no such participant, or no record (nothing changed)
+           0  done already, or no record (nothing changed)
+          -1  the record has no participant `index` (nothing changed)
 ]]
-local count = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
-local index = tonumber(ARGV[1])
-if index >= count then
+local count = redis.call('HGET', KEYS[1], 'n')
+if not count then
   return 0
 end
-return redis.call('HSETNX', KEYS[1], 'x' .. index, '1')
+if tonumber(ARGV[1]) >= tonumber(count) then
+  return -1
+end
+return redis.call('HSETNX', KEYS[1], 'x' .. ARGV[1], '1')
