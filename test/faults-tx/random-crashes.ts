@@ -33,8 +33,9 @@ const ROUNDS = Number(process.env['PB_TX_CRASH_ROUNDS'] ?? 10);
 /** A stream of 8-15 transactions: 2 or 3 resources each, a quarter of them with one voting no. */
 function stream(random: () => number): TxSpec[] {
   return Array.from({ length: 8 + Math.floor(random() * 8) }, () => {
-    const resources =
-      random() < 0.3 ? RESOURCES.filter((_, i) => i !== Math.floor(random() * 3)) : [...RESOURCES];
+    // One draw for the resource left out (a draw per element could leave none at all).
+    const left = random() < 0.3 ? Math.floor(random() * 3) : -1;
+    const resources = RESOURCES.filter((_, i) => i !== left);
     const refuse = random() < 0.25 ? resources[Math.floor(random() * resources.length)] : undefined;
     return refuse === undefined ? { resources } : { resources, refuse };
   });

@@ -272,20 +272,18 @@ export class SparePool {
   }
 }
 
-/** Phase entry of `resource` in `phase` (optionally of one transaction). */
-export const entered =
+/** A matcher of events of one `type` for `resource` in `phase` (optionally of one transaction). */
+const eventOf =
+  <E extends TxEvent>(type: E['type']) =>
   (resource: string, phase: PhaseEvent['phase'], tx?: string) =>
-  (event: TxEvent): event is PhaseEvent =>
-    event.type === 'phase' &&
+  (event: TxEvent): event is E =>
+    event.type === type &&
     event.resource === resource &&
     event.phase === phase &&
     (tx === undefined || event.tx === tx);
 
+/** `resource` entered `phase`, or is about to answer it (held or not). */
+export const entered = eventOf<PhaseEvent>('phase');
+
 /** `resource` finished `phase` (its ledger written). */
-export const applied =
-  (resource: string, phase: PhaseEvent['phase'], tx?: string) =>
-  (event: TxEvent): event is AppliedEvent =>
-    event.type === 'applied' &&
-    event.resource === resource &&
-    event.phase === phase &&
-    (tx === undefined || event.tx === tx);
+export const applied = eventOf<AppliedEvent>('applied');
