@@ -15,6 +15,7 @@ import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
 import type { CallOptions, Registration, RpcClient, RpcServer } from '../rpc/types.js';
 import { collectMethods } from '../rpc/providers.js';
+import { markRepeatable } from '../rpc/repeat-safety.js';
 import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
@@ -150,8 +151,13 @@ export function createRpcClient(
       bound === undefined || (timeout !== undefined && typeof timeout !== 'number')
         ? timeout
         : Math.min(timeout ?? waits.defaultTimeout, bound);
+    // A retry may repeat an idempotent method; other failures are judged by `mayRepeat`.
     return configured.policy.run(
-      () => core.call(id, service, method, params, deadline, preferLocal),
+      () =>
+        core.call(id, service, method, params, deadline, preferLocal).catch((error: unknown) => {
+          if (core.idempotent(service, method)) markRepeatable(error);
+          throw error;
+        }),
       root!,
     );
   };
