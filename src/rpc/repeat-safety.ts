@@ -29,3 +29,9 @@ export function mayRepeat(error: unknown): boolean {
       return false;
   }
 }
+
+/** Call `then(reason)` once `signal` aborts (at once if it has). */
+export function whenAborted(signal: AbortSignal, then: (reason: unknown) => void): void {
+  if (signal.aborted) then(signal.reason);
+  else signal.addEventListener('abort', () => then(signal.reason), { once: true });
+}

@@ -93,6 +93,10 @@ describe('RPC policies by configuration', () => {
             timeout: 50,
             retry: { maxAttempts: 3, backoff: 'fixed', delay: 1, jitter: 'none' },
           },
+          wait: {
+            timeout: 50,
+            retry: { maxAttempts: 3, backoff: 'fixed', delay: 1, jitter: 'none' },
+          },
         },
       },
     });
@@ -116,6 +120,19 @@ describe('RPC policies by configuration', () => {
       });
       await assert.rejects(app.rpcClient.call('hang', 'run'), { code: 'PB_TIMEOUT' });
       assert.equal(hangs, 1, 'a timed-out call may have run: not retried');
+      let waits = 0;
+      app.rpcServer.register(
+        'wait',
+        {
+          run: () => {
+            waits++;
+            return new Promise<never>(() => undefined);
+          },
+        },
+        { idempotent: ['run'] },
+      );
+      await assert.rejects(app.rpcClient.call('wait', 'run'), { code: 'PB_TIMEOUT' });
+      assert.equal(waits, 3, "an idempotent method is retried after the policy's timeout");
     } finally {
       await host.stop();
     }
