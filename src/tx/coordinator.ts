@@ -53,8 +53,16 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
     run.setState('preparing');
     const reasons = await prepareAll(run);
     let decision: TxDecision = reasons.length === 0 ? 'commit' : 'abort';
+    // Who hears the outcome now: a named resource only once the decision is on record.
+    let told = run.participants;
     if (logged) {
       const recorded = await recordDecision(core, run, decision, reasons);
+      if (recorded === undefined) {
+        // An abort the log could not take: only an abort can ever be on record (this coordinator
+        // never asked for a commit), so the objects let go now and recovery, presuming abort,
+        // rolls back the named resources.
+        told = run.participants.filter((p) => p.index === undefined);
+      }
       if (recorded === 'abort' && decision === 'commit') {
         reasons.push({
           participant: 'coordinator',
@@ -64,7 +72,7 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
             'stopped renewing its lease',
         });
       }
-      decision = recorded;
+      decision = recorded ?? 'abort';
     }
     core.outcomes.set(run.id, decision === 'commit' ? 'committed' : 'aborted');
     if (decision === 'commit') {
@@ -74,7 +82,7 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
       return;
     }
     run.setState('aborting');
-    await phaseTwo(core, run, 'rollback', run.participants);
+    await phaseTwo(core, run, 'rollback', told);
     run.setState('aborted');
     throw aborted(run, reasons);
   } finally {
@@ -108,20 +116,25 @@ async function prepareAll(run: CommitRun): Promise<AbortReason[]> {
 
 /**
  * Write the decision (first one recorded wins) and return the one on record. While the backend
- * is away it is retried until the lease would lapse; then the transaction is in doubt and
- * recovery settles it.
+ * is away a commit is retried until the lease would lapse; then the transaction is in doubt and
+ * recovery settles it. An abort is tried once: undefined when it could not be written (presumed
+ * abort makes the record unnecessary).
  */
 async function recordDecision(
   core: TransactionCore,
   run: CommitRun,
   decision: TxDecision,
   reasons: readonly AbortReason[],
-): Promise<TxDecision> {
+): Promise<TxDecision | undefined> {
   const until = performance.now() + core.env.settings.leaseMs;
   for (;;) {
     try {
       return await core.env.store.decide(run.id, decision, reasons.map(reasonText));
     } catch (error) {
+      if (decision === 'abort') {
+        run.report('decide', error);
+        return undefined;
+      }
       if (performance.now() + DECIDE_RETRY_MS >= until) {
         run.setState('in-doubt');
         core.outcomes.set(run.id, 'in-doubt');

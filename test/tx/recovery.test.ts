@@ -139,6 +139,42 @@ describe('transaction recovery', () => {
     assert.deepEqual(res.committed, []);
   });
 
+  it('an abort the log cannot record still rejects as aborted and releases the objects at once', async () => {
+    const res = recordingResource();
+    res.vote = () => ({ status: 'refused', reason: 'out of stock' });
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    const local: string[] = [];
+    store.before = (operation) => {
+      if (operation === 'decide') throw new Error('backend away');
+    };
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist({
+      name: 'local',
+      prepare: () => void local.push('prepare'),
+      commit: () => void local.push('commit'),
+      rollback: () => void local.push('rollback'),
+    });
+    tx.enlist('inventory');
+    // Only a commit could be in doubt: this coordinator never asked for one.
+    const error = await tx.commit().then(
+      () => assert.fail('committed'),
+      (e: { code: string }) => e,
+    );
+    assert.equal(error.code, 'PB_TX_ABORTED');
+    assert.deepEqual(
+      reasonsOf(error).map((r) => r.kind),
+      ['refused'],
+    );
+    assert.equal(tx.state, 'aborted');
+    assert.deepEqual(local, ['prepare', 'rollback']);
+    // The named resource hears it from recovery (no decision on record: presumed abort).
+    store.before = undefined;
+    store.skew += 60_000;
+    await a.ctx('orders').transactionManager.recover();
+    assert.deepEqual(res.rolledBack, [tx.id]);
+    assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+  });
+
   it('runs on start and every recoveryInterval', async () => {
     const res = recordingResource();
     await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
