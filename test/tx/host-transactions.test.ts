@@ -109,6 +109,28 @@ describe('transactions through hosts (embedded backend)', () => {
     }
   });
 
+  it('a timing given as undefined keeps its default', async () => {
+    let shop!: PluginContext;
+    const host = await startHost(
+      'shop',
+      { transactions: { logFile: false, prepareTimeout: undefined } },
+      (context) => void (shop = context),
+    );
+    try {
+      const tx = await shop.transactionManager.begin();
+      tx.enlist({
+        name: 'slow-but-in-time',
+        prepare: () => new Promise<void>((resolve) => setTimeout(resolve, 20)),
+        commit: () => undefined,
+        rollback: () => undefined,
+      });
+      await tx.commit();
+      assert.equal(tx.state, 'committed');
+    } finally {
+      await host.stop();
+    }
+  });
+
   it('keeps outcomes in the log file across a restart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plugboard-tx-'));
     const logFile = join(dir, 'transactions.log');
