@@ -107,7 +107,10 @@ export function createTransactionManager(
         throw new ValidationError('outcome() needs a transaction id.');
       const record = await env.store.get(id);
       if (record === undefined) return core.outcomes.get(id) ?? 'unknown';
-      if (record.decision === undefined) return 'in-doubt';
+      // Undecided on record, but this node aborted it: only an abort can ever be recorded.
+      if (record.decision === undefined) {
+        return core.outcomes.get(id) === 'aborted' ? 'aborted' : 'in-doubt';
+      }
       return record.decision === 'commit' ? 'committed' : 'aborted';
     },
     runSaga: (name, steps, context, options) =>

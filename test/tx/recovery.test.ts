@@ -167,6 +167,8 @@ describe('transaction recovery', () => {
     );
     assert.equal(tx.state, 'aborted');
     assert.deepEqual(local, ['prepare', 'rollback']);
+    store.before = undefined;
+    assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
     // The named resource hears it from recovery (no decision on record: presumed abort).
     store.before = undefined;
     store.skew += 60_000;
