@@ -177,6 +177,33 @@ describe('transaction recovery', () => {
     assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
   });
 
+  it('a pass stops at the next transaction once its host closes', async () => {
+    let rollbackStarted!: () => void;
+    const started = new Promise<void>((resolve) => (rollbackStarted = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await b.ctx('stock').transactionManager.registerResource('inventory', {
+      prepare: () => undefined,
+      commit: () => undefined,
+      rollback: async (_work, info) => {
+        if (info.transactionId !== 'first') return;
+        rollbackStarted();
+        await gate;
+      },
+    }).ready;
+    const c = await txNode(cluster.network, store, { recoveryInterval: 600_000 });
+    await orphan(store, 'first', ['inventory']);
+    await orphan(store, 'second', ['inventory']);
+    const pass = c.ctx('any').transactionManager.recover();
+    await started;
+    const closing = c.close();
+    release();
+    await closing;
+    await pass.catch(() => undefined);
+    assert.ok(!store.calls.includes('decide:second'), 'a closed host took no more transactions');
+    assert.equal(store.records.get('second')!.decision, undefined);
+  });
+
   it('runs on start and every recoveryInterval', async () => {
     const res = recordingResource();
     await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
