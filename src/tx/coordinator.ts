@@ -39,12 +39,15 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
       await store.open(run.id, nodeId, entries, settings.leaseMs);
     } catch (error) {
       // Nothing was asked to prepare: roll back the objects and report the log as the reason.
+      core.outcomes.set(run.id, 'aborted');
+      run.setState('aborting');
       await phaseTwo(
         core,
         run,
         'rollback',
         run.participants.filter((p) => p.index === undefined),
       );
+      run.setState('aborted');
       throw aborted(run, [errorReason('transaction log', error)]);
     }
   }

@@ -177,6 +177,38 @@ describe('transaction recovery', () => {
     assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
   });
 
+  it('a log that cannot open the record aborts before any prepare, like any other abort', async () => {
+    const res = recordingResource();
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    const local: string[] = [];
+    store.before = (operation) => {
+      if (operation === 'open') throw new Error('backend away');
+    };
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist({
+      name: 'local',
+      prepare: () => void local.push('prepare'),
+      commit: () => void local.push('commit'),
+      rollback: () => void local.push('rollback'),
+    });
+    tx.enlist('inventory');
+    const error = await tx.commit().then(
+      () => assert.fail('committed'),
+      (e: { code: string }) => e,
+    );
+    store.before = undefined;
+    assert.equal(error.code, 'PB_TX_ABORTED');
+    assert.deepEqual(
+      reasonsOf(error).map((r) => r.participant),
+      ['transaction log'],
+    );
+    assert.deepEqual(res.prepared, []);
+    assert.deepEqual(local, ['rollback']);
+    assert.equal(tx.state, 'aborted');
+    assert.ok(tx.signal.aborted, 'the signal fires on every abort');
+    assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+  });
+
   it('a pass stops at the next transaction once its host closes', async () => {
     let rollbackStarted!: () => void;
     const started = new Promise<void>((resolve) => (rollbackStarted = resolve));
