@@ -94,6 +94,9 @@ describe('transactions through hosts (embedded backend)', () => {
       [{ recoveryInterval: '1s' }, 'transactions.recoveryInterval'],
       [{ retentionMs: -1 }, 'transactions.retentionMs'],
       [{ maxOpen: Number.NaN }, 'transactions.maxOpen'],
+      // Past what a Node timer holds: it would fire at once, over and over.
+      [{ recoveryInterval: 2 ** 31 }, 'transactions.recoveryInterval'],
+      [{ retentionMs: 30 * 24 * 60 * 60 * 1000 }, 'transactions.retentionMs'],
       [{ logFile: '' }, 'transactions.logFile'],
       [{ logFile: true }, 'transactions.logFile'],
     ];
