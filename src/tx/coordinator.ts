@@ -9,6 +9,8 @@ import { errorReason, reasonText } from './votes.js';
 
 /** Pause between attempts at recording the decision while the backend is away, ms. */
 const DECIDE_RETRY_MS = 100;
+/** Reads of the log, one per recovery interval, before an in-doubt transaction's objects are given up. */
+const FOLLOW_UP_READS = 100;
 
 /** One commit as the coordinator runs it. */
 export interface CommitRun {
@@ -141,6 +143,7 @@ async function recordDecision(
       if (performance.now() + DECIDE_RETRY_MS >= until) {
         run.setState('in-doubt');
         core.outcomes.set(run.id, 'in-doubt');
+        tellObjectsLater(core, run).catch((e: unknown) => run.report('in-doubt', e));
         throw new TransactionStateError(
           `Transaction ${run.id} is in doubt: its decision could not be recorded ` +
             `(${error instanceof Error ? error.message : String(error)}). Recovery settles it ` +
@@ -151,6 +154,36 @@ async function recordDecision(
       await sleep(DECIDE_RETRY_MS);
     }
   }
+}
+
+/**
+ * The objects of an in-doubt transaction are in no log: read the decision once per recovery
+ * interval (recovery records one when the lease lapses) and tell them. Given up, and reported,
+ * after {@link FOLLOW_UP_READS} reads or when the host closes.
+ */
+async function tellObjectsLater(core: TransactionCore, run: CommitRun): Promise<void> {
+  const objects = run.participants.filter((p) => p.index === undefined);
+  if (objects.length === 0) return;
+  const { store, settings } = core.env;
+  for (let read = 0; read < FOLLOW_UP_READS; read++) {
+    await sleep(settings.recoveryInterval, core.closing);
+    if (core.closing.aborted) break;
+    const decision = await store.get(run.id).then(
+      (record) => record?.decision,
+      () => undefined,
+    );
+    if (decision === undefined) continue;
+    core.outcomes.set(run.id, decision === 'commit' ? 'committed' : 'aborted');
+    await phaseTwo(core, run, decision === 'commit' ? 'commit' : 'rollback', objects);
+    return;
+  }
+  run.report(
+    'in-doubt',
+    new TransactionStateError(
+      `Transaction ${run.id} is still in doubt: its participant objects were not told the outcome.`,
+      { details: { transactionId: run.id, state: 'in-doubt' } },
+    ),
+  );
 }
 
 /**

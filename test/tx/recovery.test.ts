@@ -139,6 +139,40 @@ describe('transaction recovery', () => {
     assert.deepEqual(res.committed, []);
   });
 
+  it('the objects of a transaction in doubt are told its outcome once the log has one', async () => {
+    const res = recordingResource();
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    const c = await txNode(cluster.network, store, { recoveryInterval: 50 });
+    try {
+      let rolledBack!: () => void;
+      const told = new Promise<void>((resolve) => (rolledBack = resolve));
+      const local: string[] = [];
+      store.before = (operation) => {
+        if (operation === 'decide') throw new Error('backend away');
+      };
+      const tx = await c.ctx('orders').transactionManager.begin();
+      tx.enlist({
+        name: 'local',
+        prepare: () => void local.push('prepare'),
+        commit: () => void local.push('commit'),
+        rollback: () => {
+          local.push('rollback');
+          rolledBack();
+        },
+      });
+      tx.enlist('inventory');
+      await assert.rejects(tx.commit(), { code: 'PB_TX_STATE' });
+      store.before = undefined;
+      store.skew += 60_000;
+      // Recovery presumes abort; the coordinator reads it and lets its object go.
+      await told;
+      assert.deepEqual(local, ['prepare', 'rollback']);
+      assert.equal(await c.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+    } finally {
+      await c.close();
+    }
+  });
+
   it('an abort the log cannot record still rejects as aborted and releases the objects at once', async () => {
     const res = recordingResource();
     res.vote = () => ({ status: 'refused', reason: 'out of stock' });
