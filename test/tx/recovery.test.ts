@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createCodec } from '../../src/codec/codec.js';
 import { PRESUMED_ABORT } from '../../src/tx/recovery.js';
+import type { TransactionParticipant } from '../../src/tx/types.js';
 import type { FakeTxLog } from './fake-tx-log.js';
 import { alive } from '../lock/lock-support.js';
 import { reasonsOf, recordingResource, twoNodes, txNode, type TxNode } from './tx-support.js';
@@ -35,6 +36,19 @@ function when(store: FakeTxLog, operation: string, id: string): Promise<void> {
       if (op === operation && target === id) resolve();
     };
   });
+}
+
+/** A participant object that notes each call in `calls` (and `onRollback`, if given, after). */
+function localParticipant(calls: string[], onRollback?: () => void): TransactionParticipant {
+  return {
+    name: 'local',
+    prepare: () => void calls.push('prepare'),
+    commit: () => void calls.push('commit'),
+    rollback: () => {
+      calls.push('rollback');
+      onRollback?.();
+    },
+  };
 }
 
 describe('transaction recovery', () => {
@@ -151,15 +165,7 @@ describe('transaction recovery', () => {
         if (operation === 'decide') throw new Error('backend away');
       };
       const tx = await c.ctx('orders').transactionManager.begin();
-      tx.enlist({
-        name: 'local',
-        prepare: () => void local.push('prepare'),
-        commit: () => void local.push('commit'),
-        rollback: () => {
-          local.push('rollback');
-          rolledBack();
-        },
-      });
+      tx.enlist(localParticipant(local, rolledBack));
       tx.enlist('inventory');
       await assert.rejects(tx.commit(), { code: 'PB_TX_STATE' });
       store.before = undefined;
@@ -182,12 +188,7 @@ describe('transaction recovery', () => {
       if (operation === 'decide') throw new Error('backend away');
     };
     const tx = await a.ctx('orders').transactionManager.begin();
-    tx.enlist({
-      name: 'local',
-      prepare: () => void local.push('prepare'),
-      commit: () => void local.push('commit'),
-      rollback: () => void local.push('rollback'),
-    });
+    tx.enlist(localParticipant(local));
     tx.enlist('inventory');
     // Only a commit could be in doubt: this coordinator never asked for one.
     const error = await tx.commit().then(
@@ -219,12 +220,7 @@ describe('transaction recovery', () => {
       if (operation === 'open') throw new Error('backend away');
     };
     const tx = await a.ctx('orders').transactionManager.begin();
-    tx.enlist({
-      name: 'local',
-      prepare: () => void local.push('prepare'),
-      commit: () => void local.push('commit'),
-      rollback: () => void local.push('rollback'),
-    });
+    tx.enlist(localParticipant(local));
     tx.enlist('inventory');
     const error = await tx.commit().then(
       () => assert.fail('committed'),
