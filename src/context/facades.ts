@@ -15,6 +15,7 @@ import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
 import type { CallOptions, Registration, RpcClient, RpcServer } from '../rpc/types.js';
 import { collectMethods } from '../rpc/providers.js';
+import { markRepeatable, whenAborted } from '../rpc/repeat-safety.js';
 import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
@@ -150,10 +151,16 @@ export function createRpcClient(
       bound === undefined || (timeout !== undefined && typeof timeout !== 'number')
         ? timeout
         : Math.min(timeout ?? waits.defaultTimeout, bound);
-    return configured.policy.run(
-      () => core.call(id, service, method, params, deadline, preferLocal),
-      root!,
-    );
+    // A retry may repeat an idempotent method; other failures are judged by `mayRepeat`.
+    return configured.policy.run((attempt) => {
+      const idempotent = core.idempotent(service, method);
+      // The policy's own timeout rejects with the error it aborts the attempt with.
+      if (idempotent && bound !== undefined) whenAborted(attempt.signal, markRepeatable);
+      return core.call(id, service, method, params, deadline, preferLocal).catch((error) => {
+        if (idempotent) markRepeatable(error);
+        throw error;
+      });
+    }, root!);
   };
   const call = (
     service: string,

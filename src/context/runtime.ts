@@ -17,7 +17,7 @@ import type { CacheOptions } from '../cache/types.js';
 import { createLockService, type LockEnv } from '../lock/lock-service.js';
 import {
   createTransactionManager,
-  DEFAULT_TRANSACTION_SETTINGS,
+  transactionSettings,
   type TransactionSettings,
 } from '../tx/transaction-manager.js';
 import { TransactionCore } from '../tx/transaction-core.js';
@@ -78,7 +78,7 @@ export interface RuntimeOptions {
   parity?: boolean;
   /** Change-feed retention per collection (default: {@link DEFAULT_RETENTION}). */
   dataSync?: FeedRetention;
-  /** Transaction settings (default: {@link DEFAULT_TRANSACTION_SETTINGS}). */
+  /** Transaction settings (default: `DEFAULT_TRANSACTION_SETTINGS`; a field given as undefined keeps its default). */
   transactions?: Partial<TransactionSettings> & TransactionOptions;
   /** Resilience policies per RPC service and per queue. */
   resilience?: ResilienceOptions;
@@ -176,7 +176,7 @@ class HostRuntime implements Runtime {
       ...blockEnv,
       store: this.backend.transactions,
       rpc: this.rpc,
-      settings: { ...DEFAULT_TRANSACTION_SETTINGS, ...options.transactions },
+      settings: transactionSettings(options.transactions),
     });
     this.resilienceEnv = {
       logger: this.logger,

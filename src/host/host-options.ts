@@ -115,7 +115,7 @@ export function assertCacheOptions(cache: unknown): asserts cache is CacheOption
     );
 }
 
-/** Whole-number ms fields of `transactions` (each 1 or more). */
+/** Whole-number fields of `transactions` (each 1 or more). */
 const TRANSACTION_MS_FIELDS = [
   'prepareTimeout',
   'leaseMs',
@@ -123,6 +123,8 @@ const TRANSACTION_MS_FIELDS = [
   'retentionMs',
   'maxOpen',
 ] as const;
+/** Longest a Node timer holds (about 24.8 days); past it, a timer fires at once, over and over. */
+const MAX_TRANSACTION_MS = 2 ** 31 - 1;
 
 /**
  * Check `transactions`: positive whole numbers for its timings and `maxOpen`, and `logFile` a
@@ -142,9 +144,13 @@ export function assertTransactionOptions(
   const given = options as Record<string, unknown>;
   for (const field of TRANSACTION_MS_FIELDS) {
     const value = given[field];
-    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 1)) {
+    const max = field === 'maxOpen' ? Number.MAX_SAFE_INTEGER : MAX_TRANSACTION_MS;
+    if (
+      value !== undefined &&
+      !(Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= max)
+    ) {
       throw new ValidationError(
-        `Host option "transactions.${field}" must be a whole number, 1 or more, got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? typeof value)}.`,
+        `Host option "transactions.${field}" must be a whole number from 1 to ${max}, got ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? typeof value)}.`,
         { details: { field: `transactions.${field}` } },
       );
     }

@@ -16,6 +16,7 @@ import {
   type PolicyEnv,
 } from './compose.js';
 import { retrySettings } from './retry-options.js';
+import { mayRepeat } from '../rpc/repeat-safety.js';
 import type {
   CircuitBreakerOptions,
   ConfiguredPolicyOptions,
@@ -96,8 +97,9 @@ function section(
   for (const [key, value] of Object.entries(entries)) {
     const path = `${where}.${key}`;
     at(path, () => assertName(key, name === 'services' ? 'Service name' : 'Queue name'));
-    const resolved = withBreakerName(value, `${SECTIONS[name]}:${key}`);
-    checkParts(resolved, path);
+    const named = withBreakerName(value, `${SECTIONS[name]}:${key}`);
+    checkParts(named, path);
+    const resolved = name === 'services' ? repeatingSafely(named) : named;
     const policy = at(`${path}.breaker`, () => buildPolicy(resolved, registry, undefined, env));
     built.set(key, { policy, timeout: resolved.timeout });
   }
@@ -117,6 +119,16 @@ function withBreakerName(options: ConfiguredPolicyOptions, fallbackName: string)
     name: string;
   };
   return { ...options, breaker: named };
+}
+
+/**
+ * A service's retry repeats only calls that cannot run a method twice (see `mayRepeat`): the
+ * same rule as the RPC caller's own failover, whatever `retryOn` allows.
+ */
+function repeatingSafely(options: PolicyOptions): PolicyOptions {
+  if (options.retry === undefined) return options;
+  const allowed = retrySettings(options.retry).retryOn;
+  return { ...options, retry: { ...options.retry, retryOn: (e) => mayRepeat(e) && allowed(e) } };
 }
 
 /** Validate each part under its own path, then the whole (unknown keys, timeout). */

@@ -75,6 +75,22 @@ export class ProviderTable {
     };
   }
 
+  /** Does every provider of `service` that has `method` mark it idempotent (and is there one)? */
+  idempotent(service: string, method: string): boolean {
+    let seen = false;
+    for (const p of this.local.get(service) ?? []) {
+      if (!p.methods.has(method)) continue;
+      if (!p.idempotent.has(method)) return false;
+      seen = true;
+    }
+    for (const p of this.remote.get(service) ?? []) {
+      if (!p.methods.includes(method)) continue;
+      if (!p.idempotent.has(method)) return false;
+      seen = true;
+    }
+    return seen;
+  }
+
   status(service: string): ServiceStatus {
     const instances: ServiceInstanceInfo[] = [];
     for (const p of this.local.get(service) ?? []) {

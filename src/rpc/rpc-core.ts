@@ -164,6 +164,11 @@ export class RpcCore {
     return this.table.status(service);
   }
 
+  /** Is `service.method` idempotent at every provider that has it? */
+  idempotent(service: string, method: string): boolean {
+    return this.table.idempotent(service, method);
+  }
+
   private async announce(provider: LocalProvider): Promise<void> {
     const { backend, codec, defaultTimeout } = this.options;
     const announcement: ProviderAnnouncement = {

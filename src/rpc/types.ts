@@ -98,7 +98,8 @@ export interface RpcClient {
    * class or `name`, `message`, `code`; its `stack` ends with the remote stack). A service with a
    * policy in `createHost({ resilience: { services } })` is called through it: also
    * `CircuitOpenError` and `BulkheadRejectedError`, and each attempt's deadline is at most the
-   * policy's `timeout`.
+   * policy's `timeout`; its retry repeats a call only when the method is idempotent or the call
+   * never reached a provider.
    */
   call<S extends string, M extends MethodName<S>>(
     service: S,

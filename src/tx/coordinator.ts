@@ -9,6 +9,8 @@ import { errorReason, reasonText } from './votes.js';
 
 /** Pause between attempts at recording the decision while the backend is away, ms. */
 const DECIDE_RETRY_MS = 100;
+/** Reads of the log, one per recovery interval, before an in-doubt transaction's objects are given up. */
+const FOLLOW_UP_READS = 100;
 
 /** One commit as the coordinator runs it. */
 export interface CommitRun {
@@ -39,12 +41,15 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
       await store.open(run.id, nodeId, entries, settings.leaseMs);
     } catch (error) {
       // Nothing was asked to prepare: roll back the objects and report the log as the reason.
+      core.outcomes.set(run.id, 'aborted');
+      run.setState('aborting');
       await phaseTwo(
         core,
         run,
         'rollback',
         run.participants.filter((p) => p.index === undefined),
       );
+      run.setState('aborted');
       throw aborted(run, [errorReason('transaction log', error)]);
     }
   }
@@ -53,8 +58,16 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
     run.setState('preparing');
     const reasons = await prepareAll(run);
     let decision: TxDecision = reasons.length === 0 ? 'commit' : 'abort';
+    // Who hears the outcome now: a named resource only once the decision is on record.
+    let told = run.participants;
     if (logged) {
       const recorded = await recordDecision(core, run, decision, reasons);
+      if (recorded === undefined) {
+        // An abort the log could not take: only an abort can ever be on record (this coordinator
+        // never asked for a commit), so the objects let go now and recovery, presuming abort,
+        // rolls back the named resources.
+        told = run.participants.filter((p) => p.index === undefined);
+      }
       if (recorded === 'abort' && decision === 'commit') {
         reasons.push({
           participant: 'coordinator',
@@ -64,7 +77,7 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
             'stopped renewing its lease',
         });
       }
-      decision = recorded;
+      decision = recorded ?? 'abort';
     }
     core.outcomes.set(run.id, decision === 'commit' ? 'committed' : 'aborted');
     if (decision === 'commit') {
@@ -74,7 +87,7 @@ export async function runCommit(core: TransactionCore, run: CommitRun): Promise<
       return;
     }
     run.setState('aborting');
-    await phaseTwo(core, run, 'rollback', run.participants);
+    await phaseTwo(core, run, 'rollback', told);
     run.setState('aborted');
     throw aborted(run, reasons);
   } finally {
@@ -108,23 +121,29 @@ async function prepareAll(run: CommitRun): Promise<AbortReason[]> {
 
 /**
  * Write the decision (first one recorded wins) and return the one on record. While the backend
- * is away it is retried until the lease would lapse; then the transaction is in doubt and
- * recovery settles it.
+ * is away a commit is retried until the lease would lapse; then the transaction is in doubt and
+ * recovery settles it. An abort is tried once: undefined when it could not be written (presumed
+ * abort makes the record unnecessary).
  */
 async function recordDecision(
   core: TransactionCore,
   run: CommitRun,
   decision: TxDecision,
   reasons: readonly AbortReason[],
-): Promise<TxDecision> {
+): Promise<TxDecision | undefined> {
   const until = performance.now() + core.env.settings.leaseMs;
   for (;;) {
     try {
       return await core.env.store.decide(run.id, decision, reasons.map(reasonText));
     } catch (error) {
+      if (decision === 'abort') {
+        run.report('decide', error);
+        return undefined;
+      }
       if (performance.now() + DECIDE_RETRY_MS >= until) {
         run.setState('in-doubt');
         core.outcomes.set(run.id, 'in-doubt');
+        tellObjectsLater(core, run).catch((e: unknown) => run.report('in-doubt', e));
         throw new TransactionStateError(
           `Transaction ${run.id} is in doubt: its decision could not be recorded ` +
             `(${error instanceof Error ? error.message : String(error)}). Recovery settles it ` +
@@ -135,6 +154,36 @@ async function recordDecision(
       await sleep(DECIDE_RETRY_MS);
     }
   }
+}
+
+/**
+ * The objects of an in-doubt transaction are in no log: read the decision once per recovery
+ * interval (recovery records one when the lease lapses) and tell them. Given up, and reported,
+ * after {@link FOLLOW_UP_READS} reads or when the host closes.
+ */
+async function tellObjectsLater(core: TransactionCore, run: CommitRun): Promise<void> {
+  const objects = run.participants.filter((p) => p.index === undefined);
+  if (objects.length === 0) return;
+  const { store, settings } = core.env;
+  for (let read = 0; read < FOLLOW_UP_READS; read++) {
+    await sleep(settings.recoveryInterval, core.closing);
+    if (core.closing.aborted) break;
+    const decision = await store.get(run.id).then(
+      (record) => record?.decision,
+      () => undefined,
+    );
+    if (decision === undefined) continue;
+    core.outcomes.set(run.id, decision === 'commit' ? 'committed' : 'aborted');
+    await phaseTwo(core, run, decision === 'commit' ? 'commit' : 'rollback', objects);
+    return;
+  }
+  run.report(
+    'in-doubt',
+    new TransactionStateError(
+      `Transaction ${run.id} is still in doubt: its participant objects were not told the outcome.`,
+      { details: { transactionId: run.id, state: 'in-doubt' } },
+    ),
+  );
 }
 
 /**

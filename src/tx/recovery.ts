@@ -37,8 +37,9 @@ export class Recovery {
     this.timer.unref();
   }
 
-  /** Run a pass now (or join the one running). */
+  /** Run a pass now (or join the one running); after close, an empty report. */
   pass(): Promise<RecoveryReport> {
+    if (this.closed) return Promise.resolve({ examined: 0, committed: 0, aborted: 0, pending: 0 });
     return (this.running ??= this.run().finally(() => (this.running = undefined)));
   }
 
@@ -65,6 +66,8 @@ export class Recovery {
     for (let batch = 0; batch < MAX_BATCHES && !this.closed; batch++) {
       const records = await store.claimExpired(nodeId, settings.leaseMs, CLAIM_BATCH);
       for (const record of records) {
+        // A closed host takes on nothing more (the records it claimed lapse to other nodes).
+        if (this.closed) break;
         report.examined++;
         const outcome = await this.settle(record);
         report[outcome]++;

@@ -63,6 +63,8 @@ async function prepare<W>(
   message: PhaseMessage,
 ): Promise<WireVote> {
   const vote = readVote(await resource.prepare(message.work as W, info(message)));
+  // A rollback still in its handler may have run before this prepare took anything: wait for it.
+  await core.applying.get(phaseKey(message))?.catch(() => undefined);
   if (core.applied.get(phaseKey(message)) === undefined) return vote;
   // Phase two came first; it can only have been a rollback, since this vote was not in yet.
   await resource.rollback(message.work as W, { ...info(message), redelivered: true });

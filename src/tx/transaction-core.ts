@@ -24,6 +24,7 @@ export class TransactionCore {
   readonly applying = new Map<string, Promise<void>>();
   readonly outcomes = new BoundedRecord<TransactionOutcome>(OUTCOMES_LIMIT);
   readonly recovery: Recovery;
+  private readonly closer = new AbortController();
   private open = 0;
   private seq = 0;
   /** Unique across restarts of a node that keeps its id: an id is never logged twice. */
@@ -69,7 +70,13 @@ export class TransactionCore {
     this.recovery.start();
   }
 
+  /** Aborts when the host closes: background work of this block stops waiting. */
+  get closing(): AbortSignal {
+    return this.closer.signal;
+  }
+
   close(): Promise<void> {
+    this.closer.abort();
     return this.recovery.close();
   }
 }

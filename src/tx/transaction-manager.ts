@@ -34,6 +34,18 @@ export const DEFAULT_TRANSACTION_SETTINGS: TransactionSettings = {
   maxOpen: 10_000,
 };
 
+/** The host's settings: `given` over the defaults, a field given as `undefined` kept at its default. */
+export function transactionSettings(
+  given: Partial<TransactionSettings> | undefined,
+): TransactionSettings {
+  const settings = { ...DEFAULT_TRANSACTION_SETTINGS };
+  for (const field of Object.keys(settings) as (keyof TransactionSettings)[]) {
+    const value = given?.[field];
+    if (value !== undefined) settings[field] = value;
+  }
+  return settings;
+}
+
 /** What the transaction block needs from the runtime (one per host). */
 export interface TransactionEnv {
   readonly store: TransactionLogStore;
@@ -95,7 +107,10 @@ export function createTransactionManager(
         throw new ValidationError('outcome() needs a transaction id.');
       const record = await env.store.get(id);
       if (record === undefined) return core.outcomes.get(id) ?? 'unknown';
-      if (record.decision === undefined) return 'in-doubt';
+      // Undecided on record, but this node aborted it: only an abort can ever be recorded.
+      if (record.decision === undefined) {
+        return core.outcomes.get(id) === 'aborted' ? 'aborted' : 'in-doubt';
+      }
       return record.decision === 'commit' ? 'committed' : 'aborted';
     },
     runSaga: (name, steps, context, options) =>

@@ -168,7 +168,10 @@ export interface TransactionOptions {
   leaseMs?: number;
   /** Period of the recovery scan, ms. Default 5000. */
   recoveryInterval?: number;
-  /** How long records of finished transactions are kept for late lookups, ms. Default 24 h. */
+  /**
+   * How long records of finished transactions are kept for late lookups, ms. Default 24 h. Every
+   * timing here is at most 2147483647 ms (about 24.8 days, what a timer holds).
+   */
   retentionMs?: number;
   /** Transactions begun and not yet ended on this host at once, before `BackpressureError`. Default 10000. */
   maxOpen?: number;

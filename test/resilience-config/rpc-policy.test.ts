@@ -51,7 +51,7 @@ describe('RPC policies by configuration', () => {
     }
   });
 
-  it('retries by configuration, and a local provider is guarded too', async () => {
+  it('retries an idempotent method by configuration, and a local provider is guarded too', async () => {
     let failures = 2;
     let calls = 0;
     const { host, app } = await appHost({
@@ -62,18 +62,77 @@ describe('RPC policies by configuration', () => {
       },
     });
     try {
-      app.rpcServer.register('flaky', {
-        run() {
-          calls++;
-          if (failures-- > 0) throw new Error('transient');
-          return 'done';
+      app.rpcServer.register(
+        'flaky',
+        {
+          run() {
+            calls++;
+            if (failures-- > 0) throw new Error('transient');
+            return 'done';
+          },
         },
-      });
+        { idempotent: ['run'] },
+      );
       assert.equal(await app.rpcClient.call('flaky', 'run'), 'done');
       assert.equal(calls, 3);
       failures = 5;
       await assert.rejects(app.rpcClient.call('flaky', 'run'), { message: 'transient' });
       assert.equal(calls, 6, 'three attempts in all');
+    } finally {
+      await host.stop();
+    }
+  });
+
+  it('never runs a non-idempotent method twice: only a call that never reached a provider is retried', async () => {
+    let calls = 0;
+    const { host, app } = await appHost({
+      resilience: {
+        services: {
+          charge: { retry: { maxAttempts: 3, backoff: 'fixed', delay: 1, jitter: 'none' } },
+          hang: {
+            timeout: 50,
+            retry: { maxAttempts: 3, backoff: 'fixed', delay: 1, jitter: 'none' },
+          },
+          wait: {
+            timeout: 50,
+            retry: { maxAttempts: 3, backoff: 'fixed', delay: 1, jitter: 'none' },
+          },
+        },
+      },
+    });
+    try {
+      // No provider yet: never sent, so every attempt is made.
+      await assert.rejects(app.rpcClient.call('charge', 'run'), { code: 'PB_SERVICE_UNAVAILABLE' });
+      app.rpcServer.register('charge', {
+        run() {
+          calls++;
+          throw new Error('declined');
+        },
+      });
+      await assert.rejects(app.rpcClient.call('charge', 'run'), { message: 'declined' });
+      assert.equal(calls, 1, 'the method ran once: its own error is not retried');
+      let hangs = 0;
+      app.rpcServer.register('hang', {
+        run: () => {
+          hangs++;
+          return new Promise<never>(() => undefined);
+        },
+      });
+      await assert.rejects(app.rpcClient.call('hang', 'run'), { code: 'PB_TIMEOUT' });
+      assert.equal(hangs, 1, 'a timed-out call may have run: not retried');
+      let waits = 0;
+      app.rpcServer.register(
+        'wait',
+        {
+          run: () => {
+            waits++;
+            return new Promise<never>(() => undefined);
+          },
+        },
+        { idempotent: ['run'] },
+      );
+      await assert.rejects(app.rpcClient.call('wait', 'run'), { code: 'PB_TIMEOUT' });
+      assert.equal(waits, 3, "an idempotent method is retried after the policy's timeout");
     } finally {
       await host.stop();
     }

@@ -94,6 +94,9 @@ describe('transactions through hosts (embedded backend)', () => {
       [{ recoveryInterval: '1s' }, 'transactions.recoveryInterval'],
       [{ retentionMs: -1 }, 'transactions.retentionMs'],
       [{ maxOpen: Number.NaN }, 'transactions.maxOpen'],
+      // Past what a Node timer holds: it would fire at once, over and over.
+      [{ recoveryInterval: 2 ** 31 }, 'transactions.recoveryInterval'],
+      [{ retentionMs: 30 * 24 * 60 * 60 * 1000 }, 'transactions.retentionMs'],
       [{ logFile: '' }, 'transactions.logFile'],
       [{ logFile: true }, 'transactions.logFile'],
     ];
@@ -106,6 +109,28 @@ describe('transactions through hosts (embedded backend)', () => {
           return true;
         },
       );
+    }
+  });
+
+  it('a timing given as undefined keeps its default', async () => {
+    let shop!: PluginContext;
+    const host = await startHost(
+      'shop',
+      { transactions: { logFile: false, prepareTimeout: undefined } },
+      (context) => void (shop = context),
+    );
+    try {
+      const tx = await shop.transactionManager.begin();
+      tx.enlist({
+        name: 'slow-but-in-time',
+        prepare: () => new Promise<void>((resolve) => setTimeout(resolve, 20)),
+        commit: () => undefined,
+        rollback: () => undefined,
+      });
+      await tx.commit();
+      assert.equal(tx.state, 'committed');
+    } finally {
+      await host.stop();
     }
   });
 

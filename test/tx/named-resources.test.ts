@@ -207,4 +207,39 @@ describe('named transaction resources across nodes', () => {
     assert.deepEqual(res.rolledBack, [tx.id, tx.id]);
     assert.deepEqual(res.committed, []);
   });
+
+  it('a prepare that finishes while its rollback is still running is rolled back again after it', async () => {
+    const calls: string[] = [];
+    let finishPrepare!: () => void;
+    let finishRollback!: () => void;
+    let rollbackStarted!: () => void;
+    const started = new Promise<void>((resolve) => (rollbackStarted = resolve));
+    let second!: () => void;
+    const rolledBackTwice = new Promise<void>((resolve) => (second = resolve));
+    await b.ctx('slow').transactionManager.registerResource('slow', {
+      prepare: async () => {
+        await new Promise<void>((resolve) => (finishPrepare = resolve));
+        calls.push('prepared');
+      },
+      commit: () => void calls.push('commit'),
+      rollback: async () => {
+        calls.push('rollback');
+        if (calls.filter((c) => c === 'rollback').length === 1) {
+          rollbackStarted();
+          await new Promise<void>((resolve) => (finishRollback = resolve));
+        } else second();
+      },
+    }).ready;
+    const tx = await a.ctx('orders').transactionManager.begin({ timeout: 50 });
+    tx.enlist('slow');
+    const committing = tx.commit().catch((e: { code: string }) => e.code);
+    await started;
+    // The prepare ends while the rollback it timed out into is still in the handler.
+    finishPrepare();
+    await new Promise((resolve) => setImmediate(resolve));
+    finishRollback();
+    assert.equal(await committing, 'PB_TX_ABORTED');
+    await rolledBackTwice;
+    assert.deepEqual(calls, ['rollback', 'prepared', 'rollback']);
+  });
 });

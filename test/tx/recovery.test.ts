@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { createCodec } from '../../src/codec/codec.js';
 import { PRESUMED_ABORT } from '../../src/tx/recovery.js';
+import type { TransactionParticipant } from '../../src/tx/types.js';
 import type { FakeTxLog } from './fake-tx-log.js';
 import { alive } from '../lock/lock-support.js';
 import { reasonsOf, recordingResource, twoNodes, txNode, type TxNode } from './tx-support.js';
@@ -35,6 +36,19 @@ function when(store: FakeTxLog, operation: string, id: string): Promise<void> {
       if (op === operation && target === id) resolve();
     };
   });
+}
+
+/** A participant object that notes each call in `calls` (and `onRollback`, if given, after). */
+function localParticipant(calls: string[], onRollback?: () => void): TransactionParticipant {
+  return {
+    name: 'local',
+    prepare: () => void calls.push('prepare'),
+    commit: () => void calls.push('commit'),
+    rollback: () => {
+      calls.push('rollback');
+      onRollback?.();
+    },
+  };
 }
 
 describe('transaction recovery', () => {
@@ -137,6 +151,119 @@ describe('transaction recovery', () => {
     assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
     assert.deepEqual(res.rolledBack, [tx.id]);
     assert.deepEqual(res.committed, []);
+  });
+
+  it('the objects of a transaction in doubt are told its outcome once the log has one', async () => {
+    const res = recordingResource();
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    const c = await txNode(cluster.network, store, { recoveryInterval: 50 });
+    try {
+      let rolledBack!: () => void;
+      const told = new Promise<void>((resolve) => (rolledBack = resolve));
+      const local: string[] = [];
+      store.before = (operation) => {
+        if (operation === 'decide') throw new Error('backend away');
+      };
+      const tx = await c.ctx('orders').transactionManager.begin();
+      tx.enlist(localParticipant(local, rolledBack));
+      tx.enlist('inventory');
+      await assert.rejects(tx.commit(), { code: 'PB_TX_STATE' });
+      store.before = undefined;
+      store.skew += 60_000;
+      // Recovery presumes abort; the coordinator reads it and lets its object go.
+      await told;
+      assert.deepEqual(local, ['prepare', 'rollback']);
+      assert.equal(await c.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('an abort the log cannot record still rejects as aborted and releases the objects at once', async () => {
+    const res = recordingResource();
+    res.vote = () => ({ status: 'refused', reason: 'out of stock' });
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    const local: string[] = [];
+    store.before = (operation) => {
+      if (operation === 'decide') throw new Error('backend away');
+    };
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist(localParticipant(local));
+    tx.enlist('inventory');
+    // Only a commit could be in doubt: this coordinator never asked for one.
+    const error = await tx.commit().then(
+      () => assert.fail('committed'),
+      (e: { code: string }) => e,
+    );
+    assert.equal(error.code, 'PB_TX_ABORTED');
+    assert.deepEqual(
+      reasonsOf(error).map((r) => r.kind),
+      ['refused'],
+    );
+    assert.equal(tx.state, 'aborted');
+    assert.deepEqual(local, ['prepare', 'rollback']);
+    store.before = undefined;
+    assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+    // The named resource hears it from recovery (no decision on record: presumed abort).
+    store.before = undefined;
+    store.skew += 60_000;
+    await a.ctx('orders').transactionManager.recover();
+    assert.deepEqual(res.rolledBack, [tx.id]);
+    assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+  });
+
+  it('a log that cannot open the record aborts before any prepare, like any other abort', async () => {
+    const res = recordingResource();
+    await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
+    const local: string[] = [];
+    store.before = (operation) => {
+      if (operation === 'open') throw new Error('backend away');
+    };
+    const tx = await a.ctx('orders').transactionManager.begin();
+    tx.enlist(localParticipant(local));
+    tx.enlist('inventory');
+    const error = await tx.commit().then(
+      () => assert.fail('committed'),
+      (e: { code: string }) => e,
+    );
+    store.before = undefined;
+    assert.equal(error.code, 'PB_TX_ABORTED');
+    assert.deepEqual(
+      reasonsOf(error).map((r) => r.participant),
+      ['transaction log'],
+    );
+    assert.deepEqual(res.prepared, []);
+    assert.deepEqual(local, ['rollback']);
+    assert.equal(tx.state, 'aborted');
+    assert.ok(tx.signal.aborted, 'the signal fires on every abort');
+    assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
+  });
+
+  it('a pass stops at the next transaction once its host closes', async () => {
+    let rollbackStarted!: () => void;
+    const started = new Promise<void>((resolve) => (rollbackStarted = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await b.ctx('stock').transactionManager.registerResource('inventory', {
+      prepare: () => undefined,
+      commit: () => undefined,
+      rollback: async (_work, info) => {
+        if (info.transactionId !== 'first') return;
+        rollbackStarted();
+        await gate;
+      },
+    }).ready;
+    const c = await txNode(cluster.network, store, { recoveryInterval: 600_000 });
+    await orphan(store, 'first', ['inventory']);
+    await orphan(store, 'second', ['inventory']);
+    const pass = c.ctx('any').transactionManager.recover();
+    await started;
+    const closing = c.close();
+    release();
+    await closing;
+    await pass.catch(() => undefined);
+    assert.ok(!store.calls.includes('decide:second'), 'a closed host took no more transactions');
+    assert.equal(store.records.get('second')!.decision, undefined);
   });
 
   it('runs on start and every recoveryInterval', async () => {
