@@ -376,7 +376,37 @@ each of the three, that nothing was rolled back and nothing is left staged.
   retries and no dedupe of repeated phase messages: what ours adds is the price of those.
 - **Second process**: the baselines call the same ledgers in the peer as plain RPC services of
   ours (\`rpcClient.call('ledger-a', 'prepare', [{ id, index, work }])\`, the shape of ours' phase
-  messages): without a log (the RPC floor), and with the raw ioredis log writes above.`,
+  messages): without a log (the RPC floor), and with the raw ioredis log writes above.
+
+**Findings** (the run below; no target was set for this scenario: the ratios say what the
+coordinator, its log and its guarantees cost over the hand-rolled minimum).
+
+- **Embedded, in-memory log**: ~2.8 k commits/s and p50 ~140 µs at 1 in flight against the
+  direct calls' ~4 µs. A CPU profile at ${HIGH} in flight puts 27% of the time in msgpack (each
+  phase message and its work is encoded and decoded even when the resource is in the same
+  process, and the work is encoded once more for the log record), 23% in garbage collection,
+  23% in the transaction code (the resource host 11%; \`BoundedRecord.set\`, a delete + set on a
+  10,000-entry Map for every phase message, 5%) and 6% in the log store. At ${HIGH} in flight
+  it does not scale (median ~2.7 k/s, 2.5–4.1 k): one process's CPU is the limit.
+- **File-backed log** (the durable default): every durable write waits for an \`fdatasync\`
+  (milliseconds on this VM's disk). Both ours and the hand-rolled 2PC issue 4 syncs per
+  transaction at 1 in flight (strace: 132 \`fdatasync\` for 33 of ours, 196 for 49 hand-rolled),
+  but ours waits for them in more serial steps (open, decision, the three done marks, then
+  \`finish\`, awaited before \`commit()\` resolves), so its p50 is ~3x the hand-rolled one (~10 ms against ~3.4 ms); at
+  ${HIGH} in flight the CPU cost above also caps it (~1.2 k/s against ~5 k/s).
+- **Redis, same host**: six scripts per transaction (open, decide, three done marks, finish;
+  ~4 round trips, ~0.5 ms of Redis CPU measured with \`bench/redis-calls.mjs\` against ~0.3 ms for
+  the five \`HSET\`s), plus the same client-side CPU as in memory: p50 ~1.6 ms against ~0.4 ms,
+  ~1.4 k/s against ~8 k/s at ${HIGH} in flight.
+- **Redis, second process**: the phase messages are RPC calls across Redis and dominate; ours
+  adds the log's round trips and its CPU to our own RPC floor.
+
+Proposed fixes (in \`src/tx\` and the logs, not made here): call a resource registered on the
+same node directly (no codec round trip, or at most a structured copy of the work) and send the
+work's bytes already encoded for the log; record applied phase messages in a bounded ring (no
+delete + set per message); do not await \`finish\` before \`commit()\` resolves (every done mark
+is already durable; a lost finish only makes recovery finish the record again), and on the file
+log let \`finish\` ride on the next group sync.`,
   available: redisScenarioAvailable,
   // A commit on the file log waits for fdatasync (milliseconds here): a longer window than the
   // default gives the 1-in-flight runs enough transactions for a p99.
