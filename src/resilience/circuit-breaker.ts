@@ -271,8 +271,18 @@ export class SharedBreaker implements CircuitBreaker {
       this.current === 'open'
         ? `calls are rejected for another ${retryAfterMs} ms`
         : `it is half-open and all ${this.settings.halfOpenProbes} probe call(s) are running`;
-    return new CircuitOpenError(`Circuit breaker "${this.name}" is open: ${why}.`, {
-      details: { name: this.name, state: this.current, retryAfterMs },
-    });
+    // A fast failure, made many times a second while a dependency is down: capturing its stack
+    // was half its cost (19.8 µs per rejection against 12.5 µs for cockatiel and opossum). The
+    // message, code and details say which breaker refused and for how long; the stack would
+    // only show this line.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new CircuitOpenError(`Circuit breaker "${this.name}" is open: ${why}.`, {
+        details: { name: this.name, state: this.current, retryAfterMs },
+      });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
   }
 }
