@@ -169,7 +169,12 @@ for (const [label, redis] of BACKENDS) {
           await gate; // the critical section, still running as the host stops
           await lock.release().catch((error: unknown) => (releasedBy = error));
         });
-        await a.eventBus.publish('locks.job');
+        // Not awaited: a publish waits for its handlers (up to handlerTimeout, 30 s), and this
+        // one stays inside until the host stops.
+        const published = a.eventBus.publish('locks.job').then(
+          () => 'settled',
+          (error: unknown) => error,
+        );
         await inside;
         // A wait of the stopping plugin ends once its stop began (the scope aborts first).
         const blocker = await b.lock.acquire(`${r}:w`, { ttl: 60_000 });
@@ -180,6 +185,7 @@ for (const [label, redis] of BACKENDS) {
         assert.equal(await b.lock.tryAcquire(r), null, 'two holders: the handler is still inside');
         open();
         await stopping;
+        assert.equal(await published, 'settled');
         assert.equal(releasedBy, undefined, 'the handler released its own lock');
         const next = await b.lock.tryAcquire(r);
         assert.ok(next !== null, 'free once the handler ended');
