@@ -179,22 +179,32 @@ describe('transaction recovery', () => {
     }
   });
 
+  /** Commit a local object and 'inventory' while the log fails `operation`; its rejection. */
+  async function commitWhileFailing(operation: string) {
+    const local: string[] = [];
+    store.before = (op) => {
+      if (op === operation) throw new Error('backend away');
+    };
+    try {
+      const tx = await a.ctx('orders').transactionManager.begin();
+      tx.enlist(localParticipant(local));
+      tx.enlist('inventory');
+      const error = await tx.commit().then(
+        () => assert.fail('committed'),
+        (e: { code: string }) => e,
+      );
+      return { tx, local, error };
+    } finally {
+      store.before = undefined;
+    }
+  }
+
   it('an abort the log cannot record still rejects as aborted and releases the objects at once', async () => {
     const res = recordingResource();
     res.vote = () => ({ status: 'refused', reason: 'out of stock' });
     await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
-    const local: string[] = [];
-    store.before = (operation) => {
-      if (operation === 'decide') throw new Error('backend away');
-    };
-    const tx = await a.ctx('orders').transactionManager.begin();
-    tx.enlist(localParticipant(local));
-    tx.enlist('inventory');
     // Only a commit could be in doubt: this coordinator never asked for one.
-    const error = await tx.commit().then(
-      () => assert.fail('committed'),
-      (e: { code: string }) => e,
-    );
+    const { tx, local, error } = await commitWhileFailing('decide');
     assert.equal(error.code, 'PB_TX_ABORTED');
     assert.deepEqual(
       reasonsOf(error).map((r) => r.kind),
@@ -202,10 +212,8 @@ describe('transaction recovery', () => {
     );
     assert.equal(tx.state, 'aborted');
     assert.deepEqual(local, ['prepare', 'rollback']);
-    store.before = undefined;
     assert.equal(await a.ctx('orders').transactionManager.outcome(tx.id), 'aborted');
     // The named resource hears it from recovery (no decision on record: presumed abort).
-    store.before = undefined;
     store.skew += 60_000;
     await a.ctx('orders').transactionManager.recover();
     assert.deepEqual(res.rolledBack, [tx.id]);
@@ -215,18 +223,7 @@ describe('transaction recovery', () => {
   it('a log that cannot open the record aborts before any prepare, like any other abort', async () => {
     const res = recordingResource();
     await b.ctx('stock').transactionManager.registerResource('inventory', res.resource).ready;
-    const local: string[] = [];
-    store.before = (operation) => {
-      if (operation === 'open') throw new Error('backend away');
-    };
-    const tx = await a.ctx('orders').transactionManager.begin();
-    tx.enlist(localParticipant(local));
-    tx.enlist('inventory');
-    const error = await tx.commit().then(
-      () => assert.fail('committed'),
-      (e: { code: string }) => e,
-    );
-    store.before = undefined;
+    const { tx, local, error } = await commitWhileFailing('open');
     assert.equal(error.code, 'PB_TX_ABORTED');
     assert.deepEqual(
       reasonsOf(error).map((r) => r.participant),
