@@ -167,6 +167,11 @@ export type {
   WatchOptions,
 } from './sync/types.js';
 
+// Security: permissions, encryption, audit
+export type * from './security/permissions/types.js';
+export type * from './security/crypto/types.js';
+export type * from './security/audit/types.js';
+
 // Typed contracts (declaration merging targets)
 export type {
   EventPayload,
@@ -186,6 +191,9 @@ export {
   BackpressureError,
   CacheConflictError,
   CrossSlotError,
+  DecryptionError,
+  KeyNotFoundError,
+  UnsupportedAlgorithmError,
   BulkheadRejectedError,
   SagaFailedError,
   TransactionAbortedError,

@@ -687,6 +687,63 @@ export interface TransactionLogStore {
 /** Where a backend stands; building blocks may read it, only the backend changes it. */
 export type BackendStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
+// ---- security: permission policies (context.permissionService) ------------------------------
+
+/**
+ * Stored permission policy (roles, grants, assignments) shared by every node. Records are
+ * opaque bytes by key; `revision` grows with every change so a node may cache and revalidate.
+ */
+export interface PolicyStore {
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Store `value` under `key`; resolves with the new revision. */
+  put(key: string, value: Uint8Array): Promise<number>;
+  /** Remove `key`; resolves with the new revision. */
+  remove(key: string): Promise<number>;
+  /** Every record (policies are small: roles and grants, not data). */
+  list(): Promise<Array<{ readonly key: string; readonly value: Uint8Array }>>;
+  revision(): Promise<number>;
+}
+
+// ---- security: audit log (context.auditLogger) ----------------------------------------------
+
+/** One stored audit entry: its place in the chain, its hash and its canonical bytes. */
+export interface AuditRecord {
+  readonly seq: number;
+  readonly hash: string;
+  readonly entry: Uint8Array;
+}
+
+/** The end of the chain (`seq` 0 and hash '' when empty) and the signed checkpoint over it. */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly checkpoint: Uint8Array | undefined;
+}
+
+/**
+ * An append-only, hash-chained log. `append` is atomic and conditional: it adds `records` only
+ * if the head is still `expected`, so writers on several nodes form one linear chain.
+ */
+export interface AuditStore {
+  head(): Promise<AuditHead>;
+  /** Resolves false when the head moved since `expected` was read (read it again and retry). */
+  append(
+    expected: { readonly seq: number; readonly hash: string },
+    records: readonly AuditRecord[],
+    checkpoint: Uint8Array,
+  ): Promise<boolean>;
+  /** Records with `seq >= fromSeq`, in order, at most `limit`. */
+  read(fromSeq: number, limit: number): Promise<AuditRecord[]>;
+}
+
+// ---- security: key usage (context.encryptionService) ----------------------------------------
+
+/** Cluster-wide count of encryptions per key version (for the AES-GCM usage limit). */
+export interface KeyUsageStore {
+  /** Add `count` uses of `keyId` version `version`; resolves with the new cluster-wide total. */
+  add(keyId: string, version: number, count: number): Promise<number>;
+}
+
 /**
  * A backend: the ports plus a lifecycle. The host owns exactly one per host and closes it on
  * `host.stop()` after every plugin is released.
@@ -703,6 +760,12 @@ export interface Backend {
   readonly feeds: ChangeFeedStore;
   /** The transaction coordinator log (`context.transactionManager`). */
   readonly transactions: TransactionLogStore;
+  /** Permission policies (`context.permissionService`). */
+  readonly policies: PolicyStore;
+  /** The hash-chained audit log (`context.auditLogger`). */
+  readonly audit: AuditStore;
+  /** Encryptions per key version (`context.encryptionService`). */
+  readonly keyUsage: KeyUsageStore;
   /**
    * False when no other node can ever exist (a lone in-memory host). Building blocks use it to
    * skip cluster bookkeeping entirely.

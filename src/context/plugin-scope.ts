@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ContextClosedError } from '../errors/errors.js';
 import { settleWithin } from '../util/bound.js';
+import type { CapabilityGuard } from '../security/capabilities/guard.js';
 import type { PluginTag } from '../util/plugin-attribution.js';
 import { WorkTracker } from '../util/work-tracker.js';
 
@@ -41,10 +42,15 @@ export class PluginScope {
   readonly tag: PluginTag;
 
   /** `host`: the object that identifies the plugin's host (the runtime) in {@link tag}. */
+  /**
+   * `guard`: the plugin's capability check, run by every facade before any side effect;
+   * undefined when the plugin is trusted (no check at all on the hot path).
+   */
   constructor(
     readonly pluginId: string,
     readonly logger: Logger,
     host: object = {},
+    readonly guard?: CapabilityGuard,
   ) {
     this.tag = Object.freeze({ pluginId, host });
   }

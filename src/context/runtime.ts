@@ -48,6 +48,16 @@ import {
   createTimers,
 } from './facades.js';
 import { PluginScope } from './plugin-scope.js';
+import { AuditCore } from '../security/audit/audit-core.js';
+import { createAuditLogger } from '../security/audit/audit-logger.js';
+import type { AuditEntryInput, AuditOptions } from '../security/audit/types.js';
+import { createCapabilityGuard } from '../security/capabilities/capability-guard.js';
+import { EncryptionCore } from '../security/crypto/encryption-core.js';
+import { createEncryptionService } from '../security/crypto/encryption-service.js';
+import { PermissionCore } from '../security/permissions/permission-core.js';
+import { createPermissionService } from '../security/permissions/permission-service.js';
+import type { PermissionPolicyOptions } from '../security/permissions/types.js';
+import type { KeyProvider } from '../host/types.js';
 import type {
   PluginContext,
   PluginIdentity,
@@ -82,6 +92,17 @@ export interface RuntimeOptions {
   transactions?: Partial<TransactionSettings> & TransactionOptions;
   /** Resilience policies per RPC service and per queue. */
   resilience?: ResilienceOptions;
+  /** Capabilities, permission policies, encryption keys and the audit log. */
+  security?: SecurityOptions;
+}
+
+/** The host's security options, validated by the host. */
+export interface SecurityOptions {
+  /** Deny plugins that declare no `permissions` list (default false: they are trusted). */
+  strictPermissions?: boolean;
+  keys?: Readonly<Record<string, string>> | KeyProvider;
+  permissionPolicy?: PermissionPolicyOptions;
+  audit?: AuditOptions;
 }
 
 /** Create the per-host engine: one core per building block over one backend. */
@@ -113,6 +134,10 @@ class HostRuntime implements Runtime {
   private readonly resilienceEnv: ResilienceEnv;
   /** Policies of the RPC services configured in `resilience.services` (none: undefined). */
   private readonly servicePolicies: ReadonlyMap<string, ConfiguredPolicy> | undefined;
+  private readonly security: SecurityOptions;
+  private readonly audit: AuditCore;
+  private readonly permissions: PermissionCore;
+  private readonly encryption: EncryptionCore;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -189,6 +214,25 @@ class HostRuntime implements Runtime {
     });
     this.servicePolicies = configured.services.size > 0 ? configured.services : undefined;
     if (configured.queues.size > 0) this.queues.policies = configured.queues;
+    this.security = options.security ?? {};
+    this.audit = new AuditCore({
+      store: this.backend.audit,
+      logger: this.logger,
+      nodeId: this.nodeId,
+      options: this.security.audit,
+    });
+    this.permissions = new PermissionCore({
+      store: this.backend.policies,
+      logger: this.logger,
+      policy: this.security.permissionPolicy,
+      audit: this.audit,
+    });
+    this.encryption = new EncryptionCore({
+      keys: this.security.keys,
+      usage: this.backend.keyUsage,
+      logger: this.logger,
+      audit: this.audit,
+    });
   }
 
   async start(): Promise<void> {
@@ -203,7 +247,13 @@ class HostRuntime implements Runtime {
 
   createContext(identity: PluginIdentity): ScopedContext {
     const logger = this.logger.child({ plugin: identity.name });
-    const scope = new PluginScope(identity.name, logger, this);
+    const guard = createCapabilityGuard({
+      pluginId: identity.name,
+      permissions: identity.permissions,
+      strict: this.security.strictPermissions ?? false,
+      audit: this.audit,
+    });
+    const scope = new PluginScope(identity.name, logger, this, guard);
     const waits = { deadlines: this.deadlines, defaultTimeout: this.limits.rpcTimeout };
     // A failure reported while one of the plugin's handlers runs keeps that handler's trace;
     // one from a timer, a background task or a block's own work gets a fresh one.
@@ -244,6 +294,9 @@ class HostRuntime implements Runtime {
         scope,
         (what, error) => report(`circuitBreaker.${what}`, error),
       ),
+      permissionService: createPermissionService(this.permissions, scope),
+      encryptionService: createEncryptionService(this.encryption, scope),
+      auditLogger: createAuditLogger(this.audit, scope),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),
       background: createBackgroundTasks(scope, (name, error) =>
@@ -274,6 +327,10 @@ class HostRuntime implements Runtime {
     return this.bus.publish('host', event, data);
   }
 
+  auditAsHost(entry: AuditEntryInput): void {
+    this.audit.record(entry);
+  }
+
   reportPluginError(pluginId: string, event: string, error: unknown): Promise<void> {
     return this.bus.publishFailure(pluginId, event, this.nextTraceId(), error);
   }
@@ -291,6 +348,8 @@ class HostRuntime implements Runtime {
   async close(): Promise<void> {
     this.stopFaults?.();
     await this.tx.close();
+    await Promise.allSettled([this.encryption.close(), this.permissions.close()]);
+    await this.audit.close();
     await Promise.allSettled([this.bus.close(), this.rpc.close(), this.barrier?.close()]);
     this.deadlines.close();
     this.resilienceEnv.breakers.close();

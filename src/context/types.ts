@@ -7,6 +7,9 @@ import type { MessageQueue } from '../queue/message-types.js';
 import type { DurableAdmin } from '../queue/types.js';
 import type { BatchProcessors } from '../batch/types.js';
 import type { Logger } from 'pino';
+import type { AuditEntryInput, AuditLogger } from '../security/audit/types.js';
+import type { EncryptionService } from '../security/crypto/types.js';
+import type { PermissionService } from '../security/permissions/types.js';
 import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcClient, RpcServer } from '../rpc/types.js';
@@ -65,6 +68,12 @@ export interface PluginContext {
   readonly transactionManager: TransactionManager;
   /** Circuit breakers (one per name per node), retry, timeout, bulkhead and fallback. */
   readonly circuitBreakerFactory: CircuitBreakerFactory;
+  /** Roles and grants with wildcards and conditions, deny over allow; shared by the cluster. */
+  readonly permissionService: PermissionService;
+  /** AES-256-GCM with the host's keys (rotating by version). */
+  readonly encryptionService: EncryptionService;
+  /** The hash-chained audit log; entries carry this plugin's name. */
+  readonly auditLogger: AuditLogger;
   readonly logger: Logger;
   readonly timers: PluginTimers;
   readonly background: BackgroundTasks;
@@ -78,7 +87,8 @@ export interface PluginContext {
 export interface PluginIdentity {
   name: string;
   version: string;
-  permissions: readonly string[];
+  /** Declared capabilities; undefined when the plugin declares no list. */
+  permissions: readonly string[] | undefined;
   options: Readonly<Record<string, unknown>>;
 }
 
@@ -138,6 +148,8 @@ export interface Runtime {
   createContext(identity: PluginIdentity): ScopedContext;
   /** Publish an event as the host itself (`source: 'host'`), e.g. lifecycle events. */
   publishAsHost(event: string, data: unknown): Promise<void>;
+  /** Append an audit entry as the host itself (lifecycle, denials, key rotation); never throws. */
+  auditAsHost(entry: AuditEntryInput): void;
   /** Publish `plugin.error` as the host for a failure of `pluginId` in `event` (a phase or event name). */
   reportPluginError(pluginId: string, event: string, error: unknown): Promise<void>;
   /** What the cores hold right now, host-wide (zero everywhere after every plugin is released). */

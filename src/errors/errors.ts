@@ -223,6 +223,31 @@ export class PermissionDeniedError extends PlugboardError {
   }
 }
 
+/** `encryptionService`: no key with this id (or this version) is configured. */
+export class KeyNotFoundError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_KEY_NOT_FOUND', message, options);
+  }
+}
+
+/**
+ * `encryptionService.decrypt`: the envelope does not authenticate: it was tampered with, or the
+ * key, key version or associated data is not the one it was encrypted with. No plaintext is
+ * returned.
+ */
+export class DecryptionError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_DECRYPTION_FAILED', message, options);
+  }
+}
+
+/** `encryptionService`: an algorithm (or envelope format) this version does not support. */
+export class UnsupportedAlgorithmError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_UNSUPPORTED_ALGORITHM', message, options);
+  }
+}
+
 /**
  * `host.start()` with `strictStart: true` (CLI `--strict-start`): some plugins did not start.
  * `details.failed` and `details.skipped` name them; `details.errors` maps each failed plugin to
@@ -333,5 +358,8 @@ export const errorClasses = {
   RemoteError,
   CircuitOpenError,
   PermissionDeniedError,
+  KeyNotFoundError,
+  DecryptionError,
+  UnsupportedAlgorithmError,
   PluginStartError,
 } as const;

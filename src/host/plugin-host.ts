@@ -6,6 +6,7 @@ import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { CacheOptions } from '../cache/types.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
+import type { SecurityOptions } from '../context/runtime.js';
 import { assertParityOption } from '../context/parity.js';
 import {
   BackendUnavailableError,
@@ -69,6 +70,7 @@ export type RuntimeFactory = (options: {
   dataSync?: FeedRetention;
   transactions?: TransactionOptions;
   resilience?: ResilienceOptions;
+  security?: SecurityOptions;
 }) => Runtime;
 
 const DEFAULTS = {
@@ -307,6 +309,14 @@ export class PluginHost implements Host {
             ? {}
             : { transactions: this.options.transactions }),
           ...(this.options.resilience === undefined ? {} : { resilience: this.options.resilience }),
+          security: {
+            strictPermissions: this.strictPermissions,
+            ...(this.keys === undefined ? {} : { keys: this.keys }),
+            ...(this.options.permissionPolicy === undefined
+              ? {}
+              : { permissionPolicy: this.options.permissionPolicy }),
+            ...(this.options.audit === undefined ? {} : { audit: this.options.audit }),
+          },
         });
         this.runtime = runtime;
         await this.bounded('starting', runtime.start(), backend.kind);

@@ -1,3 +1,5 @@
+import type { AuditOptions } from '../security/audit/types.js';
+import type { PermissionPolicyOptions } from '../security/permissions/types.js';
 import type { TransactionOptions } from '../tx/types.js';
 import type { ResilienceOptions } from '../resilience/types.js';
 import type { CacheOptions } from '../cache/types.js';
@@ -192,6 +194,10 @@ export interface HostOptions {
    * (the default) trusts every plugin.
    */
   strictPermissions?: boolean;
+  /** Roles, grants and conditions for `context.permissionService`, loaded at start. */
+  permissionPolicy?: PermissionPolicyOptions;
+  /** Where and how the audit log is kept (`context.auditLogger`). */
+  audit?: AuditOptions;
   /**
    * Fail `start()` when any plugin fails to activate (or is skipped because a dependency did):
    * `start()` stops the host again and rejects with `PluginStartError` naming them. Default

@@ -1,3 +1,4 @@
+import type { AuditEntryInput } from '../../src/security/audit/types.js';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,8 @@ export interface FakeRuntime extends Runtime {
   readonly releases: string[];
   started: boolean;
   closed: boolean;
+  /** What the host audited as itself. */
+  audits: AuditEntryInput[];
 }
 
 export function fakeRuntimeFactory(
@@ -56,6 +59,10 @@ export function fakeRuntimeFactory(
       releases,
       started: false,
       closed: false,
+      audits: [],
+      auditAsHost(entry) {
+        runtime.audits.push(entry);
+      },
       start: async () => {
         await backend.start();
         runtime.started = true;

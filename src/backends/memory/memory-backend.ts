@@ -7,6 +7,9 @@ import { MemoryQueueStore } from './memory-queue-store.js';
 import { MemoryRegistryStore } from './memory-registry-store.js';
 import { MemoryTransport } from './memory-transport.js';
 import { MemoryTxLogStore } from './memory-tx-log-store.js';
+import { MemoryPolicyStore } from './memory-policy-store.js';
+import { MemoryAuditStore } from './memory-audit-store.js';
+import { MemoryKeyUsageStore } from './memory-key-usage-store.js';
 import type { Backend, BackendStatus } from '../ports.js';
 
 /** `createHost({ backend: { memory: network } })`: join the in-process cluster of `network`. */
@@ -39,6 +42,9 @@ export class MemoryBackend implements Backend {
   readonly locks: MemoryLockStore;
   readonly feeds: MemoryFeedStore;
   readonly transactions: MemoryTxLogStore;
+  readonly policies: MemoryPolicyStore;
+  readonly audit: MemoryAuditStore;
+  readonly keyUsage: MemoryKeyUsageStore;
   readonly clustered: boolean;
   private currentStatus: BackendStatus = 'connecting';
   private readonly network: MemoryNetwork;
@@ -60,6 +66,9 @@ export class MemoryBackend implements Backend {
     this.locks = new MemoryLockStore(this.nodeId, this.network.lockState);
     this.feeds = new MemoryFeedStore(this.nodeId, this.network.feedState);
     this.transactions = new MemoryTxLogStore(this.nodeId, this.network);
+    this.policies = new MemoryPolicyStore();
+    this.audit = new MemoryAuditStore();
+    this.keyUsage = new MemoryKeyUsageStore();
   }
 
   get status(): BackendStatus {
@@ -82,6 +91,9 @@ export class MemoryBackend implements Backend {
     this.locks.close();
     this.feeds.close();
     this.transactions.close();
+    this.policies.close();
+    this.audit.close();
+    this.keyUsage.close();
     // The last node out closes the transaction log's file (after its pending writes).
     return this.network.releaseIfIdle();
   }

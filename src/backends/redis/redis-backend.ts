@@ -15,6 +15,9 @@ import { ByteBudget } from './byte-budget.js';
 import { Outbox } from './outbox.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 import { RedisTxLogStore } from './redis-tx-log-store.js';
+import { RedisPolicyStore } from './redis-policy-store.js';
+import { RedisAuditStore } from './redis-audit-store.js';
+import { RedisKeyUsageStore } from './redis-key-usage-store.js';
 import { RedisFeedStore } from './redis-feed-store.js';
 import { RedisLockStore } from './redis-lock-store.js';
 import { RedisQueueStore } from './redis-queue-store.js';
@@ -38,6 +41,9 @@ export class RedisBackend implements Backend {
   readonly locks: RedisLockStore;
   readonly feeds: RedisFeedStore;
   readonly transactions: RedisTxLogStore;
+  readonly policies: RedisPolicyStore;
+  readonly audit: RedisAuditStore;
+  readonly keyUsage: RedisKeyUsageStore;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly runner: CommandRunner;
@@ -124,6 +130,9 @@ export class RedisBackend implements Backend {
     this.locks = new RedisLockStore(deps);
     this.feeds = new RedisFeedStore(deps);
     this.transactions = new RedisTxLogStore(deps);
+    this.policies = new RedisPolicyStore();
+    this.audit = new RedisAuditStore();
+    this.keyUsage = new RedisKeyUsageStore();
     this.liveness = new Liveness(
       this.registry,
       settings.livenessTtl,
@@ -317,6 +326,9 @@ export class RedisBackend implements Backend {
     this.locks.close();
     this.feeds.close();
     this.transactions.close();
+    this.policies.close();
+    this.audit.close();
+    this.keyUsage.close();
     this.hub.close();
     this.runner.close();
     this.subRunner.close();
