@@ -689,19 +689,41 @@ export type BackendStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
 // ---- security: permission policies (context.permissionService) ------------------------------
 
+/** One record of a {@link PolicyStore}. */
+export interface PolicyRecord {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+/** Every record of a {@link PolicyStore} as of one revision. */
+export interface PolicySnapshot {
+  readonly revision: number;
+  readonly records: readonly PolicyRecord[];
+}
+
+/** One change of a {@link PolicyStore.write}: `value` undefined removes the key. */
+export interface PolicyChange {
+  readonly key: string;
+  readonly value: Uint8Array | undefined;
+}
+
 /**
  * Stored permission policy (roles, grants, assignments) shared by every node. Records are
- * opaque bytes by key; `revision` grows with every change so a node may cache and revalidate.
+ * opaque bytes by key (policies are small: roles and grants, not data). `revision` starts at 0
+ * and grows by one with every write, in the same atomic step as the write, so a node may cache
+ * what it compiled from a snapshot and revalidate it with one cheap `revision()` read.
  */
 export interface PolicyStore {
-  get(key: string): Promise<Uint8Array | undefined>;
-  /** Store `value` under `key`; resolves with the new revision. */
-  put(key: string, value: Uint8Array): Promise<number>;
-  /** Remove `key`; resolves with the new revision. */
-  remove(key: string): Promise<number>;
-  /** Every record (policies are small: roles and grants, not data). */
-  list(): Promise<Array<{ readonly key: string; readonly value: Uint8Array }>>;
+  /** The current revision (0 before the first write). */
   revision(): Promise<number>;
+  /** Every record and the revision they are at, read in one atomic step. */
+  snapshot(): Promise<PolicySnapshot>;
+  /**
+   * Apply `changes` atomically, only if the revision is still `expected` (optimistic
+   * concurrency: read a snapshot, compute, write against its revision, retry on a miss).
+   * Resolves with the new revision, or `undefined` (nothing written) when it had moved.
+   */
+  write(changes: readonly PolicyChange[], expected: number): Promise<number | undefined>;
 }
 
 // ---- security: audit log (context.auditLogger) ----------------------------------------------

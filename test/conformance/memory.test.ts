@@ -10,6 +10,7 @@ import { cacheConformance } from './cache.js';
 import { clusterConformance } from './cluster.js';
 import { feedConformance } from './feed.js';
 import { lockConformance } from './lock.js';
+import { policyConformance } from './policy.js';
 import type { HarnessFactory } from './harness.js';
 import { messageQueueConformance } from './message-queue.js';
 import { queueConformance } from './queue.js';
@@ -70,6 +71,7 @@ cacheConformance('memory', memory);
 lockConformance('memory', memory);
 feedConformance('memory', memory);
 txLogConformance('memory', memory);
+policyConformance('memory', memory);
 txLogConformance('memory, file-backed log', memoryWithLogFile);
 
 void describe('memory network liveness (memory only)', () => {

@@ -66,7 +66,7 @@ export class MemoryBackend implements Backend {
     this.locks = new MemoryLockStore(this.nodeId, this.network.lockState);
     this.feeds = new MemoryFeedStore(this.nodeId, this.network.feedState);
     this.transactions = new MemoryTxLogStore(this.nodeId, this.network);
-    this.policies = new MemoryPolicyStore();
+    this.policies = new MemoryPolicyStore(this.network);
     this.audit = new MemoryAuditStore();
     this.keyUsage = new MemoryKeyUsageStore();
   }

@@ -51,6 +51,8 @@
  * | `{ns:tx:<p>}:r:<id>`          | HASH    | one transaction's log record (see redis-tx-log-store.ts) |
  * | `{ns:tx:<p>}:u`               | ZSET    | unfinished ids of partition p → lease end (epoch ms)    |
  * | `{ns:tx:<p>}:ur`              | ZSET    | `<resource>\0<id>` of unfinished records (score 0, by lex) |
+ * | `{ns}:pol`                    | HASH    | permission policy: record key → record (role, actor)    |
+ * | `{ns}:pol:rev`                | STRING  | the policy's revision (bumped by every policy write)    |
  *
  * Transactions spread over {@link TX_PARTITIONS} fixed partitions, p = {@link txPartition}(id):
  * a record and its partition's indexes share one slot, so one script changes them together.
@@ -110,6 +112,10 @@ export interface RedisKeys {
   lock(resource: string): LockKeys;
   /** The keys of each transaction log partition, index p for partition p. */
   readonly txPartitions: readonly TxPartitionKeys[];
+  /** Hash of the permission policy's records (`context.permissionService`). */
+  readonly policy: string;
+  /** The permission policy's revision, written with every change of {@link policy}. */
+  readonly policyRevision: string;
 }
 
 /** Keys of one transaction log partition (hash tag `{ns:tx:<p>}`, see {@link RedisKeys}). */
@@ -218,6 +224,8 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     topicChannel: (topic) => topicPrefix + topic,
     inboxChannel: (nodeId) => inboxPrefix + nodeId,
     bindings: `${prefix}bindings`,
+    policy: `${prefix}pol`,
+    policyRevision: `${prefix}pol:rev`,
     bindingsChannel: `${prefix}bc`,
     queuePrefix,
     feed: (collection) => {

@@ -130,7 +130,7 @@ export class RedisBackend implements Backend {
     this.locks = new RedisLockStore(deps);
     this.feeds = new RedisFeedStore(deps);
     this.transactions = new RedisTxLogStore(deps);
-    this.policies = new RedisPolicyStore();
+    this.policies = new RedisPolicyStore(deps);
     this.audit = new RedisAuditStore();
     this.keyUsage = new RedisKeyUsageStore();
     this.liveness = new Liveness(

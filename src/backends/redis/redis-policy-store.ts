@@ -1,31 +1,64 @@
-import type { PolicyStore } from '../ports.js';
+import type { PolicyChange, PolicyRecord, PolicySnapshot, PolicyStore } from '../ports.js';
+import { closedError } from './closed.js';
+import { evalScript } from './scripts.js';
+import type { RedisStoreDeps } from './store-deps.js';
 
-// BASE STUB (issue 11): per-instance state only; the permissions helper replaces this file.
+/**
+ * Permission policy on Redis: the records in one HASH (`{ns}:pol`) and the revision in a
+ * STRING beside it (`{ns}:pol:rev`, same hash tag, same slot). A write is one script
+ * (write-policy-2.lua) that checks the expected revision, applies the changes and bumps the
+ * revision together; a snapshot is one script too (read-policy-2.lua), so records and revision
+ * always agree. Every node reads the same keys: the policy is the cluster's, not a node's copy.
+ */
 export class RedisPolicyStore implements PolicyStore {
-  private readonly records = new Map<string, Uint8Array>();
-  private rev = 0;
+  private closed = false;
 
-  get(key: string): Promise<Uint8Array | undefined> {
-    return Promise.resolve(this.records.get(key));
+  constructor(private readonly deps: RedisStoreDeps) {}
+
+  async revision(): Promise<number> {
+    this.assertOpen();
+    const key = this.deps.keys.policyRevision;
+    const reply = await this.deps.runner.run('read the permission policy revision', (client) =>
+      client.get(key),
+    );
+    return reply === null ? 0 : Number(reply);
   }
 
-  put(key: string, value: Uint8Array): Promise<number> {
-    this.records.set(key, value);
-    return Promise.resolve(++this.rev);
+  async snapshot(): Promise<PolicySnapshot> {
+    this.assertOpen();
+    const { keys, scripts } = this.deps;
+    const reply = (await this.deps.runner.run('read the permission policy', (client, caller) =>
+      evalScript(client, scripts.readPolicy, [keys.policy, keys.policyRevision], [], caller),
+    )) as [number, Buffer[]];
+    const flat = reply[1];
+    const records: PolicyRecord[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      records.push({ key: (flat[i] as Buffer).toString('utf8'), value: flat[i + 1] as Buffer });
+    return { revision: Number(reply[0]), records };
   }
 
-  remove(key: string): Promise<number> {
-    this.records.delete(key);
-    return Promise.resolve(++this.rev);
+  async write(changes: readonly PolicyChange[], expected: number): Promise<number | undefined> {
+    this.assertOpen();
+    const { keys, scripts } = this.deps;
+    const puts: (string | Buffer)[] = [];
+    const removes: string[] = [];
+    for (const { key, value } of changes) {
+      if (value === undefined) removes.push(key);
+      else puts.push(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    }
+    const args = [expected, puts.length / 2, ...puts, ...removes];
+    const reply = await this.deps.runner.run('write the permission policy', (client, caller) =>
+      evalScript(client, scripts.writePolicy, [keys.policy, keys.policyRevision], args, caller),
+    );
+    const revision = Number(reply);
+    return revision < 0 ? undefined : revision;
   }
 
-  list(): Promise<Array<{ key: string; value: Uint8Array }>> {
-    return Promise.resolve([...this.records].map(([key, value]) => ({ key, value })));
+  close(): void {
+    this.closed = true;
   }
 
-  revision(): Promise<number> {
-    return Promise.resolve(this.rev);
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
   }
-
-  close(): void {}
 }
