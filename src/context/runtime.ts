@@ -242,6 +242,8 @@ class HostRuntime implements Runtime {
     await this.backend.start();
     if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
+    // The configured permission policy is written (and the stored one loaded) before any plugin runs.
+    await this.permissions.start();
     this.tx.start();
   }
 

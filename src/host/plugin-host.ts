@@ -1,3 +1,4 @@
+import { parsePolicyOptions } from '../security/permissions/policy-schema.js';
 import type { TransactionOptions } from '../tx/types.js';
 import { assertResilienceOptions } from '../resilience/configured-policies.js';
 import type { ResilienceOptions } from '../resilience/types.js';
@@ -156,6 +157,7 @@ export class PluginHost implements Host {
     assertCacheOptions(options.cache);
     assertResilienceOptions(options.resilience);
     assertTransactionOptions(options.transactions);
+    if (options.permissionPolicy !== undefined) parsePolicyOptions(options.permissionPolicy);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
