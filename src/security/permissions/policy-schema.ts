@@ -130,7 +130,10 @@ function parse<T>(schema: z.ZodType<T>, input: unknown, root: string, what: stri
   if (result.success) return result.data;
   const issue = result.error.issues[0] as z.core.$ZodIssue;
   const field = pathText(root, issue.path);
-  throw new ValidationError(`${what} "${field}": ${issue.message}.`, {
+  // A bad record key: say what is wrong with it, not only that it is.
+  const inner = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+  const message = inner === undefined ? issue.message : `invalid name: ${inner}`;
+  throw new ValidationError(`${what} "${field}": ${message}.`, {
     details: { field, issues: result.error.issues.length },
   });
 }
