@@ -1,0 +1,90 @@
+/**
+ * The facade's capability checks and the core's audit entries, with a recording guard and
+ * audit sink standing in for the host's (the real guard is the capabilities module's; the real
+ * audit log the audit module's): what each call asks for, and that a denied call changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MemoryBackend } from '../../../src/backends/memory/memory-backend.js';
+import { PluginScope } from '../../../src/context/plugin-scope.js';
+import { PermissionDeniedError } from '../../../src/errors/errors.js';
+import type { AuditCore } from '../../../src/security/audit/audit-core.js';
+import type { AuditEntryInput } from '../../../src/security/audit/types.js';
+import type { CapabilityArea, CapabilityGuard } from '../../../src/security/capabilities/guard.js';
+import { PermissionCore } from '../../../src/security/permissions/permission-core.js';
+import { createPermissionService } from '../../../src/security/permissions/permission-service.js';
+import { silentLogger } from '../../support/runtime.js';
+
+void describe('permissionService facade', () => {
+  void it('asks permissions:check / permissions:manage before anything reaches the store', async () => {
+    const backend = new MemoryBackend({ nodeId: 'facade' });
+    await backend.start();
+    const audited: AuditEntryInput[] = [];
+    const audit = { record: (entry: AuditEntryInput) => void audited.push(entry) };
+    const core = new PermissionCore({
+      store: backend.policies,
+      logger: silentLogger,
+      policy: undefined,
+      audit: audit as unknown as AuditCore,
+    });
+    await core.start();
+    const asked: string[] = [];
+    let allowed = true;
+    const guard: CapabilityGuard = {
+      assert(area: CapabilityArea, action: string, target: string) {
+        asked.push(`${area}:${action}:${target}`);
+        if (!allowed) throw new PermissionDeniedError(`denied ${area}:${action}:${target}`);
+      },
+    };
+    const service = createPermissionService(
+      core,
+      new PluginScope('billing', silentLogger, {}, guard),
+    );
+
+    await service.defineRole('clerk', { rules: ['invoice:read'] });
+    await service.assignRole('zoe', 'clerk');
+    await service.grant('zoe', 'invoice:pay');
+    await service.deny('zoe', 'invoice:void');
+    assert.equal((await service.check('zoe', 'invoice:pay')).granted, true);
+    await assert.rejects(service.assert('zoe', 'invoice:void'), { code: 'PB_PERMISSION_DENIED' });
+    await service.revoke('zoe', 'invoice:void');
+    await service.unassignRole('zoe', 'clerk');
+    await service.removeRole('clerk');
+    await service.policy();
+    assert.deepEqual(asked, [
+      'permissions:manage:clerk',
+      'permissions:manage:zoe',
+      'permissions:manage:zoe',
+      'permissions:manage:zoe',
+      'permissions:check:invoice:pay',
+      'permissions:check:invoice:void',
+      'permissions:manage:zoe',
+      'permissions:manage:zoe',
+      'permissions:manage:clerk',
+      'permissions:manage:*',
+    ]);
+    assert.deepEqual(
+      audited.map((e) => [e.action, e.actor, e.target]),
+      [
+        ['permission.role.define', 'billing', 'clerk'],
+        ['permission.role.assign', 'billing', 'zoe'],
+        ['permission.grant', 'billing', 'zoe'],
+        ['permission.deny', 'billing', 'zoe'],
+        ['permission.denied', 'zoe', 'invoice:void'],
+        ['permission.revoke', 'billing', 'zoe'],
+        ['permission.role.unassign', 'billing', 'zoe'],
+        ['permission.role.remove', 'billing', 'clerk'],
+      ],
+    );
+
+    allowed = false;
+    const revision = await backend.policies.revision();
+    await assert.rejects(service.grant('mallory', '*'), { code: 'PB_PERMISSION_DENIED' });
+    await assert.rejects(service.defineRole('root', { rules: ['*'] }), {
+      code: 'PB_PERMISSION_DENIED',
+    });
+    await assert.rejects(service.check('mallory', 'x:y'), { code: 'PB_PERMISSION_DENIED' });
+    assert.equal(await backend.policies.revision(), revision, 'nothing was written');
+    await backend.close();
+  });
+});
