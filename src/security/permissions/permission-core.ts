@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import type { PolicyChange, PolicySnapshot, PolicyStore } from '../../backends/ports.js';
-import { BackpressureError, PermissionDeniedError, ValidationError } from '../../errors/errors.js';
+import {
+  BackpressureError,
+  PayloadTooLargeError,
+  PermissionDeniedError,
+  ValidationError,
+} from '../../errors/errors.js';
 import type { AuditCore } from '../audit/audit-core.js';
 import { CompiledPolicy } from './policy-eval.js';
 import {
@@ -41,6 +46,11 @@ const ROLE = 'role:';
 const ACTOR = 'actor:';
 /** Attempts of one change against concurrent writers before giving up (each one round trip). */
 const WRITE_ATTEMPTS = 50;
+/**
+ * Bound on the stored policy (every host loads it whole and keeps it compiled): a change that
+ * would make it larger is refused. Per-user facts belong in roles and conditions.
+ */
+export const MAX_POLICY_BYTES = 8 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -314,6 +324,7 @@ export class PermissionCore {
       const snapshot = await this.env.store.snapshot();
       const { changes, result } = compute(decode(snapshot));
       if (changes.length === 0) return result;
+      assertPolicySize(snapshot, changes);
       const revision = await this.env.store.write(changes, snapshot.revision);
       if (revision !== undefined) return result;
     }
@@ -374,6 +385,23 @@ export class PermissionCore {
   ): void {
     this.env.audit.record({ action, actor: plugin, target, metadata });
   }
+}
+
+/** Refuse `changes` if the policy they leave would exceed {@link MAX_POLICY_BYTES}. */
+function assertPolicySize(snapshot: PolicySnapshot, changes: readonly PolicyChange[]): void {
+  const sizes = new Map(snapshot.records.map((r) => [r.key, r.key.length + r.value.byteLength]));
+  for (const { key, value } of changes)
+    if (value === undefined) sizes.delete(key);
+    else sizes.set(key, key.length + value.byteLength);
+  let total = 0;
+  for (const size of sizes.values()) total += size;
+  if (total > MAX_POLICY_BYTES)
+    throw new PayloadTooLargeError(
+      `The permission policy would grow to ${total} bytes, over its ${MAX_POLICY_BYTES}-byte ` +
+        'limit (every host loads it whole): grant through roles and conditions rather than ' +
+        'per-actor rules, or remove what is no longer needed.',
+      { details: { field: 'permissionPolicy', bytes: total, limit: MAX_POLICY_BYTES } },
+    );
 }
 
 function actorChange(id: string, actor: ActorSpec): PolicyChange {

@@ -87,4 +87,28 @@ void describe('permissionService facade', () => {
     assert.equal(await backend.policies.revision(), revision, 'nothing was written');
     await backend.close();
   });
+
+  void it('refuses a change that would grow the stored policy past its bound', async () => {
+    const backend = new MemoryBackend({ nodeId: 'bound' });
+    await backend.start();
+    const core = new PermissionCore({
+      store: backend.policies,
+      logger: silentLogger,
+      policy: undefined,
+      audit: { record: () => undefined } as unknown as AuditCore,
+    });
+    const names = Array.from({ length: 1000 }, (_, i) => `${i}`.padStart(1000, 'x'));
+    const rules = Array.from({ length: 9 }, (_, i) => ({
+      allow: `doc:${i}`,
+      when: { owner: { $in: names } },
+    }));
+    await assert.rejects(core.defineRole('app', 'huge', { rules }), {
+      code: 'PB_PAYLOAD_TOO_LARGE',
+      message: /over its 8388608-byte limit/,
+    });
+    assert.equal(await backend.policies.revision(), 0, 'nothing was written');
+    await core.defineRole('app', 'fits', { rules: rules.slice(0, 2) });
+    assert.equal(await backend.policies.revision(), 1);
+    await backend.close();
+  });
 });
