@@ -194,7 +194,12 @@ export interface HostOptions {
    * (the default) trusts every plugin.
    */
   strictPermissions?: boolean;
-  /** Roles, grants and conditions for `context.permissionService`, loaded at start. */
+  /**
+   * Roles and actors for `context.permissionService`: validated by `createHost` (a
+   * `ValidationError` names the field, e.g. `permissionPolicy.roles.admin.rules[1]`) and written
+   * to the cluster's policy store at start, replacing what it holds under the names configured
+   * here; roles and actors made at runtime under other names are kept.
+   */
   permissionPolicy?: PermissionPolicyOptions;
   /** Where and how the audit log is kept (`context.auditLogger`). */
   audit?: AuditOptions;

@@ -111,4 +111,29 @@ void describe('permissionService facade', () => {
     assert.equal(await backend.policies.revision(), 1);
     await backend.close();
   });
+
+  void it('fails closed: a stored record that does not parse makes checks reject, naming it', async () => {
+    const backend = new MemoryBackend({ nodeId: 'corrupt' });
+    await backend.start();
+    const core = new PermissionCore({
+      store: backend.policies,
+      logger: silentLogger,
+      policy: undefined,
+      audit: { record: () => undefined } as unknown as AuditCore,
+    });
+    await core.defineRole('app', 'ok', { rules: ['a:b'] });
+    const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+    await backend.policies.write([{ key: 'actor:zed', value: bytes('{"roles":') }], 1);
+    await assert.rejects(core.check('zed', 'a:b'), {
+      code: 'PB_VALIDATION',
+      message: /record "actor:zed" is not JSON/,
+    });
+    await backend.policies.write([{ key: 'role:bad', value: bytes('{"rules":[7]}') }], 2);
+    await backend.policies.write([{ key: 'actor:zed', value: undefined }], 3);
+    await assert.rejects(core.check('zed', 'a:b'), {
+      code: 'PB_VALIDATION',
+      details: { field: 'role:bad.rules[0]', issues: 1 },
+    });
+    await backend.close();
+  });
 });
