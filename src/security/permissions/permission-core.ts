@@ -339,14 +339,15 @@ export class PermissionCore {
   private async current(): Promise<CompiledPolicy> {
     const revision = await this.freshRevision();
     const compiled = this.compiled;
-    if (compiled !== undefined && compiled.revision >= revision) return compiled;
+    // Equal, not "at least": a store that lost its data restarts its revisions.
+    if (compiled !== undefined && compiled.revision === revision) return compiled;
     for (;;) {
       this.loading ??= this.env.store
         .snapshot()
         .then((snapshot) => {
+          // Loads run one at a time: the last one read the newest policy.
           const next = new CompiledPolicy(snapshot.revision, decode(snapshot));
-          if (this.compiled === undefined || this.compiled.revision < next.revision)
-            this.compiled = next;
+          this.compiled = next;
           return next;
         })
         .finally(() => {

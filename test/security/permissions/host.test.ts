@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PluginContext } from '../../../src/context/types.js';
 import { PermissionDeniedError } from '../../../src/errors/errors.js';
+import { Redis } from 'ioredis';
+import { SHARED_REDIS_URL } from '../../backends/redis/support.js';
 import { permissionCluster, type PermissionCluster } from './support.js';
 
 /** Two hosts of one cluster: a change made on one holds on the other once it resolved. */
@@ -138,3 +140,32 @@ function hostSuite(label: string, redis: boolean): void {
 
 hostSuite('memory network', false);
 hostSuite('redis', true);
+
+void describe('permissionService after Redis lost its data', () => {
+  void it('drops the policy a node compiled before: no grant survives in memory', async () => {
+    const cluster = permissionCluster(true);
+    const redis = new Redis(SHARED_REDIS_URL, { lazyConnect: true });
+    try {
+      const a = await cluster.node();
+      const b = await cluster.node();
+      await a.permissionService.grant('rex', 'vault:open');
+      assert.equal((await b.permissionService.check('rex', 'vault:open')).granted, true);
+      const before = (await b.permissionService.policy()).revision;
+      // What a restart without persistence (or a FLUSHALL) leaves: no policy, no revision.
+      await redis.connect();
+      await redis.del(`{${cluster.namespace}}:pol`, `{${cluster.namespace}}:pol:rev`);
+      assert.deepEqual(await b.permissionService.check('rex', 'vault:open'), {
+        granted: false,
+        reason: 'no rule grants "vault:open" to "rex"',
+      });
+      // Writes start again far above every revision compiled before.
+      await a.permissionService.grant('sue', 'vault:open');
+      assert.ok((await b.permissionService.policy()).revision > before);
+      assert.equal((await b.permissionService.check('rex', 'vault:open')).granted, false);
+      assert.equal((await b.permissionService.check('sue', 'vault:open')).granted, true);
+    } finally {
+      redis.disconnect();
+      await cluster.close();
+    }
+  });
+});

@@ -13,6 +13,8 @@ import {
 export interface PermissionCluster {
   /** Start another host of the cluster; resolves with its `app` plugin's context. */
   node(options?: Pick<HostOptions, 'permissionPolicy'>): Promise<PluginContext>;
+  /** The Redis namespace (on Redis). */
+  readonly namespace: string;
   /** Stop every host (and delete the Redis namespace). */
   close(): Promise<void>;
 }
@@ -22,6 +24,7 @@ export function permissionCluster(redis: boolean): PermissionCluster {
   const namespace = uniqueNamespace('perm');
   const hosts: Host[] = [];
   return {
+    namespace,
     async node(options = {}) {
       let context: PluginContext | undefined;
       const host = await createHost({
