@@ -712,7 +712,7 @@ export interface PolicyChange {
  * opaque bytes by key (policies are small: roles and grants, not data). `revision` is 0 before
  * the first write and grows by one with every write, in the same atomic step as the write, so a
  * node may cache what it compiled from a snapshot and revalidate it with one cheap `revision()`
- * read. The first write may start the count anywhere above 0 (Redis starts at its clock in µs,
+ * read. The first write may start the count anywhere above 0 (Redis starts at its clock in ms,
  * so that revisions after a data loss never repeat those a node compiled before).
  */
 export interface PolicyStore {

@@ -13,16 +13,14 @@
   Returns  the new revision, or -1 (nothing written) when the revision is not ARGV[1]
 
   The first write (no revision yet: a new namespace, or Redis lost its data) starts the count at
-  Redis TIME in µs, not at 1: after a data loss the revisions restart far above any a node may
+  Redis TIME in ms, not at 1: after a data loss the revisions restart far above any a node may
   still have cached, so no node mistakes the new policy for the one it compiled before.
 ]]
+--!include now.lua
 local stored = redis.call('GET', KEYS[2])
 local revision = tonumber(stored) or 0
 if revision ~= tonumber(ARGV[1]) then return -1 end
-if not stored then
-  local clock = redis.call('TIME')
-  redis.call('SET', KEYS[2], clock[1] .. string.format('%06d', tonumber(clock[2])))
-end
+if not stored then redis.call('SET', KEYS[2], now) end
 local puts = tonumber(ARGV[2])
 local i = 3
 for _ = 1, puts do
