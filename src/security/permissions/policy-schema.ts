@@ -51,6 +51,8 @@ export function actorProblem(id: string): string | undefined {
   if (id.length === 0 || id.length > 256) return 'must be 1 to 256 characters';
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(id)) return 'must not hold control characters';
+  // An object key that would set the prototype instead (configuration is a plain object).
+  if (id === '__proto__') return 'may not be "__proto__" ("__proto__" is not allowed as a name)';
   return undefined;
 }
 
@@ -97,7 +99,8 @@ const rule = z.union([
 ]);
 const roleName = z
   .string()
-  .regex(ROLE_NAME, 'a role name is 1 to 128 letters, digits, "_", ".", ":" or "-"');
+  .regex(ROLE_NAME, 'a role name is 1 to 128 letters, digits, "_", ".", ":" or "-"')
+  .refine((name) => name !== '__proto__', '"__proto__" is not allowed as a name');
 const actorId = z.string().superRefine((id, ctx) => {
   const problem = actorProblem(id);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `actor id ${problem}` });
@@ -124,8 +127,33 @@ function pathText(root: string, path: readonly PropertyKey[]): string {
   return text;
 }
 
+/**
+ * The path of the first own `__proto__` key in `value` (JSON can hold one), or undefined. zod
+ * drops such keys silently; a dropped condition would widen a rule, so they are refused.
+ */
+function protoKeyPath(value: unknown, path: PropertyKey[], depth = 0): PropertyKey[] | undefined {
+  if (value === null || typeof value !== 'object' || depth > 16) return undefined;
+  if (Object.hasOwn(value, '__proto__')) return [...path, '__proto__'];
+  for (const [key, child] of Object.entries(value)) {
+    const found = protoKeyPath(
+      child,
+      [...path, Array.isArray(value) ? Number(key) : key],
+      depth + 1,
+    );
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Parse `input` with `schema`, or throw a ValidationError naming the first bad field. */
 function parse<T>(schema: z.ZodType<T>, input: unknown, root: string, what: string): T {
+  const proto = protoKeyPath(input, []);
+  if (proto !== undefined) {
+    const field = pathText(root, proto);
+    throw new ValidationError(`${what} "${field}": "__proto__" is not allowed as a name.`, {
+      details: { field },
+    });
+  }
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0] as z.core.$ZodIssue;

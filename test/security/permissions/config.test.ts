@@ -46,6 +46,24 @@ void describe('permissionPolicy configuration', () => {
     );
     await refused({ roles: { 'no spaces': {} } }, 'permissionPolicy.roles.no spaces', /role name/);
     await refused('admin', 'permissionPolicy', /expected object/);
+    // JSON configuration can hold a "__proto__" key; it is refused, not silently dropped.
+    const hostile: unknown = JSON.parse('{"roles":{"__proto__":{"rules":["*"]}}}');
+    await refused(
+      hostile,
+      'permissionPolicy.roles.__proto__',
+      /"__proto__" is not allowed as a name/,
+    );
+    const actor: unknown = JSON.parse('{"actors":{"__proto__":{"rules":["*"]}}}');
+    await refused(actor, 'permissionPolicy.actors.__proto__', /"__proto__" is not allowed/);
+    const condition: unknown = JSON.parse(
+      '{"actors":{"x":{"rules":[{"allow":"a","when":{"__proto__":{"$eq":1}}}]}}}',
+    );
+    await refused(
+      condition,
+      'permissionPolicy.actors.x.rules[0].when.__proto__',
+      /"__proto__" is not allowed/,
+    );
+    assert.equal(({} as Record<string, unknown>)['rules'], undefined);
   });
 
   void it('replaces the roles and actors it names at start and leaves runtime-made ones alone', async () => {

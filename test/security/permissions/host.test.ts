@@ -134,6 +134,11 @@ function hostSuite(label: string, redis: boolean): void {
         a.permissionService.grant('x', 'a:b', { owner: { $regex: '.*' } } as never),
         /Conditions "conditions.owner": Unrecognized key: "\$regex"/,
       );
+      const widened: unknown = JSON.parse('{"__proto__": {"$eq": 1}}');
+      await assert.rejects(a.permissionService.grant('x', 'a:b', widened as never), {
+        code: 'PB_VALIDATION',
+        details: { field: 'conditions.__proto__' },
+      });
     });
   });
 }
