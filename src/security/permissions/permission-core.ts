@@ -68,26 +68,37 @@ const encode = (value: unknown): Uint8Array => encoder.encode(canonical(value));
 const roleRecord = (spec: RoleSpec): Uint8Array => encode(publicRole(spec));
 const actorRecord = (spec: ActorSpec): Uint8Array => encode(publicActor(spec));
 
-/** The stored policy of a snapshot; a record that does not parse fails the whole read (fail closed). */
-function decode(snapshot: PolicySnapshot): PolicySpec {
+/**
+ * The stored policy of a snapshot. A record that does not parse fails the whole read (checks
+ * fail closed), unless `skip` is given: then it is reported there and left out (what a change
+ * computes from, so that redefining the role or actor repairs the record).
+ */
+function decode(snapshot: PolicySnapshot, skip?: (error: unknown) => void): PolicySpec {
   const roles = new Map<string, RoleSpec>();
   const actors = new Map<string, ActorSpec>();
   for (const { key, value } of snapshot.records) {
-    const what = `stored permission policy record "${key}"`;
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(decoder.decode(value));
+      const parsed = parseJson(key, value);
+      if (key.startsWith(ROLE)) roles.set(key.slice(ROLE.length), parseRoleDefinition(parsed, key));
+      else if (key.startsWith(ACTOR))
+        actors.set(key.slice(ACTOR.length), parseActorPolicy(parsed, key));
     } catch (error) {
-      throw new ValidationError(`The ${what} is not JSON; redefine it.`, {
-        details: { field: key },
-        cause: error,
-      });
+      if (skip === undefined) throw error;
+      skip(error);
     }
-    if (key.startsWith(ROLE)) roles.set(key.slice(ROLE.length), parseRoleDefinition(parsed, key));
-    else if (key.startsWith(ACTOR))
-      actors.set(key.slice(ACTOR.length), parseActorPolicy(parsed, key));
   }
   return { roles, actors };
+}
+
+function parseJson(key: string, value: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(value));
+  } catch (error) {
+    throw new ValidationError(
+      `The stored permission policy record "${key}" is not JSON; redefine it.`,
+      { details: { field: key }, cause: error },
+    );
+  }
 }
 
 function sameRule(a: RuleSpec, b: RuleSpec): boolean {
@@ -149,7 +160,15 @@ export class PermissionCore {
           'Permission policy: configured roles and actors written to the policy store',
         );
     }
-    await this.current();
+    try {
+      await this.current();
+    } catch (error) {
+      // Not fatal to the host: checks reject (fail closed) until the record is repaired.
+      this.env.logger.error(
+        { err: error },
+        'Permission policy: the stored policy cannot be loaded; checks fail until it is fixed',
+      );
+    }
   }
 
   async check(
@@ -322,7 +341,14 @@ export class PermissionCore {
   private async change<T>(compute: (stored: PolicySpec) => Change<T>): Promise<T> {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const snapshot = await this.env.store.snapshot();
-      const { changes, result } = compute(decode(snapshot));
+      const stored = decode(snapshot, (error) =>
+        this.env.logger.warn(
+          { err: error },
+          'Permission policy: an invalid stored record is ignored by this change (checks fail ' +
+            'until it is redefined)',
+        ),
+      );
+      const { changes, result } = compute(stored);
       if (changes.length === 0) return result;
       assertPolicySize(snapshot, changes);
       const revision = await this.env.store.write(changes, snapshot.revision);

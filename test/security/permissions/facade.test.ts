@@ -134,6 +134,13 @@ void describe('permissionService facade', () => {
       code: 'PB_VALIDATION',
       details: { field: 'role:bad.rules[0]', issues: 1 },
     });
+    // Redefining the role repairs the record: checks answer again.
+    await core.defineRole('app', 'bad', { rules: ['a:b'] });
+    await core.assignRole('app', 'zed', 'bad');
+    assert.deepEqual(await core.check('zed', 'a:b'), {
+      granted: true,
+      reason: 'role "bad" allows "a:b"',
+    });
     await backend.close();
   });
 });
