@@ -51,6 +51,8 @@
  * | `{ns:tx:<p>}:r:<id>`          | HASH    | one transaction's log record (see redis-tx-log-store.ts) |
  * | `{ns:tx:<p>}:u`               | ZSET    | unfinished ids of partition p → lease end (epoch ms)    |
  * | `{ns:tx:<p>}:ur`              | ZSET    | `<resource>\0<id>` of unfinished records (score 0, by lex) |
+ * | `{ns}:au:h`                   | HASH    | audit chain head: s seq, h hash, c checkpoint, ss/sh/sa start |
+ * | `{ns}:au:r`                   | HASH    | audit record by seq: 64 hex chars of its hash, then the entry |
  *
  * Transactions spread over {@link TX_PARTITIONS} fixed partitions, p = {@link txPartition}(id):
  * a record and its partition's indexes share one slot, so one script changes them together.
@@ -110,6 +112,8 @@ export interface RedisKeys {
   lock(resource: string): LockKeys;
   /** The keys of each transaction log partition, index p for partition p. */
   readonly txPartitions: readonly TxPartitionKeys[];
+  /** The audit chain: its head and its records (see append-audit-2.lua). */
+  readonly audit: { readonly head: string; readonly records: string };
 }
 
 /** Keys of one transaction log partition (hash tag `{ns:tx:<p>}`, see {@link RedisKeys}). */
@@ -219,6 +223,7 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     inboxChannel: (nodeId) => inboxPrefix + nodeId,
     bindings: `${prefix}bindings`,
     bindingsChannel: `${prefix}bc`,
+    audit: { head: `${prefix}au:h`, records: `${prefix}au:r` },
     queuePrefix,
     feed: (collection) => {
       const base = `{${namespace}:f:${collection}}:`;

@@ -55,6 +55,8 @@ const SCRIPT_FILES = {
   listLapsedTx: 'lapsed-tx-1.lua',
   claimTx: 'claim-tx-2.lua',
   dropTxMember: 'drop-tx-member-2.lua',
+  appendAudit: 'append-audit-2.lua',
+  trimAudit: 'trim-audit-2.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
