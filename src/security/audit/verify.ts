@@ -86,6 +86,8 @@ export async function verifyChain(
   }
 
   let prev = start.hash;
+  /** The hash before `prev`: an entry chaining from it means the one in between was put in. */
+  let before: string | undefined;
   let expected = start.seq + 1;
   const walk = new Walk(store, expected, head.seq);
   for (let record = await walk.take(); record !== undefined; record = await walk.take()) {
@@ -100,11 +102,22 @@ export async function verifyChain(
     const inside = embeddedSeq(record);
     const hashOk = chainHash(prev, record.entry) === record.hash;
     if (inside === expected && hashOk) {
+      before = prev;
       prev = record.hash;
       expected++;
       checked++;
       continue;
     }
+    if (
+      inside === expected - 1 &&
+      before !== undefined &&
+      chainHash(before, record.entry) === record.hash
+    )
+      return fail(
+        expected - 1,
+        'inserted',
+        `Entry ${expected - 1} does not belong to the chain: the next entry chains from the one before it.`,
+      );
     const next = await walk.peek();
     if (inside !== undefined && inside !== expected) {
       if (next !== undefined && embeddedSeq(next) === expected)
@@ -155,6 +168,8 @@ export async function verifyChain(
       'truncated',
       `The log ends at entry ${last}, but this host wrote up to ${seen}.`,
     );
+  if (head.hash !== prev)
+    return fail(last, 'edited', `The head's hash does not match entry ${last}.`);
   if (last === 0 && head.checkpoint === undefined)
     return { ok: true, checked, head: head.seq, anchored };
 
