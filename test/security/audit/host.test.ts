@@ -246,8 +246,7 @@ void describe('auditLogger through a host', () => {
     const settled = await Promise.allSettled(calls);
     const refused = settled.filter((s) => s.status === 'rejected');
     assert.ok(refused.length > 0 && refused.length < 40);
-    for (const r of refused)
-      assert.equal((r).reason.code, 'PB_BACKPRESSURE');
+    for (const r of refused) assert.equal(r.reason.code, 'PB_BACKPRESSURE');
     await app.auditLogger.log({ action: 'after', actor: 'x' });
     assert.equal((await app.auditLogger.verify()).ok, true);
     await host.stop();
