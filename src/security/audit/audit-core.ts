@@ -85,6 +85,13 @@ export class AuditCore {
     } catch (error) {
       return Promise.reject(error);
     }
+    // Said once a plugin uses the log (a host that only records its own lifecycle stays quiet).
+    if (this.config.key === undefined && plugin !== 'host' && !this.warnedUnanchored) {
+      this.warnedUnanchored = true;
+      this.env.logger.warn(
+        'The audit log has no checkpoint key (host option "audit.checkpointKey"): entries are hash-chained, but cutting entries off its end or rewriting it whole cannot be detected.',
+      );
+    }
     if (this.pendingBytes + prepared.bytes > this.config.maxBufferBytes) {
       return Promise.reject(
         new BackpressureError(
@@ -181,12 +188,6 @@ export class AuditCore {
   /** Chain `entries` after the store's head and append them, again after each conflict. */
   private async append(entries: readonly PreparedEntry[]): Promise<AuditEntry[]> {
     const { store } = this.env;
-    if (this.config.key === undefined && !this.warnedUnanchored) {
-      this.warnedUnanchored = true;
-      this.env.logger.warn(
-        'The audit log has no checkpoint key (host option "audit.checkpointKey"): entries are hash-chained, but cutting entries off its end or rewriting it whole cannot be detected.',
-      );
-    }
     let head = this.known ?? (await this.readHead());
     for (let attempt = 1; ; attempt++) {
       const records: AuditRecord[] = [];
