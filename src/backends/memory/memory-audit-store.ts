@@ -59,12 +59,13 @@ export class MemoryAuditLog {
 
   /** Let go of the file (and its lock) once no node uses the log; read again when next used. */
   release(): Promise<void> {
-    const file = this.file;
-    if (file === undefined) return Promise.resolve();
+    if (this.file === undefined && this.opening === undefined) return Promise.resolve();
     this.closing ??= (async () => {
-      await this.opening;
+      // An open still running finishes first (its lock is released with the file).
+      await this.opening?.catch(() => undefined);
+      const file = this.file;
       this.file = undefined;
-      await file.close();
+      await file?.close();
     })().finally(() => (this.closing = undefined));
     return this.closing;
   }

@@ -108,14 +108,23 @@ export class AuditCore {
     });
   }
 
-  /** Append as the host; never throws, failures are logged. */
+  /**
+   * Append as the host (lifecycle, denials, key rotation): cheap (the entry joins the next
+   * batch), never throws, failures are logged. Entries recorded after the host closed its log
+   * are dropped.
+   */
   record(entry: AuditEntryInput): void {
-    this.log('host', entry).catch((error: unknown) =>
-      this.env.logger.warn(
-        { err: error, action: (entry as Partial<AuditEntryInput> | undefined)?.action },
-        'Could not write an audit entry of the host',
-      ),
-    );
+    if (this.closed) return;
+    this.log('host', entry).catch((error: unknown) => {
+      try {
+        this.env.logger.warn(
+          { err: error, action: (entry as Partial<AuditEntryInput> | undefined)?.action },
+          'Could not write an audit entry of the host',
+        );
+      } catch {
+        // A logger that throws must not turn auditing into a failure of the caller.
+      }
+    });
   }
 
   async query(filter: AuditFilter = {}): Promise<AuditEntry[]> {
