@@ -1,4 +1,11 @@
 import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  newGroupBatch,
+  syncDir,
+  truncateDurably,
+  writeAll,
+  type GroupBatch,
+} from './log-file-io.js';
 import { dirname } from 'node:path';
 import { BackendUnavailableError } from '../../errors/errors.js';
 import { canonicalJson } from '../../security/audit/canonical.js';
@@ -18,24 +25,9 @@ export interface AuditFileContent {
 
 const LOCKED = { name: 'audit log', field: 'audit.file' } as const;
 
-interface Batch {
+interface BatchItems {
   text: string;
   checkpoint: Uint8Array | undefined;
-  readonly done: Promise<void>;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A failed batch is reported to its callers; nobody else needs to observe it.
-  done.catch(() => undefined);
-  return { text: '', checkpoint: undefined, done, resolve, reject };
 }
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
@@ -49,24 +41,6 @@ export function recordLine(record: AuditRecord, checkpoint?: Uint8Array): string
 function startLine(start: AuditStart): string {
   const anchor = start.anchor === undefined ? '' : `,"anchor":${text(start.anchor)}`;
   return `{"start":{"seq":${start.seq},"hash":${JSON.stringify(start.hash)}${anchor}}}\n`;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeAll(handle: FileHandle, data: string): Promise<void> {
-  const bytes = Buffer.from(data);
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    offset += bytesWritten;
-  }
 }
 
 const seqOf = (cp: Uint8Array | undefined): number => {
@@ -89,7 +63,7 @@ export class AuditLogFile {
   private readonly lock: TxLogLock;
   private readonly headPath: string;
   private handle: FileHandle | undefined;
-  private batch: Batch | undefined;
+  private batch: GroupBatch<BatchItems> | undefined;
   private inflight: Promise<void> | undefined;
   private failure: unknown;
 
@@ -124,11 +98,11 @@ export class AuditLogFile {
   /** Append `records` with `checkpoint` on the last; resolves once on disk. */
   append(records: readonly AuditRecord[], checkpoint: Uint8Array): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failed());
-    const batch = (this.batch ??= newBatch());
+    const batch = (this.batch ??= newGroupBatch<BatchItems>({ text: '', checkpoint: undefined }));
     records.forEach((record, i) => {
-      batch.text += recordLine(record, i === records.length - 1 ? checkpoint : undefined);
+      batch.items.text += recordLine(record, i === records.length - 1 ? checkpoint : undefined);
     });
-    batch.checkpoint = checkpoint;
+    batch.items.checkpoint = checkpoint;
     this.inflight ??= this.drain();
     return batch.done;
   }
@@ -178,10 +152,10 @@ export class AuditLogFile {
       this.batch = undefined;
       try {
         if (this.failure !== undefined) throw this.failed();
-        await writeAll(this.handle!, batch.text);
+        await writeAll(this.handle!, batch.items.text);
         await this.handle!.datasync();
         // Not synced: after a power loss it may lag the log (never lead it), which is safe.
-        await writeFile(`${this.headPath}.tmp`, batch.checkpoint!);
+        await writeFile(`${this.headPath}.tmp`, batch.items.checkpoint!);
         await rename(`${this.headPath}.tmp`, this.headPath);
         batch.resolve();
       } catch (error) {
@@ -260,13 +234,7 @@ export class AuditLogFile {
       line,
       bytesDropped: was - size,
     });
-    const handle = await open(this.path, 'r+');
-    try {
-      await handle.truncate(size);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await truncateDurably(this.path, size);
   }
 }
 
