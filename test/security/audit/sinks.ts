@@ -39,6 +39,10 @@ export type SinkFactory = () => Promise<Sink>;
 
 export const KEY = 'audit-test-checkpoint-key-0123456789abcdef';
 
+/** A host's audit core over `backend` (no host around it). */
+const coreOn = (backend: Backend, options: AuditOptions): AuditCore =>
+  new AuditCore({ store: backend.audit, logger: silentLogger, nodeId: backend.nodeId, options });
+
 /** Memory: the network's shared state. */
 export const memorySink: SinkFactory = async () => {
   const network = new MemoryNetwork();
@@ -49,12 +53,7 @@ export const memorySink: SinkFactory = async () => {
       const backend = new MemoryBackend({ nodeId: `m${++n}`, network });
       backends.push(backend);
       await backend.start();
-      return new AuditCore({
-        store: backend.audit,
-        logger: silentLogger,
-        nodeId: backend.nodeId,
-        options,
-      });
+      return coreOn(backend, options);
     },
     async read() {
       return network.auditLog.records.map((r) => ({
@@ -95,12 +94,7 @@ export const fileSink: SinkFactory = async () => {
       await stop();
       const backend = new MemoryBackend({ nodeId: `f${++n}`, auditLog: path });
       await backend.start();
-      const core = new AuditCore({
-        store: backend.audit,
-        logger: silentLogger,
-        nodeId: backend.nodeId,
-        options,
-      });
+      const core = coreOn(backend, options);
       current = { backend, core };
       return core;
     },
@@ -148,12 +142,7 @@ export const redisSink: SinkFactory = async () => {
     async core(options = { checkpointKey: KEY }) {
       const backend = await startBackend({ redis: SHARED_REDIS_URL, namespace });
       backends.push(backend);
-      return new AuditCore({
-        store: backend.audit,
-        logger: silentLogger,
-        nodeId: backend.nodeId,
-        options,
-      });
+      return coreOn(backend, options);
     },
     async read() {
       const all = await client.hgetallBuffer(keys.records);
