@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AuditRecord, AuditStore } from '../../backends/ports.js';
-import { BackpressureError, ClosedError } from '../../errors/errors.js';
+import { BackpressureError, ClosedError, ValidationError } from '../../errors/errors.js';
 import { resolveAuditOptions, type ResolvedAudit } from './audit-options.js';
 import { chainHash, encodeAnchor } from './chain.js';
 import { decodeEntry, entryBytes, prepareEntry, type PreparedEntry } from './entry.js';
@@ -128,8 +128,12 @@ export class AuditCore {
   }
 
   async query(filter: AuditFilter = {}): Promise<AuditEntry[]> {
-    const limit = Math.min(filter.limit ?? DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT);
-    if (!Number.isSafeInteger(limit) || limit < 0) return [];
+    const limit = filter.limit ?? DEFAULT_QUERY_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_QUERY_LIMIT)
+      throw new ValidationError(
+        `Audit query "limit" must be an integer from 0 to ${MAX_QUERY_LIMIT}, got ${String(limit)}; page with "afterSeq" for more.`,
+        { details: { field: 'limit' } },
+      );
     const since = msOf(filter.since);
     const until = msOf(filter.until);
     const head = await this.env.store.head();

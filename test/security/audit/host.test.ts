@@ -204,6 +204,7 @@ void describe('auditLogger through a host', () => {
     ]);
     assert.deepEqual(await q({ plugin: 'app', limit: 2 }), ['t0', 't1']);
     assert.deepEqual(await q({ plugin: 'app', afterSeq: 9 }), ['t8', 't9']);
+    await assert.rejects(app.auditLogger.query({ limit: -1 }), { code: 'PB_VALIDATION' });
     await host.stop();
   });
 
