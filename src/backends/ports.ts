@@ -737,16 +737,30 @@ export interface AuditRecord {
   readonly entry: Uint8Array;
 }
 
-/** The end of the chain (`seq` 0 and hash '' when empty) and the signed checkpoint over it. */
+/** Where a trimmed chain begins: the seq and hash of the last dropped record, and its anchor. */
+export interface AuditStart {
+  readonly seq: number;
+  readonly hash: string;
+  /** The signed anchor written by the trim (undefined: never trimmed). */
+  readonly anchor: Uint8Array | undefined;
+}
+
+/**
+ * The end of the chain (`seq` 0 and hash '' when empty), the checkpoint written with the last
+ * append, and where the kept records start.
+ */
 export interface AuditHead {
   readonly seq: number;
   readonly hash: string;
   readonly checkpoint: Uint8Array | undefined;
+  readonly start: AuditStart;
 }
 
 /**
- * An append-only, hash-chained log. `append` is atomic and conditional: it adds `records` only
- * if the head is still `expected`, so writers on several nodes form one linear chain.
+ * An append-only, hash-chained log shared by every node. `append` is atomic and conditional: it
+ * adds `records` (seqs `expected.seq + 1`, `+ 2`, ...) and stores `checkpoint` with them only if
+ * the head is still `expected`, so writers on several nodes form one linear chain. The store
+ * never computes hashes: the writer does (and `verify` checks them).
  */
 export interface AuditStore {
   head(): Promise<AuditHead>;
@@ -756,8 +770,14 @@ export interface AuditStore {
     records: readonly AuditRecord[],
     checkpoint: Uint8Array,
   ): Promise<boolean>;
-  /** Records with `seq >= fromSeq`, in order, at most `limit`. */
-  read(fromSeq: number, limit: number): Promise<AuditRecord[]>;
+  /** Records with `fromSeq <= seq < fromSeq + count`, in stored order. */
+  read(fromSeq: number, count: number): Promise<AuditRecord[]>;
+  /**
+   * Drop every record up to and including `start.seq` (the retention bound), if record
+   * `start.seq` is still there with hash `start.hash` and the start is not past it already;
+   * `anchor` is kept as the new start's. Resolves with how many records were dropped.
+   */
+  trim(start: { readonly seq: number; readonly hash: string }, anchor: Uint8Array): Promise<number>;
 }
 
 // ---- security: key usage (context.encryptionService) ----------------------------------------

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ValidationError } from '../errors/errors.js';
 import { MemoryBackend, type MemoryBackendOption } from './memory/memory-backend.js';
 import { MemoryNetwork } from './memory/memory-network.js';
+import { DEFAULT_AUDIT_LOG } from './memory/memory-audit-store.js';
 import { DEFAULT_TRANSACTION_LOG } from './memory/tx-log.js';
 import type { Backend } from './ports.js';
 import type { RedisBackendOption } from './redis/options.js';
@@ -22,6 +23,16 @@ export interface BackendEnvironment {
   logger: Logger;
   /** The embedded backend's transaction log file (`false`: in memory; undefined: the default). */
   transactionLog?: string | false | undefined;
+  /** The embedded backend's audit log file (`false`: in memory; undefined: the default). */
+  auditLog?: string | false | undefined;
+}
+
+/**
+ * The lone embedded host's audit log: a file in production (`NODE_ENV=production`), kept in
+ * memory otherwise (development hosts and tests start often, in parallel, in one folder).
+ */
+export function defaultAuditLog(): string | false {
+  return process.env.NODE_ENV === 'production' ? DEFAULT_AUDIT_LOG : false;
 }
 
 /**
@@ -37,6 +48,7 @@ export async function resolveBackend(
     return new MemoryBackend({
       nodeId: env.nodeId,
       transactionLog: env.transactionLog ?? DEFAULT_TRANSACTION_LOG,
+      auditLog: env.auditLog ?? defaultAuditLog(),
       logger: env.logger,
     });
   }

@@ -298,7 +298,9 @@ class HostRuntime implements Runtime {
       ),
       permissionService: createPermissionService(this.permissions, scope),
       encryptionService: createEncryptionService(this.encryption, scope),
-      auditLogger: createAuditLogger(this.audit, scope),
+      auditLogger: createAuditLogger(this.audit, scope, (error) =>
+        report('auditLogger.log', error),
+      ),
       logger,
       timers: createTimers(scope, (error) => report('timer', error)),
       background: createBackgroundTasks(scope, (name, error) =>

@@ -117,6 +117,12 @@ async function activateOne(
       `Plugin "${record.name}" activated`,
     );
     env.emit({ type: 'activated', plugin: record.name, version: definition.version, durationMs });
+    env.runtime.auditAsHost({
+      action: 'plugin.activated',
+      actor: 'host',
+      target: record.name,
+      metadata: { version: definition.version },
+    });
     if (env.shutDown()) {
       // The host stopped (past its bound) while this activation was still running: undo it now
       // so nothing it holds outlives the host.
@@ -162,6 +168,12 @@ async function activateOne(
   env.logger.error({ plugin: record.name, err: error }, error.message);
   env.reportError(record.name, 'plugin.activate', error);
   env.emit({ type: 'failed', plugin: record.name, error: record.error, durationMs });
+  env.runtime.auditAsHost({
+    action: 'plugin.failed',
+    actor: 'host',
+    target: record.name,
+    metadata: { version: definition.version, reason: error.message },
+  });
   await releaseScope(env, record, definition.deactivateTimeout ?? env.deactivateTimeout);
 }
 
@@ -242,6 +254,12 @@ async function deactivateOne(
     { plugin: record.name, durationMs: round(durationMs) },
     `Plugin "${record.name}" stopped`,
   );
+  env.runtime.auditAsHost({
+    action: 'plugin.stopped',
+    actor: 'host',
+    target: record.name,
+    metadata: { version: definition.version, ...(detail === undefined ? {} : { reason: detail }) },
+  });
   env.emit({
     type: 'stopped',
     plugin: record.name,

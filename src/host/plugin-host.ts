@@ -7,6 +7,7 @@ import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { CacheOptions } from '../cache/types.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
+import { resolveAuditOptions } from '../security/audit/audit-options.js';
 import type { SecurityOptions } from '../context/runtime.js';
 import { assertParityOption } from '../context/parity.js';
 import {
@@ -158,6 +159,7 @@ export class PluginHost implements Host {
     assertResilienceOptions(options.resilience);
     assertTransactionOptions(options.transactions);
     if (options.permissionPolicy !== undefined) parsePolicyOptions(options.permissionPolicy);
+    resolveAuditOptions(options.audit);
     this.strictPermissions = false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
@@ -288,6 +290,7 @@ export class PluginHost implements Host {
             nodeId: this.nodeId,
             logger: this.rootLogger,
             transactionLog: this.options.transactions?.logFile,
+            auditLog: this.options.audit?.file,
           }),
           undefined,
           (backend) => backend.close(),

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { MemoryBackend } from '../../src/backends/memory/memory-backend.js';
 import { MemoryNetwork } from '../../src/backends/memory/memory-network.js';
 import type { Backend } from '../../src/backends/ports.js';
+import { auditConformance } from './audit.js';
 import { cacheConformance } from './cache.js';
 import { clusterConformance } from './cluster.js';
 import { feedConformance } from './feed.js';
@@ -27,7 +28,10 @@ let counter = 0;
 /** Short, so crash tests are quick; the real default is 10 s, as on Redis. */
 const LIVENESS_TTL = 150;
 
-/** Nodes of one in-process network; `logFile`: its transaction log kept in a temp file. */
+/**
+ * Nodes of one in-process network; `logFile`: its transaction log (and its audit log) kept in
+ * temp files.
+ */
 const memoryCluster =
   (logFile = false): HarnessFactory =>
   async () => {
@@ -35,6 +39,7 @@ const memoryCluster =
     const network = new MemoryNetwork({
       livenessTtl: LIVENESS_TTL,
       transactionLog: dir === undefined ? false : join(dir, 'transactions.log'),
+      auditLog: dir === undefined ? false : join(dir, 'audit.log'),
     });
     const created: Backend[] = [];
     return {
@@ -73,6 +78,8 @@ feedConformance('memory', memory);
 txLogConformance('memory', memory);
 policyConformance('memory', memory);
 txLogConformance('memory, file-backed log', memoryWithLogFile);
+auditConformance('memory', memory);
+auditConformance('memory, file-backed log', memoryWithLogFile);
 
 void describe('memory network liveness (memory only)', () => {
   void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {

@@ -9,6 +9,7 @@ import {
   uniqueNamespace,
 } from '../backends/redis/support.js';
 import type { BackendHarness } from './harness.js';
+import { auditConformance } from './audit.js';
 import { cacheConformance } from './cache.js';
 import { clusterConformance } from './cluster.js';
 import { feedConformance } from './feed.js';
@@ -66,3 +67,4 @@ lockConformance('redis', redisHarness);
 feedConformance('redis', redisHarness);
 txLogConformance('redis', redisHarness);
 policyConformance('redis', redisHarness);
+auditConformance('redis', redisHarness);

@@ -27,6 +27,8 @@ export interface MemoryBackendOptions {
    * has its own option.
    */
   transactionLog?: string | false;
+  /** Alone: the file keeping its audit log (see `MemoryNetworkOptions.auditLog`); default `false`. */
+  auditLog?: string | false;
   /** Alone: where the transaction log reports what it repaired. */
   logger?: Pick<Logger, 'warn'>;
 }
@@ -56,6 +58,7 @@ export class MemoryBackend implements Backend {
       options.network ??
       new MemoryNetwork({
         transactionLog: options.transactionLog ?? false,
+        auditLog: options.auditLog ?? false,
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       });
     const state = this.network.join(this.nodeId);
@@ -67,7 +70,7 @@ export class MemoryBackend implements Backend {
     this.feeds = new MemoryFeedStore(this.nodeId, this.network.feedState);
     this.transactions = new MemoryTxLogStore(this.nodeId, this.network);
     this.policies = new MemoryPolicyStore(this.network);
-    this.audit = new MemoryAuditStore();
+    this.audit = new MemoryAuditStore(this.network.auditLog);
     this.keyUsage = new MemoryKeyUsageStore();
   }
 

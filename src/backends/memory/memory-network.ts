@@ -4,6 +4,7 @@ import { MemoryLockState } from './memory-lock-store.js';
 import { ValidationError } from '../../errors/errors.js';
 import { MemoryQueueState } from './memory-queue-store.js';
 import { MemoryTxLog } from './tx-log.js';
+import { MemoryAuditLog } from './memory-audit-store.js';
 import type { Logger } from 'pino';
 import type {
   Responder,
@@ -32,6 +33,11 @@ export interface MemoryNetworkOptions {
   transactionLog?: string | false;
   /** Where the transaction log reports what it repaired (default: a process warning). */
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * A file that keeps the audit log of this network's hosts across restarts (JSON lines, created
+   * on first use; one network per file, enforced by a lock file). Default `false`: in memory.
+   */
+  auditLog?: string | false;
 }
 
 /** A crashed node whose liveness has not lapsed yet. */
@@ -61,6 +67,8 @@ export class MemoryNetwork {
   readonly feedState = new MemoryFeedState();
   /** The coordinator log of transactions, shared by every node (in memory, or in a file). */
   readonly txLog: MemoryTxLog;
+  /** The audit chain every node appends to (in memory, or in a file). */
+  readonly auditLog: MemoryAuditLog;
   readonly livenessTtl: number;
   private readonly records = new Map<string, Map<string, RegistryRecord>>();
   private readonly watchers = new Map<string, Set<RegistryListener>>();
@@ -85,6 +93,18 @@ export class MemoryNetwork {
       );
     }
     this.txLog = new MemoryTxLog(log, options.logger);
+    const audit = options.auditLog;
+    if (
+      audit !== undefined &&
+      audit !== false &&
+      (typeof audit !== 'string' || audit.length === 0)
+    ) {
+      throw new ValidationError(
+        `Memory network option "auditLog" must be a file path or false, got ${JSON.stringify(audit)}.`,
+        { details: { field: 'auditLog' } },
+      );
+    }
+    this.auditLog = new MemoryAuditLog(audit, options.logger);
   }
 
   join(nodeId: string): MemoryNodeState {
@@ -102,9 +122,10 @@ export class MemoryNetwork {
     if (this.nodes.delete(nodeId)) this.dropEntries(nodeId);
   }
 
-  /** Once no node is left, close the transaction log's file (read again if a node comes back). */
+  /** Once no node is left, close the log files (read again if a node comes back). */
   releaseIfIdle(): Promise<void> {
-    return this.nodes.size === 0 ? this.txLog.release() : Promise.resolve();
+    if (this.nodes.size > 0) return Promise.resolve();
+    return Promise.all([this.txLog.release(), this.auditLog.release()]).then(() => undefined);
   }
 
   /**

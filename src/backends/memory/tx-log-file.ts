@@ -1,4 +1,11 @@
 import { mkdir, open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
+import {
+  newGroupBatch,
+  syncDir,
+  truncateDurably,
+  writeAll,
+  type GroupBatch,
+} from './log-file-io.js';
 import { dirname } from 'node:path';
 import { BackendUnavailableError } from '../../errors/errors.js';
 import { BadLineError, decodeOp, encodeOp } from './tx-log-codec.js';
@@ -13,24 +20,7 @@ export const COMPACT_FACTOR = 4;
 /** Where the log reports what it repaired (a torn tail). */
 export type TxLogWarn = (message: string, details: Record<string, unknown>) => void;
 
-interface Batch {
-  readonly lines: string[];
-  readonly done: Promise<void>;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A failed batch is reported to its callers; nobody else needs to observe it.
-  done.catch(() => undefined);
-  return { lines: [], done, resolve, reject };
-}
+type Batch = GroupBatch<string[]>;
 
 function corrupt(path: string, line: number, why: string): BackendUnavailableError {
   return new BackendUnavailableError(
@@ -40,24 +30,6 @@ function corrupt(path: string, line: number, why: string): BackendUnavailableErr
       '"transactions.logFile" at another file.',
     { retryable: false, details: { field: 'transactions.logFile', path, line } },
   );
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeAll(handle: FileHandle, text: string): Promise<void> {
-  const data = Buffer.from(text);
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-    offset += bytesWritten;
-  }
 }
 
 /**
@@ -122,7 +94,7 @@ export class TxLogFile {
 
   /** Append one op; it is written with the next group. */
   append(op: TxOp): void {
-    (this.batch ??= newBatch()).lines.push(encodeOp(op));
+    (this.batch ??= newGroupBatch<string[]>([])).items.push(encodeOp(op));
     if (this.inflight === undefined) this.inflight = this.drain();
   }
 
@@ -151,12 +123,12 @@ export class TxLogFile {
       this.writing = batch;
       try {
         if (this.failure !== undefined) throw this.failed();
-        const total = this.lines + batch.lines.length;
+        const total = this.lines + batch.items.length;
         if (total >= COMPACT_MIN_LINES && total > COMPACT_FACTOR * Math.max(1, this.live.size)) {
           // The snapshot already holds this batch's ops (the state changed before they queued).
           await this.compact(this.live.snapshot());
         } else {
-          await writeAll(this.handle!, batch.lines.join(''));
+          await writeAll(this.handle!, batch.items.join(''));
           await this.handle!.datasync();
           this.syncs++;
           this.lines = total;
@@ -236,12 +208,6 @@ export class TxLogFile {
       line,
       bytesDropped: was - size,
     });
-    const handle = await open(this.path, 'r+');
-    try {
-      await handle.truncate(size);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await truncateDurably(this.path, size);
   }
 }

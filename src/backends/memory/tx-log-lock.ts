@@ -15,18 +15,27 @@ function alive(pid: number): boolean {
   }
 }
 
+/** What a lock guards, for its messages: the log's name and the host option naming its file. */
+export interface LockedLog {
+  readonly name: string;
+  readonly field: string;
+}
+
+const TRANSACTION_LOG: LockedLog = { name: 'transaction log', field: 'transactions.logFile' };
+
 function inUse(
+  log: LockedLog,
   logPath: string,
   lockPath: string,
   pid: number | undefined,
 ): BackendUnavailableError {
   const by = pid === process.pid ? 'another host of this process' : `process ${String(pid)}`;
   return new BackendUnavailableError(
-    `The transaction log ${logPath} is in use by ${by} (lock file ${lockPath}). Two hosts must ` +
-      'never share one log: give each its own file with the host option "transactions.logFile", ' +
+    `The ${log.name} ${logPath} is in use by ${by} (lock file ${lockPath}). Two hosts must ` +
+      `never share one log: give each its own file with the host option "${log.field}", ` +
       'or set it to false to keep the log in memory. If no host uses it any more, delete the ' +
       'lock file.',
-    { retryable: false, details: { field: 'transactions.logFile', path: logPath, lockPath, pid } },
+    { retryable: false, details: { field: log.field, path: logPath, lockPath, pid } },
   );
 }
 
@@ -56,12 +65,15 @@ export class TxLogLock {
   private readonly content = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
   private held = false;
 
-  constructor(readonly logPath: string) {
+  constructor(
+    readonly logPath: string,
+    private readonly log: LockedLog = TRANSACTION_LOG,
+  ) {
     this.lockPath = `${logPath}.lock`;
   }
 
   async acquire(): Promise<void> {
-    if (heldHere.has(this.logPath)) throw inUse(this.logPath, this.lockPath, process.pid);
+    if (heldHere.has(this.logPath)) throw inUse(this.log, this.logPath, this.lockPath, process.pid);
     heldHere.add(this.logPath);
     try {
       await this.take();
@@ -97,11 +109,11 @@ export class TxLogLock {
         const pid = pidOf(found);
         // Our own pid without our own hold: left by a host of this process that never closed.
         if (pid !== undefined && pid !== process.pid && alive(pid)) {
-          throw inUse(this.logPath, this.lockPath, pid);
+          throw inUse(this.log, this.logPath, this.lockPath, pid);
         }
         await this.removeStale(found);
       }
-      throw inUse(this.logPath, this.lockPath, undefined);
+      throw inUse(this.log, this.logPath, this.lockPath, undefined);
     } finally {
       await unlink(temp).catch(() => undefined);
     }
@@ -123,7 +135,7 @@ export class TxLogLock {
     if (moved !== found && moved !== undefined) {
       await link(aside, this.lockPath).catch(() => undefined);
       await unlink(aside).catch(() => undefined);
-      throw inUse(this.logPath, this.lockPath, pidOf(moved));
+      throw inUse(this.log, this.logPath, this.lockPath, pidOf(moved));
     }
     await unlink(aside).catch(() => undefined);
   }

@@ -53,6 +53,8 @@
  * | `{ns:tx:<p>}:ur`              | ZSET    | `<resource>\0<id>` of unfinished records (score 0, by lex) |
  * | `{ns}:pol`                    | HASH    | permission policy: record key → record (role, actor)    |
  * | `{ns}:pol:rev`                | STRING  | the policy's revision (bumped by every policy write)    |
+ * | `{ns}:au:h`                   | HASH    | audit chain head: s seq, h hash, c checkpoint, ss/sh/sa start |
+ * | `{ns}:au:r`                   | HASH    | audit record by seq: 64 hex chars of its hash, then the entry |
  *
  * Transactions spread over {@link TX_PARTITIONS} fixed partitions, p = {@link txPartition}(id):
  * a record and its partition's indexes share one slot, so one script changes them together.
@@ -116,6 +118,8 @@ export interface RedisKeys {
   readonly policy: string;
   /** The permission policy's revision, written with every change of {@link policy}. */
   readonly policyRevision: string;
+  /** The audit chain: its head and its records (see append-audit-2.lua). */
+  readonly audit: { readonly head: string; readonly records: string };
 }
 
 /** Keys of one transaction log partition (hash tag `{ns:tx:<p>}`, see {@link RedisKeys}). */
@@ -227,6 +231,7 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     policy: `${prefix}pol`,
     policyRevision: `${prefix}pol:rev`,
     bindingsChannel: `${prefix}bc`,
+    audit: { head: `${prefix}au:h`, records: `${prefix}au:r` },
     queuePrefix,
     feed: (collection) => {
       const base = `{${namespace}:f:${collection}}:`;

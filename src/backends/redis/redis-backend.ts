@@ -131,7 +131,7 @@ export class RedisBackend implements Backend {
     this.feeds = new RedisFeedStore(deps);
     this.transactions = new RedisTxLogStore(deps);
     this.policies = new RedisPolicyStore(deps);
-    this.audit = new RedisAuditStore();
+    this.audit = new RedisAuditStore(deps);
     this.keyUsage = new RedisKeyUsageStore();
     this.liveness = new Liveness(
       this.registry,

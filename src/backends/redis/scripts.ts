@@ -57,6 +57,8 @@ const SCRIPT_FILES = {
   dropTxMember: 'drop-tx-member-2.lua',
   readPolicy: 'read-policy-2.lua',
   writePolicy: 'write-policy-2.lua',
+  appendAudit: 'append-audit-2.lua',
+  trimAudit: 'trim-audit-2.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
