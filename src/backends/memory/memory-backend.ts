@@ -68,7 +68,7 @@ export class MemoryBackend implements Backend {
     this.transactions = new MemoryTxLogStore(this.nodeId, this.network);
     this.policies = new MemoryPolicyStore();
     this.audit = new MemoryAuditStore();
-    this.keyUsage = new MemoryKeyUsageStore();
+    this.keyUsage = new MemoryKeyUsageStore(this.network.keyUsageState);
   }
 
   get status(): BackendStatus {
