@@ -9,6 +9,7 @@ import type { Backend } from '../../src/backends/ports.js';
 import { cacheConformance } from './cache.js';
 import { clusterConformance } from './cluster.js';
 import { feedConformance } from './feed.js';
+import { keyUsageConformance } from './key-usage.js';
 import { lockConformance } from './lock.js';
 import type { HarnessFactory } from './harness.js';
 import { messageQueueConformance } from './message-queue.js';
@@ -70,6 +71,7 @@ cacheConformance('memory', memory);
 lockConformance('memory', memory);
 feedConformance('memory', memory);
 txLogConformance('memory', memory);
+keyUsageConformance('memory', memory);
 txLogConformance('memory, file-backed log', memoryWithLogFile);
 
 void describe('memory network liveness (memory only)', () => {
