@@ -33,6 +33,7 @@ export class UsageCounter {
   private timer: NodeJS.Timeout | undefined;
   private readonly flushing = new Set<Promise<void>>();
   private failureLogged = false;
+  private closing = false;
 
   constructor(
     private readonly store: KeyUsageStore,
@@ -59,19 +60,33 @@ export class UsageCounter {
       );
     }
     count.pending += 1;
-    if (count.pending >= this.settings.usageFlushEvery && count.sending === 0) this.flush(count);
+    if (count.sending > 0) return; // flushed when the batch on its way is answered, or later
+    if (count.pending >= this.settings.usageFlushEvery) this.flush(count);
     else this.timer ??= setTimeout(() => this.flushAll(), this.settings.usageFlushMs).unref();
   }
 
-  /** Add every local count to the cluster-wide ones; resolves when all are answered. */
+  /**
+   * Add every local count to the cluster-wide ones; resolves when they are answered (or after
+   * a few failed rounds: the backend is gone, and what was not added is logged).
+   */
   async close(): Promise<void> {
+    this.closing = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    for (let round = 0; round < 3; round++) {
+      await Promise.allSettled([...this.flushing]);
+      if (![...this.counts.values()].some((count) => count.pending > 0)) return;
+      this.flushAll();
+    }
     await Promise.allSettled([...this.flushing]);
-    this.flushAll();
-    await Promise.allSettled([...this.flushing]);
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    for (const count of this.counts.values()) {
+      if (count.pending > 0) {
+        this.logger.warn(
+          { keyId: count.keyId, version: count.version, uses: count.pending },
+          'encryption key uses not added to the cluster-wide count: the backend did not answer',
+        );
+      }
+    }
   }
 
   /** Drop the oldest entry with nothing to send (its total is learned again on its next flush). */
@@ -101,6 +116,8 @@ export class UsageCounter {
         count.known = Math.max(count.known, total);
         this.failureLogged = false;
         this.check(count);
+        // Uses that came while this batch was on its way make the next one at once.
+        if (count.pending >= this.settings.usageFlushEvery) this.flush(count);
       },
       (error: unknown) => {
         // Kept for the next flush: a count is one number whatever the outage lasts.
@@ -117,7 +134,8 @@ export class UsageCounter {
     );
     const tracked = done.finally(() => {
       this.flushing.delete(tracked);
-      if (count.pending > 0)
+      // A failed batch waits for the interval: no retry loop while the backend is away.
+      if (count.pending > 0 && count.sending === 0 && !this.closing)
         this.timer ??= setTimeout(() => this.flushAll(), this.settings.usageFlushMs).unref();
     });
     this.flushing.add(tracked);

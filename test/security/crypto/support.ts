@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { createMemoryNetwork } from '../../../src/backends/memory/memory-network.js';
 import type { PluginContext } from '../../../src/context/types.js';
 import { createHost, definePlugin } from '../../../src/host/index.js';
@@ -20,6 +21,8 @@ export const key32 = (): string => randomBytes(32).toString('base64');
 export interface CryptoCluster {
   /** Start one more host of the cluster with `options`; resolves with its plugin's context. */
   add(options: HostOptions): Promise<{ host: Host; context: PluginContext }>;
+  /** The cluster-wide count of `keyId` version `version`, read from the backend itself. */
+  usage(keyId: string, version: number): Promise<number>;
   /** Stop every host started, then delete the Redis namespace. */
   stop(): Promise<void>;
 }
@@ -42,6 +45,15 @@ export function cryptoCluster(redis: boolean): CryptoCluster {
       hosts.push(host);
       await host.start();
       return { host, context };
+    },
+    async usage(keyId, version) {
+      if (!redis) return network.keyUsageState.add(keyId, version, 0);
+      const client = new Redis(SHARED_REDIS_URL);
+      try {
+        return Number((await client.hget(`{${namespace}}:keyuse`, `${version}:${keyId}`)) ?? 0);
+      } finally {
+        client.disconnect();
+      }
     },
     async stop() {
       await Promise.all(hosts.splice(0).map((host) => host.stop()));
