@@ -3,7 +3,9 @@
 // the bare Node cipher on the same bytes (createCipheriv per message, no codec, no envelope).
 // Usage: node bench/crypto.mjs [ops=50000]   (needs `npm run build`)
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 import console from 'node:console';
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { startPlugboard } from './lib/plugboard.mjs';
 
