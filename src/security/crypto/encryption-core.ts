@@ -30,7 +30,8 @@ export interface EncryptionEnv {
   readonly options?: EncryptionOptions | undefined;
   readonly usage: KeyUsageStore;
   readonly logger: Logger;
-  readonly audit: AuditCore;
+  /** Where key rotations are audited (the host's audit log). */
+  readonly audit: Pick<AuditCore, 'record'>;
   /** Largest value (encoded) that may be encrypted, bytes. */
   readonly maxValueBytes: number;
   /** Where environment keys are read (default `process.env`), once, at construction. */
@@ -84,7 +85,7 @@ export class EncryptionCore {
   ): Promise<EncryptedEnvelope> {
     this.assertOpen();
     assertAlgorithm(algorithm);
-    const aad = readOptions(options, 'encrypt');
+    const aad = this.readOptions(options, 'encrypt');
     const plaintext = this.codec.encode(data);
     const found = this.keyring.current(options.keyId);
     const key = found instanceof Promise ? await found : found;
@@ -95,7 +96,7 @@ export class EncryptionCore {
   async decrypt(envelope: string, algorithm: string, options: EncryptOptions): Promise<unknown> {
     this.assertOpen();
     assertAlgorithm(algorithm);
-    const aad = readOptions(options, 'decrypt');
+    const aad = this.readOptions(options, 'decrypt');
     if (typeof envelope !== 'string') {
       throw new ValidationError(
         'decrypt(envelope, ...): the envelope must be the string encrypt returned.',
@@ -177,6 +178,18 @@ export class EncryptionCore {
       target: keyId,
       metadata: { version, previous },
     });
+  }
+
+  /** Check `options` ({ keyId, aad? }); returns the aad as bytes. */
+  private readOptions(options: unknown, verb: string): Buffer | undefined {
+    const aad = readOptions(options, verb);
+    if (aad !== undefined && aad.byteLength > this.env.maxValueBytes) {
+      throw new PayloadTooLargeError(
+        `options.aad is ${aad.byteLength} bytes, over the limit of ${this.env.maxValueBytes}: pass an id of what the value belongs to, not the thing itself.`,
+        { details: { field: 'options.aad', size: aad.byteLength, limit: this.env.maxValueBytes } },
+      );
+    }
+    return aad;
   }
 
   private assertOpen(): void {

@@ -300,6 +300,11 @@ void describe('encryption envelope (AES-256-GCM)', () => {
       code: 'PB_PAYLOAD_TOO_LARGE',
     });
     await assert.rejects(
+      vault.encrypt('x', AES, { keyId: KEY_ID, aad: 'a'.repeat(2 * 1024 * 1024) }),
+      (e: { code: string; details: { field: string } }) =>
+        e.code === 'PB_PAYLOAD_TOO_LARGE' && e.details.field === 'options.aad',
+    );
+    await assert.rejects(
       vault.decrypt(`pb1.${'A'.repeat(3 * 1024 * 1024)}`, AES, { keyId: KEY_ID }),
       {
         code: 'PB_PAYLOAD_TOO_LARGE',

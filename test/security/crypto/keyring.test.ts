@@ -9,11 +9,9 @@ import {
   MemoryKeyUsageState,
   MemoryKeyUsageStore,
 } from '../../../src/backends/memory/memory-key-usage-store.js';
-import { MemoryAuditStore } from '../../../src/backends/memory/memory-audit-store.js';
 import { PluginScope } from '../../../src/context/plugin-scope.js';
 import { PermissionDeniedError } from '../../../src/errors/errors.js';
 import type { KeyProvider } from '../../../src/host/types.js';
-import { AuditCore } from '../../../src/security/audit/audit-core.js';
 import type { CapabilityGuard } from '../../../src/security/capabilities/guard.js';
 import { EncryptionCore } from '../../../src/security/crypto/encryption-core.js';
 import { createEncryptionService } from '../../../src/security/crypto/encryption-service.js';
@@ -232,17 +230,12 @@ void describe('keys from the environment', () => {
 void describe('capability check', () => {
   void it('asks crypto:use:<keyId> (encrypt, decrypt) and crypto:rotate:<keyId> before touching a key', async () => {
     const { provider, asked } = kms({ [KEY_ID]: { 1: key32() }, secret: { 1: key32() } });
-    const audit = new AuditCore({
-      store: new MemoryAuditStore(),
-      logger: silentLogger,
-      nodeId: 'n',
-      options: undefined,
-    });
+    const audits: unknown[] = [];
     const core = new EncryptionCore({
       keys: provider,
       usage: new MemoryKeyUsageStore(new MemoryKeyUsageState()),
       logger: silentLogger,
-      audit,
+      audit: { record: (entry) => void audits.push(entry) },
       maxValueBytes: 1024,
     });
     const checks: string[] = [];
@@ -274,6 +267,7 @@ void describe('capability check', () => {
       'crypto:rotate:secret',
     ]);
     assert.ok(!asked.some((a) => a.keyId === 'secret'), 'a denied call never reaches the provider');
+    assert.deepEqual(audits, [], 'no rotation happened');
     await core.close();
   });
 });
