@@ -6,6 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import {
+  MemoryKeyUsageState,
+  MemoryKeyUsageStore,
+} from '../../../src/backends/memory/memory-key-usage-store.js';
+import type { KeyUsageStore } from '../../../src/backends/ports.js';
+import { BackendUnavailableError } from '../../../src/errors/errors.js';
+import { ENCRYPTION_DEFAULTS } from '../../../src/security/crypto/key-config.js';
+import { UsageCounter } from '../../../src/security/crypto/usage-counter.js';
 import { until } from '../../conformance/harness.js';
 import { captureLogger } from '../../backends/redis/support.js';
 import { AES, cryptoCluster, key32, KEY_ID, type CryptoCluster } from './support.js';
@@ -96,3 +104,40 @@ for (const [label, redis] of [
     });
   });
 }
+
+void describe('encryption key usage counter when the backend fails', () => {
+  void it('keeps the uses of a failed batch, logs once, adds them at the next interval; stop adds the rest', async () => {
+    const state = new MemoryKeyUsageState();
+    const real = new MemoryKeyUsageStore(state);
+    let down = true;
+    let calls = 0;
+    // The memory store, failing while `down` as a backend that cannot be reached does.
+    const store: KeyUsageStore = {
+      add(keyId, version, count) {
+        calls++;
+        return down
+          ? Promise.reject(new BackendUnavailableError('backend down (test)'))
+          : real.add(keyId, version, count);
+      },
+    };
+    const log = captureLogger();
+    const counter = new UsageCounter(
+      store,
+      { ...ENCRYPTION_DEFAULTS, usageFlushEvery: 3, usageFlushMs: 20 },
+      log.logger,
+    );
+    for (let i = 0; i < 3; i++) counter.use('k', 1);
+    await until(() => log.lines.some((l) => /could not add/.test(l.msg)), 2000, 'the failure');
+    // More uses while it is down: one number grows, no retry per use.
+    for (let i = 0; i < 5; i++) counter.use('k', 1);
+    const failures = log.lines.filter((l) => /could not add/.test(l.msg)).length;
+    assert.equal(failures, 1, 'logged once');
+    down = false;
+    await until(() => state.add('k', 1, 0) === 8, 2000, 'the retried batch');
+    const callsAfter = calls;
+    counter.use('k', 1);
+    await counter.close();
+    assert.equal(state.add('k', 1, 0), 9, 'stop adds what is left');
+    assert.equal(calls, callsAfter + 1);
+  });
+});
