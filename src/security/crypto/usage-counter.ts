@@ -23,7 +23,8 @@ interface Count {
  * uses, every `usageFlushMs` and on close the local count is added to the cluster-wide one
  * (`KeyUsageStore.add`). A total at or past `usageWarnAt` logs a warning (once per version per
  * host); at `usageLimit` encrypt is refused with `KeyExhaustedError` until a newer version
- * exists. What other nodes did since the last flush is not known yet: the limit is enforced
+ * exists. The first use of a version on a host is sent at once, so a host learns the total
+ * early. What other nodes did since their last flush is not known yet: the limit is enforced
  * within `usageFlushEvery` × nodes uses, far below the margin between 2^32 and any real risk.
  * One entry per key version in use (at most `maxCachedKeys` idle ones); a failed flush keeps
  * its count (a number) for the next.
@@ -48,6 +49,7 @@ export class UsageCounter {
   use(keyId: string, version: number): void {
     const slot = `${version}:${keyId}`;
     let count = this.counts.get(slot);
+    const first = count === undefined;
     if (count === undefined) {
       count = { keyId, version, pending: 0, sending: 0, known: 0, warned: false, exhausted: false };
       if (this.counts.size >= this.settings.maxCachedKeys) this.forgetIdle();
@@ -61,7 +63,8 @@ export class UsageCounter {
     }
     count.pending += 1;
     if (count.sending > 0) return; // flushed when the batch on its way is answered, or later
-    if (count.pending >= this.settings.usageFlushEvery) this.flush(count);
+    // The first use on this host is sent at once: the answer tells it the cluster's total.
+    if (first || count.pending >= this.settings.usageFlushEvery) this.flush(count);
     else this.timer ??= setTimeout(() => this.flushAll(), this.settings.usageFlushMs).unref();
   }
 

@@ -38,20 +38,25 @@ for (const [label, redis] of [
         encryption: { usageFlushEvery: 100, usageFlushMs: 60_000 },
       });
       const encrypt = () => context.encryptionService.encrypt('x', AES, { keyId: KEY_ID });
-      for (let i = 0; i < 99; i++) await encrypt();
-      assert.equal(await cluster.usage(KEY_ID, 1), 0, 'nothing sent before the batch is full');
+      // The first use is sent at once (the host learns the cluster's total).
       await encrypt();
-      await until(async () => (await cluster.usage(KEY_ID, 1)) === 100, 2000, 'the batch');
+      await until(async () => (await cluster.usage(KEY_ID, 1)) === 1, 2000, 'the first use');
+      for (let i = 0; i < 99; i++) await encrypt();
+      assert.equal(await cluster.usage(KEY_ID, 1), 1, 'nothing sent before the batch is full');
+      await encrypt();
+      await until(async () => (await cluster.usage(KEY_ID, 1)) === 101, 2000, 'the batch');
       for (let i = 0; i < 7; i++) await encrypt();
       await host.stop();
-      assert.equal(await cluster.usage(KEY_ID, 1), 107, 'the rest is added on stop');
+      assert.equal(await cluster.usage(KEY_ID, 1), 108, 'the rest is added on stop');
       // The interval flushes what is left between batches.
       const { context: quick } = await cluster.add({
         keys: { [KEY_ID]: K1 },
         encryption: { usageFlushEvery: 100, usageFlushMs: 20 },
       });
       await quick.encryptionService.encrypt('x', AES, { keyId: KEY_ID });
-      await until(async () => (await cluster.usage(KEY_ID, 1)) === 108, 2000, 'the interval');
+      await until(async () => (await cluster.usage(KEY_ID, 1)) === 109, 2000, 'the first use');
+      await quick.encryptionService.encrypt('x', AES, { keyId: KEY_ID });
+      await until(async () => (await cluster.usage(KEY_ID, 1)) === 110, 2000, 'the interval');
     });
 
     void it('counts cluster-wide: warns past usageWarnAt, refuses at usageLimit, a newer version goes on', async () => {
@@ -69,11 +74,12 @@ for (const [label, redis] of [
         node.context.encryptionService.encrypt('x', AES, { keyId: KEY_ID });
       const warned = (log: typeof logA) =>
         log.lines.some((l) => l.level === 40 && /nears its usage limit/.test(l.msg));
+      // Batches of 2 after the first use, sent at once: 1 + 2 + 2.
       const old = await encrypt(a);
-      for (let i = 0; i < 3; i++) await encrypt(a);
-      await until(async () => (await cluster.usage(KEY_ID, 1)) === 4, 2000, 'a’s batches');
+      for (let i = 0; i < 4; i++) await encrypt(a);
+      await until(async () => (await cluster.usage(KEY_ID, 1)) === 5, 2000, 'a’s batches');
       assert.equal(warned(logA), false);
-      for (let i = 0; i < 4; i++) await encrypt(b);
+      for (let i = 0; i < 3; i++) await encrypt(b);
       // B's batches bring the cluster-wide total to 8, past 6: B warns (A has not heard yet).
       await until(() => warned(logB), 2000, 'the warning on b');
       const line = logB.lines.find((l) => /nears its usage limit/.test(l.msg))!;
