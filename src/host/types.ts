@@ -252,6 +252,8 @@ export interface KeyProvider {
 export interface EncryptionOptions {
   /** How long a key from a {@link KeyProvider} is cached, ms (default 60000). */
   readonly keyCacheMs?: number;
+  /** Longest a {@link KeyProvider} call may take, ms, before it fails with `TimeoutError` (default 10000). */
+  readonly keyProviderTimeoutMs?: number;
   /** Most provider keys cached at once (default 1000; the least recently used go first). */
   readonly maxCachedKeys?: number;
   /**

@@ -64,6 +64,7 @@ export class EncryptionCore {
     if (keys !== undefined && typeof (keys as Partial<KeyProvider>).getKey === 'function') {
       this.keyring = new ProviderKeyring(keys as KeyProvider, {
         cacheMs: this.settings.keyCacheMs,
+        timeoutMs: this.settings.keyProviderTimeoutMs,
         maxCached: this.settings.maxCachedKeys,
         onRotated: (keyId, previous, version) => this.rotated(keyId, previous, version),
       });

@@ -176,6 +176,7 @@ export function environmentKeys(env: NodeJS.ProcessEnv): ReadonlyMap<string, Key
 
 export interface EncryptionSettings {
   readonly keyCacheMs: number;
+  readonly keyProviderTimeoutMs: number;
   readonly maxCachedKeys: number;
   readonly usageWarnAt: number;
   readonly usageLimit: number;
@@ -185,6 +186,7 @@ export interface EncryptionSettings {
 
 export const ENCRYPTION_DEFAULTS: EncryptionSettings = {
   keyCacheMs: 60_000,
+  keyProviderTimeoutMs: 10_000,
   maxCachedKeys: 1000,
   usageWarnAt: 2 ** 31,
   usageLimit: 2 ** 32,
@@ -209,7 +211,7 @@ export function encryptionSettings(options: unknown): EncryptionSettings {
   for (const field of Object.keys(ENCRYPTION_DEFAULTS) as Array<keyof EncryptionOptions>) {
     const value = given[field];
     if (value === undefined) continue;
-    const max = field === 'keyCacheMs' || field === 'usageFlushMs' ? 2 ** 31 - 1 : 2 ** 53 - 1;
+    const max = field.endsWith('Ms') ? 2 ** 31 - 1 : 2 ** 53 - 1;
     if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > max) {
       throw new ValidationError(
         `Host option "encryption.${field}" must be a whole number from 1 to ${max}, got ${JSON.stringify(value) ?? typeof value}.`,

@@ -1,5 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { KeyNotFoundError, ValidationError } from '../../errors/errors.js';
+import { KeyNotFoundError, TimeoutError, ValidationError } from '../../errors/errors.js';
+import { withDeadline } from '../../util/bound.js';
 import type { KeyProvider } from '../../host/types.js';
 import {
   environmentName,
@@ -114,13 +115,16 @@ interface Cached {
 
 export interface ProviderKeyringOptions {
   readonly cacheMs: number;
+  /** Bound on one provider call, ms. */
+  readonly timeoutMs: number;
   readonly maxCached: number;
   readonly onRotated: (keyId: string, from: number, to: number) => void;
 }
 
 /**
  * Keys from a {@link KeyProvider}, cached for `cacheMs` (at most `maxCached` entries, least
- * recently used out first). The newest version is asked for again when its entry lapses or on
+ * recently used out first); each provider call is bounded by `timeoutMs`, and concurrent asks
+ * for one key share a call. The newest version is asked for again when its entry lapses or on
  * {@link refresh}; a higher version than the one in use is a rotation, audited as
  * `key.rotated` (actor `host`, target the key id, metadata `{ version, previous }`).
  */
@@ -172,7 +176,15 @@ export class ProviderKeyring implements Keyring {
   }
 
   private async ask(keyId: string, version: number | undefined): Promise<ResolvedKey> {
-    const answer = await this.provider.getKey(keyId, version);
+    const answer = await withDeadline(
+      () => this.provider.getKey(keyId, version),
+      this.options.timeoutMs,
+      () =>
+        new TimeoutError(
+          `The key provider did not answer for key "${keyId}" within ${this.options.timeoutMs} ms (encryption.keyProviderTimeoutMs).`,
+          { details: { keyId, timeoutMs: this.options.timeoutMs } },
+        ),
+    );
     if (answer === undefined || answer === null)
       throw notFound(keyId, version, 'in the key provider');
     if (!isVersion(answer.version) || (version !== undefined && answer.version !== version)) {

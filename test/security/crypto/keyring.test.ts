@@ -148,6 +148,31 @@ void describe('keyring and rotation', () => {
     assert.equal(asked.length, 4, 'a was evicted');
   });
 
+  void it('bounds a provider call: one that never answers fails with TimeoutError, then it is asked again', async () => {
+    let hang = true;
+    let calls = 0;
+    const key = key32();
+    const provider: KeyProvider = {
+      getKey: () => {
+        calls++;
+        return hang ? new Promise(() => undefined) : Promise.resolve({ key, version: 1 });
+      },
+    };
+    const { context } = await cluster.add({
+      keys: provider,
+      encryption: { keyProviderTimeoutMs: 30 },
+    });
+    const encrypt = () => context.encryptionService.encrypt(1, AES, { keyId: KEY_ID });
+    await Promise.all([
+      assert.rejects(encrypt(), { code: 'PB_TIMEOUT', message: /keyProviderTimeoutMs/ }),
+      assert.rejects(encrypt(), { code: 'PB_TIMEOUT' }),
+    ]);
+    assert.equal(calls, 1, 'the two waited for one call');
+    hang = false;
+    assert.equal(versionOf(await encrypt()), 1);
+    assert.equal(calls, 2);
+  });
+
   void it('refuses what a provider gets wrong, and unknown keys', async () => {
     const provider: KeyProvider = {
       getKey: (keyId, version) =>
