@@ -189,7 +189,8 @@ export interface HostOptions {
    * KMS). Omitted: keys are read from the environment at start, `PLUGBOARD_KEY_<ID>` (version
    * 1) and `PLUGBOARD_KEY_<ID>_V<n>` (version n), where `<ID>` is the key id upper-cased with
    * every other character than A-Z and 0-9 turned into `_` (`data-encryption-key` →
-   * `PLUGBOARD_KEY_DATA_ENCRYPTION_KEY`). Validated by `createHost`; never logged.
+   * `PLUGBOARD_KEY_DATA_ENCRYPTION_KEY`; such ids are lower-case letters, digits and single
+   * dashes). Validated by `createHost`; never logged.
    */
   keys?: KeyConfig | KeyProvider;
   /** Key cache, usage limits and batching of `context.encryptionService` (see {@link EncryptionOptions}). */

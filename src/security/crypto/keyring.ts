@@ -43,6 +43,9 @@ function notFound(keyId: string, version: number | undefined, where: string): Ke
   );
 }
 
+/** Key ids that map to exactly one environment variable name and back. */
+const ENVIRONMENT_ID = /^(?![\s\S]*-v\d+$)[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
 /** Keys fixed at start: from `createHost({ keys })` or from the environment. */
 export class StaticKeyring implements Keyring {
   private readonly resolved = new Map<
@@ -65,6 +68,14 @@ export class StaticKeyring implements Keyring {
   private resolve(keyId: string): { versions: Map<number, ResolvedKey>; active: ResolvedKey } {
     const known = this.resolved.get(keyId);
     if (known !== undefined) return known;
+    if (this.byEnvironmentName && !ENVIRONMENT_ID.test(keyId)) {
+      // One variable must name one key id: `Data_Key` and `data-key` would share
+      // PLUGBOARD_KEY_DATA_KEY (and split its usage count), `x-v2` would be version 2 of `x`.
+      throw new KeyNotFoundError(
+        `No encryption key "${keyId}": keys from the environment have ids of lower-case letters, digits and single dashes, not ending in -v<digits> (such as "data-encryption-key"). Use that id, or configure the key with createHost({ keys }).`,
+        { details: { keyId } },
+      );
+    }
     const name = this.byEnvironmentName ? environmentName(keyId) : keyId;
     const entry: KeyVersions | undefined = this.keys.get(name);
     if (entry === undefined) {

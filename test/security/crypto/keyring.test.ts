@@ -232,6 +232,14 @@ void describe('keys from the environment', () => {
       code: 'PB_KEY_NOT_FOUND',
       message: /PLUGBOARD_KEY_OTHER/,
     });
+    // One variable names one key id: no aliases (they would split the usage count), and an id
+    // ending in -v<n> would read as a version.
+    for (const alias of ['DATA-ENCRYPTION-KEY', 'data_encryption_key', 'data-encryption-key-v2']) {
+      await assert.rejects(context.encryptionService.encrypt(1, AES, { keyId: alias }), {
+        code: 'PB_KEY_NOT_FOUND',
+        message: /lower-case letters, digits and single dashes/,
+      });
+    }
   });
 
   void it('fails the host start naming a malformed variable, never its value', async () => {
