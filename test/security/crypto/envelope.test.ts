@@ -312,3 +312,19 @@ void describe('encryption envelope (AES-256-GCM)', () => {
     );
   });
 });
+
+void describe('encryption after the plugin stopped', () => {
+  void it('refuses with ContextClosedError', async () => {
+    const cluster = cryptoCluster(false);
+    const { host, context } = await cluster.add({ keys: { [KEY_ID]: key32() } });
+    const envelope = await context.encryptionService.encrypt(1, AES, { keyId: KEY_ID });
+    await host.stop();
+    await assert.rejects(context.encryptionService.encrypt(1, AES, { keyId: KEY_ID }), {
+      code: 'PB_CONTEXT_CLOSED',
+    });
+    await assert.rejects(context.encryptionService.decrypt(envelope, AES, { keyId: KEY_ID }), {
+      code: 'PB_CONTEXT_CLOSED',
+    });
+    await cluster.stop();
+  });
+});
