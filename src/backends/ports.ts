@@ -782,9 +782,15 @@ export interface AuditStore {
 
 // ---- security: key usage (context.encryptionService) ----------------------------------------
 
-/** Cluster-wide count of encryptions per key version (for the AES-GCM usage limit). */
+/**
+ * Cluster-wide count of encryptions per key version (for the AES-GCM usage limit). Every node
+ * adds its own batches; the total is the sum of every node's, whatever the interleaving.
+ */
 export interface KeyUsageStore {
-  /** Add `count` uses of `keyId` version `version`; resolves with the new cluster-wide total. */
+  /**
+   * Add `count` (0 or more; 0 reads the total) uses of `keyId` version `version`; resolves
+   * with the new cluster-wide total. Counts of different key ids or versions never mix.
+   */
   add(keyId: string, version: number, count: number): Promise<number>;
 }
 

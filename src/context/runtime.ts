@@ -57,7 +57,7 @@ import { createEncryptionService } from '../security/crypto/encryption-service.j
 import { PermissionCore } from '../security/permissions/permission-core.js';
 import { createPermissionService } from '../security/permissions/permission-service.js';
 import type { PermissionPolicyOptions } from '../security/permissions/types.js';
-import type { KeyProvider } from '../host/types.js';
+import type { EncryptionOptions, KeyConfig, KeyProvider } from '../host/types.js';
 import type {
   PluginContext,
   PluginIdentity,
@@ -100,7 +100,9 @@ export interface RuntimeOptions {
 export interface SecurityOptions {
   /** Deny plugins that declare no `permissions` list (default false: they are trusted). */
   strictPermissions?: boolean;
-  keys?: Readonly<Record<string, string>> | KeyProvider;
+  keys?: KeyConfig | KeyProvider;
+  /** Key cache, usage limits and batching of the encryption service. */
+  encryption?: EncryptionOptions;
   permissionPolicy?: PermissionPolicyOptions;
   audit?: AuditOptions;
 }
@@ -229,6 +231,8 @@ class HostRuntime implements Runtime {
     });
     this.encryption = new EncryptionCore({
       keys: this.security.keys,
+      options: this.security.encryption,
+      maxValueBytes: this.limits.maxPayloadBytes,
       usage: this.backend.keyUsage,
       logger: this.logger,
       audit: this.audit,

@@ -231,6 +231,17 @@ export class KeyNotFoundError extends PlugboardError {
 }
 
 /**
+ * `encryptionService.encrypt`: the key version new data would use has reached its usage limit
+ * (`encryption.usageLimit`, default 2^32 encryptions, the AES-GCM limit with random nonces).
+ * Publish or configure a newer version of the key; data under the old one still decrypts.
+ */
+export class KeyExhaustedError extends PlugboardError {
+  constructor(message: string, options?: PlugboardErrorOptions) {
+    super('PB_KEY_EXHAUSTED', message, options);
+  }
+}
+
+/**
  * `encryptionService.decrypt`: the envelope does not authenticate: it was tampered with, or the
  * key, key version or associated data is not the one it was encrypted with. No plaintext is
  * returned.
@@ -359,6 +370,7 @@ export const errorClasses = {
   CircuitOpenError,
   PermissionDeniedError,
   KeyNotFoundError,
+  KeyExhaustedError,
   DecryptionError,
   UnsupportedAlgorithmError,
   PluginStartError,

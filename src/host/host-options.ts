@@ -3,10 +3,7 @@ import type { FeedRetention } from '../backends/ports.js';
 import { DEFAULT_RETENTION } from '../sync/data-sync.js';
 import type { CacheOptions } from '../cache/types.js';
 import type { TransactionOptions } from '../tx/types.js';
-import type { HostOptions, KeyProvider } from './types.js';
-
-/** The key id whose value must be a 32-byte key (AES-256), base64. */
-const DATA_KEY = 'data-encryption-key';
+import type { HostOptions } from './types.js';
 
 /**
  * Refuse `strictPermissions: true`: capabilities are not enforced yet, and a host that says it
@@ -30,40 +27,7 @@ export function assertPermissionMode(value: unknown): void {
   );
 }
 
-/**
- * Check `keys`: either a key provider (an object with `getKey`) or an object of non-empty string
- * values, where `data-encryption-key` must be 32 bytes in base64.
- * @throws ValidationError naming the key (`details.key`), never the key's value.
- */
-export function assertKeys(keys: unknown): HostOptions['keys'] {
-  if (keys === undefined) return undefined;
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
-    throw new ValidationError(
-      'Host option "keys" must be an object of key id → key (base64) or a key provider with getKey().',
-      { details: { field: 'keys' } },
-    );
-  }
-  if (typeof (keys as Partial<KeyProvider>).getKey === 'function') return keys as KeyProvider;
-  for (const [id, value] of Object.entries(keys)) {
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new ValidationError(`Host option "keys": key "${id}" must be a non-empty string.`, {
-        details: { field: `keys.${id}`, key: id },
-      });
-    }
-    if (id === DATA_KEY && !isBase64OfLength(value, 32)) {
-      throw new ValidationError(
-        `Host option "keys": "${DATA_KEY}" must be 32 bytes encoded in base64 (44 characters), e.g. from \`openssl rand -base64 32\`.`,
-        { details: { field: `keys.${id}`, key: id } },
-      );
-    }
-  }
-  return Object.freeze({ ...(keys as Record<string, string>) });
-}
-
-function isBase64OfLength(text: string, bytes: number): boolean {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return false;
-  return Buffer.from(text, 'base64').length === bytes;
-}
+export { assertKeys, encryptionSettings } from '../security/crypto/key-config.js';
 
 /**
  * Check the `dataSync` host option (change-feed retention) and fill in the defaults.

@@ -29,6 +29,7 @@ import {
   assertPermissionMode,
   assertTransactionOptions,
   dataSyncRetention,
+  encryptionSettings,
 } from './host-options.js';
 import type { FeedRetention } from '../backends/ports.js';
 import {
@@ -88,7 +89,7 @@ const DEFAULTS = {
  */
 export class PluginHost implements Host {
   readonly nodeId: string;
-  /** Encryption keys (validated, unused until the encryption service exists). */
+  /** Encryption keys (validated; undefined: the encryption service reads the environment). */
   readonly keys: HostOptions['keys'];
   /** Always false: permissions are not enforced yet, and `strictPermissions: true` is refused. */
   readonly strictPermissions: boolean;
@@ -155,6 +156,7 @@ export class PluginHost implements Host {
     assertParityOption(options.parity);
     this.retention = dataSyncRetention(options.dataSync);
     this.keys = assertKeys(options.keys);
+    encryptionSettings(options.encryption);
     assertCacheOptions(options.cache);
     assertResilienceOptions(options.resilience);
     assertTransactionOptions(options.transactions);
@@ -317,6 +319,9 @@ export class PluginHost implements Host {
           security: {
             strictPermissions: this.strictPermissions,
             ...(this.keys === undefined ? {} : { keys: this.keys }),
+            ...(this.options.encryption === undefined
+              ? {}
+              : { encryption: this.options.encryption }),
             ...(this.options.permissionPolicy === undefined
               ? {}
               : { permissionPolicy: this.options.permissionPolicy }),

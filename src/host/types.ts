@@ -182,12 +182,19 @@ export interface HostOptions {
    */
   parity?: boolean;
   /**
-   * Encryption keys by key id (`{ 'data-encryption-key': '<32 bytes, base64>' }`) or a key
-   * provider (an object with `getKey`). Validated by `createHost` (non-empty strings; the data
-   * key must be 32 bytes of base64), then kept for the encryption service (a later release),
-   * which does not exist yet: nothing uses them today.
+   * Encryption keys for `context.encryptionService`, by key id: each a 32-byte key in base64
+   * (`{ 'data-encryption-key': '<openssl rand -base64 32>' }`, version 1) or its versions
+   * (`{ 'data-encryption-key': { versions: { 1: '<b64>', 2: '<b64>' } } }`: new data uses the
+   * newest, or `active`; every listed version still decrypts). Or a {@link KeyProvider} (a
+   * KMS). Omitted: keys are read from the environment at start, `PLUGBOARD_KEY_<ID>` (version
+   * 1) and `PLUGBOARD_KEY_<ID>_V<n>` (version n), where `<ID>` is the key id upper-cased with
+   * every other character than A-Z and 0-9 turned into `_` (`data-encryption-key` →
+   * `PLUGBOARD_KEY_DATA_ENCRYPTION_KEY`; such ids are lower-case letters, digits and single
+   * dashes). Validated by `createHost`; never logged.
    */
-  keys?: Readonly<Record<string, string>> | KeyProvider;
+  keys?: KeyConfig | KeyProvider;
+  /** Key cache, usage limits and batching of `context.encryptionService` (see {@link EncryptionOptions}). */
+  encryption?: EncryptionOptions;
   /**
    * Deny plugins without a `permissions` list instead of trusting them. Not
    * enforced yet: `true` makes `createHost` reject with a `ValidationError` saying so; `false`
@@ -218,9 +225,57 @@ export type UnhandledRejectionPolicy = 'report' | 'trace' | 'node';
 /** The pino levels, plus `silent`. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
-/** Supplies encryption keys by id and version (for rotation). */
+/** A key's bytes: 32 bytes, given as base64 text or as bytes. */
+export type KeyMaterial = string | Uint8Array;
+
+/** Every version of one key id; new data uses `active` (default: the highest version). */
+export interface VersionedKey {
+  readonly versions: Readonly<Record<number, KeyMaterial>>;
+  readonly active?: number;
+}
+
+/** `createHost({ keys })` as configuration: key id → its key (version 1) or its versions. */
+export type KeyConfig = Readonly<Record<string, KeyMaterial | VersionedKey>>;
+
+/**
+ * Supplies encryption keys by id and version, e.g. from a KMS. The host caches what it returns
+ * (bounded, for `encryption.keyCacheMs`) and asks again for the newest version when that
+ * lapses (or on `encryptionService.refreshKey`): publishing a new version in the provider
+ * rotates the key on every host.
+ */
 export interface KeyProvider {
-  getKey(keyId: string, version?: number): Promise<{ key: Uint8Array | string; version: number }>;
+  /**
+   * The key `keyId` at `version`, or its newest version when `version` is undefined; undefined
+   * (or a `KeyNotFoundError`) when there is none. `key` must be 32 bytes (base64 or bytes).
+   */
+  getKey(
+    keyId: string,
+    version?: number,
+  ): Promise<{ key: KeyMaterial; version: number } | undefined>;
+}
+
+/** `createHost({ encryption })`. */
+export interface EncryptionOptions {
+  /** How long a key from a {@link KeyProvider} is cached, ms (default 60000). */
+  readonly keyCacheMs?: number;
+  /** Longest a {@link KeyProvider} call may take, ms, before it fails with `TimeoutError` (default 10000). */
+  readonly keyProviderTimeoutMs?: number;
+  /** Most provider keys cached at once (default 1000; the least recently used go first). */
+  readonly maxCachedKeys?: number;
+  /**
+   * Encryptions under one key version, cluster-wide, after which each flush logs a warning to
+   * rotate (default 2^31).
+   */
+  readonly usageWarnAt?: number;
+  /**
+   * Encryptions under one key version after which encrypt is refused with `KeyExhaustedError`
+   * until a newer version exists (default 2^32, the AES-GCM limit for random 96-bit nonces).
+   */
+  readonly usageLimit?: number;
+  /** Uses counted locally before they are added to the cluster-wide count (default 1000). */
+  readonly usageFlushEvery?: number;
+  /** Longest a local count waits before it is added, ms (default 1000). */
+  readonly usageFlushMs?: number;
 }
 
 /** Where a plugin stands. */

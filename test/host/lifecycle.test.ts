@@ -384,9 +384,10 @@ void describe('host lifecycle', () => {
       () => makeHost({ strictPermissions: true }),
       (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'strictPermissions',
     );
-    const { host } = makeHost({ keys: { k: 'abc' }, strictPermissions: false });
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const { host } = makeHost({ keys: { k: key }, strictPermissions: false });
     assert.equal(host.strictPermissions, false);
-    assert.deepEqual(host.keys, { k: 'abc' });
+    assert.deepEqual(host.keys, { k: key });
   });
 });
 

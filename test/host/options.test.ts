@@ -6,6 +6,8 @@ import { definePlugin } from '../../src/host/define-plugin.js';
 import type { HostOptions } from '../../src/host/types.js';
 import { silentLogger } from './helpers.js';
 
+const key32 = (): string => randomBytes(32).toString('base64');
+
 const rejectsField = (options: unknown, field: string, message?: RegExp) =>
   assert.rejects(createHost({ logger: silentLogger, ...(options as HostOptions) }), (e: any) => {
     assert.equal(e.code, 'PB_VALIDATION', String(e));
@@ -22,10 +24,25 @@ void describe('host options do what they say', () => {
     await host.stop();
   });
 
-  void it('validates keys: non-empty strings, a 32-byte base64 data-encryption-key, or a provider', async () => {
+  void it('validates keys: every key 32 bytes (base64 or bytes), versions, or a provider', async () => {
     await rejectsField({ keys: 'secret' }, 'keys');
     await rejectsField({ keys: { signing: '' } }, 'keys.signing');
     await rejectsField({ keys: { signing: 42 } }, 'keys.signing');
+    // Every key is an AES-256 key now, whatever its id.
+    await rejectsField({ keys: { other: 'x' } }, 'keys.other', /32 bytes/);
+    await rejectsField({ keys: { k: { versions: {} } } }, 'keys.k.versions');
+    await rejectsField({ keys: { k: { versions: { 0: key32() } } } }, 'keys.k.versions.0');
+    await rejectsField({ keys: { k: { versions: { '1.5': key32() } } } }, 'keys.k.versions.1.5');
+    await rejectsField(
+      { keys: { k: { versions: { 1: key32(), 2: randomBytes(31) } } } },
+      'keys.k.versions.2',
+    );
+    await rejectsField({ keys: { k: { versions: { 1: key32() }, active: 2 } } }, 'keys.k.active');
+    await rejectsField({ encryption: { usageLimit: 0 } }, 'encryption.usageLimit');
+    await rejectsField(
+      { encryption: { usageWarnAt: 10, usageLimit: 5 } },
+      'encryption.usageWarnAt',
+    );
     await rejectsField(
       { keys: { 'data-encryption-key': randomBytes(16).toString('base64') } },
       'keys.data-encryption-key',
@@ -37,7 +54,11 @@ void describe('host options do what they say', () => {
     );
     const ok = await createHost({
       logger: silentLogger,
-      keys: { 'data-encryption-key': randomBytes(32).toString('base64'), other: 'x' },
+      keys: {
+        'data-encryption-key': key32(),
+        other: randomBytes(32),
+        rotated: { versions: { 1: key32(), 2: key32() }, active: 1 },
+      },
     });
     await ok.stop();
     const provider = await createHost({

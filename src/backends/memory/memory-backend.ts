@@ -71,7 +71,7 @@ export class MemoryBackend implements Backend {
     this.transactions = new MemoryTxLogStore(this.nodeId, this.network);
     this.policies = new MemoryPolicyStore(this.network);
     this.audit = new MemoryAuditStore(this.network.auditLog);
-    this.keyUsage = new MemoryKeyUsageStore();
+    this.keyUsage = new MemoryKeyUsageStore(this.network.keyUsageState);
   }
 
   get status(): BackendStatus {

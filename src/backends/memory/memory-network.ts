@@ -1,6 +1,7 @@
 import { MemoryCacheState } from './memory-cache-store.js';
 import { MemoryFeedState } from './memory-feed-store.js';
 import { MemoryLockState } from './memory-lock-store.js';
+import { MemoryKeyUsageState } from './memory-key-usage-store.js';
 import { ValidationError } from '../../errors/errors.js';
 import { MemoryQueueState } from './memory-queue-store.js';
 import { MemoryTxLog } from './tx-log.js';
@@ -65,6 +66,8 @@ export class MemoryNetwork {
   readonly cacheState = new MemoryCacheState();
   readonly lockState = new MemoryLockState();
   readonly feedState = new MemoryFeedState();
+  /** Encryptions per key version, counted by every node (the AES-GCM usage limit). */
+  readonly keyUsageState = new MemoryKeyUsageState();
   /** The coordinator log of transactions, shared by every node (in memory, or in a file). */
   readonly txLog: MemoryTxLog;
   /** The audit chain every node appends to (in memory, or in a file). */

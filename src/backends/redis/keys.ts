@@ -18,6 +18,7 @@
  * | `{ns}:n:<nodeId>` (channel)   | pub/sub | the node's inbox: direct messages, requests, replies    |
  * | `{ns}:bindings`               | SET     | `<len(queue)>:<queue><pattern>` event pattern bindings  |
  * | `{ns}:bc` (channel)           | pub/sub | binding changes: `+` or `-` then the bindings member    |
+ * | `{ns}:keyuse`                 | HASH    | `<version>:<key id>` → encryptions under that key version |
  * | `{ns:q:<queue>}:seq`          | STRING  | message id counter                                      |
  * | `{ns:q:<queue>}:data`         | HASH    | message id → payload                                    |
  * | `{ns:q:<queue>}:meta`         | HASH    | id → `<attempt>:<enqueuedAt>:<maxAttempts>:<priority>[:<lease token>]` |
@@ -100,6 +101,8 @@ export interface RedisKeys {
   readonly bindings: string;
   /** Channel carrying binding changes (published by the bind/unbind scripts). */
   readonly bindingsChannel: string;
+  /** Hash of encryptions per key version (`<version>:<key id>` → count). */
+  readonly keyUsage: string;
   /** What every queue's hash tag starts with (`{ns:q:`). */
   readonly queuePrefix: string;
   /** What every shared cache key starts with (`ns:c:`, no hash tag; what cache tracking covers). */
@@ -232,6 +235,7 @@ export function createKeys(namespace: string, db = 0): RedisKeys {
     policyRevision: `${prefix}pol:rev`,
     bindingsChannel: `${prefix}bc`,
     audit: { head: `${prefix}au:h`, records: `${prefix}au:r` },
+    keyUsage: `${prefix}keyuse`,
     queuePrefix,
     feed: (collection) => {
       const base = `{${namespace}:f:${collection}}:`;

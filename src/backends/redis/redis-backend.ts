@@ -132,7 +132,7 @@ export class RedisBackend implements Backend {
     this.transactions = new RedisTxLogStore(deps);
     this.policies = new RedisPolicyStore(deps);
     this.audit = new RedisAuditStore(deps);
-    this.keyUsage = new RedisKeyUsageStore();
+    this.keyUsage = new RedisKeyUsageStore(deps);
     this.liveness = new Liveness(
       this.registry,
       settings.livenessTtl,

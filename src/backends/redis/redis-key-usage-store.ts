@@ -1,14 +1,19 @@
 import type { KeyUsageStore } from '../ports.js';
+import type { RedisStoreDeps } from './store-deps.js';
 
-// BASE STUB (issue 11): per-instance state only; the encryption helper replaces this file.
+/**
+ * {@link KeyUsageStore} on Redis: one HINCRBY on `{ns}:keyuse`, field `<version>:<key id>` (the
+ * version first, so no key id can collide with another's field). Atomic, so every node's
+ * batches add up to one cluster-wide count.
+ */
 export class RedisKeyUsageStore implements KeyUsageStore {
-  private readonly counts = new Map<string, number>();
+  constructor(private readonly deps: RedisStoreDeps) {}
 
   add(keyId: string, version: number, count: number): Promise<number> {
-    const key = `${keyId}#${version}`;
-    const total = (this.counts.get(key) ?? 0) + count;
-    this.counts.set(key, total);
-    return Promise.resolve(total);
+    const field = `${version}:${keyId}`;
+    return this.deps.runner.run(`count uses of key ${keyId} v${version}`, (client) =>
+      client.hincrby(this.deps.keys.keyUsage, field, count),
+    );
   }
 
   close(): void {}
