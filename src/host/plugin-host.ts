@@ -88,7 +88,7 @@ export class PluginHost implements Host {
   readonly nodeId: string;
   /** Encryption keys (validated, unused until the encryption service exists). */
   readonly keys: HostOptions['keys'];
-  /** Always false: permissions are not enforced yet, and `strictPermissions: true` is refused. */
+  /** True when plugins without a `permissions` list are denied every capability. */
   readonly strictPermissions: boolean;
 
   private readonly options: HostOptions;
@@ -156,7 +156,7 @@ export class PluginHost implements Host {
     assertCacheOptions(options.cache);
     assertResilienceOptions(options.resilience);
     assertTransactionOptions(options.transactions);
-    this.strictPermissions = false;
+    this.strictPermissions = options.strictPermissions ?? false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
     this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });

@@ -104,6 +104,7 @@ export function createMessageQueue(
   ): Promise<string> =>
     guarded(`sending to "${String(queue)}"`, () => {
       assertQueueName(queue);
+      scope.guard?.assert('queue', 'send', queue);
       const { enqueue, headers, traceId } = toEnqueueOptions(options, policy);
       const trace = traceId ?? currentTraceId();
       const payload = encodeEnvelope(codec, data, headers, policy, trace);
@@ -121,6 +122,7 @@ export function createMessageQueue(
   ): Consumer => {
     scope.assertOpen(`receiving from "${String(queue)}"`);
     assertQueueName(queue);
+    scope.guard?.assert('queue', 'receive', queue);
     if (typeof handler !== 'function') {
       throw new ValidationError(`The handler for queue "${queue}" must be a function.`);
     }
@@ -180,6 +182,7 @@ export function createMessageQueue(
   const admin = <T>(operation: string, queue: string, fn: (backendQueue: string) => Promise<T>) =>
     guarded(`${operation} of "${String(queue)}"`, () => {
       assertQueueName(queue);
+      scope.guard?.assert('queue', 'manage', queue);
       return fn(workQueueName(queue));
     });
 
@@ -222,6 +225,7 @@ export function createMessageQueue(
       guarded(`repeating to "${String(queue)}"`, () => {
         scope.assertOpen(`repeating to "${String(queue)}"`);
         assertQueueName(queue);
+        scope.guard?.assert('queue', 'send', queue);
         if (env.createRepeats === undefined) {
           throw new ValidationError('Repeating messages are not available on this host.');
         }

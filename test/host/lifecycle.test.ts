@@ -379,11 +379,11 @@ void describe('host lifecycle', () => {
       () => makeHost({ plugins: [{ name: 'x', version: 'bad', activate() {} }] }),
       (e: any) => e.details.field === 'version',
     );
-    // Permissions are not enforced yet: strict mode is refused rather than silently ignored.
     assert.throws(
-      () => makeHost({ strictPermissions: true }),
+      () => makeHost({ strictPermissions: 'on' as unknown as boolean }),
       (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'strictPermissions',
     );
+    assert.equal(makeHost({ strictPermissions: true }).host.strictPermissions, true);
     const { host } = makeHost({ keys: { k: 'abc' }, strictPermissions: false });
     assert.equal(host.strictPermissions, false);
     assert.deepEqual(host.keys, { k: 'abc' });

@@ -19,7 +19,10 @@ export type CapabilityArea =
 export interface CapabilityGuard {
   /**
    * Throws `PermissionDeniedError` (and audits the denial under the plugin's real name) unless
-   * the plugin's capabilities allow `area:action` on `target`.
+   * the plugin's capabilities allow `area:action` on `target`. With `member` (an RPC method),
+   * a capability covering `target.member` or `target` itself grants.
    */
-  assert(area: CapabilityArea, action: string, target: string): void;
+  assert(area: CapabilityArea, action: string, target: string, member?: string): void;
+  /** True when `area:action` on `target` is allowed (no error, no audit: for filtering lists). */
+  allows(area: CapabilityArea, action: string, target: string): boolean;
 }
