@@ -65,7 +65,8 @@ export class CapabilityMatcher {
   /** True when a capability grants `area:action` on `target`. */
   allows(area: string, action: string, target: string): boolean {
     let byAction = this.rules.get(area);
-    if (byAction === undefined) this.rules.set(area, (byAction = new Map()));
+    if (byAction === undefined)
+      this.rules.set(area, (byAction = new Map<string, ActionRules | undefined>()));
     let rules = byAction.get(action);
     if (rules === undefined && !byAction.has(action)) {
       rules = this.compile(area, action);
