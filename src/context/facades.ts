@@ -20,6 +20,7 @@ import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
+import type { CapabilityGuard } from '../security/capabilities/guard.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
@@ -63,6 +64,14 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     void record.closed.then(() => scope.drop(held));
     return record;
   };
+  const publishChecked = (guard: CapabilityGuard, event: string, data: unknown): Promise<void> => {
+    try {
+      guard.assert('events', 'publish', event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return core.publish(id, event, data);
+  };
   return {
     // The hot path: no wrapper, since `core.publish` itself never throws (it rejects).
     publish: (event, data) =>
@@ -70,10 +79,7 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
         ? Promise.reject(closed(scope, `publishing "${String(event)}"`))
         : scope.guard === undefined
           ? core.publish(id, event, data)
-          : attempt(() => {
-              scope.guard!.assert('events', 'publish', event);
-              return core.publish(id, event, data);
-            }),
+          : publishChecked(scope.guard, event, data),
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),

@@ -107,7 +107,7 @@ export function createMessageQueue(
       scope.guard?.assert('queue', 'send', queue);
       const { enqueue, headers, traceId } = toEnqueueOptions(options, policy);
       const trace = traceId ?? currentTraceId();
-      const payload = encodeEnvelope(codec, data, headers, policy, trace);
+      const payload = encodeEnvelope(codec, data, headers, policy, trace, scope.pluginId);
       return sends.send(
         workQueueName(queue),
         payload,
@@ -239,7 +239,7 @@ export function createMessageQueue(
           );
         }
         const { enqueue, headers, traceId } = toEnqueueOptions(options, undefined);
-        const payload = encodeEnvelope(codec, data, headers, undefined, traceId);
+        const payload = encodeEnvelope(codec, data, headers, undefined, traceId, scope.pluginId);
         if (repeats === undefined) {
           const scheduler = env.createRepeats();
           repeats = scheduler;
@@ -271,7 +271,7 @@ function prepare(
   configured: ConfiguredPolicy | undefined,
 ): WorkerTask {
   const envelope = decodeEnvelope(codec, claimed.payload);
-  const { data, headers, policy } = envelope;
+  const { data, headers, policy, sender } = envelope;
   const traceId = envelope.traceId ?? claimed.id;
   const deliver = (control: DeliveryControl): unknown => {
     const message: QueueMessage = {
@@ -281,6 +281,7 @@ function prepare(
       attempt: claimed.attempt,
       headers,
       traceId,
+      sender,
       enqueuedAt: claimed.enqueuedAt,
       extendLease: (ms) => control.extendLease(ms),
       // Read through: the worker makes the signal only when someone asks for it.

@@ -69,8 +69,8 @@ export function createCapabilityGuard(options: GuardOptions): CapabilityGuard | 
       }
       if (typeof member !== 'string') return deny(area, action, target, String(member));
       if (
-        !matcher.allows(area, action, `${target}.${member}`) &&
-        !matcher.allows(area, action, target)
+        !matcher.allows(area, action, target) &&
+        !matcher.allows(area, action, `${target}.${member}`)
       )
         deny(area, action, target, member);
     },
