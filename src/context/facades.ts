@@ -20,7 +20,7 @@ import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
-import type { CapabilityGuard } from '../security/capabilities/guard.js';
+import type { TargetCheck } from '../security/capabilities/guard.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
@@ -64,9 +64,11 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     void record.closed.then(() => scope.drop(held));
     return record;
   };
-  const publishChecked = (guard: CapabilityGuard, event: string, data: unknown): Promise<void> => {
+  // Trusted (no guard): no check at all; else the publish check of this plugin, made once.
+  const mayPublish = scope.guard?.checker('events', 'publish');
+  const publishChecked = (check: TargetCheck, event: string, data: unknown): Promise<void> => {
     try {
-      guard.assert('events', 'publish', event);
+      check(event);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -77,9 +79,9 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     publish: (event, data) =>
       scope.closed
         ? Promise.reject(closed(scope, `publishing "${String(event)}"`))
-        : scope.guard === undefined
+        : mayPublish === undefined
           ? core.publish(id, event, data)
-          : publishChecked(scope.guard, event, data),
+          : publishChecked(mayPublish, event, data),
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
@@ -157,6 +159,8 @@ export function createRpcClient(
 ): RpcClient {
   const id = scope.pluginId;
   const root = policies === undefined ? undefined : rootCall(scope.controller.signal);
+  // Trusted (no guard): no check at all; else the call check of this plugin, made once.
+  const mayCall = scope.guard?.checker('rpc', 'call');
   const guarded = (
     configured: ConfiguredPolicy,
     service: string,
@@ -191,9 +195,9 @@ export function createRpcClient(
   ): Promise<unknown> => {
     if (scope.closed)
       return Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`));
-    if (scope.guard !== undefined) {
+    if (mayCall !== undefined) {
       try {
-        scope.guard.assert('rpc', 'call', service, method);
+        mayCall(service, method);
       } catch (error) {
         return Promise.reject(error);
       }

@@ -1,7 +1,7 @@
 import { PermissionDeniedError } from '../../errors/errors.js';
 import type { AuditCore } from '../audit/audit-core.js';
 import { parseCapabilities } from './grammar.js';
-import type { CapabilityArea, CapabilityGuard } from './guard.js';
+import type { CapabilityArea, CapabilityGuard, TargetCheck } from './guard.js';
 import { CapabilityMatcher } from './matcher.js';
 
 /** Denials of one capability within this window are audited once, then counted. */
@@ -57,23 +57,50 @@ export function createCapabilityGuard(options: GuardOptions): CapabilityGuard | 
       },
     );
   };
+  const checker = (area: CapabilityArea, action: string): TargetCheck => {
+    const rules = matcher.rulesFor(area, action);
+    // The last 4 targets allowed as a whole, and the last (target, member) pair allowed:
+    // plugins repeat their targets, so most checks end at a few comparisons (interned strings).
+    // Capabilities never change while the plugin runs, so what was allowed stays allowed.
+    let w0: unknown, w1: unknown, w2: unknown, w3: unknown;
+    let slot = 0;
+    let pairTarget: unknown;
+    let pairMember: unknown;
+    const slow = (target: string, member: string | undefined): void => {
+      // Not a string: refused (the block would refuse it too; a guard fails closed).
+      if (typeof target !== 'string') return deny(area, action, String(target));
+      if (rules?.allows(target) === true) {
+        const at = slot++ & 3;
+        if (at === 0) w0 = target;
+        else if (at === 1) w1 = target;
+        else if (at === 2) w2 = target;
+        else w3 = target;
+        return;
+      }
+      if (member === undefined) return deny(area, action, target);
+      if (typeof member !== 'string') return deny(area, action, target, String(member));
+      if (rules?.allows(`${target}.${member}`) !== true) return deny(area, action, target, member);
+      pairTarget = target;
+      pairMember = member;
+    };
+    return (target, member) => {
+      if (target === w0 || target === w1 || target === w2 || target === w3) return;
+      if (target === pairTarget && member === pairMember && member !== undefined) return;
+      slow(target, member);
+    };
+  };
+  const checkers = new Map<string, TargetCheck>();
   return {
     allows: (area: CapabilityArea, action: string, target: string): boolean =>
       typeof target === 'string' && matcher.allows(area, action, target),
     assert(area: CapabilityArea, action: string, target: string, member?: string): void {
-      // Not a string: refused (the block would refuse it too; a guard fails closed).
-      if (typeof target !== 'string') return deny(area, action, String(target));
-      if (member === undefined) {
-        if (!matcher.allows(area, action, target)) deny(area, action, target);
-        return;
-      }
-      if (typeof member !== 'string') return deny(area, action, target, String(member));
-      if (
-        !matcher.allows(area, action, target) &&
-        !matcher.allows(area, action, `${target}.${member}`)
-      )
-        deny(area, action, target, member);
+      const key = `${area}:${action}`;
+      let check = checkers.get(key);
+      // Areas and actions are the facades' own constants: the map stays small.
+      if (check === undefined) checkers.set(key, (check = checker(area, action)));
+      check(target, member);
     },
+    checker,
   };
 }
 

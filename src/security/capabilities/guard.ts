@@ -25,4 +25,13 @@ export interface CapabilityGuard {
   assert(area: CapabilityArea, action: string, target: string, member?: string): void;
   /** True when `area:action` on `target` is allowed (no error, no audit: for filtering lists). */
   allows(area: CapabilityArea, action: string, target: string): boolean;
+  /**
+   * The check of one `area:action`, for a facade's hot path: `check(target, member?)` behaves
+   * as `assert(area, action, target, member)`, and answers a repeat of its last allowed target
+   * with one comparison.
+   */
+  checker(area: CapabilityArea, action: string): TargetCheck;
 }
+
+/** `assert` for one area and action (see {@link CapabilityGuard.checker}). */
+export type TargetCheck = (target: string, member?: string) => void;

@@ -38,7 +38,7 @@ export function covers(pattern: readonly string[], target: readonly string[]): b
 }
 
 /** The patterns granted for one (area, action), with its remembered decisions. */
-class ActionRules {
+export class ActionRules {
   private readonly decisions = new Map<string, boolean>();
   constructor(private readonly patterns: readonly (readonly string[])[]) {}
 
@@ -64,6 +64,12 @@ export class CapabilityMatcher {
 
   /** True when a capability grants `area:action` on `target`. */
   allows(area: string, action: string, target: string): boolean {
+    const rules = this.rulesFor(area, action);
+    return rules !== undefined && rules.allows(target);
+  }
+
+  /** The compiled patterns of `area:action` (undefined: none granted). */
+  rulesFor(area: string, action: string): ActionRules | undefined {
     let byAction = this.rules.get(area);
     if (byAction === undefined)
       this.rules.set(area, (byAction = new Map<string, ActionRules | undefined>()));
@@ -72,7 +78,7 @@ export class CapabilityMatcher {
       rules = this.compile(area, action);
       byAction.set(action, rules);
     }
-    return rules !== undefined && rules.allows(target);
+    return rules;
   }
 
   private compile(area: string, action: string): ActionRules | undefined {

@@ -101,6 +101,27 @@ void describe('capability guard', () => {
     assert.throws(() => guard.assert('rpc', 'call', 42 as never, 'x'), PermissionDeniedError);
   });
 
+  void it('a checker remembers what it allowed, never what it denied', () => {
+    const audit = auditSink();
+    const guard = createCapabilityGuard({
+      pluginId: 'c',
+      permissions: ['rpc:call:payment.charge', 'events:publish:user.*'],
+      strict: false,
+      audit,
+    })!;
+    const call = guard.checker('rpc', 'call');
+    for (let i = 0; i < 3; i++) {
+      call('payment', 'charge');
+      assert.throws(() => call('payment', 'refund'), PermissionDeniedError);
+      assert.throws(() => call('payment'), PermissionDeniedError);
+    }
+    const publish = guard.checker('events', 'publish');
+    for (const name of ['user.a', 'user.b', 'user.c', 'user.d', 'user.e', 'user.a']) publish(name);
+    assert.throws(() => publish('user'), PermissionDeniedError);
+    assert.throws(() => publish('order.a'), PermissionDeniedError);
+    assert.throws(() => publish(undefined as never), PermissionDeniedError);
+  });
+
   void it('a denial storm is audited once per capability and window, then as a count', async () => {
     const audit = auditSink();
     const guard = createCapabilityGuard({
