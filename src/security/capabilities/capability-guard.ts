@@ -101,6 +101,7 @@ export function createCapabilityGuard(options: GuardOptions): CapabilityGuard | 
       check(target, member);
     },
     checker,
+    flush: () => denials.flush(),
   };
 }
 
@@ -140,7 +141,8 @@ class DenialAudit {
     }
   }
 
-  private flush(): void {
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const [capability, { area, action, target, repeated }] of this.counts) {
       if (repeated > 0) this.record(capability, { area, action, target, repeated });

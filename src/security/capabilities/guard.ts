@@ -31,6 +31,8 @@ export interface CapabilityGuard {
    * with one comparison.
    */
   checker(area: CapabilityArea, action: string): TargetCheck;
+  /** Write the denial counts still pending (the plugin stopped); the guard still checks. */
+  flush(): void;
 }
 
 /** `assert` for one area and action (see {@link CapabilityGuard.checker}). */

@@ -150,6 +150,10 @@ void describe('capability guard', () => {
     // A new window audits at once again.
     assert.throws(() => guard.assert('cache', 'read', 'k'));
     assert.equal(audit.entries.length, MAX_DENIALS_PER_WINDOW + 3);
+    // When the plugin stops, what is pending is written at once.
+    assert.throws(() => guard.assert('cache', 'read', 'k'));
+    guard.flush();
+    assert.deepEqual(audit.entries.at(-1)?.metadata?.['repeated'], 1);
   });
 });
 
