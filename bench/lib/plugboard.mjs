@@ -9,14 +9,19 @@ const DIST = new URL('../../dist/index.js', import.meta.url);
 
 export const plugboardBuilt = () => existsSync(fileURLToPath(DIST));
 
-/** `names` are plugin names; resolves with `{ host, ctx: { [name]: PluginContext }, close }`. */
-export async function startPlugboard(names, hostOptions = {}) {
+/**
+ * `names` are plugin names; resolves with `{ host, ctx: { [name]: PluginContext }, close }`.
+ * `permissions`: a plugin's declared capabilities by name (enforced on each call); a plugin not
+ * in it declares none (trusted).
+ */
+export async function startPlugboard(names, hostOptions = {}, permissions = {}) {
   const { createHost, definePlugin } = await import(DIST.href);
   const ctx = {};
   const plugins = names.map((name) =>
     definePlugin({
       name,
       version: '1.0.0',
+      ...(permissions[name] === undefined ? {} : { permissions: permissions[name] }),
       activate(context) {
         ctx[name] = context;
       },

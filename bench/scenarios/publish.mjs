@@ -10,8 +10,17 @@ const EVENT = 'user.created';
  * Plugboard: a `producer` plugin publishes, a `consumer` plugin subscribes. Parity mode off
  * (as in production) unless `parity`: then every subscriber decodes its own copy.
  */
-async function plugboard(subs, allFeatures, parity = false) {
-  const pb = await startPlugboard(['producer', 'consumer'], { parity });
+async function plugboard(subs, allFeatures, parity = false, capabilities = false) {
+  const pb = await startPlugboard(
+    ['producer', 'consumer'],
+    { parity },
+    capabilities
+      ? {
+          producer: ['events:publish:user.*'],
+          consumer: ['events:subscribe:user.*', 'events:subscribe:user.created'],
+        }
+      : {},
+  );
   const sink = createSink();
   const consumerBus = pb.ctx.consumer.eventBus;
   for (let i = 0; i < subs; i++) consumerBus.subscribe(EVENT, sink.handler());
@@ -128,6 +137,12 @@ const IMPLS = [
     setup: (s) => plugboard(s, true),
   },
   {
+    key: 'ours-caps',
+    side: 'ours',
+    label: 'Plugboard, capabilities on',
+    setup: (s) => plugboard(s, false, false, true),
+  },
+  {
     key: 'ours-parity',
     side: 'ours',
     label: 'Plugboard, parity mode on',
@@ -181,6 +196,9 @@ Per operation:
 - **Plugboard, parity mode on** (the default outside production): the same, but the payload
   is encoded once per publish (msgpackr, size limit checked) and each subscriber decodes its
   own copy, as a subscriber on another node would.
+- **Plugboard, capabilities on**: the same, with the producer declaring
+  \`permissions: ['events:publish:user.*']\` (and the consumer its subscriptions): each publish
+  asks the producer's capability guard first (a remembered decision: one map lookup).
 - **Plugboard + wildcard + group**: the same, with a \`user.*\` subscriber and a subscriber in
   group \`workers\` also matching (so 2 more handler calls per publish).
 - **node:events**: synchronous \`ee.emit\`, not awaited. **mitt**: synchronous \`emit\`.
@@ -227,6 +245,8 @@ but its \`await\` would reach, so the target leaves only a few ns per publish be
     },
     { label: 'ours, all features ÷ ours plain, 1 sub', a: 'ours-all-1', b: 'ours-1' },
     { label: 'ours, all features ÷ ours plain, 10 subs', a: 'ours-all-10', b: 'ours-10' },
+    { label: 'ours, capabilities on ÷ off, 1 sub', a: 'ours-caps-1', b: 'ours-1' },
+    { label: 'ours, capabilities on ÷ off, 10 subs', a: 'ours-caps-10', b: 'ours-10' },
     { label: 'ours, parity mode on ÷ off, 1 sub', a: 'ours-parity-1', b: 'ours-1' },
     { label: 'ours, parity mode on ÷ off, 10 subs', a: 'ours-parity-10', b: 'ours-10' },
   ],

@@ -7,8 +7,12 @@ const tally = () => ({ runs: 0, sum: 0 });
 const verifyTally = (t) => (ops) =>
   t.runs === ops && t.sum === 5 * ops ? null : `runs ${t.runs}, sum ${t.sum}, ops ${ops}`;
 
-async function plugboard(async, parity = false) {
-  const pb = await startPlugboard(['provider', 'caller'], { parity });
+async function plugboard(async, parity = false, capabilities = false) {
+  const pb = await startPlugboard(
+    ['provider', 'caller'],
+    { parity },
+    capabilities ? { provider: ['rpc:register:calculator'], caller: ['rpc:call:calculator'] } : {},
+  );
   const t = tally();
   const add = async ? async (a, b) => (t.runs++, a + b) : (a, b) => (t.runs++, a + b);
   pb.ctx.provider.rpcServer.register('calculator', { add });
@@ -80,6 +84,8 @@ Per operation:
   Moleculer's default \`requestTimeout\` is 0 (no timer), so it also runs with
   \`requestTimeout: 10000\` (a \`setTimeout\` per call) to match our default deadline, and with an
   async action to compare like with like against our async handler.
+- **Plugboard, capabilities on**: the caller declares \`permissions: ['rpc:call:calculator']\`;
+  each call asks its capability guard first (a remembered decision: one map lookup).
 - **Plugboard, parity mode on** (the default outside production; the rows above run with
   \`parity: false\`): params and the result are each encoded and decoded, as across nodes.
 - **bare async function**: \`await add(2, 3)\`, the floor for any promise-based call.
@@ -106,6 +112,18 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
       side: 'ours',
       label: 'Plugboard, async handler',
       setup: () => plugboard(true),
+    },
+    {
+      id: 'ours-sync-caps',
+      side: 'ours',
+      label: 'Plugboard, sync handler, capabilities on',
+      setup: () => plugboard(false, false, true),
+    },
+    {
+      id: 'ours-async-caps',
+      side: 'ours',
+      label: 'Plugboard, async handler, capabilities on',
+      setup: () => plugboard(true, false, true),
     },
     {
       id: 'ours-sync-parity',
@@ -161,6 +179,8 @@ Latency: per-call \`process.hrtime.bigint()\` over up to 20,000 calls after the 
     },
     { label: 'ours (sync) ÷ bare async function', a: 'ours-sync', b: 'bare' },
     { label: 'ours (async) ÷ bare async function', a: 'ours-async', b: 'bare' },
+    { label: 'ours (sync), capabilities on ÷ off', a: 'ours-sync-caps', b: 'ours-sync' },
+    { label: 'ours (async), capabilities on ÷ off', a: 'ours-async-caps', b: 'ours-async' },
     { label: 'ours (sync), parity mode on ÷ off', a: 'ours-sync-parity', b: 'ours-sync' },
   ],
 };

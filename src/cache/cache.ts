@@ -62,6 +62,7 @@ export function createCache(
   const getEntry = <T>(key: string): Promise<CacheEntry<T> | undefined> =>
     guarded('reading the cache', () => {
       assertKey(key);
+      scope.guard?.assert('cache', 'read', key);
       return store
         .get(key)
         .then((found) =>
@@ -79,6 +80,7 @@ export function createCache(
   ): Promise<boolean> =>
     guarded('writing the cache', () => {
       assertKey(key);
+      scope.guard?.assert('cache', 'write', key);
       if (version !== null && (typeof version !== 'string' || version === ''))
         throw new ValidationError(
           'setIfVersion takes a version from getEntry(), or null for "only if absent".',
@@ -98,6 +100,9 @@ export function createCache(
   ): Promise<T> =>
     guarded('updating the cache', async () => {
       assertKey(key);
+      // update reads, then writes: both.
+      scope.guard?.assert('cache', 'read', key);
+      scope.guard?.assert('cache', 'write', key);
       if (typeof fn !== 'function')
         throw new ValidationError('cache.update takes a function (current) => next.', {
           details: { field: 'fn' },
@@ -126,6 +131,7 @@ export function createCache(
       try {
         if (scope.closed) throw closedError('writing the cache');
         assertKey(key);
+        scope.guard?.assert('cache', 'write', key);
         const ttl = optionalTtlMs(options);
         written = store.set(key, encodeValue(codec, key, value, maxValueBytes), ttl);
       } catch (error) {
@@ -137,6 +143,7 @@ export function createCache(
       try {
         if (scope.closed) throw closedError('reading the cache');
         assertKey(key);
+        scope.guard?.assert('cache', 'read', key);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -145,21 +152,24 @@ export function createCache(
     delete: (key) =>
       guarded('deleting from the cache', () => {
         assertKey(key);
+        scope.guard?.assert('cache', 'write', key);
         return store.delete(key).then((existed) => wrote(key, existed));
       }),
     has: (key) =>
       guarded('reading the cache', () => {
         assertKey(key);
+        scope.guard?.assert('cache', 'read', key);
         return store.has(key);
       }),
     expire: (key, ttlSeconds) =>
       guarded('setting a cache TTL', () => {
         assertKey(key);
+        scope.guard?.assert('cache', 'write', key);
         return store
           .expire(key, ttlMs(ttlSeconds, 'ttlSeconds'))
           .then((existed) => wrote(key, existed));
       }),
-    multi: () => new CacheBatch({ store, codec, maxValueBytes, guarded }),
+    multi: () => new CacheBatch({ store, codec, maxValueBytes, guarded, guard: scope.guard }),
     getEntry,
     setIfVersion,
     update,

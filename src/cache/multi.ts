@@ -4,6 +4,7 @@ import { ValidationError } from '../errors/errors.js';
 import { assertKey, encodeValue, optionalTtlMs, ttlMs } from './cache-input.js';
 import { invalidateOwnWrite } from './invalidation-hub.js';
 import type { CacheMulti, CacheSetOptions } from './types.js';
+import type { CapabilityGuard } from '../security/capabilities/guard.js';
 
 /** What a batch needs from its cache. */
 export interface MultiEnv {
@@ -12,6 +13,8 @@ export interface MultiEnv {
   readonly maxValueBytes: number;
   /** Rejects when the plugin stopped; runs the batch otherwise. */
   readonly guarded: <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
+  /** The plugin's capability guard (undefined: trusted); a denied op fails the batch. */
+  readonly guard?: CapabilityGuard | undefined;
 }
 
 /**
@@ -33,6 +36,7 @@ export class CacheBatch implements CacheMulti {
   set(key: string, value: unknown, options?: CacheSetOptions): CacheMulti {
     return this.add(() => {
       assertKey(key);
+      this.env.guard?.assert('cache', 'write', key);
       const ttl = optionalTtlMs(options);
       const encoded = encodeValue(this.env.codec, key, value, this.env.maxValueBytes);
       return ttl === undefined
@@ -42,16 +46,25 @@ export class CacheBatch implements CacheMulti {
   }
 
   get(key: string): CacheMulti {
-    return this.add(() => (assertKey(key), { op: 'get', key }));
+    return this.add(() => {
+      assertKey(key);
+      this.env.guard?.assert('cache', 'read', key);
+      return { op: 'get', key };
+    });
   }
 
   delete(key: string): CacheMulti {
-    return this.add(() => (assertKey(key), { op: 'delete', key }));
+    return this.add(() => {
+      assertKey(key);
+      this.env.guard?.assert('cache', 'write', key);
+      return { op: 'delete', key };
+    });
   }
 
   expire(key: string, ttlSeconds: number): CacheMulti {
     return this.add(() => {
       assertKey(key);
+      this.env.guard?.assert('cache', 'write', key);
       return { op: 'expire', key, ttlMs: ttlMs(ttlSeconds, 'ttlSeconds') };
     });
   }

@@ -82,6 +82,9 @@ class Tiered<T> implements TieredCache<T> {
     try {
       this.assertOpen('reading the cache');
       assertKey(key);
+      // A miss reads the shared tier and may store what the loader returns there.
+      this.scope.guard?.assert('cache', 'read', key);
+      this.scope.guard?.assert('cache', 'write', key);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -101,6 +104,7 @@ class Tiered<T> implements TieredCache<T> {
   async set(key: string, value: T): Promise<void> {
     this.assertOpen('writing the cache');
     assertKey(key);
+    this.scope.guard?.assert('cache', 'write', key);
     await this.env.store.set(key, this.encode(key, value), this.ttlMs);
     // Other nodes hear it from the store; this node drops its copies (and spoils reads) now.
     this.hub.invalidateHere([key]);
@@ -109,6 +113,7 @@ class Tiered<T> implements TieredCache<T> {
   async delete(key: string): Promise<boolean> {
     this.assertOpen('deleting from the cache');
     assertKey(key);
+    this.scope.guard?.assert('cache', 'write', key);
     const existed = await this.env.store.delete(key);
     this.hub.invalidateHere([key]);
     return existed;

@@ -20,6 +20,7 @@ import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
+import type { TargetCheck } from '../security/capabilities/guard.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
@@ -28,6 +29,8 @@ import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
 // record what it holds in its scope. All real work happens in the shared cores. Every method that
 // returns a promise reports every failure through it (see `attempt`); methods that return a
 // handle (subscribe, register, watch, timers) throw, as they have nothing else to report with.
+// Every operation asks the plugin's capability guard first (`scope.guard`, undefined for a
+// trusted plugin: the hot paths test that once and pay nothing else), before any side effect.
 
 export function createEventBus(core: EventBusCore, scope: PluginScope, waits: WaitEnv): EventBus {
   const id = scope.pluginId;
@@ -38,6 +41,7 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     once: boolean,
   ): Subscription => {
     scope.assertOpen(`subscribing to "${pattern}"`);
+    scope.guard?.assert('events', 'subscribe', pattern);
     const record = core.subscribe(
       id,
       scope.tracker,
@@ -60,18 +64,31 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     void record.closed.then(() => scope.drop(held));
     return record;
   };
+  // Trusted (no guard): no check at all; else the publish check of this plugin, made once.
+  const mayPublish = scope.guard?.checker('events', 'publish');
+  const publishChecked = (check: TargetCheck, event: string, data: unknown): Promise<void> => {
+    try {
+      check(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return core.publish(id, event, data);
+  };
   return {
     // The hot path: no wrapper, since `core.publish` itself never throws (it rejects).
     publish: (event, data) =>
       scope.closed
         ? Promise.reject(closed(scope, `publishing "${String(event)}"`))
-        : core.publish(id, event, data),
+        : mayPublish === undefined
+          ? core.publish(id, event, data)
+          : publishChecked(mayPublish, event, data),
     subscribe: (event, handler, options) =>
       subscribe(event, handler as EventHandler, options, false),
     once: (event, handler, options) => subscribe(event, handler as EventHandler, options, true),
     waitFor: ((event: string, options?: WaitForOptions) =>
       attempt(() => {
         if (scope.closed) throw closed(scope, `waiting for "${String(event)}"`);
+        scope.guard?.assert('events', 'subscribe', event);
         return waitForEvent(core, scope, waits, event, options?.timeout, options?.filter);
       })) as EventBus['waitFor'],
     unsubscribe(subscription) {
@@ -92,15 +109,20 @@ export function createPluginChain(core: PluginChainCore, scope: PluginScope): Pl
     execute: (event, data) =>
       attempt(() => {
         if (scope.closed) throw closed(scope, `executing the chain "${String(event)}"`);
+        // The chain runs the handlers subscribed to the event: publishing it, in effect.
+        scope.guard?.assert('events', 'publish', event);
         return core.execute(scope.pluginId, event, data);
       }),
   };
 }
 
-export function createRpcServer(core: RpcCore, scope: PluginScope): RpcServer {
+/** `checked`: false for the host's own uses (transaction resources, checked as `tx:register`). */
+export function createRpcServer(core: RpcCore, scope: PluginScope, checked = true): RpcServer {
+  const guard = checked ? scope.guard : undefined;
   return {
     register(service, methods, options) {
       scope.assertOpen(`registering "${service}"`);
+      guard?.assert('rpc', 'register', service);
       const { provider, ready } = core.register(
         scope.pluginId,
         scope.tracker,
@@ -137,6 +159,8 @@ export function createRpcClient(
 ): RpcClient {
   const id = scope.pluginId;
   const root = policies === undefined ? undefined : rootCall(scope.controller.signal);
+  // Trusted (no guard): no check at all; else the call check of this plugin, made once.
+  const mayCall = scope.guard?.checker('rpc', 'call');
   const guarded = (
     configured: ConfiguredPolicy,
     service: string,
@@ -171,6 +195,13 @@ export function createRpcClient(
   ): Promise<unknown> => {
     if (scope.closed)
       return Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`));
+    if (mayCall !== undefined) {
+      try {
+        mayCall(service, method);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const configured = policies?.get(service);
     // The hot path: no wrapper, since `core.call` itself never throws (it rejects).
     return configured === undefined
@@ -185,10 +216,12 @@ export function createRpcClient(
     waitForService: (service, options) =>
       attempt(() => {
         if (scope.closed) throw closed(scope, `waiting for service "${String(service)}"`);
+        scope.guard?.assert('rpc', 'call', service);
         return waitForService(core, scope, waits, service, options?.timeout);
       }),
     subscribeService(service, callback) {
       scope.assertOpen(`watching "${service}"`);
+      scope.guard?.assert('rpc', 'call', service);
       return holdWatch(scope, core.subscribeService(service, callback));
     },
     proxy: ((service: string, options?: CallOptions) =>
@@ -214,6 +247,7 @@ export function createServiceRegistry(
   return {
     register(type, descriptor) {
       scope.assertOpen(`registering a "${type}" instance`);
+      scope.guard?.assert('registry', 'register', type);
       const { id, ready } = core.register(scope.pluginId, type, descriptor);
       let done: Promise<void> | undefined;
       const held: Releasable = { kind: 'registryEntry', release: () => unregister() };
@@ -230,10 +264,12 @@ export function createServiceRegistry(
     discover: (type, filter) =>
       attempt(() => {
         if (scope.closed) throw closed(scope, `discovering "${String(type)}"`);
+        scope.guard?.assert('registry', 'discover', type);
         return core.discover(type, filter);
       }),
     watch(type, callback) {
       scope.assertOpen(`watching "${type}"`);
+      scope.guard?.assert('registry', 'discover', type);
       return holdWatch(scope, core.watch(type, callback));
     },
   };

@@ -315,7 +315,8 @@ class HostRuntime implements Runtime {
     });
     return {
       context,
-      release: (timeoutMs) => scope.release(timeoutMs),
+      // Denial counts still pending are written while the audit log is open.
+      release: (timeoutMs) => scope.release(timeoutMs).finally(() => guard?.flush()),
       idle: () => scope.idle(),
       holdings: () => ({
         subscriptions: scope.count('subscription'),

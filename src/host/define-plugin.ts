@@ -6,6 +6,7 @@ import {
   pluginSpecSchema,
 } from './manifest-schema.js';
 import { callerFile } from '../util/stack-origin.js';
+import { parseCapabilities } from '../security/capabilities/grammar.js';
 import type { PluginDefinition, PluginSpec } from './types.js';
 
 const defined = new WeakSet<object>();
@@ -14,7 +15,8 @@ const origins = new WeakMap<PluginDefinition, string>();
 
 /**
  * Validate a plugin and return it frozen, with defaults filled in (`dependencies: {}`,
- * `permissions: []`, `options: {}`).
+ * `options: {}`). `permissions` stays undefined when the plugin declares no list (trusted
+ * unless the host is strict); an empty list means "may use nothing".
  *
  * @throws InvalidManifestError naming the field (`details.field`) when the name is not a valid
  *   plugin name, the version is not semver, a dependency range or `plugboard` (the Plugboard
@@ -80,8 +82,12 @@ export function isPluginDefinition(value: unknown): value is PluginDefinition {
   return typeof value === 'object' && value !== null && defined.has(value);
 }
 
-/** Freeze an already-validated spec into a definition (shared with the folder loader). */
+/**
+ * Freeze an already-validated spec into a definition (shared with the folder loader).
+ * @throws InvalidManifestError for a malformed capability, naming the plugin and the entry
+ */
 export function freezeDefinition(spec: PluginSpec): PluginDefinition {
+  if (spec.permissions !== undefined) parseCapabilities(spec.name, spec.permissions);
   const activate = spec.activate.bind(spec);
   const deactivate = spec.deactivate?.bind(spec);
   const definition: PluginDefinition = {
@@ -89,7 +95,7 @@ export function freezeDefinition(spec: PluginSpec): PluginDefinition {
     version: spec.version,
     dependencies: Object.freeze({ ...spec.dependencies }),
     ...(spec.plugboard === undefined ? {} : { plugboard: spec.plugboard }),
-    permissions: Object.freeze([...(spec.permissions ?? [])]),
+    permissions: spec.permissions === undefined ? undefined : Object.freeze([...spec.permissions]),
     options: Object.freeze({ ...spec.options }),
     activateTimeout: spec.activateTimeout,
     deactivateTimeout: spec.deactivateTimeout,

@@ -6,24 +6,14 @@ import type { TransactionOptions } from '../tx/types.js';
 import type { HostOptions } from './types.js';
 
 /**
- * Refuse `strictPermissions: true`: capabilities are not enforced yet, and a host that says it
- * enforces them while letting every plugin do everything would be worse than one that does not
- * claim to.
- * @throws ValidationError for `true` or a non-boolean.
+ * Check `strictPermissions`: a boolean (or absent, meaning false).
+ * @throws ValidationError for anything else
  */
-export function assertPermissionMode(value: unknown): void {
-  if (value === undefined || value === false) return;
-  if (value !== true) {
-    throw new ValidationError(
-      `Host option "strictPermissions" must be a boolean, got ${JSON.stringify(value)}.`,
-      { details: { field: 'strictPermissions' } },
-    );
-  }
+export function assertPermissionMode(value: unknown): asserts value is boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return;
   throw new ValidationError(
-    'Host option "strictPermissions: true" is not supported yet: plugin permissions are not ' +
-      'enforced by this version, so a strict host cannot keep its promise. Remove the option ' +
-      '(every plugin is trusted) until permission enforcement is available.',
-    { details: { field: 'strictPermissions', enforced: false } },
+    `Host option "strictPermissions" must be true or false, got ${JSON.stringify(value) ?? typeof value}.`,
+    { details: { field: 'strictPermissions' } },
   );
 }
 

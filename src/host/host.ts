@@ -22,8 +22,8 @@ import type { Host, HostOptions } from './types.js';
  * validated here, folder plugins are loaded by `start()`.
  *
  * @returns a promise that rejects (never throws) with InvalidManifestError for an invalid plugin
- *   object, or ValidationError for a bad option (naming it in `details.field`), including
- *   `strictPermissions: true` (permissions are not enforced yet) and malformed `keys`.
+ *   object, or ValidationError for a bad option (naming it in `details.field`), such as a
+ *   non-boolean `strictPermissions` or malformed `keys`.
  */
 export function createHost(options: HostOptions = {}): Promise<Host> {
   try {

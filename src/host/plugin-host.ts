@@ -91,7 +91,7 @@ export class PluginHost implements Host {
   readonly nodeId: string;
   /** Encryption keys (validated; undefined: the encryption service reads the environment). */
   readonly keys: HostOptions['keys'];
-  /** Always false: permissions are not enforced yet, and `strictPermissions: true` is refused. */
+  /** True when plugins without a `permissions` list are denied every capability. */
   readonly strictPermissions: boolean;
 
   private readonly options: HostOptions;
@@ -162,7 +162,7 @@ export class PluginHost implements Host {
     assertTransactionOptions(options.transactions);
     if (options.permissionPolicy !== undefined) parsePolicyOptions(options.permissionPolicy);
     resolveAuditOptions(options.audit);
-    this.strictPermissions = false;
+    this.strictPermissions = options.strictPermissions ?? false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
     this.logger = this.rootLogger.child({ component: 'host', nodeId: this.nodeId });

@@ -42,7 +42,11 @@ export interface PluginSpec {
   dependencies?: Readonly<Record<string, SemverRange>>;
   /** The Plugboard versions this plugin supports (`'^0.1.0'`); checked when the host loads it. */
   plugboard?: SemverRange;
-  /** Capabilities the plugin's context may use (`area:action:pattern`; enforced in a later release). */
+  /**
+   * Capabilities the plugin's context may use (`area:action:pattern`, e.g.
+   * `events:publish:user.*`), enforced on every call. Without a list the plugin is trusted,
+   * unless the host runs with `strictPermissions: true`; an empty list allows nothing.
+   */
   permissions?: readonly string[];
   /** Configuration handed to the plugin as `context.options`. */
   options?: Readonly<Record<string, unknown>>;
@@ -66,7 +70,8 @@ export interface PluginDefinition {
   readonly dependencies: Readonly<Record<string, SemverRange>>;
   /** The Plugboard versions the plugin supports, if it said. */
   readonly plugboard?: SemverRange;
-  readonly permissions: readonly string[];
+  /** Declared capabilities; undefined when the plugin declares no list. */
+  readonly permissions: readonly string[] | undefined;
   readonly options: Readonly<Record<string, unknown>>;
   readonly activateTimeout: number | undefined;
   readonly deactivateTimeout: number | undefined;
@@ -196,9 +201,9 @@ export interface HostOptions {
   /** Key cache, usage limits and batching of `context.encryptionService` (see {@link EncryptionOptions}). */
   encryption?: EncryptionOptions;
   /**
-   * Deny plugins without a `permissions` list instead of trusting them. Not
-   * enforced yet: `true` makes `createHost` reject with a `ValidationError` saying so; `false`
-   * (the default) trusts every plugin.
+   * Deny every capability to plugins without a `permissions` list instead of trusting them.
+   * Default false (development): a plugin without a list may do anything, a plugin with a list
+   * only what it lists.
    */
   strictPermissions?: boolean;
   /**
@@ -349,7 +354,8 @@ export interface PluginInfo {
   readonly name: string;
   readonly version: string;
   readonly dependencies: Readonly<Record<string, SemverRange>>;
-  readonly permissions: readonly string[];
+  /** Declared capabilities; undefined when the plugin declares no list. */
+  readonly permissions: readonly string[] | undefined;
   readonly source: PluginSource;
   readonly state: PluginState;
 }
@@ -428,6 +434,8 @@ export interface HostEvents {
 export interface Host {
   /** This host's node id. */
   readonly nodeId: string;
+  /** True when plugins without a `permissions` list are denied every capability. */
+  readonly strictPermissions: boolean;
   /** Every plugin the host knows of (definitions now; folder plugins once `start()` loaded them). */
   readonly plugins: readonly PluginInfo[];
   /**

@@ -34,11 +34,13 @@ export function createLockService(
     acquire: async (resource: string, options?: Parameters<LockService['acquire']>[1]) => {
       const request = lockRequest(resource, options, true);
       scope.assertOpen(`lock.acquire("${request.resource}")`);
+      scope.guard?.assert('lock', 'acquire', request.resource);
       return new Waiter(env, held, request, nextOwner()).run();
     },
     tryAcquire: async (resource: string, options?: Parameters<LockService['tryAcquire']>[1]) => {
       const request = lockRequest(resource, options, false);
       scope.assertOpen(`lock.tryAcquire("${request.resource}")`);
+      scope.guard?.assert('lock', 'acquire', request.resource);
       return new Waiter(env, held, request, nextOwner()).attempt();
     },
   });

@@ -4,7 +4,7 @@ import { NO_RETRY, type RetryPolicy } from './retry-policy.js';
 
 /**
  * The stored form of a work-queue message: the codec's encoding of `{ d: data, h?: headers,
- * r?: retry policy, t?: trace id }`. Headers and the policy travel with the message, so whichever
+ * r?: retry policy, t?: trace id, s?: sending plugin }`. Headers and the policy travel with the message, so whichever
  * node claims it knows how to retry it; the trace id, so its handler's work stays on the sender's
  * trace.
  */
@@ -14,6 +14,8 @@ export interface Envelope {
   readonly policy: RetryPolicy;
   /** The sender's trace, when it had one. */
   readonly traceId: string | undefined;
+  /** The sending plugin, as its host named it. */
+  readonly sender: string | undefined;
 }
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -25,14 +27,20 @@ export function encodeEnvelope(
   headers: Record<string, string> | undefined,
   policy: RetryPolicy | undefined,
   traceId?: string,
+  sender?: string,
 ): Uint8Array {
   assertNoPollutingKeys(data, 0);
-  const envelope: { d: unknown; h?: Record<string, string>; r?: RetryPolicy; t?: string } = {
-    d: data,
-  };
+  const envelope: {
+    d: unknown;
+    h?: Record<string, string>;
+    r?: RetryPolicy;
+    t?: string;
+    s?: string;
+  } = { d: data };
   if (headers !== undefined && Object.keys(headers).length > 0) envelope.h = { ...headers };
   if (policy !== undefined && policy.maxRetries > 0) envelope.r = { ...policy };
   if (traceId !== undefined) envelope.t = traceId;
+  if (sender !== undefined) envelope.s = sender;
   return codec.encode(envelope);
 }
 
@@ -43,6 +51,7 @@ export function decodeEnvelope(codec: Codec, payload: Uint8Array): Envelope {
     h?: unknown;
     r?: unknown;
     t?: unknown;
+    s?: unknown;
   } | null;
   if (typeof value !== 'object' || value === null || !('d' in value)) {
     throw new SerializationError('not a message envelope');
@@ -52,6 +61,7 @@ export function decodeEnvelope(codec: Codec, payload: Uint8Array): Envelope {
     headers: isHeaders(value.h) ? Object.freeze({ ...value.h }) : EMPTY_HEADERS,
     policy: isPolicy(value.r) ? value.r : NO_RETRY,
     traceId: typeof value.t === 'string' ? value.t : undefined,
+    sender: typeof value.s === 'string' ? value.s : undefined,
   };
 }
 

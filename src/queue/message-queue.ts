@@ -104,9 +104,10 @@ export function createMessageQueue(
   ): Promise<string> =>
     guarded(`sending to "${String(queue)}"`, () => {
       assertQueueName(queue);
+      scope.guard?.assert('queue', 'send', queue);
       const { enqueue, headers, traceId } = toEnqueueOptions(options, policy);
       const trace = traceId ?? currentTraceId();
-      const payload = encodeEnvelope(codec, data, headers, policy, trace);
+      const payload = encodeEnvelope(codec, data, headers, policy, trace, scope.pluginId);
       return sends.send(
         workQueueName(queue),
         payload,
@@ -121,6 +122,7 @@ export function createMessageQueue(
   ): Consumer => {
     scope.assertOpen(`receiving from "${String(queue)}"`);
     assertQueueName(queue);
+    scope.guard?.assert('queue', 'receive', queue);
     if (typeof handler !== 'function') {
       throw new ValidationError(`The handler for queue "${queue}" must be a function.`);
     }
@@ -180,6 +182,7 @@ export function createMessageQueue(
   const admin = <T>(operation: string, queue: string, fn: (backendQueue: string) => Promise<T>) =>
     guarded(`${operation} of "${String(queue)}"`, () => {
       assertQueueName(queue);
+      scope.guard?.assert('queue', 'manage', queue);
       return fn(workQueueName(queue));
     });
 
@@ -222,6 +225,7 @@ export function createMessageQueue(
       guarded(`repeating to "${String(queue)}"`, () => {
         scope.assertOpen(`repeating to "${String(queue)}"`);
         assertQueueName(queue);
+        scope.guard?.assert('queue', 'send', queue);
         if (env.createRepeats === undefined) {
           throw new ValidationError('Repeating messages are not available on this host.');
         }
@@ -235,7 +239,7 @@ export function createMessageQueue(
           );
         }
         const { enqueue, headers, traceId } = toEnqueueOptions(options, undefined);
-        const payload = encodeEnvelope(codec, data, headers, undefined, traceId);
+        const payload = encodeEnvelope(codec, data, headers, undefined, traceId, scope.pluginId);
         if (repeats === undefined) {
           const scheduler = env.createRepeats();
           repeats = scheduler;
@@ -267,7 +271,7 @@ function prepare(
   configured: ConfiguredPolicy | undefined,
 ): WorkerTask {
   const envelope = decodeEnvelope(codec, claimed.payload);
-  const { data, headers, policy } = envelope;
+  const { data, headers, policy, sender } = envelope;
   const traceId = envelope.traceId ?? claimed.id;
   const deliver = (control: DeliveryControl): unknown => {
     const message: QueueMessage = {
@@ -277,6 +281,7 @@ function prepare(
       attempt: claimed.attempt,
       headers,
       traceId,
+      sender,
       enqueuedAt: claimed.enqueuedAt,
       extendLease: (ms) => control.extendLease(ms),
       // Read through: the worker makes the signal only when someone asks for it.

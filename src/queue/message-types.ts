@@ -45,6 +45,11 @@ export interface QueueMessage<T = unknown> {
    * message's id. A failure of its handler is reported as `plugin.error` with it.
    */
   readonly traceId: string;
+  /**
+   * The plugin that sent the message, written by its host (a sender cannot set it: headers are
+   * the sender's own words). Undefined for a message stored by an older version.
+   */
+  readonly sender: string | undefined;
   /** Epoch ms when the message was sent. */
   readonly enqueuedAt: number;
   /** Renew the lease by `ms` (default: the receiver's leaseMs) from now. false: lease lost. */

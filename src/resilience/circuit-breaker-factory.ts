@@ -59,13 +59,22 @@ export function createCircuitBreakerFactory(
   return Object.freeze({
     create: (name: string, options?: Parameters<CircuitBreakerFactory['create']>[1]) => {
       scope.assertOpen(`circuitBreakerFactory.create("${String(name)}")`);
+      scope.guard?.assert('breaker', 'use', name);
       return view(env.breakers.getOrCreate(name, options));
     },
     get: (name: string) => {
+      scope.guard?.assert('breaker', 'use', name);
       const shared = env.breakers.get(name);
       return shared === undefined ? undefined : view(shared);
     },
-    list: () => env.breakers.list().map(view),
+    // A plugin with a list sees the breakers it may use.
+    list: () => {
+      const { guard } = scope;
+      const all = env.breakers.list();
+      return (
+        guard === undefined ? all : all.filter((b) => guard.allows('breaker', 'use', b.name))
+      ).map(view);
+    },
     retry: (options?: Parameters<CircuitBreakerFactory['retry']>[0]) =>
       asPolicy(new RetryPolicy(retrySettings(options)), root),
     timeout: (ms: number) =>
@@ -86,7 +95,14 @@ export function createCircuitBreakerFactory(
     policy: (
       options: Parameters<CircuitBreakerFactory['policy']>[0],
       fallback?: Fallback<unknown>,
-    ) => buildPolicy(options, env.breakers, fallback, policyEnv),
+    ) => {
+      const breaker = (options as { breaker?: unknown } | undefined)?.breaker;
+      const name =
+        typeof breaker === 'string' ? breaker : (breaker as { name?: unknown } | undefined)?.name;
+      // A malformed breaker option is left to buildPolicy, which refuses it with its own message.
+      if (typeof name === 'string') scope.guard?.assert('breaker', 'use', name);
+      return buildPolicy(options, env.breakers, fallback, policyEnv);
+    },
   });
 }
 

@@ -45,6 +45,7 @@ export function createDataSync(
     async publish(collection, change) {
       scope.assertOpen(`publishing to "${String(collection)}"`);
       assertName(collection, 'collection');
+      scope.guard?.assert('sync', 'write', collection);
       // Encoded like an RPC payload: the codec refuses what it cannot carry, or too large.
       const data = env.codec.encode(checkChange(change));
       const entry = await env.store.append(collection, data, retention);
@@ -54,6 +55,7 @@ export function createDataSync(
     watch<T>(collection: string, handler: ChangeHandler<T>, options?: WatchOptions) {
       scope.assertOpen(`watching "${String(collection)}"`);
       assertName(collection, 'collection');
+      scope.guard?.assert('sync', 'read', collection);
       if (typeof handler !== 'function') {
         throw new ValidationError(
           `The handler for collection "${collection}" must be a function, got ${typeof handler}.`,
@@ -109,6 +111,7 @@ export function createDataSync(
     async sync(collection, range) {
       scope.assertOpen(`syncing "${String(collection)}"`);
       assertName(collection, 'collection');
+      scope.guard?.assert('sync', 'read', collection);
       const { fromMs, toMs } = toTimeRange(range);
       const targets = [...(watchers.get(collection) ?? [])];
       await Promise.all(targets.map((w) => w.ready.catch(() => undefined)));

@@ -1,3 +1,4 @@
+import type { CapabilityGuard } from '../security/capabilities/guard.js';
 import type { Codec } from '../codec/codec.js';
 import { TimeoutError } from '../errors/errors.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
@@ -68,6 +69,8 @@ export interface NamedEnv {
   readonly codec: Codec;
   /** Who calls (the coordinating plugin), for the RPC layer's bookkeeping. */
   readonly caller: string;
+  /** The caller's capability guard (undefined: trusted), asked before a named resource is enlisted. */
+  readonly guard?: CapabilityGuard | undefined;
 }
 
 /** A named resource of the cluster, reached over RPC as `$tx.<name>`. */

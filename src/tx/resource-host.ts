@@ -32,6 +32,7 @@ export function registerResource<W>(
     }
   }
   scope.assertOpen(`registering transaction resource "${name}"`);
+  scope.guard?.assert('tx', 'register', name);
   const apply = (phase: Phase, message: PhaseMessage): Promise<void> =>
     applyPhase(core, resource, phase, message);
   const registration = server.register(resourceService(name), {

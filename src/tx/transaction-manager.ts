@@ -64,8 +64,9 @@ export function createTransactionManager(
   report: (what: string, error: unknown) => void,
 ): TransactionManager {
   const { env } = core;
-  const server = createRpcServer(env.rpc, scope);
-  const named = { rpc: env.rpc, codec: env.codec, caller: scope.pluginId };
+  // Resources are offered as `$tx.<name>` services: checked as `tx:register:<name>`, not as RPC.
+  const server = createRpcServer(env.rpc, scope, false);
+  const named = { rpc: env.rpc, codec: env.codec, caller: scope.pluginId, guard: scope.guard };
   // Transactions this plugin began and has not ended: rolled back when it stops.
   const active = new Set<TransactionImpl>();
   scope.controller.signal.addEventListener(

@@ -59,6 +59,7 @@ export class TransactionImpl implements Transaction {
     }
     if (typeof participant === 'string') {
       assertName(participant, 'Transaction resource name');
+      this.env.named.guard?.assert('tx', 'enlist', participant);
       const index = this.namedCount;
       const enlisted = namedParticipant(this.env.named, this.id, participant, index, work);
       this.namedCount++;

@@ -38,7 +38,7 @@ describe('event bus between nodes', () => {
     const ctx = runtime.createContext({
       name: 'p',
       version: '1.0.0',
-      permissions: [],
+      permissions: undefined,
       options: {},
     }).context;
     return { backend, runtime, ctx, log };

@@ -40,7 +40,7 @@ describe('durable bindings on Redis', () => {
     const ctx = runtime.createContext({
       name: 'p',
       version: '1.0.0',
-      permissions: [],
+      permissions: undefined,
       options: {},
     }).context;
     return { nodeId, backend, runtime, ctx };

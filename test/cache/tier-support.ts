@@ -52,7 +52,7 @@ export async function startNodes(kind: TierBackend, url = SHARED_REDIS_URL): Pro
     const runtime = createRuntime({ backend, logger: silentLogger });
     await runtime.start();
     const scoped = (name: string) =>
-      runtime.createContext({ name, version: '1.0.0', permissions: [], options: {} });
+      runtime.createContext({ name, version: '1.0.0', permissions: undefined, options: {} });
     return { runtime, scoped };
   };
   const na = await start(`ta-${id}`);

@@ -62,7 +62,12 @@ export async function startClusterNode(
   const scoped = (name: string): ScopedContext => {
     let scope = scopes.get(name);
     if (scope === undefined) {
-      scope = runtime.createContext({ name, version: '1.0.0', permissions: [], options: {} });
+      scope = runtime.createContext({
+        name,
+        version: '1.0.0',
+        permissions: undefined,
+        options: {},
+      });
       scopes.set(name, scope);
     }
     return scope;

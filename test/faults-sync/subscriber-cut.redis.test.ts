@@ -54,7 +54,8 @@ describe(
         node('reader', namespace),
       ]);
       const ctx = (r: Runtime, name: string) =>
-        r.createContext({ name, version: '1.0.0', permissions: [], options: {} }).context.dataSync;
+        r.createContext({ name, version: '1.0.0', permissions: undefined, options: {} }).context
+          .dataSync;
       const named: number[] = [];
       const plain: number[] = [];
       const subs = [
@@ -100,7 +101,8 @@ describe(
       const namespace = uniqueNamespace('sync-restart');
       const [writer, reader] = await Promise.all([node('w2', namespace), node('r2', namespace)]);
       const ctx = (r: Runtime, name: string) =>
-        r.createContext({ name, version: '1.0.0', permissions: [], options: {} }).context.dataSync;
+        r.createContext({ name, version: '1.0.0', permissions: undefined, options: {} }).context
+          .dataSync;
       const seen: [number, unknown][] = [];
       const sub = ctx(reader, 'a').watch('orders', (c) => void seen.push([c.seq, c.id]));
       await sub.ready;

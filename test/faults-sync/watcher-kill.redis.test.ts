@@ -56,7 +56,7 @@ describe(
       const sync = runtime.createContext({
         name: 'users-service',
         version: '1.0.0',
-        permissions: [],
+        permissions: undefined,
         options: {},
       }).context.dataSync;
       const publish = (i: number) =>

@@ -11,7 +11,12 @@ void describe('definePlugin', () => {
     assert.ok(Object.isFrozen(plugin));
     assert.ok(Object.isFrozen(plugin.dependencies));
     assert.deepEqual(plugin.dependencies, {});
-    assert.deepEqual(plugin.permissions, []);
+    // No list stays "no list" (trusted unless the host is strict), distinct from [].
+    assert.equal(plugin.permissions, undefined);
+    assert.deepEqual(
+      definePlugin({ name: 'p', version: '1.0.0', permissions: [], activate() {} }).permissions,
+      [],
+    );
     assert.deepEqual(plugin.options, {});
     assert.ok(isPluginDefinition(plugin));
     assert.equal(definePlugin(plugin), plugin);

@@ -23,7 +23,12 @@ void describe('host on the real runtime', () => {
       name: 'calculator-plugin',
       version: '1.0.0',
       dependencies: { 'auth-plugin': '^1.0.0' },
-      permissions: ['rpc:register:calculator'],
+      // Enforced: exactly what activate uses.
+      permissions: [
+        'rpc:register:calc-service',
+        'rpc:call:auth.check',
+        'events:subscribe:plugin.activated',
+      ],
       async activate(context) {
         context.rpcServer.register('calc-service', {
           add: (a: unknown, b: unknown) => (a as number) + (b as number),

@@ -379,11 +379,11 @@ void describe('host lifecycle', () => {
       () => makeHost({ plugins: [{ name: 'x', version: 'bad', activate() {} }] }),
       (e: any) => e.details.field === 'version',
     );
-    // Permissions are not enforced yet: strict mode is refused rather than silently ignored.
     assert.throws(
-      () => makeHost({ strictPermissions: true }),
+      () => makeHost({ strictPermissions: 'on' as unknown as boolean }),
       (e: any) => e.code === 'PB_VALIDATION' && e.details.field === 'strictPermissions',
     );
+    assert.equal(makeHost({ strictPermissions: true }).host.strictPermissions, true);
     const key = Buffer.alloc(32, 7).toString('base64');
     const { host } = makeHost({ keys: { k: key }, strictPermissions: false });
     assert.equal(host.strictPermissions, false);

@@ -17,11 +17,15 @@ const rejectsField = (options: unknown, field: string, message?: RegExp) =>
   });
 
 void describe('host options do what they say', () => {
-  void it('refuses strictPermissions: true, explaining that permissions are not enforced yet', async () => {
-    await rejectsField({ strictPermissions: true }, 'strictPermissions', /not enforced/);
-    await rejectsField({ strictPermissions: 'yes' }, 'strictPermissions');
+  void it('takes strictPermissions as a boolean and refuses anything else', async () => {
+    await rejectsField({ strictPermissions: 'yes' }, 'strictPermissions', /true or false/);
+    await rejectsField({ strictPermissions: 1 }, 'strictPermissions');
     const host = await createHost({ logger: silentLogger, strictPermissions: false });
+    assert.equal(host.strictPermissions, false);
     await host.stop();
+    const strict = await createHost({ logger: silentLogger, strictPermissions: true });
+    assert.equal(strict.strictPermissions, true);
+    await strict.stop();
   });
 
   void it('validates keys: every key 32 bytes (base64 or bytes), versions, or a provider', async () => {

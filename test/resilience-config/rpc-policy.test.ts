@@ -154,7 +154,7 @@ describe('RPC policies by configuration', () => {
       resilience: { services: { slow: { timeout: 100 } } },
     });
     await Promise.all([providerRuntime.start(), callerRuntime.start()]);
-    const identity = { version: '1.0.0', permissions: [], options: {} };
+    const identity = { version: '1.0.0', permissions: undefined, options: {} };
     const provider = providerRuntime.createContext({ name: 'slow-plugin', ...identity });
     const caller = callerRuntime.createContext({ name: 'caller', ...identity });
     try {

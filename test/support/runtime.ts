@@ -49,7 +49,7 @@ export async function startRuntime(
   const scoped = (name: string): ScopedContext => {
     let s = scopes.get(name);
     if (s === undefined) {
-      s = runtime.createContext({ name, version: '1.0.0', permissions: [], options: {} });
+      s = runtime.createContext({ name, version: '1.0.0', permissions: undefined, options: {} });
       scopes.set(name, s);
     }
     return s;

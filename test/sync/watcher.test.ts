@@ -35,7 +35,7 @@ async function start(backend: MemoryBackend, retention?: FeedRetention, logger =
   });
   await runtime.start();
   const ctx = (name: string) =>
-    runtime.createContext({ name, version: '1.0.0', permissions: [], options: {} }).context;
+    runtime.createContext({ name, version: '1.0.0', permissions: undefined, options: {} }).context;
   return { runtime, ctx };
 }
 

@@ -242,7 +242,7 @@ describe('Redis flow control: the pub/sub output buffer limit', () => {
       const scoped = runtime.createContext({
         name: 'watcher',
         version: '1.0.0',
-        permissions: [],
+        permissions: undefined,
         options: {},
       });
       const events: unknown[] = [];

@@ -3,6 +3,7 @@
  * provider (cached with a bound, newest version rediscovered, rotation audited), rotation round
  * trips, and the capability check before any key is touched.
  */
+import { recordingGuard } from '../recording-guard.js';
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import {
@@ -12,7 +13,6 @@ import {
 import { PluginScope } from '../../../src/context/plugin-scope.js';
 import { PermissionDeniedError } from '../../../src/errors/errors.js';
 import type { KeyProvider } from '../../../src/host/types.js';
-import type { CapabilityGuard } from '../../../src/security/capabilities/guard.js';
 import { EncryptionCore } from '../../../src/security/crypto/encryption-core.js';
 import { createEncryptionService } from '../../../src/security/crypto/encryption-service.js';
 import { silentLogger } from '../../support/runtime.js';
@@ -272,14 +272,12 @@ void describe('capability check', () => {
       maxValueBytes: 1024,
     });
     const checks: string[] = [];
-    const guard: CapabilityGuard = {
-      assert(area, action, target) {
-        checks.push(`${area}:${action}:${target}`);
-        if (target === 'secret') {
-          throw new PermissionDeniedError(`Plugin "p" may not ${area}:${action}:${target}.`);
-        }
-      },
-    };
+    const guard = recordingGuard((area, action, target) => {
+      checks.push(`${area}:${action}:${target}`);
+      if (target === 'secret') {
+        throw new PermissionDeniedError(`Plugin "p" may not ${area}:${action}:${target}.`);
+      }
+    });
     const service = createEncryptionService(core, new PluginScope('p', silentLogger, {}, guard));
     const envelope = await service.encrypt(1, AES, { keyId: KEY_ID });
     await service.decrypt(envelope, AES, { keyId: KEY_ID });

@@ -3,6 +3,7 @@
  * audit sink standing in for the host's (the real guard is the capabilities module's; the real
  * audit log the audit module's): what each call asks for, and that a denied call changes nothing.
  */
+import { recordingGuard } from '../recording-guard.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryBackend } from '../../../src/backends/memory/memory-backend.js';
@@ -10,7 +11,6 @@ import { PluginScope } from '../../../src/context/plugin-scope.js';
 import { PermissionDeniedError } from '../../../src/errors/errors.js';
 import type { AuditCore } from '../../../src/security/audit/audit-core.js';
 import type { AuditEntryInput } from '../../../src/security/audit/types.js';
-import type { CapabilityArea, CapabilityGuard } from '../../../src/security/capabilities/guard.js';
 import { PermissionCore } from '../../../src/security/permissions/permission-core.js';
 import { createPermissionService } from '../../../src/security/permissions/permission-service.js';
 import { silentLogger } from '../../support/runtime.js';
@@ -30,12 +30,10 @@ void describe('permissionService facade', () => {
     await core.start();
     const asked: string[] = [];
     let allowed = true;
-    const guard: CapabilityGuard = {
-      assert(area: CapabilityArea, action: string, target: string) {
-        asked.push(`${area}:${action}:${target}`);
-        if (!allowed) throw new PermissionDeniedError(`denied ${area}:${action}:${target}`);
-      },
-    };
+    const guard = recordingGuard((area, action, target) => {
+      asked.push(`${area}:${action}:${target}`);
+      if (!allowed) throw new PermissionDeniedError(`denied ${area}:${action}:${target}`);
+    });
     const service = createPermissionService(
       core,
       new PluginScope('billing', silentLogger, {}, guard),

@@ -1,0 +1,3 @@
+import { facadeDenials } from './facade-suite.js';
+
+facadeDenials(false);
