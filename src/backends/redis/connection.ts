@@ -41,6 +41,7 @@ export function createClient(
     autoResendUnfulfilledCommands: false,
     connectTimeout: settings.operationTimeout,
     noDelay: true,
+    ...(settings.tls === undefined ? {} : { tls: settings.tls }),
     retryStrategy: (attempt) => reconnectDelay(attempt),
   });
   let reported = false;

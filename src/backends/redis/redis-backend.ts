@@ -103,6 +103,7 @@ export class RedisBackend implements Backend {
       settings.livenessTtl,
       logger,
       this.faultLog,
+      settings.cluster,
     );
     this.queues = new RedisQueueStore(
       keys,
