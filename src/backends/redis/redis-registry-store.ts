@@ -28,6 +28,13 @@ import {
 } from './registry-watches.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
+/**
+ * With a cluster secret, each node puts a sealed entry of this kind (id: its node id) when it
+ * joins: the live nodes are the owners of those that check, so a node with another secret (or a
+ * node id written into the liveness set by hand) is not counted as a member.
+ */
+export const MEMBER_KIND = 'pb.members';
+
 /** Lapsed nodes reaped per round at most. */
 const REAP_BATCH = 50;
 /** Nodes whose reaping failed are skipped for a while; at most this many are remembered. */
@@ -239,8 +246,18 @@ export class RedisRegistryStore implements RegistryStore {
     return this.watches.resync();
   }
 
+  /** With a cluster secret: prove membership with a sealed entry (see {@link MEMBER_KIND}). */
+  async announceMember(): Promise<void> {
+    if (this.cluster !== undefined) await this.put(MEMBER_KIND, this.nodeId, new Uint8Array(0));
+  }
+
   async liveNodes(): Promise<string[]> {
     this.assertOpen();
+    if (this.cluster !== undefined) {
+      // Live owners of membership entries that check (a forged one is left out and counted).
+      const members = await this.list(MEMBER_KIND);
+      return members.filter((r) => r.id === r.nodeId).map((r) => r.nodeId);
+    }
     const ids = (await this.script(
       'listNodes',
       'list live nodes',

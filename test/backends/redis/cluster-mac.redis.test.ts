@@ -202,6 +202,9 @@ describe('Redis cluster MAC (clusterSecret)', () => {
       (await b.registry.list('mac.kind')).map((r) => r.id),
       ['svc-1'],
     );
+    // Members are the nodes whose membership entry checks: the outsider is not one.
+    assert.deepEqual((await b.registry.liveNodes()).sort(), ['mac-a', 'mac-b']);
+    assert.deepEqual(await outsider.registry.liveNodes(), ['mac-outsider']);
   });
 
   it('rotates: nodes with [old, new] and [new, old] talk both ways; [new] alone does not hear [old]', async () => {
