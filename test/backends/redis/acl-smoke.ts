@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHost, definePlugin, type PluginContext } from '../../../src/index.js';
 import type { RedisBackendOption } from '../../../src/backends/resolve.js';
-
-/** Poll `check` every 5 ms until it holds, for at most `ms`. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const giveUp = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > giveUp) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { waitFor } from './support.js';
 
 /**
  * Every building block once, between two hosts on `backend`: events, RPC and discovery, a
@@ -61,10 +53,10 @@ export async function smokeEveryBlock(backend: RedisBackendOption): Promise<void
     // Events, RPC, discovery.
     assert.equal(await front.rpcClient.call('acl-math', 'double', [21]), 42);
     await front.eventBus.publish('acl.ping', { n: 1 });
-    await until(() => events.length === 1, 3000, 'the event');
+    await waitFor(() => events.length === 1, 3000, 'the event');
     // Durable queue.
     await front.messageQueue.send('acl.jobs', { job: 1 });
-    await until(() => jobs.length === 1, 3000, 'the queued job');
+    await waitFor(() => jobs.length === 1, 3000, 'the queued job');
     // Shared cache, and a local tier kept coherent by invalidations.
     const local = worker.cache.local<number>();
     await local.ready();
@@ -72,7 +64,7 @@ export async function smokeEveryBlock(backend: RedisBackendOption): Promise<void
     assert.equal(await worker.cache.get('acl:k'), 1);
     local.set('acl:k', 1);
     await front.cache.set('acl:k', 2, { ttl: 60 });
-    await until(() => !local.has('acl:k'), 3000, 'the invalidation');
+    await waitFor(() => !local.has('acl:k'), 3000, 'the invalidation');
     const entry = await front.cache.getEntry<number>('acl:k');
     assert.equal(await front.cache.setIfVersion('acl:k', 3, entry!.version), true);
     await front.cache.delete('acl:k');
@@ -81,7 +73,7 @@ export async function smokeEveryBlock(backend: RedisBackendOption): Promise<void
     await lock.release();
     // Change feed.
     await front.dataSync.publish('acl-users', { type: 'create', id: 'u1', data: { a: 1 } });
-    await until(() => changes.length === 1, 3000, 'the change');
+    await waitFor(() => changes.length === 1, 3000, 'the change');
     // Two-phase transaction with a remote participant (the transaction log).
     const transaction = await front.transactionManager.begin({ timeout: 3000 });
     transaction.enlist('acl-res', { x: 1 });

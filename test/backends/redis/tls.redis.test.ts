@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { createHost, definePlugin, type PluginContext } from '../../../src/index.js';
 import type { RedisBackendOption } from '../../../src/backends/resolve.js';
 import { freePort, startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
+import { waitFor } from './support.js';
 
 /** `openssl` with arguments, in `dir`; throws with its stderr on failure. */
 function openssl(dir: string, ...args: string[]): void {
@@ -140,8 +141,7 @@ describe('Redis over TLS with CA and client certificates', () => {
       await front.start();
       assert.equal(await caller.rpcClient.call('tls-math', 'double', [21]), 42);
       await caller.eventBus.publish('tls.ping', { n: 1 });
-      const giveUp = Date.now() + 3000;
-      while (got.length === 0 && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => got.length > 0, 3000, 'the event');
       assert.deepEqual(got, [{ n: 1 }]);
     } finally {
       await front.stop();
