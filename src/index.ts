@@ -31,7 +31,12 @@ export type {
   TimelineEntry,
 } from './host/index.js';
 export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';
-export type { BackendOption, MemoryBackendOption, RedisBackendOption } from './backends/resolve.js';
+export type {
+  BackendOption,
+  MemoryBackendOption,
+  RedisBackendOption,
+  RedisTlsOption,
+} from './backends/resolve.js';
 
 // Durable event queues: management through host.durable
 export type { DurableAdmin, DurableDeadLetter, DurableQueueInfo } from './queue/types.js';

@@ -20,6 +20,9 @@ const GROUP = 'workers';
 const IN_FLIGHT = 100;
 const WINDOW = 5000;
 
+/** The `clusterSecret` of the "with a cluster secret" variants (every frame sealed and checked). */
+const SECRET = 'bench cluster secret, at least 32 bytes long';
+
 const payload = (seq) => ({ id: 'u-1', n: 1, email: 'ada@example.com', seq });
 
 /**
@@ -132,16 +135,17 @@ async function publisherRun({ role, subs, peerOptions, start, publish, close }) 
 
 // ---------------------------------------------------------------- Plugboard
 
-async function plugboard(grouped) {
+async function plugboard(grouped, sealed = false) {
   const namespace = uniqueNamespace();
+  const secret = sealed ? { clusterSecret: SECRET } : {};
   return publisherRun({
     role: 'pb-sub',
     subs: grouped ? 2 : 1,
-    peerOptions: (sub) => ({ namespace, nodeId: `${namespace}-sub${sub}`, grouped }),
+    peerOptions: (sub) => ({ namespace, nodeId: `${namespace}-sub${sub}`, grouped, sealed }),
     start: () =>
       startPlugboard(['producer'], {
         nodeId: `${namespace}-pub`,
-        backend: { redis: REDIS_URL, namespace },
+        backend: { redis: REDIS_URL, namespace, ...secret },
         parity: false,
       }),
     publish: (pb) => {
@@ -155,10 +159,10 @@ async function plugboard(grouped) {
   });
 }
 
-async function plugboardSubscriber({ namespace, nodeId, grouped, sub }, link) {
+async function plugboardSubscriber({ namespace, nodeId, grouped, sealed, sub }, link) {
   const pb = await startPlugboard(['consumer'], {
     nodeId,
-    backend: { redis: REDIS_URL, namespace },
+    backend: { redis: REDIS_URL, namespace, ...(sealed ? { clusterSecret: SECRET } : {}) },
     parity: false,
   });
   const counter = deliveryCounter(link, sub);
@@ -231,6 +235,8 @@ and that every subscriber got some.
 - **Plugboard, broadcast**: \`eventBus.publish('user.created', payload)\` from a \`producer\`
   host; one subscriber host with a plain \`subscribe\`. A publish resolves once its frame's
   PUBLISH is acknowledged by Redis; frames within a tick share one PUBLISH.
+- **Plugboard, broadcast, with a cluster secret**: the same with \`clusterSecret\` on every
+  host: each PUBLISH is sealed (HMAC-SHA256) and checked on receipt.
 - **Plugboard, group**: two subscriber hosts, each \`subscribe(..., { group: '${GROUP}' })\`;
   each event goes to one of them (round-robin across the cluster).
 - **Moleculer 0.15 Redis, \`broker.broadcast\`**: one subscriber broker with a \`consumer\` service
@@ -247,6 +253,12 @@ and that every subscriber got some.
       side: 'ours',
       label: 'Plugboard, broadcast, 1 subscriber process',
       setup: () => plugboard(false),
+    },
+    {
+      id: 'ours-broadcast-secret',
+      side: 'ours',
+      label: 'Plugboard, broadcast, 1 subscriber process, with a cluster secret',
+      setup: () => plugboard(false, true),
     },
     {
       id: 'mol-broadcast',
@@ -270,5 +282,10 @@ and that every subscriber got some.
   comparisons: [
     { label: 'ours ÷ Moleculer `broadcast`, broadcast', a: 'ours-broadcast', b: 'mol-broadcast' },
     { label: 'ours ÷ Moleculer `emit`, group of 2', a: 'ours-group', b: 'mol-emit' },
+    {
+      label: 'with ÷ without a cluster secret, broadcast',
+      a: 'ours-broadcast-secret',
+      b: 'ours-broadcast',
+    },
   ],
 };

@@ -51,11 +51,14 @@ function runShape({ call, expect, inFlight, remoteCount, close }) {
 
 // ---------------------------------------------------------------- Plugboard
 
-async function plugboard(inFlight) {
+/** The `clusterSecret` of the "with a cluster secret" variants (every frame sealed and checked). */
+const SECRET = 'bench cluster secret, at least 32 bytes long';
+
+async function plugboard(inFlight, sealed = false) {
   const namespace = uniqueNamespace();
-  const backend = { redis: REDIS_URL, namespace };
+  const backend = { redis: REDIS_URL, namespace, ...(sealed ? { clusterSecret: SECRET } : {}) };
   const [provider, pb] = await Promise.all([
-    startPeer(NAME, 'pb-provider', { namespace, nodeId: `${namespace}-provider` }),
+    startPeer(NAME, 'pb-provider', { namespace, nodeId: `${namespace}-provider`, sealed }),
     startPlugboard(['caller'], { nodeId: `${namespace}-caller`, backend, parity: false }),
   ]);
   const rpc = pb.ctx.caller.rpcClient;
@@ -84,10 +87,10 @@ async function plugboard(inFlight) {
   });
 }
 
-async function plugboardProvider({ namespace, nodeId }) {
+async function plugboardProvider({ namespace, nodeId, sealed }) {
   const pb = await startPlugboard(['provider'], {
     nodeId,
-    backend: { redis: REDIS_URL, namespace },
+    backend: { redis: REDIS_URL, namespace, ...(sealed ? { clusterSecret: SECRET } : {}) },
     parity: false,
   });
   let runs = 0;
@@ -249,6 +252,8 @@ Per call:
   is PUBLISHed to the provider's inbox channel, the reply frame back to the caller's inbox:
   two pub/sub hops. Frames to one channel within a tick leave as one PUBLISH (so at 100 in
   flight many calls share a PUBLISH), and ioredis auto-pipelines.
+- **Plugboard, with a cluster secret**: the same with \`clusterSecret\` on both hosts: each
+  request and reply PUBLISH is sealed (HMAC-SHA256) and checked on receipt.
 - **Moleculer 0.15, Redis transporter**: \`await broker.call('calculator.add', { a: 2, b: 3 })\`
   between two brokers (\`transporter: 'redis://127.0.0.1:6379'\`, JSON serializer, default
   \`requestTimeout\` 0 = no timer). Also two pub/sub hops, one PUBLISH per packet.
@@ -277,6 +282,18 @@ load average of the run.`,
       side: 'ours',
       label: 'Plugboard, 100 in flight',
       setup: () => plugboard(HIGH),
+    },
+    {
+      id: 'ours-1-secret',
+      side: 'ours',
+      label: 'Plugboard, 1 in flight, with a cluster secret',
+      setup: () => plugboard(1, true),
+    },
+    {
+      id: 'ours-100-secret',
+      side: 'ours',
+      label: 'Plugboard, 100 in flight, with a cluster secret',
+      setup: () => plugboard(HIGH, true),
     },
     {
       id: 'mol-redis-1',
@@ -323,6 +340,17 @@ load average of the run.`,
     },
   ],
   comparisons: [
+    {
+      label: 'with ÷ without a cluster secret, calls/s at 100 in flight',
+      a: 'ours-100-secret',
+      b: 'ours-100',
+    },
+    {
+      label: 'with ÷ without a cluster secret, p50 at 1 in flight (lower is better)',
+      a: 'ours-1-secret',
+      b: 'ours-1',
+      metric: 'p50',
+    },
     {
       label: 'ours ÷ Moleculer Redis, calls/s at 100 in flight',
       a: 'ours-100',

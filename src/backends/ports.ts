@@ -43,10 +43,13 @@ export type Responder = (
  *   report);
  * - `receiver-cut`: the connection that receives messages was cut while the server stayed up
  *   (Redis: the subscriber passed its pub/sub output buffer limit, or was killed); messages and
- *   replies in flight to this node were lost.
+ *   replies in flight to this node were lost;
+ * - `rejected-frame`: inbound messages failed the cluster's authentication (`clusterSecret`:
+ *   forged, from a node with another secret, or replayed) and were dropped (reported at most
+ *   once per second, `details.count` since the last report).
  */
 export interface TransportFault {
-  readonly kind: 'inbound-shed' | 'receiver-cut';
+  readonly kind: 'inbound-shed' | 'receiver-cut' | 'rejected-frame';
   readonly message: string;
   readonly details: Readonly<Record<string, unknown>>;
 }
@@ -61,6 +64,11 @@ export interface TransportStats {
   readonly receiverCuts: number;
   /** Bytes of outgoing frames held: waiting to be written, or written and not yet answered. */
   readonly pendingBytes: number;
+  /**
+   * Inbound messages dropped since start because they failed the cluster's authentication
+   * (forged, from a node with another secret, or replayed); always 0 without a cluster secret.
+   */
+  readonly rejectedFrames: number;
 }
 
 /** A live subscription or responder; `close()` is idempotent. */

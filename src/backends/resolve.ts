@@ -5,9 +5,9 @@ import { MemoryNetwork } from './memory/memory-network.js';
 import { DEFAULT_AUDIT_LOG } from './memory/memory-audit-store.js';
 import { DEFAULT_TRANSACTION_LOG } from './memory/tx-log.js';
 import type { Backend } from './ports.js';
-import type { RedisBackendOption } from './redis/options.js';
+import type { RedisBackendOption, RedisTlsOption } from './redis/options.js';
 
-export type { MemoryBackendOption, RedisBackendOption };
+export type { MemoryBackendOption, RedisBackendOption, RedisTlsOption };
 
 /**
  * Where a host's building blocks keep their state and talk to other hosts.
@@ -64,7 +64,12 @@ export async function resolveBackend(
     }
   }
   throw new ValidationError(
-    `Unknown backend option ${JSON.stringify(option)}; use 'memory' or { redis: 'redis://host:port', namespace }.`,
+    `Unknown backend option ${JSON.stringify(option, redactSecrets)}; use 'memory' or { redis: 'redis://host:port', namespace }.`,
     { details: { field: 'backend' } },
   );
+}
+
+/** Leaves secrets out of a backend option shown in an error. */
+function redactSecrets(key: string, value: unknown): unknown {
+  return key === 'clusterSecret' || key === 'tls' ? '[redacted]' : value;
 }

@@ -142,7 +142,7 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`Nothing listens on port ${port}`);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -170,6 +170,7 @@ export class MemoryTransport implements Transport {
     return {
       runningHandlers: this.limiter.active,
       shedMessages: this.limiter.dropped,
+      rejectedFrames: 0,
       receiverCuts: 0,
       pendingBytes: 0,
     };

@@ -41,6 +41,7 @@ export function createClient(
     autoResendUnfulfilledCommands: false,
     connectTimeout: settings.operationTimeout,
     noDelay: true,
+    ...(settings.tls === undefined ? {} : { tls: settings.tls }),
     retryStrategy: (attempt) => reconnectDelay(attempt),
   });
   let reported = false;
@@ -84,7 +85,7 @@ export async function connectClient(
   } catch (error) {
     const root = lastErrors.get(client);
     if (root === undefined) throw error;
-    const { reason, code } = describeConnectionError(root);
+    const { reason, code } = describeConnectionError(root, /^rediss:/i.test(url));
     // The root cause is in the message; `cause` is left out so that loggers which append a
     // cause's message (pino's default) do not print it twice.
     throw new BackendUnavailableError(`Cannot connect to Redis at ${shown}: ${reason}`, {
@@ -93,8 +94,24 @@ export async function connectClient(
   }
 }
 
-/** A connection error as a person reads it: what happened, then the system's own words. */
-export function describeConnectionError(error: Error): { reason: string; code?: string } {
+/** Codes of Node's TLS client for a server certificate it does not trust. */
+const UNTRUSTED_SERVER = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/**
+ * A connection error as a person reads it: what happened, then the system's own words. `tls`:
+ * the connection was a `rediss://` one (a reset then means the server refused the handshake).
+ */
+export function describeConnectionError(
+  error: Error,
+  tls = false,
+): { reason: string; code?: string } {
   const { code, address, port, hostname } = error as Error & {
     code?: unknown;
     address?: unknown;
@@ -127,8 +144,30 @@ export function describeConnectionError(error: Error): { reason: string; code?: 
     case 'EACCES':
       return sys('permission denied', code);
     case 'ECONNRESET':
-      return sys('connection reset by the server (TLS expected?)', code);
+      return tls
+        ? sys(
+            'the server closed the TLS connection during the handshake: it requires a client certificate (tls.cert and tls.key, or tls.certFile and tls.keyFile) signed by a CA it trusts, or refused the one given',
+            code,
+          )
+        : sys('connection reset by the server (TLS expected?)', code);
   }
+  if (typeof code === 'string' && UNTRUSTED_SERVER.has(code))
+    return {
+      reason: `the server's TLS certificate is not signed by a trusted CA (${code}: ${error.message}); give its CA as tls.ca or tls.caFile`,
+      code,
+    };
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return { reason: `the server's TLS certificate is not valid now (${code})`, code };
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return {
+      reason: `the server's TLS certificate does not name this host (${error.message}); connect by a name it carries, or set tls.servername`,
+      code,
+    };
+  if (typeof code === 'string' && code.startsWith('ERR_SSL_'))
+    return {
+      reason: `the server refused the TLS handshake (${code}): check the client certificate (tls.cert/tls.key) against the server's CA (tls-ca-cert-file)`,
+      code,
+    };
   const reply = /^([A-Z][A-Z_]+) (.*)$/.exec(error.message);
   if (reply !== null) {
     const [, word, rest] = reply as unknown as [string, string, string];

@@ -8,6 +8,8 @@ import { RateLimitedWarning } from './rate-limited-warning.js';
  */
 export const FAULT_MESSAGES = {
   malformedEntry: 'Skipped a malformed registry entry (corrupt or forged)',
+  forgedEntry:
+    'Ignored a registry entry that fails the cluster MAC check (forged, or written by a node with another clusterSecret)',
   wrongTypeKey: 'A Redis key holds the wrong type (corrupt or forged); skipped or replaced',
   malformedChange: 'Dropped a malformed registry change frame',
   unconfirmedChange: 'Ignored a registry change frame that Redis does not confirm',

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { ValidationError } from '../../errors/errors.js';
+import { resolveClusterSecret, type ClusterMac } from './cluster-mac.js';
 import { DEFAULT_MAX_INBOUND_HANDLERS, isValidHandlerBound } from '../inbound-limiter.js';
 
 /** Options of the Redis backend, as given to `createHost({ backend })`. */
@@ -21,6 +24,41 @@ export interface RedisBackendOption {
   maxPendingBytes?: number;
   /** Inbound message handlers running at once per node; past it, events are dropped (counted). Default 1000. */
   maxInboundHandlers?: number;
+  /**
+   * Shared secret of the cluster (at least 32 bytes; never logged). With it, every transport
+   * frame and registry entry carries a MAC that receivers check: frames and entries without a
+   * valid one (forged by someone who can PUBLISH or SET on the Redis) are dropped and counted.
+   * A list rotates keys: the first signs, every one is accepted. Every node of a cluster needs
+   * one of the same secrets. Default: none (traffic is not authenticated).
+   */
+  clusterSecret?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** TLS settings of a `rediss://` connection (CA, client certificate, server name). */
+  tls?: RedisTlsOption;
+}
+
+/**
+ * TLS settings of a `rediss://` connection. PEM text or Buffers, or files (`caFile`, ...)
+ * read once when the host is created.
+ */
+export interface RedisTlsOption {
+  /** Certificate authorities to trust instead of the system's (PEM). */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** File holding {@link RedisTlsOption.ca}. */
+  caFile?: string;
+  /** Client certificate (PEM), for servers that authenticate clients (`tls-auth-clients yes`). */
+  cert?: string | Buffer;
+  /** File holding {@link RedisTlsOption.cert}. */
+  certFile?: string;
+  /** Private key of the client certificate (PEM). */
+  key?: string | Buffer;
+  /** File holding {@link RedisTlsOption.key}. */
+  keyFile?: string;
+  /** Passphrase of an encrypted private key. */
+  passphrase?: string;
+  /** Check the server's certificate against the CAs (default true; false only for development). */
+  rejectUnauthorized?: boolean;
+  /** Name the server's certificate must carry (default: the URL's host). */
+  servername?: string;
 }
 
 /** {@link RedisBackendOption} with every default applied. */
@@ -33,6 +71,10 @@ export interface RedisSettings {
   readonly operationTimeout: number;
   readonly maxPendingBytes: number;
   readonly maxInboundHandlers: number;
+  /** Keys that authenticate the cluster's traffic (`clusterSecret`); undefined: none. */
+  readonly cluster?: ClusterMac | undefined;
+  /** TLS options for ioredis (`rediss://` only). */
+  readonly tls?: ConnectionOptions | undefined;
 }
 
 /** Defaults of the Redis backend options (see {@link RedisBackendOption}). */
@@ -69,6 +111,8 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
     operationTimeout: option.operationTimeout ?? REDIS_DEFAULTS.operationTimeout,
     maxPendingBytes: option.maxPendingBytes ?? REDIS_DEFAULTS.maxPendingBytes,
     maxInboundHandlers: option.maxInboundHandlers ?? REDIS_DEFAULTS.maxInboundHandlers,
+    cluster: resolveClusterSecret(option.clusterSecret),
+    tls: resolveTls(option.tls, option.redis),
   };
   if (settings.namespace === '' || /[{}]/.test(settings.namespace)) {
     throw new ValidationError(
@@ -99,6 +143,50 @@ export function resolveSettings(option: RedisBackendOption): RedisSettings {
     });
   }
   return settings;
+}
+
+/**
+ * Check and load the `tls` option: files are read now, so a missing file fails at `createHost`.
+ * @throws ValidationError for a `redis://` URL (TLS needs `rediss://`) or an unreadable file.
+ */
+function resolveTls(
+  option: RedisTlsOption | undefined,
+  url: unknown,
+): ConnectionOptions | undefined {
+  if (option === undefined) return undefined;
+  if (typeof url !== 'string' || !/^rediss:/i.test(url))
+    throw new ValidationError('The tls option needs a rediss:// URL.', {
+      details: { field: 'tls' },
+    });
+  const file = (field: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
+    const path = option[field];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ValidationError(
+        `tls.${field} ${JSON.stringify(path)} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
+        { details: { field: `tls.${field}` } },
+      );
+    }
+  };
+  const ca = option.ca ?? file('caFile');
+  const cert = option.cert ?? file('certFile');
+  const key = option.key ?? file('keyFile');
+  if ((cert === undefined) !== (key === undefined))
+    throw new ValidationError('tls needs both a client certificate and its key, or neither.', {
+      details: { field: cert === undefined ? 'tls.cert' : 'tls.key' },
+    });
+  return {
+    ...(ca === undefined
+      ? {}
+      : { ca: Array.isArray(ca) ? [...(ca as (string | Buffer)[])] : (ca as string | Buffer) }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(option.passphrase === undefined ? {} : { passphrase: option.passphrase }),
+    ...(option.servername === undefined ? {} : { servername: option.servername }),
+    rejectUnauthorized: option.rejectUnauthorized ?? true,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ByteBudget } from './byte-budget.js';
 import type { CommandRunner } from './connection.js';
+import type { ClusterMac } from './cluster-mac.js';
 import { encodeBatch } from './frames.js';
 
 /** The caller of a frame that settles on its own (a request has its own deadline). */
@@ -38,6 +39,8 @@ export interface OutboxOptions {
   readonly maxPendingBytes: number;
   /** Deadline of frames whose caller has none of its own (publish, send, reply). */
   readonly operationTimeout: number;
+  /** Seals every PUBLISH (one MAC per batch) when the cluster has a secret. */
+  readonly cluster?: ClusterMac | undefined;
 }
 
 /**
@@ -195,7 +198,12 @@ export class Outbox {
           return Promise.resolve(0);
         }
         const message = live.length === 1 ? live[0]! : encodeBatch(live, liveBytes);
-        reply = client.publish(channel, message);
+        // Sealed when written: the sequence number follows the order of the socket's writes.
+        const { cluster } = this.options;
+        reply = client.publish(
+          channel,
+          cluster === undefined ? message : cluster.seal(channel, message),
+        );
         this.written.add(release);
         return reply;
       },

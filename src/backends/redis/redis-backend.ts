@@ -103,6 +103,7 @@ export class RedisBackend implements Backend {
       settings.livenessTtl,
       logger,
       this.faultLog,
+      settings.cluster,
     );
     this.queues = new RedisQueueStore(
       keys,
@@ -266,6 +267,7 @@ export class RedisBackend implements Backend {
       await checkEvictionPolicy(this.runner, this.logger, deadline);
       await this.transport.start();
       await this.registry.heartbeat();
+      await this.registry.announceMember();
     } catch (error) {
       // Fail by the deadline: drop the sockets rather than wait for a polite QUIT.
       await this.shutdown();

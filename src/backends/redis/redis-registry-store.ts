@@ -8,6 +8,7 @@ import type {
 } from '../ports.js';
 import { wasNotSent, type CommandRunner } from './connection.js';
 import { decodeEntry, encodeEntry, encodePutChange, MAX_NAME_BYTES } from './entry-codec.js';
+import type { ClusterMac } from './cluster-mac.js';
 import { isReplyError, type BackendFaults } from './faults.js';
 import { ownedMember, type RedisKeys } from './keys.js';
 import {
@@ -26,6 +27,13 @@ import {
   type Snapshot,
 } from './registry-watches.js';
 import type { SubscriptionHub } from './subscriptions.js';
+
+/**
+ * With a cluster secret, each node puts a sealed entry of this kind (id: its node id) when it
+ * joins: the live nodes are the owners of those that check, so a node with another secret (or a
+ * node id written into the liveness set by hand) is not counted as a member.
+ */
+export const MEMBER_KIND = 'pb.members';
 
 /** Lapsed nodes reaped per round at most. */
 const REAP_BATCH = 50;
@@ -78,11 +86,14 @@ export class RedisRegistryStore implements RegistryStore {
     private readonly livenessTtl: number,
     private readonly logger: Logger,
     private readonly faults: BackendFaults,
+    /** Seals this node's entries and checks the others' (see `clusterSecret`). */
+    private readonly cluster?: ClusterMac,
   ) {
     const source: ChangeSource = {
       snapshot: (kind) => this.snapshot(kind),
       changes: (kind, after, count) => this.changes(kind, after, count),
       last: (kind) => this.last(kind),
+      ...(cluster === undefined ? {} : { open: (record: RegistryRecord) => this.open(record) }),
     };
     this.watches = new RegistryWatches(
       hub,
@@ -200,13 +211,29 @@ export class RedisRegistryStore implements RegistryStore {
   }
 
   private record(kind: string, id: string, entry: Buffer): RegistryRecord | undefined {
+    let record: RegistryRecord;
     try {
       const { nodeId, value } = decodeEntry(entry);
-      return { kind, id, nodeId, value };
+      record = { kind, id, nodeId, value };
     } catch (error) {
       this.faults.record('malformedEntry', { kind, id }, error);
       return undefined;
     }
+    return this.cluster === undefined ? record : this.open(record);
+  }
+
+  /** `record` with its value unsealed, or undefined (counted) when its MAC does not check. */
+  private open(record: RegistryRecord): RegistryRecord | undefined {
+    const value = this.cluster!.openEntry(record.kind, record.id, record.nodeId, record.value);
+    if (value === undefined) {
+      this.faults.record('forgedEntry', {
+        kind: record.kind,
+        id: record.id,
+        nodeId: record.nodeId,
+      });
+      return undefined;
+    }
+    return { ...record, value };
   }
 
   async watch(kind: string, listener: RegistryListener): Promise<PortSubscription> {
@@ -219,8 +246,18 @@ export class RedisRegistryStore implements RegistryStore {
     return this.watches.resync();
   }
 
+  /** With a cluster secret: prove membership with a sealed entry (see {@link MEMBER_KIND}). */
+  async announceMember(): Promise<void> {
+    if (this.cluster !== undefined) await this.put(MEMBER_KIND, this.nodeId, new Uint8Array(0));
+  }
+
   async liveNodes(): Promise<string[]> {
     this.assertOpen();
+    if (this.cluster !== undefined) {
+      // Live owners of membership entries that check (a forged one is left out and counted).
+      const members = await this.list(MEMBER_KIND);
+      return members.filter((r) => r.id === r.nodeId).map((r) => r.nodeId);
+    }
     const ids = (await this.script(
       'listNodes',
       'list live nodes',
@@ -393,7 +430,11 @@ export class RedisRegistryStore implements RegistryStore {
   }
 
   private async putEntry(entry: OwnEntry): Promise<number> {
-    const stored = encodeEntry(this.nodeId, entry.value);
+    const value =
+      this.cluster === undefined
+        ? entry.value
+        : this.cluster.sealEntry(entry.kind, entry.id, this.nodeId, entry.value);
+    const stored = encodeEntry(this.nodeId, value);
     const result = (await this.script(
       'putEntry',
       `put registry entry ${entry.kind}/${entry.id}`,

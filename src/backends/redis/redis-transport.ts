@@ -18,6 +18,7 @@ import type {
 } from '../ports.js';
 import type { CommandRunner } from './connection.js';
 import type { DeadlineEntry, Deadlines } from '../../util/deadlines.js';
+import type { ClusterMac, RejectReason } from './cluster-mac.js';
 import { FrameWriter, forEachFrame, MAX_TOPIC_BYTES, type Frame } from './frames.js';
 import type { RedisKeys } from './keys.js';
 import type { Outbox } from './outbox.js';
@@ -33,6 +34,8 @@ export interface TransportFlow {
   readonly operationTimeout: number;
   /** The command connection: reads the server's limits, and tells a cut subscriber from an outage. */
   readonly commands: CommandRunner;
+  /** Checks every received PUBLISH when the cluster has a secret (see `clusterSecret`). */
+  readonly cluster?: ClusterMac | undefined;
 }
 
 interface PendingRequest {
@@ -42,6 +45,9 @@ interface PendingRequest {
   readonly reject: (error: Error) => void;
   deadline?: DeadlineEntry;
 }
+
+/** Shortest time between two `rejected-frame` fault reports. */
+const REJECT_REPORT_INTERVAL_MS = 1000;
 
 /** Bound of the inbox channel name cache (node ids come and go over a cluster's life). */
 const MAX_CACHED_INBOXES = 512;
@@ -72,6 +78,17 @@ export class RedisTransport implements Transport {
   private readonly faults = new FaultListeners();
   private readonly limiter: InboundLimiter;
   private cuts = 0;
+  /** Messages refused by the cluster MAC check, in all and not yet reported. */
+  private rejected = 0;
+  private unreportedRejects = 0;
+  private lastRejectReport = -Infinity;
+  private rejectTimer: NodeJS.Timeout | undefined;
+  /**
+   * The last message checked, and its frame: the hub hands one message to every subscription
+   * of its channel, and it is checked (and counted as seen) once.
+   */
+  private lastMessage: Buffer | undefined;
+  private lastOpened: Buffer | RejectReason = 'unsealed';
 
   constructor(
     readonly nodeId: string,
@@ -102,9 +119,8 @@ export class RedisTransport implements Transport {
       this.flow.maxPendingBytes,
       await readPubsubHardLimit(this.flow.commands),
     );
-    await this.hub.add(this.keys.inboxChannel(this.nodeId), (message) =>
-      this.receive(message, undefined),
-    );
+    const inbox = this.keys.inboxChannel(this.nodeId);
+    await this.hub.add(inbox, (message) => this.receive(inbox, message, undefined));
   }
 
   setMaxPayloadBytes(bytes: number): void {
@@ -117,6 +133,7 @@ export class RedisTransport implements Transport {
       shedMessages: this.limiter.dropped,
       receiverCuts: this.cuts,
       pendingBytes: this.outbox.pendingBytes,
+      rejectedFrames: this.rejected,
     };
   }
 
@@ -158,9 +175,8 @@ export class RedisTransport implements Transport {
     let unsubscribe: () => Promise<void>;
     try {
       // Each subscription gets the channel's messages from the hub, which SUBSCRIBEs once.
-      unsubscribe = await this.hub.add(this.keys.topicChannel(topic), (message) =>
-        this.receive(message, entry),
-      );
+      const channel = this.keys.topicChannel(topic);
+      unsubscribe = await this.hub.add(channel, (message) => this.receive(channel, message, entry));
     } catch (error) {
       this.removeHandler(topic, entry);
       throw error;
@@ -231,6 +247,7 @@ export class RedisTransport implements Transport {
     this.topics.clear();
     this.responders.clear();
     this.limiter.close();
+    clearTimeout(this.rejectTimer);
   }
 
   /** Requests waiting for a reply (for tests and health). */
@@ -239,7 +256,17 @@ export class RedisTransport implements Transport {
   }
 
   /** A message from the inbox (`only` undefined) or from a topic channel for one subscription. */
-  private receive(message: Buffer, only: TopicHandler | undefined): void {
+  private receive(channel: string, message: Buffer, only: TopicHandler | undefined): void {
+    const { cluster } = this.flow;
+    if (cluster !== undefined) {
+      if (message !== this.lastMessage) {
+        this.lastMessage = message;
+        this.lastOpened = cluster.open(channel, message);
+        if (typeof this.lastOpened === 'string') this.reject(channel, this.lastOpened);
+      }
+      if (typeof this.lastOpened === 'string') return;
+      message = this.lastOpened;
+    }
     try {
       forEachFrame(message, (frame) => this.handle(frame, only));
     } catch (error) {
@@ -314,6 +341,34 @@ export class RedisTransport implements Transport {
           () => undefined,
         );
     });
+  }
+
+  /**
+   * Count a message that failed the cluster MAC check (forged, from a node with another
+   * secret, or replayed); reported as a `rejected-frame` fault at most once per second.
+   */
+  private reject(channel: string, reason: RejectReason): void {
+    this.rejected++;
+    this.unreportedRejects++;
+    if (this.rejectTimer !== undefined) return;
+    const report = (): void => {
+      this.rejectTimer = undefined;
+      const count = this.unreportedRejects;
+      if (count === 0 || this.closed) return;
+      this.unreportedRejects = 0;
+      this.lastRejectReport = Date.now();
+      this.fault({
+        kind: 'rejected-frame',
+        message: `Dropped ${count} message(s) that failed the cluster MAC check (e.g. "${reason}" on ${channel}): forged, sent by a node with another clusterSecret, or replayed.`,
+        details: { count, total: this.rejected, reason, channel },
+      });
+    };
+    const wait = this.lastRejectReport + REJECT_REPORT_INTERVAL_MS - Date.now();
+    if (wait <= 0) report();
+    else {
+      this.rejectTimer = setTimeout(report, wait);
+      this.rejectTimer.unref();
+    }
   }
 
   private fault(fault: TransportFault): void {

@@ -34,6 +34,11 @@ export interface ChangeSource {
   changes(kind: string, after: LogPosition, count: number): Promise<LoggedChange[]>;
   /** Position of the newest logged change ('' and 0: none). */
   last(kind: string): Promise<LogPosition>;
+  /**
+   * The record a logged put really carries, or undefined when it fails the cluster's
+   * authentication (forged; counted by the source). Absent: every record is taken as it is.
+   */
+  open?(record: RegistryRecord): RegistryRecord | undefined;
 }
 
 /** One entry of a kind's change log. */
@@ -257,6 +262,11 @@ export class RegistryWatches {
     } catch (error) {
       this.faults.record('malformedChange', { kind, logged: true }, error);
       return;
+    }
+    if (change.type === 'put' && this.source.open !== undefined) {
+      const record = this.source.open(change.record);
+      if (record === undefined) return;
+      change = { type: 'put', record };
     }
     if (state.applied.size >= MAX_APPLIED) state.applied.clear();
     const key = logged.frame.toString('latin1');
