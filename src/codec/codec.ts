@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { PayloadTooLargeError, SerializationError } from '../errors/errors.js';
+import { PayloadTooLargeError, SerializationError, ValidationError } from '../errors/errors.js';
 
 /**
  * The one serializer for everything that crosses a process boundary. MessagePack (msgpackr,
@@ -28,7 +28,11 @@ export function createCodec(options: CodecOptions = {}): Codec {
   const unpacker = new Packr({ structuredClone: true, useRecords: true });
   return {
     encode(value) {
-      assertEncodable(value, 0);
+      try {
+        assertEncodable(value, 0);
+      } finally {
+        path.length = 0; // hold no payload after the check
+      }
       let bytes: Uint8Array;
       try {
         bytes = packer.pack(value);
@@ -70,7 +74,11 @@ export function createCodec(options: CodecOptions = {}): Codec {
   };
 }
 
-const MAX_DEPTH = 64;
+/** Deepest nesting of objects, arrays, Maps and Sets a payload may have. */
+export const MAX_DEPTH = 64;
+
+/** The objects on the path being checked, by depth: tells a cycle from a deep payload. */
+const path: unknown[] = [];
 
 // msgpackr silently turns functions and symbols into null/{}; refuse them so data is never
 // changed in transit without the sender knowing.
@@ -83,11 +91,15 @@ function assertEncodable(value: unknown, depth: number): void {
   }
   if (kind !== 'object' || value === null) return;
   if (depth > MAX_DEPTH) {
-    throw new SerializationError(
-      `Payload is nested deeper than ${MAX_DEPTH} levels (or is cyclic).`,
+    if (path.slice(0, depth).includes(value))
+      throw new SerializationError('Payload is cyclic: an object contains itself.');
+    throw new ValidationError(
+      `Payload is nested deeper than ${MAX_DEPTH} levels; flatten it or send a reference.`,
+      { details: { limit: MAX_DEPTH } },
     );
   }
   if (ArrayBuffer.isView(value) || value instanceof Date) return;
+  path[depth] = value;
   if (Array.isArray(value)) {
     for (const item of value) assertEncodable(item, depth + 1);
   } else if (value instanceof Map) {
