@@ -5,8 +5,10 @@ import { PayloadTooLargeError, SerializationError, ValidationError } from '../er
  * The one serializer for everything that crosses a process boundary. MessagePack (msgpackr,
  * the codec BullMQ uses) with structured-clone extensions keeps Date, Buffer/Uint8Array, Map,
  * Set, BigInt and undefined intact. Decoding never assigns through `__proto__`, so payloads
- * cannot pollute prototypes; values that cannot be represented (functions, symbols) are
- * refused with a {@link SerializationError}.
+ * cannot pollute prototypes; values that cannot be represented (functions, symbols, cycles, an
+ * own `__proto__` key, which a decoder cannot give back as data) are refused with a
+ * {@link SerializationError}, a payload nested deeper than {@link MAX_DEPTH} with a
+ * `ValidationError`.
  */
 export interface Codec {
   encode(value: unknown): Uint8Array;
@@ -32,6 +34,7 @@ export function createCodec(options: CodecOptions = {}): Codec {
         assertEncodable(value, 0);
       } finally {
         path.length = 0; // hold no payload after the check
+        steps.length = 0;
       }
       let bytes: Uint8Array;
       try {
@@ -79,6 +82,8 @@ export const MAX_DEPTH = 64;
 
 /** The objects on the path being checked, by depth: tells a cycle from a deep payload. */
 const path: unknown[] = [];
+/** The key or index leading to each of them, to say where a refused key is. */
+const steps: string[] = [];
 
 // msgpackr silently turns functions and symbols into null/{}; refuse them so data is never
 // changed in transit without the sender knowing.
@@ -101,16 +106,39 @@ function assertEncodable(value: unknown, depth: number): void {
   if (ArrayBuffer.isView(value) || value instanceof Date) return;
   path[depth] = value;
   if (Array.isArray(value)) {
-    for (const item of value) assertEncodable(item, depth + 1);
+    for (let i = 0; i < value.length; i++) {
+      steps[depth + 1] = `[${i}]`;
+      assertEncodable(value[i], depth + 1);
+    }
   } else if (value instanceof Map) {
     for (const [k, v] of value) {
+      steps[depth + 1] = '<map key>';
       assertEncodable(k, depth + 1);
+      steps[depth + 1] = typeof k === 'string' ? `<map ${JSON.stringify(k)}>` : '<map value>';
       assertEncodable(v, depth + 1);
     }
   } else if (value instanceof Set) {
+    steps[depth + 1] = '<set item>';
     for (const item of value) assertEncodable(item, depth + 1);
   } else {
     const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) assertEncodable(record[key], depth + 1);
+    for (const key of Object.keys(record)) {
+      // What JSON.parse makes of a polluting document: MessagePack decoders drop or rename the
+      // key (assigning it would set a prototype), so it cannot arrive as sent.
+      if (key === '__proto__') {
+        const at = where(depth + 1, key);
+        throw new SerializationError(
+          `Payload has an own "__proto__" key at ${at} (prototype pollution); rename the field.`,
+          { details: { key, path: at } },
+        );
+      }
+      steps[depth + 1] = `.${key}`;
+      assertEncodable(record[key], depth + 1);
+    }
   }
+}
+
+/** The path to a key of the object at `depth`, e.g. `payload.list[1][0].__proto__`. */
+function where(depth: number, key: string): string {
+  return `payload${steps.slice(1, depth).join('')}.${key}`;
 }
