@@ -11,7 +11,13 @@ import { PayloadTooLargeError, SerializationError, ValidationError } from '../er
  * `ValidationError`.
  */
 export interface Codec {
-  encode(value: unknown): Uint8Array;
+  /**
+   * @param field what the value is to the caller (`data`, `params`, `value`...): a refusal names
+   *   it (`details.field`, the message, the path of a refused key).
+   * @param key when `value` is a frame wrapping that argument, the frame's key holding it (the
+   *   path then starts at the argument, not at the frame).
+   */
+  encode(value: unknown, field?: string, key?: string): Uint8Array;
   decode(bytes: Uint8Array): unknown;
 }
 
@@ -29,9 +35,11 @@ export function createCodec(options: CodecOptions = {}): Codec {
   const packer = new Packr({ structuredClone: true, useRecords: true });
   const unpacker = new Packr({ structuredClone: true, useRecords: true });
   return {
-    encode(value) {
+    encode(value, field, key) {
       try {
         assertEncodable(value, 0);
+      } catch (error) {
+        throw named(error, field, key);
       } finally {
         path.length = 0; // hold no payload after the check
         steps.length = 0;
@@ -46,8 +54,14 @@ export function createCodec(options: CodecOptions = {}): Codec {
       }
       if (bytes.byteLength > maxBytes) {
         throw new PayloadTooLargeError(
-          `Payload is ${bytes.byteLength} bytes, over the limit of ${maxBytes}; send a reference instead or raise maxPayloadBytes.`,
-          { details: { size: bytes.byteLength, limit: maxBytes } },
+          `${subject(field)} is ${bytes.byteLength} bytes encoded, over the limit of ${maxBytes}; send a reference instead or raise maxPayloadBytes.`,
+          {
+            details: {
+              ...(field === undefined ? {} : { field }),
+              size: bytes.byteLength,
+              limit: maxBytes,
+            },
+          },
         );
       }
       return bytes;
@@ -138,7 +152,38 @@ function assertEncodable(value: unknown, depth: number): void {
   }
 }
 
-/** The path to a key of the object at `depth`, e.g. `payload.list[1][0].__proto__`. */
+/** The path to a key of the object at `depth`, e.g. `<payload>.list[1][0].__proto__`. */
 function where(depth: number, key: string): string {
-  return `payload${steps.slice(1, depth).join('')}.${key}`;
+  return `${ROOT}${steps.slice(1, depth).join('')}.${key}`;
+}
+
+/** Stands for the encoded value in a path until {@link named} knows what it is. */
+const ROOT = '<payload>';
+
+/** "Payload" or `Payload "data"`. */
+function subject(field: string | undefined): string {
+  return field === undefined ? 'Payload' : `Payload "${field}"`;
+}
+
+/** A refusal of the checks, told what the value is: `details.field`, and paths starting there. */
+function named(error: unknown, field: string | undefined, key: string | undefined): unknown {
+  if (!(error instanceof SerializationError || error instanceof ValidationError)) return error;
+  const path = error.details['path'];
+  let at: string | undefined;
+  if (typeof path === 'string') {
+    const inFrame =
+      key !== undefined && path.startsWith(`${ROOT}.${key}`) ? `${ROOT}.${key}` : ROOT;
+    at = `${field ?? 'payload'}${path.slice(inFrame.length)}`;
+  }
+  const message = error.message
+    .replace(/^Payload/, subject(field))
+    .replace(typeof path === 'string' ? path : ROOT, at ?? ROOT);
+  const details = {
+    ...error.details,
+    ...(field === undefined ? {} : { field }),
+    ...(at === undefined ? {} : { path: at }),
+  };
+  return error instanceof ValidationError
+    ? new ValidationError(message, { details })
+    : new SerializationError(message, { details });
 }

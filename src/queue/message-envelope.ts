@@ -35,7 +35,7 @@ export function encodeEnvelope(
   if (headers !== undefined && Object.keys(headers).length > 0) envelope.h = { ...headers };
   if (policy !== undefined && policy.maxRetries > 0) envelope.r = { ...policy };
   if (traceId !== undefined) envelope.t = traceId;
-  return codec.encode(envelope);
+  return codec.encode(envelope, 'data', 'd');
 }
 
 /** Decode a stored message; throws SerializationError when it is not an envelope. */

@@ -94,7 +94,7 @@ describe('context.cache (facade)', () => {
     const forged = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object;
     await assert.rejects(cache.set('proto', forged), {
       code: 'PB_SERIALIZATION',
-      message: /own "__proto__" key/,
+      message: /own "__proto__" key at value\.__proto__/,
     });
     assert.equal(await cache.get('proto'), undefined);
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
