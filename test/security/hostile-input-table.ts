@@ -392,6 +392,36 @@ export const NAME_BLOCKS: readonly NameBlock[] = [
       await registration.unregister();
     },
   },
+  {
+    name: 'serviceRegistry.register descriptor.name',
+    // Instance names are data (matched by equality), not dotted names: any non-empty string.
+    accepts: [
+      '2,000 characters',
+      'spaces and "!"',
+      'a control character',
+      '"__proto__"',
+      '"a.__proto__"',
+      '"constructor"',
+    ],
+    use: async (s, n) => {
+      const registration = s.serviceRegistry.register('hostile-named', {
+        name: n,
+        version: '1.0.0',
+        endpoint: 'http://127.0.0.1:1',
+      });
+      try {
+        await registration.ready;
+        const found = await s.serviceRegistry.discover('hostile-named', { name: n });
+        assert.deepEqual(
+          found.map((instance) => instance.name),
+          [n],
+          'discovered by its name',
+        );
+      } finally {
+        await registration.unregister();
+      }
+    },
+  },
 ];
 
 /** The two plugins of a run: the sender in this process, the probe here or in a child process. */
