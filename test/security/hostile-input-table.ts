@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
+import { Packr } from 'msgpackr';
 import { describe, it } from 'node:test';
 import type { PluginContext } from '../../src/context/types.js';
 import { until } from '../conformance/harness.js';
@@ -268,6 +269,16 @@ export function installProbe(context: PluginContext): void {
     check: (value: unknown) => record('params', value),
     make: (index: number) => PAYLOAD_CASES[index]!.make(),
     cacheGet: async (key: string) => record('cache', await context.cache.get(key)),
+    /** A cache value written straight into the backend (never through a sender's codec). */
+    forged: async (key: string) => {
+      const value = await context.cache.get<Record<string, unknown>>(key);
+      return {
+        found: value !== undefined,
+        plain: value !== undefined && Object.getPrototypeOf(value) === Object.prototype,
+        inherits: value?.['polluted'] !== undefined,
+        polluted: polluted(baseline),
+      };
+    },
     discover: async (name: string) => {
       const found = await context.serviceRegistry.discover('hostile-service', { name });
       return record('registry', found[0]?.metadata['value']);
@@ -429,6 +440,11 @@ export interface HostileSetup {
   readonly sender: PluginContext;
   /** The probe's process id: another process on Redis. */
   readonly probePid: number;
+  /**
+   * Write `bytes` as the shared cache entry `key` straight into the backend, as someone with
+   * access to it could (Redis only).
+   */
+  forgeCacheEntry?(key: string, bytes: Uint8Array): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -534,6 +550,22 @@ export function describeHostileInput(title: string, setup: () => Promise<Hostile
         });
       }
     }
+
+    void it('a value with own __proto__ keys written straight into the backend pollutes nothing where it is read', async (t) => {
+      if (run.forgeCacheEntry === undefined) return t.skip('the backend is in this process');
+      const forged = JSON.parse(
+        '{"__proto__":{"polluted":1},"a":[{"__proto__":{"polluted":1}}]}',
+      ) as unknown;
+      // A MessagePack encoder without the codec's checks, as a forger would use.
+      const bytes = new Packr({ structuredClone: true, useRecords: true }).pack(forged);
+      await run.forgeCacheEntry('hostile:forged', bytes);
+      assert.deepEqual(await run.sender.rpcClient.call(PROBE, 'forged', ['hostile:forged']), {
+        found: true,
+        plain: true,
+        inherits: false,
+        polluted: false,
+      });
+    });
 
     void it('keeps running: a normal publish, call and send work afterwards', async () => {
       const index = 0;

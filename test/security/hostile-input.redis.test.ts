@@ -5,6 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { createHost, definePlugin } from '../../src/host/index.js';
 import type { PluginContext } from '../../src/context/types.js';
 import { deleteNamespace, SHARED_REDIS_URL, uniqueNamespace } from '../backends/redis/support.js';
@@ -63,15 +64,20 @@ describeHostileInput('hostile input (Redis, probe in another process)', async ()
   });
   await host.start();
   await sender!.rpcClient.waitForService('hostile-probe', { timeout: 10_000 });
+  const raw = new Redis(SHARED_REDIS_URL);
   return {
     sender: sender!,
     probePid: child.pid!,
+    // A cache entry is `ns:c:<key>`: a 16-byte version, then the value's bytes (keys.ts).
+    forgeCacheEntry: async (key, bytes) =>
+      void (await raw.set(`${namespace}:c:${key}`, Buffer.concat([Buffer.alloc(16, 7), bytes]))),
     stop: async () => {
       await host.stop();
       child.send({ cmd: 'stop' });
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(killer);
+      raw.disconnect();
       await deleteNamespace(SHARED_REDIS_URL, namespace);
     },
   };
