@@ -96,6 +96,13 @@ void describe('plugboard CLI', () => {
     assert.match(run.stdout, /calculator-plugin +activate +ok +\d+ms +level 1/);
   });
 
+  void it('start --strict-permissions is the host option: plugins without a list do not run', async () => {
+    // The same folder runs without the flag (above); its plugins declare no permissions list.
+    const run = await cli(['start', join(dir, 'good'), '--once', '--strict-permissions']);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout + run.stderr, /strictPermissions|PB_PERMISSION_DENIED/);
+  });
+
   void it('exits 1 and names the plugin when one fails; its dependents are not started', async () => {
     const run = await cli(['start', join(dir, 'bad'), '--once']);
     assert.equal(run.code, 1, run.stdout + run.stderr);
