@@ -338,8 +338,20 @@ export const NAME_BLOCKS: readonly NameBlock[] = [
   {
     name: 'rpcClient.call',
     accepts: DOTTED,
-    // A valid name is simply not provided: ServiceUnavailableError, not a ValidationError.
     use: (s, n) => s.rpcClient.call(n, 'm', [], { timeout: 50 }),
+  },
+  {
+    name: 'rpcClient.call method',
+    // Any non-empty string names a method; inherited ones (constructor, __proto__) are not methods.
+    accepts: [
+      '2,000 characters',
+      'spaces and "!"',
+      'a control character',
+      '"__proto__"',
+      '"a.__proto__"',
+      '"constructor"',
+    ],
+    use: (s, n) => s.rpcClient.call(PROBE, n, [], { timeout: 2_000 }),
   },
   {
     name: 'rpcServer.register',
@@ -434,6 +446,12 @@ export const NAME_BLOCKS: readonly NameBlock[] = [
     },
   },
 ];
+
+/** Blocks for which a valid name is simply not there: the error they answer with. */
+const ACCEPTED_AS_NOT_FOUND: Record<string, string> = {
+  'rpcClient.call': 'PB_SERVICE_UNAVAILABLE',
+  'rpcClient.call method': 'PB_METHOD_NOT_FOUND',
+};
 
 /** The two plugins of a run: the sender in this process, the probe here or in a child process. */
 export interface HostileSetup {
@@ -536,8 +554,9 @@ export function describeHostileInput(title: string, setup: () => Promise<Hostile
               (error: unknown) => error as { code?: string; message?: string },
             );
           if (accepted) {
-            if (block.name === 'rpcClient.call')
-              assert.equal(outcome?.code, 'PB_SERVICE_UNAVAILABLE');
+            // A valid name nobody provides: not a ValidationError, the ordinary "not found".
+            const notFound = ACCEPTED_AS_NOT_FOUND[block.name];
+            if (notFound !== undefined) assert.equal(outcome?.code, notFound, outcome?.message);
             else assert.equal(outcome, undefined, `accepted: ${outcome?.message}`);
           } else {
             assert.equal(
