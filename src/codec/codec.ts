@@ -41,8 +41,8 @@ export function createCodec(options: CodecOptions = {}): Codec {
       } catch (error) {
         throw named(error, field, key);
       } finally {
-        path.length = 0; // hold no payload after the check
-        steps.length = 0;
+        // Hold no payload after the check (the arrays keep their size: no reallocation).
+        if (path.length > 0) path.fill(undefined);
       }
       let bytes: Uint8Array;
       try {
@@ -94,10 +94,11 @@ export function createCodec(options: CodecOptions = {}): Codec {
 /** Deepest nesting of objects, arrays, Maps and Sets a payload may have. */
 export const MAX_DEPTH = 64;
 
-/** The objects on the path being checked, by depth: tells a cycle from a deep payload. */
+/**
+ * The objects on the path being checked, by depth: tells a cycle from a deep payload, and where a
+ * refused key is (the steps between them are only worked out then).
+ */
 const path: unknown[] = [];
-/** The key or index leading to each of them, to say where a refused key is. */
-const steps: string[] = [];
 
 // msgpackr silently turns functions and symbols into null/{}; refuse them so data is never
 // changed in transit without the sender knowing.
@@ -120,19 +121,13 @@ function assertEncodable(value: unknown, depth: number): void {
   if (ArrayBuffer.isView(value) || value instanceof Date) return;
   path[depth] = value;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      steps[depth + 1] = `[${i}]`;
-      assertEncodable(value[i], depth + 1);
-    }
+    for (const item of value) assertEncodable(item, depth + 1);
   } else if (value instanceof Map) {
     for (const [k, v] of value) {
-      steps[depth + 1] = '<map key>';
       assertEncodable(k, depth + 1);
-      steps[depth + 1] = typeof k === 'string' ? `<map ${JSON.stringify(k)}>` : '<map value>';
       assertEncodable(v, depth + 1);
     }
   } else if (value instanceof Set) {
-    steps[depth + 1] = '<set item>';
     for (const item of value) assertEncodable(item, depth + 1);
   } else {
     const record = value as Record<string, unknown>;
@@ -146,7 +141,6 @@ function assertEncodable(value: unknown, depth: number): void {
           { details: { key, path: at } },
         );
       }
-      steps[depth + 1] = `.${key}`;
       assertEncodable(record[key], depth + 1);
     }
   }
@@ -154,7 +148,23 @@ function assertEncodable(value: unknown, depth: number): void {
 
 /** The path to a key of the object at `depth`, e.g. `<payload>.list[1][0].__proto__`. */
 function where(depth: number, key: string): string {
-  return `${ROOT}${steps.slice(1, depth).join('')}.${key}`;
+  let at = ROOT;
+  for (let i = 1; i < depth; i++) at += step(path[i - 1], path[i]);
+  return `${at}.${key}`;
+}
+
+/** How `child` is reached from `parent`: `[3]`, `.name`, `<map "k">`, `<set item>`... */
+function step(parent: unknown, child: unknown): string {
+  if (Array.isArray(parent)) return `[${parent.indexOf(child)}]`;
+  if (parent instanceof Map) {
+    for (const [k, v] of parent) {
+      if (v === child) return typeof k === 'string' ? `<map ${JSON.stringify(k)}>` : '<map value>';
+      if (k === child) return '<map key>';
+    }
+  }
+  if (parent instanceof Set) return '<set item>';
+  const record = parent as Record<string, unknown>;
+  return `.${Object.keys(record).find((k) => record[k] === child) ?? '?'}`;
 }
 
 /** Stands for the encoded value in a path until {@link named} knows what it is. */
