@@ -316,6 +316,15 @@ const noop = (): void => undefined;
 
 /** Dotted names (events, queues, services, locks, resources) refuse every row but "constructor". */
 const DOTTED = ['"constructor"'];
+/** Names that are data (method names, instance names): any non-empty string. */
+const ANY_STRING = [
+  '2,000 characters',
+  'spaces and "!"',
+  'a control character',
+  '"__proto__"',
+  '"a.__proto__"',
+  '"constructor"',
+];
 
 export const NAME_BLOCKS: readonly NameBlock[] = [
   {
@@ -343,14 +352,7 @@ export const NAME_BLOCKS: readonly NameBlock[] = [
   {
     name: 'rpcClient.call method',
     // Any non-empty string names a method; inherited ones (constructor, __proto__) are not methods.
-    accepts: [
-      '2,000 characters',
-      'spaces and "!"',
-      'a control character',
-      '"__proto__"',
-      '"a.__proto__"',
-      '"constructor"',
-    ],
+    accepts: ANY_STRING,
     use: (s, n) => s.rpcClient.call(PROBE, n, [], { timeout: 2_000 }),
   },
   {
@@ -418,14 +420,7 @@ export const NAME_BLOCKS: readonly NameBlock[] = [
   {
     name: 'serviceRegistry.register descriptor.name',
     // Instance names are data (matched by equality), not dotted names: any non-empty string.
-    accepts: [
-      '2,000 characters',
-      'spaces and "!"',
-      'a control character',
-      '"__proto__"',
-      '"a.__proto__"',
-      '"constructor"',
-    ],
+    accepts: ANY_STRING,
     use: async (s, n) => {
       const registration = s.serviceRegistry.register('hostile-named', {
         name: n,
