@@ -1,11 +1,23 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isPlugboardError } from '../errors/errors.js';
 import { listPluginFolders } from '../host/manifest.js';
 
-/** The folder of plugin folders for `<folder>`: `<folder>/plugins` when it exists, else itself. */
-export function pluginDirectoryOf(root: string): string {
-  return isDirectory(join(root, 'plugins')) ? join(root, 'plugins') : root;
+/**
+ * `<folder>` resolved, and its folder of plugin folders: `<folder>/plugins` when it exists, else
+ * `<folder>` itself. `undefined` when `<folder>` is not a folder (said on `err`).
+ */
+export function locatePlugins(
+  folder: string,
+  err: (line: string) => void,
+): { root: string; pluginDirectory: string } | undefined {
+  const root = resolve(folder);
+  if (!isDirectory(root)) {
+    err(`plugboard: ${root} is not a folder.`);
+    return undefined;
+  }
+  const plugins = join(root, 'plugins');
+  return { root, pluginDirectory: isDirectory(plugins) ? plugins : root };
 }
 
 /**
@@ -51,7 +63,7 @@ function readPackageJson(path: string): Record<string, unknown> | undefined {
   }
 }
 
-export function isDirectory(path: string): boolean {
+function isDirectory(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }
 

@@ -8,7 +8,7 @@ import { isPluginDefinition, toDefinition } from '../host/define-plugin.js';
 import { resolveDependencyGraph, type DependencyGraph } from '../host/dependency-graph.js';
 import { loadPluginsFromDirectory } from '../host/manifest.js';
 import type { LoadedPlugin } from '../host/types.js';
-import { describeError, describeNoPlugins, isDirectory, pluginDirectoryOf } from './folders.js';
+import { describeError, describeNoPlugins, locatePlugins } from './folders.js';
 
 /** Version of the `--json` shape; raised only when a field changes meaning or goes away. */
 export const INSPECT_FORMAT = 1;
@@ -95,12 +95,9 @@ export async function runInspect(
   options: InspectOptions,
   io: InspectIo = processIo,
 ): Promise<number> {
-  const root = resolve(folder);
-  if (!isDirectory(root)) {
-    io.err(`plugboard: ${root} is not a folder.`);
-    return 1;
-  }
-  const pluginDirectory = pluginDirectoryOf(root);
+  const located = locatePlugins(folder, (line) => io.err(line));
+  if (located === undefined) return 1;
+  const { root, pluginDirectory } = located;
   const noPlugins = await describeNoPlugins(folder, root, pluginDirectory, 'inspect');
   if (noPlugins !== undefined) {
     io.err(`plugboard: ${noPlugins}`);

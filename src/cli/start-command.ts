@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { Level } from 'pino';
 import { redisAddress } from '../backends/redis/options.js';
 import type { BackendOption } from '../backends/resolve.js';
@@ -8,7 +7,7 @@ import { isLogLevel } from '../host/host-logger.js';
 import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
-import { describeError, describeNoPlugins, isDirectory, pluginDirectoryOf } from './folders.js';
+import { describeError, describeNoPlugins, locatePlugins } from './folders.js';
 import { Narrator } from './narrator.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
@@ -70,12 +69,9 @@ export async function runStart(
   options: StartOptions,
   io: StartIo = processIo,
 ): Promise<number> {
-  const root = resolve(folder);
-  if (!isDirectory(root)) {
-    io.err(`plugboard: ${root} is not a folder.`);
-    return 1;
-  }
-  const pluginDirectory = pluginDirectoryOf(root);
+  const located = locatePlugins(folder, (line) => io.err(line));
+  if (located === undefined) return 1;
+  const { root, pluginDirectory } = located;
   if (options.namespace !== undefined && options.redis === undefined) {
     io.err('plugboard: --namespace only applies with --redis <url>.');
     return 1;
