@@ -90,7 +90,7 @@ export function namedParticipant(
     name,
     index,
     // Encoded at enlist: work the codec cannot carry is refused before anything is logged.
-    encoded: encoded ?? env.codec.encode(work),
+    encoded: encoded ?? env.codec.encode(work, 'work'),
     prepare: async (timeoutMs) =>
       (await env.rpc.call(env.caller, service, 'prepare', message(false), timeoutMs)) as WireVote,
     finish: async (phase, redelivered, timeoutMs) => {
