@@ -45,7 +45,9 @@ function cli(
   });
 }
 
-void describe('plugboard CLI', () => {
+// Each test runs its own CLI processes on the fixtures written once in `before` (read-only): a
+// few run at once (most of a run is the child's start, on another core).
+void describe('plugboard CLI', { concurrency: 3 }, () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   before(async () => {
