@@ -438,6 +438,7 @@ void describe('host start is bounded', () => {
 
 /** Resolves once the shared deadline scheduler has no timer running (bounded). */
 async function idleScheduler(): Promise<void> {
+  assert.ok('timer' in sharedDeadlines, 'the scheduler keeps its timer in `timer`');
   const giveUp = Date.now() + 2_000;
   while (Reflect.get(sharedDeadlines, 'timer') !== undefined) {
     assert.ok(Date.now() < giveUp, 'the shared deadline scheduler stops ticking when idle');
