@@ -10,7 +10,9 @@ import { cli, MAIN, type Run } from './run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-void describe('plugboard CLI', () => {
+// Each test runs its own CLI processes on the fixtures written once in `before` (read-only): a
+// few run at once (most of a run is the child's start, on another core).
+void describe('plugboard CLI', { concurrency: 3 }, () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   before(async () => {
