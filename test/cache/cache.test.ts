@@ -79,7 +79,7 @@ describe('context.cache (facade)', () => {
   });
 
   it('a fractional TTL in seconds expires the entry', async () => {
-    await cache.set('brief', 'v', { ttl: 0.03 });
+    await cache.set('brief', 'v', { ttl: 0.5 });
     assert.equal(await cache.get('brief'), 'v');
     const deadline = Date.now() + 5000;
     while ((await cache.has('brief')) && Date.now() < deadline)
