@@ -6,6 +6,7 @@ import type { Backend } from '../backends/ports.js';
 import { resolveBackend } from '../backends/resolve.js';
 import type { CacheOptions } from '../cache/types.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
+import type { RuntimeInspection } from '../context/inspection.js';
 import type { SecurityOptions } from '../context/runtime.js';
 import { assertParityOption } from '../context/parity.js';
 import {
@@ -245,6 +246,16 @@ export class PluginHost implements Host {
       timeoutMs,
     );
     return outcome.status === 'ok';
+  }
+
+  /**
+   * Read-only views into the running runtime's cores (the dashboard); undefined before the
+   * runtime exists and once it closed.
+   * @internal
+   */
+  inspect(): RuntimeInspection | undefined {
+    if (this.closed || this.runtime === undefined) return undefined;
+    return this.runtime.inspect?.();
   }
 
   timeline(): readonly TimelineEntry[] {

@@ -86,6 +86,7 @@ export function createTransactionManager(
         const { timeout, label } = beginOptions(options, env.settings.prepareTimeout);
         scope.assertOpen('transactionManager.begin()');
         const giveBack = core.takeSlot();
+        let untrack = (): void => undefined;
         const transaction = new TransactionImpl({
           core,
           named,
@@ -95,9 +96,11 @@ export function createTransactionManager(
           ended: (t) => {
             active.delete(t);
             giveBack();
+            untrack();
           },
         });
         active.add(transaction);
+        untrack = core.track(transaction);
         return transaction;
       }),
     registerResource: (name, resource) =>
