@@ -27,6 +27,11 @@ export type {
   TimelineEntry,
 } from './host/index.js';
 export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';
+
+// The web dashboard of a running host (what `plugboard start --dashboard <port>` serves)
+export { startDashboard } from './dashboard/server/dashboard.js';
+export type { Dashboard, DashboardOptions } from './dashboard/server/dashboard.js';
+export type { EventStreamLimits } from './dashboard/server/event-stream.js';
 export type { BackendOption, MemoryBackendOption, RedisBackendOption } from './backends/resolve.js';
 
 // Durable event queues: management through host.durable
