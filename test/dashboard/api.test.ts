@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PluginContext } from '../../src/context/types.js';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server/dashboard.js';
+import { showData } from '../../src/dashboard/server/payload.js';
 import { createHost, definePlugin } from '../../src/host/index.js';
 import type { Host } from '../../src/host/types.js';
 import type { Lock, Transaction } from '../../src/index.js';
@@ -85,7 +86,7 @@ describe('dashboard API (memory)', () => {
         state: 'active',
         level: 0,
         dependencies: {},
-        permissions: [],
+        permissions: null,
       },
       {
         name: 'shop',
@@ -93,7 +94,7 @@ describe('dashboard API (memory)', () => {
         state: 'active',
         level: 1,
         dependencies: { store: '^1.0.0' },
-        permissions: [],
+        permissions: null,
       },
     ]);
     const services = overview['services'] as Array<{ name: string; instances: unknown[] }>;
@@ -147,6 +148,40 @@ describe('dashboard API (memory)', () => {
     } finally {
       reader.close();
     }
+  });
+
+  it('sends heartbeats, and subscribes nothing plugins could see', async () => {
+    const beating = await startDashboard(host, { port: 0, stream: { heartbeatMs: 20 } });
+    const subscriptions = host.health().runtime!.subscriptions;
+    const seen: unknown[] = [];
+    const sub = shop.eventBus.subscribe('beat.*', (data) => void seen.push(data));
+    const reader = new StreamReader(beating.port, '/api/events?pattern=beat.*');
+    try {
+      assert.equal(await reader.opened(), 200);
+      assert.equal(host.health().runtime!.subscriptions, subscriptions + 1, 'only the plugin');
+      const data = { n: 1 };
+      await shop.eventBus.publish('beat.one', data);
+      await reader.until((events) => events.length === 1);
+      await waitFor(() => reader.comments >= 3, 3000, 'heartbeats');
+      assert.equal(seen.length, 1);
+      assert.deepEqual(seen[0], data);
+    } finally {
+      reader.close();
+      sub.unsubscribe();
+      await beating.close();
+    }
+  });
+
+  it('shows data that JSON cannot carry as it is, and data it cannot show as a note', () => {
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    assert.deepEqual(showData(circular), {
+      json: '"[data that cannot be shown as JSON]"',
+      truncated: false,
+    });
+    const shown = showData({ n: 10n, bytes: new Uint8Array(3), map: new Map([['a', 1]]) });
+    assert.deepEqual(JSON.parse(shown.json), { n: '10', bytes: '<3 bytes>', map: { a: 1 } });
+    assert.deepEqual(showData(undefined), { json: 'null', truncated: false });
   });
 
   it('refuses a bad pattern and more clients than its bound', async () => {
@@ -222,6 +257,8 @@ describe('dashboard API (memory)', () => {
     const again = await api(`/api/queues/jobs/dead/${second!.id}`, { method: 'DELETE' });
     assert.equal(again.status, 404);
     assert.equal((await api('/api/queues/bad..name/dead')).status, 400);
+    assert.equal((await api('/api/queues/%E0%A4%A/dead')).status, 400);
+    assert.equal((await api('/api/queues/jobs/dead?limit=0')).status, 400);
   });
 
   it('serves the UI with content types and refuses paths out of assets/', async () => {

@@ -207,7 +207,8 @@ function fail(res: ServerResponse, error: unknown): void {
     res.destroy();
     return;
   }
-  const validation = isPlugboardError(error) && error.code === 'PB_VALIDATION';
+  const validation =
+    (isPlugboardError(error) && error.code === 'PB_VALIDATION') || error instanceof URIError;
   const message = error instanceof Error ? error.message : String(error);
   send(res, validation ? 400 : 500, {
     error: message,

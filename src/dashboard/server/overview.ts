@@ -14,7 +14,7 @@ export interface Overview {
     reason?: string;
     level: number | null;
     dependencies: Record<string, string>;
-    /** The declared capabilities (empty when none are declared). */
+    /** The declared capabilities, or null when the plugin declares no list. */
     permissions: string[] | null;
   }>;
   services: Array<{

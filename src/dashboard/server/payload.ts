@@ -2,20 +2,20 @@
 export const MAX_DATA_CHARS = 2048;
 
 /**
- * Event data as JSON for the dashboard: at most {@link MAX_DATA_CHARS} characters, else the
- * JSON's start as a string with `truncated: true`. Bytes, maps, sets and bigints are shown in a
- * readable form; data that cannot be shown (circular) is replaced by a note.
+ * Event data as JSON text for the dashboard: at most {@link MAX_DATA_CHARS} characters, else the
+ * JSON's start as a JSON string with `truncated: true`. Bytes, maps, sets and bigints are shown
+ * in a readable form; data that cannot be shown (circular) is replaced by a note.
  */
-export function showData(data: unknown): { data: unknown; truncated?: true } {
+export function showData(data: unknown): { json: string; truncated: boolean } {
   let json: string | undefined;
   try {
     json = JSON.stringify(data, replacer);
   } catch {
-    return { data: '[data that cannot be shown as JSON]' };
+    return { json: '"[data that cannot be shown as JSON]"', truncated: false };
   }
-  if (json === undefined) return { data: null };
-  if (json.length <= MAX_DATA_CHARS) return { data: JSON.parse(json) as unknown };
-  return { data: json.slice(0, MAX_DATA_CHARS), truncated: true };
+  if (json === undefined) return { json: 'null', truncated: false };
+  if (json.length <= MAX_DATA_CHARS) return { json, truncated: false };
+  return { json: JSON.stringify(json.slice(0, MAX_DATA_CHARS)), truncated: true };
 }
 
 function replacer(_key: string, value: unknown): unknown {
