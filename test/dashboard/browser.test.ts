@@ -19,9 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { pino } from 'pino';
-import { startDashboard, type Dashboard } from '../../src/dashboard/server/dashboard.js';
-import { createHost, definePlugin } from '../../src/index.js';
-import type { Host, PluginContext } from '../../src/index.js';
+import { createHost, definePlugin, startDashboard } from '../../src/index.js';
+import type { Dashboard, Host, PluginContext } from '../../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';

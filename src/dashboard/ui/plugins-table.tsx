@@ -1,6 +1,9 @@
 import type { PluginRow } from './api';
 
-/** Plugins with version, level, state (and why one failed) and what they depend on. */
+/**
+ * Plugins with version, level, state (and why one failed), what they depend on and how many
+ * capabilities they declare (the list in a tooltip).
+ */
 export function PluginsTable({ plugins }: { plugins: PluginRow[] }) {
   if (plugins.length === 0) return <p class="empty">No plugins.</p>;
   return (
@@ -12,6 +15,7 @@ export function PluginsTable({ plugins }: { plugins: PluginRow[] }) {
           <th>Level</th>
           <th>State</th>
           <th>Depends on</th>
+          <th class="num">Permissions</th>
         </tr>
       </thead>
       <tbody>
@@ -28,6 +32,9 @@ export function PluginsTable({ plugins }: { plugins: PluginRow[] }) {
               {Object.entries(plugin.dependencies)
                 .map(([name, range]) => `${name} ${range}`)
                 .join(', ') || '–'}
+            </td>
+            <td class="num muted" title={plugin.permissions?.join('\n') ?? 'no list declared'}>
+              {plugin.permissions === null ? 'none' : plugin.permissions.length}
             </td>
           </tr>
         ))}
