@@ -1,15 +1,8 @@
 import { request, type IncomingMessage } from 'node:http';
+import type { StreamedEventView } from '../../src/dashboard/api-types.js';
 
 /** One event of the live stream, as the dashboard sends it. */
-export interface StreamedEvent {
-  name: string;
-  source: string;
-  nodeId: string;
-  traceId: string;
-  time: number;
-  data: unknown;
-  truncated?: true;
-}
+export type StreamedEvent = StreamedEventView;
 
 /** A raw GET (paths are sent exactly as given: no URL normalisation). */
 export function rawGet(

@@ -1,46 +1,8 @@
 import type { RuntimeInspection } from '../../context/inspection.js';
 import type { Host } from '../../host/types.js';
+import type { Overview } from '../api-types.js';
 
-/** `GET /api/overview`: the host, its plugins and what the cluster's blocks hold. */
-export interface Overview {
-  nodeId: string;
-  backend: string | null;
-  status: string;
-  nodes: Array<{ nodeId: string; self: boolean }>;
-  plugins: Array<{
-    name: string;
-    version: string;
-    state: string;
-    reason?: string;
-    level: number | null;
-    dependencies: Record<string, string>;
-    /** The declared capabilities, or null when the plugin declares no list. */
-    permissions: string[] | null;
-  }>;
-  services: Array<{
-    name: string;
-    instances: Array<{ id: string; nodeId: string; pluginId?: string; methods: string[] }>;
-  }>;
-  queues: Array<{ name: string; waiting: number; delayed: number; inFlight: number; dead: number }>;
-  breakers: Array<{
-    name: string;
-    state: string;
-    nodeId: string;
-    failures: number;
-    successes: number;
-  }>;
-  locks: Array<{ resource: string; nodeId: string; pluginId: string; expiresAt: number }>;
-  transactions: {
-    active: number;
-    recent: Array<{
-      id: string;
-      state: string;
-      decision?: 'commit' | 'abort';
-      participants: number;
-      startedAt: number;
-    }>;
-  };
-}
+export type { Overview };
 
 /**
  * The overview of `host` (plugins from the host; the rest from the runtime's cores when it runs:

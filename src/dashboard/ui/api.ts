@@ -5,87 +5,15 @@
  * headers). Paths are relative, so the page also works under a path prefix behind a proxy.
  */
 
-export interface PluginRow {
-  name: string;
-  version: string;
-  state: string;
-  reason?: string;
-  level: number | null;
-  dependencies: Record<string, string>;
-  permissions: string[] | null;
-}
+import type { DeadLetterView, Overview, StreamedEventView } from '../api-types';
 
-export interface ServiceInstance {
-  id: string;
-  nodeId: string;
-  pluginId?: string;
-  methods?: string[];
-}
-
-export interface QueueRow {
-  name: string;
-  waiting: number;
-  delayed: number;
-  inFlight: number;
-  dead: number;
-}
-
-export interface BreakerRow {
-  name: string;
-  state: string;
-  nodeId: string;
-  failures?: number;
-  successes?: number;
-}
-
-export interface LockRow {
-  resource: string;
-  nodeId?: string;
-  pluginId?: string;
-  expiresAt?: number;
-}
-
-export interface TransactionRow {
-  id: string;
-  state: string;
-  decision?: 'commit' | 'abort';
-  participants: number;
-  startedAt: number;
-}
-
-/** `GET /api/overview`. */
-export interface Overview {
-  nodeId: string;
-  backend: string | null;
-  status: string;
-  nodes: Array<{ nodeId: string; self: boolean }>;
-  plugins: PluginRow[];
-  services: Array<{ name: string; instances: ServiceInstance[] }>;
-  queues: QueueRow[];
-  breakers: BreakerRow[];
-  locks: LockRow[];
-  transactions: { active: number; recent: TransactionRow[] };
-}
-
-/** One entry of `GET /api/queues/:queue/dead`. */
-export interface DeadLetter {
-  id: string;
-  reason: string;
-  attempt: number;
-  failedAt: number;
-  data: unknown;
-}
-
-/** One event of the live stream (`event: event` records of `GET /api/events`). */
-export interface LiveEvent {
-  name: string;
-  source: string;
-  nodeId: string;
-  traceId: string;
-  time: number;
-  data: unknown;
-  truncated?: true;
-}
+export type { Overview };
+export type PluginRow = Overview['plugins'][number];
+export type QueueRow = Overview['queues'][number];
+export type BreakerRow = Overview['breakers'][number];
+export type LockRow = Overview['locks'][number];
+export type DeadLetter = DeadLetterView;
+export type LiveEvent = StreamedEventView;
 
 /** An API answer that was not 2xx, with the server's `error` message when it gave one. */
 export class ApiError extends Error {
