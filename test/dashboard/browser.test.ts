@@ -3,7 +3,8 @@
  * playwright-core) against the example shop running in-process with one more plugin, a receipt
  * printer that is out of paper: every paid order's receipt goes to the `receipts` queue and is
  * dead-lettered until the printer is fixed. The page is built from the source first (into a
- * scratch folder), then loaded with a token. It checks the plugins and the dependency graph, that
+ * scratch folder), then loaded with a token. It checks the plugins (one fails to start: no label
+ * printer) and the dependency graph, that
  * live events stream in and the pattern filters them, that a dead letter is replayed (the printer
  * gets it) and another removed from the page, and saves a screenshot: `.tmp/dashboard.png`, or
  * docs/images/dashboard.png (the README's) with UPDATE_SCREENSHOT=1.
@@ -68,6 +69,16 @@ void describe('dashboard in a browser (examples/shop)', { skip: !existsSync(CHRO
     },
   });
 
+  // A plugin that cannot start: the page shows it failed, with the reason.
+  const labelPrinter = definePlugin({
+    name: 'label-printer',
+    version: '1.0.0',
+    dependencies: { 'receipts-plugin': '^1.0.0' },
+    activate() {
+      throw new Error('no label printer attached');
+    },
+  });
+
   const api = async (path: string): Promise<unknown> => {
     const res = await fetch(`http://127.0.0.1:${dashboard.port}${path}`, {
       headers: { authorization: `Bearer ${TOKEN}` },
@@ -86,11 +97,11 @@ void describe('dashboard in a browser (examples/shop)', { skip: !existsSync(CHRO
     console.log = () => undefined; // the shop narrates on stdout
     host = await createHost({
       pluginDirectory: join(ROOT, 'examples/shop/plugins'),
-      plugins: [receiptsPlugin],
+      plugins: [receiptsPlugin, labelPrinter],
       logger: pino({ level: 'silent' }),
     });
     const started = await host.start();
-    assert.deepEqual(started.failed, []);
+    assert.deepEqual(started.failed, ['label-printer']);
     await Promise.race([
       scenario,
       new Promise((_, reject) => setTimeout(() => reject(new Error('no scenario')), WAIT)),
@@ -125,8 +136,15 @@ void describe('dashboard in a browser (examples/shop)', { skip: !existsSync(CHRO
     const rows = page.locator('[data-testid=plugins] tbody tr');
     await rows.nth(plugins.length - 1).waitFor();
     assert.equal(await rows.count(), plugins.length);
-    const states = await page.locator('[data-testid=plugins] tbody tr .badge').allTextContents();
-    assert.deepEqual(new Set(states), new Set(['active']));
+    for (const plugin of plugins) {
+      const row = page.locator(`[data-testid=plugins] tr[data-plugin="${plugin.name}"]`);
+      const state = plugin.name === 'label-printer' ? 'failed' : 'active';
+      assert.equal(await row.locator('.badge').textContent(), state, plugin.name);
+    }
+    assert.match(
+      (await page.locator('tr[data-plugin="label-printer"] .reason').textContent()) ?? '',
+      /no label printer attached/,
+    );
 
     const graph = page.locator('svg[data-testid=dependency-graph]');
     assert.equal(await graph.locator('g[data-plugin]').count(), plugins.length);
@@ -143,6 +161,11 @@ void describe('dashboard in a browser (examples/shop)', { skip: !existsSync(CHRO
     assert.ok((await x('users-plugin')) > (await x('auth-plugin')));
     assert.ok((await x('orders-plugin')) > (await x('users-plugin')));
     assert.ok((await x('receipts-plugin')) > (await x('orders-plugin')));
+    assert.ok((await x('label-printer')) > (await x('receipts-plugin')));
+    assert.equal(
+      await graph.locator('g.state-failed').getAttribute('data-plugin'),
+      'label-printer',
+    );
   });
 
   void it('streams live events as they happen', async () => {
@@ -202,5 +225,6 @@ void describe('dashboard in a browser (examples/shop)', { skip: !existsSync(CHRO
     const res = await fetch(`http://127.0.0.1:${dashboard.port}/api/overview`);
     assert.equal(res.status, 401);
     assert.equal(await page.locator('[role=alert]').count(), 0, 'the page shows no API error');
+    assert.match((await page.locator('header').textContent()) ?? '', /1 failed/);
   });
 });
