@@ -6,7 +6,8 @@
  * scratch folder), then loaded with a token. It checks the plugins (one fails to start: no label
  * printer) and the dependency graph, that
  * live events stream in and the pattern filters them, that a dead letter is replayed (the printer
- * gets it) and another removed from the page, and saves a screenshot: `.tmp/dashboard.png`, or
+ * gets it) and another removed from the page, that the stream reconnects after a server restart,
+ * and saves a screenshot: `.tmp/dashboard.png`, or
  * docs/images/dashboard.png (the README's) with UPDATE_SCREENSHOT=1.
  */
 import assert from 'node:assert/strict';
@@ -226,5 +227,17 @@ void describe('dashboard in a browser (examples/shop)', { skip: !existsSync(CHRO
     assert.equal(res.status, 401);
     assert.equal(await page.locator('[role=alert]').count(), 0, 'the page shows no API error');
     assert.match((await page.locator('header').textContent()) ?? '', /1 failed/);
+  });
+
+  void it('reconnects the live stream when the server comes back', async () => {
+    const port = dashboard.port;
+    await dashboard.close();
+    await page.locator('[data-status=retrying]').waitFor();
+    dashboard = await startDashboard(host, { port, uiDirectory: ui, token: TOKEN });
+    await page.locator('[data-status=live]').waitFor();
+    await printer.eventBus.publish('receipt.after-restart', {});
+    await page.locator('li[data-event="receipt.after-restart"]').waitFor();
+    // The overview's polling recovers too.
+    await page.locator('[role=alert]').waitFor({ state: 'detached' });
   });
 });
