@@ -1,14 +1,14 @@
 /**
  * The dashboard in a real browser: headless Chromium (the Debian package `chromium`, driven by
- * playwright-core) against the example shop running in-process with one more plugin, a receipt
- * printer that is out of paper: every paid order's receipt goes to the `receipts` queue and is
- * dead-lettered until the printer is fixed. The page is built from the source first (into a
- * scratch folder), then loaded with a token. It checks the plugins (one fails to start: no label
- * printer) and the dependency graph, that
- * live events stream in and the pattern filters them, that a dead letter is replayed (the printer
- * gets it) and another removed from the page, that the stream reconnects after a server restart,
- * and saves a screenshot: `.tmp/dashboard.png`, or
- * docs/images/dashboard.png (the README's) with UPDATE_SCREENSHOT=1.
+ * playwright-core) against the example shop running in-process with two more plugins: a receipt
+ * printer that is out of paper (every paid order's receipt goes to the `receipts` queue and is
+ * dead-lettered until the printer is fixed) and a label printer that fails to start. The page is
+ * built from the source first (into a scratch folder), then loaded with a token. It checks the
+ * plugins (the failed one with its reason) and the dependency graph, that live events stream in
+ * and the pattern filters them, that a dead letter is replayed (the printer gets it) and another
+ * removed from the page, and that the stream reconnects after a server restart. It saves a
+ * screenshot: `.tmp/dashboard.png`, or docs/images/dashboard.png (the README's) with
+ * UPDATE_SCREENSHOT=1.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
