@@ -38,6 +38,11 @@ export type {
   RedisTlsOption,
 } from './backends/resolve.js';
 
+// The web dashboard of a running host (what `plugboard start --dashboard <port>` serves)
+export { startDashboard } from './dashboard/server/dashboard.js';
+export type { Dashboard, DashboardOptions } from './dashboard/server/dashboard.js';
+export type { EventStreamLimits } from './dashboard/server/event-stream.js';
+
 // Durable event queues: management through host.durable
 export type { DurableAdmin, DurableDeadLetter, DurableQueueInfo } from './queue/types.js';
 export type { QueueCounts } from './backends/ports.js';

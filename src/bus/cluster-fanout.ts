@@ -6,6 +6,7 @@ import type { Codec } from '../codec/codec.js';
 import { hasErrorCode } from '../errors/errors.js';
 import { assertPattern } from '../util/names.js';
 import type { DropReporter } from './drop-reporter.js';
+import type { EventObservers } from './event-observers.js';
 import { decodeFrame, type EventFrame } from './event-frame.js';
 import { LazyEventMeta } from './event-meta.js';
 import { Deliver, type GroupSlot, type MatchEntry } from './match-entry.js';
@@ -43,6 +44,8 @@ export interface LocalDelivery {
     chosen: SubscriptionRecord[] | undefined,
     deliver: Deliver,
   ): Promise<void>;
+  /** Told of every broadcast received (each event published on another node). */
+  observers?: EventObservers;
 }
 
 export interface ClusterFanoutOptions {
@@ -175,7 +178,10 @@ export class ClusterFanout {
         if (slot !== undefined) chosen.push(local.nextMember(slot));
       }
       if (chosen.length === 0) return undefined;
-    } else if (!entry.hasPlain) {
+    } else if (local.observers !== undefined && local.observers.size > 0) {
+      this.observe(local.observers, frame);
+    }
+    if (!grouped && !entry.hasPlain) {
       return undefined; // nobody here takes broadcasts of this event: skip decoding its data
     }
     const deliver = grouped ? Deliver.Groups : Deliver.Plain;
@@ -195,6 +201,13 @@ export class ClusterFanout {
     }
     const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
     return local.dispatch(entry.subs, data, meta, chosen, deliver);
+  }
+
+  /** Tell the observers of a broadcast frame; its data is decoded only if one asks for it. */
+  private observe(observers: EventObservers, frame: EventFrame): void {
+    const meta = LazyEventMeta.fromFrame(frame, this.options.nextId);
+    const codec = this.options.codec;
+    observers.notify(meta, () => codec.decode(frame.d));
   }
 
   /**

@@ -10,6 +10,7 @@ import { ClusterFanout } from './cluster-fanout.js';
 import { currentTraceId, enterTrace, exitTrace } from './current-trace.js';
 import { DropReporter } from './drop-reporter.js';
 import { DurableBindings } from './durable-bindings.js';
+import { EventObservers, type EventObserver } from './event-observers.js';
 import { LazyEventMeta } from './event-meta.js';
 import { MatchCache } from './match-cache.js';
 import { Deliver, type GroupSlot, type MatchEntry } from './match-entry.js';
@@ -68,6 +69,7 @@ export class EventBusCore {
   private readonly fanout: ClusterFanout;
   private readonly durable: DurableBindings;
   private readonly drops: DropReporter;
+  private readonly observers: EventObservers;
   private readonly nodeId: string;
   private readonly clustered: boolean;
   private readonly parity: boolean;
@@ -81,6 +83,7 @@ export class EventBusCore {
       options.logger,
       'dropped malformed event frames from the backend',
     );
+    this.observers = new EventObservers(options.logger);
     const readyTimeout = options.readyTimeout ?? READY_TIMEOUT_MS;
     this.fanout = new ClusterFanout({
       backend: options.backend,
@@ -97,6 +100,7 @@ export class EventBusCore {
           this.dispatch(subs, data, meta, chosen, deliver),
         dispatchCopies: (subs, bytes, meta, chosen, deliver) =>
           this.dispatch(subs, undefined, meta, chosen, deliver, bytes),
+        observers: this.observers,
       },
     });
     this.durable = new DurableBindings({
@@ -212,6 +216,7 @@ export class EventBusCore {
       undefined,
       traceId ?? currentTraceId(),
     );
+    if (this.observers.size > 0) this.observers.notify(meta, () => data);
     let remote: Promise<void> | undefined;
     let chosen: SubscriptionRecord[] | undefined;
     if (this.clustered || this.durable.size > 0) {
@@ -236,6 +241,14 @@ export class EventBusCore {
     const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All, bytes);
     if (remote === undefined) return local;
     return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
+  }
+
+  /**
+   * Be told of every event this node publishes or receives from another node (see
+   * {@link EventObserver}); returns a function that stops it.
+   */
+  observe(observer: EventObserver): () => void {
+    return this.observers.add(observer);
   }
 
   /** Local subscribers of a concrete event name, in chain order. */

@@ -44,6 +44,17 @@ export function buildProgram(): Command {
           'json asked for by name also logs what stdout already says',
       ).choices(['json', 'pretty']),
     )
+    .addOption(
+      new Option('--dashboard <port>', 'serve the web dashboard on this port').argParser(parsePort),
+    )
+    .option(
+      '--dashboard-host <host>',
+      'interface the dashboard listens on (default 127.0.0.1; beyond loopback a token is required)',
+    )
+    .option(
+      '--dashboard-token <token>',
+      'token the dashboard API requires (default: PLUGBOARD_DASHBOARD_TOKEN, else generated beyond loopback)',
+    )
     .option(
       '--strict-permissions',
       'deny every capability to plugins that declare no permissions list (host option strictPermissions)',
@@ -95,6 +106,13 @@ function parseDuration(value: string): number {
   if (!Number.isInteger(ms) || ms < 0)
     throw new InvalidArgumentError('expected a whole number of milliseconds.');
   return ms;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  return port;
 }
 
 function packageVersion(): string {

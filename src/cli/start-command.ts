@@ -9,6 +9,7 @@ import type { Host } from '../host/types.js';
 import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
 import { describeError, describeNoPlugins, locatePlugins } from './folders.js';
 import { Narrator } from './narrator.js';
+import { openDashboard } from './dashboard-option.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
 const ONCE_IDLE_BOUND_MS = 30_000;
@@ -31,6 +32,12 @@ export interface StartOptions {
   strictStart?: boolean;
   /** Deny every capability to plugins without a `permissions` list. */
   strictPermissions?: boolean;
+  /** Serve the web dashboard on this port. */
+  dashboard?: number;
+  /** The dashboard's interface (default 127.0.0.1). */
+  dashboardHost?: string;
+  /** The dashboard's token (default: PLUGBOARD_DASHBOARD_TOKEN; generated beyond loopback). */
+  dashboardToken?: string;
 }
 
 /** Where the command writes and how it waits for signals (replaceable in tests). */
@@ -164,6 +171,7 @@ export async function runStart(
 
   let code = 0;
   let started = false;
+  let closeDashboard: () => Promise<void> = () => Promise.resolve();
   try {
     io.out(`plugboard: starting plugins from ${pluginDirectory}`);
     try {
@@ -175,6 +183,9 @@ export async function runStart(
       return 1;
     }
     started = true;
+    const dashboard = await openDashboard(host, options, io);
+    if (dashboard === null) return 1;
+    if (dashboard !== undefined) closeDashboard = () => dashboard.close();
     const health = host.health();
     narrator.started(health);
     if (!health.ok) code = 1;
@@ -197,6 +208,7 @@ export async function runStart(
     io.out(`plugboard: stopping (${reason})...`);
   } finally {
     const stopping = performance.now();
+    await closeDashboard();
     await host.stop();
     const stopped = host.health();
     const unclean = Object.values(stopped.plugins).some(

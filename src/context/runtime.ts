@@ -15,6 +15,9 @@ import { createBatchProcessors } from '../batch/batch-processors.js';
 import { createCache, type CacheEnv } from '../cache/cache.js';
 import type { CacheOptions } from '../cache/types.js';
 import { createLockService, type LockEnv } from '../lock/lock-service.js';
+import { HeldLocks } from '../lock/held-locks.js';
+import { createWorkQueueAdmin, type WorkQueueAdmin } from '../queue/work-queue-admin.js';
+import type { RuntimeInspection } from './inspection.js';
 import {
   createTransactionManager,
   transactionSettings,
@@ -140,6 +143,9 @@ class HostRuntime implements Runtime {
   private readonly audit: AuditCore;
   private readonly permissions: PermissionCore;
   private readonly encryption: EncryptionCore;
+  private readonly heldLocks = new HeldLocks();
+  private readonly workQueues: WorkQueueAdmin;
+  private inspection: RuntimeInspection | undefined;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -172,6 +178,7 @@ class HostRuntime implements Runtime {
     });
     this.registry = new ServiceRegistryCore(shared);
     this.durable = createDurableAdmin(this.backend, codec);
+    this.workQueues = createWorkQueueAdmin(this.backend.queues, codec);
     this.queues = {
       store: this.backend.queues,
       codec,
@@ -193,7 +200,7 @@ class HostRuntime implements Runtime {
       store: this.backend.cache,
       maxValueBytes: options.cache?.maxValueBytes ?? this.limits.maxPayloadBytes,
     };
-    this.lockEnv = { ...blockEnv, store: this.backend.locks };
+    this.lockEnv = { ...blockEnv, store: this.backend.locks, held: this.heldLocks };
     this.syncEnv = {
       ...blockEnv,
       store: this.backend.feeds,
@@ -363,6 +370,35 @@ class HostRuntime implements Runtime {
     this.deadlines.close();
     this.resilienceEnv.breakers.close();
     await this.backend.close();
+  }
+
+  inspect(): RuntimeInspection {
+    if (this.inspection !== undefined) return this.inspection;
+    const breakers = this.resilienceEnv.breakers;
+    this.inspection = Object.freeze({
+      nodeId: this.nodeId,
+      backendKind: this.backendKind,
+      observeEvents: (observer) => this.bus.observe(observer),
+      liveNodes: () => this.backend.registry.liveNodes(),
+      services: () => this.rpc.services(),
+      breakers: () =>
+        breakers.list().map((breaker) => {
+          const stats = breaker.stats;
+          return {
+            name: breaker.name,
+            state: stats.state,
+            failures: stats.failures,
+            calls: stats.calls,
+            successesTotal: stats.successesTotal,
+            failuresTotal: stats.failuresTotal,
+            changedAt: stats.changedAt,
+          };
+        }),
+      locks: () => this.heldLocks.list(),
+      transactions: () => this.tx.activity(),
+      workQueues: this.workQueues,
+    } satisfies RuntimeInspection);
+    return this.inspection;
   }
 
   stats(): RuntimeStats {

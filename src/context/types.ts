@@ -13,6 +13,7 @@ import type { PermissionService } from '../security/permissions/types.js';
 import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcClient, RpcServer } from '../rpc/types.js';
+import type { RuntimeInspection } from './inspection.js';
 
 /**
  * Timers owned by a plugin: cleared when the plugin stops. A callback that throws or returns a
@@ -158,6 +159,8 @@ export interface Runtime {
   readonly durable: DurableAdmin;
   /** Stop every core and close the backend. */
   close(): Promise<void>;
+  /** Read-only views into the cores, for the dashboard (internal). */
+  inspect?(): RuntimeInspection;
 }
 
 export interface RuntimeStats {

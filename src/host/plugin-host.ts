@@ -8,6 +8,7 @@ import { resolveBackend } from '../backends/resolve.js';
 import type { CacheOptions } from '../cache/types.js';
 import type { Runtime, RuntimeLimits } from '../context/types.js';
 import { resolveAuditOptions } from '../security/audit/audit-options.js';
+import type { RuntimeInspection } from '../context/inspection.js';
 import type { SecurityOptions } from '../context/runtime.js';
 import { assertParityOption } from '../context/parity.js';
 import {
@@ -251,6 +252,16 @@ export class PluginHost implements Host {
       timeoutMs,
     );
     return outcome.status === 'ok';
+  }
+
+  /**
+   * Read-only views into the running runtime's cores (the dashboard); undefined before the
+   * runtime exists and once it closed.
+   * @internal
+   */
+  inspect(): RuntimeInspection | undefined {
+    if (this.closed || this.runtime === undefined) return undefined;
+    return this.runtime.inspect?.();
   }
 
   timeline(): readonly TimelineEntry[] {

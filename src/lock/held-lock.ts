@@ -3,6 +3,7 @@ import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import { LockNotHeldError, ValidationError } from '../errors/errors.js';
 import { settleWithin } from '../util/bound.js';
 import { expiryClock, type ExpiryEntry } from './expiry-clock.js';
+import type { HeldLocks } from './held-locks.js';
 import { duration } from './lock-options.js';
 import type { Lock } from './types.js';
 
@@ -11,6 +12,8 @@ export interface HeldLockEnv {
   readonly store: LockStore;
   readonly scope: PluginScope;
   readonly report: (what: string, error: unknown) => void;
+  /** The node's table of held locks (the dashboard reads it). */
+  readonly table?: HeldLocks;
 }
 
 /** The grant a {@link HeldLock} starts from. */
@@ -68,6 +71,11 @@ export class HeldLock implements Lock {
     if (grant.autoExtend) this.scheduleRenewal();
     this.stopWatchingReconnects = env.store.onReconnect?.(() => this.verify());
     env.scope.hold(this.held);
+    env.table?.add(this);
+  }
+
+  get pluginId(): string {
+    return this.env.scope.pluginId;
   }
 
   get expiresAt(): number {
@@ -219,6 +227,7 @@ export class HeldLock implements Lock {
     this.expiry = this.renewal = undefined;
     this.stopWatchingReconnects?.();
     this.env.scope.drop(this.held);
+    this.env.table?.delete(this);
   }
 
   private call(listener: (error: Error) => void, error: Error): void {

@@ -6,6 +6,7 @@ import { isPlugboardError, LockTimeoutError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { createIdGenerator } from '../util/ids.js';
 import { HeldLock, type HeldLockEnv } from './held-lock.js';
+import type { HeldLocks } from './held-locks.js';
 import { lockRequest, type LockRequest } from './lock-options.js';
 import type { Lock, LockService } from './types.js';
 
@@ -19,6 +20,8 @@ export interface LockEnv {
   logger: Logger;
   deadlines: Deadlines;
   nodeId: string;
+  /** Locks held on this node, across plugins (read by the dashboard). */
+  held?: HeldLocks;
 }
 
 /** `context.lock` for one plugin. */
@@ -27,7 +30,12 @@ export function createLockService(
   scope: PluginScope,
   report: (what: string, error: unknown) => void,
 ): LockService {
-  const held: HeldLockEnv = { store: env.store, scope, report };
+  const held: HeldLockEnv = {
+    store: env.store,
+    scope,
+    report,
+    ...(env.held === undefined ? {} : { table: env.held }),
+  };
   // Owner ids: the node id (unique in the cluster) and a random prefix plus a counter.
   const nextOwner = createIdGenerator();
   return Object.freeze({

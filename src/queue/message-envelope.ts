@@ -67,6 +67,15 @@ export function decodeEnvelope(codec: Codec, payload: Uint8Array): Envelope {
   };
 }
 
+/** Decode a stored message, or undefined when it is not an envelope (a dead letter may not be). */
+export function tryDecodeEnvelope(codec: Codec, payload: Uint8Array): Envelope | undefined {
+  try {
+    return decodeEnvelope(codec, payload);
+  } catch {
+    return undefined;
+  }
+}
+
 function isHeaders(value: unknown): value is Record<string, string> {
   return (
     typeof value === 'object' &&

@@ -7,7 +7,7 @@ import type { Deadlines } from '../util/deadlines.js';
 import { attributionActive, runAsPlugin } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
 import { currentTraceId, runInTrace } from '../bus/current-trace.js';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from './message-envelope.js';
+import { decodeEnvelope, encodeEnvelope, tryDecodeEnvelope } from './message-envelope.js';
 import {
   assertQueueName,
   duration,
@@ -207,7 +207,7 @@ export function createMessageQueue(
         const count = integerIn(limit, 'limit', 1, MAX_DEAD_LETTER_LIMIT);
         return (await store.deadLetters(q, count)).map((dead): QueueDeadLetter<T> => {
           const { id, reason, attempt, enqueuedAt, deadAt } = dead;
-          const envelope = tryDecode(codec, dead.payload);
+          const envelope = tryDecodeEnvelope(codec, dead.payload);
           const data = envelope?.data as T | undefined;
           const headers = envelope?.headers ?? {};
           return { id, queue, data, headers, reason, attempt, enqueuedAt, deadAt };
@@ -338,14 +338,6 @@ function throughPolicy(
 }
 
 /** A stored message's envelope, or undefined when it cannot be decoded (kept for inspection). */
-function tryDecode(codec: Codec, payload: Uint8Array): Envelope | undefined {
-  try {
-    return decodeEnvelope(codec, payload);
-  } catch {
-    return undefined;
-  }
-}
-
 /** A handler's status: FAILED is a failure (thrown), anything else success. */
 function verdict(status: unknown): void {
   if (status === MessageStatus.FAILED) throw new HandlerFailed();

@@ -34,3 +34,8 @@ const WORK_PREFIX = 'mq:';
 export function workQueueName(name: string): string {
   return `${WORK_PREFIX}${name}`;
 }
+
+/** The work queue behind a backend queue name; undefined for any other queue. */
+export function parseWorkQueueName(queue: string): string | undefined {
+  return queue.startsWith(WORK_PREFIX) ? queue.slice(WORK_PREFIX.length) : undefined;
+}

@@ -91,6 +91,12 @@ export class ProviderTable {
     return seen;
   }
 
+  /** Every service with a provider here or on another node, by name. */
+  services(): ServiceStatus[] {
+    const names = new Set([...this.local.keys(), ...this.remote.keys()]);
+    return [...names].sort().map((name) => this.status(name));
+  }
+
   status(service: string): ServiceStatus {
     const instances: ServiceInstanceInfo[] = [];
     for (const p of this.local.get(service) ?? []) {

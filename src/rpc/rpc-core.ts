@@ -164,6 +164,11 @@ export class RpcCore {
     return this.table.status(service);
   }
 
+  /** Every known service (local and remote providers), by name. */
+  services(): ServiceStatus[] {
+    return this.table.services();
+  }
+
   /** Is `service.method` idempotent at every provider that has it? */
   idempotent(service: string, method: string): boolean {
     return this.table.idempotent(service, method);

@@ -3,12 +3,32 @@ import { randomId } from '../util/ids.js';
 import { BoundedRecord } from './bounded-record.js';
 import { Recovery } from './recovery.js';
 import type { TransactionEnv } from './transaction-manager.js';
-import type { TransactionOutcome } from './types.js';
+import type { TransactionOutcome, TransactionState } from './types.js';
 
 /** Phase-two messages this node remembers applying (a repeat is skipped without a log read). */
 const APPLIED_LIMIT = 10_000;
 /** Outcomes of this node's own transactions kept for `outcome()` (object-only ones are never logged). */
 const OUTCOMES_LIMIT = 10_000;
+
+/** Ended transactions of this node the dashboard still lists. */
+const RECENT_LIMIT = 20;
+
+/** What the node shows of one of its transactions (read only). */
+export interface TransactionView {
+  readonly id: string;
+  readonly state: TransactionState;
+  readonly participantCount: number;
+  /** Epoch ms of `begin()`. */
+  readonly startedAt: number;
+}
+
+/** A transaction as listed by {@link TransactionCore.activity}. */
+export interface TransactionSnapshot {
+  readonly id: string;
+  readonly state: TransactionState;
+  readonly participants: number;
+  readonly startedAt: number;
+}
 
 /** Where a participant's phase two stands on this node: applied, and recorded in the log. */
 export type AppliedState = 'applied' | 'done';
@@ -26,6 +46,8 @@ export class TransactionCore {
   readonly recovery: Recovery;
   private readonly closer = new AbortController();
   private open = 0;
+  private readonly live = new Set<TransactionView>();
+  private readonly recent: TransactionSnapshot[] = [];
   private seq = 0;
   /** Unique across restarts of a node that keeps its id: an id is never logged twice. */
   private readonly prefix: string;
@@ -62,6 +84,30 @@ export class TransactionCore {
     };
   }
 
+  /**
+   * List a transaction this node coordinates while it runs; the returned function (called when it
+   * ended) moves it to the recent ones (the last {@link RECENT_LIMIT}).
+   */
+  track(view: TransactionView): () => void {
+    this.live.add(view);
+    return () => {
+      if (!this.live.delete(view)) return;
+      this.recent.push(snapshot(view));
+      if (this.recent.length > RECENT_LIMIT) this.recent.shift();
+    };
+  }
+
+  /** Transactions open now, and the running and recently ended ones, newest first. */
+  activity(): { active: number; recent: TransactionSnapshot[] } {
+    const running = [...this.live].map(snapshot);
+    return {
+      active: this.live.size,
+      recent: [...running, ...this.recent]
+        .sort((a, b) => b.startedAt - a.startedAt)
+        .slice(0, RECENT_LIMIT),
+    };
+  }
+
   get openCount(): number {
     return this.open;
   }
@@ -79,4 +125,13 @@ export class TransactionCore {
     this.closer.abort();
     return this.recovery.close();
   }
+}
+
+function snapshot(view: TransactionView): TransactionSnapshot {
+  return {
+    id: view.id,
+    state: view.state,
+    participants: view.participantCount,
+    startedAt: view.startedAt,
+  };
 }

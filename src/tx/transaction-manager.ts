@@ -87,6 +87,7 @@ export function createTransactionManager(
         const { timeout, label } = beginOptions(options, env.settings.prepareTimeout);
         scope.assertOpen('transactionManager.begin()');
         const giveBack = core.takeSlot();
+        let untrack = (): void => undefined;
         const transaction = new TransactionImpl({
           core,
           named,
@@ -96,9 +97,11 @@ export function createTransactionManager(
           ended: (t) => {
             active.delete(t);
             giveBack();
+            untrack();
           },
         });
         active.add(transaction);
+        untrack = core.track(transaction);
         return transaction;
       }),
     registerResource: (name, resource) =>

@@ -32,6 +32,8 @@ export interface TransactionRunEnv {
  */
 export class TransactionImpl implements Transaction {
   readonly id: string;
+  /** Epoch ms of `begin()`. */
+  readonly startedAt = Date.now();
   private current: TransactionState = 'active';
   private readonly controller = new AbortController();
   private readonly participants: Enlisted[] = [];
@@ -43,6 +45,10 @@ export class TransactionImpl implements Transaction {
 
   get state(): TransactionState {
     return this.current;
+  }
+
+  get participantCount(): number {
+    return this.participants.length;
   }
 
   get signal(): AbortSignal {

@@ -160,7 +160,7 @@ void describe('the packed package', { timeout: 4 * STEP_BOUND }, () => {
   });
   after(() => cleanup());
 
-  void it('holds the built package, its types, Lua scripts and README, and nothing else', () => {
+  void it('holds the built package, its types, Lua scripts, the dashboard page and README, and nothing else', () => {
     const paths = packed.map((f) => f.path);
     for (const needed of [
       'package.json',
@@ -175,10 +175,16 @@ void describe('the packed package', { timeout: 4 * STEP_BOUND }, () => {
       paths.some((p) => p.startsWith('dist/backends/redis/scripts/') && p.endsWith('.lua')),
       'the Lua scripts are in the tarball',
     );
+    assert.ok(paths.includes('dist/dashboard/index.html'), 'the dashboard page is in the tarball');
+    assert.ok(
+      paths.some((p) => /^dist\/dashboard\/assets\/app-[\w-]+\.js$/.test(p)),
+      'the dashboard bundle is in the tarball',
+    );
     const unexpected = paths.filter(
       (p) =>
-        !['package.json', 'README.md', 'LICENSE'].includes(p) &&
-        !/^dist\/.+\.(js|d\.ts|lua)$/.test(p),
+        !['package.json', 'README.md', 'LICENSE', 'dist/dashboard/index.html'].includes(p) &&
+        !/^dist\/.+\.(js|d\.ts|lua)$/.test(p) &&
+        !/^dist\/dashboard\/assets\/app-[\w-]+\.css$/.test(p),
     );
     assert.deepEqual(unexpected, [], 'no tests, sources, maps or other files');
   });
