@@ -28,6 +28,10 @@ export type {
 } from './host/index.js';
 export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';
 export type { BackendOption, MemoryBackendOption, RedisBackendOption } from './backends/resolve.js';
+export type { BackendConnectionHealth } from './backends/ports.js';
+
+// Metrics and health: host.metrics(), host.health(), GET /metrics and GET /health
+export type * from './metrics/types.js';
 
 // Durable event queues: management through host.durable
 export type { DurableAdmin, DurableDeadLetter, DurableQueueInfo } from './queue/types.js';

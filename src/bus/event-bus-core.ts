@@ -4,6 +4,7 @@ import type { Codec } from '../codec/codec.js';
 import { isPlugboardError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { assertName, assertPattern } from '../util/names.js';
 import type { Deadlines } from '../util/deadlines.js';
+import type { EventSeries } from '../metrics/series.js';
 import { isThenable } from '../util/thenable.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { ClusterFanout } from './cluster-fanout.js';
@@ -44,6 +45,8 @@ export interface EventBusCoreOptions {
    * would. Off: the published object itself, by reference. Default false.
    */
   parity?: boolean;
+  /** Counts publications and deliveries per event name and times handlers (none: no cost). */
+  metrics?: { event(name: string): EventSeries };
 }
 
 /**
@@ -202,6 +205,8 @@ export class EventBusCore {
         return Promise.reject(error);
       }
     }
+    const metrics = this.options.metrics;
+    if (metrics !== undefined) metrics.event(event).published++;
     // A publish from inside a running handler continues that handler's trace.
     const meta = new LazyEventMeta(
       event,
@@ -319,6 +324,7 @@ export class EventBusCore {
     copyFrom?: Uint8Array,
   ): Promise<void> {
     let pending: Array<Promise<void>> | undefined;
+    const series = this.options.metrics?.event(meta.event);
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       if (!sub.active) continue;
@@ -339,6 +345,8 @@ export class EventBusCore {
       }
       if (sub.once) sub.end('once');
       let result: unknown;
+      // A sample of deliveries is timed (see EventSeries); 0: not timed.
+      const started = series?.deliver() === true ? performance.now() : 0;
       const previous = enterTrace(meta);
       try {
         result = sub.handler(data, NOOP_NEXT, meta);
@@ -348,7 +356,11 @@ export class EventBusCore {
       } finally {
         exitTrace(previous);
       }
-      if (isThenable(result)) (pending ??= []).push(this.track(sub, result, meta));
+      if (isThenable(result))
+        (pending ??= []).push(
+          this.track(sub, result, meta, started === 0 ? undefined : series, started),
+        );
+      else if (started !== 0) series!.latency.observe((performance.now() - started) / 1000);
     }
     if (pending === undefined) return RESOLVED;
     return pending.length === 1 ? pending[0]! : Promise.all(pending).then(noop);
@@ -359,8 +371,11 @@ export class EventBusCore {
     sub: SubscriptionRecord,
     result: PromiseLike<unknown>,
     meta: EventMeta,
+    timed?: EventSeries,
+    started = 0,
   ): Promise<void> {
     const tracker = sub.tracker;
+    const settled = (): void => timed?.latency.observe((performance.now() - started) / 1000);
     tracker.begin();
     return new Promise<void>((resolve) => {
       const timeout = this.options.handlerTimeout;
@@ -378,10 +393,12 @@ export class EventBusCore {
       result.then(
         () => {
           tracker.end();
+          settled();
           if (deadline.cancel()) resolve();
         },
         (error: unknown) => {
           tracker.end();
+          settled();
           if (deadline.cancel()) {
             this.reportHandlerError(sub.owner, meta, error);
             resolve();

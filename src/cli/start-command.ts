@@ -31,6 +31,10 @@ export interface StartOptions {
   logFormat?: LogFormat;
   /** Fail (exit 1 before running) when any plugin does not start. */
   strictStart?: boolean;
+  /** Serve `GET /metrics` and `GET /health` on this port. */
+  http?: number;
+  /** Interface for `http` (default 127.0.0.1). */
+  httpHost?: string;
 }
 
 /** Where the command writes and how it waits for signals (replaceable in tests). */
@@ -75,6 +79,10 @@ export async function runStart(
     return 1;
   }
   const pluginDirectory = isDirectory(join(root, 'plugins')) ? join(root, 'plugins') : root;
+  if (options.httpHost !== undefined && options.http === undefined) {
+    io.err('plugboard: --http-host only applies with --http <port>.');
+    return 1;
+  }
   if (options.namespace !== undefined && options.redis === undefined) {
     io.err('plugboard: --namespace only applies with --redis <url>.');
     return 1;
@@ -140,6 +148,14 @@ export async function runStart(
       logger,
       ...(options.strictStart === true ? { strictStart: true } : {}),
       ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+      ...(options.http === undefined
+        ? {}
+        : {
+            http: {
+              port: options.http,
+              ...(options.httpHost === undefined ? {} : { host: options.httpHost }),
+            },
+          }),
     });
   } catch (error) {
     io.err(`plugboard: ${describe(error)}`);
@@ -177,6 +193,9 @@ export async function runStart(
     started = true;
     const health = host.health();
     narrator.started(health);
+    const http = host.httpAddress;
+    if (http !== undefined)
+      io.out(`plugboard: metrics at ${http.url}/metrics, health at ${http.url}/health`);
     if (!health.ok) code = 1;
 
     if (signals === 0) {

@@ -1,9 +1,11 @@
 import type { TransactionOptions } from '../tx/types.js';
 import type { ResilienceOptions } from '../resilience/types.js';
 import type { Logger } from 'pino';
+import type { HostMetrics } from '../metrics/host-metrics.js';
 import { answerBarriers } from '../backends/cluster-barrier.js';
 import type {
   Backend,
+  BackendConnectionHealth,
   FeedRetention,
   PortSubscription,
   TransportFault,
@@ -94,6 +96,8 @@ export interface RuntimeOptions {
   resilience?: ResilienceOptions;
   /** Capabilities, permission policies, encryption keys and the audit log. */
   security?: SecurityOptions;
+  /** The host's metrics, bumped by every building block (none: no metrics, no cost). */
+  metrics?: HostMetrics;
 }
 
 /** The host's security options, validated by the host. */
@@ -138,6 +142,8 @@ class HostRuntime implements Runtime {
   private readonly audit: AuditCore;
   private readonly permissions: PermissionCore;
   private readonly encryption: EncryptionCore;
+  private readonly metrics: HostMetrics | undefined;
+  private detachMetrics: (() => void) | undefined;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -148,6 +154,7 @@ class HostRuntime implements Runtime {
     this.backendKind = options.backend.kind;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.parity = options.parity ?? parityDefault();
+    const metrics = (this.metrics = options.metrics);
     const codec = createCodec({ maxPayloadBytes: this.limits.maxPayloadBytes });
     const nextId = createIdGenerator(this.nodeId);
     this.nextTraceId = nextId;
@@ -157,6 +164,7 @@ class HostRuntime implements Runtime {
       nextId,
       handlerTimeout: this.limits.handlerTimeout,
       parity: this.parity,
+      ...(metrics === undefined ? {} : { metrics }),
     });
     this.chain = new PluginChainCore(this.bus, this.nodeId, nextId, {
       handlerTimeout: this.limits.handlerTimeout,
@@ -167,6 +175,7 @@ class HostRuntime implements Runtime {
       defaultTimeout: this.limits.rpcTimeout,
       maxInFlight: this.limits.maxInFlightCalls,
       parity: this.parity,
+      ...(metrics === undefined ? {} : { metrics }),
     });
     this.registry = new ServiceRegistryCore(shared);
     this.durable = createDurableAdmin(this.backend, codec);
@@ -190,8 +199,13 @@ class HostRuntime implements Runtime {
       codec: createCodec({ maxPayloadBytes: Number.POSITIVE_INFINITY }),
       store: this.backend.cache,
       maxValueBytes: options.cache?.maxValueBytes ?? this.limits.maxPayloadBytes,
+      ...(metrics === undefined ? {} : { metrics }),
     };
-    this.lockEnv = { ...blockEnv, store: this.backend.locks };
+    this.lockEnv = {
+      ...blockEnv,
+      store: this.backend.locks,
+      ...(metrics === undefined ? {} : { metrics }),
+    };
     this.syncEnv = {
       ...blockEnv,
       store: this.backend.feeds,
@@ -202,12 +216,14 @@ class HostRuntime implements Runtime {
       store: this.backend.transactions,
       rpc: this.rpc,
       settings: transactionSettings(options.transactions),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     this.resilienceEnv = {
       logger: this.logger,
       nodeId: this.nodeId,
       breakers: new BreakerRegistry({ logger: this.logger }),
       deadlines: this.deadlines,
+      ...(metrics === undefined ? {} : { metrics }),
     };
     const configured = configuredPolicies(options.resilience, this.resilienceEnv.breakers, {
       deadlines: this.deadlines,
@@ -240,6 +256,10 @@ class HostRuntime implements Runtime {
     this.backend.transport.setMaxPayloadBytes(this.limits.maxPayloadBytes);
     this.stopFaults = this.backend.transport.onFault((fault) => this.reportFault(fault));
     await this.backend.start();
+    this.detachMetrics = this.metrics?.attach({
+      queues: this.backend.queues,
+      breakers: this.resilienceEnv.breakers,
+    });
     if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
     // The configured permission policy is written (and the stored one loaded) before any plugin runs.
@@ -351,6 +371,7 @@ class HostRuntime implements Runtime {
 
   async close(): Promise<void> {
     this.stopFaults?.();
+    this.detachMetrics?.();
     await this.tx.close();
     await Promise.allSettled([this.encryption.close(), this.permissions.close()]);
     await this.audit.close();
@@ -358,6 +379,19 @@ class HostRuntime implements Runtime {
     this.deadlines.close();
     this.resilienceEnv.breakers.close();
     await this.backend.close();
+  }
+
+  /** Each backend connection's health (a backend without connections: one entry, its kind). */
+  connections(): BackendConnectionHealth[] {
+    const own = this.backend.connections?.();
+    if (own !== undefined) return own;
+    const status = this.backend.status;
+    return [{ name: this.backend.kind, up: status === 'ready', status }];
+  }
+
+  /** Circuit breakers created by `pluginId` that are open now. */
+  openBreakersOf(pluginId: string): string[] {
+    return this.metrics?.openBreakersOf(pluginId) ?? [];
   }
 
   stats(): RuntimeStats {

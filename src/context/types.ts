@@ -13,6 +13,7 @@ import type { PermissionService } from '../security/permissions/types.js';
 import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcClient, RpcServer } from '../rpc/types.js';
+import type { BackendConnectionHealth } from '../backends/ports.js';
 
 /**
  * Timers owned by a plugin: cleared when the plugin stops. A callback that throws or returns a
@@ -158,6 +159,10 @@ export interface Runtime {
   readonly durable: DurableAdmin;
   /** Stop every core and close the backend. */
   close(): Promise<void>;
+  /** Each backend connection's health (optional: runtimes made for tests may leave it out). */
+  connections?(): BackendConnectionHealth[];
+  /** Circuit breakers created by `pluginId` that are open now (optional, as above). */
+  openBreakersOf?(pluginId: string): string[];
 }
 
 export interface RuntimeStats {

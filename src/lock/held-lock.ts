@@ -11,6 +11,8 @@ export interface HeldLockEnv {
   readonly store: LockStore;
   readonly scope: PluginScope;
   readonly report: (what: string, error: unknown) => void;
+  /** Counts locks held and times each hold (none: no metrics). */
+  readonly metrics?: { lockGranted(): void; lockEnded(heldSeconds: number): void };
 }
 
 /** The grant a {@link HeldLock} starts from. */
@@ -34,6 +36,8 @@ type State = 'held' | 'released' | 'lost';
  * its held locks (each is held by its scope as a {@link Releasable}).
  */
 export class HeldLock implements Lock {
+  /** When the grant arrived (monotonic ms), for the hold-time metric. */
+  private readonly grantedAt: number;
   readonly resource: string;
   readonly fencingToken: number;
   private readonly owner: string;
@@ -68,6 +72,8 @@ export class HeldLock implements Lock {
     if (grant.autoExtend) this.scheduleRenewal();
     this.stopWatchingReconnects = env.store.onReconnect?.(() => this.verify());
     env.scope.hold(this.held);
+    this.grantedAt = performance.now();
+    env.metrics?.lockGranted();
   }
 
   get expiresAt(): number {
@@ -213,6 +219,8 @@ export class HeldLock implements Lock {
   }
 
   private finish(state: State): void {
+    if (this.state === 'held')
+      this.env.metrics?.lockEnded((performance.now() - this.grantedAt) / 1000);
     this.state = state;
     this.expiry?.cancel();
     if (this.renewal !== undefined) clearTimeout(this.renewal);

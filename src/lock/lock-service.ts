@@ -8,6 +8,7 @@ import { createIdGenerator } from '../util/ids.js';
 import { HeldLock, type HeldLockEnv } from './held-lock.js';
 import { lockRequest, type LockRequest } from './lock-options.js';
 import type { Lock, LockService } from './types.js';
+import type { HostMetrics } from '../metrics/host-metrics.js';
 
 /** Pause before trying again after the backend failed an attempt (it is reconnecting), ms. */
 const BACKEND_RETRY_MS = 100;
@@ -19,6 +20,8 @@ export interface LockEnv {
   logger: Logger;
   deadlines: Deadlines;
   nodeId: string;
+  /** Times waits and holds (none: no metrics). */
+  metrics?: HostMetrics;
 }
 
 /** `context.lock` for one plugin. */
@@ -27,14 +30,26 @@ export function createLockService(
   scope: PluginScope,
   report: (what: string, error: unknown) => void,
 ): LockService {
-  const held: HeldLockEnv = { store: env.store, scope, report };
+  const held: HeldLockEnv = { store: env.store, scope, report, metrics: env.metrics };
   // Owner ids: the node id (unique in the cluster) and a random prefix plus a counter.
   const nextOwner = createIdGenerator();
   return Object.freeze({
     acquire: async (resource: string, options?: Parameters<LockService['acquire']>[1]) => {
       const request = lockRequest(resource, options, true);
       scope.assertOpen(`lock.acquire("${request.resource}")`);
-      return new Waiter(env, held, request, nextOwner()).run();
+      const waiter = new Waiter(env, held, request, nextOwner());
+      const metrics = env.metrics;
+      if (metrics === undefined) return waiter.run();
+      const started = performance.now();
+      try {
+        const lock = await waiter.run();
+        metrics.lockWaited((performance.now() - started) / 1000, true);
+        return lock;
+      } catch (error) {
+        if (error instanceof LockTimeoutError)
+          metrics.lockWaited((performance.now() - started) / 1000, false);
+        throw error;
+      }
     },
     tryAcquire: async (resource: string, options?: Parameters<LockService['tryAcquire']>[1]) => {
       const request = lockRequest(resource, options, false);

@@ -34,3 +34,8 @@ const WORK_PREFIX = 'mq:';
 export function workQueueName(name: string): string {
   return `${WORK_PREFIX}${name}`;
 }
+
+/** The work queue behind backend queue `queue`; undefined for a durable event queue. */
+export function workQueueOf(queue: string): string | undefined {
+  return queue.startsWith(WORK_PREFIX) ? queue.slice(WORK_PREFIX.length) : undefined;
+}
