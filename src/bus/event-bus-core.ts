@@ -205,8 +205,8 @@ export class EventBusCore {
         return Promise.reject(error);
       }
     }
-    const metrics = this.options.metrics;
-    if (metrics !== undefined) metrics.event(event).published++;
+    const series = this.options.metrics?.event(event);
+    if (series !== undefined) series.published++;
     // A publish from inside a running handler continues that handler's trace.
     const meta = new LazyEventMeta(
       event,
@@ -238,7 +238,7 @@ export class EventBusCore {
       chosen = [];
       for (const slot of entry.slots.values()) chosen.push(this.nextMember(slot));
     }
-    const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All, bytes);
+    const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All, bytes, series);
     if (remote === undefined) return local;
     return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
   }
@@ -322,9 +322,9 @@ export class EventBusCore {
     chosen: SubscriptionRecord[] | undefined,
     deliver: Deliver,
     copyFrom?: Uint8Array,
+    series = this.options.metrics?.event(meta.event),
   ): Promise<void> {
     let pending: Array<Promise<void>> | undefined;
-    const series = this.options.metrics?.event(meta.event);
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       if (!sub.active) continue;

@@ -1,8 +1,9 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { QueueCounts, QueueStore } from '../backends/ports.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
-import { CappedLabels, DEFAULT_LABEL_CAP, splitCall } from './capped-labels.js';
-import { CallSeries, EventSeries, Latency } from './series.js';
+import { CappedLabels, DEFAULT_LABEL_CAP, OTHER_LABEL, splitCall } from './capped-labels.js';
+import { LatencyHistogram, type Latency } from './histogram.js';
+import { CallSeries, EventSeries } from './series.js';
 import { parseDurableQueueName, workQueueOf } from '../queue/queue-names.js';
 import { snapshotOf } from './snapshot.js';
 import type { MetricsSnapshot } from './types.js';
@@ -10,8 +11,6 @@ import type { MetricsSnapshot } from './types.js';
 /** Queue counts are read from the backend at most this often (a scrape every second is cheap). */
 export const QUEUE_CACHE_MS = 1000;
 
-/** Handler and call durations: 0.1 ms to 10 s. */
-const LATENCY_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 const BREAKER_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /** What the runtime lends the metrics while it runs (read at scrape time). */
@@ -49,6 +48,12 @@ export class HostMetrics {
   /** Plugins that created or looked up each breaker (a breaker is shared by name on a node). */
   readonly breakerOwners = new Map<string, Set<string>>();
   private sources: MetricSources | undefined;
+  // One-entry memos: a hot loop publishes (or calls) the same name again and again.
+  private lastEvent: string | undefined;
+  private lastEventSeries: EventSeries | undefined;
+  private lastService: string | undefined;
+  private lastMethod: string | undefined;
+  private lastCall: CallSeries | undefined;
   private readonly labelCap: number;
   private readonly queueCacheMs: number;
   private queueRead: { at: number; counts: Promise<Map<string, QueueCounts>> } | undefined;
@@ -59,55 +64,56 @@ export class HostMetrics {
     this.labelCap = options.labelCap ?? DEFAULT_LABEL_CAP;
     this.queueCacheMs = options.queueCacheMs ?? QUEUE_CACHE_MS;
     const registers = [this.registry];
-    const handler = new Histogram({
-      name: 'plugboard_event_handler_duration_seconds',
-      help: 'Event handler durations by event name (sampled: the first delivery, then one in 8).',
-      labelNames: ['event'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.events = new CappedLabels(this.labelCap, (key) => {
-      const child = handler.labels(key ?? '_other');
-      return new EventSeries(new Latency((s) => child.observe(s)));
-    });
-    const callLatency = new Histogram({
-      name: 'plugboard_rpc_call_duration_seconds',
-      help: 'RPC call durations seen by callers on this host, by service and method.',
-      labelNames: ['service', 'method'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    const handler = new LatencyHistogram(
+      'plugboard_event_handler_duration_seconds',
+      'Event handler durations by event name (sampled: the first delivery, then one in 16).',
+      this.registry,
+    );
+    this.events = new CappedLabels(
+      this.labelCap,
+      (key) => new EventSeries(handler.add({ event: key ?? OTHER_LABEL })),
+    );
+    const callLatency = new LatencyHistogram(
+      'plugboard_rpc_call_duration_seconds',
+      'RPC call durations seen by callers on this host (sampled: the first call, then one in 16).',
+      this.registry,
+    );
     this.calls = new CappedLabels(this.labelCap, (key) => {
       const [service, method] = splitCall(key);
-      const child = callLatency.labels(service, method);
-      return new CallSeries(new Latency((s) => child.observe(s)));
+      return new CallSeries(callLatency.add({ service, method }));
     });
-    const lockWait = new Histogram({
-      name: 'plugboard_lock_wait_seconds',
-      help: 'Time lock.acquire waited, granted or timed out.',
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.lockWait = new Latency((s) => lockWait.observe(s));
-    const lockHold = new Histogram({
-      name: 'plugboard_lock_hold_seconds',
-      help: 'Time a lock was held, until released or lost.',
-      buckets: [0.001, 0.01, 0.1, 1, 10, 60, 600],
-      registers,
-    });
-    this.lockHold = new Latency((s) => lockHold.observe(s));
+    this.lockWait = new LatencyHistogram(
+      'plugboard_lock_wait_seconds',
+      'Time lock.acquire waited, granted or timed out.',
+      this.registry,
+    ).add();
+    this.lockHold = new LatencyHistogram(
+      'plugboard_lock_hold_seconds',
+      'Time a lock was held, until released or lost.',
+      this.registry,
+      [0.001, 0.01, 0.1, 1, 10, 60, 600],
+    ).add();
     this.defineCounters(this, registers);
     this.defineGauges(this, registers);
   }
 
-  /** The event name's series (bounded: see {@link CappedLabels}). */
+  /** The event name's series (bounded: see {@link CappedLabels}); the last one is memoized. */
   event(name: string): EventSeries {
-    return this.events.get(name);
+    if (name === this.lastEvent) return this.lastEventSeries!;
+    const series = this.events.get(name);
+    this.lastEvent = name;
+    this.lastEventSeries = series;
+    return series;
   }
 
-  /** The service method's series, as called from this host. */
+  /** The service method's series, as called from this host; the last one is memoized. */
   call(service: string, method: string): CallSeries {
-    return this.calls.get(`${service}\u0000${method}`);
+    if (service === this.lastService && method === this.lastMethod) return this.lastCall!;
+    const series = this.calls.get(`${service}\u0000${method}`);
+    this.lastService = service;
+    this.lastMethod = method;
+    this.lastCall = series;
+    return series;
   }
 
   /** `acquire` ended after waiting `seconds`: granted, or not (a timeout). */

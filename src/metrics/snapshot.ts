@@ -1,7 +1,8 @@
 import type { QueueCounts } from '../backends/ports.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import { splitCall, type CappedLabels } from './capped-labels.js';
-import type { CallSeries, EventSeries, Latency } from './series.js';
+import type { Latency } from './histogram.js';
+import type { CallSeries, EventSeries } from './series.js';
 import type {
   BreakerMetrics,
   CallMetrics,

@@ -15,7 +15,7 @@ export interface EventMetrics {
   readonly published: number;
   /** Deliveries to subscribers' handlers on this host (from this node or others). */
   readonly delivered: number;
-  /** Handler durations, timed on a sample of deliveries (the first, then one in eight). */
+  /** Handler durations, timed on a sample of deliveries (the first, then one in 16). */
   readonly handlerLatency: LatencySummary;
 }
 
@@ -24,6 +24,7 @@ export interface CallMetrics {
   readonly calls: number;
   /** Calls that rejected (any error: timeout, no provider, the method threw...). */
   readonly errors: number;
+  /** Call durations, timed on a sample of calls (the first, then one in 16). */
   readonly latency: LatencySummary;
 }
 
