@@ -93,6 +93,22 @@ describe('metrics: every building block moves its metrics (memory)', () => {
     assert.equal(sample(text, 'plugboard_queue_dead{queue="metrics.jobs",kind="work"}'), 0);
   });
 
+  it('reads durable event queues as group:pattern', async () => {
+    const sub = b.eventBus.subscribe('invoice.*', () => undefined, {
+      group: 'billing',
+      durable: true,
+    });
+    await sub.ready;
+    await waitFor(
+      async () => (await host.metrics()).durableQueues['billing:invoice.*'] !== undefined,
+      3000,
+      'the durable queue in the metrics',
+    );
+    const text = await host.metrics({ format: 'prometheus' });
+    assert.equal(sample(text, 'plugboard_queue_dead{queue="billing:invoice.*",kind="durable"}'), 0);
+    sub.unsubscribe();
+  });
+
   it('times lock waits and holds, counts timeouts and locks held', async () => {
     const lock = await a.lock.acquire('metrics:resource', { ttl: 10_000 });
     let snap = await host.metrics();
