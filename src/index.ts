@@ -42,6 +42,10 @@ export type {
 export { startDashboard } from './dashboard/server/dashboard.js';
 export type { Dashboard, DashboardOptions } from './dashboard/server/dashboard.js';
 export type { EventStreamLimits } from './dashboard/server/event-stream.js';
+export type { BackendConnectionHealth } from './backends/ports.js';
+
+// Metrics and health: host.metrics(), host.health(), GET /metrics and GET /health
+export type * from './metrics/types.js';
 
 // Durable event queues: management through host.durable
 export type { DurableAdmin, DurableDeadLetter, DurableQueueInfo } from './queue/types.js';

@@ -2,6 +2,7 @@
 // and hands back their contexts. Imported lazily so anchor-only runs work before `dist` exists.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import process from 'node:process';
 import { URL, fileURLToPath, pathToFileURL } from 'node:url';
 import { bounded, deleteNamespaceKeys, REDIS_URL, uniqueNamespace } from './remote.mjs';
 
@@ -27,7 +28,9 @@ export async function startPlugboard(names, hostOptions = {}, permissions = {}) 
       },
     }),
   );
-  const host = await createHost({ plugins, ...hostOptions });
+  // PLUGBOARD_BENCH_METRICS=off measures the hosts without metrics (the overhead of counting).
+  const metrics = process.env.PLUGBOARD_BENCH_METRICS === 'off' ? { metrics: false } : {};
+  const host = await createHost({ plugins, ...metrics, ...hostOptions });
   await host.start();
   return { host, ctx, close: () => host.stop() };
 }

@@ -695,6 +695,18 @@ export interface TransactionLogStore {
 /** Where a backend stands; building blocks may read it, only the backend changes it. */
 export type BackendStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
+/** One connection of a backend, as `host.health()` reports it. */
+export interface BackendConnectionHealth {
+  /** `commands`, `subscriber` (Redis); the backend's kind for a backend without connections. */
+  readonly name: string;
+  /** True when the connection can carry work now. */
+  readonly up: boolean;
+  /** The connection's own status (Redis: ioredis's `ready`, `connecting`, `reconnect`...). */
+  readonly status: string;
+  /** The last error the connection reported, epoch ms `at` (kept after it recovered). */
+  readonly lastError?: { readonly message: string; readonly code?: string; readonly at: number };
+}
+
 // ---- security: permission policies (context.permissionService) ------------------------------
 
 /** One record of a {@link PolicyStore}. */
@@ -830,6 +842,8 @@ export interface Backend {
    */
   readonly clustered: boolean;
   readonly status: BackendStatus;
+  /** Each connection's health; a backend without any (memory) leaves it out. */
+  connections?(): BackendConnectionHealth[];
   /** Connect and announce this node. */
   start(): Promise<void>;
   /** Leave the cluster gracefully (entries removed at once) and release every resource. */

@@ -4,6 +4,7 @@ import type { Codec } from '../codec/codec.js';
 import { isPlugboardError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { assertName, assertPattern } from '../util/names.js';
 import type { Deadlines } from '../util/deadlines.js';
+import type { EventSeries } from '../metrics/series.js';
 import { isThenable } from '../util/thenable.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { ClusterFanout } from './cluster-fanout.js';
@@ -45,6 +46,8 @@ export interface EventBusCoreOptions {
    * would. Off: the published object itself, by reference. Default false.
    */
   parity?: boolean;
+  /** Counts publications and deliveries per event name and times handlers (none: no cost). */
+  metrics?: { event(name: string): EventSeries };
 }
 
 /**
@@ -206,6 +209,8 @@ export class EventBusCore {
         return Promise.reject(error);
       }
     }
+    const series = this.options.metrics?.event(event);
+    if (series !== undefined) series.published++;
     // A publish from inside a running handler continues that handler's trace.
     const meta = new LazyEventMeta(
       event,
@@ -238,7 +243,7 @@ export class EventBusCore {
       chosen = [];
       for (const slot of entry.slots.values()) chosen.push(this.nextMember(slot));
     }
-    const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All, bytes);
+    const local = this.dispatch(entry.subs, data, meta, chosen, Deliver.All, bytes, series);
     if (remote === undefined) return local;
     return local === RESOLVED ? remote : Promise.all([local, remote]).then(noop);
   }
@@ -330,6 +335,7 @@ export class EventBusCore {
     chosen: SubscriptionRecord[] | undefined,
     deliver: Deliver,
     copyFrom?: Uint8Array,
+    series = this.options.metrics?.event(meta.event),
   ): Promise<void> {
     let pending: Array<Promise<void>> | undefined;
     for (let i = 0; i < subs.length; i++) {
@@ -352,6 +358,8 @@ export class EventBusCore {
       }
       if (sub.once) sub.end('once');
       let result: unknown;
+      // A sample of deliveries is timed (see EventSeries); 0: not timed.
+      const started = series?.deliver() === true ? performance.now() : 0;
       const previous = enterTrace(meta);
       try {
         result = sub.handler(data, NOOP_NEXT, meta);
@@ -361,7 +369,11 @@ export class EventBusCore {
       } finally {
         exitTrace(previous);
       }
-      if (isThenable(result)) (pending ??= []).push(this.track(sub, result, meta));
+      if (isThenable(result))
+        (pending ??= []).push(
+          this.track(sub, result, meta, started === 0 ? undefined : series, started),
+        );
+      else if (started !== 0) series!.latency.observe((performance.now() - started) / 1000);
     }
     if (pending === undefined) return RESOLVED;
     return pending.length === 1 ? pending[0]! : Promise.all(pending).then(noop);
@@ -372,8 +384,11 @@ export class EventBusCore {
     sub: SubscriptionRecord,
     result: PromiseLike<unknown>,
     meta: EventMeta,
+    timed?: EventSeries,
+    started = 0,
   ): Promise<void> {
     const tracker = sub.tracker;
+    const settled = (): void => timed?.latency.observe((performance.now() - started) / 1000);
     tracker.begin();
     return new Promise<void>((resolve) => {
       const timeout = this.options.handlerTimeout;
@@ -391,10 +406,12 @@ export class EventBusCore {
       result.then(
         () => {
           tracker.end();
+          settled();
           if (deadline.cancel()) resolve();
         },
         (error: unknown) => {
           tracker.end();
+          settled();
           if (deadline.cancel()) {
             this.reportHandlerError(sub.owner, meta, error);
             resolve();

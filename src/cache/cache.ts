@@ -21,6 +21,8 @@ export interface CacheEnv {
   nodeId: string;
   /** Largest encoded value, bytes (`createHost({ cache: { maxValueBytes } })`). */
   maxValueBytes: number;
+  /** Counts hits and misses of `get` (none: no metrics). */
+  metrics?: { cacheRead(hit: boolean): void };
 }
 
 /**
@@ -147,7 +149,12 @@ export function createCache(
       } catch (error) {
         return Promise.reject(error);
       }
-      return store.get(key).then(decodeFound) as Promise<T | undefined>;
+      const metrics = env.metrics;
+      if (metrics === undefined) return store.get(key).then(decodeFound) as Promise<T | undefined>;
+      return store.get(key).then((found) => {
+        metrics.cacheRead(found !== undefined);
+        return decodeFound(found);
+      }) as Promise<T | undefined>;
     },
     delete: (key) =>
       guarded('deleting from the cache', () => {

@@ -63,6 +63,13 @@ export function buildProgram(): Command {
       '--strict-start',
       'fail at once (exit 1, nothing keeps running) when any plugin does not start',
     )
+    .addOption(
+      new Option(
+        '--http <port>',
+        'serve GET /metrics (Prometheus) and GET /health (JSON) on this port',
+      ).argParser(parsePort),
+    )
+    .option('--http-host <host>', 'interface for --http (default 127.0.0.1)')
     .addHelpText(
       'after',
       '\nExits with 1 when a plugin failed to start or to stop cleanly. SIGINT/SIGTERM stop the host\n' +

@@ -38,6 +38,10 @@ export interface StartOptions {
   dashboardHost?: string;
   /** The dashboard's token (default: PLUGBOARD_DASHBOARD_TOKEN; generated beyond loopback). */
   dashboardToken?: string;
+  /** Serve `GET /metrics` and `GET /health` on this port. */
+  http?: number;
+  /** Interface for `http` (default 127.0.0.1). */
+  httpHost?: string;
 }
 
 /** Where the command writes and how it waits for signals (replaceable in tests). */
@@ -79,6 +83,10 @@ export async function runStart(
   const located = locatePlugins(folder, (line) => io.err(line));
   if (located === undefined) return 1;
   const { root, pluginDirectory } = located;
+  if (options.httpHost !== undefined && options.http === undefined) {
+    io.err('plugboard: --http-host only applies with --http <port>.');
+    return 1;
+  }
   if (options.namespace !== undefined && options.redis === undefined) {
     io.err('plugboard: --namespace only applies with --redis <url>.');
     return 1;
@@ -145,6 +153,14 @@ export async function runStart(
       ...(options.strictStart === true ? { strictStart: true } : {}),
       ...(options.strictPermissions === true ? { strictPermissions: true } : {}),
       ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+      ...(options.http === undefined
+        ? {}
+        : {
+            http: {
+              port: options.http,
+              ...(options.httpHost === undefined ? {} : { host: options.httpHost }),
+            },
+          }),
     });
   } catch (error) {
     io.err(`plugboard: ${describeError(error)}`);
@@ -188,6 +204,9 @@ export async function runStart(
     if (dashboard !== undefined) closeDashboard = () => dashboard.close();
     const health = host.health();
     narrator.started(health);
+    const http = host.httpAddress;
+    if (http !== undefined)
+      io.out(`plugboard: metrics at ${http.url}/metrics, health at ${http.url}/health`);
     if (!health.ok) code = 1;
 
     if (signals === 0) {

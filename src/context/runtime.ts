@@ -1,9 +1,11 @@
 import type { TransactionOptions } from '../tx/types.js';
 import type { ResilienceOptions } from '../resilience/types.js';
 import type { Logger } from 'pino';
+import type { HostMetrics } from '../metrics/host-metrics.js';
 import { answerBarriers } from '../backends/cluster-barrier.js';
 import type {
   Backend,
+  BackendConnectionHealth,
   FeedRetention,
   PortSubscription,
   TransportFault,
@@ -97,6 +99,8 @@ export interface RuntimeOptions {
   resilience?: ResilienceOptions;
   /** Capabilities, permission policies, encryption keys and the audit log. */
   security?: SecurityOptions;
+  /** The host's metrics, bumped by every building block (none: no metrics, no cost). */
+  metrics?: HostMetrics;
 }
 
 /** The host's security options, validated by the host. */
@@ -146,6 +150,8 @@ class HostRuntime implements Runtime {
   private readonly heldLocks = new HeldLocks();
   private readonly workQueues: WorkQueueAdmin;
   private inspection: RuntimeInspection | undefined;
+  private readonly metrics: HostMetrics | undefined;
+  private detachMetrics: (() => void) | undefined;
   private barrier: PortSubscription | undefined;
   private stopFaults: (() => void) | undefined;
 
@@ -156,6 +162,7 @@ class HostRuntime implements Runtime {
     this.backendKind = options.backend.kind;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.parity = options.parity ?? parityDefault();
+    const metrics = (this.metrics = options.metrics);
     const codec = createCodec({ maxPayloadBytes: this.limits.maxPayloadBytes });
     const nextId = createIdGenerator(this.nodeId);
     this.nextTraceId = nextId;
@@ -165,6 +172,7 @@ class HostRuntime implements Runtime {
       nextId,
       handlerTimeout: this.limits.handlerTimeout,
       parity: this.parity,
+      ...(metrics === undefined ? {} : { metrics }),
     });
     this.chain = new PluginChainCore(this.bus, this.nodeId, nextId, {
       handlerTimeout: this.limits.handlerTimeout,
@@ -175,6 +183,7 @@ class HostRuntime implements Runtime {
       defaultTimeout: this.limits.rpcTimeout,
       maxInFlight: this.limits.maxInFlightCalls,
       parity: this.parity,
+      ...(metrics === undefined ? {} : { metrics }),
     });
     this.registry = new ServiceRegistryCore(shared);
     this.durable = createDurableAdmin(this.backend, codec);
@@ -199,6 +208,12 @@ class HostRuntime implements Runtime {
       codec: createCodec({ maxPayloadBytes: Number.POSITIVE_INFINITY }),
       store: this.backend.cache,
       maxValueBytes: options.cache?.maxValueBytes ?? this.limits.maxPayloadBytes,
+      ...(metrics === undefined ? {} : { metrics }),
+    };
+    this.lockEnv = {
+      ...blockEnv,
+      store: this.backend.locks,
+      ...(metrics === undefined ? {} : { metrics }),
     };
     this.lockEnv = { ...blockEnv, store: this.backend.locks, held: this.heldLocks };
     this.syncEnv = {
@@ -211,12 +226,14 @@ class HostRuntime implements Runtime {
       store: this.backend.transactions,
       rpc: this.rpc,
       settings: transactionSettings(options.transactions),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     this.resilienceEnv = {
       logger: this.logger,
       nodeId: this.nodeId,
       breakers: new BreakerRegistry({ logger: this.logger }),
       deadlines: this.deadlines,
+      ...(metrics === undefined ? {} : { metrics }),
     };
     const configured = configuredPolicies(options.resilience, this.resilienceEnv.breakers, {
       deadlines: this.deadlines,
@@ -251,6 +268,10 @@ class HostRuntime implements Runtime {
     this.backend.transport.setMaxPayloadBytes(this.limits.maxPayloadBytes);
     this.stopFaults = this.backend.transport.onFault((fault) => this.reportFault(fault));
     await this.backend.start();
+    this.detachMetrics = this.metrics?.attach({
+      queues: this.backend.queues,
+      breakers: this.resilienceEnv.breakers,
+    });
     if (this.backend.clustered) this.barrier = await answerBarriers(this.backend);
     await Promise.all([this.bus.start(), this.rpc.start()]);
     // The configured permission policy is written (and the stored one loaded) before any plugin runs.
@@ -363,6 +384,7 @@ class HostRuntime implements Runtime {
 
   async close(): Promise<void> {
     this.stopFaults?.();
+    this.detachMetrics?.();
     await this.tx.close();
     await Promise.allSettled([this.encryption.close(), this.permissions.close()]);
     await this.audit.close();
@@ -399,6 +421,19 @@ class HostRuntime implements Runtime {
       workQueues: this.workQueues,
     } satisfies RuntimeInspection);
     return this.inspection;
+  }
+
+  /** Each backend connection's health (a backend without connections: one entry, its kind). */
+  connections(): BackendConnectionHealth[] {
+    const own = this.backend.connections?.();
+    if (own !== undefined) return own;
+    const status = this.backend.status;
+    return [{ name: this.backend.kind, up: status === 'ready', status }];
+  }
+
+  /** Circuit breakers created by `pluginId` that are open now. */
+  openBreakersOf(pluginId: string): string[] {
+    return this.metrics?.openBreakersOf(pluginId) ?? [];
   }
 
   stats(): RuntimeStats {

@@ -14,6 +14,7 @@ import type { EventBus, PluginChain } from '../bus/types.js';
 import type { ServiceRegistry } from '../registry/types.js';
 import type { RpcClient, RpcServer } from '../rpc/types.js';
 import type { RuntimeInspection } from './inspection.js';
+import type { BackendConnectionHealth } from '../backends/ports.js';
 
 /**
  * Timers owned by a plugin: cleared when the plugin stops. A callback that throws or returns a
@@ -161,6 +162,10 @@ export interface Runtime {
   close(): Promise<void>;
   /** Read-only views into the cores, for the dashboard (internal). */
   inspect?(): RuntimeInspection;
+  /** Each backend connection's health (optional: runtimes made for tests may leave it out). */
+  connections?(): BackendConnectionHealth[];
+  /** Circuit breakers created by `pluginId` that are open now (optional, as above). */
+  openBreakersOf?(pluginId: string): string[];
 }
 
 export interface RuntimeStats {

@@ -47,6 +47,9 @@ import { settleWithin, withDeadline } from '../util/bound.js';
 import { currentPlugin, enableAttribution } from '../util/plugin-attribution.js';
 import { attributeByStack, type PluginOrigin } from '../util/stack-origin.js';
 import { Timeline } from './timeline.js';
+import { HostMetrics } from '../metrics/host-metrics.js';
+import { assertHttpOptions, startHttpServer, type HostHttpServer } from '../metrics/http-server.js';
+import type { HttpAddress, MetricsSnapshot } from '../metrics/types.js';
 import type {
   Host,
   HostEvents,
@@ -75,6 +78,7 @@ export type RuntimeFactory = (options: {
   transactions?: TransactionOptions;
   resilience?: ResilienceOptions;
   security?: SecurityOptions;
+  metrics?: HostMetrics;
 }) => Runtime;
 
 const DEFAULTS = {
@@ -126,6 +130,10 @@ export class PluginHost implements Host {
   private releaseGuard: (() => void) | undefined;
   /** Set when stop() begins deactivating: a start still running must undo what it creates. */
   private shutDownStarted = false;
+  /** This host's metrics (its own prom-client registry); undefined with `metrics: false`. */
+  private readonly hostMetrics: HostMetrics | undefined;
+  /** The `http` option's server while the host runs. */
+  private httpServer: HostHttpServer | undefined;
   /** Durable event queues of the cluster; rejects while the host is not running. */
   readonly durable: DurableAdmin = forwardDurableAdmin(
     () => (this.closed ? undefined : this.runtime?.durable),
@@ -163,6 +171,14 @@ export class PluginHost implements Host {
     assertTransactionOptions(options.transactions);
     if (options.permissionPolicy !== undefined) parsePolicyOptions(options.permissionPolicy);
     resolveAuditOptions(options.audit);
+    if (options.metrics !== undefined && typeof options.metrics !== 'boolean') {
+      throw new ValidationError('Host option "metrics" must be a boolean.', {
+        details: { field: 'metrics' },
+      });
+    }
+    assertHttpOptions(options.http);
+    this.hostMetrics =
+      options.metrics === false ? undefined : new HostMetrics({ nodeId: this.nodeId });
     this.strictPermissions = options.strictPermissions ?? false;
     this.rootLogger = hostLogger(options.logger, options.logLevel);
     this.rejectionPolicy = rejectionPolicy(options.unhandledRejections);
@@ -221,8 +237,12 @@ export class PluginHost implements Host {
 
   health(): HostHealth {
     const plugins: Record<string, PluginHealth> = {};
-    for (const record of this.ordered()) plugins[record.name] = record.health();
+    const open = this.closed ? undefined : this.runtime?.openBreakersOf?.bind(this.runtime);
+    for (const record of this.ordered())
+      plugins[record.name] = record.health(open?.(record.name) ?? []);
     const all = Object.values(plugins);
+    const connections =
+      this.runtime === undefined || this.closed ? [] : (this.runtime.connections?.() ?? []);
     return Object.freeze({
       status: this.status,
       ok: this.status === 'running' && all.every((p) => p.state === 'active'),
@@ -234,7 +254,36 @@ export class PluginHost implements Host {
       plugins,
       runtime: this.runtime === undefined || this.closed ? undefined : this.runtime.stats(),
       error: this.startError,
+      connections: Object.freeze(connections),
+      degraded: Object.freeze(all.filter((p) => p.degraded).map((p) => p.name)),
     });
+  }
+
+  metrics(options: { readonly format: 'prometheus' }): Promise<string>;
+  metrics(options?: { readonly format?: 'json' }): Promise<MetricsSnapshot>;
+  metrics(options?: {
+    readonly format?: 'json' | 'prometheus';
+  }): Promise<MetricsSnapshot | string> {
+    const format = options?.format ?? 'json';
+    if (format !== 'json' && format !== 'prometheus') {
+      return Promise.reject(
+        new ValidationError(
+          `host.metrics({ format }) takes 'json' or 'prometheus', got ${String(format)}.`,
+          { details: { field: 'format' } },
+        ),
+      );
+    }
+    const metrics = this.hostMetrics;
+    if (metrics === undefined) {
+      return Promise.reject(
+        new HostStateError('Metrics are off for this host (createHost({ metrics: false })).'),
+      );
+    }
+    return format === 'prometheus' ? metrics.prometheus() : metrics.snapshot();
+  }
+
+  get httpAddress(): HttpAddress | undefined {
+    return this.httpServer?.address;
   }
 
   async idle(timeoutMs: number): Promise<boolean> {
@@ -280,6 +329,9 @@ export class PluginHost implements Host {
     this.startedAt = Date.now();
     const started = performance.now();
     try {
+      // Serving /health from the start: a probe sees `starting` (503), then `running`.
+      if (this.options.http !== undefined)
+        this.httpServer = await startHttpServer(this, this.options.http);
       const loaded = await this.step('load', () => this.loadAll());
       // A missing dependency may run on another node: the error says so once connected.
       let missing: MissingDependencyError | undefined;
@@ -327,6 +379,7 @@ export class PluginHost implements Host {
             ? {}
             : { transactions: this.options.transactions }),
           ...(this.options.resilience === undefined ? {} : { resilience: this.options.resilience }),
+          ...(this.hostMetrics === undefined ? {} : { metrics: this.hostMetrics }),
           security: {
             strictPermissions: this.strictPermissions,
             ...(this.keys === undefined ? {} : { keys: this.keys }),
@@ -533,6 +586,10 @@ export class PluginHost implements Host {
       await settleWithin(() => Promise.allSettled([...this.publishes]), remaining(deadline));
     }
     await this.closeRuntime(deadline);
+    const server = this.httpServer;
+    this.httpServer = undefined;
+    if (server !== undefined)
+      await settleWithin(() => server.close(), Math.max(remaining(deadline), 100));
     this.releaseGuard?.();
   }
 

@@ -42,7 +42,8 @@ export class PluginRecord {
     });
   }
 
-  health(): PluginHealth {
+  /** `openBreakers`: the circuit breakers it created that are open now (degraded while active). */
+  health(openBreakers: readonly string[] = []): PluginHealth {
     return Object.freeze({
       name: this.name,
       version: this.loaded.definition.version,
@@ -56,6 +57,8 @@ export class PluginRecord {
       deactivationMs: this.deactivationMs,
       holdings: this.scoped?.holdings(),
       unfinished: this.unfinished,
+      degraded: this.state === 'active' && openBreakers.length > 0,
+      openBreakers: Object.freeze([...openBreakers]),
     });
   }
 }

@@ -7,6 +7,8 @@ import type { DurableAdmin } from '../queue/types.js';
 import type { Logger } from 'pino';
 import type { BackendOption } from '../backends/resolve.js';
 import type { DataSyncOptions } from '../sync/types.js';
+import type { BackendConnectionHealth } from '../backends/ports.js';
+import type { HttpAddress, HttpOptions, MetricsSnapshot } from '../metrics/types.js';
 import type {
   PluginContext,
   PluginHoldings,
@@ -175,6 +177,17 @@ export interface HostOptions {
   /** Resilience policies per RPC service and per queue, applied by configuration. */
   resilience?: ResilienceOptions;
   /**
+   * Collect metrics for every building block (`host.metrics()`, `GET /metrics`). Default true;
+   * `false` removes the counting from the hot paths (and `host.metrics()` rejects).
+   */
+  metrics?: boolean;
+  /**
+   * Serve `GET /metrics` (Prometheus text) and `GET /health` (JSON; 200 when the host runs with
+   * every plugin active and every backend connection up, else 503) on this port from `start()`
+   * until `stop()`. `host` defaults to `127.0.0.1`. CLI: `plugboard start --http <port>`.
+   */
+  http?: HttpOptions;
+  /**
    * Parity mode: every payload delivered within this process (event data to local subscribers,
    * RPC params and results of local calls, errors thrown by local RPC methods) is round-tripped
    * through the same codec and `maxPayloadBytes` limit as a payload sent to another node. So a
@@ -326,6 +339,10 @@ export interface PluginHealth {
   readonly holdings: PluginHoldings | undefined;
   /** Work still running when the release bound passed at stop (handler or task names). */
   readonly unfinished: readonly string[];
+  /** True while the plugin is active but one of the circuit breakers it created is open. */
+  readonly degraded: boolean;
+  /** The circuit breakers it created (`circuitBreakerFactory.create`) that are open now. */
+  readonly openBreakers: readonly string[];
 }
 
 /** `host.health()`: the host and every plugin. */
@@ -347,6 +364,13 @@ export interface HostHealth {
   readonly runtime: RuntimeStats | undefined;
   /** Why `start()` failed (graph, manifest or backend error), if it did. */
   readonly error: RecordedError | undefined;
+  /**
+   * Each backend connection while the backend is open (Redis: `commands` and `subscriber`; the
+   * memory backend: one entry, `memory`); empty before it connects and after it closed.
+   */
+  readonly connections: readonly BackendConnectionHealth[];
+  /** Plugins that are active but degraded (one of their circuit breakers is open). */
+  readonly degraded: readonly string[];
 }
 
 /** Static facts about one hosted plugin (`host.plugins`). */
@@ -476,4 +500,14 @@ export interface Host {
   onLifecycle(listener: (event: LifecycleEvent) => void): () => void;
   /** List and remove durable event queues, bindings and dead letters (rejects until started). */
   readonly durable: DurableAdmin;
+  /**
+   * Every building block's metrics on this host, as data (`MetricsSnapshot`), or in Prometheus
+   * text format with `{ format: 'prometheus' }` (what `GET /metrics` serves). Counters keep
+   * counting from `createHost` on; queue depths and breakers are read while the host runs.
+   * Rejects with HostStateError when the host was created with `metrics: false`.
+   */
+  metrics(options: { readonly format: 'prometheus' }): Promise<string>;
+  metrics(options?: { readonly format?: 'json' }): Promise<MetricsSnapshot>;
+  /** Where `GET /metrics` and `GET /health` are served (`http` option), once started; else undefined. */
+  readonly httpAddress: HttpAddress | undefined;
 }

@@ -14,6 +14,8 @@ export interface HeldLockEnv {
   readonly report: (what: string, error: unknown) => void;
   /** The node's table of held locks (the dashboard reads it). */
   readonly table?: HeldLocks;
+  /** Counts locks held and times each hold (none: no metrics). */
+  readonly metrics?: { lockGranted(): void; lockEnded(heldSeconds: number): void };
 }
 
 /** The grant a {@link HeldLock} starts from. */
@@ -37,6 +39,8 @@ type State = 'held' | 'released' | 'lost';
  * its held locks (each is held by its scope as a {@link Releasable}).
  */
 export class HeldLock implements Lock {
+  /** When the grant arrived (monotonic ms), for the hold-time metric. */
+  private readonly grantedAt: number;
   readonly resource: string;
   readonly fencingToken: number;
   private readonly owner: string;
@@ -72,6 +76,8 @@ export class HeldLock implements Lock {
     this.stopWatchingReconnects = env.store.onReconnect?.(() => this.verify());
     env.scope.hold(this.held);
     env.table?.add(this);
+    this.grantedAt = performance.now();
+    env.metrics?.lockGranted();
   }
 
   get pluginId(): string {
@@ -221,6 +227,8 @@ export class HeldLock implements Lock {
   }
 
   private finish(state: State): void {
+    if (this.state === 'held')
+      this.env.metrics?.lockEnded((performance.now() - this.grantedAt) / 1000);
     this.state = state;
     this.expiry?.cancel();
     if (this.renewal !== undefined) clearTimeout(this.renewal);

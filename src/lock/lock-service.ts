@@ -9,6 +9,7 @@ import { HeldLock, type HeldLockEnv } from './held-lock.js';
 import type { HeldLocks } from './held-locks.js';
 import { lockRequest, type LockRequest } from './lock-options.js';
 import type { Lock, LockService } from './types.js';
+import type { HostMetrics } from '../metrics/host-metrics.js';
 
 /** Pause before trying again after the backend failed an attempt (it is reconnecting), ms. */
 const BACKEND_RETRY_MS = 100;
@@ -22,6 +23,8 @@ export interface LockEnv {
   nodeId: string;
   /** Locks held on this node, across plugins (read by the dashboard). */
   held?: HeldLocks;
+  /** Times waits and holds (none: no metrics). */
+  metrics?: HostMetrics;
 }
 
 /** `context.lock` for one plugin. */
@@ -34,6 +37,7 @@ export function createLockService(
     store: env.store,
     scope,
     report,
+    metrics: env.metrics,
     ...(env.held === undefined ? {} : { table: env.held }),
   };
   // Owner ids: the node id (unique in the cluster) and a random prefix plus a counter.
@@ -43,7 +47,19 @@ export function createLockService(
       const request = lockRequest(resource, options, true);
       scope.assertOpen(`lock.acquire("${request.resource}")`);
       scope.guard?.assert('lock', 'acquire', request.resource);
-      return new Waiter(env, held, request, nextOwner()).run();
+      const waiter = new Waiter(env, held, request, nextOwner());
+      const metrics = env.metrics;
+      if (metrics === undefined) return waiter.run();
+      const started = performance.now();
+      try {
+        const lock = await waiter.run();
+        metrics.lockWaited((performance.now() - started) / 1000, true);
+        return lock;
+      } catch (error) {
+        if (error instanceof LockTimeoutError)
+          metrics.lockWaited((performance.now() - started) / 1000, false);
+        throw error;
+      }
     },
     tryAcquire: async (resource: string, options?: Parameters<LockService['tryAcquire']>[1]) => {
       const request = lockRequest(resource, options, false);

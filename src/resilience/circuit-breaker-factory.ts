@@ -32,6 +32,8 @@ export interface ResilienceEnv {
   readonly breakers: BreakerRegistry;
   /** The runtime's deadline scheduler (timeouts end with the runtime); default: the process's. */
   readonly deadlines?: Deadlines;
+  /** Told which plugin creates which breaker (health: a plugin with an open breaker is degraded). */
+  readonly metrics?: { breakerUsedBy(name: string, pluginId: string): void };
 }
 
 /**
@@ -60,7 +62,9 @@ export function createCircuitBreakerFactory(
     create: (name: string, options?: Parameters<CircuitBreakerFactory['create']>[1]) => {
       scope.assertOpen(`circuitBreakerFactory.create("${String(name)}")`);
       scope.guard?.assert('breaker', 'use', name);
-      return view(env.breakers.getOrCreate(name, options));
+      const breaker = view(env.breakers.getOrCreate(name, options));
+      env.metrics?.breakerUsedBy(name, scope.pluginId);
+      return breaker;
     },
     get: (name: string) => {
       scope.guard?.assert('breaker', 'use', name);

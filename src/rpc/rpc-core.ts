@@ -4,6 +4,7 @@ import type { Backend, PortSubscription } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { ValidationError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
+import type { CallSeries } from '../metrics/series.js';
 import { assertName } from '../util/names.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { RPC_TOPIC, RpcCaller } from './caller.js';
@@ -25,6 +26,8 @@ export interface RpcCoreOptions {
   maxInFlight: number;
   /** Parity mode: local calls round-trip params, results and errors as remote ones do. */
   parity?: boolean;
+  /** Counts and times calls per service method (none: no cost). */
+  metrics?: { call(service: string, method: string): CallSeries };
 }
 
 /**
@@ -153,7 +156,9 @@ export class RpcCore {
     timeout: number | undefined,
     preferLocal?: boolean,
   ): Promise<unknown> {
-    return this.caller.call(caller, service, method, params, timeout, preferLocal);
+    const result = this.caller.call(caller, service, method, params, timeout, preferLocal);
+    const metrics = this.options.metrics;
+    return metrics === undefined ? result : metrics.call(service, method).track(result);
   }
 
   subscribeService(service: string, callback: ServiceStatusCallback): () => void {

@@ -55,6 +55,8 @@ export interface TransactionEnv {
   readonly deadlines: Deadlines;
   readonly nodeId: string;
   readonly settings: TransactionSettings;
+  /** Counts transactions by outcome (none: no metrics). */
+  readonly metrics?: { transactionEnded(outcome: 'committed' | 'aborted' | 'in-doubt'): void };
 }
 
 /** A plugin's `context.transactionManager`, over the host's one {@link TransactionCore}. */

@@ -109,6 +109,8 @@ export class TransactionImpl implements Transaction {
   }
 
   private setState(state: TransactionState, reason?: string): void {
+    const ended = state === 'committed' || state === 'aborted' || state === 'in-doubt';
+    if (ended && !isEnded(this.current)) this.env.core.env.metrics?.transactionEnded(state);
     this.current = state;
     if (state === 'aborting' && !this.controller.signal.aborted) {
       this.controller.abort(new Error(reason ?? `transaction ${this.id} aborted`));
@@ -136,4 +138,9 @@ function assertParticipant(value: unknown): asserts value is TransactionParticip
       { details: { missing } },
     );
   }
+}
+
+/** A state a transaction's outcome is counted in (once per transaction). */
+function isEnded(state: TransactionState): boolean {
+  return state === 'committed' || state === 'aborted' || state === 'in-doubt';
 }

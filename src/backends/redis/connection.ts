@@ -2,12 +2,35 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BackendUnavailableError, isPlugboardError, TimeoutError } from '../../errors/errors.js';
 import type { DeadlineEntry, Deadlines } from '../../util/deadlines.js';
+import type { BackendConnectionHealth } from '../ports.js';
 import { rawFrame } from './framed-command.js';
 import { rawCommand } from './scripts.js';
 import { reconnectDelay, redactUrl, type RedisSettings } from './options.js';
 
 /** The last connection error each client reported (`'error'` event), for start failures. */
 const lastErrors = new WeakMap<Redis, Error>();
+/** The last error each client reported and when (epoch ms), for health; never cleared. */
+const reportedErrors = new WeakMap<Redis, { error: Error; at: number }>();
+
+/** A client's health as `host.health()` shows it. */
+export function connectionHealth(client: Redis, name: ConnectionRole): BackendConnectionHealth {
+  const reported = reportedErrors.get(client);
+  const code = (reported?.error as { code?: unknown } | undefined)?.code;
+  return {
+    name,
+    up: client.status === 'ready',
+    status: client.status,
+    ...(reported === undefined
+      ? {}
+      : {
+          lastError: {
+            message: reported.error.message,
+            ...(typeof code === 'string' ? { code } : {}),
+            at: reported.at,
+          },
+        }),
+  };
+}
 
 /** What a connection is for; named in logs and in `CLIENT LIST`. */
 export type ConnectionRole = 'commands' | 'subscriber' | 'tracking';
@@ -51,6 +74,7 @@ export function createClient(
   // connectClient), so it is only logged at debug level.
   client.on('error', (error: Error) => {
     lastErrors.set(client, error);
+    reportedErrors.set(client, { error, at: Date.now() });
     if (reported) return;
     reported = true;
     if (everReady)

@@ -3,8 +3,14 @@ import type { Logger } from 'pino';
 import { settleWithin } from '../../util/bound.js';
 import { Deadlines } from '../../util/deadlines.js';
 import { BackendUnavailableError, ValidationError } from '../../errors/errors.js';
-import type { Backend, BackendStatus } from '../ports.js';
-import { CommandRunner, connectClient, createClient, toBackendError } from './connection.js';
+import type { Backend, BackendConnectionHealth, BackendStatus } from '../ports.js';
+import {
+  CommandRunner,
+  connectClient,
+  connectionHealth,
+  createClient,
+  toBackendError,
+} from './connection.js';
 import { MAX_NODE_ID_BYTES } from './entry-codec.js';
 import { checkEvictionPolicy } from './eviction-check.js';
 import { BackendFaults, type FaultCounts } from './faults.js';
@@ -170,6 +176,13 @@ export class RedisBackend implements Backend {
    */
   get faults(): FaultCounts {
     return this.faultLog.view;
+  }
+
+  connections(): BackendConnectionHealth[] {
+    return [
+      connectionHealth(this.commands, 'commands'),
+      connectionHealth(this.subscriber, 'subscriber'),
+    ];
   }
 
   get status(): BackendStatus {
