@@ -2,7 +2,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Level } from 'pino';
 import { redisAddress } from '../backends/redis/options.js';
-import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
 import { isLogLevel } from '../host/host-logger.js';
@@ -10,7 +9,9 @@ import { listPluginFolders } from '../host/manifest.js';
 import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
+import { resolveConfig, type CliConfig } from './config.js';
 import { Narrator } from './narrator.js';
+import { backendFromConfig, hostOptionsFromConfig } from './start-config.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
 const ONCE_IDLE_BOUND_MS = 30_000;
@@ -20,6 +21,8 @@ export interface StartOptions {
   redis?: string;
   namespace?: string;
   nodeId?: string;
+  /** Config file (default: ./plugboard.config.json when present); see `resolveConfig`. */
+  config?: string;
   /** Stop after this many ms. */
   exitAfter?: number;
   /** Stop right after start. */
@@ -87,13 +90,18 @@ export async function runStart(
       return 1;
     }
   }
-  const backend: BackendOption =
-    options.redis === undefined
-      ? 'memory'
-      : {
-          redis: options.redis,
-          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-        };
+  // Flags > PLUGBOARD_* environment variables > config file > defaults.
+  let settings: CliConfig;
+  try {
+    ({ config: settings } = await resolveConfig({
+      flags: { redis: options.redis, namespace: options.namespace, nodeId: options.nodeId },
+      configFile: options.config,
+    }));
+  } catch (error) {
+    io.err(`plugboard: ${describe(error)}`);
+    return 1;
+  }
+  const backend = backendFromConfig(settings);
   // --log-level is checked by commander; the variable is checked here, before pino sees it.
   const fromEnv = process.env['PLUGBOARD_LOG_LEVEL'];
   if (
@@ -139,7 +147,7 @@ export async function runStart(
       backend,
       logger,
       ...(options.strictStart === true ? { strictStart: true } : {}),
-      ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+      ...hostOptionsFromConfig(settings),
     });
   } catch (error) {
     io.err(`plugboard: ${describe(error)}`);
@@ -171,7 +179,7 @@ export async function runStart(
     } catch (error) {
       // The one line a person reads, and what to try next.
       io.err(`plugboard: could not start: ${describe(error)}`);
-      io.err(`  hint: ${hint(error, options)}`);
+      io.err(`  hint: ${hint(error, settings)}`);
       return 1;
     }
     started = true;
@@ -264,7 +272,7 @@ function describe(error: unknown): string {
 }
 
 /** What to try after a failed start. */
-function hint(error: unknown, options: StartOptions): string {
+function hint(error: unknown, options: CliConfig): string {
   const code = isPlugboardError(error) ? error.code : undefined;
   switch (code) {
     case 'PB_BACKEND_UNAVAILABLE':
