@@ -53,7 +53,11 @@ function isValidPrefix(prefix: string): boolean {
     JSON.parse(prefix);
     return true;
   } catch (error) {
-    return /Unexpected end of JSON input|Unterminated string/.test((error as Error).message);
+    const message = (error as Error).message;
+    // Failing only at its very end means more text could complete it.
+    const at = / at position (\d+)/.exec(message)?.[1];
+    if (at !== undefined) return Number(at) >= prefix.length;
+    return /Unexpected end of JSON input/.test(message);
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +13,7 @@ import { runServices } from '../../src/cli/commands/services-command.js';
 import { runTail } from '../../src/cli/commands/tail-command.js';
 import type { CommandEnv } from '../../src/cli/cluster-command.js';
 import { styleFor, type Progress } from '../../src/cli/terminal.js';
-import { tempDir } from '../host/helpers.js';
+import { tempDir, writePluginFolder } from '../host/helpers.js';
 import {
   deleteNamespace,
   SHARED_REDIS_URL,
@@ -284,8 +285,15 @@ void describe('cluster commands on Redis', () => {
     assert.doesNotMatch(refused.err.join('\n'), /hunter2/);
   });
 
-  void it('end to end from the command line: nodes, call and help', async () => {
-    const [nodes, call, help, bad] = await Promise.all([
+  void it('end to end from the command line: nodes, call, help, and start reading the config file', async () => {
+    // `start` finds Redis, namespace and node id in ./plugboard.config.json; the flag wins over it.
+    const app = join(dir, 'app');
+    await writePluginFolder(join(app, 'plugins', 'hello'), { name: 'hello', version: '1.0.0' });
+    await writeFile(
+      join(app, 'plugboard.config.json'),
+      JSON.stringify({ redis: SHARED_REDIS_URL, namespace, nodeId: 'from-file' }),
+    );
+    const [nodes, call, help, bad, start] = await Promise.all([
       cli(['nodes', '--json'], env, dir),
       cli(
         [
@@ -304,7 +312,14 @@ void describe('cluster commands on Redis', () => {
       ),
       cli(['queues', 'replay', '--help'], {}, dir),
       cli(['nodes', '--namespace', 'x{y}', '--redis', SHARED_REDIS_URL], {}, dir),
+      cli(
+        ['start', '.', '--once', '--node-id', 'from-flag'],
+        { PLUGBOARD_LOG_LEVEL: 'silent' },
+        app,
+      ),
     ]);
+    assert.equal(start.code, 0, start.stderr);
+    assert.match(start.stdout, /1\/1 plugins active .* on node from-flag, backend redis/);
     assert.equal(nodes.code, 0, nodes.stderr);
     assert.deepEqual(JSON.parse(nodes.stdout), [
       { nodeId: 'shop-node', plugins: ['shop'], services: ['calc'] },
