@@ -106,7 +106,13 @@ async function commandLogger(env: NodeJS.ProcessEnv): Promise<Logger> {
 
 /** One line for a person: the message, and the stable code of a Plugboard error. */
 export function describeError(error: unknown): string {
-  if (isPlugboardError(error)) return `${error.message} [${error.code}]`;
+  if (isPlugboardError(error)) {
+    // The code ends the first line: a message may go on below (a JSON error's caret line).
+    const newline = error.message.indexOf('\n');
+    return newline < 0
+      ? `${error.message} [${error.code}]`
+      : `${error.message.slice(0, newline)} [${error.code}]${error.message.slice(newline)}`;
+  }
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -161,7 +161,7 @@ void describe('cluster commands on Redis', () => {
     assert.equal(await runCall('calc', 'add', '{"a":}', {}, bad.env), 1);
     assert.equal(
       bad.err.join('\n'),
-      'plugboard: The parameters is not valid JSON at position 5: Unexpected token \'}\'\n  {"a":}\n       ^ [PB_VALIDATION]',
+      'plugboard: The parameters is not valid JSON at position 5: Unexpected token \'}\' [PB_VALIDATION]\n  {"a":}\n       ^',
     );
     const unknown = recorder(env, dir);
     assert.equal(await runCall('billing', 'charge', undefined, {}, unknown.env), 1);

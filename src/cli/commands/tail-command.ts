@@ -46,7 +46,7 @@ export function registerTailCommand(program: Command): void {
   )
     .addHelpText(
       'after',
-      'With --count, exits 1 when --timeout passes (or Ctrl-C) before that many events arrived.',
+      '\nWith --count, exits 1 when --timeout passes (or Ctrl-C) before that many events arrived.',
     )
     .action(async (pattern: string, flags: TailFlags) => {
       process.exitCode = await runTail(pattern, flags, processCommandEnv());
