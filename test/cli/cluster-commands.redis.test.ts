@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createHost, definePlugin, type Host, type PluginContext } from '../../src/index.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { runCall } from '../../src/cli/commands/call-command.js';
 import { runEmit } from '../../src/cli/commands/emit-command.js';
 import { runNodes } from '../../src/cli/commands/nodes-command.js';
@@ -104,11 +105,21 @@ void describe('cluster commands on Redis', () => {
             ctx.eventBus.subscribe('order.*', (data, _next, meta) => {
               if (meta.source === 'plugboard-cli') received.push({ data, source: meta.source });
             });
+            // A durable group whose handler always fails: its event ends as a dead letter
+            // (after 5 attempts, about 3 s of backoff, while the other tests run).
+            ctx.eventBus.subscribe(
+              'audit.*',
+              () => {
+                throw new Error('audit store down');
+              },
+              { durable: true, group: 'auditors' },
+            );
           },
         }),
       ],
     });
     await host.start();
+    await context.eventBus.publish('audit.login', { user: 'u-1' });
   });
 
   after(async () => {
@@ -209,6 +220,11 @@ void describe('cluster commands on Redis', () => {
       'two dead letters',
     );
     await consumer.stop();
+    await waitFor(
+      async () => (await host.durable.list()).some((q) => q.counts.dead === 1),
+      15_000,
+      'the durable event to be dead-lettered',
+    );
 
     const stats = recorder(env, dir);
     assert.equal(await runQueues({ json: true }, stats.env), 0, stats.err.join('\n'));
@@ -223,10 +239,33 @@ void describe('cluster commands on Redis', () => {
         q['dead'],
       ]),
       [
+        ['auditors:audit.*', 'events', 0, 0, 0, 1],
         ['fragile', 'work', 0, 0, 0, 2],
         ['jobs', 'work', 1, 0, 0, 0],
       ],
     );
+    assert.deepEqual([queues[0]!['group'], queues[0]!['pattern']], ['auditors', 'audit.*']);
+
+    // A durable group's dead letter carries its event's name; remove it by id.
+    const events = recorder(env, dir);
+    assert.equal(await runDeadLetters('auditors:audit.*', { json: true }, events.env), 0);
+    const [audit] = events.json() as Array<{
+      id: string;
+      event: string;
+      data: unknown;
+      reason: string;
+      attempt: number;
+    }>;
+    assert.deepEqual(
+      [audit?.event, audit?.data, audit?.reason, audit?.attempt],
+      ['audit.login', { user: 'u-1' }, 'audit store down', 5],
+    );
+    const drop = recorder(env, dir);
+    assert.equal(
+      await runSettle('remove', 'auditors:audit.*', [audit!.id], { json: true }, drop.env),
+      0,
+    );
+    assert.deepEqual(drop.json(), { removed: 1, missing: [] });
 
     const dead = recorder(env, dir);
     assert.equal(await runDeadLetters('fragile', { json: true }, dead.env), 0);
@@ -266,7 +305,10 @@ void describe('cluster commands on Redis', () => {
     assert.match(missing.err.join('\n'), /no dead letter 0-1 in fragile/);
     const unknown = recorder(env, dir);
     assert.equal(await runDeadLetters('nope', {}, unknown.env), 1);
-    assert.match(unknown.err[0]!, /No queue "nope" in this cluster; known: fragile, jobs/);
+    assert.match(
+      unknown.err[0]!,
+      /No queue "nope" in this cluster; known: auditors:audit\.\*, fragile, jobs/,
+    );
     const both = recorder(env, dir);
     assert.equal(await runSettle('remove', 'fragile', ['1'], { all: true }, both.env), 1);
     assert.match(both.err[0]!, /give the dead letter ids to remove, or --all \(not both\)/);
@@ -285,7 +327,7 @@ void describe('cluster commands on Redis', () => {
     assert.doesNotMatch(refused.err.join('\n'), /hunter2/);
   });
 
-  void it('end to end from the command line: nodes, call, help, and start reading the config file', async () => {
+  void it('end to end from the command line: nodes, call, and start reading the config file', async () => {
     // `start` finds Redis, namespace and node id in ./plugboard.config.json; the flag wins over it.
     const app = join(dir, 'app');
     await writePluginFolder(join(app, 'plugins', 'hello'), { name: 'hello', version: '1.0.0' });
@@ -293,7 +335,7 @@ void describe('cluster commands on Redis', () => {
       join(app, 'plugboard.config.json'),
       JSON.stringify({ redis: SHARED_REDIS_URL, namespace, nodeId: 'from-file' }),
     );
-    const [nodes, call, help, bad, start] = await Promise.all([
+    const [nodes, call, start] = await Promise.all([
       cli(['nodes', '--json'], env, dir),
       cli(
         [
@@ -310,8 +352,6 @@ void describe('cluster commands on Redis', () => {
         {},
         dir,
       ),
-      cli(['queues', 'replay', '--help'], {}, dir),
-      cli(['nodes', '--namespace', 'x{y}', '--redis', SHARED_REDIS_URL], {}, dir),
       cli(
         ['start', '.', '--once', '--node-id', 'from-flag'],
         { PLUGBOARD_LOG_LEVEL: 'silent' },
@@ -326,13 +366,30 @@ void describe('cluster commands on Redis', () => {
     ]);
     assert.equal(call.code, 0, call.stderr);
     assert.equal(call.stdout, '{"result":42}\n');
-    assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: plugboard queues replay \[options\] <queue> \[id\.\.\.\]/);
-    assert.match(help.stdout, /Example:\n {2}plugboard queues replay emails/);
-    assert.equal(bad.code, 1);
-    assert.match(
-      bad.stderr,
-      /^plugboard: --namespace is invalid \(must not contain braces\); got "x\{y\}"\. \[PB_VALIDATION\]\n$/,
+  });
+
+  void it('help: every command has an example; a bad flag value names the flag', async () => {
+    const program = buildProgram();
+    const queues = program.commands.find((c) => c.name() === 'queues')!;
+    const replay = queues.commands.find((c) => c.name() === 'replay')!;
+    let help = '';
+    replay.configureOutput({ writeOut: (text) => void (help += text) });
+    replay.outputHelp();
+    assert.match(help, /Usage: plugboard queues replay \[options\] <queue> \[id\.\.\.\]/);
+    assert.match(help, /Example:\n {2}plugboard queues replay emails/);
+    for (const name of ['nodes', 'services', 'call', 'emit', 'tail', 'queues']) {
+      const command = program.commands.find((c) => c.name() === name)!;
+      let text = '';
+      command.configureOutput({ writeOut: (t) => void (text += t) });
+      command.outputHelp();
+      assert.match(text, /Example:\n {2}plugboard /, name);
+      assert.match(text, /--json/, name);
+    }
+    const bad = recorder({}, dir);
+    assert.equal(await runNodes({ namespace: 'x{y}', redis: SHARED_REDIS_URL }, bad.env), 1);
+    assert.equal(
+      bad.err.join('\n'),
+      'plugboard: --namespace is invalid (must not contain braces); got "x{y}". [PB_VALIDATION]',
     );
   });
 
