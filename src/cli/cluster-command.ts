@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { isPlugboardError } from '../errors/errors.js';
+import { hasErrorCode, isPlugboardError } from '../errors/errors.js';
 import { isLogLevel } from '../host/host-logger.js';
 import { createCliLogger, defaultLogFormat } from './cli-logger.js';
 import { connectCluster, type ClusterClient } from './cluster-client.js';
@@ -80,6 +80,10 @@ export async function withCluster(
   } catch (error) {
     progress.stop();
     terminal.err(`plugboard: ${describeError(error)}`);
+    if (hasErrorCode(error, 'PB_BACKEND_UNAVAILABLE'))
+      terminal.err(
+        `  hint: check that Redis runs there (redis-cli -u <url> ping) and that the address is right (${sourceOf(config, 'redis')}).`,
+      );
     return 1;
   }
   progress.stop();
@@ -94,6 +98,18 @@ export async function withCluster(
       .catch((error: unknown) =>
         terminal.err(`plugboard: leaving the cluster failed: ${describeError(error)}`),
       );
+  }
+}
+
+/** Where a setting came from, in words. */
+function sourceOf(config: ResolvedConfig, field: 'redis'): string {
+  switch (config.sources[field]) {
+    case 'flag':
+      return `--${field}`;
+    case 'env':
+      return 'PLUGBOARD_REDIS';
+    default:
+      return config.file ?? 'the config file';
   }
 }
 

@@ -324,6 +324,10 @@ void describe('cluster commands on Redis', () => {
     const refused = recorder({ PLUGBOARD_REDIS: 'redis://:hunter2@127.0.0.1:1' }, dir);
     assert.equal(await runServices({}, refused.env), 1);
     assert.match(refused.err[0]!, /redis:\/\/:\*\*\*@127\.0\.0\.1:1.*connection refused/);
+    assert.equal(
+      refused.err[1],
+      '  hint: check that Redis runs there (redis-cli -u <url> ping) and that the address is right (PLUGBOARD_REDIS).',
+    );
     assert.doesNotMatch(refused.err.join('\n'), /hunter2/);
   });
 
