@@ -5,7 +5,7 @@ import { isLogLevel } from '../host/host-logger.js';
 import { createCliLogger, defaultLogFormat } from './cli-logger.js';
 import { connectCluster, type ClusterClient } from './cluster-client.js';
 import { resolveConfig, type ResolvedConfig } from './config.js';
-import { processTerminal, type Terminal } from './terminal.js';
+import { processTerminal, table, type Terminal } from './terminal.js';
 
 /** The options every cluster command takes. */
 export interface ClusterFlags {
@@ -135,4 +135,33 @@ export function describeError(error: unknown): string {
 /** Stable JSON for `--json` output (undefined becomes null, so every field is present). */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v === undefined ? null : v));
+}
+
+/** How `printList` shows items to a person: a table, its first column highlighted. */
+export interface ListView<T> {
+  /** The line printed when there is no item. */
+  readonly empty: string;
+  readonly header: readonly string[];
+  readonly row: (item: T) => readonly string[];
+  /** Color of a cell other than the first column's (default: plain). */
+  readonly color?: (item: T, column: number, text: string) => string | undefined;
+}
+
+/** `--json`: the items as one JSON array; otherwise a table, or `view.empty`. */
+export function printList<T>(
+  terminal: Terminal,
+  flags: ClusterFlags,
+  items: readonly T[],
+  view: ListView<T>,
+): void {
+  if (flags.json === true) return terminal.out(toJson(items));
+  if (items.length === 0) return terminal.out(view.empty);
+  const { style } = terminal;
+  terminal.out(
+    table(style, view.header, items.map(view.row), (row, column, text) => {
+      const painted = view.color?.(items[row]!, column, text);
+      if (painted !== undefined) return painted;
+      return column === 0 ? style.cyan(text) : text;
+    }),
+  );
 }

@@ -11,6 +11,7 @@ import type { Host } from '../host/types.js';
 import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
 import { resolveConfig, type CliConfig } from './config.js';
 import { Narrator } from './narrator.js';
+import { onStopSignal } from './signals.js';
 import { backendFromConfig, hostOptionsFromConfig } from './start-config.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
@@ -50,14 +51,7 @@ export interface StartIo {
 export const processIo: StartIo = {
   out: (line) => void process.stdout.write(`${line}\n`),
   err: (line) => void process.stderr.write(`${line}\n`),
-  onSignal(handler) {
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-    return () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    };
-  },
+  onSignal: onStopSignal,
   exit: (code) => process.exit(code),
 };
 

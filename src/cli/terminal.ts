@@ -1,3 +1,5 @@
+import { onStopSignal } from './signals.js';
+
 /**
  * What the cluster commands write to and how: stdout for results, stderr for errors and
  * progress; colors only on a terminal (NO_COLOR turns them off, FORCE_COLOR on), progress only
@@ -106,14 +108,7 @@ export function processTerminal(env: NodeJS.ProcessEnv = process.env): Terminal 
     err: (text) => void process.stderr.write(`${text}\n`),
     style: styleFor(colorsWanted(process.stdout, env)),
     progress: (text) => spinner(process.stderr, text),
-    onSignal(handler) {
-      process.on('SIGINT', handler);
-      process.on('SIGTERM', handler);
-      return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
-      };
-    },
+    onSignal: (handler) => onStopSignal(() => handler()),
   };
 }
 

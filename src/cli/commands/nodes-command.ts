@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import {
   clusterOptions,
+  printList,
   processCommandEnv,
-  toJson,
   withCluster,
   type ClusterFlags,
   type CommandEnv,
 } from '../cluster-command.js';
-import { table } from '../terminal.js';
 
 /** `plugboard nodes`: the live nodes of the cluster, with their plugins and RPC services. */
 export function registerNodesCommand(program: Command): void {
@@ -25,18 +24,11 @@ export function registerNodesCommand(program: Command): void {
 export function runNodes(flags: ClusterFlags, env: CommandEnv): Promise<number> {
   const { terminal } = env;
   return withCluster(flags, env, async (client) => {
-    const nodes = await client.nodes();
-    if (flags.json === true) terminal.out(toJson(nodes));
-    else if (nodes.length === 0) terminal.out('No node is running in this cluster.');
-    else
-      terminal.out(
-        table(
-          terminal.style,
-          ['NODE', 'PLUGINS', 'SERVICES'],
-          nodes.map((n) => [n.nodeId, list(n.plugins), list(n.services)]),
-          (_row, column, text) => (column === 0 ? terminal.style.cyan(text) : text),
-        ),
-      );
+    printList(terminal, flags, await client.nodes(), {
+      empty: 'No node is running in this cluster.',
+      header: ['NODE', 'PLUGINS', 'SERVICES'],
+      row: (n) => [n.nodeId, list(n.plugins), list(n.services)],
+    });
     return 0;
   });
 }

@@ -2,13 +2,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { ClusterClient, Settled } from '../cluster-client.js';
 import {
   clusterOptions,
+  printList,
   processCommandEnv,
   toJson,
   withCluster,
   type ClusterFlags,
   type CommandEnv,
 } from '../cluster-command.js';
-import { table } from '../terminal.js';
 
 export interface DeadFlags extends ClusterFlags {
   /** Most dead letters listed (default 50). */
@@ -79,30 +79,19 @@ export function runQueues(flags: ClusterFlags, env: CommandEnv): Promise<number>
   const { terminal } = env;
   const { style } = terminal;
   return withCluster(flags, env, async (client) => {
-    const queues = await client.queues();
-    if (flags.json === true) terminal.out(toJson(queues));
-    else if (queues.length === 0) terminal.out('No queue in this cluster yet.');
-    else
-      terminal.out(
-        table(
-          style,
-          ['QUEUE', 'KIND', 'WAITING', 'DELAYED', 'IN FLIGHT', 'DEAD'],
-          queues.map((q) => [
-            q.name,
-            q.kind,
-            String(q.waiting),
-            String(q.delayed),
-            String(q.inFlight),
-            String(q.dead),
-          ]),
-          (row, column, text) =>
-            column === 5 && queues[row]!.dead > 0
-              ? style.red(text)
-              : column === 0
-                ? style.cyan(text)
-                : text,
-        ),
-      );
+    printList(terminal, flags, await client.queues(), {
+      empty: 'No queue in this cluster yet.',
+      header: ['QUEUE', 'KIND', 'WAITING', 'DELAYED', 'IN FLIGHT', 'DEAD'],
+      row: (q) => [
+        q.name,
+        q.kind,
+        String(q.waiting),
+        String(q.delayed),
+        String(q.inFlight),
+        String(q.dead),
+      ],
+      color: (q, column, text) => (column === 5 && q.dead > 0 ? style.red(text) : undefined),
+    });
     return 0;
   });
 }

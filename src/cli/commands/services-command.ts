@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import {
   clusterOptions,
+  printList,
   processCommandEnv,
-  toJson,
   withCluster,
   type ClusterFlags,
   type CommandEnv,
 } from '../cluster-command.js';
-import { table } from '../terminal.js';
 
 /** `plugboard services`: the RPC services of the cluster, their methods and instances. */
 export function registerServicesCommand(program: Command): void {
@@ -28,22 +27,15 @@ export function registerServicesCommand(program: Command): void {
 export function runServices(flags: ClusterFlags, env: CommandEnv): Promise<number> {
   const { terminal } = env;
   return withCluster(flags, env, async (client) => {
-    const services = await client.services();
-    if (flags.json === true) terminal.out(toJson(services));
-    else if (services.length === 0) terminal.out('No RPC service is registered in this cluster.');
-    else
-      terminal.out(
-        table(
-          terminal.style,
-          ['SERVICE', 'METHODS', 'PROVIDED BY'],
-          services.map((s) => [
-            s.name,
-            s.methods.join(', '),
-            s.instances.map((i) => `${i.pluginId}@${i.nodeId}`).join(', '),
-          ]),
-          (_row, column, text) => (column === 0 ? terminal.style.cyan(text) : text),
-        ),
-      );
+    printList(terminal, flags, await client.services(), {
+      empty: 'No RPC service is registered in this cluster.',
+      header: ['SERVICE', 'METHODS', 'PROVIDED BY'],
+      row: (s) => [
+        s.name,
+        s.methods.join(', '),
+        s.instances.map((i) => `${i.pluginId}@${i.nodeId}`).join(', '),
+      ],
+    });
     return 0;
   });
 }
