@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runInspect, type InspectOptions } from './inspect-command.js';
+import { registerCallCommand } from './commands/call-command.js';
+import { registerEmitCommand } from './commands/emit-command.js';
+import { registerNodesCommand } from './commands/nodes-command.js';
+import { registerQueuesCommand } from './commands/queues-command.js';
+import { registerServicesCommand } from './commands/services-command.js';
+import { registerTailCommand } from './commands/tail-command.js';
 import { runStart, type StartOptions } from './start-command.js';
 
 /** The `plugboard` command line. `parseAsync` runs the chosen command and sets `process.exitCode`. */
@@ -21,6 +27,10 @@ export function buildProgram(): Command {
     )
     .option('--namespace <ns>', 'cluster namespace on Redis (default "plugboard")')
     .option('--node-id <id>', "this node's id in the cluster (default: random)")
+    .option(
+      '--config <file>',
+      'config file (default: ./plugboard.config.json when present); flags > PLUGBOARD_* env > file',
+    )
     .addOption(
       new Option('--exit-after <ms>', 'stop after this many milliseconds')
         .argParser(parseDuration)
@@ -104,6 +114,12 @@ export function buildProgram(): Command {
     .action(async (folder: string, options: InspectOptions) => {
       process.exitCode = await runInspect(folder, options);
     });
+  registerNodesCommand(program);
+  registerServicesCommand(program);
+  registerCallCommand(program);
+  registerEmitCommand(program);
+  registerTailCommand(program);
+  registerQueuesCommand(program);
 
   return program;
 }

@@ -1,6 +1,5 @@
 import type { Level } from 'pino';
 import { redisAddress } from '../backends/redis/options.js';
-import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
 import { isLogLevel } from '../host/host-logger.js';
@@ -8,8 +7,11 @@ import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
 import { describeError, describeNoPlugins, locatePlugins } from './folders.js';
+import { resolveConfig, type CliConfig } from './config.js';
 import { Narrator } from './narrator.js';
 import { openDashboard } from './dashboard-option.js';
+import { onStopSignal } from './signals.js';
+import { backendFromConfig, hostOptionsFromConfig } from './start-config.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
 const ONCE_IDLE_BOUND_MS = 30_000;
@@ -19,6 +21,8 @@ export interface StartOptions {
   redis?: string;
   namespace?: string;
   nodeId?: string;
+  /** Config file (default: ./plugboard.config.json when present); see `resolveConfig`. */
+  config?: string;
   /** Stop after this many ms. */
   exitAfter?: number;
   /** Stop right after start. */
@@ -58,14 +62,7 @@ export interface StartIo {
 export const processIo: StartIo = {
   out: (line) => void process.stdout.write(`${line}\n`),
   err: (line) => void process.stderr.write(`${line}\n`),
-  onSignal(handler) {
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-    return () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    };
-  },
+  onSignal: onStopSignal,
   exit: (code) => process.exit(code),
 };
 
@@ -99,13 +96,18 @@ export async function runStart(
       return 1;
     }
   }
-  const backend: BackendOption =
-    options.redis === undefined
-      ? 'memory'
-      : {
-          redis: options.redis,
-          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-        };
+  // Flags > PLUGBOARD_* environment variables > config file > defaults.
+  let settings: CliConfig;
+  try {
+    ({ config: settings } = await resolveConfig({
+      flags: { redis: options.redis, namespace: options.namespace, nodeId: options.nodeId },
+      configFile: options.config,
+    }));
+  } catch (error) {
+    io.err(`plugboard: ${describeError(error)}`);
+    return 1;
+  }
+  const backend = backendFromConfig(settings);
   // --log-level is checked by commander; the variable is checked here, before pino sees it.
   const fromEnv = process.env['PLUGBOARD_LOG_LEVEL'];
   if (
@@ -151,8 +153,8 @@ export async function runStart(
       backend,
       logger,
       ...(options.strictStart === true ? { strictStart: true } : {}),
+      ...hostOptionsFromConfig(settings),
       ...(options.strictPermissions === true ? { strictPermissions: true } : {}),
-      ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
       ...(options.http === undefined
         ? {}
         : {
@@ -195,7 +197,7 @@ export async function runStart(
     } catch (error) {
       // The one line a person reads, and what to try next.
       io.err(`plugboard: could not start: ${describeError(error)}`);
-      io.err(`  hint: ${hint(error, options)}`);
+      io.err(`  hint: ${hint(error, settings)}`);
       return 1;
     }
     started = true;
@@ -243,7 +245,7 @@ export async function runStart(
 }
 
 /** What to try after a failed start. */
-function hint(error: unknown, options: StartOptions): string {
+function hint(error: unknown, options: CliConfig): string {
   const code = isPlugboardError(error) ? error.code : undefined;
   switch (code) {
     case 'PB_BACKEND_UNAVAILABLE':

@@ -16,6 +16,7 @@ const DOCS = [
   'docs/guide.md',
   'docs/architecture.md',
   'docs/redis-backend.md',
+  'docs/cli.md',
   'examples/shop/README.md',
   'examples/typed/README.md',
   'examples/cluster/README.md',
