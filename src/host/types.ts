@@ -187,6 +187,18 @@ export interface HostOptions {
    */
   parity?: boolean;
   /**
+   * Tracing: the trace of the running work (an event's, a queue message's, an RPC call's) also
+   * survives `await`s (an `AsyncLocalStorage`; otherwise it is known only until the work's first
+   * `await`), new traces get W3C trace ids, and spans are started through the OpenTelemetry API
+   * for publish, handler delivery, queue send and processing, and RPC calls (client and server),
+   * linked across nodes by the `traceparent` carried in events, messages and RPC requests. The
+   * spans go to whatever OpenTelemetry SDK the application registered (none: they cost little and
+   * go nowhere). Process-wide once on: a host created with it turns it on for every host of the
+   * process. Default: on when an OpenTelemetry tracer provider is registered when the host is
+   * created, else off (trace ids are still carried everywhere, including RPC requests).
+   */
+  tracing?: boolean;
+  /**
    * Encryption keys for `context.encryptionService`, by key id: each a 32-byte key in base64
    * (`{ 'data-encryption-key': '<openssl rand -base64 32>' }`, version 1) or its versions
    * (`{ 'data-encryption-key': { versions: { 1: '<b64>', 2: '<b64>' } } }`: new data uses the

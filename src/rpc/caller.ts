@@ -1,3 +1,12 @@
+import {
+  currentTrace,
+  enterTrace,
+  exitTrace,
+  explicitTrace,
+  type TraceCarrier,
+} from '../bus/current-trace.js';
+import { SpanKind, startSpan, tracingOn } from '../trace/spans.js';
+import { formatTrace } from '../trace/traceparent.js';
 import type { Transport } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { hasErrorCode, ValidationError } from '../errors/errors.js';
@@ -14,6 +23,9 @@ import {
   backpressure,
 } from './rpc-errors.js';
 import type { ReplyFrame, RequestFrame } from './wire.js';
+
+/** `rpc.system` of Plugboard's RPC spans. */
+export const RPC_SYSTEM = 'plugboard';
 
 /** The transport topic of RPC requests. */
 export const RPC_TOPIC = 'pb.rpc';
@@ -55,6 +67,7 @@ export class RpcCaller {
     params: unknown,
     timeout: number | undefined,
     preferLocal: boolean | undefined,
+    traceId?: string,
   ): Promise<unknown> {
     let ms: number;
     try {
@@ -62,6 +75,40 @@ export class RpcCaller {
     } catch (error) {
       return Promise.reject(error);
     }
+    const parent = traceId === undefined ? currentTrace() : explicitTrace(traceId);
+    const span = tracingOn()
+      ? startSpan(`${service}/${method}`, SpanKind.CLIENT, parent, {
+          'rpc.system': RPC_SYSTEM,
+          'rpc.service': service,
+          'rpc.method': method,
+          'plugboard.plugin': caller,
+        })
+      : undefined;
+    // The fast path: the method (if local) runs synchronously in the running work's trace.
+    if (span === undefined && traceId === undefined)
+      return this.route(caller, service, method, params, ms, preferLocal, parent);
+    const carrier = span ?? parent;
+    const previous = enterTrace(carrier);
+    let result: Promise<unknown>;
+    try {
+      result = this.route(caller, service, method, params, ms, preferLocal, carrier);
+    } finally {
+      exitTrace(previous);
+    }
+    span?.endWhen(result);
+    return result;
+  }
+
+  /** Call a local provider, or some provider in the cluster, on trace `trace`. */
+  private route(
+    caller: string,
+    service: string,
+    method: string,
+    params: unknown,
+    ms: number,
+    preferLocal: boolean | undefined,
+    trace: TraceCarrier | undefined,
+  ): Promise<unknown> {
     const { table } = this.options;
     const locals = table.local.get(service);
     const remotes = this.options.transport === undefined ? undefined : table.remote.get(service);
@@ -81,6 +128,7 @@ export class RpcCaller {
       params as unknown[] | undefined,
       ms,
       preferLocal,
+      trace,
     );
   }
 
@@ -117,6 +165,7 @@ export class RpcCaller {
     params: unknown[] | undefined,
     timeout: number,
     preferLocal: boolean | undefined,
+    trace: TraceCarrier | undefined,
   ): Promise<unknown> {
     const deadline = Date.now() + timeout;
     // Providers already tried; made only when a call has to move on (most calls never do).
@@ -134,6 +183,7 @@ export class RpcCaller {
       }
       // `t` is the time left, not a deadline: the provider's clock may differ from ours.
       const request: RequestFrame = { s: service, m: method, p: params, c: caller, t: remaining };
+      if (trace !== undefined) request.r = formatTrace(trace);
       const bytes = this.options.codec.encode(request); // refuses oversized payloads before sending
       (tried ??= new Set()).add(provider.id);
       let reply: Uint8Array;

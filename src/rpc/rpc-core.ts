@@ -152,8 +152,9 @@ export class RpcCore {
     params: unknown,
     timeout: number | undefined,
     preferLocal?: boolean,
+    traceId?: string,
   ): Promise<unknown> {
-    return this.caller.call(caller, service, method, params, timeout, preferLocal);
+    return this.caller.call(caller, service, method, params, timeout, preferLocal, traceId);
   }
 
   subscribeService(service: string, callback: ServiceStatusCallback): () => void {
