@@ -72,6 +72,7 @@ export class RpcCaller {
     let ms: number;
     try {
       ms = this.validate(service, method, params, timeout);
+      if (traceId !== undefined) assertTraceId(traceId);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -279,6 +280,16 @@ export class RpcCaller {
 }
 
 const NONE: readonly never[] = [];
+const MAX_TRACE_ID_LENGTH = 512;
+
+function assertTraceId(traceId: unknown): void {
+  if (typeof traceId !== 'string' || traceId.length === 0 || traceId.length > MAX_TRACE_ID_LENGTH) {
+    throw new ValidationError(
+      `Call option "traceId" must be a string of 1 to ${MAX_TRACE_ID_LENGTH} characters.`,
+      { details: { field: 'traceId' } },
+    );
+  }
+}
 
 /** Internal signal: the provider's registry entry vanished while a call to it was in flight. */
 const PROVIDER_GONE = new Error('provider gone');

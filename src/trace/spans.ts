@@ -25,6 +25,10 @@ export { SpanKind };
  */
 let tracer: Tracer | undefined;
 let nextTraceId: (() => string) | undefined;
+/** The API's own no-op provider: what the global provider delegates to until an SDK registers. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** An SDK was seen registered (it stays: the API allows registering once). */
+let sdkSeen = false;
 
 /** Turn tracing on for this process: async trace context and spans (idempotent). */
 export function enableTracing(): void {
@@ -41,10 +45,7 @@ export function tracingOn(): boolean {
 /** Has the application registered an OpenTelemetry tracer provider (an SDK)? */
 export function tracerProviderRegistered(): boolean {
   const provider = trace.getTracerProvider();
-  return (
-    !(provider instanceof ProxyTracerProvider) ||
-    provider.getDelegateTracer('plugboard') !== undefined
-  );
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
 }
 
 /** A started span and the trace the work inside it runs on (the carrier to enter). */
@@ -76,8 +77,8 @@ export class WorkSpan implements TraceCarrier {
 
 /**
  * Start a span for work on trace `parent` (the carried one; none: a new trace, under the
- * application's active OpenTelemetry span if any). Undefined when tracing is off. `attributes`
- * are set only when the span records.
+ * application's active OpenTelemetry span if any). Undefined when tracing is off or no
+ * OpenTelemetry SDK is registered. `attributes` are set only when the span records.
  */
 export function startSpan(
   name: string,
@@ -85,7 +86,9 @@ export function startSpan(
   parent: TraceCarrier | undefined,
   attributes: Attributes,
 ): WorkSpan | undefined {
-  if (tracer === undefined) return undefined;
+  // No SDK: no span at all (the no-op API's spans would cost an allocation and go nowhere).
+  if (tracer === undefined || (!sdkSeen && !(sdkSeen = tracerProviderRegistered())))
+    return undefined;
   const span = tracer.startSpan(name, { kind }, parentContext(parent));
   const own = span.spanContext();
   const valid = isSpanContextValid(own);
