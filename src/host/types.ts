@@ -189,13 +189,13 @@ export interface HostOptions {
   /**
    * Tracing: the trace of the running work (an event's, a queue message's, an RPC call's) also
    * survives `await`s (an `AsyncLocalStorage`; otherwise it is known only until the work's first
-   * `await`), new traces get W3C trace ids, and spans are started through the OpenTelemetry API
-   * for publish, handler delivery, queue send and processing, and RPC calls (client and server),
-   * linked across nodes by the `traceparent` carried in events, messages and RPC requests. The
-   * spans go to whatever OpenTelemetry SDK the application registered (none: they cost little and
-   * go nowhere). Process-wide once on: a host created with it turns it on for every host of the
-   * process. Default: on when an OpenTelemetry tracer provider is registered when the host is
-   * created, else off (trace ids are still carried everywhere, including RPC requests).
+   * `await`), and, once the application has registered an OpenTelemetry SDK, spans are started
+   * through the OpenTelemetry API for publish, handler delivery, queue send and processing, and
+   * RPC calls (client and server), linked across nodes by the W3C `traceparent` carried in
+   * events, messages and RPC requests; the trace id is then the OpenTelemetry trace id. Without
+   * an SDK no span is started. Process-wide once on: a host created with it turns it on for every
+   * host of the process. Default: on when an OpenTelemetry tracer provider is registered when the
+   * host is created, else off (trace ids are still carried everywhere, RPC requests included).
    */
   tracing?: boolean;
   /**

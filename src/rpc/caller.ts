@@ -76,6 +76,10 @@ export class RpcCaller {
     } catch (error) {
       return Promise.reject(error);
     }
+    // The fast path: a local method runs synchronously in the running work's trace; a remote
+    // call reads that trace before its first await.
+    if (traceId === undefined && !tracingOn())
+      return this.route(caller, service, method, params, ms, preferLocal, undefined);
     const parent = traceId === undefined ? currentTrace() : explicitTrace(traceId);
     const span = tracingOn()
       ? startSpan(`${service}/${method}`, SpanKind.CLIENT, parent, {
@@ -85,7 +89,6 @@ export class RpcCaller {
           'plugboard.plugin': caller,
         })
       : undefined;
-    // The fast path: the method (if local) runs synchronously in the running work's trace.
     if (span === undefined && traceId === undefined)
       return this.route(caller, service, method, params, ms, preferLocal, parent);
     const carrier = span ?? parent;
@@ -168,6 +171,7 @@ export class RpcCaller {
     preferLocal: boolean | undefined,
     trace: TraceCarrier | undefined,
   ): Promise<unknown> {
+    trace ??= currentTrace(); // still synchronous: the caller's trace is the running one
     const deadline = Date.now() + timeout;
     // Providers already tried; made only when a call has to move on (most calls never do).
     let tried: Set<string> | undefined;
