@@ -3,6 +3,7 @@ import {
   enterTrace,
   exitTrace,
   explicitTrace,
+  runInTrace,
   type TraceCarrier,
 } from '../bus/current-trace.js';
 import { SpanKind, startSpan, tracingOn } from '../trace/spans.js';
@@ -184,7 +185,11 @@ export class RpcCaller {
       const remaining = tried === undefined ? timeout : Math.max(1, deadline - Date.now());
       if (provider.local) {
         const fn = provider.methods.get(method)!;
-        return await this.options.runner.run(provider, fn, method, params, remaining);
+        const { runner } = this.options;
+        // After a failed remote attempt this runs past an await: enter the trace again.
+        return await (trace === undefined
+          ? runner.run(provider, fn, method, params, remaining)
+          : runInTrace(trace, () => runner.run(provider, fn, method, params, remaining)));
       }
       // `t` is the time left, not a deadline: the provider's clock may differ from ours.
       const request: RequestFrame = { s: service, m: method, p: params, c: caller, t: remaining };
