@@ -81,6 +81,19 @@ export class RpcCaller {
     // call reads that trace before its first await.
     if (traceId === undefined && !tracingOn())
       return this.route(caller, service, method, params, ms, preferLocal, undefined);
+    return this.callTraced(caller, service, method, params, ms, preferLocal, traceId);
+  }
+
+  /** A call with an explicit trace, or with tracing on: in a client span when spans are made. */
+  private callTraced(
+    caller: string,
+    service: string,
+    method: string,
+    params: unknown,
+    ms: number,
+    preferLocal: boolean | undefined,
+    traceId: string | undefined,
+  ): Promise<unknown> {
     const parent = traceId === undefined ? currentTrace() : explicitTrace(traceId);
     const span = tracingOn()
       ? startSpan(`${service}/${method}`, SpanKind.CLIENT, parent, {
