@@ -30,6 +30,7 @@ const seen = {
   inMethod: new Map<string, string | undefined>(),
   charged: new Map<string, string>(),
   errors: [] as PluginErrorEvent[],
+  durable: [] as string[],
 };
 let shop!: PluginContext;
 let hosts: Host[] = [];
@@ -107,6 +108,11 @@ before(async () => {
             const order = data as { id: string };
             seen.charged.set(order.id, meta.traceId);
           });
+          context.eventBus.subscribe(
+            'audit.logged',
+            (_data, _next, meta) => void seen.durable.push(meta.traceId),
+            { durable: true, group: 'audit' },
+          );
           context.eventBus.subscribe('plugin.error', (error) => {
             seen.errors.push(error as PluginErrorEvent);
           });
@@ -205,4 +211,19 @@ test('plugin.error of a failure down the line carries the trace the event starte
     (l) => l.msg === 'plugin code failed' && l['plugin'] === 'shipper',
   );
   assert.equal(reported?.traceId, traceId, 'the failure log line');
+});
+
+test('a durable subscriber handles the event in a span of its publisher trace', async () => {
+  await shop.eventBus.publish('audit.logged', { what: 'login' });
+  await until(() => seen.durable.length === 1, 'the durable delivery');
+  const traceId = seen.durable[0]!;
+  await until(
+    () => spans().some((s) => s.traceId === traceId && s.name === 'audit.logged process'),
+    'the durable delivery span',
+  );
+  const mine = spans().filter((s) => s.traceId === traceId);
+  const publish = only(mine, 'audit.logged publish');
+  const deliver = only(mine, 'audit.logged process');
+  assert.equal(deliver.parentSpanId, publish.spanId);
+  assert.equal(deliver.attributes['messaging.consumer.group.name'], 'audit');
 });
