@@ -6,6 +6,7 @@
 // Hosting plugins
 export { createHost, definePlugin, formatTimeline } from './host/index.js';
 export { plugboardLogSerializers } from './host/host-logger.js';
+export { currentTraceId } from './bus/current-trace.js';
 export type {
   Host,
   HostEvents,

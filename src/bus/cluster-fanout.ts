@@ -1,3 +1,4 @@
+import { formatTrace } from '../trace/traceparent.js';
 import type { Logger } from 'pino';
 import { clusterBarrier } from '../backends/cluster-barrier.js';
 import type { Backend, PortSubscription } from '../backends/ports.js';
@@ -128,7 +129,7 @@ export class ClusterFanout {
       s: meta.source,
       n: this.nodeId,
       t: meta.timestamp,
-      tr: meta.traceId,
+      tr: meta.spanId === undefined ? meta.traceId : formatTrace(meta),
     };
     const bytes = this.options.codec.encode(frame);
     const sends: Array<Promise<unknown>> = [];

@@ -8,7 +8,8 @@ import type { EventSeries } from '../metrics/series.js';
 import { isThenable } from '../util/thenable.js';
 import type { WorkTracker } from '../util/work-tracker.js';
 import { ClusterFanout } from './cluster-fanout.js';
-import { currentTraceId, enterTrace, exitTrace } from './current-trace.js';
+import { SpanKind, startSpan, tracingOn, type WorkSpan } from '../trace/spans.js';
+import { currentTrace, enterTrace, exitTrace, explicitTrace } from './current-trace.js';
 import { DropReporter } from './drop-reporter.js';
 import { DurableBindings } from './durable-bindings.js';
 import { EventObservers, type EventObserver } from './event-observers.js';
@@ -212,6 +213,15 @@ export class EventBusCore {
     const series = this.options.metrics?.event(event);
     if (series !== undefined) series.published++;
     // A publish from inside a running handler continues that handler's trace.
+    const parent = traceId === undefined ? currentTrace() : explicitTrace(traceId);
+    const span = tracingOn()
+      ? startSpan(`${event} publish`, SpanKind.PRODUCER, parent, {
+          'messaging.system': MESSAGING_SYSTEM,
+          'messaging.operation.type': 'publish',
+          'messaging.destination.name': event,
+          'plugboard.plugin': source,
+        })
+      : undefined;
     const meta = new LazyEventMeta(
       event,
       source,
@@ -219,9 +229,27 @@ export class EventBusCore {
       entry.seesMeta ? Date.now() : undefined,
       this.options.nextId,
       undefined,
-      traceId ?? currentTraceId(),
+      span === undefined ? parent?.traceId : span.traceId,
     );
     if (this.observers.size > 0) this.observers.notify(meta, () => data);
+    if (span !== undefined) {
+      meta.spanId = span.spanId;
+      const published = this.deliverAll(entry, meta, data, bytes, series);
+      span.endWhen(published);
+      return published;
+    }
+    return this.deliverAll(entry, meta, data, bytes, series);
+  }
+
+  /** Hand a publication to the cluster and durable queues, and dispatch it locally. */
+  private deliverAll(
+    entry: MatchEntry,
+    meta: LazyEventMeta,
+    data: unknown,
+    bytes: Uint8Array | undefined,
+    series: EventSeries | undefined,
+  ): Promise<void> {
+    const event = meta.event;
     let remote: Promise<void> | undefined;
     let chosen: SubscriptionRecord[] | undefined;
     if (this.clustered || this.durable.size > 0) {
@@ -360,20 +388,26 @@ export class EventBusCore {
       let result: unknown;
       // A sample of deliveries is timed (see EventSeries); 0: not timed.
       const started = series?.deliver() === true ? performance.now() : 0;
-      const previous = enterTrace(meta);
+      const span = tracingOn() ? deliverySpan(sub, meta) : undefined;
+      const previous = enterTrace(span ?? meta);
       try {
         result = sub.handler(data, NOOP_NEXT, meta);
       } catch (error) {
+        span?.end(true, error);
         this.reportHandlerError(sub.owner, meta, error);
         continue;
       } finally {
         exitTrace(previous);
       }
-      if (isThenable(result))
+      if (isThenable(result)) {
+        span?.endWhen(result);
         (pending ??= []).push(
           this.track(sub, result, meta, started === 0 ? undefined : series, started),
         );
-      else if (started !== 0) series!.latency.observe((performance.now() - started) / 1000);
+      } else {
+        span?.end();
+        if (started !== 0) series!.latency.observe((performance.now() - started) / 1000);
+      }
     }
     if (pending === undefined) return RESOLVED;
     return pending.length === 1 ? pending[0]! : Promise.all(pending).then(noop);
@@ -443,6 +477,20 @@ export class EventBusCore {
     if (record.group !== undefined) void this.fanout.announce(record.group, record.pattern, -1);
     return undefined;
   }
+}
+
+const MESSAGING_SYSTEM = 'plugboard';
+
+/** The span of one handler's delivery of an event (a child of the publish span). */
+function deliverySpan(sub: SubscriptionRecord, meta: EventMeta): WorkSpan | undefined {
+  return startSpan(`${meta.event} process`, SpanKind.CONSUMER, meta, {
+    'messaging.system': MESSAGING_SYSTEM,
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': meta.event,
+    'messaging.message.id': meta.id,
+    'plugboard.plugin': sub.owner,
+    ...(sub.group === undefined ? {} : { 'messaging.consumer.group.name': sub.group }),
+  });
 }
 
 /**

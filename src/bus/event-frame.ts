@@ -20,7 +20,7 @@ export interface EventFrame {
   n: string;
   /** timestamp, epoch ms */
   t: number;
-  /** trace id */
+  /** trace: the trace id, or a W3C `traceparent` naming the publish span (see traceparent.ts) */
   tr: string;
   /** groups whose turn this direct message is (group frames only) */
   g?: string[];

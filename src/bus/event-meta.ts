@@ -1,3 +1,4 @@
+import { parseTrace } from '../trace/traceparent.js';
 import type { EventFrame } from './event-frame.js';
 import type { EventMeta } from './types.js';
 
@@ -12,6 +13,8 @@ export class LazyEventMeta implements EventMeta {
   private time: number | undefined;
   /** Durable deliveries only. */
   attempt?: number;
+  /** The publish span, when spans are recorded (so delivery spans are its children). */
+  spanId?: string | undefined;
 
   constructor(
     readonly event: string,
@@ -32,7 +35,17 @@ export class LazyEventMeta implements EventMeta {
 
   /** The meta of an event that arrived from the backend. */
   static fromFrame(frame: EventFrame, nextId: () => string, attempt?: number): LazyEventMeta {
-    const meta = new LazyEventMeta(frame.e, frame.s, frame.n, frame.t, nextId, frame.i, frame.tr);
+    const carried = parseTrace(frame.tr);
+    const meta = new LazyEventMeta(
+      frame.e,
+      frame.s,
+      frame.n,
+      frame.t,
+      nextId,
+      frame.i,
+      carried.traceId,
+    );
+    if (carried.spanId !== undefined) meta.spanId = carried.spanId;
     if (attempt !== undefined) meta.attempt = attempt;
     return meta;
   }

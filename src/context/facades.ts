@@ -12,6 +12,7 @@ import type {
 import { ContextClosedError, ValidationError } from '../errors/errors.js';
 import type { ServiceRegistryCore } from '../registry/service-registry-core.js';
 import type { ServiceRegistry } from '../registry/types.js';
+import { currentTraceId } from '../bus/current-trace.js';
 import type { RpcCore } from '../rpc/rpc-core.js';
 import type { CallOptions, Registration, RpcClient, RpcServer } from '../rpc/types.js';
 import { collectMethods } from '../rpc/providers.js';
@@ -168,6 +169,7 @@ export function createRpcClient(
     params: unknown,
     timeout: number | undefined,
     preferLocal: boolean | undefined,
+    traceId: string | undefined,
   ): Promise<unknown> => {
     const bound = configured.timeout;
     // A malformed timeout is left as is for the core to refuse with its own message.
@@ -180,10 +182,12 @@ export function createRpcClient(
       const idempotent = core.idempotent(service, method);
       // The policy's own timeout rejects with the error it aborts the attempt with.
       if (idempotent && bound !== undefined) whenAborted(attempt.signal, markRepeatable);
-      return core.call(id, service, method, params, deadline, preferLocal).catch((error) => {
-        if (idempotent) markRepeatable(error);
-        throw error;
-      });
+      return core
+        .call(id, service, method, params, deadline, preferLocal, traceId)
+        .catch((error) => {
+          if (idempotent) markRepeatable(error);
+          throw error;
+        });
     }, root!);
   };
   const call = (
@@ -192,6 +196,7 @@ export function createRpcClient(
     params: unknown,
     timeout: number | undefined,
     preferLocal?: boolean,
+    traceId?: string,
   ): Promise<unknown> => {
     if (scope.closed)
       return Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`));
@@ -205,12 +210,28 @@ export function createRpcClient(
     const configured = policies?.get(service);
     // The hot path: no wrapper, since `core.call` itself never throws (it rejects).
     return configured === undefined
-      ? core.call(id, service, method, params, timeout, preferLocal)
-      : guarded(configured, service, method, params, timeout, preferLocal);
+      ? core.call(id, service, method, params, timeout, preferLocal, traceId)
+      : // Attempts may run after awaits: the trace is taken now.
+        guarded(
+          configured,
+          service,
+          method,
+          params,
+          timeout,
+          preferLocal,
+          traceId ?? currentTraceId(),
+        );
   };
   const client: RpcClient = {
     call: ((service: string, method: string, params?: unknown, options?: CallOptions) =>
-      call(service, method, params, options?.timeout, options?.preferLocal)) as RpcClient['call'],
+      call(
+        service,
+        method,
+        params,
+        options?.timeout,
+        options?.preferLocal,
+        options?.traceId,
+      )) as RpcClient['call'],
     callWithTimeout: ((service: string, method: string, params: unknown, timeout: number) =>
       call(service, method, params, timeout)) as RpcClient['callWithTimeout'],
     waitForService: (service, options) =>
@@ -233,7 +254,14 @@ export function createRpcClient(
             typeof method !== 'string' || method === 'then'
               ? undefined
               : (...args: unknown[]) =>
-                  call(service, method, args, options?.timeout, options?.preferLocal),
+                  call(
+                    service,
+                    method,
+                    args,
+                    options?.timeout,
+                    options?.preferLocal,
+                    options?.traceId,
+                  ),
         },
       )) as RpcClient['proxy'],
   };

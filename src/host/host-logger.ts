@@ -1,3 +1,4 @@
+import { currentTraceId } from '../bus/current-trace.js';
 import { pino, stdSerializers, type Logger } from 'pino';
 import { ValidationError } from '../errors/errors.js';
 import type { LogLevel } from './types.js';
@@ -35,6 +36,7 @@ export function hostLogger(logger: Logger | false | undefined, logLevel: unknown
     );
   }
   if (logger === false) return pino({ level: 'silent', serializers: plugboardLogSerializers });
+
   if (logger !== undefined) {
     if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') {
       throw new ValidationError('Host option "logger" must be a pino logger or false.', {
@@ -43,13 +45,15 @@ export function hostLogger(logger: Logger | false | undefined, logLevel: unknown
     }
     // A child, so that the host's records use Plugboard's serializers without changing the
     // caller's logger.
-    return logger.child(
+    const child = logger.child(
       {},
       {
         serializers: plugboardLogSerializers,
         ...(logLevel === undefined ? {} : { level: logLevel }),
       },
     );
+    withTraceMixin(child);
+    return child;
   }
   const fromEnv = process.env['PLUGBOARD_LOG_LEVEL'];
   if (logLevel === undefined && fromEnv !== undefined && fromEnv !== '' && !isLogLevel(fromEnv)) {
@@ -58,5 +62,38 @@ export function hostLogger(logger: Logger | false | undefined, logLevel: unknown
       { details: { field: 'PLUGBOARD_LOG_LEVEL' } },
     );
   }
-  return pino({ level: logLevel ?? (fromEnv || 'info'), serializers: plugboardLogSerializers });
+  return pino({
+    level: logLevel ?? (fromEnv || 'info'),
+    serializers: plugboardLogSerializers,
+    mixin: traceMixin,
+  });
+}
+
+/**
+ * The running work's trace id on every record (`traceId`), unless the record sets its own: what
+ * a plugin logs while handling an event, a message or an RPC call names the trace.
+ */
+function traceMixin(): object {
+  const traceId = currentTraceId();
+  // A fresh object: pino merges the record's fields into it.
+  return traceId === undefined ? {} : { traceId };
+}
+
+/**
+ * Give `child` (of a logger the application passed) the trace mixin, after the application's
+ * own mixin if it has one. pino offers no child option for it, so the mixin is set through
+ * pino's exported symbol on the child alone (the application's logger is not changed).
+ */
+function withTraceMixin(child: Logger): void {
+  const key = pino.symbols.mixinSym;
+  const own = Reflect.get(child, key) as
+    ((merge: object, level: number, logger: Logger) => object) | undefined;
+  const mixin =
+    typeof own === 'function'
+      ? (merge: object, level: number, logger: Logger): object => ({
+          ...traceMixin(),
+          ...own(merge, level, logger),
+        })
+      : traceMixin;
+  Object.defineProperty(child, key, { value: mixin, writable: true, configurable: true });
 }

@@ -23,6 +23,7 @@ import { forwardDurableAdmin } from '../queue/durable-admin.js';
 import type { DurableAdmin } from '../queue/types.js';
 import { randomId } from '../util/ids.js';
 import { definitionFile, toDefinition } from './define-plugin.js';
+import { enableTracing, tracerProviderRegistered } from '../trace/spans.js';
 import { hostLogger } from './host-logger.js';
 import {
   assertCacheOptions,
@@ -163,6 +164,12 @@ export class PluginHost implements Host {
       });
     }
     assertParityOption(options.parity);
+    if (options.tracing !== undefined && typeof options.tracing !== 'boolean') {
+      throw new ValidationError('Host option "tracing" must be a boolean.', {
+        details: { field: 'tracing' },
+      });
+    }
+    if (options.tracing ?? tracerProviderRegistered()) enableTracing();
     this.retention = dataSyncRetention(options.dataSync);
     this.keys = assertKeys(options.keys);
     encryptionSettings(options.encryption);

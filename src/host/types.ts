@@ -200,6 +200,18 @@ export interface HostOptions {
    */
   parity?: boolean;
   /**
+   * Tracing: the trace of the running work (an event's, a queue message's, an RPC call's) also
+   * survives `await`s (an `AsyncLocalStorage`; otherwise it is known only until the work's first
+   * `await`), and, once the application has registered an OpenTelemetry SDK, spans are started
+   * through the OpenTelemetry API for publish, handler delivery, queue send and processing, and
+   * RPC calls (client and server), linked across nodes by the W3C `traceparent` carried in
+   * events, messages and RPC requests; the trace id is then the OpenTelemetry trace id. Without
+   * an SDK no span is started. Process-wide once on: a host created with it turns it on for every
+   * host of the process. Default: on when an OpenTelemetry tracer provider is registered when the
+   * host is created, else off (trace ids are still carried everywhere, RPC requests included).
+   */
+  tracing?: boolean;
+  /**
    * Encryption keys for `context.encryptionService`, by key id: each a 32-byte key in base64
    * (`{ 'data-encryption-key': '<openssl rand -base64 32>' }`, version 1) or its versions
    * (`{ 'data-encryption-key': { versions: { 1: '<b64>', 2: '<b64>' } } }`: new data uses the

@@ -4,6 +4,8 @@ import type { Codec } from '../codec/codec.js';
 import { TimeoutError } from '../errors/errors.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { runInTrace } from '../bus/current-trace.js';
+import { SpanKind, startSpan, tracingOn } from '../trace/spans.js';
+import { isThenable } from '../util/thenable.js';
 import { LazyEventMeta } from '../bus/event-meta.js';
 import type { DropReporter } from '../bus/drop-reporter.js';
 import { decodeFrame } from '../bus/event-frame.js';
@@ -93,7 +95,30 @@ export class DurableConsumer {
     const { record } = this;
     return {
       policy: this.policy,
-      run: () => runInTrace(meta, record.handler, data, NOOP_NEXT, meta),
+      run: () => {
+        const span = tracingOn()
+          ? startSpan(`${meta.event} process`, SpanKind.CONSUMER, meta, {
+              'messaging.system': 'plugboard',
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': meta.event,
+              'messaging.message.id': meta.id,
+              'messaging.consumer.group.name': record.group ?? '',
+              'plugboard.plugin': record.owner,
+              'plugboard.attempt': message.attempt,
+            })
+          : undefined;
+        if (span === undefined) return runInTrace(meta, record.handler, data, NOOP_NEXT, meta);
+        let result: unknown;
+        try {
+          result = runInTrace(span, record.handler, data, NOOP_NEXT, meta);
+        } catch (error) {
+          span.end(true, error);
+          throw error;
+        }
+        if (isThenable(result)) span.endWhen(result);
+        else span.end();
+        return result;
+      },
       onFailure: (error) => this.options.report(record.owner, meta, error),
       timeoutError: (timeout) =>
         new TimeoutError(

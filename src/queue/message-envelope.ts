@@ -1,10 +1,11 @@
+import { parseTrace } from '../trace/traceparent.js';
 import type { Codec } from '../codec/codec.js';
 import { SerializationError } from '../errors/errors.js';
 import { NO_RETRY, type RetryPolicy } from './retry-policy.js';
 
 /**
  * The stored form of a work-queue message: the codec's encoding of `{ d: data, h?: headers,
- * r?: retry policy, t?: trace id, s?: sending plugin }`. Headers and the policy travel with the message, so whichever
+ * r?: retry policy, t?: trace (a W3C traceparent or a bare trace id), s?: sending plugin }`. Headers and the policy travel with the message, so whichever
  * node claims it knows how to retry it; the trace id, so its handler's work stays on the sender's
  * trace.
  */
@@ -14,6 +15,8 @@ export interface Envelope {
   readonly policy: RetryPolicy;
   /** The sender's trace, when it had one. */
   readonly traceId: string | undefined;
+  /** The sender's span (the send span), when it recorded spans. */
+  readonly spanId: string | undefined;
   /** The sending plugin, as its host named it. */
   readonly sender: string | undefined;
 }
@@ -58,11 +61,13 @@ export function decodeEnvelope(codec: Codec, payload: Uint8Array): Envelope {
   if (typeof value !== 'object' || value === null || !('d' in value)) {
     throw new SerializationError('not a message envelope');
   }
+  const trace = typeof value.t === 'string' ? parseTrace(value.t) : undefined;
   return {
     data: value.d,
     headers: isHeaders(value.h) ? Object.freeze({ ...value.h }) : EMPTY_HEADERS,
     policy: isPolicy(value.r) ? value.r : NO_RETRY,
-    traceId: typeof value.t === 'string' ? value.t : undefined,
+    traceId: trace?.traceId,
+    spanId: trace?.spanId,
     sender: typeof value.s === 'string' ? value.s : undefined,
   };
 }

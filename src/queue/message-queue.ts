@@ -6,7 +6,14 @@ import type { PluginScope, Releasable } from '../context/plugin-scope.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { attributionActive, runAsPlugin } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
-import { currentTraceId, runInTrace } from '../bus/current-trace.js';
+import {
+  currentTrace,
+  explicitTrace,
+  runInTrace,
+  type TraceCarrier,
+} from '../bus/current-trace.js';
+import { SpanKind, startSpan, tracingOn } from '../trace/spans.js';
+import { formatTrace } from '../trace/traceparent.js';
 import { decodeEnvelope, encodeEnvelope, tryDecodeEnvelope } from './message-envelope.js';
 import {
   assertQueueName,
@@ -69,6 +76,8 @@ const MAX_DEAD_LETTER_LIMIT = 10_000;
 const RELEASE_MARGIN_MS = 500;
 
 let consumerSeq = 0;
+/** `messaging.system` of work-queue spans. */
+const QUEUE_SYSTEM = 'plugboard';
 
 /**
  * `context.messageQueue` of one plugin: validates and encodes, then speaks to the queue store
@@ -106,13 +115,31 @@ export function createMessageQueue(
       assertQueueName(queue);
       scope.guard?.assert('queue', 'send', queue);
       const { enqueue, headers, traceId } = toEnqueueOptions(options, policy);
-      const trace = traceId ?? currentTraceId();
-      const payload = encodeEnvelope(codec, data, headers, policy, trace, scope.pluginId);
-      return sends.send(
+      const parent = traceId === undefined ? currentTrace() : explicitTrace(traceId);
+      const span = tracingOn()
+        ? startSpan(`${queue} send`, SpanKind.PRODUCER, parent, {
+            'messaging.system': QUEUE_SYSTEM,
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': queue,
+            'plugboard.plugin': scope.pluginId,
+          })
+        : undefined;
+      const trace = span ?? parent;
+      const payload = encodeEnvelope(
+        codec,
+        data,
+        headers,
+        policy,
+        trace === undefined ? undefined : formatTrace(trace),
+        scope.pluginId,
+      );
+      const sent = sends.send(
         workQueueName(queue),
         payload,
         extra === undefined ? enqueue : { ...enqueue, ...extra },
       );
+      span?.endWhen(sent);
+      return sent;
     });
 
   const receive = (
@@ -273,6 +300,7 @@ function prepare(
   const envelope = decodeEnvelope(codec, claimed.payload);
   const { data, headers, policy, sender } = envelope;
   const traceId = envelope.traceId ?? claimed.id;
+  const carried: TraceCarrier = { traceId, spanId: envelope.spanId };
   const deliver = (control: DeliveryControl): unknown => {
     const message: QueueMessage = {
       id: claimed.id,
@@ -289,12 +317,34 @@ function prepare(
         return control.signal;
       },
     };
+    const span = tracingOn()
+      ? startSpan(`${queue} process`, SpanKind.CONSUMER, carried, {
+          'messaging.system': QUEUE_SYSTEM,
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': queue,
+          'messaging.message.id': claimed.id,
+          'plugboard.plugin': scope.pluginId,
+          'plugboard.attempt': claimed.attempt,
+        })
+      : undefined;
     // What the handler sends or publishes before its first await stays on the message's trace.
-    const status = attributionActive()
-      ? runInTrace(message, runAsPlugin, scope.tag, handler, message)
-      : runInTrace(message, handler, message);
+    let status: unknown;
+    try {
+      status = attributionActive()
+        ? runInTrace(span ?? message, runAsPlugin, scope.tag, handler, message)
+        : runInTrace(span ?? message, handler, message);
+    } catch (error) {
+      span?.end(true, error);
+      throw error;
+    }
     // A synchronous handler's verdict is returned as is (the worker settles it at once).
-    return isThenable(status) ? Promise.resolve(status).then(verdict) : verdict(status);
+    if (!isThenable(status)) {
+      span?.end();
+      return verdict(status);
+    }
+    const settled = Promise.resolve(status).then(verdict);
+    span?.endWhen(settled);
+    return settled;
   };
   return {
     policy,

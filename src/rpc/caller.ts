@@ -1,3 +1,13 @@
+import {
+  currentTrace,
+  enterTrace,
+  exitTrace,
+  explicitTrace,
+  runInTrace,
+  type TraceCarrier,
+} from '../bus/current-trace.js';
+import { SpanKind, startSpan, tracingOn } from '../trace/spans.js';
+import { formatTrace } from '../trace/traceparent.js';
 import type { Transport } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { hasErrorCode, ValidationError } from '../errors/errors.js';
@@ -14,6 +24,9 @@ import {
   backpressure,
 } from './rpc-errors.js';
 import type { ReplyFrame, RequestFrame } from './wire.js';
+
+/** `rpc.system` of Plugboard's RPC spans. */
+export const RPC_SYSTEM = 'plugboard';
 
 /** The transport topic of RPC requests. */
 export const RPC_TOPIC = 'pb.rpc';
@@ -55,13 +68,65 @@ export class RpcCaller {
     params: unknown,
     timeout: number | undefined,
     preferLocal: boolean | undefined,
+    traceId?: string,
   ): Promise<unknown> {
     let ms: number;
     try {
       ms = this.validate(service, method, params, timeout);
+      if (traceId !== undefined) assertTraceId(traceId);
     } catch (error) {
       return Promise.reject(error);
     }
+    // The fast path: a local method runs synchronously in the running work's trace; a remote
+    // call reads that trace before its first await.
+    if (traceId === undefined && !tracingOn())
+      return this.route(caller, service, method, params, ms, preferLocal, undefined);
+    return this.callTraced(caller, service, method, params, ms, preferLocal, traceId);
+  }
+
+  /** A call with an explicit trace, or with tracing on: in a client span when spans are made. */
+  private callTraced(
+    caller: string,
+    service: string,
+    method: string,
+    params: unknown,
+    ms: number,
+    preferLocal: boolean | undefined,
+    traceId: string | undefined,
+  ): Promise<unknown> {
+    const parent = traceId === undefined ? currentTrace() : explicitTrace(traceId);
+    const span = tracingOn()
+      ? startSpan(`${service}/${method}`, SpanKind.CLIENT, parent, {
+          'rpc.system': RPC_SYSTEM,
+          'rpc.service': service,
+          'rpc.method': method,
+          'plugboard.plugin': caller,
+        })
+      : undefined;
+    if (span === undefined && traceId === undefined)
+      return this.route(caller, service, method, params, ms, preferLocal, parent);
+    const carrier = span ?? parent;
+    const previous = enterTrace(carrier);
+    let result: Promise<unknown>;
+    try {
+      result = this.route(caller, service, method, params, ms, preferLocal, carrier);
+    } finally {
+      exitTrace(previous);
+    }
+    span?.endWhen(result);
+    return result;
+  }
+
+  /** Call a local provider, or some provider in the cluster, on trace `trace`. */
+  private route(
+    caller: string,
+    service: string,
+    method: string,
+    params: unknown,
+    ms: number,
+    preferLocal: boolean | undefined,
+    trace: TraceCarrier | undefined,
+  ): Promise<unknown> {
     const { table } = this.options;
     const locals = table.local.get(service);
     const remotes = this.options.transport === undefined ? undefined : table.remote.get(service);
@@ -81,6 +146,7 @@ export class RpcCaller {
       params as unknown[] | undefined,
       ms,
       preferLocal,
+      trace,
     );
   }
 
@@ -117,7 +183,9 @@ export class RpcCaller {
     params: unknown[] | undefined,
     timeout: number,
     preferLocal: boolean | undefined,
+    trace: TraceCarrier | undefined,
   ): Promise<unknown> {
+    trace ??= currentTrace(); // still synchronous: the caller's trace is the running one
     const deadline = Date.now() + timeout;
     // Providers already tried; made only when a call has to move on (most calls never do).
     let tried: Set<string> | undefined;
@@ -130,10 +198,15 @@ export class RpcCaller {
       const remaining = tried === undefined ? timeout : Math.max(1, deadline - Date.now());
       if (provider.local) {
         const fn = provider.methods.get(method)!;
-        return await this.options.runner.run(provider, fn, method, params, remaining);
+        const { runner } = this.options;
+        // After a failed remote attempt this runs past an await: enter the trace again.
+        return await (trace === undefined
+          ? runner.run(provider, fn, method, params, remaining)
+          : runInTrace(trace, () => runner.run(provider, fn, method, params, remaining)));
       }
       // `t` is the time left, not a deadline: the provider's clock may differ from ours.
       const request: RequestFrame = { s: service, m: method, p: params, c: caller, t: remaining };
+      if (trace !== undefined) request.r = formatTrace(trace);
       const bytes = this.options.codec.encode(request, 'params', 'p'); // refuses oversized payloads before sending
       (tried ??= new Set()).add(provider.id);
       let reply: Uint8Array;
@@ -229,6 +302,16 @@ export class RpcCaller {
 }
 
 const NONE: readonly never[] = [];
+const MAX_TRACE_ID_LENGTH = 512;
+
+function assertTraceId(traceId: unknown): void {
+  if (typeof traceId !== 'string' || traceId.length === 0 || traceId.length > MAX_TRACE_ID_LENGTH) {
+    throw new ValidationError(
+      `Call option "traceId" must be a string of 1 to ${MAX_TRACE_ID_LENGTH} characters.`,
+      { details: { field: 'traceId' } },
+    );
+  }
+}
 
 /** Internal signal: the provider's registry entry vanished while a call to it was in flight. */
 const PROVIDER_GONE = new Error('provider gone');

@@ -1,3 +1,7 @@
+import { enterTrace, exitTrace, type TraceCarrier } from '../bus/current-trace.js';
+import { SpanKind, startSpan, tracingOn, type WorkSpan } from '../trace/spans.js';
+import { parseTrace } from '../trace/traceparent.js';
+import { RPC_SYSTEM } from './caller.js';
 import type { Responder } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
 import { ValidationError } from '../errors/errors.js';
@@ -57,19 +61,46 @@ export function createResponder(
       }
     }
     if (provider === undefined || fn === undefined) throw unavailable(request.s);
+    // The method runs on the caller's trace: what it publishes, sends, calls and logs keeps it.
+    const carried = typeof request.r === 'string' ? parseTrace(request.r) : undefined;
+    const span = tracingOn() ? serverSpan(request, provider, carried) : undefined;
+    const previous = enterTrace(span ?? carried);
     let result: unknown;
     try {
       result = runner.invoke(provider, fn, request.p);
     } catch (error) {
+      span?.end(true, error);
       return encodeReply({ e: errorToWire(error) });
+    } finally {
+      exitTrace(previous);
     }
     // A sync method's reply leaves without a promise hop.
-    if (!isThenable(result)) return encodeReply({ v: result });
-    return runner.bound(provider, request.m, result, providerTimeout(request.t)).then(
+    if (!isThenable(result)) {
+      span?.end();
+      return encodeReply({ v: result });
+    }
+    const bounded = runner.bound(provider, request.m, result, providerTimeout(request.t));
+    span?.endWhen(bounded);
+    return bounded.then(
       (value) => encodeReply({ v: value }),
       (error: unknown) => encodeReply({ e: errorToWire(error) }),
     );
   };
+}
+
+/** The server span of a request from another node, a child of the caller's client span. */
+function serverSpan(
+  request: RequestFrame,
+  provider: LocalProvider,
+  carried: TraceCarrier | undefined,
+): WorkSpan | undefined {
+  return startSpan(`${request.s}/${request.m}`, SpanKind.SERVER, carried, {
+    'rpc.system': RPC_SYSTEM,
+    'rpc.service': request.s,
+    'rpc.method': request.m,
+    'plugboard.plugin': provider.owner,
+    'plugboard.caller': typeof request.c === 'string' ? request.c : '',
+  });
 }
 
 /**

@@ -155,8 +155,9 @@ export class RpcCore {
     params: unknown,
     timeout: number | undefined,
     preferLocal?: boolean,
+    traceId?: string,
   ): Promise<unknown> {
-    const result = this.caller.call(caller, service, method, params, timeout, preferLocal);
+    const result = this.caller.call(caller, service, method, params, timeout, preferLocal, traceId);
     const metrics = this.options.metrics;
     return metrics === undefined ? result : metrics.call(service, method).track(result);
   }

@@ -74,6 +74,14 @@ export interface CallOptions {
    * no local one qualifies. Default: false.
    */
   preferLocal?: boolean;
+  /**
+   * The trace the call continues. Default: the running work's trace (an event handler's, a queue
+   * message's, an RPC method's), which Plugboard knows until the work's first `await` (across
+   * awaits too when tracing is on, see `HostOptions.tracing`); after an `await` without tracing,
+   * pass `meta.traceId` / `message.traceId` / `currentTraceId()` taken before it. The provider,
+   * on any node, runs the method on this trace.
+   */
+  traceId?: string;
 }
 
 /** Options of {@link RpcClient.waitForService}. */

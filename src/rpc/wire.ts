@@ -16,6 +16,11 @@ export interface RequestFrame {
    * time is not counted against the provider, but the caller's own deadline still holds).
    */
   t: number;
+  /**
+   * The caller's trace: a W3C `traceparent` when the caller runs in a span, else the bare trace
+   * id; absent when the call is on no trace. The provider runs the method on it.
+   */
+  r?: string;
 }
 
 /** A reply: the method's value, or the error it threw (the method ran). */
