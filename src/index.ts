@@ -28,6 +28,7 @@ export type {
   RecordedError,
   SemverRange,
   StartResult,
+  ReloadResult,
   TimelineEntry,
 } from './host/index.js';
 export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';

@@ -60,7 +60,10 @@ import type { LoadedPlugin, PluginSpec } from './types.js';
  *   fails to load (a syntax error names the file and line:column) or exports no plugin
  *   (`field: "main"`), or an export that contradicts the package.json.
  */
-export async function loadPluginFromFolder(folder: string): Promise<LoadedPlugin> {
+export async function loadPluginFromFolder(
+  folder: string,
+  options: LoadOptions = {},
+): Promise<LoadedPlugin> {
   const root = resolve(folder);
   const pkgPath = join(root, 'package.json');
   const where = pkgPath;
@@ -70,7 +73,7 @@ export async function loadPluginFromFolder(folder: string): Promise<LoadedPlugin
     assertKnownKeys(raw['plugboard'], PLUGBOARD_FIELD_KEYS, where, { prefix: 'plugboard.' });
   }
   const manifest = parseManifest(packageJsonSchema, raw, where);
-  const exported = await importPluginExport(root, manifest, where);
+  const exported = await importPluginExport(root, manifest, where, options.fresh === true);
 
   const npmOnly = new Set(manifest.plugboard?.npmDependencies ?? []);
   const pluginDeps: Record<string, string> = {};
@@ -156,6 +159,19 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+/** How {@link loadPluginFromFolder} loads. */
+export interface LoadOptions {
+  /**
+   * Import `main` again even when it was imported before (a reload): the file URL gets a
+   * `?v=<n>` query, so Node's module cache sees a new module. Only `main` itself is fresh: files
+   * it imports are still cached, and the old module stays in memory (ES modules cannot be evicted).
+   */
+  fresh?: boolean;
+}
+
+/** Counts fresh imports, so each gets its own module URL. */
+let freshImports = 0;
+
 /** The object a plugin's `main` exports, before it is checked against the manifest. */
 type ExportedPlugin = Partial<PluginSpec> & Pick<PluginSpec, 'activate'>;
 
@@ -163,6 +179,7 @@ async function importPluginExport(
   root: string,
   manifest: PackageJsonManifest,
   where: string,
+  fresh: boolean,
 ): Promise<ExportedPlugin> {
   const mainPath = resolve(root, manifest.main ?? 'index.js');
   if (!(await isFile(mainPath))) {
@@ -173,7 +190,9 @@ async function importPluginExport(
   }
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(mainPath).href)) as Record<string, unknown>;
+    const url = pathToFileURL(mainPath);
+    if (fresh) url.search = `v=${++freshImports}`;
+    module = (await import(url.href)) as Record<string, unknown>;
   } catch (error) {
     const at = error instanceof SyntaxError ? await findSyntaxError(root, mainPath) : undefined;
     if (at !== undefined) {
