@@ -43,6 +43,12 @@ export function buildProgram(): Command {
           'json asked for by name also logs what stdout already says',
       ).choices(['json', 'pretty']),
     )
+    .addOption(
+      new Option(
+        '--watch',
+        'reload a plugin when a file in its folder changes (it and its dependents restart; the others keep running)',
+      ).conflicts('once'),
+    )
     .option(
       '--strict-start',
       'fail at once (exit 1, nothing keeps running) when any plugin does not start',

@@ -11,6 +11,7 @@ import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
 import { Narrator } from './narrator.js';
+import { watchPlugins, type PluginWatcher } from './watch-plugins.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
 const ONCE_IDLE_BOUND_MS = 30_000;
@@ -31,6 +32,8 @@ export interface StartOptions {
   logFormat?: LogFormat;
   /** Fail (exit 1 before running) when any plugin does not start. */
   strictStart?: boolean;
+  /** Reload a plugin when a file in its folder changes. */
+  watch?: boolean;
 }
 
 /** Where the command writes and how it waits for signals (replaceable in tests). */
@@ -164,6 +167,7 @@ export async function runStart(
 
   let code = 0;
   let started = false;
+  let watcher: PluginWatcher | undefined;
   try {
     io.out(`plugboard: starting plugins from ${pluginDirectory}`);
     try {
@@ -178,6 +182,8 @@ export async function runStart(
     const health = host.health();
     narrator.started(health);
     if (!health.ok) code = 1;
+    if (options.watch === true && signals === 0)
+      watcher = watchPlugins(host, { out: (line) => io.out(line), err: (line) => io.err(line) });
 
     if (signals === 0) {
       if (options.once === true) {
@@ -196,6 +202,7 @@ export async function runStart(
     clearInterval(keepAlive);
     io.out(`plugboard: stopping (${reason})...`);
   } finally {
+    await watcher?.close();
     const stopping = performance.now();
     await host.stop();
     const stopped = host.health();
