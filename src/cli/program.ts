@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { runNew, type NewOptions } from './new-command.js';
 import { runStart, type StartOptions } from './start-command.js';
 
 /** The `plugboard` command line. `parseAsync` runs the chosen command and sets `process.exitCode`. */
@@ -62,6 +63,23 @@ export function buildProgram(): Command {
     )
     .action(async (folder: string, options: StartOptions) => {
       process.exitCode = await runStart(folder, options);
+    });
+
+  program
+    .command('new')
+    .description(
+      'Create a plugin folder (package.json, index.js, a test, a README) that passes its own test.',
+    )
+    .argument('<name>', 'the plugin name, e.g. greeter-plugin')
+    .option('--dir <folder>', 'where to create it (default: ./plugins when it exists, else .)')
+    .option('--json', 'print what was created as JSON')
+    .addHelpText(
+      'after',
+      '\nThe folder is named after the plugin (a scope\'s "@" dropped, "/" and ":" as "-"); an existing,\n' +
+        'non-empty folder is never overwritten. Run its test with `node --test` in the folder.',
+    )
+    .action(async (name: string, options: NewOptions) => {
+      process.exitCode = await runNew(name, options);
     });
 
   return program;
