@@ -205,7 +205,7 @@ void describe('examples/shop', () => {
         }[];
         assert.equal(shipments.length, 1);
         assert.equal(shipments[0]?.label, 'LBL-o-1');
-        assert.match(shipments[0]!.slip, /^pb1\./);
+        assert.match(shipments[0].slip, /^pb1\./);
         assert.deepEqual(shipments[0]?.opened, {
           orderId: 'o-1',
           userId: 'u-1',
