@@ -4,10 +4,12 @@
  * scripts/start-cluster.mjs (from source, through tsx). Checks what the narration claims: each
  * order charged once, charges balanced over both workers, each order fulfilled once, every
  * worker seeing every broadcast, clean exits, and no keys left behind. The --kill-one run checks
- * RPC failover and the redelivery of the order the killed worker held.
+ * RPC failover and the redelivery of the order the killed worker held. The example shop, which
+ * shows every building block, plays its story on the same Redis too.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -261,6 +263,76 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         /done in [\d.]+ s: gateway exit 0, worker-a exit 0, worker-b killed by --kill-one/,
       );
       figure(t, 'whole --kill-one run', /done in ([\d.]+) s/.exec(run.stdout)![1]!, 's');
+    },
+  );
+
+  void it(
+    'the example shop plays its whole story on Redis: transactions, saga, breaker, sealed data, audit log, dead letter',
+    { timeout: 40_000 },
+    async () => {
+      const namespace = `shop-${Date.now().toString(36)}`;
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+        (resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              'src/cli/main.ts',
+              'start',
+              'examples/shop',
+              '--once',
+              '--redis',
+              redis.url,
+              '--namespace',
+              namespace,
+            ],
+            {
+              cwd: ROOT,
+              env: {
+                ...process.env,
+                PLUGBOARD_LOG_LEVEL: 'warn',
+                PLUGBOARD_KEY_SHOP_DATA: randomBytes(32).toString('base64'),
+              },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
+          let stdout = '';
+          let stderr = '';
+          const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => {
+            clearTimeout(killer);
+            resolve({ code, stdout, stderr });
+          });
+        },
+      );
+      const output = `${run.stdout}\n${run.stderr}`;
+      assert.equal(run.code, 0, output);
+      assert.equal(run.stderr, '', output);
+      assert.match(run.stdout, /10\/10 plugins active .* backend redis/);
+      assert.match(
+        run.stdout,
+        /o-1 packed \(mechanical keyboard\): parcel slot reserved by two-phase commit/,
+      );
+      assert.match(
+        run.stdout,
+        /o-1 shipped by postal service \(courier unavailable\), label LBL-o-1, slip sealed/,
+      );
+      assert.match(
+        run.stdout,
+        /1 order shipped, 1 dead letter in newsletter\.deliver, audit log verified \(\d+ entries, 1 denial\)/,
+      );
+      const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await client.connect();
+        const keys = await client.keys(`{${namespace}}:*`);
+        if (keys.length > 0) await client.del(...keys);
+      } finally {
+        client.disconnect();
+      }
     },
   );
 
