@@ -4,48 +4,30 @@
 // `npm test`), that is this repository itself and the scaffold runs under plain `node --test`;
 // without a build, it is a package whose entry re-exports the source, run under tsx.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../host/helpers.js';
+import { runNode, type NodeRun } from '../helpers/run-node.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href;
 const BUILT = existsSync(join(ROOT, 'dist/index.js'));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // Without NODE_TEST_CONTEXT, which would make a nested `node --test` report to this runner.
-    const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
-    const child = spawn(process.execPath, args, {
-      cwd,
-      env: { ...env, NODE_OPTIONS: '', PLUGBOARD_LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
+function run(args: string[], cwd: string): Promise<NodeRun> {
+  // Without NODE_TEST_CONTEXT, which would make a nested `node --test` report to this runner.
+  const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
+  return runNode(args, {
+    cwd,
+    env: { ...env, NODE_OPTIONS: '', PLUGBOARD_LOG_LEVEL: 'silent' },
+    killAfterMs: 60_000,
   });
 }
 
-const plugboard = (args: string[], cwd: string): Promise<Run> =>
+const plugboard = (args: string[], cwd: string): Promise<NodeRun> =>
   run(['--import', TSX, MAIN, ...args], cwd);
 
 void describe('plugboard new', () => {

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { runNode } from '../helpers/run-node.js';
 import { figure } from '../backends/redis/support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -271,42 +272,27 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
     { timeout: 40_000 },
     async () => {
       const namespace = `shop-${Date.now().toString(36)}`;
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            [
-              '--import',
-              'tsx',
-              'src/cli/main.ts',
-              'start',
-              'examples/shop',
-              '--once',
-              '--redis',
-              redis.url,
-              '--namespace',
-              namespace,
-            ],
-            {
-              cwd: ROOT,
-              env: {
-                ...process.env,
-                PLUGBOARD_LOG_LEVEL: 'warn',
-                PLUGBOARD_KEY_SHOP_DATA: randomBytes(32).toString('base64'),
-              },
-              stdio: ['ignore', 'pipe', 'pipe'],
-            },
-          );
-          let stdout = '';
-          let stderr = '';
-          const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => {
-            clearTimeout(killer);
-            resolve({ code, stdout, stderr });
-          });
+      const run = await runNode(
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'start',
+          'examples/shop',
+          '--once',
+          '--redis',
+          redis.url,
+          '--namespace',
+          namespace,
+        ],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            PLUGBOARD_LOG_LEVEL: 'warn',
+            PLUGBOARD_KEY_SHOP_DATA: randomBytes(32).toString('base64'),
+          },
+          killAfterMs: 30_000,
         },
       );
       const output = `${run.stdout}\n${run.stderr}`;

@@ -4,13 +4,13 @@
  * queries), once through the CLI as the README's quick start runs it (`start --once`).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createHost, definePlugin } from '../../src/index.js';
+import { runNode } from '../helpers/run-node.js';
 import type { PluginContext, PluginErrorEvent } from '../../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -372,31 +372,12 @@ void describe('examples/shop', () => {
     'runs from the CLI as in the quick start (start --once) and exits 0',
     { timeout: 40_000 },
     async () => {
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            ['--import', 'tsx', 'src/cli/main.ts', 'start', 'examples/shop', '--once'],
-            {
-              cwd: ROOT,
-              env: {
-                ...process.env,
-                PLUGBOARD_LOG_LEVEL: 'warn',
-                PLUGBOARD_KEY_SHOP_DATA: SHOP_KEY,
-              },
-              stdio: ['ignore', 'pipe', 'pipe'],
-            },
-          );
-          let stdout = '';
-          let stderr = '';
-          const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => {
-            clearTimeout(killer);
-            resolve({ code, stdout, stderr });
-          });
+      const run = await runNode(
+        ['--import', 'tsx', 'src/cli/main.ts', 'start', 'examples/shop', '--once'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'warn', PLUGBOARD_KEY_SHOP_DATA: SHOP_KEY },
+          killAfterMs: 30_000,
         },
       );
       const output = `${run.stdout}\n${run.stderr}`;
