@@ -572,6 +572,8 @@ export class PluginHost implements Host {
       // Let a start in progress finish its current level (it launches no new one now).
       await settleWithin(() => this.starting, remaining(deadline));
     }
+    // And a reload in progress finish its step (it starts nothing more once stopping).
+    await settleWithin(() => this.reloading, remaining(deadline));
     if (this.status !== 'failed') {
       this.status = 'stopping';
       this.logger.info('Host stopping');

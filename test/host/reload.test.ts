@@ -221,4 +221,29 @@ describe('host.reload', () => {
     }
     await assert.rejects(host.reload('counter'), { code: 'PB_HOST_STATE' });
   });
+
+  it('lets a reload in progress finish before stop, which then stops everything', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = (version: string, wait: boolean) =>
+      definePlugin({
+        name: 'slow',
+        version,
+        async activate() {
+          if (wait) await gate;
+        },
+      });
+    const host = await createHost({ logger: silentLogger, plugins: [slow('1.0.0', false)] });
+    await host.start();
+    const reloading = host.reload('slow', slow('2.0.0', true));
+    // The reload is activating the new version when stop() comes.
+    while (host.health().plugins['slow']?.state !== 'activating')
+      await new Promise((r) => setTimeout(r, 1));
+    const stopping = host.stop();
+    release();
+    assert.equal((await reloading).ok, true);
+    await stopping;
+    assert.equal(host.health().plugins['slow']?.state, 'stopped');
+    assert.equal(host.health().plugins['slow']?.version, '2.0.0');
+  });
 });
