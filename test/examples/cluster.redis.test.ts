@@ -3,7 +3,8 @@
  * processes (worker-a, worker-b, gateway) on one throwaway redis-server, started by
  * scripts/start-cluster.mjs (from source, through tsx). Checks what the narration claims: each
  * order charged once, charges balanced over both workers, each order fulfilled once, every
- * worker seeing every broadcast, clean exits, and no keys left behind. The --kill-one run checks
+ * worker seeing every broadcast and the whole change feed, the shared cache read across
+ * processes, clean exits, and no keys left behind. The --kill-one run checks
  * RPC failover and the redelivery of the order the killed worker held. The example shop, which
  * shows every building block, plays its story on the same Redis too.
  */
@@ -135,6 +136,13 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         countBy(grep(run, /^ {2}\[fulfilment@\S+\] packing (o-\d+) /).map((p) => p.groups[0]!)),
         once(ORDERS),
       );
+      // Each worker read the order the gateway put in the shared cache.
+      assert.equal(
+        grep(run, /^ {2}\[fulfilment@\S+\] packing o-\d+ .*, \d+(\.\d+)? EUR per the shared cache$/)
+          .length,
+        8,
+        output,
+      );
       const fulfilled = grep(run, /^ {2}\[checkout@gateway\] +(o-\d+) fulfilled by (\S+)$/);
       assert.deepEqual(
         Object.fromEntries(fulfilled.map((f) => [f.groups[0], f.groups[1]])),
@@ -151,12 +159,14 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
       // Plain subscriptions: every worker saw every order (broadcast).
       const metrics = grep(
         run,
-        /^ {2}\[metrics@(\S+)\] +saw (\d+) orders placed and (\d+) fulfilled in the cluster, (\d+) of them here/,
+        /^ {2}\[metrics@(\S+)\] +saw (\d+) orders placed and (\d+) fulfilled in the cluster, (\d+) of them here; (\d+) changes in the orders feed/,
       );
       assert.deepEqual(metrics.map((m) => m.node).sort(), WORKERS, output);
       for (const { node, groups } of metrics) {
         assert.equal(node, groups[0]);
         assert.deepEqual(groups.slice(1, 3), ['8', '8']);
+        // Each worker followed the gateway's change feed from its start, every change once.
+        assert.equal(groups[4], '8', output);
         assert.equal(Number(groups[3]), packed.filter((p) => p.node === node).length);
       }
 
