@@ -7,14 +7,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createHost, definePlugin } from '../../src/index.js';
 import { runNode } from '../helpers/run-node.js';
+import { tempDir } from '../host/helpers.js';
 import type { PluginContext, PluginErrorEvent } from '../../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOP = join(ROOT, 'examples/shop');
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href;
 const SHOP_PLUGINS = [
   'audit-plugin',
   'auth-plugin',
@@ -371,11 +373,16 @@ void describe('examples/shop', () => {
   void it(
     'runs from the CLI as in the quick start (start --once) and exits 0',
     { timeout: 40_000 },
-    async () => {
+    async (t) => {
+      // In a folder of its own: on the embedded backend the transaction log is
+      // .plugboard/transactions.log under the working folder, and one log takes one host (a
+      // shop started elsewhere from the repository at the same time would hold it).
+      const { dir: cwd, cleanup } = await tempDir('plugboard-shop-');
+      t.after(cleanup);
       const run = await runNode(
-        ['--import', 'tsx', 'src/cli/main.ts', 'start', 'examples/shop', '--once'],
+        ['--import', TSX, join(ROOT, 'src/cli/main.ts'), 'start', SHOP, '--once'],
         {
-          cwd: ROOT,
+          cwd,
           env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'warn', PLUGBOARD_KEY_SHOP_DATA: SHOP_KEY },
           killAfterMs: 30_000,
         },
