@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { sep } from 'node:path';
+import { readdirSync, watch, type FSWatcher } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { isPlugboardError } from '../errors/errors.js';
 import type { Host } from '../host/types.js';
 
@@ -20,8 +20,8 @@ export interface PluginWatcher {
 }
 
 /**
- * `plugboard start --watch`: watch each folder plugin's folder (recursively, without
- * `node_modules` and dot files) and, once a change has settled, `host.reload()` that plugin:
+ * `plugboard start --watch`: watch each folder plugin's folder and its subfolders as they are at
+ * start (not `node_modules`, not dot files or folders) and, once a change has settled, `host.reload()` that plugin:
  * it and its dependents restart with the new code, the other plugins keep running untouched.
  * When the new code does not load (a syntax error), the running version is kept and the error
  * is printed; when its `activate` throws, it stays failed until the next save.
@@ -33,6 +33,7 @@ export function watchPlugins(host: Host, options: PluginWatcherOptions): PluginW
   const changed = new Map<string, string>();
   const running = new Set<Promise<void>>();
   let closed = false;
+  let folders = 0;
 
   const reload = async (name: string): Promise<void> => {
     options.out(`plugboard: ${changed.get(name) ?? 'a file'} changed, reloading ${name}...`);
@@ -62,15 +63,14 @@ export function watchPlugins(host: Host, options: PluginWatcherOptions): PluginW
     if (plugin.source.kind !== 'folder') continue;
     const { name } = plugin;
     const folder = plugin.source.path;
-    const watcher = watch(folder, { recursive: true }, (_event, filename) => {
+    const onChange = (dir: string) => (_event: string, filename: string | Buffer | null) => {
       if (closed) return;
       const file = filename === null ? undefined : String(filename);
-      if (
-        file !== undefined &&
-        file.split(sep).some((part) => part === 'node_modules' || part.startsWith('.'))
-      )
-        return;
-      changed.set(name, file ?? 'a file');
+      if (file !== undefined && ignored(file)) return;
+      changed.set(
+        name,
+        file === undefined ? relative(folder, dir) || 'a file' : relative(folder, join(dir, file)),
+      );
       clearTimeout(timers.get(name));
       timers.set(
         name,
@@ -81,15 +81,25 @@ export function watchPlugins(host: Host, options: PluginWatcherOptions): PluginW
           void pending.finally(() => running.delete(pending));
         }, debounceMs),
       );
-    });
-    watcher.on('error', (error) =>
-      options.err(`plugboard: watching ${folder} failed: ${describe(error)}`),
-    );
-    watchers.push(watcher);
+    };
+    // One watcher per folder of the plugin, without node_modules and dot folders: Node's
+    // recursive watch on Linux would also watch every folder of an installed node_modules.
+    for (const dir of pluginFolders(folder)) {
+      try {
+        const watcher = watch(dir, onChange(dir));
+        watcher.on('error', (error) =>
+          options.err(`plugboard: watching ${dir} failed: ${describe(error)}`),
+        );
+        watchers.push(watcher);
+      } catch (error) {
+        options.err(`plugboard: cannot watch ${dir}: ${describe(error)}`);
+      }
+    }
+    folders++;
   }
-  if (watchers.length > 0)
+  if (folders > 0)
     options.out(
-      `plugboard: watching ${watchers.length} plugin folder${watchers.length === 1 ? '' : 's'} for changes (--watch).`,
+      `plugboard: watching ${folders} plugin folder${folders === 1 ? '' : 's'} for changes (--watch).`,
     );
 
   return {
@@ -101,6 +111,31 @@ export function watchPlugins(host: Host, options: PluginWatcherOptions): PluginW
       await Promise.allSettled([...running]);
     },
   };
+}
+
+/** Most folders watched per plugin (a plugin folder is small; this bounds a mistake). */
+const MAX_FOLDERS = 500;
+
+/** Names a change to is not a change to the plugin's code. */
+function ignored(name: string): boolean {
+  return name.split(sep).some((part) => part === 'node_modules' || part.startsWith('.'));
+}
+
+/** `root` and its subfolders, without node_modules and dot folders, at most MAX_FOLDERS. */
+function pluginFolders(root: string): string[] {
+  const found = [root];
+  for (let i = 0; i < found.length && found.length < MAX_FOLDERS; i++) {
+    let entries;
+    try {
+      entries = readdirSync(found[i]!, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries)
+      if (entry.isDirectory() && !ignored(entry.name) && found.length < MAX_FOLDERS)
+        found.push(join(found[i]!, entry.name));
+  }
+  return found;
 }
 
 function describe(error: unknown): string {

@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { InvalidManifestError } from '../errors/errors.js';
 import { assertSpecKeys, freezeDefinition } from './define-plugin.js';
+import { freshUrl } from './fresh-import.js';
 import {
   assertKnownKeys,
   assertPackageJsonKeys,
@@ -162,15 +163,13 @@ async function readJson(path: string): Promise<unknown> {
 /** How {@link loadPluginFromFolder} loads. */
 export interface LoadOptions {
   /**
-   * Import `main` again even when it was imported before (a reload): the file URL gets a
-   * `?v=<n>` query, so Node's module cache sees a new module. Only `main` itself is fresh: files
-   * it imports are still cached, and the old module stays in memory (ES modules cannot be evicted).
+   * Import `main` again even when it was imported before (a reload): its file URL gets a
+   * version query, so Node's module cache sees a new module, and so do the files of the plugin's
+   * folder it imports ({@link freshUrl}). The old modules stay in memory (ES modules cannot be
+   * evicted).
    */
   fresh?: boolean;
 }
-
-/** Counts fresh imports, so each gets its own module URL. */
-let freshImports = 0;
 
 /** The object a plugin's `main` exports, before it is checked against the manifest. */
 type ExportedPlugin = Partial<PluginSpec> & Pick<PluginSpec, 'activate'>;
@@ -190,9 +189,8 @@ async function importPluginExport(
   }
   let module: Record<string, unknown>;
   try {
-    const url = pathToFileURL(mainPath);
-    if (fresh) url.search = `v=${++freshImports}`;
-    module = (await import(url.href)) as Record<string, unknown>;
+    const url = fresh ? freshUrl(mainPath, root) : pathToFileURL(mainPath).href;
+    module = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const at = error instanceof SyntaxError ? await findSyntaxError(root, mainPath) : undefined;
     if (at !== undefined) {

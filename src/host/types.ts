@@ -503,9 +503,10 @@ export interface Host {
    * When the new version's `activate` fails, it is `failed` (with its error in `health()`) and
    * its dependents are `skipped`: fix it and reload again.
    *
-   * A fresh import of an ES module keeps the old one in Node's module cache (it cannot be
-   * evicted): each reload of a folder plugin costs the memory of its main module, so this is
-   * for development (`plugboard start --watch`), not for reloading in a loop in production.
+   * A folder plugin's files (`main` and what it imports from its folder) are imported fresh;
+   * the old versions stay in Node's module cache (ES modules cannot be evicted): each reload
+   * costs the memory of the plugin's files, so this is for development (`plugboard start
+   * --watch`), not for reloading in a loop in production.
    */
   reload(name: string, plugin?: PluginEntry): Promise<ReloadResult>;
   /** List and remove durable event queues, bindings and dead letters (rejects until started). */

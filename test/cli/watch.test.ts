@@ -46,7 +46,11 @@ export default {
     await writePluginFolder(
       join(dir, 'plugins', 'greeter'),
       { name: 'greeter-plugin', version: '1.0.0', type: 'module' },
-      { 'index.js': greeter('hello') },
+      {
+        'index.js': greeter('hello'),
+        // Not the plugin's code: changes here are not watched.
+        'node_modules/some-package/index.js': 'export {};\n',
+      },
     );
   });
   after(() => cleanup());
@@ -86,11 +90,22 @@ export default {
       await waitFor('watch line', /watching 2 plugin folders/);
       assert.match(stdout, /greeting=hello count=1/);
 
+      await writeFile(
+        join(dir, 'plugins', 'greeter', 'node_modules', 'some-package', 'index.js'),
+        'export const changed = true;\n',
+      );
+      // Longer than the debounce: a reload it caused would have begun (and be in stdout first).
+      await new Promise((resolve) => setTimeout(resolve, 500));
       await writeFile(join(dir, 'plugins', 'greeter', 'index.js'), greeter('bonjour'));
       await waitFor('new greeting', /greeting=bonjour count=\d+/);
       // The counter kept its state: the new greeter got the next value, not 1 again.
       assert.match(stdout, /greeting=bonjour count=2/);
       await waitFor('reload line', /reloaded greeter-plugin\./);
+      assert.deepEqual(
+        stdout.match(/\S+ changed, reloading \S+/g),
+        ['index.js changed, reloading greeter-plugin...'],
+        'one reload, for index.js (node_modules is not watched)',
+      );
 
       await writeFile(
         join(dir, 'plugins', 'greeter', 'index.js'),

@@ -246,4 +246,56 @@ describe('host.reload', () => {
     assert.equal(host.health().plugins['slow']?.state, 'stopped');
     assert.equal(host.health().plugins['slow']?.version, '2.0.0');
   });
+
+  it("imports the plugin folder's other files fresh too, but not modules outside it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pb-reload-files-'));
+    const folder = join(dir, 'plugins', 'greeter');
+    await mkdir(join(folder, 'lib'), { recursive: true });
+    // Outside the plugin's folder: one instance however often the plugin reloads.
+    await writeFile(
+      join(dir, 'shared.mjs'),
+      'globalThis.sharedLoads = (globalThis.sharedLoads ?? 0) + 1;\nexport const shared = {};\n',
+    );
+    await writeFile(
+      join(folder, 'package.json'),
+      JSON.stringify({ name: 'greeter', version: '1.0.0', type: 'module' }),
+    );
+    await writeFile(
+      join(folder, 'index.js'),
+      `import { greeting } from './lib/greeting.js';
+import { shared } from '../../shared.mjs';
+export default {
+  activate(c) {
+    shared.seen = (shared.seen ?? 0) + 1;
+    c.rpcServer.register('greeter', { hi: () => greeting + ' #' + shared.seen });
+  },
+};
+`,
+    );
+    const lib = (greeting: string) =>
+      writeFile(join(folder, 'lib', 'greeting.js'), `export const greeting = '${greeting}';\n`);
+    await lib('hello');
+    let probe!: PluginContext;
+    const host = await createHost({
+      logger: silentLogger,
+      plugins: [
+        folder,
+        definePlugin({ name: 'probe', version: '0.0.0', activate: (c) => void (probe = c) }),
+      ],
+    });
+    await host.start();
+    try {
+      assert.equal(await probe.rpcClient.call('greeter', 'hi', []), 'hello #1');
+      await lib('bonjour');
+      assert.equal((await host.reload('greeter')).ok, true);
+      assert.equal(await probe.rpcClient.call('greeter', 'hi', []), 'bonjour #2');
+      await lib('hallo');
+      assert.equal((await host.reload('greeter')).ok, true);
+      assert.equal(await probe.rpcClient.call('greeter', 'hi', []), 'hallo #3');
+      assert.equal((globalThis as { sharedLoads?: number }).sharedLoads, 1);
+    } finally {
+      await host.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
