@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createHost, definePlugin, type PluginContext } from '../../src/index.js';
+import { createHost, definePlugin, type Host, type PluginContext } from '../../src/index.js';
 import { silentLogger } from './helpers.js';
 
 /** A counter plugin: `counter.bump()` answers how often it was called in this instance. */
@@ -49,6 +49,20 @@ const bystander = definePlugin({
     context.rpcServer.register('bystander', { seen: () => ++seen });
   },
 });
+
+/** A started host running `plugin` and a probe plugin whose context calls it. */
+async function startWithProbe(plugin: string): Promise<{ host: Host; probe: PluginContext }> {
+  let probe!: PluginContext;
+  const host = await createHost({
+    logger: silentLogger,
+    plugins: [
+      plugin,
+      definePlugin({ name: 'probe', version: '0.0.0', activate: (c) => void (probe = c) }),
+    ],
+  });
+  await host.start();
+  return { host, probe };
+}
 
 describe('host.reload', () => {
   it('swaps one plugin, restarts its dependents after it and leaves the others alone', async () => {
@@ -153,15 +167,7 @@ describe('host.reload', () => {
     await write(
       `export default { activate(c) { c.rpcServer.register('greeter', { hi: () => 'hello' }); } };`,
     );
-    let probe!: PluginContext;
-    const host = await createHost({
-      logger: silentLogger,
-      plugins: [
-        folder,
-        definePlugin({ name: 'probe', version: '0.0.0', activate: (c) => void (probe = c) }),
-      ],
-    });
-    await host.start();
+    const { host, probe } = await startWithProbe(folder);
     try {
       // Same path, new code: imported fresh.
       await write(
@@ -275,15 +281,7 @@ export default {
     const lib = (greeting: string) =>
       writeFile(join(folder, 'lib', 'greeting.js'), `export const greeting = '${greeting}';\n`);
     await lib('hello');
-    let probe!: PluginContext;
-    const host = await createHost({
-      logger: silentLogger,
-      plugins: [
-        folder,
-        definePlugin({ name: 'probe', version: '0.0.0', activate: (c) => void (probe = c) }),
-      ],
-    });
-    await host.start();
+    const { host, probe } = await startWithProbe(folder);
     try {
       assert.equal(await probe.rpcClient.call('greeter', 'hi', []), 'hello #1');
       await lib('bonjour');
