@@ -122,6 +122,25 @@ void describe('capability guard', () => {
     assert.throws(() => publish(undefined as never), PermissionDeniedError);
   });
 
+  void it('a fresh checker refuses a target that is not a string (its empty slots match nothing)', () => {
+    const audit = auditSink();
+    const guard = createCapabilityGuard({
+      pluginId: 'c',
+      permissions: ['events:publish:user.*', 'cache:read:k'],
+      strict: false,
+      audit,
+    })!;
+    // Nothing allowed yet: the remembered slots are empty and must not match `undefined`.
+    assert.throws(
+      () => guard.assert('events', 'publish', undefined as never),
+      PermissionDeniedError,
+    );
+    assert.throws(() => guard.checker('cache', 'read')(undefined as never), PermissionDeniedError);
+    guard.assert('cache', 'read', 'k');
+    // One slot filled, three still empty.
+    assert.throws(() => guard.assert('cache', 'read', undefined as never), PermissionDeniedError);
+  });
+
   void it('a denial storm is audited once per capability and window, then as a count', async () => {
     const audit = auditSink();
     const guard = createCapabilityGuard({
