@@ -168,10 +168,16 @@ export class CompiledPolicy {
     const segments = splitPermission(permission);
     const rules = this.rulesOf(actorId);
     for (const rule of rules.deny) {
-      if (rule.matches(segments) && applies(rule, resource, actorId))
+      // A deny with conditions applies to a check without a resource: its conditions cannot be
+      // ruled out, and leaving the resource out must not be a way around a deny.
+      if (!rule.matches(segments)) continue;
+      const blind = resource === undefined && rule.test !== undefined;
+      if (blind || applies(rule, resource, actorId))
         return {
           granted: false,
-          reason: `${rule.source} denies "${rule.permission}"${whenText(rule.when)}`,
+          reason:
+            `${rule.source} denies "${rule.permission}"${whenText(rule.when)}` +
+            (blind ? ' (no resource was given to rule the conditions out)' : ''),
         };
     }
     let unmet: CompiledRule | undefined;

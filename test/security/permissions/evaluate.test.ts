@@ -158,6 +158,13 @@ void describe('permission evaluation', () => {
       granted: false,
       reason: 'actor "ivan" denies "invoice:approve" when {"amount":{"$gt":1000}}',
     });
+    // Without a resource the deny's conditions cannot be ruled out: deny still wins, or a
+    // caller would escape every conditional deny by leaving the resource out.
+    const blind = policy.check('ivan', 'invoice:approve', undefined);
+    assert.equal(blind.granted, false);
+    assert.match(blind.reason, /denies "invoice:approve".*no resource was given/);
+    // An allow with conditions still never applies without a resource.
+    assert.equal(policy.check('ivan', 'invoice:read', undefined).granted, true);
   });
 
   void it('keeps at most ACTOR_CACHE_SIZE actors compiled and still answers for the rest', () => {
