@@ -4,6 +4,7 @@ import type { SubscriptionRecord } from '../bus/subscription-record.js';
 import type {
   EventBus,
   EventHandler,
+  EventMeta,
   PluginChain,
   SubscribeOptions,
   Subscription,
@@ -20,7 +21,7 @@ import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
-import type { TargetCheck } from '../security/capabilities/guard.js';
+import type { CapabilityGuard, TargetCheck } from '../security/capabilities/guard.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
@@ -41,15 +42,18 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     once: boolean,
   ): Subscription => {
     scope.assertOpen(`subscribing to "${pattern}"`);
-    scope.guard?.assert('events', 'subscribe', pattern);
+    const guard = scope.guard;
+    guard?.assert('events', 'subscribe', pattern);
+    // Not a function: left to the core, which rejects it with its own message.
+    const own =
+      guard !== undefined && typeof handler === 'function' && hasWildcard(pattern)
+        ? withinCapability(guard, handler)
+        : handler;
     const record = core.subscribe(
       id,
       scope.tracker,
       pattern,
-      // Not a function: left to the core, which rejects it with its own message.
-      attributionActive() && typeof handler === 'function'
-        ? attributedHandler(scope.tag, handler)
-        : handler,
+      attributionActive() && typeof own === 'function' ? attributedHandler(scope.tag, own) : own,
       options,
       once,
     );
@@ -88,8 +92,18 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     waitFor: ((event: string, options?: WaitForOptions) =>
       attempt(() => {
         if (scope.closed) throw closed(scope, `waiting for "${String(event)}"`);
-        scope.guard?.assert('events', 'subscribe', event);
-        return waitForEvent(core, scope, waits, event, options?.timeout, options?.filter);
+        const guard = scope.guard;
+        guard?.assert('events', 'subscribe', event);
+        const filter = options?.filter;
+        // Not a function: left to waitForEvent, which refuses it with its own message.
+        const within =
+          guard === undefined ||
+          !hasWildcard(event) ||
+          !(filter === undefined || typeof filter === 'function')
+            ? filter
+            : (data: unknown, meta: EventMeta) =>
+                allowedName(guard, meta.event) && (filter === undefined || filter(data, meta));
+        return waitForEvent(core, scope, waits, event, options?.timeout, within);
       })) as EventBus['waitFor'],
     unsubscribe(subscription) {
       if (
@@ -349,6 +363,28 @@ function attempt<T>(fn: () => Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** True when a subscription pattern has a `*` or `**` segment. */
+function hasWildcard(pattern: unknown): boolean {
+  return typeof pattern === 'string' && pattern.split('.').some((s) => s === '*' || s === '**');
+}
+
+/**
+ * True when the plugin's capabilities cover the concrete event `name`. The subscription's pattern
+ * was checked already; that covers every name without a `:`, since the bus and the capabilities
+ * then cut names into the same segments. A `:` inside a dotted segment is one segment to the bus
+ * (`user.*` matches `user.admin:reset`) but a separator to the capabilities (user, admin, reset):
+ * such a name is checked on its own.
+ */
+function allowedName(guard: CapabilityGuard, name: string): boolean {
+  return !name.includes(':') || guard.allows('events', 'subscribe', name);
+}
+
+/** `handler` skipping (passing on, in a chain) the events its plugin may not receive. */
+function withinCapability(guard: CapabilityGuard, handler: EventHandler): EventHandler {
+  return (data, next, meta) =>
+    allowedName(guard, meta.event) ? handler(data, next, meta) : next();
 }
 
 /**

@@ -226,3 +226,28 @@ for (const redis of [false, true]) {
     });
   });
 }
+
+void describe('subscriptions by pattern stay within the capability', () => {
+  void it('an event whose segment holds ":" reaches a wildcard subscription only if the capability covers its name', async () => {
+    const env = await capsHost(false, {
+      watcher: ['events:subscribe:user.*'],
+      sender: undefined,
+    });
+    try {
+      const { watcher, sender } = env.contexts;
+      const got: string[] = [];
+      watcher!.eventBus.subscribe('user.*', (data) => void got.push((data as { n: string }).n));
+      // `user.*` in the bus matches `user.admin:reset` (one dot segment), but the capability
+      // reads it as user, admin, reset: not covered, so never delivered to this plugin.
+      const waited = watcher!.eventBus.waitFor('user.*', { timeout: 5000 });
+      await sender!.eventBus.publish('user.admin:reset', { n: 'hidden' });
+      await sender!.eventBus.publish('user.created', { n: 'shown' });
+      await waitFor(async () => got.length > 0, 3000, 'the allowed event');
+      assert.deepEqual(got, ['shown']);
+      const { meta } = await waited;
+      assert.equal(meta.event, 'user.created');
+    } finally {
+      await env.stop();
+    }
+  });
+});
