@@ -21,6 +21,7 @@ import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
+import { RESOURCE_SERVICE_PREFIX } from '../tx/participants.js';
 import type { CapabilityGuard, TargetCheck } from '../security/capabilities/guard.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
@@ -136,7 +137,12 @@ export function createRpcServer(core: RpcCore, scope: PluginScope, checked = tru
   return {
     register(service, methods, options) {
       scope.assertOpen(`registering "${service}"`);
-      guard?.assert('rpc', 'register', service);
+      if (guard !== undefined) {
+        // A transaction resource's service takes its phase calls: only `tx:register` offers it.
+        const resource = resourceOf(service);
+        if (resource === undefined) guard.assert('rpc', 'register', service);
+        else guard.assert('tx', 'register', resource);
+      }
       const { provider, ready } = core.register(
         scope.pluginId,
         scope.tracker,
@@ -211,7 +217,10 @@ export function createRpcClient(
       return Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`));
     if (mayCall !== undefined) {
       try {
-        mayCall(service, method);
+        // A transaction resource's phases are driven by enlisting it (`tx:enlist`), not by RPC.
+        const resource = resourceOf(service);
+        if (resource === undefined) mayCall(service, method);
+        else scope.guard!.assert('tx', 'enlist', resource);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -363,6 +372,15 @@ function attempt<T>(fn: () => Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** The resource name of a transaction resource's service (`$tx.<name>`), else undefined. */
+function resourceOf(service: unknown): string | undefined {
+  return typeof service === 'string' &&
+    service.charCodeAt(0) === 36 && // '$'
+    service.startsWith(RESOURCE_SERVICE_PREFIX)
+    ? service.slice(RESOURCE_SERVICE_PREFIX.length)
+    : undefined;
 }
 
 /** True when a subscription pattern has a `*` or `**` segment. */

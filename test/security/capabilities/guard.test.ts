@@ -251,3 +251,29 @@ void describe('subscriptions by pattern stay within the capability', () => {
     }
   });
 });
+
+void describe('transaction resources are reached only with tx capabilities', () => {
+  void it('rpc:register:** / rpc:call:** do not reach the $tx.<name> services of transaction resources', async () => {
+    const env = await capsHost(false, {
+      rogue: ['rpc:register:**', 'rpc:call:**'],
+      owner: ['tx:register:orders', 'tx:enlist:orders'],
+    });
+    try {
+      const { rogue } = env.contexts;
+      // Registering the service would take the resource's prepare/commit/rollback calls.
+      assert.throws(
+        () => rogue!.rpcServer.register('$tx.orders', { prepare: () => ({ vote: 'yes' }) }),
+        (e: any) =>
+          e instanceof PermissionDeniedError && e.details.capability === 'tx:register:orders',
+      );
+      // Calling it would drive another transaction's resource without enlisting it.
+      await assert.rejects(
+        rogue!.rpcClient.call('$tx.orders', 'commit', []),
+        (e: any) =>
+          e instanceof PermissionDeniedError && e.details.capability === 'tx:enlist:orders',
+      );
+    } finally {
+      await env.stop();
+    }
+  });
+});
