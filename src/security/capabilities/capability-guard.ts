@@ -4,6 +4,15 @@ import { parseCapabilities } from './grammar.js';
 import type { CapabilityArea, CapabilityGuard, TargetCheck } from './guard.js';
 import { CapabilityMatcher } from './matcher.js';
 
+/** Longest target a denial shows (error, audit entry) in full. */
+const MAX_SHOWN_TARGET = 256;
+
+function clip(target: string): string {
+  return target.length <= MAX_SHOWN_TARGET
+    ? target
+    : `${target.slice(0, MAX_SHOWN_TARGET)}…(${target.length} characters)`;
+}
+
 /** The value of a checker's empty slots: no caller can pass it. */
 const EMPTY = Symbol('empty');
 
@@ -38,7 +47,9 @@ export function createCapabilityGuard(options: GuardOptions): CapabilityGuard | 
     options.denialWindowMs ?? DENIAL_WINDOW_MS,
   );
   const deny = (area: string, action: string, target: string, member?: string): never => {
-    const name = member === undefined ? target : `${target}.${member}`;
+    // Clipped: a denied target may be anything a caller passed (the block's own limits come
+    // after the check), and the error and its audit entry must stay small.
+    const name = clip(member === undefined ? target : `${target}.${member}`);
     const capability = `${area}:${action}:${name}`;
     const reason =
       permissions === undefined

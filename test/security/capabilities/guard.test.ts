@@ -277,3 +277,28 @@ void describe('transaction resources are reached only with tx capabilities', () 
     }
   });
 });
+
+void describe('denials of oversized targets', () => {
+  void it('a denial of a huge target is still audited (clipped), and the error stays short', async () => {
+    const env = await capsHost(false, { admin: undefined, small: ['events:publish:order.*'] });
+    try {
+      const { admin, small } = env.contexts;
+      const huge = `user.${'x'.repeat(100_000)}`;
+      await assert.rejects(small!.eventBus.publish(huge, {}), (e: any) => {
+        assert.ok(e instanceof PermissionDeniedError);
+        assert.ok(e.message.length < 2000, `message of ${e.message.length} characters`);
+        return true;
+      });
+      const denials = async () =>
+        (await admin!.auditLogger.query({ action: 'permission.denied' })).filter(
+          (e) => e.actor === 'small',
+        );
+      await waitFor(async () => (await denials()).length > 0, 3000, 'the denial audit');
+      const [entry] = await denials();
+      assert.ok(entry!.target!.startsWith('events:publish:user.xxx'));
+      assert.ok(entry!.target!.length < 1024);
+    } finally {
+      await env.stop();
+    }
+  });
+});
