@@ -46,17 +46,18 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     const guard = scope.guard;
     guard?.assert('events', 'subscribe', pattern);
     // Not a function: left to the core, which rejects it with its own message.
-    const own =
-      guard !== undefined && typeof handler === 'function' && hasWildcard(pattern)
-        ? withinCapability(guard, handler)
-        : handler;
-    const record = core.subscribe(
+    const narrowed = guard !== undefined && typeof handler === 'function' && hasWildcard(pattern);
+    // Narrowed, a once() ends at the first event it may see (not at one it skips).
+    const own = narrowed
+      ? withinCapability(guard, handler, once ? () => record.end('once') : undefined)
+      : handler;
+    const record: SubscriptionRecord = core.subscribe(
       id,
       scope.tracker,
       pattern,
       attributionActive() && typeof own === 'function' ? attributedHandler(scope.tag, own) : own,
       options,
-      once,
+      once && !narrowed,
     );
     const held: Releasable = {
       kind: 'subscription',
@@ -399,10 +400,24 @@ function allowedName(guard: CapabilityGuard, name: string): boolean {
   return !name.includes(':') || guard.allows('events', 'subscribe', name);
 }
 
-/** `handler` skipping (passing on, in a chain) the events its plugin may not receive. */
-function withinCapability(guard: CapabilityGuard, handler: EventHandler): EventHandler {
-  return (data, next, meta) =>
-    allowedName(guard, meta.event) ? handler(data, next, meta) : next();
+/**
+ * `handler` skipping (passing on, in a chain) the events its plugin may not receive; `first`
+ * runs before the first event it receives (ending a once() subscription), which is its last.
+ */
+function withinCapability(
+  guard: CapabilityGuard,
+  handler: EventHandler,
+  first: (() => void) | undefined,
+): EventHandler {
+  let done = false;
+  return (data, next, meta) => {
+    if (done || !allowedName(guard, meta.event)) return next();
+    if (first !== undefined) {
+      done = true;
+      first();
+    }
+    return handler(data, next, meta);
+  };
 }
 
 /**

@@ -237,6 +237,9 @@ void describe('subscriptions by pattern stay within the capability', () => {
       const { watcher, sender } = env.contexts;
       const got: string[] = [];
       watcher!.eventBus.subscribe('user.*', (data) => void got.push((data as { n: string }).n));
+      // A once() subscription is not used up by an event it may not see.
+      const first: string[] = [];
+      watcher!.eventBus.once('user.*', (data) => void first.push((data as { n: string }).n));
       // `user.*` in the bus matches `user.admin:reset` (one dot segment), but the capability
       // reads it as user, admin, reset: not covered, so never delivered to this plugin.
       const waited = watcher!.eventBus.waitFor('user.*', { timeout: 5000 });
@@ -244,6 +247,7 @@ void describe('subscriptions by pattern stay within the capability', () => {
       await sender!.eventBus.publish('user.created', { n: 'shown' });
       await waitFor(async () => got.length > 0, 3000, 'the allowed event');
       assert.deepEqual(got, ['shown']);
+      assert.deepEqual(first, ['shown']);
       const { meta } = await waited;
       assert.equal(meta.event, 'user.created');
     } finally {
