@@ -28,6 +28,11 @@ void describe('permission evaluation', () => {
     assert.equal(matches('user:delete', 'user:deletex'), false);
     assert.equal(matches('a:**:z', 'a:b:c:z'), true);
     assert.equal(matches('a:**:z', 'a:b:c'), false);
+    // Several ** against a long permission that does not match: answered at once (the walk is
+    // memoized), not after trying every way to split the segments among the **.
+    assert.equal(matches(`${'**:'.repeat(8)}x`, `${'a:'.repeat(60)}b`), false);
+    assert.equal(matches(`${'**:'.repeat(8)}b`, `${'a:'.repeat(60)}b`), true);
+    assert.equal(matches('**:**', 'a'), true);
   });
 
   void it('grants through roles and their inherited roles, naming the deciding rule', () => {
