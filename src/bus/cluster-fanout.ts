@@ -120,7 +120,7 @@ export class ClusterFanout {
     const { transport, queues } = this.options.backend;
     const frame: EventFrame = {
       e: meta.event,
-      d: encoded ?? this.options.codec.encode(data),
+      d: encoded ?? this.options.codec.encode(data, 'data'),
       i: meta.id,
       s: meta.source,
       n: this.nodeId,

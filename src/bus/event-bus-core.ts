@@ -197,7 +197,7 @@ export class EventBusCore {
     if (entry === undefined || this.parity) {
       try {
         entry ??= this.lookup(event);
-        if (this.parity) bytes = this.options.codec.encode(data);
+        if (this.parity) bytes = this.options.codec.encode(data, 'data');
       } catch (error) {
         return Promise.reject(error);
       }

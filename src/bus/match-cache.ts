@@ -1,4 +1,4 @@
-import { assertName } from '../util/names.js';
+import { assertName, RESERVED_SEGMENT } from '../util/names.js';
 import type { PatternNode, PatternTrie } from './pattern-trie.js';
 
 /** One cached name: the CLOCK ring's slot, reused when the name is evicted. */
@@ -253,12 +253,16 @@ export function scanName(name: unknown, out: string[]): number {
     hash = (Math.imul(hash, 31) + c) | 0;
     if (c === DOT) {
       if (i === start || out.length === MAX_SEGMENTS - 1) return -1;
-      out.push(name.slice(start, i));
+      const segment = name.slice(start, i);
+      if (segment === RESERVED_SEGMENT) return -1;
+      out.push(segment);
       start = i + 1;
     } else if (c >= 128 || SEGMENT_CHAR[c] === 0) return -1;
   }
   if (start === length) return -1;
-  out.push(start === 0 ? name : name.slice(start));
+  const last = start === 0 ? name : name.slice(start);
+  if (last === RESERVED_SEGMENT) return -1;
+  out.push(last);
   // Mix, so names differing in a few characters spread over the low bits too.
   hash = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
   return (hash ^ (hash >>> 16)) & 0x7fffffff;

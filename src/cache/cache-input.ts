@@ -78,7 +78,7 @@ export function encodeValue(
       `Cannot cache undefined under "${key}": a miss reads as undefined. Store null, or delete the key.`,
       { details: { field: 'value', key } },
     );
-  const bytes = codec.encode(value);
+  const bytes = codec.encode(value, 'value');
   if (bytes.byteLength > maxBytes)
     throw new PayloadTooLargeError(
       `Cache value for "${key}" is ${bytes.byteLength} bytes encoded, over the limit of ${maxBytes}; store less, or raise createHost({ cache: { maxValueBytes } }).`,

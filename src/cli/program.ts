@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { runInspect, type InspectOptions } from './inspect-command.js';
 import { runNew, type NewOptions } from './new-command.js';
 import { runStart, type StartOptions } from './start-command.js';
 
@@ -51,6 +52,10 @@ export function buildProgram(): Command {
       ).conflicts('once'),
     )
     .option(
+      '--strict-permissions',
+      'deny every capability to plugins that declare no permissions list (host option strictPermissions)',
+    )
+    .option(
       '--strict-start',
       'fail at once (exit 1, nothing keeps running) when any plugin does not start',
     )
@@ -63,6 +68,30 @@ export function buildProgram(): Command {
     )
     .action(async (folder: string, options: StartOptions) => {
       process.exitCode = await runStart(folder, options);
+    });
+
+  program
+    .command('inspect')
+    .description(
+      "Show the plugins `start` would run from <folder>: each one's capabilities and dependencies, and the activation order. Starts nothing.",
+    )
+    .argument('<folder>', 'an application folder, or a folder of plugin folders')
+    .option('--json', 'print one JSON document (for scripts; shape below)')
+    .option('--no-color', 'no colours (they are used only when stdout is a terminal)')
+    .addHelpText(
+      'after',
+      '\nLoads each plugin folder as `plugboard start` does (its main module is imported) but\n' +
+        'activates nothing and opens no backend. Exits with 1 when the folder holds no plugin, a\n' +
+        'package.json is invalid, or the dependencies do not resolve (a cycle, a missing plugin, a\n' +
+        'version outside the range): the problem is printed.\n\n' +
+        'JSON (--json, "format": 1): { format, folder, ok, levels: string[][] | null,\n' +
+        '  error: { code, message, details } | null, plugins: [{ name, version, source,\n' +
+        '  permissions: string[] | null (null: none declared), level: number | null,\n' +
+        '  dependencies: [{ name, range, resolved: string | null, status: "ok" | "missing" |\n' +
+        '  "version" }], npmDependencies: { name: range }, dependents: string[] | null }] }',
+    )
+    .action(async (folder: string, options: InspectOptions) => {
+      process.exitCode = await runInspect(folder, options);
     });
 
   program

@@ -1,15 +1,13 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Level } from 'pino';
 import { redisAddress } from '../backends/redis/options.js';
 import type { BackendOption } from '../backends/resolve.js';
 import { isPlugboardError } from '../errors/errors.js';
 import { createHost } from '../host/host.js';
 import { isLogLevel } from '../host/host-logger.js';
-import { listPluginFolders } from '../host/manifest.js';
 import { formatTimeline } from '../host/timeline.js';
 import type { Host } from '../host/types.js';
 import { createCliLogger, defaultLogFormat, isLogFormat, type LogFormat } from './cli-logger.js';
+import { describeError, describeNoPlugins, locatePlugins } from './folders.js';
 import { Narrator } from './narrator.js';
 import { watchPlugins, type PluginWatcher } from './watch-plugins.js';
 
@@ -34,6 +32,8 @@ export interface StartOptions {
   strictStart?: boolean;
   /** Reload a plugin when a file in its folder changes. */
   watch?: boolean;
+  /** Deny every capability to plugins without a `permissions` list. */
+  strictPermissions?: boolean;
 }
 
 /** Where the command writes and how it waits for signals (replaceable in tests). */
@@ -72,12 +72,9 @@ export async function runStart(
   options: StartOptions,
   io: StartIo = processIo,
 ): Promise<number> {
-  const root = resolve(folder);
-  if (!isDirectory(root)) {
-    io.err(`plugboard: ${root} is not a folder.`);
-    return 1;
-  }
-  const pluginDirectory = isDirectory(join(root, 'plugins')) ? join(root, 'plugins') : root;
+  const located = locatePlugins(folder, (line) => io.err(line));
+  if (located === undefined) return 1;
+  const { root, pluginDirectory } = located;
   if (options.namespace !== undefined && options.redis === undefined) {
     io.err('plugboard: --namespace only applies with --redis <url>.');
     return 1;
@@ -86,7 +83,7 @@ export async function runStart(
     try {
       redisAddress(options.redis);
     } catch (error) {
-      io.err(`plugboard: ${describe(error)}`);
+      io.err(`plugboard: ${describeError(error)}`);
       return 1;
     }
   }
@@ -110,7 +107,7 @@ export async function runStart(
     );
     return 1;
   }
-  const noPlugins = await describeNoPlugins(folder, root, pluginDirectory);
+  const noPlugins = await describeNoPlugins(folder, root, pluginDirectory, 'start');
   if (noPlugins !== undefined) {
     io.err(`plugboard: ${noPlugins}`);
     return 1;
@@ -142,10 +139,11 @@ export async function runStart(
       backend,
       logger,
       ...(options.strictStart === true ? { strictStart: true } : {}),
+      ...(options.strictPermissions === true ? { strictPermissions: true } : {}),
       ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
     });
   } catch (error) {
-    io.err(`plugboard: ${describe(error)}`);
+    io.err(`plugboard: ${describeError(error)}`);
     return 1;
   }
   const narrator = new Narrator((line) => io.out(line));
@@ -162,7 +160,9 @@ export async function runStart(
     }
     stopRequested(signal);
     // Stopping during start makes the host launch no further plugins.
-    host.stop().catch((error: unknown) => io.err(`plugboard: stop failed: ${describe(error)}`));
+    host
+      .stop()
+      .catch((error: unknown) => io.err(`plugboard: stop failed: ${describeError(error)}`));
   });
 
   let code = 0;
@@ -174,7 +174,7 @@ export async function runStart(
       await host.start();
     } catch (error) {
       // The one line a person reads, and what to try next.
-      io.err(`plugboard: could not start: ${describe(error)}`);
+      io.err(`plugboard: could not start: ${describeError(error)}`);
       io.err(`  hint: ${hint(error, options)}`);
       return 1;
     }
@@ -216,58 +216,6 @@ export async function runStart(
     removeSignalHandler();
   }
   return code;
-}
-
-/**
- * Why `plugboard start <folder>` would find no plugin to run, or `undefined` when it finds some:
- * an empty host would run forever doing nothing. The usual mistake, pointing at a plugin folder
- * instead of the folder holding it, is named.
- */
-async function describeNoPlugins(
-  folder: string,
-  root: string,
-  pluginDirectory: string,
-): Promise<string | undefined> {
-  let found: string[];
-  try {
-    found = await listPluginFolders(pluginDirectory);
-  } catch (error) {
-    return describe(error);
-  }
-  if (found.length > 0) return undefined;
-  const shown = pluginDirectory === root ? folder : join(folder, 'plugins');
-  const manifest = readPackageJson(join(pluginDirectory, 'package.json'));
-  if (manifest !== undefined) {
-    const why =
-      typeof manifest['main'] === 'string' ? 'a package.json with main' : 'a package.json';
-    return (
-      `No plugins found in ${shown}: it is itself a plugin (it has ${why}); ` +
-      `run \`plugboard start\` on its parent folder, which holds plugin folders.`
-    );
-  }
-  return (
-    `No plugins found in ${shown}: a plugin is a subfolder with a package.json ` +
-    `(in ${join(folder, 'plugins')} or, without that folder, in ${folder} itself).`
-  );
-}
-
-/** The object in a package.json, or `undefined` when there is none or it is not JSON. */
-function readPackageJson(path: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return existsSync(path) ? {} : undefined;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory();
-}
-
-function describe(error: unknown): string {
-  if (isPlugboardError(error)) return `${error.message} [${error.code}]`;
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** What to try after a failed start. */

@@ -20,7 +20,10 @@ export interface Envelope {
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** Encode a message; PayloadTooLargeError / SerializationError come from the codec. */
+/**
+ * Encode a message; PayloadTooLargeError / SerializationError (also for an own `__proto__` key)
+ * / ValidationError (too deep) come from the codec.
+ */
 export function encodeEnvelope(
   codec: Codec,
   data: unknown,
@@ -29,7 +32,6 @@ export function encodeEnvelope(
   traceId?: string,
   sender?: string,
 ): Uint8Array {
-  assertNoPollutingKeys(data, 0);
   const envelope: {
     d: unknown;
     h?: Record<string, string>;
@@ -41,7 +43,7 @@ export function encodeEnvelope(
   if (policy !== undefined && policy.maxRetries > 0) envelope.r = { ...policy };
   if (traceId !== undefined) envelope.t = traceId;
   if (sender !== undefined) envelope.s = sender;
-  return codec.encode(envelope);
+  return codec.encode(envelope, 'data', 'd');
 }
 
 /** Decode a stored message; throws SerializationError when it is not an envelope. */
@@ -83,32 +85,4 @@ function isPolicy(value: unknown): value is RetryPolicy {
     typeof r['maxDelay'] === 'number' &&
     typeof r['jitter'] === 'boolean'
   );
-}
-
-const MAX_DEPTH = 64;
-
-/**
- * Refuse `__proto__` as an own key (what `JSON.parse` makes of a polluting document): the codec
- * would carry it as plain data, but a receiver that merges `message.data` into an object
- * (`Object.assign`, spread into a config) would then set a prototype. Refused at the sender,
- * where the mistake can be seen.
- */
-function assertNoPollutingKeys(value: unknown, depth: number): void {
-  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return;
-  if (ArrayBuffer.isView(value) || value instanceof Date) return;
-  if (Array.isArray(value) || value instanceof Set) {
-    for (const item of value) assertNoPollutingKeys(item, depth + 1);
-    return;
-  }
-  if (value instanceof Map) {
-    for (const item of value.values()) assertNoPollutingKeys(item, depth + 1);
-    return;
-  }
-  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) {
-    throw new SerializationError(
-      'Message data has an own "__proto__" key (prototype pollution); rename the field.',
-      { details: { key: '__proto__' } },
-    );
-  }
-  for (const item of Object.values(value)) assertNoPollutingKeys(item, depth + 1);
 }

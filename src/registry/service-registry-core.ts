@@ -41,7 +41,7 @@ export class ServiceRegistryCore {
     const ready = this.options.backend.registry.put(
       kindOf(type),
       instance.id,
-      this.options.codec.encode(instance),
+      this.options.codec.encode(instance, 'descriptor'),
     );
     return { id: instance.id, ready };
   }

@@ -134,7 +134,7 @@ export class RpcCaller {
       }
       // `t` is the time left, not a deadline: the provider's clock may differ from ours.
       const request: RequestFrame = { s: service, m: method, p: params, c: caller, t: remaining };
-      const bytes = this.options.codec.encode(request); // refuses oversized payloads before sending
+      const bytes = this.options.codec.encode(request, 'params', 'p'); // refuses oversized payloads before sending
       (tried ??= new Set()).add(provider.id);
       let reply: Uint8Array;
       try {

@@ -35,7 +35,7 @@ export class ParityRunner extends LocalRunner {
     let copy: unknown[] | undefined;
     let result: unknown;
     try {
-      copy = params === undefined ? undefined : (this.roundTrip(params) as unknown[]);
+      copy = params === undefined ? undefined : (this.roundTrip(params, 'params') as unknown[]);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -54,14 +54,14 @@ export class ParityRunner extends LocalRunner {
   /** The result as the caller would receive it from another node. */
   private settle(value: unknown): Promise<unknown> {
     try {
-      return Promise.resolve(this.roundTrip(value));
+      return Promise.resolve(this.roundTrip(value, 'result'));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private roundTrip(value: unknown): unknown {
-    return this.codec.decode(this.codec.encode(value));
+  private roundTrip(value: unknown, field: 'params' | 'result'): unknown {
+    return this.codec.decode(this.codec.encode(value, field));
   }
 
   private rebuild(error: unknown): Error {

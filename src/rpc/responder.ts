@@ -25,7 +25,7 @@ export function createResponder(
   /** Encode a reply; a value that cannot be encoded (too large, a function) becomes its error. */
   const encodeReply = (reply: ReplyFrame): Uint8Array => {
     try {
-      return codec.encode(reply);
+      return codec.encode(reply, 'result', 'v');
     } catch (error) {
       return codec.encode({ e: errorToWire(error) });
     }

@@ -47,7 +47,7 @@ export function createDataSync(
       assertName(collection, 'collection');
       scope.guard?.assert('sync', 'write', collection);
       // Encoded like an RPC payload: the codec refuses what it cannot carry, or too large.
-      const data = env.codec.encode(checkChange(change));
+      const data = env.codec.encode(checkChange(change), 'data', 'data');
       const entry = await env.store.append(collection, data, retention);
       return { seq: entry.seq, timestamp: entry.timestamp };
     },

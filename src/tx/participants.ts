@@ -19,8 +19,11 @@ export type Phase = 'commit' | 'rollback';
 
 /** The RPC service of a named transaction resource. */
 export function resourceService(name: string): string {
-  return `$tx.${name}`;
+  return `${RESOURCE_SERVICE_PREFIX}${name}`;
 }
+
+/** The prefix of the RPC services of transaction resources (`$tx.<name>`). */
+export const RESOURCE_SERVICE_PREFIX = '$tx.';
 
 /** One enlisted participant as the coordinator drives it: each call is one attempt. */
 export interface Enlisted {
@@ -90,7 +93,7 @@ export function namedParticipant(
     name,
     index,
     // Encoded at enlist: work the codec cannot carry is refused before anything is logged.
-    encoded: encoded ?? env.codec.encode(work),
+    encoded: encoded ?? env.codec.encode(work, 'work'),
     prepare: async (timeoutMs) =>
       (await env.rpc.call(env.caller, service, 'prepare', message(false), timeoutMs)) as WireVote,
     finish: async (phase, redelivered, timeoutMs) => {

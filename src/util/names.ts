@@ -2,10 +2,12 @@ import { ValidationError } from '../errors/errors.js';
 
 /**
  * Names are dot-separated segments of letters, digits, `_`, `-`, `:` and `/`
- * (`user.created`, `order.v2.paid`, `email.tasks`). Subscriptions may also use `*` (one
- * segment) and `**` (zero or more) as whole segments.
+ * (`user.created`, `order.v2.paid`, `email.tasks`), except the segment `__proto__`.
+ * Subscriptions may also use `*` (one segment) and `**` (zero or more) as whole segments.
  */
 const SEGMENT = /^[A-Za-z0-9_\-:/$@]+$/;
+/** The one segment refused although its characters are allowed: a plain object's prototype. */
+export const RESERVED_SEGMENT = '__proto__';
 const MAX_NAME_LENGTH = 256;
 /** Names have at most this many segments (the trie's memo packs the index in 10 bits). */
 const MAX_SEGMENTS = 64;
@@ -82,6 +84,12 @@ function checkName(name: unknown, what: string, wildcards: boolean): asserts nam
       throw new ValidationError(
         `${what} "${name}" contains the wildcard "${segment}"; wildcards are only allowed when subscribing.`,
         { details: { name } },
+      );
+    }
+    if (segment === RESERVED_SEGMENT) {
+      throw new ValidationError(
+        `${what} "${name}" has the segment "__proto__", which is reserved (it names an object's prototype); use another word.`,
+        { details: { name, segment } },
       );
     }
     if (!SEGMENT.test(segment)) {

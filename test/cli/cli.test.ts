@@ -6,46 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { tempDir, writePluginFolder } from '../host/helpers.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { cli, MAIN, type Run } from './run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'src/cli/main.ts');
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Spawn the CLI; `onStdout` may act on the output as it arrives (e.g. send a signal). */
-function cli(
-  args: string[],
-  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
-  env: Record<string, string> = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-void describe('plugboard CLI', () => {
+// Each test runs its own CLI processes on the fixtures written once in `before` (read-only): a
+// few run at once (most of a run is the child's start, on another core).
+void describe('plugboard CLI', { concurrency: 3 }, () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   before(async () => {
@@ -129,6 +96,13 @@ void describe('plugboard CLI', () => {
     assert.match(run.stdout, /plugboard: stopped in/);
     assert.match(run.stdout, /Timeline:\n\+0ms +host +load +ok/);
     assert.match(run.stdout, /calculator-plugin +activate +ok +\d+ms +level 1/);
+  });
+
+  void it('start --strict-permissions is the host option: plugins without a list do not run', async () => {
+    // The same folder runs without the flag (above); its plugins declare no permissions list.
+    const run = await cli(['start', join(dir, 'good'), '--once', '--strict-permissions']);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout + run.stderr, /strictPermissions|PB_PERMISSION_DENIED/);
   });
 
   void it('exits 1 and names the plugin when one fails; its dependents are not started', async () => {

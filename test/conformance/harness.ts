@@ -1,3 +1,4 @@
+import { describe } from 'node:test';
 import type { Backend } from '../../src/backends/ports.js';
 import { createRuntime } from '../../src/context/runtime.js';
 import type { PluginContext, Runtime, ScopedContext } from '../../src/context/types.js';
@@ -73,4 +74,18 @@ export async function startClusterNode(
     return scope;
   };
   return { backend, runtime, scoped, plugin: (name) => scoped(name).context };
+}
+
+/**
+ * Register conformance suites that run side by side: each harness is independent (a network or
+ * namespace of its own) and most of a suite's time goes to waiting on timers and leases. Three
+ * at a time: with more, the suites' polling delays the short leases, TTLs and due times (40-400
+ * ms) that their tests time. Each suite's own tests still run one after another (they share the
+ * suite's nodes).
+ */
+export function sideBySide(title: string, suites: Record<string, () => void>): void {
+  void describe(title, { concurrency: 3 }, () => {
+    for (const [name, register] of Object.entries(suites))
+      void describe(name, { concurrency: false }, register);
+  });
 }

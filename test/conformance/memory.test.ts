@@ -13,7 +13,7 @@ import { feedConformance } from './feed.js';
 import { keyUsageConformance } from './key-usage.js';
 import { lockConformance } from './lock.js';
 import { policyConformance } from './policy.js';
-import type { HarnessFactory } from './harness.js';
+import { sideBySide, type HarnessFactory } from './harness.js';
 import { messageQueueConformance } from './message-queue.js';
 import { queueConformance } from './queue.js';
 import { queueBatchConformance } from './queue-batch.js';
@@ -63,25 +63,27 @@ const memory = memoryCluster();
 /** The embedded backend's durable default: the transaction log in a file. */
 const memoryWithLogFile = memoryCluster(true);
 
-transportConformance('memory', memory);
-transportFlowConformance('memory', memory);
-registryConformance('memory', memory);
-queueConformance('memory', memory);
-queueLeaseConformance('memory', memory);
-queueFeaturesConformance('memory', memory);
-queueBatchConformance('memory', memory);
-clusterConformance('memory', memory);
-rpcConformance('memory', memory);
-messageQueueConformance('memory', memory);
-cacheConformance('memory', memory);
-lockConformance('memory', memory);
-feedConformance('memory', memory);
-txLogConformance('memory', memory);
-policyConformance('memory', memory);
-keyUsageConformance('memory', memory);
-txLogConformance('memory, file-backed log', memoryWithLogFile);
-auditConformance('memory', memory);
-auditConformance('memory, file-backed log', memoryWithLogFile);
+sideBySide('memory backend', {
+  transport: () => transportConformance('memory', memory),
+  transportFlow: () => transportFlowConformance('memory', memory),
+  registry: () => registryConformance('memory', memory),
+  queue: () => queueConformance('memory', memory),
+  queueLease: () => queueLeaseConformance('memory', memory),
+  queueFeatures: () => queueFeaturesConformance('memory', memory),
+  queueBatch: () => queueBatchConformance('memory', memory),
+  cluster: () => clusterConformance('memory', memory),
+  rpc: () => rpcConformance('memory', memory),
+  messageQueue: () => messageQueueConformance('memory', memory),
+  cache: () => cacheConformance('memory', memory),
+  lock: () => lockConformance('memory', memory),
+  feed: () => feedConformance('memory', memory),
+  txLog: () => txLogConformance('memory', memory),
+  txLogFile: () => txLogConformance('memory, file-backed log', memoryWithLogFile),
+  policy: () => policyConformance('memory', memory),
+  keyUsage: () => keyUsageConformance('memory', memory),
+  audit: () => auditConformance('memory', memory),
+  auditFile: () => auditConformance('memory, file-backed log', memoryWithLogFile),
+});
 
 void describe('memory network liveness (memory only)', () => {
   void it('hides a lapsed node from list and liveNodes even before its entries are reaped', async () => {

@@ -8,7 +8,7 @@ import {
   SHARED_REDIS_URL,
   uniqueNamespace,
 } from '../backends/redis/support.js';
-import type { BackendHarness } from './harness.js';
+import { sideBySide, type BackendHarness } from './harness.js';
 import { auditConformance } from './audit.js';
 import { cacheConformance } from './cache.js';
 import { clusterConformance } from './cluster.js';
@@ -53,20 +53,22 @@ async function redisHarness(): Promise<BackendHarness> {
   };
 }
 
-transportConformance('redis', redisHarness);
-transportFlowConformance('redis', redisHarness);
-registryConformance('redis', redisHarness);
-queueConformance('redis', redisHarness);
-queueLeaseConformance('redis', redisHarness);
-queueFeaturesConformance('redis', redisHarness);
-queueBatchConformance('redis', redisHarness);
-clusterConformance('redis', redisHarness);
-rpcConformance('redis', redisHarness);
-messageQueueConformance('redis', redisHarness);
-cacheConformance('redis', redisHarness);
-lockConformance('redis', redisHarness);
-feedConformance('redis', redisHarness);
-txLogConformance('redis', redisHarness);
-policyConformance('redis', redisHarness);
-auditConformance('redis', redisHarness);
-keyUsageConformance('redis', redisHarness);
+sideBySide('redis backend', {
+  transport: () => transportConformance('redis', redisHarness),
+  transportFlow: () => transportFlowConformance('redis', redisHarness),
+  registry: () => registryConformance('redis', redisHarness),
+  queue: () => queueConformance('redis', redisHarness),
+  queueLease: () => queueLeaseConformance('redis', redisHarness),
+  queueFeatures: () => queueFeaturesConformance('redis', redisHarness),
+  queueBatch: () => queueBatchConformance('redis', redisHarness),
+  cluster: () => clusterConformance('redis', redisHarness),
+  rpc: () => rpcConformance('redis', redisHarness),
+  messageQueue: () => messageQueueConformance('redis', redisHarness),
+  cache: () => cacheConformance('redis', redisHarness),
+  lock: () => lockConformance('redis', redisHarness),
+  feed: () => feedConformance('redis', redisHarness),
+  txLog: () => txLogConformance('redis', redisHarness),
+  policy: () => policyConformance('redis', redisHarness),
+  audit: () => auditConformance('redis', redisHarness),
+  keyUsage: () => keyUsageConformance('redis', redisHarness),
+});

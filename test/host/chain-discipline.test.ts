@@ -11,11 +11,13 @@ import { silentLogger } from './helpers.js';
 async function hostWith(
   setups: Record<string, (context: PluginContext) => void>,
   handlerTimeout = 30_000,
+  deactivateTimeout?: number,
 ): Promise<{ host: Host; contexts: Map<string, PluginContext> }> {
   const contexts = new Map<string, PluginContext>();
   const host = await createHost({
     logger: silentLogger,
     limits: { handlerTimeout },
+    ...(deactivateTimeout === undefined ? {} : { deactivateTimeout }),
     plugins: Object.entries(setups).map(([name, setup]) =>
       definePlugin({
         name,
@@ -54,6 +56,8 @@ void describe('plugin chain: one async discipline', () => {
         stuck: (c) => c.eventBus.subscribe('order.check', () => new Promise(() => undefined)),
       },
       60,
+      // The stuck handler never settles: the stop waits for it this long, not the default 5 s.
+      200,
     );
     try {
       await assert.rejects(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { definePlugin } from '../../src/host/define-plugin.js';
 import { PluginHost } from '../../src/host/plugin-host.js';
+import { sharedDeadlines, TICK_MS } from '../../src/util/deadlines.js';
 import type { HostOptions, LifecycleEvent, PluginSpec } from '../../src/host/types.js';
 import { deferred, fakeRuntimeFactory, silentLogger } from './helpers.js';
 
@@ -201,7 +202,11 @@ void describe('host lifecycle', () => {
   });
 
   void it('applies the default 10 s activateTimeout (on a fake clock)', async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+    // The bound is kept by the shared deadline scheduler: one interval timer that reads
+    // Date.now(). Both are faked, once the scheduler's real timer (kept by an earlier test's
+    // bounds until its next tick sees none left) has stopped.
+    await idleScheduler();
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
     const { host, events } = makeHost({
       plugins: [p('slow', { activate: () => new Promise<void>(() => {}) })],
     });
@@ -210,16 +215,23 @@ void describe('host lifecycle', () => {
     const starting = host.start();
     await activating.promise;
     await Promise.resolve(); // let the bound be armed
-    t.mock.timers.tick(9_999);
+    // The scheduler's first tick stamps the bound (10 s from then); a sweep at 9,999 ms leaves
+    // it pending, one at 10,000 ms + one tick fires it (a bound fires at most one tick late).
+    t.mock.timers.tick(TICK_MS);
+    t.mock.timers.tick(9_999 - TICK_MS);
     await Promise.resolve();
     assert.equal(host.health().plugins['slow']!.state, 'activating');
-    t.mock.timers.tick(1);
+    t.mock.timers.tick(TICK_MS + 1);
     const result = await starting;
     assert.deepEqual(result.failed, ['slow']);
     assert.match(host.health().plugins['slow']!.error!.message, /within 10000 ms/);
     assert.ok(events.some((e) => e.type === 'failed'));
-    t.mock.timers.reset();
     await host.stop();
+    // One more sweep finds no bound left and stops the scheduler's (fake) timer, so that the
+    // next bound starts a real one.
+    t.mock.timers.tick(TICK_MS);
+    assert.equal(Reflect.get(sharedDeadlines, 'timer'), undefined);
+    t.mock.timers.reset();
   });
 
   void it('bounds a throwing or hanging deactivate and still releases everything', async () => {
@@ -424,3 +436,13 @@ void describe('host start is bounded', () => {
     );
   });
 });
+
+/** Resolves once the shared deadline scheduler has no timer running (bounded). */
+async function idleScheduler(): Promise<void> {
+  assert.ok('timer' in sharedDeadlines, 'the scheduler keeps its timer in `timer`');
+  const giveUp = Date.now() + 2_000;
+  while (Reflect.get(sharedDeadlines, 'timer') !== undefined) {
+    assert.ok(Date.now() < giveUp, 'the shared deadline scheduler stops ticking when idle');
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+  }
+}

@@ -22,7 +22,12 @@ export function probePlugin(name: string, take: (context: PluginContext) => void
 
 /** A started host running one probe plugin `app`; its context. */
 export async function appHost(
-  options: { backend?: BackendOption; nodeId?: string; resilience?: ResilienceOptions } = {},
+  options: {
+    backend?: BackendOption;
+    nodeId?: string;
+    resilience?: ResilienceOptions;
+    deactivateTimeout?: number;
+  } = {},
 ): Promise<{ host: Host; app: PluginContext }> {
   let app!: PluginContext;
   const host = await createHost({
@@ -30,6 +35,9 @@ export async function appHost(
     ...(options.backend === undefined ? {} : { backend: options.backend }),
     ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
     ...(options.resilience === undefined ? {} : { resilience: options.resilience }),
+    ...(options.deactivateTimeout === undefined
+      ? {}
+      : { deactivateTimeout: options.deactivateTimeout }),
     plugins: [probePlugin('app', (c) => (app = c))],
   });
   await host.start();

@@ -55,6 +55,8 @@ describe('RPC policies by configuration', () => {
     let failures = 2;
     let calls = 0;
     const { host, app } = await appHost({
+      // Its handlers never settle: the stop waits for them this long, not the default 5 s.
+      deactivateTimeout: 200,
       resilience: {
         services: {
           flaky: { retry: { maxAttempts: 3, backoff: 'fixed', delay: 1, jitter: 'none' } },
@@ -86,6 +88,8 @@ describe('RPC policies by configuration', () => {
   it('never runs a non-idempotent method twice: only a call that never reached a provider is retried', async () => {
     let calls = 0;
     const { host, app } = await appHost({
+      // Its handlers never settle: the stop waits for them this long, not the default 5 s.
+      deactivateTimeout: 200,
       resilience: {
         services: {
           charge: { retry: { maxAttempts: 3, backoff: 'fixed', delay: 1, jitter: 'none' } },

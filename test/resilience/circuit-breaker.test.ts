@@ -198,8 +198,14 @@ describe('circuit breaker', () => {
     const registry = new BreakerRegistry({ logger: silentLogger });
     const breaker = registry.getOrCreate('timed', { minimumCalls: 1, timeout: 20 });
     const halfOpen = new Promise<CircuitStateChange>((resolve) => breaker.on('half-open', resolve));
+    // The open timer is unref'd (a breaker never keeps a process alive): this test's own bound
+    // keeps the event loop running while it waits, and fails it if the announcement never comes.
+    let bound: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      bound = setTimeout(() => reject(new Error('no half-open within 5 s')), 5000);
+    });
     await errorOf(breaker.execute(boom));
-    const change = await halfOpen;
+    const change = await Promise.race([halfOpen, timedOut]).finally(() => clearTimeout(bound));
     assert.equal(change.from, 'open');
     assert.ok(change.at - breaker.stats.changedAt <= 0);
     registry.close();

@@ -55,6 +55,44 @@ describe('codec', () => {
     assert.throws(() => codec.decode(new Uint8Array([0xc1, 0xff, 0x00])), SerializationError);
   });
 
+  it('refuses an own __proto__ key, a deep payload and an oversized one, naming the argument', () => {
+    const evil = (): unknown => JSON.parse('{"__proto__":{"polluted":true}}');
+    const nested = { list: [1, new Map<unknown, unknown>([['k', { v: [evil()] }]])] };
+    assert.throws(() => codec.encode(nested, 'data'), {
+      name: 'SerializationError',
+      message:
+        /^Payload "data" has an own "__proto__" key at data\.list\[1\]<map "k">\.v\[0\]\.__proto__/,
+      details: { key: '__proto__', field: 'data', path: 'data.list[1]<map "k">.v[0].__proto__' },
+    });
+    // Inside a frame, the path starts at the argument, not at the frame's key for it.
+    assert.throws(() => codec.encode({ s: 'svc', p: [evil()] }, 'params', 'p'), {
+      details: { key: '__proto__', field: 'params', path: 'params[0].__proto__' },
+    });
+    // Keys named constructor or prototype are data.
+    const plain = { constructor: { prototype: { polluted: true } } };
+    assert.deepEqual(codec.decode(codec.encode(plain)), plain);
+
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    assert.throws(() => codec.encode(deep, 'value'), {
+      name: 'ValidationError',
+      message: /^Payload "value" is nested deeper than 64 levels/,
+      details: { field: 'value', limit: 64 },
+    });
+    // A cycle is still a SerializationError, also deep inside a payload.
+    const ring: unknown[] = [];
+    ring.push([[ring]]);
+    assert.throws(() => codec.encode({ a: { b: ring } }, 'data'), {
+      name: 'SerializationError',
+      message: /^Payload "data" is cyclic/,
+    });
+    assert.throws(() => codec.encode('x'.repeat(2000), 'work'), {
+      name: 'PayloadTooLargeError',
+      message: /^Payload "work" is \d+ bytes encoded, over the limit of 1024/,
+      details: { field: 'work', size: 2003, limit: 1024 },
+    });
+  });
+
   it('cannot pollute prototypes when decoding', () => {
     const evil = JSON.parse('{"__proto__":{"polluted":true},"a":1}');
     for (const packer of [

@@ -46,12 +46,13 @@ describe('Redis backend liveness', () => {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
+    let timer: NodeJS.Timeout | undefined;
     try {
       const [line] = (await Promise.race([
         once(child.stdout, 'data'),
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('child did not start')), 10_000),
-        ),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('child did not start')), 10_000);
+        }),
       ])) as [Buffer];
       assert.equal(line.toString().trim(), 'ready');
       assert.deepEqual(
@@ -59,6 +60,8 @@ describe('Redis backend liveness', () => {
         ['doomed:entry'],
       );
     } finally {
+      // Its timer would keep this process alive for the rest of the 10 s.
+      clearTimeout(timer);
       child.kill('SIGKILL');
     }
     const killedAt = Date.now();

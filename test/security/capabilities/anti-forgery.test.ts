@@ -54,13 +54,22 @@ for (const redis of [false, true]) {
         assert.equal(message.sender, 'mallory');
         assert.deepEqual(message.headers, { sender: 'alice', source: 'alice' });
 
-        // Audit: the actor is what the plugin says it acted for; `plugin` is who wrote it.
+        // Audit: the actor is what the plugin says it acted for; `plugin` is who wrote it, and
+        // an entry that tries to set it is refused outright.
+        await assert.rejects(
+          mallory!.auditLogger.log({
+            action: 'user.deleted',
+            actor: 'alice',
+            target: 'u1',
+            plugin: 'alice',
+          } as never),
+          { name: 'ValidationError' },
+        );
         const entry = await mallory!.auditLogger.log({
           action: 'user.deleted',
           actor: 'alice',
           target: 'u1',
-          plugin: 'alice',
-        } as never);
+        });
         assert.equal(entry.plugin, 'mallory');
         const found = await alice!.auditLogger.query({ action: 'user.deleted' });
         assert.deepEqual(
