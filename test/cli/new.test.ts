@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../host/helpers.js';
 import { runNode, type NodeRun } from '../helpers/run-node.js';
+import { runNew, type NewOptions } from '../../src/cli/new-command.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -87,20 +88,31 @@ void describe('plugboard new', () => {
   });
 
   it('refuses to overwrite, refuses a bad name, and answers --json and --help', async () => {
-    const again = await plugboard(['new', 'greeter-plugin'], app);
+    // In this process: the command's own function with its output captured.
+    const call = async (name: string, options: NewOptions = {}) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runNew(name, options, {
+        out: (line) => void out.push(line),
+        err: (line) => void err.push(line),
+        cwd: () => app,
+      });
+      return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+    };
+    const again = await call('greeter-plugin');
     assert.equal(again.code, 1);
     assert.match(
       again.stderr,
       /plugins\/greeter-plugin already exists and is not empty; nothing was written/,
     );
 
-    const bad = await plugboard(['new', 'two words'], app);
+    const bad = await call('two words');
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /"two words" is not a valid plugin name/);
     assert.match(bad.stderr, /hint: /);
 
     const elsewhere = join(app, 'elsewhere');
-    const json = await plugboard(['new', '@acme/stock:ledger', '--dir', elsewhere, '--json'], app);
+    const json = await call('@acme/stock:ledger', { dir: elsewhere, json: true });
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout), {
       ok: true,
@@ -110,10 +122,7 @@ void describe('plugboard new', () => {
       files: ['package.json', 'index.js', 'index.test.js', 'README.md'],
       plugboardInstalled: true,
     });
-    const refused = await plugboard(
-      ['new', '@acme/stock:ledger', '--dir', elsewhere, '--json'],
-      app,
-    );
+    const refused = await call('@acme/stock:ledger', { dir: elsewhere, json: true });
     assert.equal(refused.code, 1);
     assert.equal((JSON.parse(refused.stdout) as { ok: boolean }).ok, false);
 
