@@ -29,6 +29,7 @@ export type {
   RecordedError,
   SemverRange,
   StartResult,
+  ReloadResult,
   TimelineEntry,
 } from './host/index.js';
 export { createMemoryNetwork, type MemoryNetwork } from './backends/memory/memory-network.js';

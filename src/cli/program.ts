@@ -7,6 +7,7 @@ import { registerNodesCommand } from './commands/nodes-command.js';
 import { registerQueuesCommand } from './commands/queues-command.js';
 import { registerServicesCommand } from './commands/services-command.js';
 import { registerTailCommand } from './commands/tail-command.js';
+import { runNew, type NewOptions } from './new-command.js';
 import { runStart, type StartOptions } from './start-command.js';
 
 /** The `plugboard` command line. `parseAsync` runs the chosen command and sets `process.exitCode`. */
@@ -65,6 +66,12 @@ export function buildProgram(): Command {
       '--dashboard-token <token>',
       'token the dashboard API requires (default: PLUGBOARD_DASHBOARD_TOKEN, else generated beyond loopback)',
     )
+    .addOption(
+      new Option(
+        '--watch',
+        'reload a plugin when a file in its folder changes (it and its dependents restart; the others keep running)',
+      ).conflicts('once'),
+    )
     .option(
       '--strict-permissions',
       'deny every capability to plugins that declare no permissions list (host option strictPermissions)',
@@ -120,6 +127,23 @@ export function buildProgram(): Command {
   registerEmitCommand(program);
   registerTailCommand(program);
   registerQueuesCommand(program);
+
+  program
+    .command('new')
+    .description(
+      'Create a plugin folder (package.json, index.js, a test, a README) that passes its own test.',
+    )
+    .argument('<name>', 'the plugin name, e.g. greeter-plugin')
+    .option('--dir <folder>', 'where to create it (default: ./plugins when it exists, else .)')
+    .option('--json', 'print what was created as JSON')
+    .addHelpText(
+      'after',
+      '\nThe folder is named after the plugin (a scope\'s "@" dropped, "/" and ":" as "-"); an existing,\n' +
+        'non-empty folder is never overwritten. Run its test with `node --test` in the folder.',
+    )
+    .action(async (name: string, options: NewOptions) => {
+      process.exitCode = await runNew(name, options);
+    });
 
   return program;
 }

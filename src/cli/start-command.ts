@@ -12,6 +12,7 @@ import { Narrator } from './narrator.js';
 import { openDashboard } from './dashboard-option.js';
 import { onStopSignal } from './signals.js';
 import { backendFromConfig, hostOptionsFromConfig } from './start-config.js';
+import { watchPlugins, type PluginWatcher } from './watch-plugins.js';
 
 /** With --once, how long to let activation's follow-up work finish before stopping. */
 const ONCE_IDLE_BOUND_MS = 30_000;
@@ -34,6 +35,8 @@ export interface StartOptions {
   logFormat?: LogFormat;
   /** Fail (exit 1 before running) when any plugin does not start. */
   strictStart?: boolean;
+  /** Reload a plugin when a file in its folder changes. */
+  watch?: boolean;
   /** Deny every capability to plugins without a `permissions` list. */
   strictPermissions?: boolean;
   /** Serve the web dashboard on this port. */
@@ -190,6 +193,7 @@ export async function runStart(
   let code = 0;
   let started = false;
   let closeDashboard: () => Promise<void> = () => Promise.resolve();
+  let watcher: PluginWatcher | undefined;
   try {
     io.out(`plugboard: starting plugins from ${pluginDirectory}`);
     try {
@@ -210,6 +214,8 @@ export async function runStart(
     if (http !== undefined)
       io.out(`plugboard: metrics at ${http.url}/metrics, health at ${http.url}/health`);
     if (!health.ok) code = 1;
+    if (options.watch === true && signals === 0)
+      watcher = watchPlugins(host, { out: (line) => io.out(line), err: (line) => io.err(line) });
 
     if (signals === 0) {
       if (options.once === true) {
@@ -228,6 +234,7 @@ export async function runStart(
     clearInterval(keepAlive);
     io.out(`plugboard: stopping (${reason})...`);
   } finally {
+    await watcher?.close();
     const stopping = performance.now();
     await closeDashboard();
     await host.stop();

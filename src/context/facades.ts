@@ -4,6 +4,7 @@ import type { SubscriptionRecord } from '../bus/subscription-record.js';
 import type {
   EventBus,
   EventHandler,
+  EventMeta,
   PluginChain,
   SubscribeOptions,
   Subscription,
@@ -21,7 +22,8 @@ import { rootCall } from '../resilience/call-context.js';
 import type { ConfiguredPolicy } from '../resilience/configured-policies.js';
 import { attributionActive, runAsPlugin, type PluginTag } from '../util/plugin-attribution.js';
 import { isThenable } from '../util/thenable.js';
-import type { TargetCheck } from '../security/capabilities/guard.js';
+import { RESOURCE_SERVICE_PREFIX } from '../tx/participants.js';
+import type { CapabilityGuard, TargetCheck } from '../security/capabilities/guard.js';
 import type { BackgroundTasks, PluginTimers } from './types.js';
 import type { PluginScope, Releasable } from './plugin-scope.js';
 import { waitForEvent, waitForService, type WaitEnv } from './waits.js';
@@ -42,17 +44,21 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     once: boolean,
   ): Subscription => {
     scope.assertOpen(`subscribing to "${pattern}"`);
-    scope.guard?.assert('events', 'subscribe', pattern);
-    const record = core.subscribe(
+    const guard = scope.guard;
+    guard?.assert('events', 'subscribe', pattern);
+    // Not a function: left to the core, which rejects it with its own message.
+    const narrowed = guard !== undefined && typeof handler === 'function' && hasWildcard(pattern);
+    // Narrowed, a once() ends at the first event it may see (not at one it skips).
+    const own = narrowed
+      ? withinCapability(guard, handler, once ? () => record.end('once') : undefined)
+      : handler;
+    const record: SubscriptionRecord = core.subscribe(
       id,
       scope.tracker,
       pattern,
-      // Not a function: left to the core, which rejects it with its own message.
-      attributionActive() && typeof handler === 'function'
-        ? attributedHandler(scope.tag, handler)
-        : handler,
+      attributionActive() && typeof own === 'function' ? attributedHandler(scope.tag, own) : own,
       options,
-      once,
+      once && !narrowed,
     );
     const held: Releasable = {
       kind: 'subscription',
@@ -89,8 +95,18 @@ export function createEventBus(core: EventBusCore, scope: PluginScope, waits: Wa
     waitFor: ((event: string, options?: WaitForOptions) =>
       attempt(() => {
         if (scope.closed) throw closed(scope, `waiting for "${String(event)}"`);
-        scope.guard?.assert('events', 'subscribe', event);
-        return waitForEvent(core, scope, waits, event, options?.timeout, options?.filter);
+        const guard = scope.guard;
+        guard?.assert('events', 'subscribe', event);
+        const filter = options?.filter;
+        // Not a function: left to waitForEvent, which refuses it with its own message.
+        const within =
+          guard === undefined ||
+          !hasWildcard(event) ||
+          !(filter === undefined || typeof filter === 'function')
+            ? filter
+            : (data: unknown, meta: EventMeta) =>
+                allowedName(guard, meta.event) && (filter === undefined || filter(data, meta));
+        return waitForEvent(core, scope, waits, event, options?.timeout, within);
       })) as EventBus['waitFor'],
     unsubscribe(subscription) {
       if (
@@ -123,7 +139,12 @@ export function createRpcServer(core: RpcCore, scope: PluginScope, checked = tru
   return {
     register(service, methods, options) {
       scope.assertOpen(`registering "${service}"`);
-      guard?.assert('rpc', 'register', service);
+      if (guard !== undefined) {
+        // A transaction resource's service takes its phase calls: only `tx:register` offers it.
+        const resource = resourceOf(service);
+        if (resource === undefined) guard.assert('rpc', 'register', service);
+        else guard.assert('tx', 'register', resource);
+      }
       const { provider, ready } = core.register(
         scope.pluginId,
         scope.tracker,
@@ -202,7 +223,10 @@ export function createRpcClient(
       return Promise.reject(closed(scope, `calling ${String(service)}.${String(method)}`));
     if (mayCall !== undefined) {
       try {
-        mayCall(service, method);
+        // A transaction resource's phases are driven by enlisting it (`tx:enlist`), not by RPC.
+        const resource = resourceOf(service);
+        if (resource === undefined) mayCall(service, method);
+        else scope.guard!.assert('tx', 'enlist', resource);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -377,6 +401,51 @@ function attempt<T>(fn: () => Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** The resource name of a transaction resource's service (`$tx.<name>`), else undefined. */
+function resourceOf(service: unknown): string | undefined {
+  return typeof service === 'string' &&
+    service.charCodeAt(0) === 36 && // '$'
+    service.startsWith(RESOURCE_SERVICE_PREFIX)
+    ? service.slice(RESOURCE_SERVICE_PREFIX.length)
+    : undefined;
+}
+
+/** True when a subscription pattern has a `*` or `**` segment. */
+function hasWildcard(pattern: unknown): boolean {
+  return typeof pattern === 'string' && pattern.split('.').some((s) => s === '*' || s === '**');
+}
+
+/**
+ * True when the plugin's capabilities cover the concrete event `name`. The subscription's pattern
+ * was checked already; that covers every name without a `:`, since the bus and the capabilities
+ * then cut names into the same segments. A `:` inside a dotted segment is one segment to the bus
+ * (`user.*` matches `user.admin:reset`) but a separator to the capabilities (user, admin, reset):
+ * such a name is checked on its own.
+ */
+function allowedName(guard: CapabilityGuard, name: string): boolean {
+  return !name.includes(':') || guard.allows('events', 'subscribe', name);
+}
+
+/**
+ * `handler` skipping (passing on, in a chain) the events its plugin may not receive; `first`
+ * runs before the first event it receives (ending a once() subscription), which is its last.
+ */
+function withinCapability(
+  guard: CapabilityGuard,
+  handler: EventHandler,
+  first: (() => void) | undefined,
+): EventHandler {
+  let done = false;
+  return (data, next, meta) => {
+    if (done || !allowedName(guard, meta.event)) return next();
+    if (first !== undefined) {
+      done = true;
+      first();
+    }
+    return handler(data, next, meta);
+  };
 }
 
 /**

@@ -26,6 +26,7 @@ export type {
   RecordedError,
   SemverRange,
   StartResult,
+  ReloadResult,
   TimelineEntry,
   UnhandledRejectionPolicy,
 } from './types.js';

@@ -36,7 +36,8 @@ export async function activateLevels(env: LifecycleEnv, stopping: () => boolean)
   }
 }
 
-async function activateOne(
+/** Activate one plugin (its dependencies must be active, else it is `skipped`). */
+export async function activateOne(
   env: LifecycleEnv,
   record: PluginRecord,
   stopping: () => boolean,
@@ -188,7 +189,8 @@ export async function deactivateLevels(env: LifecycleEnv, deadline: number): Pro
   }
 }
 
-async function deactivateOne(
+/** Stop one active plugin and release everything it holds (no-op unless it is active). */
+export async function deactivateOne(
   env: LifecycleEnv,
   record: PluginRecord,
   deadline: number,

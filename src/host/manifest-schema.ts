@@ -13,10 +13,21 @@ function isPluginName(value: string): boolean {
   }
 }
 
-const pluginName = z.string().refine(isPluginName, {
-  message:
-    'must be a plugin name: letters, digits and "_-:/@$", dot-separated (e.g. "auth-plugin")',
-});
+/**
+ * The name the host acts under (`meta.source` of its events, `plugin` of its audit entries): a
+ * plugin of that name would pass for the host.
+ */
+export const HOST_SOURCE = 'host';
+
+const pluginName = z
+  .string()
+  .refine(isPluginName, {
+    message:
+      'must be a plugin name: letters, digits and "_-:/@$", dot-separated (e.g. "auth-plugin")',
+  })
+  .refine((value) => value !== HOST_SOURCE, {
+    message: `must not be "${HOST_SOURCE}": the host publishes and audits under that name; choose another`,
+  });
 const version = z.string().refine((v) => semver.valid(v) !== null, {
   message: 'must be a valid semver version (e.g. "1.0.0")',
 });

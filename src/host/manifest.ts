@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { InvalidManifestError } from '../errors/errors.js';
 import { assertSpecKeys, freezeDefinition } from './define-plugin.js';
+import { freshUrl } from './fresh-import.js';
 import {
   assertKnownKeys,
   assertPackageJsonKeys,
@@ -60,7 +61,10 @@ import type { LoadedPlugin, PluginSpec } from './types.js';
  *   fails to load (a syntax error names the file and line:column) or exports no plugin
  *   (`field: "main"`), or an export that contradicts the package.json.
  */
-export async function loadPluginFromFolder(folder: string): Promise<LoadedPlugin> {
+export async function loadPluginFromFolder(
+  folder: string,
+  options: LoadOptions = {},
+): Promise<LoadedPlugin> {
   const root = resolve(folder);
   const pkgPath = join(root, 'package.json');
   const where = pkgPath;
@@ -70,7 +74,7 @@ export async function loadPluginFromFolder(folder: string): Promise<LoadedPlugin
     assertKnownKeys(raw['plugboard'], PLUGBOARD_FIELD_KEYS, where, { prefix: 'plugboard.' });
   }
   const manifest = parseManifest(packageJsonSchema, raw, where);
-  const exported = await importPluginExport(root, manifest, where);
+  const exported = await importPluginExport(root, manifest, where, options.fresh === true);
 
   const npmOnly = new Set(manifest.plugboard?.npmDependencies ?? []);
   const pluginDeps: Record<string, string> = {};
@@ -156,6 +160,17 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+/** How {@link loadPluginFromFolder} loads. */
+export interface LoadOptions {
+  /**
+   * Import `main` again even when it was imported before (a reload): its file URL gets a
+   * version query, so Node's module cache sees a new module, and so do the files of the plugin's
+   * folder it imports ({@link freshUrl}). The old modules stay in memory (ES modules cannot be
+   * evicted).
+   */
+  fresh?: boolean;
+}
+
 /** The object a plugin's `main` exports, before it is checked against the manifest. */
 type ExportedPlugin = Partial<PluginSpec> & Pick<PluginSpec, 'activate'>;
 
@@ -163,6 +178,7 @@ async function importPluginExport(
   root: string,
   manifest: PackageJsonManifest,
   where: string,
+  fresh: boolean,
 ): Promise<ExportedPlugin> {
   const mainPath = resolve(root, manifest.main ?? 'index.js');
   if (!(await isFile(mainPath))) {
@@ -173,7 +189,8 @@ async function importPluginExport(
   }
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(mainPath).href)) as Record<string, unknown>;
+    const url = fresh ? freshUrl(mainPath, root) : pathToFileURL(mainPath).href;
+    module = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const at = error instanceof SyntaxError ? await findSyntaxError(root, mainPath) : undefined;
     if (at !== undefined) {

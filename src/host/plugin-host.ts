@@ -41,7 +41,15 @@ import {
   resolveDependencyGraph,
   type DependencyGraph,
 } from './dependency-graph.js';
-import { activateLevels, deactivateLevels, remaining, type LifecycleEnv } from './lifecycle.js';
+import {
+  activateLevels,
+  activateOne,
+  deactivateLevels,
+  deactivateOne,
+  remaining,
+  type LifecycleEnv,
+} from './lifecycle.js';
+import { loadReplacement, restartSet } from './reload.js';
 import { loadPluginFromFolder, loadPluginsFromDirectory } from './manifest.js';
 import { PluginRecord, recordError } from './plugin-record.js';
 import { settleWithin, withDeadline } from '../util/bound.js';
@@ -63,6 +71,7 @@ import type {
   PluginHealth,
   PluginInfo,
   RecordedError,
+  ReloadResult,
   StartResult,
   TimelineEntry,
   UnhandledRejectionPolicy,
@@ -125,6 +134,8 @@ export class PluginHost implements Host {
   private startMs: number | undefined;
   private starting: Promise<StartResult> | undefined;
   private stopping: Promise<void> | undefined;
+  /** The last reload (reloads run one at a time). */
+  private reloading: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly rejectionPolicy: UnhandledRejectionPolicy;
   /** Removes the unhandled-rejection listener and stops attribution (set while guarding). */
@@ -240,6 +251,12 @@ export class PluginHost implements Host {
   stop(): Promise<void> {
     this.stopping ??= this.runStop();
     return this.stopping;
+  }
+
+  reload(name: string, plugin?: PluginEntry): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.runReload(name, plugin));
+    this.reloading = run.catch(() => undefined);
+    return run;
   }
 
   health(): HostHealth {
@@ -555,6 +572,65 @@ export class PluginHost implements Host {
     }
   }
 
+  // ---- reload ----------------------------------------------------------------------------------
+
+  private async runReload(name: string, plugin: PluginEntry | undefined): Promise<ReloadResult> {
+    if (this.status !== 'running' || this.stopping !== undefined || this.graph === undefined) {
+      throw new HostStateError(
+        `host.reload() needs a running host (the host is ${this.stopping === undefined ? this.status : 'stopping'}).`,
+        { details: { status: this.status } },
+      );
+    }
+    const current = this.records.get(name);
+    if (current === undefined) {
+      throw new ValidationError(
+        `host.reload("${name}"): no plugin of that name in this host (it has ${[...this.records.keys()].map((n) => `"${n}"`).join(', ')}).`,
+        { details: { field: 'name', plugin: name } },
+      );
+    }
+    // Everything that can fail before a plugin stops is checked first: the old code keeps running.
+    const loaded = await loadReplacement(current.loaded, plugin);
+    const all = this.ordered().map((record) => (record === current ? loaded : record.loaded));
+    const graph = resolveDependencyGraph(all);
+    const restart = restartSet(graph, name);
+
+    const deadline = Date.now() + this.timeouts.stop;
+    const before = this.lifecycleEnv();
+    for (const plugin of [...restart].reverse())
+      await deactivateOne(before, this.records.get(plugin)!, deadline);
+    this.graph = graph;
+    for (const plugin of restart) {
+      const old = this.records.get(plugin)!;
+      this.records.set(plugin, new PluginRecord(plugin === name ? loaded : old.loaded));
+    }
+    for (const [plugin, level] of graph.levelOf) this.records.get(plugin)!.level = level;
+    this.runtime!.auditAsHost({
+      action: 'plugin.reloaded',
+      actor: 'host',
+      target: name,
+      metadata: {
+        from: current.loaded.definition.version,
+        to: loaded.definition.version,
+        restarted: restart,
+      },
+    });
+    this.logger.info({ plugin: name, restarted: restart }, `Plugin "${name}" reloading`);
+    const env = this.lifecycleEnv();
+    for (const plugin of restart)
+      await activateOne(env, this.records.get(plugin)!, () => this.stopping !== undefined);
+    await settleWithin(() => announcePlugins(this.backend!, all), this.timeouts.start);
+    const states = restart.map((plugin) => this.records.get(plugin)!);
+    const named = (state: string): string[] =>
+      states.filter((r) => r.state === state).map((r) => r.name);
+    return Object.freeze({
+      ok: states.every((r) => r.state === 'active'),
+      restarted: restart,
+      active: named('active'),
+      failed: named('failed'),
+      skipped: named('skipped'),
+    });
+  }
+
   // ---- stop ------------------------------------------------------------------------------------
 
   private async runStop(): Promise<void> {
@@ -567,6 +643,8 @@ export class PluginHost implements Host {
       // Let a start in progress finish its current level (it launches no new one now).
       await settleWithin(() => this.starting, remaining(deadline));
     }
+    // And a reload in progress finish its step (it starts nothing more once stopping).
+    await settleWithin(() => this.reloading, remaining(deadline));
     if (this.status !== 'failed') {
       this.status = 'stopping';
       this.logger.info('Host stopping');

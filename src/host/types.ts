@@ -449,6 +449,19 @@ export interface StartResult {
   readonly skipped: readonly string[];
 }
 
+/** What `host.reload()` did: the reloaded plugin first, then its dependents, in start order. */
+export interface ReloadResult {
+  /** True when the plugin and every plugin restarted with it are active again. */
+  readonly ok: boolean;
+  /** Every plugin that was stopped and started again, in activation order (the plugin first). */
+  readonly restarted: readonly string[];
+  readonly active: readonly string[];
+  /** Plugins whose `activate` threw or timed out (see `health()` for the errors). */
+  readonly failed: readonly string[];
+  /** Plugins not started again because a dependency is not active. */
+  readonly skipped: readonly string[];
+}
+
 /**
  * Events the host publishes on the event bus (`meta.source === 'host'`), by name. Declare them in
  * `PlugboardEvents` to get typed subscriptions.
@@ -510,6 +523,28 @@ export interface Host {
   timeline(): readonly TimelineEntry[];
   /** Be told of each plugin lifecycle event; returns a function that removes the listener. */
   onLifecycle(listener: (event: LifecycleEvent) => void): () => void;
+  /**
+   * Replace one plugin of a running host without restarting the others: load its new code
+   * (`plugin`: a definition or a folder path; omitted: its folder again, its `main` imported
+   * fresh), stop the plugins that depend on it (transitively, in reverse activation order), stop
+   * it and release everything it held, then activate the new version and start its dependents
+   * again with their own definitions. The usual lifecycle events, timeline entries and audit
+   * entries are recorded for each step. The new version must keep the name; its dependencies
+   * may change (the graph is checked again). Calls are serialized.
+   *
+   * Rejects, with nothing stopped (the old version keeps running), when the new code cannot be
+   * loaded (InvalidManifestError: a syntax error names the file and line), when its name differs
+   * (ValidationError) or the new dependencies do not resolve (MissingDependencyError, ...);
+   * with HostStateError unless the host is running, ValidationError for an unknown plugin.
+   * When the new version's `activate` fails, it is `failed` (with its error in `health()`) and
+   * its dependents are `skipped`: fix it and reload again.
+   *
+   * A folder plugin's files (`main` and what it imports from its folder) are imported fresh;
+   * the old versions stay in Node's module cache (ES modules cannot be evicted): each reload
+   * costs the memory of the plugin's files, so this is for development (`plugboard start
+   * --watch`), not for reloading in a loop in production.
+   */
+  reload(name: string, plugin?: PluginEntry): Promise<ReloadResult>;
   /** List and remove durable event queues, bindings and dead letters (rejects until started). */
   readonly durable: DurableAdmin;
   /**

@@ -19,8 +19,11 @@ export type Phase = 'commit' | 'rollback';
 
 /** The RPC service of a named transaction resource. */
 export function resourceService(name: string): string {
-  return `$tx.${name}`;
+  return `${RESOURCE_SERVICE_PREFIX}${name}`;
 }
+
+/** The prefix of the RPC services of transaction resources (`$tx.<name>`). */
+export const RESOURCE_SERVICE_PREFIX = '$tx.';
 
 /** One enlisted participant as the coordinator drives it: each call is one attempt. */
 export interface Enlisted {

@@ -99,16 +99,17 @@ void describe('plugboard inspect', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, '');
     assert.ok(!run.stdout.includes(ESC), 'no colours on a pipe');
-    assert.match(run.stdout, /^plugboard: 8 plugins in examples\/shop\/plugins$/m);
+    assert.match(run.stdout, /^plugboard: 10 plugins in examples\/shop\/plugins$/m);
     assert.match(run.stdout, /^orders-plugin 1\.0\.0 {2}\(level 2\)$/m);
     assert.match(run.stdout, /^ {2}source: examples\/shop\/plugins\/orders$/m);
     assert.match(run.stdout, /^ {4}rpc:call:payments$/m);
     assert.match(run.stdout, /^ {4}payments-plugin \^2\.0\.0 → 2\.1\.0$/m);
     assert.match(
       run.stdout,
-      /^ {2}level 0: audit-plugin, auth-plugin, payments-plugin, stock-plugin$/m,
+      /^ {2}level 0: audit-plugin, auth-plugin, newsletter-plugin, payments-plugin, stock-plugin$/m,
     );
-    assert.match(run.stdout, /^ {2}level 3: storefront-plugin$/m);
+    assert.match(run.stdout, /^ {2}level 3: fulfilment-plugin$/m);
+    assert.match(run.stdout, /^ {2}level 4: storefront-plugin$/m);
   });
 
   void it('--json prints the documented shape', async () => {
@@ -120,9 +121,10 @@ void describe('plugboard inspect', () => {
     assert.equal(report.error, null);
     assert.equal(report.folder, join(SHOP, 'plugins'));
     assert.deepEqual(report.levels, [
-      ['audit-plugin', 'auth-plugin', 'payments-plugin', 'stock-plugin'],
+      ['audit-plugin', 'auth-plugin', 'newsletter-plugin', 'payments-plugin', 'stock-plugin'],
       ['users-plugin'],
       ['email-plugin', 'orders-plugin'],
+      ['fulfilment-plugin'],
       ['storefront-plugin'],
     ]);
     const users = report.plugins.find((p) => p.name === 'users-plugin')!;

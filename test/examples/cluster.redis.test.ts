@@ -3,15 +3,19 @@
  * processes (worker-a, worker-b, gateway) on one throwaway redis-server, started by
  * scripts/start-cluster.mjs (from source, through tsx). Checks what the narration claims: each
  * order charged once, charges balanced over both workers, each order fulfilled once, every
- * worker seeing every broadcast, clean exits, and no keys left behind. The --kill-one run checks
- * RPC failover and the redelivery of the order the killed worker held.
+ * worker seeing every broadcast and the whole change feed, the shared cache read across
+ * processes, clean exits, and no keys left behind. The --kill-one run checks
+ * RPC failover and the redelivery of the order the killed worker held. The example shop, which
+ * shows every building block, plays its story on the same Redis too.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { runNode } from '../helpers/run-node.js';
 import { figure } from '../backends/redis/support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -132,6 +136,13 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         countBy(grep(run, /^ {2}\[fulfilment@\S+\] packing (o-\d+) /).map((p) => p.groups[0]!)),
         once(ORDERS),
       );
+      // Each worker read the order the gateway put in the shared cache.
+      assert.equal(
+        grep(run, /^ {2}\[fulfilment@\S+\] packing o-\d+ .*, \d+(\.\d+)? EUR per the shared cache$/)
+          .length,
+        8,
+        output,
+      );
       const fulfilled = grep(run, /^ {2}\[checkout@gateway\] +(o-\d+) fulfilled by (\S+)$/);
       assert.deepEqual(
         Object.fromEntries(fulfilled.map((f) => [f.groups[0], f.groups[1]])),
@@ -148,12 +159,14 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
       // Plain subscriptions: every worker saw every order (broadcast).
       const metrics = grep(
         run,
-        /^ {2}\[metrics@(\S+)\] +saw (\d+) orders placed and (\d+) fulfilled in the cluster, (\d+) of them here/,
+        /^ {2}\[metrics@(\S+)\] +saw (\d+) orders placed and (\d+) fulfilled in the cluster, (\d+) of them here; (\d+) changes in the orders feed/,
       );
       assert.deepEqual(metrics.map((m) => m.node).sort(), WORKERS, output);
       for (const { node, groups } of metrics) {
         assert.equal(node, groups[0]);
         assert.deepEqual(groups.slice(1, 3), ['8', '8']);
+        // Each worker followed the gateway's change feed from its start, every change once.
+        assert.equal(groups[4], '8', output);
         assert.equal(Number(groups[3]), packed.filter((p) => p.node === node).length);
       }
 
@@ -261,6 +274,61 @@ void describe('examples/cluster (scripts/start-cluster.mjs)', { concurrency: tru
         /done in [\d.]+ s: gateway exit 0, worker-a exit 0, worker-b killed by --kill-one/,
       );
       figure(t, 'whole --kill-one run', /done in ([\d.]+) s/.exec(run.stdout)![1]!, 's');
+    },
+  );
+
+  void it(
+    'the example shop plays its whole story on Redis: transactions, saga, breaker, sealed data, audit log, dead letter',
+    { timeout: 40_000 },
+    async () => {
+      const namespace = `shop-${Date.now().toString(36)}`;
+      const run = await runNode(
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'start',
+          'examples/shop',
+          '--once',
+          '--redis',
+          redis.url,
+          '--namespace',
+          namespace,
+        ],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            PLUGBOARD_LOG_LEVEL: 'warn',
+            PLUGBOARD_KEY_SHOP_DATA: randomBytes(32).toString('base64'),
+          },
+          killAfterMs: 30_000,
+        },
+      );
+      const output = `${run.stdout}\n${run.stderr}`;
+      assert.equal(run.code, 0, output);
+      assert.equal(run.stderr, '', output);
+      assert.match(run.stdout, /10\/10 plugins active .* backend redis/);
+      assert.match(
+        run.stdout,
+        /o-1 packed \(mechanical keyboard\): parcel slot reserved by two-phase commit/,
+      );
+      assert.match(
+        run.stdout,
+        /o-1 shipped by postal service \(courier unavailable\), label LBL-o-1, slip sealed/,
+      );
+      assert.match(
+        run.stdout,
+        /1 order shipped, 1 dead letter in newsletter\.deliver, audit log verified \(\d+ entries, 1 denial\)/,
+      );
+      const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await client.connect();
+        const keys = await client.keys(`{${namespace}}:*`);
+        if (keys.length > 0) await client.del(...keys);
+      } finally {
+        client.disconnect();
+      }
     },
   );
 

@@ -4,20 +4,25 @@
  * queries), once through the CLI as the README's quick start runs it (`start --once`).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createHost, definePlugin } from '../../src/index.js';
+import { runNode } from '../helpers/run-node.js';
+import { tempDir } from '../host/helpers.js';
 import type { PluginContext, PluginErrorEvent } from '../../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOP = join(ROOT, 'examples/shop');
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href;
 const SHOP_PLUGINS = [
   'audit-plugin',
   'auth-plugin',
   'email-plugin',
+  'fulfilment-plugin',
+  'newsletter-plugin',
   'orders-plugin',
   'payments-plugin',
   'stock-plugin',
@@ -36,7 +41,19 @@ interface Summary {
   userChanges: number;
   auditBatches: number;
   pluginErrors: number;
+  shipped: { orderId: string; carrier: string }[];
+  deadLetters: number;
+  auditLogOk: boolean;
+  auditLogEntries: number;
+  denials: number;
 }
+
+/** The shop's key "shop-data" (fulfilment-plugin seals packing slips with it). */
+const SHOP_KEY = randomBytes(32).toString('base64');
+
+/** The summary line, with the parts every building block adds. */
+const SUMMARY =
+  /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, 1 tips email, audit saw \d+ events \(logged in \d+ batch(es)?\), 1 change in the users feed and 0 plugin errors; 1 order shipped, 1 dead letter in newsletter\.deliver, audit log verified \(\d+ entries, 1 denial\)/;
 
 /** Reject after `ms` so a broken scenario fails the test instead of hanging it. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -81,6 +98,8 @@ void describe('examples/shop', () => {
         pluginDirectory: join(SHOP, 'plugins'),
         plugins: [probePlugin],
         logger: pino({ level: 'silent' }),
+        keys: { 'shop-data': SHOP_KEY },
+        transactions: { logFile: false },
       });
       try {
         const result = await host.start();
@@ -108,6 +127,14 @@ void describe('examples/shop', () => {
         assert.ok(summary.auditBatches >= 1, 'the audit log was written in batches');
         assert.equal(summary.pluginErrors, 0);
         assert.equal(summary.userChanges, 1, 'the audit watched the users change feed');
+        // The paid order was packed (two-phase commit) and shipped (saga); the courier's breaker
+        // opened and the fallback carrier took it.
+        assert.deepEqual(summary.shipped, [
+          { orderId: 'o-1', carrier: 'postal service (courier unavailable)' },
+        ]);
+        assert.equal(summary.deadLetters, 1, 'the undeliverable newsletter is a dead letter');
+        assert.equal(summary.auditLogOk, true);
+        assert.equal(summary.denials, 1, "the storefront's denied cache read was audited");
 
         // The user exists; the welcome email went out once (two mailers compete for one queue),
         // then the delayed tips email.
@@ -169,6 +196,39 @@ void describe('examples/shop', () => {
         );
         assert.equal(await rpc.call('stock', 'level', ['kimono']), 0);
 
+        // Fulfilment: the slot was taken by a committed transaction, the slip is sealed with
+        // the host's key and opens again, the breaker is open, tracking is checked.
+        assert.equal(await rpc.call('fulfilment', 'freeSlots'), 9);
+        const shipments = (await rpc.call('fulfilment', 'shipments')) as {
+          orderId: string;
+          label: string;
+          slip: string;
+          opened: unknown;
+        }[];
+        assert.equal(shipments.length, 1);
+        assert.equal(shipments[0]?.label, 'LBL-o-1');
+        assert.match(shipments[0].slip, /^pb1\./);
+        assert.deepEqual(shipments[0]?.opened, {
+          orderId: 'o-1',
+          userId: 'u-1',
+          items: ['mechanical keyboard'],
+        });
+        assert.equal(probe.circuitBreakerFactory.get('courier')?.state, 'open');
+        assert.deepEqual(await rpc.call('fulfilment', 'track', ['o-1', 'u-1']), {
+          granted: true,
+          shipment: 'postal service (courier unavailable)',
+        });
+        assert.equal(
+          ((await rpc.call('fulfilment', 'track', ['o-1', 'u-2'])) as { granted: boolean }).granted,
+          false,
+        );
+        // The dead letter is there to replay; a replay fails the same way and comes back.
+        const [letter] = await probe.messageQueue.deadLetters('newsletter.deliver');
+        assert.deepEqual(letter?.data, { to: 'nobody@bounce.invalid', issue: 1 });
+        // The running shop keeps a trickle of events going.
+        const viewed = await probe.eventBus.waitFor('catalog.viewed', { timeout: 3000 });
+        assert.match((viewed.data as { visitor: string }).visitor, /^v-\d+$/);
+
         // What the audit plugin saw (`**`, plugin.error), including the chain run.
         const audit = (await rpc.call('audit', 'report')) as {
           total: number;
@@ -178,7 +238,12 @@ void describe('examples/shop', () => {
           logged: number;
           batches: number;
           userChanges: unknown[];
+          auditLog: { ok: boolean; denials: { actor: string; target: string }[] };
         };
+        assert.equal(audit.auditLog.ok, true);
+        assert.deepEqual(audit.auditLog.denials, [
+          { actor: 'storefront-plugin', target: 'cache:read:user:u-1' },
+        ]);
         assert.deepEqual(audit.errors, []);
         // The users change feed recorded Ada's creation, and the audit watched it, once.
         assert.deepEqual(audit.userChanges, [{ type: 'create', id: 'u-1', seq: 1 }]);
@@ -193,6 +258,7 @@ void describe('examples/shop', () => {
         assert.equal(audit.byEvent['payment.captured'], 1);
         assert.equal(audit.byEvent['payment.declined'], 1);
         assert.equal(audit.byEvent['shop.scenario.completed'], 1);
+        assert.equal(audit.byEvent['order.shipped'], 1);
         assert.ok(
           (audit.byEvent['plugin.activated'] ?? 0) >= 6,
           'audit saw the plugins after it activate',
@@ -268,7 +334,7 @@ void describe('examples/shop', () => {
         story,
       );
       assert.ok(
-        lines.length >= 10 && lines.length <= 30,
+        lines.length >= 10 && lines.length <= 40,
         `narration has ${lines.length} lines:\n${story}`,
       );
       assert.match(story, /\[users\] +created u-1 Ada Lovelace <ada@example\.com>/);
@@ -290,53 +356,51 @@ void describe('examples/shop', () => {
         /\[storefront\] a stalled writer's late stock write is refused: StaleLockTokenError \[SHOP_STALE_LOCK_TOKEN\]/,
       );
       assert.match(story, /\[email\] +mailer-\d sent "Welcome, Ada Lovelace!"/);
+      assert.match(story, SUMMARY);
       assert.match(
         story,
-        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, 1 tips email, audit saw \d+ events \(logged in \d+ batch(es)?\), 1 change in the users feed and 0 plugin errors/,
+        /\[fulfilment\] o-1 packed \(mechanical keyboard\): parcel slot reserved by two-phase commit/,
       );
+      assert.match(story, /\[fulfilment\] breaker "courier": closed → open/);
+      assert.match(
+        story,
+        /\[newsletter\] issue #1 to nobody@bounce\.invalid: no such mailbox, twice; a dead letter now/,
+      );
+      assert.match(story, /\[storefront\] may not read the user cache: PermissionDeniedError/);
     },
   );
 
   void it(
     'runs from the CLI as in the quick start (start --once) and exits 0',
     { timeout: 40_000 },
-    async () => {
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            ['--import', 'tsx', 'src/cli/main.ts', 'start', 'examples/shop', '--once'],
-            {
-              cwd: ROOT,
-              env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'warn' },
-              stdio: ['ignore', 'pipe', 'pipe'],
-            },
-          );
-          let stdout = '';
-          let stderr = '';
-          const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-          child.on('error', reject);
-          child.on('close', (code) => {
-            clearTimeout(killer);
-            resolve({ code, stdout, stderr });
-          });
+    async (t) => {
+      // In a folder of its own: on the embedded backend the transaction log is
+      // .plugboard/transactions.log under the working folder, and one log takes one host (a
+      // shop started elsewhere from the repository at the same time would hold it).
+      const { dir: cwd, cleanup } = await tempDir('plugboard-shop-');
+      t.after(cleanup);
+      const run = await runNode(
+        ['--import', TSX, join(ROOT, 'src/cli/main.ts'), 'start', SHOP, '--once'],
+        {
+          cwd,
+          env: { ...process.env, PLUGBOARD_LOG_LEVEL: 'warn', PLUGBOARD_KEY_SHOP_DATA: SHOP_KEY },
+          killAfterMs: 30_000,
         },
       );
       const output = `${run.stdout}\n${run.stderr}`;
       assert.equal(run.code, 0, output);
       assert.equal(run.stderr, '', 'no warnings or errors logged');
-      assert.match(run.stdout, /8\/8 plugins active .* backend memory/);
+      assert.match(run.stdout, /10\/10 plugins active .* backend memory/);
       for (const name of SHOP_PLUGINS)
         assert.match(run.stdout, new RegExp(`✓ ${name}@\\d+\\.\\d+\\.\\d+ activated`));
       assert.match(
         run.stdout,
         /\[storefront\] order refused with PaymentDeclinedError \[SHOP_PAYMENT_DECLINED\]/,
       );
+      assert.match(run.stdout, SUMMARY);
       assert.match(
         run.stdout,
-        /summary: 2 orders \(1 paid, 1 declined\), 1 welcome email, 1 tips email, audit saw \d+ events \(logged in \d+ batch(es)?\), 1 change in the users feed and 0 plugin errors/,
+        /o-1 shipped by postal service \(courier unavailable\), label LBL-o-1, slip sealed/,
       );
       // The scenario finished before the plugins it uses were stopped.
       const summaryAt = run.stdout.indexOf('summary:');

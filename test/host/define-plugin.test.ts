@@ -38,6 +38,8 @@ void describe('definePlugin', () => {
   const cases: [string, Record<string, unknown>, string][] = [
     ['missing name', { version: '1.0.0' }, 'name'],
     ['bad name', { name: 'has space', version: '1.0.0' }, 'name'],
+    // The host's own name: its events (meta.source) and audit entries would pass for the host's.
+    ['reserved name', { name: 'host', version: '1.0.0' }, 'name'],
     ['bad version', { name: 'p', version: 'one' }, 'version'],
     [
       'bad range',

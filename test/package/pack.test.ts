@@ -25,9 +25,14 @@ interface Run {
   stderr: string;
 }
 
-/** Our environment without what `npm test` adds (npm_config_*, npm_lifecycle_*, ...). */
+/**
+ * Our environment without what `npm test` adds (npm_config_*, npm_lifecycle_*, ...), and without
+ * NODE_TEST_CONTEXT, which would make a `node --test` run here report to this runner.
+ */
 const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')),
+  Object.entries(process.env).filter(
+    ([key]) => !key.toLowerCase().startsWith('npm_') && key !== 'NODE_TEST_CONTEXT',
+  ),
 );
 
 function run(command: string, args: string[], cwd: string): Promise<Run> {
@@ -223,6 +228,23 @@ void describe('the packed package', { timeout: 4 * STEP_BOUND }, () => {
       version: string;
     };
     assert.equal(version.stdout.trim(), pkg.version);
+  });
+
+  void it('`npx plugboard new <name>` scaffolds a plugin that passes its own test', async () => {
+    const made = await run(
+      'npx',
+      ['--no', '--', 'plugboard', 'new', 'scaffolded-plugin', '--dir', 'scaffold'],
+      app,
+    );
+    ok('npx plugboard new', made);
+    assert.doesNotMatch(made.stdout, /not installed/);
+    const tested = await run(
+      process.execPath,
+      ['--test'],
+      join(app, 'scaffold', 'scaffolded-plugin'),
+    );
+    ok('node --test in the scaffold', tested);
+    assert.match(tested.stdout, /# pass 2/);
   });
 
   void it('imports from an .mjs file: createHost, plugins, RPC and events', async () => {

@@ -107,36 +107,57 @@ export class AuditLogFile {
     return batch.done;
   }
 
-  /** Rewrite the whole file from `start` and `records` (after a trim). */
+  /**
+   * Rewrite the whole file from what `state` holds (after a trim). Appends are held meanwhile:
+   * `state` is read once every earlier write is on disk and none is running, and appends made
+   * during the rewrite go to the new file after it (written to the old one, they were lost with
+   * it when the new file was renamed over it).
+   */
   async rewrite(
-    start: AuditStart,
-    records: readonly AuditRecord[],
-    checkpoint: Uint8Array | undefined,
+    state: () => {
+      start: AuditStart;
+      records: readonly AuditRecord[];
+      checkpoint: Uint8Array | undefined;
+    },
   ): Promise<void> {
-    await this.inflight;
+    while (this.inflight !== undefined) await this.inflight;
     if (this.failure !== undefined) throw this.failed();
-    const temp = `${this.path}.rewrite`;
-    const out = await open(temp, 'w');
+    const { start, records, checkpoint } = state();
+    const last = records.length - 1;
+    const content =
+      startLine(start) +
+      records.map((r, i) => recordLine(r, i === last ? checkpoint : undefined)).join('');
+    let done!: () => void;
+    // Set before any await: `append` queues its batch and leaves the drain to us.
+    this.inflight = new Promise<void>((resolve) => (done = resolve));
     try {
-      const last = records.length - 1;
-      await writeAll(
-        out,
-        startLine(start) +
-          records.map((r, i) => recordLine(r, i === last ? checkpoint : undefined)).join(''),
-      );
-      await out.sync();
+      const temp = `${this.path}.rewrite`;
+      const out = await open(temp, 'w');
+      try {
+        await writeAll(out, content);
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+      await rename(temp, this.path);
+      await syncDir(dirname(this.path));
+      await this.handle!.close();
+      this.handle = await open(this.path, 'a');
+    } catch (error) {
+      // The memory state and the file may now differ: refuse everything until reopened.
+      this.failure ??= error;
+      throw this.failed();
     } finally {
-      await out.close();
+      // Appends held meanwhile are written now (or refused, after a failure).
+      this.inflight = this.batch === undefined ? undefined : this.drain();
+      done();
     }
-    await rename(temp, this.path);
-    await syncDir(dirname(this.path));
-    await this.handle!.close();
-    this.handle = await open(this.path, 'a');
   }
 
   /** Wait for pending writes, then close the file and release the lock. */
   async close(): Promise<void> {
-    await this.inflight;
+    // A rewrite that ends starts the drain of what it held: wait for that too.
+    while (this.inflight !== undefined) await this.inflight;
     try {
       await this.handle?.close();
     } finally {

@@ -138,7 +138,12 @@ export class MemoryAuditStore implements AuditStore {
     if (at === -1 || records[at]!.hash !== start.hash || start.seq <= this.log.start.seq) return 0;
     records.splice(0, at + 1);
     this.log.start = { seq: start.seq, hash: start.hash, anchor };
-    await file?.rewrite(this.log.start, records, this.log.checkpoint);
+    // The file is rewritten from the log as it is then (other nodes may append meanwhile).
+    await file?.rewrite(() => ({
+      start: this.log.start,
+      records: this.log.records,
+      checkpoint: this.log.checkpoint,
+    }));
     return at + 1;
   }
 

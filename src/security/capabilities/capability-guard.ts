@@ -4,6 +4,18 @@ import { parseCapabilities } from './grammar.js';
 import type { CapabilityArea, CapabilityGuard, TargetCheck } from './guard.js';
 import { CapabilityMatcher } from './matcher.js';
 
+/** Longest target a denial shows (error, audit entry) in full. */
+const MAX_SHOWN_TARGET = 256;
+
+function clip(target: string): string {
+  return target.length <= MAX_SHOWN_TARGET
+    ? target
+    : `${target.slice(0, MAX_SHOWN_TARGET)}…(${target.length} characters)`;
+}
+
+/** The value of a checker's empty slots: no caller can pass it. */
+const EMPTY = Symbol('empty');
+
 /** Denials of one capability within this window are audited once, then counted. */
 export const DENIAL_WINDOW_MS = 10_000;
 /** Distinct capabilities audited per window and plugin; past it, denials are only counted. */
@@ -35,7 +47,9 @@ export function createCapabilityGuard(options: GuardOptions): CapabilityGuard | 
     options.denialWindowMs ?? DENIAL_WINDOW_MS,
   );
   const deny = (area: string, action: string, target: string, member?: string): never => {
-    const name = member === undefined ? target : `${target}.${member}`;
+    // Clipped: a denied target may be anything a caller passed (the block's own limits come
+    // after the check), and the error and its audit entry must stay small.
+    const name = clip(member === undefined ? target : `${target}.${member}`);
     const capability = `${area}:${action}:${name}`;
     const reason =
       permissions === undefined
@@ -62,10 +76,15 @@ export function createCapabilityGuard(options: GuardOptions): CapabilityGuard | 
     // The last 4 targets allowed as a whole, and the last (target, member) pair allowed:
     // plugins repeat their targets, so most checks end at a few comparisons (interned strings).
     // Capabilities never change while the plugin runs, so what was allowed stays allowed.
-    let w0: unknown, w1: unknown, w2: unknown, w3: unknown;
+    // Empty slots hold a value no caller can pass (not `undefined`, which a caller can), so a
+    // fresh checker never lets a missing target through.
+    let w0: unknown = EMPTY,
+      w1: unknown = EMPTY,
+      w2: unknown = EMPTY,
+      w3: unknown = EMPTY;
     let slot = 0;
-    let pairTarget: unknown;
-    let pairMember: unknown;
+    let pairTarget: unknown = EMPTY;
+    let pairMember: unknown = EMPTY;
     const slow = (target: string, member: string | undefined): void => {
       // Not a string: refused (the block would refuse it too; a guard fails closed).
       if (typeof target !== 'string') return deny(area, action, String(target));

@@ -3,6 +3,8 @@ import { segmentsOf } from './grammar.js';
 
 /** Decisions remembered per (area, action): targets repeat, so most checks are one map lookup. */
 const CACHE_LIMIT = 1024;
+/** Longer targets are not remembered (names are at most 256 characters): the cache stays small in bytes. */
+const MAX_CACHED_TARGET = 256;
 
 /**
  * True when `pattern` matches every name `target` could stand for. `target` is a concrete name
@@ -47,6 +49,7 @@ export class ActionRules {
     if (known !== undefined) return known;
     const segments = segmentsOf(target);
     const allowed = this.patterns.some((pattern) => covers(pattern, segments));
+    if (target.length > MAX_CACHED_TARGET) return allowed;
     if (this.decisions.size >= CACHE_LIMIT) {
       // Forget the oldest decision: the map stays bounded whatever the plugin asks for.
       this.decisions.delete(this.decisions.keys().next().value!);

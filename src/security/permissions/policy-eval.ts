@@ -47,17 +47,28 @@ export function compilePattern(pattern: string): (segments: readonly string[]) =
     return (segments) =>
       segments.length === parts.length && parts.every((part, i) => part === segments[i]);
   }
-  const match = (i: number, segments: readonly string[], j: number): boolean => {
-    if (i === parts.length) return j === segments.length;
-    const part = parts[i] as string;
-    if (part === '**') {
-      for (let k = j; k <= segments.length; k++) if (match(i + 1, segments, k)) return true;
-      return false;
-    }
-    if (j === segments.length) return false;
-    return (part === '*' || part === segments[j]) && match(i + 1, segments, j + 1);
+  // Memoized over (part, segment) positions: at most |parts| x |segments| steps, however many
+  // `**` the pattern has (a plain recursion tries every split among them: exponential).
+  return (segments) => {
+    const width = segments.length + 1;
+    const memo = new Int8Array((parts.length + 1) * width);
+    const match = (i: number, j: number): boolean => {
+      const at = i * width + j;
+      if (memo[at] !== 0) return memo[at] === 1;
+      let result: boolean;
+      if (i === parts.length) result = j === segments.length;
+      else {
+        const part = parts[i] as string;
+        if (part === '**') result = match(i + 1, j) || (j < segments.length && match(i, j + 1));
+        else
+          result =
+            j < segments.length && (part === '*' || part === segments[j]) && match(i + 1, j + 1);
+      }
+      memo[at] = result ? 1 : 2;
+      return result;
+    };
+    return match(0, 0);
   };
-  return (segments) => match(0, segments, 0);
 }
 
 /** The attribute at `path` of `resource`: own properties only (never the prototype chain). */
@@ -168,10 +179,16 @@ export class CompiledPolicy {
     const segments = splitPermission(permission);
     const rules = this.rulesOf(actorId);
     for (const rule of rules.deny) {
-      if (rule.matches(segments) && applies(rule, resource, actorId))
+      // A deny with conditions applies to a check without a resource: its conditions cannot be
+      // ruled out, and leaving the resource out must not be a way around a deny.
+      if (!rule.matches(segments)) continue;
+      const blind = resource === undefined && rule.test !== undefined;
+      if (blind || applies(rule, resource, actorId))
         return {
           granted: false,
-          reason: `${rule.source} denies "${rule.permission}"${whenText(rule.when)}`,
+          reason:
+            `${rule.source} denies "${rule.permission}"${whenText(rule.when)}` +
+            (blind ? ' (no resource was given to rule the conditions out)' : ''),
         };
     }
     let unmet: CompiledRule | undefined;

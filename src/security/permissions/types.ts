@@ -37,8 +37,8 @@ export type PermissionCondition =
 
 /**
  * Conditions on the resource, by attribute path (`ownerId`, or `owner.id` into nested
- * objects): every one must hold for the rule to apply. A rule with conditions never applies
- * to a check without a resource.
+ * objects): every one must hold for the rule to apply. Without a resource, an allow with
+ * conditions never applies and a deny with conditions always does (deny wins when in doubt).
  */
 export type PermissionConditions = Readonly<Record<string, PermissionCondition>>;
 

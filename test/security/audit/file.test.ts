@@ -9,6 +9,11 @@ import { createHost, definePlugin } from '../../../src/host/index.js';
 import { captureLogger } from '../../backends/redis/support.js';
 import { silentLogger } from '../../support/runtime.js';
 import { KEY } from './sinks.js';
+import {
+  MemoryAuditLog,
+  MemoryAuditStore,
+} from '../../../src/backends/memory/memory-audit-store.js';
+import type { AuditRecord } from '../../../src/backends/ports.js';
 
 void describe('audit log file (the embedded backend)', () => {
   const dirs: string[] = [];
@@ -72,6 +77,45 @@ void describe('audit log file (the embedded backend)', () => {
     const result = await second.app.auditLogger.verify();
     assert.deepEqual([result.ok, result.checked], [true, 5], JSON.stringify(result));
     await second.host.stop();
+  });
+
+  void it('a trim (retention) racing an append of another node keeps that append in the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pb-audit-file-'));
+    dirs.push(dir);
+    // The append lands at each step of the rewrite in turn (each turn of I/O further on).
+    for (let turns = 0; turns < 12; turns++) {
+      const file = join(dir, `audit-${turns}.log`);
+      const log = new MemoryAuditLog(file);
+      // Two nodes of one network share the log (and its file).
+      const [a, b] = [new MemoryAuditStore(log), new MemoryAuditStore(log)];
+      const record = (seq: number): AuditRecord => ({
+        seq,
+        hash: `h${seq}`,
+        entry: Buffer.from(`{"seq":${seq}}`),
+      });
+      const cp = (seq: number): Uint8Array => Buffer.from(`{"seq":${seq},"hash":"h${seq}"}`);
+      let head = { seq: 0, hash: '' };
+      for (let seq = 1; seq <= 4; seq++) {
+        assert.ok(await a.append(head, [record(seq)], cp(seq)));
+        head = { seq, hash: `h${seq}` };
+      }
+      // Node a trims up to 2 while node b appends 5: both resolve, so both must be on disk.
+      const trimmed = a.trim({ seq: 2, hash: 'h2' }, Buffer.from('{"seq":2,"hash":"h2"}'));
+      for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+      const appended = b.append(head, [record(5)], cp(5));
+      assert.equal(await trimmed, 2);
+      assert.equal(await appended, true);
+      await log.release();
+      const reopened = new MemoryAuditLog(file);
+      const store = new MemoryAuditStore(reopened);
+      assert.deepEqual(
+        (await store.read(1, 10)).map((r) => r.seq),
+        [3, 4, 5],
+        `append after ${turns} turns`,
+      );
+      assert.equal((await store.head()).start.seq, 2, `append after ${turns} turns`);
+      await reopened.release();
+    }
   });
 
   void it('two hosts cannot share one file (a lock file names the other)', async () => {

@@ -122,6 +122,25 @@ void describe('capability guard', () => {
     assert.throws(() => publish(undefined as never), PermissionDeniedError);
   });
 
+  void it('a fresh checker refuses a target that is not a string (its empty slots match nothing)', () => {
+    const audit = auditSink();
+    const guard = createCapabilityGuard({
+      pluginId: 'c',
+      permissions: ['events:publish:user.*', 'cache:read:k'],
+      strict: false,
+      audit,
+    })!;
+    // Nothing allowed yet: the remembered slots are empty and must not match `undefined`.
+    assert.throws(
+      () => guard.assert('events', 'publish', undefined as never),
+      PermissionDeniedError,
+    );
+    assert.throws(() => guard.checker('cache', 'read')(undefined as never), PermissionDeniedError);
+    guard.assert('cache', 'read', 'k');
+    // One slot filled, three still empty.
+    assert.throws(() => guard.assert('cache', 'read', undefined as never), PermissionDeniedError);
+  });
+
   void it('a denial storm is audited once per capability and window, then as a count', async () => {
     const audit = auditSink();
     const guard = createCapabilityGuard({
@@ -207,3 +226,83 @@ for (const redis of [false, true]) {
     });
   });
 }
+
+void describe('subscriptions by pattern stay within the capability', () => {
+  void it('an event whose segment holds ":" reaches a wildcard subscription only if the capability covers its name', async () => {
+    const env = await capsHost(false, {
+      watcher: ['events:subscribe:user.*'],
+      sender: undefined,
+    });
+    try {
+      const { watcher, sender } = env.contexts;
+      const got: string[] = [];
+      watcher!.eventBus.subscribe('user.*', (data) => void got.push((data as { n: string }).n));
+      // A once() subscription is not used up by an event it may not see.
+      const first: string[] = [];
+      watcher!.eventBus.once('user.*', (data) => void first.push((data as { n: string }).n));
+      // `user.*` in the bus matches `user.admin:reset` (one dot segment), but the capability
+      // reads it as user, admin, reset: not covered, so never delivered to this plugin.
+      const waited = watcher!.eventBus.waitFor('user.*', { timeout: 5000 });
+      await sender!.eventBus.publish('user.admin:reset', { n: 'hidden' });
+      await sender!.eventBus.publish('user.created', { n: 'shown' });
+      await waitFor(async () => got.length > 0, 3000, 'the allowed event');
+      assert.deepEqual(got, ['shown']);
+      assert.deepEqual(first, ['shown']);
+      const { meta } = await waited;
+      assert.equal(meta.event, 'user.created');
+    } finally {
+      await env.stop();
+    }
+  });
+});
+
+void describe('transaction resources are reached only with tx capabilities', () => {
+  void it('rpc:register:** / rpc:call:** do not reach the $tx.<name> services of transaction resources', async () => {
+    const env = await capsHost(false, {
+      rogue: ['rpc:register:**', 'rpc:call:**'],
+      owner: ['tx:register:orders', 'tx:enlist:orders'],
+    });
+    try {
+      const { rogue } = env.contexts;
+      // Registering the service would take the resource's prepare/commit/rollback calls.
+      assert.throws(
+        () => rogue!.rpcServer.register('$tx.orders', { prepare: () => ({ vote: 'yes' }) }),
+        (e: any) =>
+          e instanceof PermissionDeniedError && e.details.capability === 'tx:register:orders',
+      );
+      // Calling it would drive another transaction's resource without enlisting it.
+      await assert.rejects(
+        rogue!.rpcClient.call('$tx.orders', 'commit', []),
+        (e: any) =>
+          e instanceof PermissionDeniedError && e.details.capability === 'tx:enlist:orders',
+      );
+    } finally {
+      await env.stop();
+    }
+  });
+});
+
+void describe('denials of oversized targets', () => {
+  void it('a denial of a huge target is still audited (clipped), and the error stays short', async () => {
+    const env = await capsHost(false, { admin: undefined, small: ['events:publish:order.*'] });
+    try {
+      const { admin, small } = env.contexts;
+      const huge = `user.${'x'.repeat(100_000)}`;
+      await assert.rejects(small!.eventBus.publish(huge, {}), (e: any) => {
+        assert.ok(e instanceof PermissionDeniedError);
+        assert.ok(e.message.length < 2000, `message of ${e.message.length} characters`);
+        return true;
+      });
+      const denials = async () =>
+        (await admin!.auditLogger.query({ action: 'permission.denied' })).filter(
+          (e) => e.actor === 'small',
+        );
+      await waitFor(async () => (await denials()).length > 0, 3000, 'the denial audit');
+      const [entry] = await denials();
+      assert.ok(entry!.target!.startsWith('events:publish:user.xxx'));
+      assert.ok(entry!.target!.length < 1024);
+    } finally {
+      await env.stop();
+    }
+  });
+});

@@ -28,6 +28,11 @@ void describe('permission evaluation', () => {
     assert.equal(matches('user:delete', 'user:deletex'), false);
     assert.equal(matches('a:**:z', 'a:b:c:z'), true);
     assert.equal(matches('a:**:z', 'a:b:c'), false);
+    // Several ** against a long permission that does not match: answered at once (the walk is
+    // memoized), not after trying every way to split the segments among the **.
+    assert.equal(matches(`${'**:'.repeat(8)}x`, `${'a:'.repeat(60)}b`), false);
+    assert.equal(matches(`${'**:'.repeat(8)}b`, `${'a:'.repeat(60)}b`), true);
+    assert.equal(matches('**:**', 'a'), true);
   });
 
   void it('grants through roles and their inherited roles, naming the deciding rule', () => {
@@ -158,6 +163,13 @@ void describe('permission evaluation', () => {
       granted: false,
       reason: 'actor "ivan" denies "invoice:approve" when {"amount":{"$gt":1000}}',
     });
+    // Without a resource the deny's conditions cannot be ruled out: deny still wins, or a
+    // caller would escape every conditional deny by leaving the resource out.
+    const blind = policy.check('ivan', 'invoice:approve', undefined);
+    assert.equal(blind.granted, false);
+    assert.match(blind.reason, /denies "invoice:approve".*no resource was given/);
+    // An allow with conditions still never applies without a resource.
+    assert.equal(policy.check('ivan', 'invoice:read', undefined).granted, true);
   });
 
   void it('keeps at most ACTOR_CACHE_SIZE actors compiled and still answers for the rest', () => {

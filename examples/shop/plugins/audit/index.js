@@ -89,7 +89,14 @@ export default {
     });
 
     context.rpcServer.register('audit', {
-      report: () => ({
+      // The host's audit log (lifecycle, permission denials), checked end to end.
+      report: async () => ({
+        auditLog: {
+          ...(await context.auditLogger.verify()),
+          denials: (await context.auditLogger.query({ action: 'permission.denied' })).map(
+            (entry) => ({ actor: entry.actor, target: entry.target }),
+          ),
+        },
         total,
         userChanges: userChanges.map((change) => ({ ...change })),
         byEvent: { ...byEvent },

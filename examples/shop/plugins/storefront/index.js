@@ -54,6 +54,9 @@ async function runScenario(context) {
   };
   const welcomeSent = emailSent('welcome');
   const tipsSent = emailSent('tips');
+  // The paid order is packed (two-phase commit) and shipped (saga) by fulfilment-plugin.
+  const shipped = context.eventBus.waitFor('order.shipped', { timeout: 5000 });
+  shipped.catch(() => {});
 
   // A writer that will stall: it takes the keyboard's stock lock now and writes only after the
   // orders (as if paused past its TTL). Its token is older than the one orders-plugin writes with.
@@ -94,12 +97,39 @@ async function runScenario(context) {
     say(`a stalled writer's late stock write is refused: ${error.name} [${error.code}]`);
   }
 
+  // This plugin's permissions do not cover the users' cache: the host refuses (and audits it).
+  try {
+    await context.cache.get(`user:${user.id}`);
+    say('read the user cache (permissions not enforced?)');
+  } catch (error) {
+    say(`may not read the user cache: ${error.name} [${error.code}], audited by the host`);
+  }
+
+  // Who may track the paid order: its owner yes, anyone else no (the permission service).
+  const {
+    data: { orderId },
+  } = await shipped;
+  const own = await context.rpcClient.call('fulfilment', 'track', [orderId, user.id]);
+  const other = await context.rpcClient.call('fulfilment', 'track', [orderId, 'u-999']);
+  say(
+    `tracking ${orderId}: ${user.id} ${own.granted ? `sees "${own.shipment}"` : 'refused'}, ` +
+      `u-999 ${other.granted ? 'sees it too' : 'refused'} (the permission service)`,
+  );
+
+  // The newsletter's undeliverable address ends as a dead letter (retried once first).
+  let newsletter = await context.rpcClient.call('newsletter', 'stats');
+  for (let i = 0; i < 100 && newsletter.dead === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    newsletter = await context.rpcClient.call('newsletter', 'stats');
+  }
+
   // The welcome email went through the queue; the tips email was delayed by the queue.
   await Promise.all([welcomeSent, tipsSent]);
-  const [placed, outbox, audit] = await Promise.all([
+  const [placed, outbox, audit, shipments] = await Promise.all([
     context.rpcClient.call('orders', 'list'),
     context.rpcClient.call('email', 'outbox'),
     context.rpcClient.call('audit', 'report'),
+    context.rpcClient.call('fulfilment', 'shipments'),
   ]);
   const summary = {
     user: user.id,
@@ -113,13 +143,21 @@ async function runScenario(context) {
     userChanges: audit.userChanges.length,
     auditBatches: audit.batches,
     pluginErrors: audit.errors.length,
+    shipped: shipments.map((s) => ({ orderId: s.orderId, carrier: s.carrier })),
+    deadLetters: newsletter.dead,
+    auditLogOk: audit.auditLog.ok,
+    auditLogEntries: audit.auditLog.checked,
+    denials: audit.auditLog.denials.length,
   };
   say(
     `summary: ${count(summary.orders.length, 'order')} (${summary.paid} paid, ${summary.declined} declined), ` +
       `${count(summary.welcomeEmails, 'welcome email')}, ${count(summary.tipsEmails, 'tips email')}, ` +
       `audit saw ${count(summary.eventsAudited, 'event')} (logged in ${count(summary.auditBatches, 'batch', 'batches')}), ` +
       `${count(summary.userChanges, 'change')} in the users feed ` +
-      `and ${count(summary.pluginErrors, 'plugin error')}`,
+      `and ${count(summary.pluginErrors, 'plugin error')}; ` +
+      `${count(summary.shipped.length, 'order')} shipped, ` +
+      `${count(summary.deadLetters, 'dead letter')} in newsletter.deliver, ` +
+      `audit log ${summary.auditLogOk ? 'verified' : 'BROKEN'} (${count(summary.auditLogEntries, 'entry', 'entries')}, ${count(summary.denials, 'denial')})`,
   );
   await context.eventBus.publish('shop.scenario.completed', summary);
   return summary;

@@ -43,6 +43,11 @@ export default {
           packedBy: [],
           fulfilledBy: [],
         });
+        // The order for every process: in the shared cache (what a worker reads when it packs)
+        // and in the `orders` change feed (which every worker's metrics follow, in order).
+        const summary = { orderId, amount: input.amount, currency: input.currency };
+        await context.cache.set(`order:${orderId}`, summary, { ttl: 600 });
+        await context.dataSync.publish('orders', { type: 'create', id: orderId, data: summary });
         say(`${orderId} charged by ${charge.nodeId} (${charge.chargeId}), publishing order.placed`);
         // Stored in the fulfilment group's queue before publish resolves (durable subscription).
         await context.eventBus.publish('order.placed', {

@@ -19,10 +19,24 @@ export default {
       async (order) => {
         // Tells the gateway who works on what, so it can see a redelivery.
         await context.eventBus.publish('order.packing', { orderId: order.orderId, nodeId: node });
-        say(`packing ${order.orderId} (${order.items.join(', ')})`);
-        // Stands in for the warehouse; longer than the gateway's pace, so while one worker packs,
-        // the next order goes to the other one.
-        await sleep(packMs, undefined, { signal: context.signal });
+        // The gateway put the order in the shared cache (Redis): any process reads it.
+        const cached = await context.cache.get(`order:${order.orderId}`);
+        const value =
+          cached === undefined ? 'not in the cache' : `${cached.amount} ${cached.currency}`;
+        say(`packing ${order.orderId} (${order.items.join(', ')}), ${value} per the shared cache`);
+        // One packer per order at a time, cluster-wide: a redelivered order waits for the lock
+        // (or for its lapse, when the worker holding it died).
+        const lock = await context.lock.acquire(`packing:${order.orderId}`, {
+          ttl: 5000,
+          waitTimeout: 10_000,
+        });
+        try {
+          // Stands in for the warehouse; longer than the gateway's pace, so while one worker
+          // packs, the next order goes to the other one.
+          await sleep(packMs, undefined, { signal: context.signal });
+        } finally {
+          await lock.release();
+        }
         say(`packed ${order.orderId}, handing it to the courier`);
         await context.eventBus.publish('order.fulfilled', {
           orderId: order.orderId,

@@ -3,15 +3,21 @@
 // fulfilment-plugin, whose group shares the same `order.placed` events between the workers.
 // It prints its counts when the worker stops.
 
-/** @type {WeakMap<object, { placed: number, fulfilled: number, fulfilledHere: number }>} */
+/** @type {WeakMap<object, { placed: number, fulfilled: number, fulfilledHere: number, feed: number }>} */
 const countsOf = new WeakMap();
 
 export default {
   /** @param {import('plugboard').PluginContext} context */
   activate(context) {
-    const counts = { placed: 0, fulfilled: 0, fulfilledHere: 0 };
+    const counts = { placed: 0, fulfilled: 0, fulfilledHere: 0, feed: 0 };
     countsOf.set(context, counts);
     context.eventBus.subscribe('order.placed', () => void counts.placed++);
+    // The gateway's `orders` change feed, from its start, under a name of this node's own (each
+    // worker follows the whole feed; a shared name would split it).
+    context.dataSync.watch('orders', () => void counts.feed++, {
+      name: `metrics-${context.nodeId}`,
+      from: 'start',
+    });
     context.eventBus.subscribe('order.fulfilled', (fulfilled) => {
       counts.fulfilled++;
       if (fulfilled.nodeId === context.nodeId) counts.fulfilledHere++;
@@ -24,7 +30,8 @@ export default {
     if (counts === undefined) return;
     console.log(
       `  [metrics@${context.nodeId}]    saw ${counts.placed} orders placed and ` +
-        `${counts.fulfilled} fulfilled in the cluster, ${counts.fulfilledHere} of them here`,
+        `${counts.fulfilled} fulfilled in the cluster, ${counts.fulfilledHere} of them here; ` +
+        `${counts.feed} changes in the orders feed`,
     );
   },
 };
