@@ -286,14 +286,15 @@ export function messageQueueConformance(name: string, factory: HarnessFactory): 
           started.open();
           await done.promise;
         },
-        { leaseMs: 150 },
+        // Long enough that a loaded machine (a busy event loop) still renews in time.
+        { leaseMs: 400 },
       );
       await started.promise;
       ctx(1).messageQueue.receive('long', (m) => void deliveries.push([1, m.attempt]), {
-        leaseMs: 150,
+        leaseMs: 400,
       });
       // Four leases long: without renewal node 1 would have claimed it by now.
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await new Promise((resolve) => setTimeout(resolve, 1600));
       done.open();
       await until(
         async () => (await ctx(0).messageQueue.stats('long')).inFlight === 0,
