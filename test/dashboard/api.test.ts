@@ -314,6 +314,14 @@ describe('dashboard API (memory)', () => {
         200,
       );
       assert.equal(guarded.url, `http://127.0.0.1:${guarded.port}/?token=sesame-0123456789`);
+      // The host's /metrics and /health are mounted too, behind the same token.
+      assert.equal((await rawGet(guarded.port, '/health')).status, 401);
+      const health = await rawGet(guarded.port, '/health?token=sesame-0123456789');
+      assert.equal(health.status, 200);
+      assert.equal((JSON.parse(health.body) as { status: string }).status, 'running');
+      const metrics = await rawGet(guarded.port, '/metrics?token=sesame-0123456789');
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.body, /plugboard_/);
     } finally {
       await guarded.close();
     }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { RuntimeInspection } from '../../context/inspection.js';
 import { isPlugboardError, ValidationError } from '../../errors/errors.js';
 import { PluginHost } from '../../host/plugin-host.js';
+import { observabilityHandler } from '../../metrics/http-handler.js';
 import type { Host } from '../../host/types.js';
 import { assertPattern } from '../../util/names.js';
 import { crossSite, generateToken, hasToken, isLoopback } from './auth.js';
@@ -70,6 +71,9 @@ export async function startDashboard(host: Host, options: DashboardOptions): Pro
     ...options.stream,
   });
 
+  // GET /metrics and GET /health, as on the host's own HTTP port (behind the token here).
+  const observability = observabilityHandler(host);
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => fail(res, error));
   });
@@ -82,7 +86,8 @@ export async function startDashboard(host: Host, options: DashboardOptions): Pro
     res.setHeader('x-frame-options', 'DENY');
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const path = url.pathname;
-    if (!path.startsWith('/api/')) {
+    const observed = path === '/metrics' || path === '/health';
+    if (!path.startsWith('/api/') && !observed) {
       if (req.method !== 'GET' && req.method !== 'HEAD')
         return send(res, 405, { error: 'Method not allowed.' });
       serveStatic(uiDirectory, path, res);
@@ -96,6 +101,10 @@ export async function startDashboard(host: Host, options: DashboardOptions): Pro
             ? 'This dashboard needs its token: Authorization: Bearer <token> or ?token=<token>.'
             : 'Cross-site request refused.',
       });
+    }
+    if (observed) {
+      observability(req, res);
+      return;
     }
     if (!(await bodyWithin(req, MAX_BODY_BYTES)))
       return send(res, 413, { error: 'Request body too large.' });
