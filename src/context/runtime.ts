@@ -213,9 +213,9 @@ class HostRuntime implements Runtime {
     this.lockEnv = {
       ...blockEnv,
       store: this.backend.locks,
+      held: this.heldLocks,
       ...(metrics === undefined ? {} : { metrics }),
     };
-    this.lockEnv = { ...blockEnv, store: this.backend.locks, held: this.heldLocks };
     this.syncEnv = {
       ...blockEnv,
       store: this.backend.feeds,
