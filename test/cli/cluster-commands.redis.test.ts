@@ -128,6 +128,21 @@ void describe('cluster commands on Redis', () => {
     await cleanup();
   });
 
+  void it('nodes in an empty namespace names the namespace it looked in', async () => {
+    // A newcomer's usual mistake: the hosts run with --namespace shop, the command without it.
+    const nodes = recorder({ PLUGBOARD_REDIS: SHARED_REDIS_URL }, dir);
+    assert.equal(
+      await runNodes({ namespace: `${namespace}-none` }, nodes.env),
+      0,
+      nodes.err.join('\n'),
+    );
+    assert.match(
+      nodes.out.join('\n'),
+      new RegExp(`No node is running in namespace "${namespace}-none"`),
+    );
+    assert.match(nodes.out.join('\n'), /--namespace or PLUGBOARD_NAMESPACE/);
+  });
+
   void it('nodes lists the host with its plugins and services; services lists calc', async () => {
     const nodes = recorder(env, dir);
     const services = recorder(env, dir);
