@@ -206,6 +206,10 @@ void describe('cluster commands on Redis', () => {
     assert.equal(await runEmit('order.created', '{"id":42}', { json: true }, emit.env), 0);
     assert.equal((emit.json() as { published: boolean }).published, true);
     assert.equal(await tailing, 0, tail.err.join('\n'));
+    assert.match(
+      tail.err.join('\n'),
+      /tailing "order\.\*\*" \(1 event, 15000 ms, Ctrl-C to stop\)/,
+    );
     const event = tail.json() as Record<string, unknown>;
     assert.equal(event['name'], 'order.created');
     assert.equal(event['source'], 'plugboard-cli');
