@@ -322,6 +322,7 @@ void describe('cluster commands on Redis', () => {
     const missing = recorder(env, dir);
     assert.equal(await runSettle('replay', 'fragile', ['0-1'], {}, missing.env), 1);
     assert.match(missing.err.join('\n'), /no dead letter 0-1 in fragile/);
+    assert.deepEqual(missing.out, [], 'nothing was replayed: no check mark on stdout');
     const unknown = recorder(env, dir);
     assert.equal(await runDeadLetters('nope', {}, unknown.env), 1);
     assert.match(
