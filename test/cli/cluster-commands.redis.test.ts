@@ -128,6 +128,21 @@ void describe('cluster commands on Redis', () => {
     await cleanup();
   });
 
+  void it('nodes in an empty namespace names the namespace it looked in', async () => {
+    // A newcomer's usual mistake: the hosts run with --namespace shop, the command without it.
+    const nodes = recorder({ PLUGBOARD_REDIS: SHARED_REDIS_URL }, dir);
+    assert.equal(
+      await runNodes({ namespace: `${namespace}-none` }, nodes.env),
+      0,
+      nodes.err.join('\n'),
+    );
+    assert.match(
+      nodes.out.join('\n'),
+      new RegExp(`No node is running in namespace "${namespace}-none"`),
+    );
+    assert.match(nodes.out.join('\n'), /--namespace or PLUGBOARD_NAMESPACE/);
+  });
+
   void it('nodes lists the host with its plugins and services; services lists calc', async () => {
     const nodes = recorder(env, dir);
     const services = recorder(env, dir);
@@ -191,6 +206,10 @@ void describe('cluster commands on Redis', () => {
     assert.equal(await runEmit('order.created', '{"id":42}', { json: true }, emit.env), 0);
     assert.equal((emit.json() as { published: boolean }).published, true);
     assert.equal(await tailing, 0, tail.err.join('\n'));
+    assert.match(
+      tail.err.join('\n'),
+      /tailing "order\.\*\*" \(1 event, 15000 ms, Ctrl-C to stop\)/,
+    );
     const event = tail.json() as Record<string, unknown>;
     assert.equal(event['name'], 'order.created');
     assert.equal(event['source'], 'plugboard-cli');
@@ -303,6 +322,7 @@ void describe('cluster commands on Redis', () => {
     const missing = recorder(env, dir);
     assert.equal(await runSettle('replay', 'fragile', ['0-1'], {}, missing.env), 1);
     assert.match(missing.err.join('\n'), /no dead letter 0-1 in fragile/);
+    assert.deepEqual(missing.out, [], 'nothing was replayed: no check mark on stdout');
     const unknown = recorder(env, dir);
     assert.equal(await runDeadLetters('nope', {}, unknown.env), 1);
     assert.match(

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { REDIS_DEFAULTS } from '../../backends/redis/options.js';
 import {
   clusterOptions,
   printList,
@@ -23,9 +24,13 @@ export function registerNodesCommand(program: Command): void {
 /** `--json`: `[{ nodeId, plugins: string[], services: string[] }]`, sorted by node id. */
 export function runNodes(flags: ClusterFlags, env: CommandEnv): Promise<number> {
   const { terminal } = env;
-  return withCluster(flags, env, async (client) => {
+  return withCluster(flags, env, async (client, config) => {
+    // Hosts started with another namespace are invisible here: say which one was looked in.
+    const namespace = config.config.namespace ?? REDIS_DEFAULTS.namespace;
     printList(terminal, flags, await client.nodes(), {
-      empty: 'No node is running in this cluster.',
+      empty:
+        `No node is running in namespace "${namespace}". Hosts started with another ` +
+        '--namespace are seen with the same --namespace or PLUGBOARD_NAMESPACE.',
       header: ['NODE', 'PLUGINS', 'SERVICES'],
       row: (n) => [n.nodeId, list(n.plugins), list(n.services)],
     });

@@ -137,9 +137,11 @@ export async function runSettle(
     if (flags.json === true)
       terminal.out(toJson({ [key]: outcome.done, missing: outcome.missing }));
     else {
-      terminal.out(
-        `${terminal.style.green('✓')} ${key} ${outcome.done} dead letter${outcome.done === 1 ? '' : 's'} of ${queue}`,
-      );
+      // A check mark only for work done, or for --all on an empty dead-letter list.
+      if (outcome.done > 0 || outcome.missing.length === 0)
+        terminal.out(
+          `${terminal.style.green('✓')} ${key} ${outcome.done} dead letter${outcome.done === 1 ? '' : 's'} of ${queue}`,
+        );
       if (outcome.missing.length > 0)
         terminal.err(`plugboard: no dead letter ${outcome.missing.join(', ')} in ${queue}.`);
     }

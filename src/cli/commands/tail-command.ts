@@ -94,7 +94,7 @@ export function runTail(pattern: string, flags: TailFlags, env: CommandEnv): Pro
     const removeSignal = terminal.onSignal(() => finish('signal'));
     terminal.err(
       `plugboard: tailing "${pattern}" (${[
-        flags.count === undefined ? '' : `${flags.count} events`,
+        flags.count === undefined ? '' : `${flags.count} event${flags.count === 1 ? '' : 's'}`,
         flags.timeout === undefined ? '' : `${flags.timeout} ms`,
         'Ctrl-C to stop',
       ]
