@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHost, definePlugin, type Host, type PluginContext } from '../../src/index.js';
+import { runCall } from '../../src/cli/commands/call-command.js';
 import { runDeadLetters } from '../../src/cli/commands/queues-command.js';
 import type { CommandEnv } from '../../src/cli/cluster-command.js';
 import { styleFor, type Progress } from '../../src/cli/terminal.js';
@@ -29,6 +30,12 @@ void describe('dead letters on a terminal', () => {
           version: '1.0.0',
           activate(ctx) {
             context = ctx;
+            ctx.rpcServer.register('evil', {
+              fail: () => {
+                throw new Error('\u001b[2Jcall failed\u009b31m');
+              },
+              give: () => ({ text: 'ok\u009b31m\u001b[0m' }),
+            });
           },
         }),
       ],
@@ -38,6 +45,36 @@ void describe('dead letters on a terminal', () => {
   after(async () => {
     await host.stop();
     await deleteNamespace(SHARED_REDIS_URL, namespace);
+  });
+
+  function recorder(): { out: string[]; err: string[]; env: CommandEnv } {
+    const out: string[] = [];
+    const err: string[] = [];
+    const env: CommandEnv = {
+      env: { PLUGBOARD_REDIS: SHARED_REDIS_URL, PLUGBOARD_NAMESPACE: namespace },
+      cwd: process.cwd(),
+      terminal: {
+        out: (text) => void out.push(text),
+        err: (text) => void err.push(text),
+        style: styleFor(false),
+        progress: (): Progress => ({ update() {}, stop() {} }),
+        onSignal: () => () => undefined,
+      },
+    };
+    return { out, err, env };
+  }
+
+  void it('call shows a remote error message and a result with control characters escaped', async () => {
+    const failed = recorder();
+    assert.equal(await runCall('evil', 'fail', undefined, {}, failed.env), 1);
+    assert.match(failed.err.join('\n'), /call failed/);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(failed.err.join('\n'), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const given = recorder();
+    assert.equal(await runCall('evil', 'give', undefined, {}, given.env), 0);
+    assert.match(given.out.join('\n'), /"text": "ok/);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(given.out.join('\n'), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
   void it('shows control characters of the reason escaped, not raw', async () => {
