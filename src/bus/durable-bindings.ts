@@ -1,3 +1,4 @@
+import type { EventSeries } from '../metrics/series.js';
 import type { Logger } from 'pino';
 import { clusterBarrier } from '../backends/cluster-barrier.js';
 import type { Backend, BindingChange, PortSubscription } from '../backends/ports.js';
@@ -25,6 +26,8 @@ export interface DurableBindingsOptions {
   readyTimeout: number;
   drops: DropReporter;
   report: (owner: string, meta: EventMeta, error: unknown) => void;
+  /** Counts and times deliveries per event name (none: no metrics). */
+  metrics?: { event(name: string): EventSeries };
 }
 
 /**
@@ -97,6 +100,7 @@ export class DurableBindings {
       deadlines: this.options.deadlines,
       maxAttempts: DURABLE_MAX_ATTEMPTS,
       report: this.options.report,
+      ...(this.options.metrics === undefined ? {} : { metrics: this.options.metrics }),
     });
     this.consumers.set(record, consumer);
     consumer.start(stored);

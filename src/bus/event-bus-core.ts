@@ -117,6 +117,7 @@ export class EventBusCore {
       readyTimeout,
       drops: this.drops,
       report: (owner, meta, error) => this.reportHandlerError(owner, meta, error),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
   }
 

@@ -43,9 +43,9 @@ export class LazyEventMeta implements EventMeta {
       frame.t,
       nextId,
       frame.i,
-      carried.traceId,
+      carried?.traceId,
     );
-    if (carried.spanId !== undefined) meta.spanId = carried.spanId;
+    if (carried?.spanId !== undefined) meta.spanId = carried.spanId;
     if (attempt !== undefined) meta.attempt = attempt;
     return meta;
   }

@@ -87,10 +87,6 @@ export async function runStart(
     io.err('plugboard: --http-host only applies with --http <port>.');
     return 1;
   }
-  if (options.namespace !== undefined && options.redis === undefined) {
-    io.err('plugboard: --namespace only applies with --redis <url>.');
-    return 1;
-  }
   if (options.redis !== undefined) {
     try {
       redisAddress(options.redis);
@@ -108,6 +104,13 @@ export async function runStart(
     }));
   } catch (error) {
     io.err(`plugboard: ${describeError(error)}`);
+    return 1;
+  }
+  // Checked on the merged settings: the Redis URL may come from PLUGBOARD_REDIS or the file.
+  if (options.namespace !== undefined && settings.redis === undefined) {
+    io.err(
+      'plugboard: --namespace only applies with Redis (--redis <url>, PLUGBOARD_REDIS or "redis" in the config file).',
+    );
     return 1;
   }
   const backend = backendFromConfig(settings);

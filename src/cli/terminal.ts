@@ -135,3 +135,15 @@ export function table(
     ),
   ].join('\n');
 }
+
+/**
+ * `text` from the cluster (an error message, a node id, event data) made safe to print on a
+ * terminal: control characters (C0 but tab, DEL, C1) are shown as `\u001b`-style escapes, so
+ * no escape sequence written by whoever made a message fail can drive the operator's terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, (c) =>
+    c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -149,6 +149,14 @@ export class HostMetrics {
     owners.add(pluginId);
   }
 
+  /** Plugin `pluginId` stopped using breaker `name` (its instance stopped or was reloaded). */
+  breakerReleasedBy(name: string, pluginId: string): void {
+    const owners = this.breakerOwners.get(name);
+    if (owners === undefined) return;
+    owners.delete(pluginId);
+    if (owners.size === 0) this.breakerOwners.delete(name);
+  }
+
   /** Breakers of `pluginId` that are open now. */
   openBreakersOf(pluginId: string): string[] {
     const breakers = this.sources?.breakers;

@@ -1,3 +1,4 @@
+import type { EventSeries } from '../metrics/series.js';
 import type { Logger } from 'pino';
 import type { ClaimedMessage, QueueStore } from '../backends/ports.js';
 import type { Codec } from '../codec/codec.js';
@@ -28,6 +29,8 @@ export interface DurableConsumerOptions {
   /** Deliveries before a failing event goes to the dead-letter list. */
   maxAttempts: number;
   report: (owner: string, meta: EventMeta, error: unknown) => void;
+  /** Counts and times deliveries per event name, as for plain subscriptions (none: no metrics). */
+  metrics?: { event(name: string): EventSeries };
 }
 
 const NOOP_NEXT: Next = () => Promise.resolve();
@@ -96,27 +99,14 @@ export class DurableConsumer {
     return {
       policy: this.policy,
       run: () => {
-        const span = tracingOn()
-          ? startSpan(`${meta.event} process`, SpanKind.CONSUMER, meta, {
-              'messaging.system': 'plugboard',
-              'messaging.operation.type': 'process',
-              'messaging.destination.name': meta.event,
-              'messaging.message.id': meta.id,
-              'messaging.consumer.group.name': record.group ?? '',
-              'plugboard.plugin': record.owner,
-              'plugboard.attempt': message.attempt,
-            })
-          : undefined;
-        if (span === undefined) return runInTrace(meta, record.handler, data, NOOP_NEXT, meta);
-        let result: unknown;
-        try {
-          result = runInTrace(span, record.handler, data, NOOP_NEXT, meta);
-        } catch (error) {
-          span.end(true, error);
-          throw error;
-        }
-        if (isThenable(result)) span.endWhen(result);
-        else span.end();
+        // Counted and timed (a sample) as deliveries to plain subscriptions are.
+        const series = this.options.metrics?.event(meta.event);
+        const started = series?.deliver() === true ? performance.now() : 0;
+        const result = this.invoke(meta, data, message.attempt);
+        if (started === 0) return result;
+        const observe = (): void => series!.latency.observe((performance.now() - started) / 1000);
+        if (isThenable(result)) result.then(observe, observe);
+        else observe();
         return result;
       },
       onFailure: (error) => this.options.report(record.owner, meta, error),
@@ -126,5 +116,32 @@ export class DurableConsumer {
           { details: { pluginId: record.owner, event: meta.event, timeout } },
         ),
     };
+  }
+
+  /** Call the subscription's handler on the event's trace (in a consumer span when tracing). */
+  private invoke(meta: LazyEventMeta, data: unknown, attempt: number): unknown {
+    const { record } = this;
+    const span = tracingOn()
+      ? startSpan(`${meta.event} process`, SpanKind.CONSUMER, meta, {
+          'messaging.system': 'plugboard',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': meta.event,
+          'messaging.message.id': meta.id,
+          'messaging.consumer.group.name': record.group ?? '',
+          'plugboard.plugin': record.owner,
+          'plugboard.attempt': attempt,
+        })
+      : undefined;
+    if (span === undefined) return runInTrace(meta, record.handler, data, NOOP_NEXT, meta);
+    let result: unknown;
+    try {
+      result = runInTrace(span, record.handler, data, NOOP_NEXT, meta);
+    } catch (error) {
+      span.end(true, error);
+      throw error;
+    }
+    if (isThenable(result)) span.endWhen(result);
+    else span.end();
+    return result;
   }
 }

@@ -33,7 +33,11 @@ export interface ResilienceEnv {
   /** The runtime's deadline scheduler (timeouts end with the runtime); default: the process's. */
   readonly deadlines?: Deadlines;
   /** Told which plugin creates which breaker (health: a plugin with an open breaker is degraded). */
-  readonly metrics?: { breakerUsedBy(name: string, pluginId: string): void };
+  readonly metrics?: {
+    breakerUsedBy(name: string, pluginId: string): void;
+    /** The plugin instance stopped: it no longer uses the breaker (until it creates it again). */
+    breakerReleasedBy(name: string, pluginId: string): void;
+  };
 }
 
 /**
@@ -54,6 +58,18 @@ export function createCircuitBreakerFactory(
       views.set(shared, (found = new PluginBreaker(shared, scope, report, root)));
     return found;
   };
+  // Breakers this plugin instance created: forgotten by health when it stops (or is reloaded).
+  const used = new Set<string>();
+  const metrics = env.metrics;
+  if (metrics !== undefined)
+    scope.controller.signal.addEventListener(
+      'abort',
+      () => {
+        for (const name of used) metrics.breakerReleasedBy(name, scope.pluginId);
+        used.clear();
+      },
+      { once: true },
+    );
   const policyEnv: PolicyEnv = {
     signal: scope.controller.signal,
     ...(env.deadlines === undefined ? {} : { deadlines: env.deadlines }),
@@ -63,7 +79,10 @@ export function createCircuitBreakerFactory(
       scope.assertOpen(`circuitBreakerFactory.create("${String(name)}")`);
       scope.guard?.assert('breaker', 'use', name);
       const breaker = view(env.breakers.getOrCreate(name, options));
-      env.metrics?.breakerUsedBy(name, scope.pluginId);
+      if (metrics !== undefined) {
+        metrics.breakerUsedBy(name, scope.pluginId);
+        used.add(name);
+      }
       return breaker;
     },
     get: (name: string) => {

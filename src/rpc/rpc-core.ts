@@ -159,7 +159,9 @@ export class RpcCore {
   ): Promise<unknown> {
     const result = this.caller.call(caller, service, method, params, timeout, preferLocal, traceId);
     const metrics = this.options.metrics;
-    return metrics === undefined ? result : metrics.call(service, method).track(result);
+    // A call refused for its names went nowhere: it gets no label (bad names would fill the cap).
+    if (metrics === undefined || !labelable(service, method)) return result;
+    return metrics.call(service, method).track(result);
   }
 
   subscribeService(service: string, callback: ServiceStatusCallback): () => void {
@@ -190,5 +192,16 @@ export class RpcCore {
     };
     await backend.registry.put(RPC_KIND, provider.id, codec.encode(announcement));
     await clusterBarrier(backend, Date.now() + defaultTimeout);
+  }
+}
+
+/** Whether a call's names passed the caller's checks (a valid service name, a method name). */
+function labelable(service: string, method: string): boolean {
+  if (typeof method !== 'string' || method.length === 0) return false;
+  try {
+    assertName(service, 'Service name');
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -13,8 +13,16 @@ export function formatTrace(carrier: TraceCarrier): string {
     : traceId;
 }
 
-/** Read what {@link formatTrace} wrote (a bare trace id is kept as is). */
-export function parseTrace(value: string): TraceCarrier {
+/** Longest bare trace id taken from another node (the bound local callers get too). */
+export const MAX_CARRIED_TRACE_LENGTH = 512;
+
+/**
+ * Read what {@link formatTrace} wrote (a bare trace id is kept as is). The value comes from
+ * another node: an empty one or one past {@link MAX_CARRIED_TRACE_LENGTH} is dropped
+ * (undefined), so it never becomes the trace every log line and onward call carries.
+ */
+export function parseTrace(value: string): TraceCarrier | undefined {
+  if (value.length === 0 || value.length > MAX_CARRIED_TRACE_LENGTH) return undefined;
   if (value.length !== 55) return { traceId: value };
   const match = TRACEPARENT.exec(value);
   return match === null ? { traceId: value } : { traceId: match[1]!, spanId: match[2]! };

@@ -1,3 +1,4 @@
+import { printable } from '../terminal.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { hasErrorCode } from '../../errors/errors.js';
 import type { ClusterClient } from '../cluster-client.js';
@@ -67,13 +68,19 @@ export async function runCall(
         flags.timeout === undefined ? {} : { timeout: flags.timeout },
       );
     } catch (error) {
-      terminal.err(`plugboard: ${describeError(error)}`);
+      // The message comes from the provider's code: shown with its control characters escaped.
+      terminal.err(`plugboard: ${printable(describeError(error))}`);
       const hint = await explainCallFailure(client, service, error);
       if (hint !== undefined) terminal.err(`  ${hint}`);
       return 1;
     }
     if (flags.json === true) terminal.out(toJson({ result }));
-    else terminal.out(result === undefined ? '(no result)' : JSON.stringify(result, null, 2));
+    else
+      terminal.out(
+        result === undefined
+          ? '(no result)'
+          : (JSON.stringify(result, null, 2) ?? '').split('\n').map(printable).join('\n'),
+      );
     return 0;
   });
 }

@@ -1,3 +1,4 @@
+import { printable } from '../terminal.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ClusterClient, Settled } from '../cluster-client.js';
 import {
@@ -107,9 +108,9 @@ export function runDeadLetters(queue: string, flags: DeadFlags, env: CommandEnv)
     else
       for (const letter of letters) {
         terminal.out(
-          `${style.bold(letter.id)}  ${style.dim(new Date(letter.deadAt).toISOString())}  attempt ${letter.attempt}` +
-            `${letter.event === undefined ? '' : `  ${style.cyan(letter.event)}`}\n` +
-            `  ${style.red(letter.reason)}\n  ${letter.data === undefined ? '(no data)' : JSON.stringify(letter.data)}`,
+          `${style.bold(printable(letter.id))}  ${style.dim(new Date(letter.deadAt).toISOString())}  attempt ${letter.attempt}` +
+            `${letter.event === undefined ? '' : `  ${style.cyan(printable(letter.event))}`}\n` +
+            `  ${style.red(printable(letter.reason))}\n  ${letter.data === undefined ? '(no data)' : printable(JSON.stringify(letter.data))}`,
         );
       }
     return 0;

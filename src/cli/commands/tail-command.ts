@@ -1,3 +1,4 @@
+import { printable } from '../terminal.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { EventMeta } from '../../bus/types.js';
 import {
@@ -79,10 +80,10 @@ export function runTail(pattern: string, flags: TailFlags, env: CommandEnv): Pro
         };
         if (flags.json === true) terminal.out(toJson(event));
         else {
-          const text = data === undefined ? '' : JSON.stringify(data);
+          const text = data === undefined ? '' : printable(JSON.stringify(data) ?? '');
           terminal.out(
             `${style.dim(new Date(event.time).toISOString().slice(11, 23))} ${style.cyan(event.name)} ` +
-              `${style.dim(`${event.source}@${event.nodeId}`)}${text === '' ? '' : ` ${cut(text)}`}`,
+              `${style.dim(printable(`${event.source}@${event.nodeId}`))}${text === '' ? '' : ` ${cut(text)}`}`,
           );
         }
         if (flags.count !== undefined && seen >= flags.count) finish('count');

@@ -19,11 +19,9 @@ export function generateToken(): string {
  * compared in constant time (both sides hashed first, so their lengths leak nothing either).
  */
 export function hasToken(req: IncomingMessage, url: URL, token: string): boolean {
-  const header = req.headers.authorization;
-  const given =
-    header !== undefined && header.startsWith('Bearer ')
-      ? header.slice('Bearer '.length).trim()
-      : url.searchParams.get('token');
+  // The scheme is case-insensitive (RFC 9110): `bearer <token>` counts as `Bearer <token>`.
+  const bearer = /^bearer +(.*)$/i.exec(req.headers.authorization ?? '');
+  const given = bearer !== null ? bearer[1]!.trim() : url.searchParams.get('token');
   if (given === null || given.length === 0) return false;
   return timingSafeEqual(digest(given), digest(token));
 }
