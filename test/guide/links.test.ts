@@ -15,6 +15,7 @@ const DOCS = [
   'README.md',
   'docs/guide.md',
   'docs/architecture.md',
+  'docs/internals.md',
   'docs/redis-backend.md',
   'docs/cli.md',
   'examples/shop/README.md',
