@@ -113,7 +113,7 @@ export class MemoryQueueStore implements QueueStore {
       const taken = q.take(consumer, options, now);
       if (taken.length > 0 || now >= deadline || options.signal?.aborted === true || this.closed)
         return taken;
-      await this.waitForWork(q, q.nextLook(options.rateLimit, now, deadline), options.signal);
+      await this.waitForWork(q, q.nextLook(options.rateLimit, now, deadline), options.signal, now);
     }
   }
 
@@ -324,11 +324,17 @@ export class MemoryQueueStore implements QueueStore {
     for (const q of this.state.queues.values()) q.wake();
   }
 
-  /** Sleep until `until`, a wake-up of the queue (new work) or the abort, whichever is first. */
+  /**
+   * Sleep until `until`, a wake-up of the queue (new work) or the abort, whichever is first.
+   * `lookedAt`: the time the claim found nothing to take. The due timer is armed from it, not
+   * from a later reading: a message that fell due in between would otherwise count as "due
+   * now" and get no timer, leaving the claim asleep until its own deadline.
+   */
   private waitForWork(
     q: MemoryQueue,
     until: number,
     signal: AbortSignal | undefined,
+    lookedAt: number,
   ): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -340,7 +346,7 @@ export class MemoryQueueStore implements QueueStore {
       };
       const entry = this.waits.at(until, done);
       q.waiters.add(done);
-      q.armDueTimer(Date.now());
+      q.armDueTimer(lookedAt);
       signal?.addEventListener('abort', done, { once: true });
     });
   }

@@ -4,6 +4,7 @@ import {
   MemoryQueueState,
   MemoryQueueStore,
 } from '../../../src/backends/memory/memory-queue-store.js';
+import { MemoryQueue } from '../../../src/backends/memory/memory-queue.js';
 import { Deadlines, type DeadlineEntry } from '../../../src/util/deadlines.js';
 
 /**
@@ -44,6 +45,37 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 }
 
 describe('memory queue: precise due-time wake-ups and lease tokens', () => {
+  it("a message falling due between the claim's look and its wait still wakes the claim", async () => {
+    // The clock ticks past the due time right after the claim found nothing due: the timer
+    // must be armed from the time of that look, not from a later reading.
+    const realNow = Date.now;
+    const take = Object.getOwnPropertyDescriptor(MemoryQueue.prototype, 'take')!;
+    let clock = realNow();
+    Date.now = () => clock;
+    const original = take.value as MemoryQueue['take'];
+    MemoryQueue.prototype.take = function (this: MemoryQueue, ...args) {
+      const taken = original.apply(this, args);
+      if (taken.length === 0) clock += 1;
+      return taken;
+    };
+    const deadlines = new SilentDeadlines();
+    const store = new MemoryQueueStore(new MemoryQueueState(), { deadlines });
+    try {
+      await store.enqueue('q', Uint8Array.of(7), { notBefore: clock + 1 });
+      const claimed = await withTimeout(
+        store.claim('q', 'c1', { count: 1, leaseMs: 60_000, waitMs: 60_000 }),
+        2_000,
+        'message due between look and wait',
+      );
+      assert.equal(claimed[0]?.payload[0], 7);
+    } finally {
+      Object.defineProperty(MemoryQueue.prototype, 'take', take);
+      Date.now = realNow;
+      store.close();
+      deadlines.close();
+    }
+  });
+
   it('a waiting claim gets a delayed message when it falls due, not on a sweeper tick', async () => {
     const state = new MemoryQueueState();
     const deadlines = new SilentDeadlines();
