@@ -7,6 +7,7 @@ import type { Deadlines } from '../util/deadlines.js';
 import type { CallSeries } from '../metrics/series.js';
 import { assertName } from '../util/names.js';
 import type { WorkTracker } from '../util/work-tracker.js';
+import { UNTIMED } from './call-meter.js';
 import { RPC_TOPIC, RpcCaller } from './caller.js';
 import { LocalRunner } from './local-runner.js';
 import { ParityRunner } from './parity-runner.js';
@@ -157,9 +158,23 @@ export class RpcCore {
     preferLocal?: boolean,
     traceId?: string,
   ): Promise<unknown> {
-    const result = this.caller.call(caller, service, method, params, timeout, preferLocal, traceId);
     const metrics = this.options.metrics;
-    return metrics === undefined ? result : metrics.call(service, method).track(result);
+    if (metrics === undefined)
+      return this.caller.call(caller, service, method, params, timeout, preferLocal, traceId);
+    // Counted here; failed and timed (1 in SAMPLE_EVERY) where the outcome is known.
+    const series = metrics.call(service, method);
+    const started = series.call() ? performance.now() : UNTIMED;
+    return this.caller.call(
+      caller,
+      service,
+      method,
+      params,
+      timeout,
+      preferLocal,
+      traceId,
+      series,
+      started,
+    );
   }
 
   subscribeService(service: string, callback: ServiceStatusCallback): () => void {
