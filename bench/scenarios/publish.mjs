@@ -191,7 +191,11 @@ Per operation:
   \`EventMeta\` (\`Date.now()\`; the id is generated only if a handler reads it), calls each
   handler with \`(data, next, meta)\` in a try/catch, checks each result for a promise to await,
   and returns a shared resolved promise when all handlers were sync. With no other nodes
-  nothing is encoded or sent to the backend. Parity mode is off (\`parity: false\`, as with
+  nothing is encoded or sent to the backend. Metrics are on (the default; every Plugboard row
+  here runs with them, \`PLUGBOARD_BENCH_METRICS=off\` turns them off): each publish and
+  delivery bumps a counter and one delivery in 16 is timed; measured with
+  \`bench/metrics-overhead.mjs\` (metrics on vs off in alternating rounds) they cost about 7 to
+  10 % of publishes/s with 1 subscriber. Parity mode is off (\`parity: false\`, as with
   \`NODE_ENV=production\`): the payload is passed by reference.
 - **Plugboard, parity mode on** (the default outside production): the same, but the payload
   is encoded once per publish (msgpackr, size limit checked) and each subscriber decodes its

@@ -24,36 +24,22 @@ export class EventSeries {
   }
 }
 
-/** One RPC service method, as called from this node: calls, failures, latency (sampled). */
+/**
+ * One RPC service method, as called from this node: calls, failures, latency (sampled). An
+ * untimed call costs two increments: the RPC caller and runner count a failure where its
+ * rejection is made and time a sampled call where it settles (see `rpc/call-meter.ts`), not by
+ * a reaction on every result.
+ */
 export class CallSeries {
   calls = 0;
   errors = 0;
   private ticks = 0;
-  /** Counts a failure (one function for every untimed call: no closure per call). */
-  private readonly failed = (): void => {
-    this.errors++;
-  };
 
   constructor(readonly latency: Latency) {}
 
-  /**
-   * Count the call and its failure, if it fails; time it (the first call, then one in
-   * {@link SAMPLE_EVERY}) to its settlement. Returns `result` itself.
-   */
-  track<T>(result: Promise<T>): Promise<T> {
+  /** Count a call; true when this one is to be timed (the first, then one in {@link SAMPLE_EVERY}). */
+  call(): boolean {
     this.calls++;
-    if ((this.ticks++ & SAMPLE_MASK) !== 0) {
-      result.then(undefined, this.failed);
-      return result;
-    }
-    const started = performance.now();
-    result.then(
-      () => this.latency.observe((performance.now() - started) / 1000),
-      () => {
-        this.errors++;
-        this.latency.observe((performance.now() - started) / 1000);
-      },
-    );
-    return result;
+    return (this.ticks++ & SAMPLE_MASK) === 0;
   }
 }

@@ -13,6 +13,7 @@ import type { Codec } from '../codec/codec.js';
 import { hasErrorCode, ValidationError } from '../errors/errors.js';
 import { wireToError } from '../errors/wire.js';
 import { assertName } from '../util/names.js';
+import { meterDone, meterFailed, UNTIMED, type CallMeter } from './call-meter.js';
 import type { LocalRunner } from './local-runner.js';
 import { hasMethod, type Provider, type RemoteProvider } from './providers.js';
 import type { ProviderTable } from './provider-table.js';
@@ -48,6 +49,9 @@ export interface RpcCallerOptions {
  *   included. With `preferLocal`, a local provider that has the method is used when there is one.
  * - Fast path: when the only providers of the service are local, a call costs a map lookup and
  *   the method call (no clock read, no allocation but the settled promise).
+ * - Metrics: given a `meter` (the method's metrics series), a call counts its failure where
+ *   the rejection is made (validation, the local runner, the cluster path) and a sampled call is
+ *   timed where it settles (`call-meter.ts`): no call adds a reaction to its result.
  * - Failover: a request that never reached its provider (node gone, or it no longer offers the
  *   service) moves to the next provider. When a provider's registry entry vanishes mid-call, a
  *   method registered as idempotent moves on; any other call rejects at once with
@@ -69,19 +73,42 @@ export class RpcCaller {
     timeout: number | undefined,
     preferLocal: boolean | undefined,
     traceId?: string,
+    meter?: CallMeter,
+    started: number = UNTIMED,
   ): Promise<unknown> {
     let ms: number;
     try {
       ms = this.validate(service, method, params, timeout);
       if (traceId !== undefined) assertTraceId(traceId);
     } catch (error) {
+      meterFailed(meter, started);
       return Promise.reject(error);
     }
     // The fast path: a local method runs synchronously in the running work's trace; a remote
     // call reads that trace before its first await.
     if (traceId === undefined && !tracingOn())
-      return this.route(caller, service, method, params, ms, preferLocal, undefined);
-    return this.callTraced(caller, service, method, params, ms, preferLocal, traceId);
+      return this.route(
+        caller,
+        service,
+        method,
+        params,
+        ms,
+        preferLocal,
+        undefined,
+        meter,
+        started,
+      );
+    return this.callTraced(
+      caller,
+      service,
+      method,
+      params,
+      ms,
+      preferLocal,
+      traceId,
+      meter,
+      started,
+    );
   }
 
   /** A call with an explicit trace, or with tracing on: in a client span when spans are made. */
@@ -93,6 +120,8 @@ export class RpcCaller {
     ms: number,
     preferLocal: boolean | undefined,
     traceId: string | undefined,
+    meter: CallMeter | undefined,
+    started: number,
   ): Promise<unknown> {
     const parent = traceId === undefined ? currentTrace() : explicitTrace(traceId);
     const span = tracingOn()
@@ -104,12 +133,22 @@ export class RpcCaller {
         })
       : undefined;
     if (span === undefined && traceId === undefined)
-      return this.route(caller, service, method, params, ms, preferLocal, parent);
+      return this.route(caller, service, method, params, ms, preferLocal, parent, meter, started);
     const carrier = span ?? parent;
     const previous = enterTrace(carrier);
     let result: Promise<unknown>;
     try {
-      result = this.route(caller, service, method, params, ms, preferLocal, carrier);
+      result = this.route(
+        caller,
+        service,
+        method,
+        params,
+        ms,
+        preferLocal,
+        carrier,
+        meter,
+        started,
+      );
     } finally {
       exitTrace(previous);
     }
@@ -126,6 +165,8 @@ export class RpcCaller {
     ms: number,
     preferLocal: boolean | undefined,
     trace: TraceCarrier | undefined,
+    meter: CallMeter | undefined,
+    started: number,
   ): Promise<unknown> {
     const { table } = this.options;
     const locals = table.local.get(service);
@@ -134,20 +175,15 @@ export class RpcCaller {
       const provider = locals.length === 1 ? locals[0]! : locals[this.localTurn++ % locals.length]!;
       const fn = provider.methods.get(method);
       if (fn !== undefined) {
-        return this.options.runner.run(provider, fn, method, params as unknown[] | undefined, ms);
+        const args = params as unknown[] | undefined;
+        return this.options.runner.run(provider, fn, method, args, ms, meter, started);
       }
     } else if (remotes === undefined) {
+      meterFailed(meter, started);
       return Promise.reject(unavailable(service));
     }
-    return this.callCluster(
-      caller,
-      service,
-      method,
-      params as unknown[] | undefined,
-      ms,
-      preferLocal,
-      trace,
-    );
+    const args = params as unknown[] | undefined;
+    return this.callCluster(caller, service, method, args, ms, preferLocal, trace, meter, started);
   }
 
   /** A provider's registry entry vanished: calls in flight to it stop waiting for a reply. */
@@ -175,7 +211,10 @@ export class RpcCaller {
     return ms;
   }
 
-  /** Call some provider in the cluster that has the method, moving on while it is safe. */
+  /**
+   * Call some provider in the cluster that has the method, moving on while it is safe; the
+   * outcome goes to `meter` once, here.
+   */
   private async callCluster(
     caller: string,
     service: string,
@@ -184,8 +223,31 @@ export class RpcCaller {
     timeout: number,
     preferLocal: boolean | undefined,
     trace: TraceCarrier | undefined,
+    meter: CallMeter | undefined,
+    started: number,
   ): Promise<unknown> {
     trace ??= currentTrace(); // still synchronous: the caller's trace is the running one
+    let value: unknown;
+    try {
+      value = await this.attempt(caller, service, method, params, timeout, preferLocal, trace);
+    } catch (error) {
+      meterFailed(meter, started);
+      throw error;
+    }
+    meterDone(meter, started);
+    return value;
+  }
+
+  /** The attempts of {@link callCluster}: providers in turn until one answers or none may. */
+  private async attempt(
+    caller: string,
+    service: string,
+    method: string,
+    params: unknown[] | undefined,
+    timeout: number,
+    preferLocal: boolean | undefined,
+    trace: TraceCarrier | undefined,
+  ): Promise<unknown> {
     const deadline = Date.now() + timeout;
     // Providers already tried; made only when a call has to move on (most calls never do).
     let tried: Set<string> | undefined;

@@ -1,6 +1,7 @@
 import type { Deadlines } from '../util/deadlines.js';
 import { isThenable } from '../util/thenable.js';
 import type { LocalProvider, Method } from './providers.js';
+import { meterDone, meterFailed, UNTIMED, type CallMeter } from './call-meter.js';
 import { backpressure, callTimeout } from './rpc-errors.js';
 
 /**
@@ -18,7 +19,8 @@ export class LocalRunner {
 
   /**
    * Run `fn` (a method of `provider`) and settle with its outcome. A sync result resolves at
-   * once; an async one is bounded by `timeout` ms.
+   * once; an async one is bounded by `timeout` ms. The outcome goes to `meter`, if given (see
+   * `call-meter.ts`; `started`: when a sampled call started, else `UNTIMED`).
    */
   run(
     provider: LocalProvider,
@@ -26,15 +28,21 @@ export class LocalRunner {
     method: string,
     params: unknown[] | undefined,
     timeout: number,
+    meter?: CallMeter,
+    started: number = UNTIMED,
   ): Promise<unknown> {
     let result: unknown;
     try {
       result = this.invoke(provider, fn, params);
     } catch (error) {
+      meterFailed(meter, started);
       return Promise.reject(error);
     }
-    if (!isThenable(result)) return Promise.resolve(result);
-    return this.bound(provider, method, result, timeout);
+    if (!isThenable(result)) {
+      if (started >= 0) meterDone(meter, started);
+      return Promise.resolve(result);
+    }
+    return this.bound(provider, method, result, timeout, meter, started);
   }
 
   /**
@@ -47,18 +55,24 @@ export class LocalRunner {
     return params === undefined ? fn.call(provider.target) : fn.apply(provider.target, params);
   }
 
-  /** Bound an async method's result by `timeout` ms without a timer per call. */
+  /**
+   * Bound an async method's result by `timeout` ms without a timer per call; its outcome (the
+   * method's, or the timeout) goes to `meter`, if given.
+   */
   bound(
     provider: LocalProvider,
     method: string,
     result: PromiseLike<unknown>,
     timeout: number,
+    meter?: CallMeter,
+    started: number = UNTIMED,
   ): Promise<unknown> {
     this.inFlight++;
     provider.tracker.begin();
     return new Promise((resolve, reject) => {
       const deadline = this.deadlines.add(timeout, () => {
         this.inFlight--;
+        meterFailed(meter, started);
         reject(callTimeout(provider.service, method, timeout));
       });
       result.then(
@@ -66,6 +80,7 @@ export class LocalRunner {
           provider.tracker.end();
           if (deadline.cancel()) {
             this.inFlight--;
+            meterDone(meter, started);
             resolve(value);
           }
         },
@@ -73,6 +88,7 @@ export class LocalRunner {
           provider.tracker.end();
           if (deadline.cancel()) {
             this.inFlight--;
+            meterFailed(meter, started);
             reject(error);
           }
         },

@@ -2,6 +2,7 @@ import type { Codec } from '../codec/codec.js';
 import { errorToWire, wireToError } from '../errors/wire.js';
 import type { Deadlines } from '../util/deadlines.js';
 import { isThenable } from '../util/thenable.js';
+import { meterDone, meterFailed, UNTIMED, type CallMeter } from './call-meter.js';
 import { LocalRunner } from './local-runner.js';
 import type { LocalProvider, Method } from './providers.js';
 
@@ -31,33 +32,43 @@ export class ParityRunner extends LocalRunner {
     method: string,
     params: unknown[] | undefined,
     timeout: number,
+    meter?: CallMeter,
+    started: number = UNTIMED,
   ): Promise<unknown> {
     let copy: unknown[] | undefined;
     let result: unknown;
     try {
       copy = params === undefined ? undefined : (this.roundTrip(params, 'params') as unknown[]);
+      try {
+        result = this.invoke(provider, fn, copy);
+      } catch (error) {
+        throw this.rebuild(error);
+      }
     } catch (error) {
+      meterFailed(meter, started);
       return Promise.reject(error);
     }
-    try {
-      result = this.invoke(provider, fn, copy);
-    } catch (error) {
-      return Promise.reject(this.rebuild(error));
-    }
-    if (!isThenable(result)) return this.settle(result);
+    if (!isThenable(result)) return this.settle(result, meter, started);
     return this.bound(provider, method, result, timeout).then(
-      (value) => this.settle(value),
-      (error: unknown) => Promise.reject(this.rebuild(error)),
+      (value) => this.settle(value, meter, started),
+      (error: unknown) => {
+        meterFailed(meter, started);
+        return Promise.reject(this.rebuild(error));
+      },
     );
   }
 
   /** The result as the caller would receive it from another node. */
-  private settle(value: unknown): Promise<unknown> {
+  private settle(value: unknown, meter: CallMeter | undefined, started: number): Promise<unknown> {
+    let copy: unknown;
     try {
-      return Promise.resolve(this.roundTrip(value, 'result'));
+      copy = this.roundTrip(value, 'result');
     } catch (error) {
+      meterFailed(meter, started);
       return Promise.reject(error);
     }
+    meterDone(meter, started);
+    return Promise.resolve(copy);
   }
 
   private roundTrip(value: unknown, field: 'params' | 'result'): unknown {

@@ -7,6 +7,7 @@ import type { Deadlines } from '../util/deadlines.js';
 import type { CallSeries } from '../metrics/series.js';
 import { assertName } from '../util/names.js';
 import type { WorkTracker } from '../util/work-tracker.js';
+import { UNTIMED } from './call-meter.js';
 import { RPC_TOPIC, RpcCaller } from './caller.js';
 import { LocalRunner } from './local-runner.js';
 import { ParityRunner } from './parity-runner.js';
@@ -157,11 +158,24 @@ export class RpcCore {
     preferLocal?: boolean,
     traceId?: string,
   ): Promise<unknown> {
-    const result = this.caller.call(caller, service, method, params, timeout, preferLocal, traceId);
     const metrics = this.options.metrics;
-    // A call refused for its names went nowhere: it gets no label (bad names would fill the cap).
-    if (metrics === undefined || !labelable(service, method)) return result;
-    return metrics.call(service, method).track(result);
+    // A call refused for its names goes nowhere: it gets no label (bad names would fill the cap).
+    if (metrics === undefined || !labelable(service, method))
+      return this.caller.call(caller, service, method, params, timeout, preferLocal, traceId);
+    // Counted here; failed and timed (1 in SAMPLE_EVERY) where the outcome is known.
+    const series = metrics.call(service, method);
+    const started = series.call() ? performance.now() : UNTIMED;
+    return this.caller.call(
+      caller,
+      service,
+      method,
+      params,
+      timeout,
+      preferLocal,
+      traceId,
+      series,
+      started,
+    );
   }
 
   subscribeService(service: string, callback: ServiceStatusCallback): () => void {

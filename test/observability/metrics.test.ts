@@ -79,6 +79,57 @@ describe('metrics: every building block moves its metrics (memory)', () => {
     );
   });
 
+  it('counts every failure, timed or not, where the call fails (parity off and on)', async () => {
+    // 20 calls per method: calls 1 and 17 are timed, the others only counted.
+    const calls = 20;
+    for (const parity of [false, true]) {
+      const started = await startHost(['fail-a', 'fail-b'], { parity });
+      try {
+        const server = started.ctx['fail-a']!;
+        const client = started.ctx['fail-b']!;
+        server.rpcServer.register('flaky', {
+          ok: () => 1,
+          throws: () => {
+            throw new Error('sync');
+          },
+          rejects: () => Promise.reject(new Error('async')),
+          slow: () => new Promise((resolve) => setTimeout(resolve, 200)),
+          unencodable: () => () => undefined,
+        });
+        const failing: [string, unknown, number?][] = [
+          ['throws', []],
+          ['rejects', []],
+          ['slow', [], 5],
+          ['ok', 'not an array'],
+        ];
+        if (parity) failing.push(['unencodable', []]);
+        for (const [method, params, timeout] of failing) {
+          for (let i = 0; i < calls; i++) {
+            await assert.rejects(client.rpcClient.call('flaky', method, params as [], { timeout }));
+          }
+        }
+        for (let i = 0; i < calls; i++) {
+          await assert.rejects(client.rpcClient.call('absent', 'x', []));
+          assert.equal(await client.rpcClient.call('flaky', 'ok', []), 1);
+        }
+        const { rpc } = await started.host.metrics();
+        for (const [method] of failing.filter(([m]) => m !== 'ok')) {
+          const series = rpc['flaky']?.[method];
+          assert.equal(series?.calls, calls, `${method} calls (parity ${parity})`);
+          assert.equal(series?.errors, calls, `${method} errors (parity ${parity})`);
+          assert.equal(series?.latency.count, 2, `${method} timed (parity ${parity})`);
+        }
+        assert.equal(rpc['absent']?.['x']?.errors, calls);
+        // 'ok': the bad-params calls failed, the good ones did not.
+        assert.equal(rpc['flaky']?.['ok']?.calls, 2 * calls);
+        assert.equal(rpc['flaky']?.['ok']?.errors, calls);
+        assert.equal(rpc['flaky']?.['ok']?.latency.count, 3);
+      } finally {
+        await started.host.stop();
+      }
+    }
+  });
+
   it('reads queue depth, in flight and dead letters per queue', async () => {
     await a.messageQueue.send('metrics.jobs', { n: 1 });
     await a.messageQueue.send('metrics.jobs', { n: 2 });
