@@ -367,6 +367,8 @@ export class EventBusCore {
     series = this.options.metrics?.event(meta.event),
   ): Promise<void> {
     let pending: Array<Promise<void>> | undefined;
+    // One dispatch in SAMPLE_EVERY times its first handler; deliveries are added up once.
+    let delivered = 0;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       if (!sub.active) continue;
@@ -387,8 +389,8 @@ export class EventBusCore {
       }
       if (sub.once) sub.end('once');
       let result: unknown;
-      // A sample of deliveries is timed (see EventSeries); 0: not timed.
-      const started = series?.deliver() === true ? performance.now() : 0;
+      // 0: not timed.
+      const started = delivered++ === 0 && series?.sample() === true ? performance.now() : 0;
       const span = tracingOn() ? deliverySpan(sub, meta) : undefined;
       const previous = enterTrace(span ?? meta);
       try {
@@ -410,6 +412,7 @@ export class EventBusCore {
         if (started !== 0) series!.latency.observe((performance.now() - started) / 1000);
       }
     }
+    if (series !== undefined) series.delivered += delivered;
     if (pending === undefined) return RESOLVED;
     return pending.length === 1 ? pending[0]! : Promise.all(pending).then(noop);
   }

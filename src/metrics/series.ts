@@ -22,6 +22,15 @@ export class EventSeries {
     this.delivered++;
     return (this.ticks++ & SAMPLE_MASK) === 0;
   }
+
+  /**
+   * One publication's local dispatch: true when its first handler is to be timed. The dispatch
+   * adds its deliveries to {@link delivered} once, at the end: per-handler bookkeeping would
+   * cost as much as a synchronous handler call itself.
+   */
+  sample(): boolean {
+    return (this.ticks++ & SAMPLE_MASK) === 0;
+  }
 }
 
 /**
