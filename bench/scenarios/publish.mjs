@@ -192,10 +192,15 @@ Per operation:
   handler with \`(data, next, meta)\` in a try/catch, checks each result for a promise to await,
   and returns a shared resolved promise when all handlers were sync. With no other nodes
   nothing is encoded or sent to the backend. Metrics are on (the default; every Plugboard row
-  here runs with them, \`PLUGBOARD_BENCH_METRICS=off\` turns them off): each publish and
-  delivery bumps a counter and one delivery in 16 is timed; measured with
-  \`bench/metrics-overhead.mjs\` (metrics on vs off in alternating rounds) they cost about 7 to
-  10 % of publishes/s with 1 subscriber. Parity mode is off (\`parity: false\`, as with
+  here runs with them, \`PLUGBOARD_BENCH_METRICS=off\` turns them off): each publish bumps a
+  counter, each dispatch adds its deliveries to another, and one dispatch in 16 times its first
+  handler;
+  run alone on a quiet machine (\`bench/scenario.mjs publish ours-1\`, metrics on vs off) they
+  cost about 15 % of publishes/s with 1 subscriber and 13 % with 10. That, and a faster
+  \`EventEmitter\` on a quiet machine (155 M/s here, about 100 M/s in earlier runs), is why the
+  1-subscriber ratio to \`node:events\` is below its 0.15x target: the bare emitter is one
+  function call, and each of our publishes also builds its metadata, counts and traces.
+  \`metrics: false\` removes the counting. Parity mode is off (\`parity: false\`, as with
   \`NODE_ENV=production\`): the payload is passed by reference.
 - **Plugboard, parity mode on** (the default outside production): the same, but the payload
   is encoded once per publish (msgpackr, size limit checked) and each subscriber decodes its
