@@ -127,11 +127,12 @@ export function lockConformance(name: string, factory: HarnessFactory): void {
 
     it('drops a waiter that stopped trying after its line time', async () => {
       token(await a.locks.acquire(r, 'holder', LONG, 0));
-      refused(await a.locks.acquire(r, 'gone', LONG, 100));
+      // A line time long enough that a busy machine still asks again within it.
+      refused(await a.locks.acquire(r, 'gone', LONG, 500));
       refused(await b.locks.acquire(r, 'next', LONG, LONG));
       assert.equal(await a.locks.release(r, 'holder'), true);
       const wait = refused(await b.locks.acquire(r, 'next', LONG, LONG));
-      assert.ok(wait <= 100, `waits at most for the head's line time, got ${wait}`);
+      assert.ok(wait <= 500, `waits at most for the head's line time, got ${wait}`);
       await until(async () => (await b.locks.acquire(r, 'next', LONG, LONG)).granted, 3000, 'drop');
     });
 
