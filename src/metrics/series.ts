@@ -20,7 +20,7 @@ export class EventSeries {
   /** Count a delivery; true when this one is to be timed. */
   deliver(): boolean {
     this.delivered++;
-    return (this.ticks++ & SAMPLE_MASK) === 0;
+    return this.sample();
   }
 
   /**
