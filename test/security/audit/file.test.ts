@@ -123,6 +123,9 @@ void describe('audit log file (the embedded backend)', () => {
     dirs.push(dir);
     const file = join(dir, 'audit.log');
     const first = await host(file);
+    // The file is locked on the first write: let the first host's write land before the second
+    // host starts (its own lifecycle entries would otherwise race it for the lock).
+    await first.app.auditLogger.log({ action: 'first', actor: 'a' });
     const second = await host(file);
     await assert.rejects(second.app.auditLogger.log({ action: 'a', actor: 'b' }), (e: Error) =>
       /audit log .* is in use .*audit\.file/s.test(e.message),
